@@ -1,0 +1,196 @@
+"""The channel contract: what every provider module offers the gateway.
+
+A channel knows nothing of complaints or the database. It turns a provider's webhook request
+into `InboundMessage`s (pure: bytes and headers in, messages out) and sends an
+`OutboundMessage` back, reporting failure as a `SendResult` instead of raising.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from types import MappingProxyType
+
+EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+class SignatureError(Exception):
+    """The request is not signed by the provider (answer 403, store nothing)."""
+
+
+class PayloadError(Exception):
+    """The request claims to be from the provider but cannot be parsed (answer 400)."""
+
+
+@dataclass(frozen=True)
+class RawRequest:
+    """A webhook request as received, before anyone trusts it."""
+
+    body: bytes
+    headers: Mapping[str, str]  # keys lower-cased
+    url: str  # the full URL as the provider called it (scheme, host, path, query)
+    query: Mapping[str, str] = EMPTY
+    subpath: str = ""  # what follows /webhooks/{channel}/, e.g. "status"
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+class MessageKind(StrEnum):
+    MESSAGE = "message"  # an ordinary message: text, media, location, contact
+    EDITED = "edited"  # an edit of an earlier message (`edits` names it)
+    BUTTON = "button"  # a button press / callback query (`button_payload` says which)
+
+
+@dataclass(frozen=True)
+class Media:
+    """A photo or document attached to a message: where to fetch it, and what it claims to be."""
+
+    url: str | None = None  # provider URL to download from
+    ref: str | None = None  # provider file id, or a local storage key once stored
+    content_type: str | None = None
+    size: int | None = None
+    filename: str | None = None
+
+
+@dataclass(frozen=True)
+class Location:
+    latitude: float | None = None
+    longitude: float | None = None
+    label: str | None = None  # a venue name, a pin's label, or a typed place
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    channel: str
+    external_id: str  # unique per channel: provider retries carry the same one
+    sender: str  # E.164 phone, Telegram chat id, X user id, e-mail, web session
+    received_at: datetime
+    text: str = ""
+    sender_name: str | None = None
+    media: tuple[Media, ...] = ()
+    location: Location | None = None
+    kind: MessageKind = MessageKind.MESSAGE
+    reply_to: str | None = None  # provider id of the message this one answers
+    edits: str | None = None  # external id of the message an EDITED message replaces
+    button_payload: str | None = None
+    contact_phone: str | None = None  # a shared contact card's number (E.164)
+    language: str | None = None  # a hint from the provider (Telegram's language_code)
+    extra: Mapping[str, str] = EMPTY
+
+
+class DeliveryState(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class DeliveryStatus:
+    """A provider's receipt for something we sent (a Twilio status callback, say)."""
+
+    channel: str
+    provider_message_id: str
+    state: DeliveryState
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    channel: str
+    recipient: str
+    text: str
+    idempotency_key: str
+    kind: str = "reply"  # reply, question, status, answer, notification, reminder...
+    language: str = "id"
+    media: tuple[Media, ...] = ()  # `url` must be reachable by the provider, or `ref` a file
+    buttons: tuple[Button, ...] = ()
+    request_location: bool = False
+    # WhatsApp's 24-hour window: when did this recipient last write to us?
+    recipient_last_inbound_at: datetime | None = None
+    template_variables: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    ok: bool
+    provider_message_id: str | None = None
+    retryable: bool = False
+    error: str | None = None
+    parts: int = 1  # SMS segments or Telegram messages it took
+
+    @classmethod
+    def sent(cls, provider_message_id: str | None, parts: int = 1) -> SendResult:
+        return cls(ok=True, provider_message_id=provider_message_id, parts=parts)
+
+    @classmethod
+    def retry(cls, error: str) -> SendResult:
+        return cls(ok=False, retryable=True, error=error)
+
+    @classmethod
+    def permanent(cls, error: str) -> SendResult:
+        return cls(ok=False, retryable=False, error=error)
+
+
+@dataclass(frozen=True)
+class WebhookAck:
+    """What the webhook route answers once messages are stored."""
+
+    status_code: int = 200
+    body: str = ""
+    media_type: str = "text/plain"
+
+
+class Channel(ABC):
+    name: str
+
+    @abstractmethod
+    def verify(self, raw: RawRequest) -> None:
+        """Raise `SignatureError` unless the provider signed this request."""
+
+    @abstractmethod
+    def parse(self, raw: RawRequest) -> list[InboundMessage]:
+        """Messages in the request; [] for events we do not handle. `PayloadError` if garbled."""
+
+    def parse_statuses(self, raw: RawRequest) -> list[DeliveryStatus]:
+        """Delivery receipts in the request (most channels have none)."""
+        return []
+
+    def ack(self, raw: RawRequest) -> WebhookAck:
+        """The answer the provider expects once we have stored what it sent."""
+        return WebhookAck()
+
+    @abstractmethod
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """Send one message; never raise for provider errors."""
+
+    async def find_sent(self, message: OutboundMessage, since: datetime) -> str | None:
+        """After a crash mid-send: the provider id if the provider already has this message.
+
+        Returns None when the provider has no trace of it *or cannot be asked*; channels that
+        can answer override `can_find_sent`.
+        """
+        return None
+
+    can_find_sent: bool = False
+
+    async def download(self, media: Media, max_bytes: int) -> tuple[bytes, str | None]:
+        """Fetch an attachment (with the provider's auth); raise `MediaError` on failure."""
+        raise MediaError("this channel has no downloadable media", retryable=False)
+
+
+class MediaError(Exception):
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable

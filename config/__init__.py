@@ -1,0 +1,1 @@
+"""Configuration: settings, message templates and the demo data the deployment ships with."""

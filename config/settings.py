@@ -1,0 +1,124 @@
+"""One settings class for the whole gateway, read from the environment and `.env`.
+
+Every field here is documented in `.env.example`; secrets are `SecretStr` so they never show in a
+log line or a `repr`. `load_settings()` turns pydantic's validation error into one sentence that
+names the environment variable to fix.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+CONFIG_DIR = Path(__file__).resolve().parent
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or invalid; the message names the environment variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    # --- the service -------------------------------------------------------------------------
+    app_env: Literal["development", "production", "test"] = "development"
+    database_url: str = "sqlite:///var/lapor.db"
+    data_dir: Path = Path("var")
+    public_base_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    secret_key: SecretStr | None = None
+    default_language: Literal["id", "en"] = "id"
+    timezone: str = "Asia/Jakarta"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] = "json"
+    scheduler_enabled: bool = True
+
+    # --- intake and the web form ---------------------------------------------------------------
+    inbound_resume_seconds: int = Field(default=30, ge=1)
+    complaint_min_chars: int = Field(default=15, ge=1)
+    complaint_max_chars: int = Field(default=5000, ge=100)
+    upload_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    upload_max_files: int = Field(default=3, ge=0, le=10)
+
+    # --- outbox ----------------------------------------------------------------------------
+    outbox_poll_seconds: float = Field(default=2.0, gt=0)
+    outbox_batch_size: int = Field(default=20, ge=1)
+    outbox_max_attempts: int = Field(default=8, ge=1)
+    outbox_backoff_base_seconds: float = Field(default=5.0, gt=0)
+    outbox_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    outbox_lease_seconds: int = Field(default=120, ge=5)
+
+    # --- Twilio: SMS 1708 and WhatsApp ----------------------------------------------------------
+    twilio_account_sid: str = ""
+    twilio_auth_token: SecretStr | None = None
+    twilio_sms_number: str = ""
+    twilio_whatsapp_number: str = ""
+    twilio_api_base_url: str = "https://api.twilio.com"
+    # The URL Twilio signs is the public one; behind a proxy it differs from what we see.
+    twilio_public_base_url: str | None = None
+    twilio_reply_mode: Literal["twiml", "rest"] = "rest"
+
+    # --- Telegram ----------------------------------------------------------------------------
+    telegram_bot_token: SecretStr | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_mode: Literal["webhook", "polling"] = "webhook"
+    telegram_api_base_url: str = "https://api.telegram.org"
+
+    # --- the SP4N-LAPOR core -------------------------------------------------------------------
+    core_backend: Literal["simulator", "rest", "manual"] = "simulator"
+    core_base_url: str = "http://127.0.0.1:8100"
+    core_api_key: SecretStr | None = None
+    core_push_secret: SecretStr | None = None
+    core_poll_seconds: float = Field(default=30.0, gt=0)
+
+    # --- data files ----------------------------------------------------------------------------
+    agency_directory_file: Path = CONFIG_DIR / "agencies.yaml"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_engine(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql")):
+            raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
+        if value.startswith("postgresql://"):
+            # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @field_validator("public_base_url", "twilio_public_base_url", "core_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/") if value else value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def upload_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment; raise `SettingsError` naming the bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = "_".join(str(part) for part in error["loc"]).upper() or "?"
+            problems.append(f"{name}: {error['msg']}")
+        raise SettingsError("Invalid setting " + "; ".join(problems)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,1 @@
+"""Input into the SP4N-LAPOR core and its updates back: the `CoreClient` contract and backends."""

@@ -1,0 +1,1 @@
+"""The gateway: web app, database, intake, workflow, outbox, scheduler, admin UI and CLI."""

@@ -1,0 +1,1 @@
+"""Pure text processing: clean text, personal data, places, class, agency, duplicates."""
