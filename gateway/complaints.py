@@ -26,7 +26,9 @@ def attachments_from(row: InboundMessage, complaint_id: int) -> list[Attachment]
                 complaint_id=complaint_id,
                 inbound_message_id=row.id,
                 source="reporter",
-                kind="photo" if (media.get("content_type") or "").startswith("image/") else "document",
+                kind="photo"
+                if (media.get("content_type") or "").startswith("image/")
+                else "document",
                 content_type=media.get("content_type"),
                 size=media.get("size"),
                 storage_key=media.get("ref") if stored else None,
