@@ -159,21 +159,7 @@ def validate_form(
     if not _flag(data, "consent"):
         errors.add("consent", t(lang, "errors.consent_required"))
 
-    checked: list[tuple[Photo, str]] = []
-    real_photos = [p for p in photos if p.data or p.filename]
-    size_mb = limits.max_bytes // (1024 * 1024)
-    if len(real_photos) > limits.max_files:
-        errors.add("photos", t(lang, "errors.too_many_photos", count=limits.max_files))
-    for photo in real_photos[: limits.max_files]:
-        label = photo.filename or "foto"
-        if len(photo.data) > limits.max_bytes:
-            errors.add("photos", t(lang, "errors.photo_too_large", name=label, size_mb=size_mb))
-            continue
-        kind = sniff_image(photo.data)
-        if kind is None:
-            errors.add("photos", t(lang, "errors.photo_not_image", name=label))
-            continue
-        checked.append((photo, kind))
+    checked = validate_photos(photos, limits=limits, lang=lang, errors=errors)
 
     if errors:
         return None, errors
@@ -191,6 +177,29 @@ def validate_form(
         photos=tuple(checked),
     )
     return form, errors
+
+
+def validate_photos(
+    photos: Sequence[Photo], *, limits: Limits, lang: str, errors: FormErrors
+) -> list[tuple[Photo, str]]:
+    """The photos that are real images within the limits, with their sniffed content type;
+    a message under `photos` in `errors` for the first problem."""
+    checked: list[tuple[Photo, str]] = []
+    real_photos = [p for p in photos if p.data or p.filename]
+    size_mb = limits.max_bytes // (1024 * 1024)
+    if len(real_photos) > limits.max_files:
+        errors.add("photos", t(lang, "errors.too_many_photos", count=limits.max_files))
+    for photo in real_photos[: limits.max_files]:
+        label = photo.filename or "foto"
+        if len(photo.data) > limits.max_bytes:
+            errors.add("photos", t(lang, "errors.photo_too_large", name=label, size_mb=size_mb))
+            continue
+        kind = sniff_image(photo.data)
+        if kind is None:
+            errors.add("photos", t(lang, "errors.photo_not_image", name=label))
+            continue
+        checked.append((photo, kind))
+    return checked
 
 
 def sender_address(form: ComplaintForm, submission_id: str) -> str:

@@ -78,6 +78,20 @@ class Settings(BaseSettings):
     core_push_secret: SecretStr | None = None
     core_poll_seconds: float = Field(default=30.0, gt=0)
 
+    # --- the admin inbox: sessions, lock-out, the list --------------------------------------------
+    # An admin session ends after this many minutes without a request (sliding) ...
+    admin_session_idle_minutes: int = Field(default=60, ge=1)
+    # ... and at the latest this many hours after logging in.
+    admin_session_max_hours: int = Field(default=12, ge=1)
+    # This many wrong passwords in a row lock the account for admin_lockout_minutes.
+    admin_login_max_failures: int = Field(default=5, ge=1)
+    admin_lockout_minutes: int = Field(default=15, ge=1)
+    # Complaints per inbox page, and where the counts per filter stop counting ("10000+").
+    admin_inbox_page_size: int = Field(default=50, ge=5, le=500)
+    admin_inbox_count_cap: int = Field(default=10000, ge=100)
+    # A deadline closer than this many hours is "due soon" in the inbox.
+    admin_due_soon_hours: int = Field(default=48, ge=1)
+
     # --- data files ----------------------------------------------------------------------------
     agency_directory_file: Path = CONFIG_DIR / "agencies.yaml"
 
@@ -101,6 +115,11 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies carry the Secure flag when the gateway is reached over HTTPS."""
+        return self.public_base_url.startswith("https://")
 
     @property
     def upload_dir(self) -> Path:

@@ -16,7 +16,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from config.messages import language, t
 from config.settings import Settings, get_settings
 from gateway import intake
-from gateway.api.routes import complaints_api, health, public
+from gateway.api import admin_deps
+from gateway.api.routes import (
+    admin_actions,
+    admin_auth,
+    admin_directory,
+    admin_entry,
+    admin_inbox,
+    admin_outbox,
+    complaints_api,
+    health,
+    public,
+)
 from gateway.context import Gateway
 from gateway.db import UNAVAILABLE_ERRORS
 from gateway.scheduler import Scheduler
@@ -64,6 +75,16 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     app.include_router(public.router)
     app.include_router(complaints_api.router)
     app.include_router(health.router)
+    admin_deps.install(app, gateway)
+    for admin_router in (
+        admin_auth.router,
+        admin_inbox.router,
+        admin_actions.router,
+        admin_entry.router,
+        admin_directory.router,
+        admin_outbox.router,
+    ):
+        app.include_router(admin_router)
 
     @app.exception_handler(UNAVAILABLE_ERRORS[0])
     @app.exception_handler(UNAVAILABLE_ERRORS[1])

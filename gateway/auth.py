@@ -14,7 +14,11 @@ MIN_PASSWORD_LENGTH = 10
 
 
 class AccountError(ValueError):
-    pass
+    """An account change that cannot be made; `key` names the message (admin.errors.<key>)."""
+
+    def __init__(self, message: str, key: str = "invalid") -> None:
+        self.key = key
+        super().__init__(message)
 
 
 def hash_password(password: str) -> str:
@@ -43,13 +47,12 @@ def create_user(
 ) -> User:
     username = username.strip().lower()
     if not username or len(username) > 80:
-        raise AccountError("username must be 1 to 80 characters")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+        raise AccountError("username must be 1 to 80 characters", "username_invalid")
+    _check_password(password)
     if role is Role.LIAISON and agency_id is None:
-        raise AccountError("a liaison account belongs to one agency")
+        raise AccountError("a liaison account belongs to one agency", "liaison_needs_agency")
     if session.scalar(select(User.id).where(User.username == username)):
-        raise AccountError(f"user {username!r} already exists")
+        raise AccountError(f"user {username!r} already exists", "username_taken")
     user = User(
         username=username,
         display_name=display_name or username,
@@ -60,3 +63,40 @@ def create_user(
     session.add(user)
     session.flush()
     return user
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(
+            f"password must be at least {MIN_PASSWORD_LENGTH} characters", "password_too_short"
+        )
+
+
+def set_password(user: User, password: str) -> None:
+    """A new password (reset by a koordinator): other sessions of the user end, the lock lifts."""
+    _check_password(password)
+    user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+
+
+def update_user(
+    user: User,
+    *,
+    role: Role,
+    agency_id: int | None,
+    display_name: str,
+    active: bool,
+) -> None:
+    if role is Role.LIAISON and agency_id is None:
+        raise AccountError("a liaison account belongs to one agency", "liaison_needs_agency")
+    user.role = role.value
+    # Only a liaison belongs to an agency; the other roles see across agencies.
+    user.agency_id = agency_id if role is Role.LIAISON else None
+    user.display_name = display_name.strip()[:120] or user.username
+    user.active = active
+
+
+def unlock(user: User) -> None:
+    user.failed_logins = 0
+    user.locked_until = None

@@ -10,14 +10,17 @@ from pathlib import Path
 from channels.base import Channel
 from channels.webform import Limits, WebformChannel
 from config.settings import Settings
-from gateway import complaints, delivery, outbox
+from gateway import complaints, delivery, manual_entry, outbox
 from gateway.db import Database
 from gateway.intake import Processor
 from gateway.storage import FileStore
 
 
 def _processors() -> dict[str, Processor]:
-    return {"webform": complaints.create_from_form}
+    return {
+        "webform": complaints.create_from_form,
+        manual_entry.CHANNEL: manual_entry.create_from_manual,
+    }
 
 
 def build_channels(settings: Settings) -> dict[str, Channel]:

@@ -203,6 +203,8 @@ class Complaint(SQLModel, table=True):
     __table_args__ = (
         Index("ix_complaint_status_received", "status", "received_at"),
         Index("ix_complaint_agency_status", "agency_id", "status"),
+        # The inbox's default order (newest first) when no status narrows the list.
+        Index("ix_complaint_received_at", "received_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -259,6 +261,9 @@ class Complaint(SQLModel, table=True):
     verify_due_at: datetime | None = _ts()
     answer_due_at: datetime | None = _ts()
     feedback_due_at: datetime | None = _ts()
+
+    # A liaison officer said "not our agency's task": the koordinator re-disposes it.
+    redisposition_requested_at: datetime | None = _ts()
 
     # Something went wrong delivering to the reporter (blocked bot, invalid number...).
     delivery_problem: str | None = Field(default=None, sa_type=Text)

@@ -7,6 +7,7 @@ from sqlmodel import SQLModel
 
 import gateway.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from gateway.db import make_engine
+from gateway.migrate import include_object
 
 target_metadata = SQLModel.metadata
 config = context.config
@@ -29,6 +30,7 @@ def _run(connection: object) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,  # SQLite needs batch mode to alter tables
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

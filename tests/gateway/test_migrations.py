@@ -8,10 +8,13 @@ from sqlmodel import SQLModel
 
 import gateway.models  # noqa: F401
 from gateway.db import Database
+from gateway.migrate import include_object
 
 
 def test_migrations_match_the_models(db: Database) -> None:
     with db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_object": include_object}
+        )
         diff = compare_metadata(context, SQLModel.metadata)
     assert diff == []

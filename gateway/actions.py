@@ -1,0 +1,732 @@
+"""What admins and liaison officers do to a complaint: the actions of the Rembang SOP (step 3)
+and the agency's side of it (Rembang step 4, Tarakan's "sedang diproses" and proof of
+completion), each a plain function over `gateway.workflow`.
+
+An action works inside the caller's session: the state change (or the audited change that
+keeps the state), its audit event and every outbox row it causes — the forward to the SP4N
+core, WhatsApp notices to liaison officers, messages to reporters on their own channel. The
+caller commits once with `workflow.commit()`, so an action happens completely or not at all.
+
+Three things can stop an action, and then the caller rolls back and nothing has changed:
+- `NotAllowed` (or `workflow.TransitionError`): not in the complaint's current state;
+- `workflow.ConcurrentUpdate`: someone else changed the complaint since the page was read;
+- `ActionInvalid`: the input is wrong (missing reason, unknown agency...). Its `key` names the
+  message under `admin.errors.` in `config/messages/`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from channels.base import Media
+from config.messages import t
+from gateway import notify, outbox, workflow
+from gateway.clock import as_utc, utcnow
+from gateway.models import (
+    Agency,
+    Attachment,
+    AttachmentStatus,
+    Category,
+    Complaint,
+    ComplaintEvent,
+    Status,
+)
+from gateway.outbox import OutboxMessage
+from gateway.storage import StoredFile
+
+if TYPE_CHECKING:
+    from gateway.context import Gateway
+
+log = logging.getLogger(__name__)
+S = Status
+
+CORE_SUBMIT = "core_submit"
+# Before the complaint leaves for an agency its published text can still be masked.
+MASKABLE_STATES = frozenset({S.RECEIVED, S.VERIFIED, S.PENDING})
+# Complaints other reports can be folded into: still being handled.
+MERGE_TARGET_STATES = frozenset(
+    {S.RECEIVED, S.VERIFIED, S.PENDING, S.DISPOSED, S.IN_PROGRESS, S.ANSWERED}
+)
+LIAISON_WORK_STATES = frozenset({S.DISPOSED, S.IN_PROGRESS})
+MAX_TEXT = 4000
+MIN_ANSWER = 10
+
+
+class ActionInvalid(ValueError):
+    """The input of an action is wrong; `key` names the message (admin.errors.<key>)."""
+
+    def __init__(self, key: str, **values: Any) -> None:
+        self.key = key
+        self.values = values
+        super().__init__(key)
+
+    def message(self, lang: str) -> str:
+        return t(lang, f"admin.errors.{self.key}", **self.values)
+
+
+class NotAllowed(Exception):
+    """The action is not possible in the complaint's current state."""
+
+    def __init__(self, complaint: Complaint, action: str) -> None:
+        self.status = complaint.status
+        self.action = action
+        super().__init__(f"{complaint.tracking_code}: {action} not allowed in {complaint.status}")
+
+
+# --- small helpers --------------------------------------------------------------------------
+
+
+def _required(value: str | None, key: str, *, min_chars: int = 1, max_chars: int = MAX_TEXT) -> str:
+    text = (value or "").strip()
+    if len(text) < min_chars:
+        raise ActionInvalid(key, min=min_chars)
+    if len(text) > max_chars:
+        raise ActionInvalid("too_long", max=max_chars)
+    return text
+
+
+def _optional(value: str | None, max_chars: int) -> str | None:
+    text = (value or "").strip()
+    if len(text) > max_chars:
+        raise ActionInvalid("too_long", max=max_chars)
+    return text or None
+
+
+def _require_state(complaint: Complaint, allowed: Iterable[Status], action: str) -> None:
+    if Status(complaint.status) not in set(allowed):
+        raise NotAllowed(complaint, action)
+
+
+def _enqueue(session: Session, messages: Iterable[OutboxMessage | None]) -> int:
+    queued = 0
+    for message in messages:
+        if message is not None:
+            queued += outbox.enqueue(session, message)
+    return queued
+
+
+def _event_id(session: Session, event: ComplaintEvent) -> int:
+    """The event's id: idempotency keys of what it causes are built from it."""
+    session.flush()
+    assert event.id is not None
+    return event.id
+
+
+def _agency(session: Session, agency_id: int | None) -> Agency:
+    agency = session.get(Agency, agency_id) if agency_id else None
+    if agency is None or not agency.active:
+        raise ActionInvalid("agency_unknown")
+    return agency
+
+
+def refresh_deadlines(
+    gateway: Gateway | None, session: Session, complaint: Complaint, now: datetime
+) -> None:
+    """Keep the complaint's *_due_at in step with its new state (gateway.deadlines, the lead's
+    SLA wiring). TODO(merge): drop the import guard once gateway.deadlines is on main."""
+    if gateway is None:
+        return
+    try:
+        from gateway import deadlines  # type: ignore[attr-defined]
+    except ImportError:
+        return
+    deadlines.refresh(gateway, session, complaint, now)
+
+
+def deadline_text(gateway: Gateway, complaint: Complaint, lang: str = "id") -> str:
+    """The answer deadline as a liaison officer reads it (local date)."""
+    if complaint.answer_due_at is None:
+        return t(lang, "admin.deadline_not_set")
+    local = as_utc(complaint.answer_due_at).astimezone(ZoneInfo(gateway.settings.timezone))
+    return local.strftime("%d-%m-%Y")
+
+
+def mask_text(original: str, spans: Sequence[dict[str, Any]]) -> str:
+    """The original text with every personal-data span replaced by its kind (`[NIK]`), then
+    whitespace-cleaned like the clean text. Overlapping or out-of-range spans are skipped."""
+    pieces: list[str] = []
+    cursor = 0
+    for span in sorted(spans, key=lambda s: (int(s.get("start", 0)), -int(s.get("end", 0)))):
+        start, end = int(span.get("start", -1)), int(span.get("end", -1))
+        if start < cursor or end <= start or end > len(original):
+            continue
+        pieces.append(original[cursor:start])
+        pieces.append(f"[{str(span.get('kind') or 'data').upper()}]")
+        cursor = end
+    pieces.append(original[cursor:])
+    return re.sub(r"\s+", " ", "".join(pieces)).strip()
+
+
+# --- the koordinator's actions (Rembang SOP step 3) -------------------------------------------
+
+
+def verify(
+    gateway: Gateway,
+    session: Session,
+    complaint: Complaint,
+    *,
+    actor: str,
+    relevant: bool,
+    complete: bool,
+    clear: bool,
+    title: str,
+    category: str,
+    kecamatan: str | None = None,
+    kelurahan: str | None = None,
+    location_text: str | None = None,
+    now: datetime | None = None,
+) -> ComplaintEvent:
+    """The complaint is relevant, complete and clear: set its title, class and place."""
+    now = now or utcnow()
+    _require_state(complaint, {S.RECEIVED}, "verify")
+    if not (relevant and complete and clear):
+        raise ActionInvalid("verify_checks")
+    if category not in {c.value for c in Category}:
+        raise ActionInvalid("category_required")
+    changes: dict[str, Any] = {
+        "title": _required(title, "title_required", max_chars=200),
+        "category": category,
+        "kecamatan": _optional(kecamatan, 100),
+        "kelurahan": _optional(kelurahan, 100),
+    }
+    if location_text is not None:
+        changes["location_text"] = _optional(location_text, 500)
+    event = workflow.transition(
+        session,
+        complaint,
+        S.VERIFIED,
+        actor=actor,
+        action="verified",
+        changes=changes,
+        public=True,
+        now=now,
+    )
+    refresh_deadlines(gateway, session, complaint, now)
+    return event
+
+
+def anonymise(
+    gateway: Gateway,
+    session: Session,
+    complaint: Complaint,
+    *,
+    actor: str,
+    anonim: bool,
+    rahasia: bool,
+    masked_text: str | None = None,
+    now: datetime | None = None,
+) -> ComplaintEvent:
+    """Publish the masked text instead of what the reporter wrote (personal data replaced) and
+    set `anonim` (identity hidden from the agency) and `rahasia` (never published)."""
+    _require_state(complaint, MASKABLE_STATES, "anonymise")
+    masked = (masked_text or "").strip() or mask_text(complaint.original_text, complaint.pii_spans)
+    if len(masked) > 20000:
+        raise ActionInvalid("too_long", max=20000)
+    return workflow.record(
+        session,
+        complaint,
+        actor=actor,
+        action="anonymised",
+        changes={"masked_text": masked, "anonim": anonim, "rahasia": rahasia},
+        now=now,
+    )
+
+
+def dispose(
+    gateway: Gateway,
+    session: Session,
+    complaint: Complaint,
+    *,
+    actor: str,
+    agency_id: int,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> ComplaintEvent:
+    """Send a verified complaint to the competent agency: queue the forward to the SP4N core
+    and a WhatsApp notice to each of the agency's liaison officers; tell the reporter(s)."""
+    now = now or utcnow()
+    _require_state(complaint, {S.VERIFIED}, "dispose")
+    agency = _agency(session, agency_id)
+    event = workflow.transition(
+        session,
+        complaint,
+        S.DISPOSED,
+        actor=actor,
+        action="disposed",
+        changes={"agency_id": agency.id, "redisposition_requested_at": None},
+        note=_optional(note, MAX_TEXT),
+        public=True,
+        now=now,
+    )
+    event_id = _event_id(session, event)
+    refresh_deadlines(gateway, session, complaint, now)
+    core = OutboxMessage(
+        kind=CORE_SUBMIT,
+        key=f"{complaint.tracking_code}:{CORE_SUBMIT}",
+        complaint_id=complaint.id,
+    )
+    _enqueue(
+        session,
+        [
+            core,
+            *_liaison_notices(
+                gateway, session, complaint, agency, "notify.liaison_disposed", event_id
+            ),
+            *notify.to_cluster(
+                session,
+                complaint,
+                "reporter.disposed",
+                event_key=f"disposed:{event_id}",
+                kind="status",
+                agency=agency.name,
+            ),
+        ],
+    )
+    return event
+
+
+def redispose(
+    gateway: Gateway,
+    session: Session,
+    complaint: Complaint,
+    *,
+    actor: str,
+    agency_id: int,
+    reason: str,
+    now: datetime | None = None,
+) -> ComplaintEvent:
+    """Send a disposed complaint to another agency (a mistake, or the liaison asked for it);
+    the new agency's liaison officers are told."""
+    now = now or utcnow()
+    _require_state(complaint, LIAISON_WORK_STATES, "redispose")
+    agency = _agency(session, agency_id)
+    if agency.id == complaint.agency_id:
+        raise ActionInvalid("same_agency")
+    event = workflow.transition(
+        session,
+        complaint,
+        S.DISPOSED,
+        actor=actor,
+        action="redisposed",
+        changes={"agency_id": agency.id, "redisposition_requested_at": None},
+        note=_required(reason, "reason_required"),
+        public=True,
+        now=now,
+    )
+    event_id = _event_id(session, event)
+    refresh_deadlines(gateway, session, complaint, now)
+    _enqueue(
+        session,
+        _liaison_notices(
+            gateway, session, complaint, agency, "notify.liaison_redisposed", event_id
+        ),
+    )
+    return event
+
+
+def _liaison_notices(
+    gateway: Gateway,
+    session: Session,
+    complaint: Complaint,
+    agency: Agency,
+    text_key: str,
+    event_id: int,
+) -> list[OutboxMessage]:
+    return notify.to_liaisons(
+        session,
+        complaint,
+        agency,
+        text_key,
+        event_key=f"disposed:{event_id}",
+        base_url=gateway.settings.public_base_url,
+        deadline=deadline_text(gateway, complaint),
+    )
+
+
+def pend(
+    gateway: Gateway,
+    session: Session,
+    complaint: Complaint,
+    *,
+    actor: str,
+    question: str,
+    now: datetime | None = None,
+) -> ComplaintEvent:
+    """The complaint is incomplete: ask the reporter on their channel and wait (the clock is
+    paused). Their answer joins the complaint and `resume_from_pending` brings it back."""
+    now = now or utcnow()
+    question = _required(question, "question_required", min_chars=5)
+    if not complaint.reply_channel or not complaint.reply_address:
+        raise ActionInvalid("no_reply_channel")
+    event = workflow.transition(
+        session,
+        complaint,
+        S.PENDING,
+        actor=actor,
+        action="pending",
+        note=question,
+        public=True,
+        now=now,
+    )
+    event_id = _event_id(session, event)
+    refresh_deadlines(gateway, session, complaint, now)
+    text = t(
+        complaint.language, "reporter.question", code=complaint.tracking_code, question=question
+    )
+    _enqueue(
+        session,
+        [
+            notify.to_reporter(
+                session, complaint, text, event_key=f"pending:{event_id}", kind="question"
+            )
+        ],
+    )
+    return event
+
+
+def resume_from_pending(
+    session: Session,
+    complaint: Complaint,
+    actor: str,
+    *,
+    gateway: Gateway | None = None,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> ComplaintEvent:
+    """The reporter answered the question: the complaint returns to the inbox in the state it
+    was pended from (received or verified). Called by the conversation code, or by an admin."""
+    now = now or utcnow()
+    _require_state(complaint, {S.PENDING}, "resume")
+    back = Status(complaint.status_before_pending or S.RECEIVED.value)
+    event = workflow.transition(
+        session,
+        complaint,
+        back,
+        actor=actor,
+        action="resumed",
+        changes={"status_before_pending": None},
+        note=note,
+        public=True,
+        now=now,
+    )
+    refresh_deadlines(gateway, session, complaint, now)
+    return event
+
+
+def archive(
+    gateway: Gateway,
+    session: Session,
+    complaint: Complaint,
+    *,
+    actor: str,
+    reason: str,
+    now: datetime | None = None,
+) -> ComplaintEvent:
+    """Irrelevant or spam: archived with a reason, which the reporter is told."""
+    return _close_with_reason(
+        gateway, session, complaint, S.ARCHIVED, "archived", actor=actor, reason=reason, now=now
+    )
+
+
+def return_complaint(
+    gateway: Gateway,
+    session: Session,
+    complaint: Complaint,
+    *,
+    actor: str,
+    reason: str,
+    now: datetime | None = None,
+) -> ComplaintEvent:
+    """Not the regency's authority: returned (to the national SP4N-LAPOR admin) with a reason,
+    which the reporter is told."""
+    return _close_with_reason(
+        gateway, session, complaint, S.RETURNED, "returned", actor=actor, reason=reason, now=now
+    )
+
+
+def _close_with_reason(
+    gateway: Gateway,
+    session: Session,
+    complaint: Complaint,
+    to: Status,
+    action: str,
+    *,
+    actor: str,
+    reason: str,
+    now: datetime | None,
+) -> ComplaintEvent:
+    now = now or utcnow()
+    reason = _required(reason, "reason_required")
+    event = workflow.transition(
+        session, complaint, to, actor=actor, action=action, note=reason, public=True, now=now
+    )
+    event_id = _event_id(session, event)
+    refresh_deadlines(gateway, session, complaint, now)
+    text = t(complaint.language, f"reporter.{action}", code=complaint.tracking_code, reason=reason)
+    _enqueue(
+        session,
+        [
+            notify.to_reporter(
+                session, complaint, text, event_key=f"{action}:{event_id}", kind="status"
+            )
+        ],
+    )
+    return event
+
+
+def merge(
+    gateway: Gateway,
+    session: Session,
+    complaint: Complaint,
+    target: Complaint,
+    *,
+    actor: str,
+    now: datetime | None = None,
+) -> ComplaintEvent:
+    """Fold a duplicate into another complaint: it joins that complaint's cluster, its reporter
+    gets the answer with everyone else's. Audited on both; `unmerge` undoes it."""
+    now = now or utcnow()
+    if target.id == complaint.id or target.merged_into_id == complaint.id:
+        raise ActionInvalid("merge_same")
+    if Status(target.status) not in MERGE_TARGET_STATES:
+        raise ActionInvalid("merge_target_closed", code=target.tracking_code)
+    members = session.scalar(
+        select(Complaint.id).where(Complaint.merged_into_id == complaint.id).limit(1)
+    )
+    if members is not None:
+        # Its own duplicates would lose their way to the answer; merge the other way round.
+        raise ActionInvalid("merge_has_members")
+    event = workflow.transition(
+        session,
+        complaint,
+        S.MERGED,
+        actor=actor,
+        action="merged",
+        changes={"merged_into_id": target.id, "cluster_id": target.cluster_id or target.id},
+        note=target.tracking_code,
+        public=True,
+        now=now,
+    )
+    event_id = _event_id(session, event)
+    workflow.record(
+        session, target, actor=actor, action="merged_in", note=complaint.tracking_code, now=now
+    )
+    refresh_deadlines(gateway, session, complaint, now)
+    text = t(
+        complaint.language,
+        "reporter.merged",
+        code=complaint.tracking_code,
+        target=target.tracking_code,
+    )
+    _enqueue(
+        session,
+        [
+            notify.to_reporter(
+                session, complaint, text, event_key=f"merged:{event_id}", kind="status"
+            )
+        ],
+    )
+    return event
+
+
+def unmerge(
+    gateway: Gateway,
+    session: Session,
+    complaint: Complaint,
+    *,
+    actor: str,
+    now: datetime | None = None,
+) -> ComplaintEvent:
+    """Undo a merge: the complaint is on its own again (back in the inbox as received), with
+    the cluster it had before."""
+    now = now or utcnow()
+    _require_state(complaint, {S.MERGED}, "unmerge")
+    merged = session.scalar(
+        select(ComplaintEvent)
+        .where(ComplaintEvent.complaint_id == complaint.id)
+        .where(ComplaintEvent.action == "merged")
+        .order_by(ComplaintEvent.id.desc())  # type: ignore[union-attr]
+        .limit(1)
+    )
+    cluster_before = (merged.before or {}).get("cluster_id") if merged else None
+    target = session.get(Complaint, complaint.merged_into_id) if complaint.merged_into_id else None
+    event = workflow.transition(
+        session,
+        complaint,
+        S.RECEIVED,
+        actor=actor,
+        action="unmerged",
+        changes={"merged_into_id": None, "cluster_id": cluster_before},
+        note=target.tracking_code if target else None,
+        public=True,
+        now=now,
+    )
+    if target is not None:
+        workflow.record(
+            session,
+            target,
+            actor=actor,
+            action="unmerged_out",
+            note=complaint.tracking_code,
+            now=now,
+        )
+    refresh_deadlines(gateway, session, complaint, now)
+    return event
+
+
+def reply(
+    gateway: Gateway,
+    session: Session,
+    complaint: Complaint,
+    *,
+    actor: str,
+    text: str,
+    now: datetime | None = None,
+) -> ComplaintEvent:
+    """A message to the reporter on their channel; the complaint's state does not change."""
+    text = _required(text, "text_required", min_chars=2)
+    if not complaint.reply_channel or not complaint.reply_address:
+        raise ActionInvalid("no_reply_channel")
+    event = workflow.record(session, complaint, actor=actor, action="reply", note=text, now=now)
+    event_id = _event_id(session, event)
+    message = t(complaint.language, "reporter.reply", code=complaint.tracking_code, text=text)
+    _enqueue(
+        session,
+        [
+            notify.to_reporter(
+                session, complaint, message, event_key=f"reply:{event_id}", kind="reply"
+            )
+        ],
+    )
+    return event
+
+
+# --- the liaison officer's actions (Rembang step 4, Tarakan) -----------------------------------
+
+
+def acknowledge(
+    gateway: Gateway,
+    session: Session,
+    complaint: Complaint,
+    *,
+    actor: str,
+    now: datetime | None = None,
+) -> ComplaintEvent:
+    """The agency is on it ("sedang diproses"); every reporter of the cluster is told."""
+    now = now or utcnow()
+    _require_state(complaint, {S.DISPOSED}, "acknowledge")
+    event = workflow.transition(
+        session, complaint, S.IN_PROGRESS, actor=actor, action="in_progress", public=True, now=now
+    )
+    event_id = _event_id(session, event)
+    refresh_deadlines(gateway, session, complaint, now)
+    _enqueue(
+        session,
+        notify.to_cluster(
+            session,
+            complaint,
+            "reporter.in_progress",
+            event_key=f"in_progress:{event_id}",
+            kind="status",
+        ),
+    )
+    return event
+
+
+def answer(
+    gateway: Gateway,
+    session: Session,
+    complaint: Complaint,
+    *,
+    actor: str,
+    text: str,
+    photos: Sequence[tuple[StoredFile, str | None]] = (),
+    now: datetime | None = None,
+) -> ComplaintEvent:
+    """The agency's answer, with photos of the result (proof of completion). The photos are
+    kept as the complaint's attachments; the answer is queued to every reporter of the cluster
+    on their own channel, and the reporters' 10 working days to respond start."""
+    now = now or utcnow()
+    text = _required(text, "answer_required", min_chars=MIN_ANSWER)
+    event = workflow.transition(
+        session,
+        complaint,
+        S.ANSWERED,
+        actor=actor,
+        action="answered",
+        changes={"redisposition_requested_at": None},
+        note=text,
+        public=True,
+        now=now,
+    )
+    event_id = _event_id(session, event)
+    media = []
+    for stored, filename in photos:
+        session.add(
+            Attachment(
+                complaint_id=complaint.id,
+                source="liaison",
+                kind="photo",
+                content_type=stored.content_type,
+                size=stored.size,
+                sha256=stored.sha256,
+                storage_key=stored.key,
+                original_name=(filename or "")[:255] or None,
+                status=AttachmentStatus.STORED,
+                created_at=now,
+            )
+        )
+        media.append(
+            Media(
+                ref=stored.key,
+                content_type=stored.content_type,
+                size=stored.size,
+                filename=filename,
+            )
+        )
+    refresh_deadlines(gateway, session, complaint, now)
+    _enqueue(
+        session,
+        notify.to_cluster(
+            session,
+            complaint,
+            "reporter.answered",
+            event_key=f"answered:{event_id}",
+            kind="answer",
+            media=tuple(media),
+            answer=text,
+        ),
+    )
+    return event
+
+
+def request_redisposition(
+    gateway: Gateway,
+    session: Session,
+    complaint: Complaint,
+    *,
+    actor: str,
+    reason: str,
+    now: datetime | None = None,
+) -> ComplaintEvent:
+    """ "Not our agency's task": the complaint is flagged in the koordinator's inbox for
+    re-disposition; it stays with the agency until the koordinator moves it."""
+    now = now or utcnow()
+    _require_state(complaint, LIAISON_WORK_STATES, "request_redisposition")
+    return workflow.record(
+        session,
+        complaint,
+        actor=actor,
+        action="redisposition_requested",
+        changes={"redisposition_requested_at": now},
+        note=_required(reason, "reason_required"),
+        now=now,
+    )

@@ -1,0 +1,78 @@
+"""Logging in and out of the admin pages (`/admin/login`, `/admin/logout`)."""
+
+from __future__ import annotations
+
+import logging
+import math
+from datetime import timedelta
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from config.messages import t
+from gateway import security
+from gateway.api.admin_deps import CsrfForm, form_text, page
+from gateway.api.deps import GatewayDep
+from gateway.clock import utcnow
+from gateway.context import secret_key
+from gateway.security import LoginOutcome
+from gateway.web import request_language
+
+router = APIRouter(include_in_schema=False)
+log = logging.getLogger(__name__)
+
+
+@router.get("/admin/login")
+def login_form(request: Request, gateway: GatewayDep) -> Response:
+    with gateway.db.read_session() as session:
+        _, principal = security.session_principal(
+            request, session, gateway.settings, secret_key(gateway.settings)
+        )
+    if principal is not None:
+        return RedirectResponse("/admin", 303)
+    lang = request_language(request)
+    expired = request.query_params.get("expired") == "1"
+    context = {
+        "next": security.safe_next(request.query_params.get("next")),
+        "error": t(lang, "admin.login.expired") if expired else None,
+        "username": "",
+    }
+    return page(request, None, "admin/login.html", context)
+
+
+@router.post("/admin/login")
+def login(request: Request, gateway: GatewayDep, form: CsrfForm) -> Response:
+    lang = request_language(request)
+    s = gateway.settings
+    username = form_text(form, "username")[:80]
+    now = utcnow()
+    with gateway.db.session() as session:
+        result = security.authenticate(
+            session,
+            username,
+            form_text(form, "password")[:1000],
+            max_failures=s.admin_login_max_failures,
+            lockout=timedelta(minutes=s.admin_lockout_minutes),
+            now=now,
+        )
+        session.commit()
+    next_url = security.safe_next(form_text(form, "next"))
+    if result.outcome is LoginOutcome.OK and result.user is not None:
+        security.start_session(request, secret_key(s), result.user, now)
+        log.info("admin login", extra={"user_id": result.user.id})
+        return RedirectResponse(next_url, 303)
+    if result.outcome is LoginOutcome.LOCKED and result.locked_until is not None:
+        minutes = max(1, math.ceil((result.locked_until - now).total_seconds() / 60))
+        error, status = t(lang, "admin.login.locked", minutes=minutes), 429
+        log.warning("admin login locked", extra={"username_length": len(username)})
+    else:
+        error, status = t(lang, "admin.login.invalid"), 401
+    context = {"next": next_url, "error": error, "username": username}
+    return page(request, None, "admin/login.html", context, status_code=status)
+
+
+@router.post("/admin/logout")
+def logout(request: Request, form: CsrfForm) -> Response:
+    security.end_session(request)
+    security.flash(request, "success", t(request_language(request), "admin.login.logged_out"))
+    return RedirectResponse("/admin/login", 303)

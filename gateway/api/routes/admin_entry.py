@@ -1,0 +1,75 @@
+"""Manual entry (`/admin/entry`): a complaint that came by phone, at the desk or on a platform
+the gateway does not read, recorded by a koordinator (see `gateway.manual_entry`)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile
+
+from channels import webform
+from config.messages import t
+from gateway import manual_entry
+from gateway.api.admin_deps import CsrfForm, KoordinatorDep, form_text, page
+from gateway.api.deps import GatewayDep
+from gateway.security import flash
+from gateway.web import request_language
+
+router = APIRouter(include_in_schema=False)
+
+FIELDS = (
+    "description",
+    "name",
+    "phone",
+    "email",
+    "location_text",
+    "latitude",
+    "longitude",
+    "anonim",
+    "rahasia",
+    "source",
+    "source_url",
+    "received_at",
+)
+
+
+def _context(gateway: GatewayDep, values: dict[str, str], errors: dict[str, str]) -> dict:
+    limits = gateway.form_limits
+    return {
+        "values": values,
+        "errors": errors,
+        "sources": manual_entry.SOURCES,
+        "limits": limits,
+        "size_mb": limits.max_bytes // (1024 * 1024),
+    }
+
+
+@router.get("/admin/entry", response_class=HTMLResponse)
+def entry_form(request: Request, gateway: GatewayDep, principal: KoordinatorDep) -> Response:
+    return page(request, principal, "admin/entry.html", _context(gateway, {}, {}))
+
+
+@router.post("/admin/entry", response_class=HTMLResponse)
+async def record_entry(
+    request: Request, gateway: GatewayDep, principal: KoordinatorDep, form: CsrfForm
+) -> Response:
+    lang = request_language(request)
+    limits = gateway.form_limits
+    values = {key: form_text(form, key) for key in FIELDS}
+    uploads = [u for u in form.getlist("photos") if isinstance(u, UploadFile) and u.filename]
+    photos = [
+        webform.Photo(filename=(u.filename or "")[:255], data=await u.read(limits.max_bytes + 1))
+        for u in uploads[: limits.max_files + 1]
+    ]
+    entry, errors = manual_entry.validate_entry(
+        values, photos, limits=limits, lang=lang, timezone=gateway.settings.timezone
+    )
+    if entry is None:
+        context = _context(gateway, values, errors)
+        return page(request, principal, "admin/entry.html", context, status_code=422)
+    code = manual_entry.record(gateway, entry, actor=principal.actor)
+    if code is None:
+        flash(request, "error", t(lang, "admin.entry.failed"))
+        return RedirectResponse("/admin", 303)
+    flash(request, "success", t(lang, "admin.entry.recorded", code=code))
+    return RedirectResponse(f"/admin/complaints/{code}", 303)

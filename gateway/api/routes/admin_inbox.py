@@ -1,0 +1,162 @@
+"""The inbox (`/admin`), the complaint page (`/admin/complaints/{code}`) and the complaint's
+files (`/admin/attachments/{id}`, served only to those who may see the complaint)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from sqlalchemy import select
+from sqlmodel import Session
+
+from config.messages import t
+from gateway import complaint_view, inbox
+from gateway.api.admin_deps import PrincipalDep, StaffDep, clock, forbidden, page
+from gateway.api.deps import GatewayDep
+from gateway.context import Gateway
+from gateway.models import Agency, Attachment, AttachmentStatus, Category, Complaint, Status
+from gateway.security import Principal
+from gateway.tracking import normalize_code
+from gateway.web import request_language
+
+router = APIRouter(include_in_schema=False)
+
+
+def scope_of(principal: Principal) -> inbox.Scope:
+    if principal.is_liaison:
+        # A liaison account without an agency sees nothing rather than everything.
+        return inbox.Scope(agency_id=principal.agency_id or -1)
+    return inbox.EVERYTHING
+
+
+def visible_complaint(session: Session, principal: Principal, code: str) -> Complaint:
+    """The complaint if this user may see it; 404 otherwise (a liaison cannot even learn that
+    another agency's complaint exists)."""
+    normalized = normalize_code(code)
+    complaint = (
+        session.scalar(select(Complaint).where(Complaint.tracking_code == normalized))
+        if normalized
+        else None
+    )
+    if complaint is None or not may_see(principal, complaint):
+        raise HTTPException(404)
+    return complaint
+
+
+def may_see(principal: Principal, complaint: Complaint) -> bool:
+    if principal.is_koordinator:
+        return True
+    if principal.is_liaison:
+        return (
+            principal.agency_id is not None
+            and complaint.agency_id == principal.agency_id
+            and complaint.status in inbox.LIAISON_STATES
+        )
+    return False
+
+
+@router.get("/admin", response_class=HTMLResponse)
+def inbox_page(request: Request, gateway: GatewayDep, principal: PrincipalDep) -> Response:
+    if principal.is_viewer:
+        return page(request, principal, "admin/viewer.html")
+    s = gateway.settings
+    f = inbox.InboxFilter.from_query(request.query_params)
+    with gateway.db.read_session() as session:
+        result = inbox.list_page(
+            session,
+            f,
+            scope_of(principal),
+            clock(gateway),
+            page_size=s.admin_inbox_page_size,
+            count_cap=s.admin_inbox_count_cap,
+        )
+        agencies = session.scalars(select(Agency).order_by(Agency.name)).all()
+    context = {
+        "result": result,
+        "f": result.filter,
+        "agencies": agencies,
+        "statuses": [st.value for st in Status],
+        "categories": [c.value for c in Category],
+        "channels": inbox.CHANNELS,
+        "now": clock(gateway).now,
+    }
+    return page(request, principal, "admin/inbox.html", context)
+
+
+def complaint_page(
+    request: Request,
+    gateway: Gateway,
+    principal: Principal,
+    code: str,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+    values: dict[str, str] | None = None,
+) -> HTMLResponse:
+    if principal.is_viewer:
+        raise forbidden(request)
+    c = clock(gateway)
+    with gateway.db.read_session() as session:
+        complaint = visible_complaint(session, principal, code)
+        view = complaint_view.build(session, complaint, principal, now=c.now, soon=c.soon)
+    lang = request_language(request)
+    labels = {
+        kind: t(lang, f"admin.pii.{kind}")
+        for kind in {str(s.get("kind")) for s in complaint.pii_spans}
+    }
+    context = {
+        "v": view,
+        "c": view.complaint,
+        "highlighted": complaint_view.highlight(
+            complaint.original_text, complaint.pii_spans, labels
+        ),
+        "error": error,
+        "values": values or {},
+        "categories": [cat.value for cat in Category],
+        "now": c.now,
+        "max_photos": gateway.settings.upload_max_files,
+    }
+    return page(request, principal, "admin/complaint.html", context, status_code=status_code)
+
+
+@router.get("/admin/complaints/{code}", response_class=HTMLResponse)
+def show_complaint(
+    request: Request, code: str, gateway: GatewayDep, principal: PrincipalDep
+) -> HTMLResponse:
+    return complaint_page(request, gateway, principal, code)
+
+
+@router.get("/admin/attachments/{attachment_id}")
+def attachment_file(
+    request: Request, attachment_id: int, gateway: GatewayDep, principal: StaffDep
+) -> Response:
+    with gateway.db.read_session() as session:
+        attachment = session.get(Attachment, attachment_id)
+        complaint = (
+            session.get(Complaint, attachment.complaint_id)
+            if attachment is not None and attachment.complaint_id
+            else None
+        )
+        if (
+            attachment is None
+            or complaint is None
+            or not may_see(principal, complaint)
+            or attachment.status != AttachmentStatus.STORED
+            or not attachment.storage_key
+        ):
+            raise HTTPException(404)
+    try:
+        path = gateway.files.path(attachment.storage_key)
+    except ValueError:
+        raise HTTPException(404) from None
+    if not path.is_file():
+        raise HTTPException(404)
+    return FileResponse(
+        path,
+        media_type=attachment.content_type or "application/octet-stream",
+        headers={
+            "Cache-Control": "private, max-age=3600",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'",
+            "Content-Disposition": "inline",
+        },
+    )

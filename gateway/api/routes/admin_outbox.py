@@ -1,0 +1,63 @@
+"""The outbox as an admin sees it (`/admin/outbox`): how much is waiting, and the dead letters —
+messages that could not be delivered — with a button to send one again once the cause is fixed
+(a corrected number, a provider back up). Koordinator only."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import func, select
+
+from config.messages import t
+from gateway import outbox
+from gateway.api.admin_deps import CsrfForm, KoordinatorDep, page
+from gateway.api.deps import GatewayDep
+from gateway.models import Complaint, OutboxItem, OutboxStatus
+from gateway.security import flash
+from gateway.web import request_language
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/admin/outbox", response_class=HTMLResponse)
+def outbox_page(request: Request, gateway: GatewayDep, principal: KoordinatorDep) -> Response:
+    with gateway.db.read_session() as session:
+        counts = dict(
+            session.execute(
+                select(OutboxItem.status, func.count()).group_by(OutboxItem.status)
+            ).all()
+        )
+        dead = outbox.dead_letters(session, limit=200)
+        ids = {item.complaint_id for item in dead if item.complaint_id}
+        codes = (
+            dict(
+                session.execute(
+                    select(Complaint.id, Complaint.tracking_code).where(Complaint.id.in_(ids))  # type: ignore[union-attr]
+                ).all()
+            )
+            if ids
+            else {}
+        )
+    context = {
+        "counts": {status.value: counts.get(status.value, 0) for status in OutboxStatus},
+        "dead": dead,
+        "codes": codes,
+    }
+    return page(request, principal, "admin/outbox.html", context)
+
+
+@router.post("/admin/outbox/{item_id}/resend")
+def resend(
+    request: Request,
+    item_id: int,
+    gateway: GatewayDep,
+    principal: KoordinatorDep,
+    form: CsrfForm,
+) -> Response:
+    lang = request_language(request)
+    with gateway.db.session() as session:
+        requeued = outbox.requeue_dead(session, item_id)
+        session.commit()
+    key = "admin.outbox.requeued" if requeued else "admin.outbox.not_dead"
+    flash(request, "success" if requeued else "error", t(lang, key))
+    return RedirectResponse("/admin/outbox", 303)

@@ -1,0 +1,486 @@
+"""The admin inbox's list: filters, full-text search, sort, pagination and counts per filter.
+
+One function builds the conditions for a filter; the page and every count use it, so a count
+always matches what clicking it shows. Counts stop at a cap ("10000+"): an admin needs to know
+"a lot", not the exact size of the archive, and counting to a cap costs the same whatever the
+table's size. Full-text search uses the engine's own index (FTS5 on SQLite, a tsvector with a GIN
+index on PostgreSQL, both made in the `admin_0001` migration); a tracking code is looked up
+directly.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from typing import Any, Literal
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+)
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from gateway.models import Agency, Category, Complaint, Status
+from gateway.tracking import normalize_code
+
+S = Status
+
+# Which deadline runs in which state (a pending complaint's clock is paused).
+VERIFY_CLOCK = (S.RECEIVED.value, S.VERIFIED.value)
+ANSWER_CLOCK = (S.DISPOSED.value, S.IN_PROGRESS.value)
+# What a liaison officer sees: complaints disposed to their agency, from then on.
+LIAISON_STATES = (S.DISPOSED.value, S.IN_PROGRESS.value, S.ANSWERED.value, S.CLOSED.value)
+OPEN = "open"
+OPEN_STATES = (
+    S.RECEIVED.value,
+    S.VERIFIED.value,
+    S.PENDING.value,
+    S.DISPOSED.value,
+    S.IN_PROGRESS.value,
+    S.ANSWERED.value,
+)
+
+DeadlineState = Literal["overdue", "due_soon", "ok"]
+DEADLINE_STATES: tuple[DeadlineState, ...] = ("overdue", "due_soon", "ok")
+SORTS = ("newest", "oldest", "deadline")
+CHANNELS = ("webform", "twilio_sms", "twilio_whatsapp", "telegram", "manual")
+MAX_SEARCH_TERMS = 8
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose inbox: everything (koordinator) or one agency's disposed complaints (liaison)."""
+
+    agency_id: int | None = None
+
+    @property
+    def limited(self) -> bool:
+        return self.agency_id is not None
+
+
+EVERYTHING = Scope()
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    """What the admin asked to see. Unknown or malformed values are ignored, never an error."""
+
+    status: str = ""  # a Status value, "open", or "" for all
+    channel: str = ""
+    category: str = ""
+    agency_id: int | None = None
+    kecamatan: str = ""
+    deadline: str = ""  # overdue | due_soon | ok
+    has_duplicates: bool = False
+    redisposition: bool = False  # a liaison asked for re-disposition
+    received_from: date | None = None
+    received_to: date | None = None
+    q: str = ""
+    sort: str = "newest"
+    page: int = 1
+
+    @classmethod
+    def from_query(cls, params: Mapping[str, str]) -> InboxFilter:
+        status = params.get("status", "")
+        if status not in (OPEN, *(s.value for s in Status)):
+            status = ""
+        category = params.get("category", "")
+        if category not in {c.value for c in Category}:
+            category = ""
+        deadline = params.get("deadline", "")
+        sort = params.get("sort", "newest")
+        return cls(
+            status=status,
+            channel=params.get("channel", "") if params.get("channel") in CHANNELS else "",
+            category=category,
+            agency_id=_int(params.get("agency")),
+            kecamatan=params.get("kecamatan", "").strip()[:100],
+            deadline=deadline if deadline in DEADLINE_STATES else "",
+            has_duplicates=params.get("duplicates") == "1",
+            redisposition=params.get("redisposition") == "1",
+            received_from=_date(params.get("from")),
+            received_to=_date(params.get("to")),
+            q=params.get("q", "").strip()[:200],
+            sort=sort if sort in SORTS else "newest",
+            page=max(1, _int(params.get("page")) or 1),
+        )
+
+    def query(self) -> dict[str, str]:
+        """The filter as query parameters (only what is set), for links and forms."""
+        values = {
+            "status": self.status,
+            "channel": self.channel,
+            "category": self.category,
+            "agency": str(self.agency_id) if self.agency_id else "",
+            "kecamatan": self.kecamatan,
+            "deadline": self.deadline,
+            "duplicates": "1" if self.has_duplicates else "",
+            "redisposition": "1" if self.redisposition else "",
+            "from": self.received_from.isoformat() if self.received_from else "",
+            "to": self.received_to.isoformat() if self.received_to else "",
+            "q": self.q,
+            "sort": "" if self.sort == "newest" else self.sort,
+            "page": "" if self.page == 1 else str(self.page),
+        }
+        return {key: value for key, value in values.items() if value}
+
+    def link(self, **changes: Any) -> str:
+        """The inbox URL for this filter with some values changed (page goes back to 1)."""
+        changes.setdefault("page", 1)
+        return "/admin?" + urlencode(replace(self, **changes).query())
+
+    @property
+    def is_filtered(self) -> bool:
+        return bool(set(self.query()) - {"sort", "page"})
+
+
+# --- conditions --------------------------------------------------------------------------------
+
+
+def scope_condition(scope: Scope) -> ColumnElement[bool] | None:
+    if scope.agency_id is None:
+        return None
+    return and_(Complaint.agency_id == scope.agency_id, Complaint.status.in_(LIAISON_STATES))  # type: ignore[attr-defined]
+
+
+def current_due() -> ColumnElement[Any]:
+    """The deadline running in the complaint's current state (none while pending or done)."""
+    return case(
+        (Complaint.status.in_(VERIFY_CLOCK), Complaint.verify_due_at),  # type: ignore[attr-defined]
+        (Complaint.status.in_(ANSWER_CLOCK), Complaint.answer_due_at),  # type: ignore[attr-defined]
+        else_=None,
+    )
+
+
+def deadline_condition(state: str, now: datetime, soon: timedelta) -> ColumnElement[bool]:
+    # Written as one range per clock (not on current_due()) so each half can use the status index.
+    def within(column: Any, low: datetime | None, high: datetime | None) -> ColumnElement[bool]:
+        parts = [column.is_not(None)]
+        if low is not None:
+            parts.append(column >= low)
+        if high is not None:
+            parts.append(column < high)
+        return and_(*parts)
+
+    low, high = {
+        "overdue": (None, now),
+        "due_soon": (now, now + soon),
+        "ok": (now + soon, None),
+    }[state]
+    return or_(
+        and_(Complaint.status.in_(VERIFY_CLOCK), within(Complaint.verify_due_at, low, high)),  # type: ignore[attr-defined]
+        and_(Complaint.status.in_(ANSWER_CLOCK), within(Complaint.answer_due_at, low, high)),  # type: ignore[attr-defined]
+    )
+
+
+def search_terms(q: str) -> list[str]:
+    return re.findall(r"\w+", q.lower())[:MAX_SEARCH_TERMS]
+
+
+def search_condition(q: str, dialect: str) -> ColumnElement[bool] | None:
+    """Every word of `q` as a prefix, in title or clean text; a tracking code matches exactly."""
+    code = normalize_code(q) if len(q) <= 20 else None
+    if code:
+        return Complaint.tracking_code == code  # type: ignore[return-value]
+    terms = search_terms(q)
+    if not terms:
+        return None
+    if dialect == "postgresql":
+        tsquery = " & ".join(f"{term}:*" for term in terms)
+        return literal_column("complaint.search_vector").op("@@")(
+            func.to_tsquery("simple", tsquery)
+        )
+    # Quoted FTS5 strings: whatever the admin typed cannot become FTS5 query syntax.
+    match = " ".join(f'"{term}"*' for term in terms)
+    fts = table("complaint_fts")
+    matching = (
+        select(literal_column("rowid"))
+        .select_from(fts)
+        .where(literal_column("complaint_fts").op("MATCH")(match))
+    )
+    return Complaint.id.in_(matching)  # type: ignore[union-attr]
+
+
+def has_duplicates_condition() -> ColumnElement[bool]:
+    member = aliased(Complaint)
+    return or_(
+        Complaint.cluster_id.is_not(None),  # type: ignore[union-attr]
+        exists(select(member.id).where(member.cluster_id == Complaint.id)),
+    )
+
+
+@dataclass(frozen=True)
+class Clock:
+    now: datetime
+    soon: timedelta
+    tz: ZoneInfo
+
+    def day_start(self, day: date) -> datetime:
+        return datetime.combine(day, time.min, self.tz)
+
+
+def conditions(
+    f: InboxFilter,
+    scope: Scope,
+    clock: Clock,
+    dialect: str,
+    *,
+    with_status: bool = True,
+    with_deadline: bool = True,
+) -> list[ColumnElement[bool]]:
+    """The WHERE clause of a filter. The status and deadline facets can be left out, for the
+    counts that show what each of their values would give."""
+    where: list[ColumnElement[bool]] = []
+    scoped = scope_condition(scope)
+    if scoped is not None:
+        where.append(scoped)
+    if with_status and f.status:
+        if f.status == OPEN:
+            where.append(Complaint.status.in_(OPEN_STATES))  # type: ignore[attr-defined]
+        else:
+            where.append(Complaint.status == f.status)  # type: ignore[arg-type]
+    if f.channel:
+        where.append(Complaint.origin_channel == f.channel)  # type: ignore[arg-type]
+    if f.category:
+        where.append(Complaint.category == f.category)  # type: ignore[arg-type]
+    if f.agency_id is not None:
+        where.append(Complaint.agency_id == f.agency_id)  # type: ignore[arg-type]
+    if f.kecamatan:
+        where.append(func.lower(Complaint.kecamatan) == f.kecamatan.lower())
+    if with_deadline and f.deadline:
+        where.append(deadline_condition(f.deadline, clock.now, clock.soon))
+    if f.has_duplicates:
+        where.append(has_duplicates_condition())
+    if f.redisposition:
+        where.append(Complaint.redisposition_requested_at.is_not(None))  # type: ignore[union-attr]
+    if f.received_from:
+        where.append(Complaint.received_at >= clock.day_start(f.received_from))  # type: ignore[arg-type]
+    if f.received_to:
+        end = clock.day_start(f.received_to + timedelta(days=1))
+        where.append(Complaint.received_at < end)  # type: ignore[arg-type]
+    if f.q:
+        searched = search_condition(f.q, dialect)
+        if searched is None:
+            where.append(false())
+        else:
+            where.append(searched)
+    return where
+
+
+# --- the page and the counts ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Count:
+    value: int
+    capped: bool  # there are at least `value`, maybe more
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    id: int
+    tracking_code: str
+    origin_channel: str
+    source: str | None
+    title: str
+    kecamatan: str | None
+    kelurahan: str | None
+    location_text: str | None
+    category: str | None
+    agency_name: str | None
+    status: str
+    received_at: datetime
+    due_at: datetime | None
+    deadline_state: str | None
+    clustered: bool
+    redisposition_requested: bool
+
+    @property
+    def place(self) -> str:
+        parts = [p for p in (self.kelurahan, self.kecamatan) if p]
+        return ", ".join(parts) if parts else (self.location_text or "")
+
+
+@dataclass
+class InboxPage:
+    filter: InboxFilter
+    rows: list[InboxRow]
+    has_next: bool
+    status_counts: dict[str, Count] = field(default_factory=dict)
+    deadline_counts: dict[str, Count] = field(default_factory=dict)
+    total: Count = Count(0, False)
+
+
+def deadline_state(due: datetime | None, clock: Clock) -> str | None:
+    if due is None:
+        return None
+    if due < clock.now:
+        return "overdue"
+    if due < clock.now + clock.soon:
+        return "due_soon"
+    return "ok"
+
+
+_ROW_COLUMNS = (
+    Complaint.id,
+    Complaint.tracking_code,
+    Complaint.origin_channel,
+    Complaint.source,
+    Complaint.title,
+    Complaint.kecamatan,
+    Complaint.kelurahan,
+    Complaint.location_text,
+    Complaint.category,
+    Complaint.agency_id,
+    Complaint.status,
+    Complaint.received_at,
+    Complaint.verify_due_at,
+    Complaint.answer_due_at,
+    Complaint.cluster_id,
+    Complaint.redisposition_requested_at,
+)
+
+
+def _capped_count(where: list[ColumnElement[bool]], cap: int) -> Any:
+    inner = select(Complaint.id).where(*where).limit(cap + 1).subquery()
+    return select(func.count()).select_from(inner).scalar_subquery()
+
+
+def _count(value: int | None, cap: int) -> Count:
+    value = value or 0
+    return Count(min(value, cap), value > cap)
+
+
+def list_page(
+    session: Session,
+    f: InboxFilter,
+    scope: Scope,
+    clock: Clock,
+    *,
+    page_size: int,
+    count_cap: int,
+) -> InboxPage:
+    """One inbox page: its rows, whether there is a next page, and the counts per filter."""
+    dialect = session.get_bind().dialect.name
+    where = conditions(f, scope, clock, dialect)
+    max_page = max(1, count_cap // page_size)
+    f = replace(f, page=min(f.page, max_page))
+    order: list[Any]
+    if f.sort == "oldest":
+        order = [Complaint.received_at.asc(), Complaint.id.asc()]  # type: ignore[attr-defined,union-attr]
+    elif f.sort == "deadline":
+        order = [current_due().asc().nulls_last(), Complaint.id.asc()]  # type: ignore[union-attr]
+    else:
+        order = [Complaint.received_at.desc(), Complaint.id.desc()]  # type: ignore[attr-defined,union-attr]
+    query = (
+        select(*_ROW_COLUMNS)
+        .where(*where)
+        .order_by(*order)
+        .offset((f.page - 1) * page_size)
+        .limit(page_size + 1)
+    )
+    found = session.execute(query).all()
+    agencies = _agency_names(session, {r.agency_id for r in found if r.agency_id})
+    clustered = _clustered(session, [r.id for r in found[:page_size]])
+    rows = []
+    for r in found[:page_size]:
+        due = (
+            r.verify_due_at
+            if r.status in VERIFY_CLOCK
+            else r.answer_due_at
+            if r.status in ANSWER_CLOCK
+            else None
+        )
+        rows.append(
+            InboxRow(
+                id=r.id,
+                tracking_code=r.tracking_code,
+                origin_channel=r.origin_channel,
+                source=r.source,
+                title=r.title,
+                kecamatan=r.kecamatan,
+                kelurahan=r.kelurahan,
+                location_text=r.location_text,
+                category=r.category,
+                agency_name=agencies.get(r.agency_id) if r.agency_id else None,
+                status=r.status,
+                received_at=r.received_at,
+                due_at=due,
+                deadline_state=deadline_state(due, clock),
+                clustered=r.cluster_id is not None or r.id in clustered,
+                redisposition_requested=r.redisposition_requested_at is not None,
+            )
+        )
+    result = InboxPage(filter=f, rows=rows, has_next=len(found) > page_size)
+    _fill_counts(session, result, scope, clock, dialect, count_cap)
+    return result
+
+
+def _fill_counts(
+    session: Session, page: InboxPage, scope: Scope, clock: Clock, dialect: str, cap: int
+) -> None:
+    f = page.filter
+    statuses = LIAISON_STATES if scope.limited else tuple(s.value for s in Status)
+    base = conditions(f, scope, clock, dialect, with_status=False)
+    columns = {"all": _capped_count(base, cap)}
+    columns[OPEN] = _capped_count([*base, Complaint.status.in_(OPEN_STATES)], cap)  # type: ignore[attr-defined]
+    for status in statuses:
+        columns[status] = _capped_count([*base, Complaint.status == status], cap)  # type: ignore[list-item]
+    undated = conditions(f, scope, clock, dialect, with_deadline=False)
+    for state in DEADLINE_STATES:
+        columns[f"deadline:{state}"] = _capped_count(
+            [*undated, deadline_condition(state, clock.now, clock.soon)], cap
+        )
+    values = session.execute(
+        select(*(column.label(f"c{i}") for i, column in enumerate(columns.values())))
+    ).one()
+    counted = {name: _count(value, cap) for name, value in zip(columns, values, strict=True)}
+    page.status_counts = {
+        name: counted[name] for name in ("all", OPEN, *statuses) if name in counted
+    }
+    page.deadline_counts = {state: counted[f"deadline:{state}"] for state in DEADLINE_STATES}
+    page.total = counted[f.status or "all"] if not f.deadline else page.deadline_counts[f.deadline]
+
+
+def _agency_names(session: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = session.execute(select(Agency.id, Agency.name).where(Agency.id.in_(ids)))  # type: ignore[union-attr]
+    return {row.id: row.name for row in rows}
+
+
+def _clustered(session: Session, ids: list[int]) -> set[int]:
+    """Which of these complaints head a cluster (others point at them)."""
+    if not ids:
+        return set()
+    rows = session.scalars(
+        select(Complaint.cluster_id).where(Complaint.cluster_id.in_(ids)).distinct()  # type: ignore[union-attr]
+    )
+    return {value for value in rows if value is not None}
