@@ -14,12 +14,13 @@ from gateway.tracking import new_code
 def make_complaint(db: Database, status: Status = Status.RECEIVED, **fields: object) -> Complaint:
     """A complaint stored in `status` (set directly: this is test setup, not a transition)."""
     with db.session() as session:
-        complaint = Complaint(
-            tracking_code=new_code(),
-            origin_channel="webform",
-            original_text="Jalan berlubang di depan SD Negeri 1",
-            **fields,  # type: ignore[arg-type]
-        )
+        values: dict[str, object] = {
+            "tracking_code": new_code(),
+            "origin_channel": "webform",
+            "original_text": "Jalan berlubang di depan SD Negeri 1",
+            **fields,
+        }
+        complaint = Complaint(**values)  # type: ignore[arg-type]
         workflow.open_complaint(session, complaint)
         complaint.status = status.value
         session.add(complaint)
