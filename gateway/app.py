@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     app.include_router(public.router)
     app.include_router(complaints_api.router)
     app.include_router(health.router)
-    admin_deps.install(app, gateway)
+    admin_deps.install(app, settings)
     for admin_router in (
         admin_auth.router,
         admin_inbox.router,

@@ -121,6 +121,8 @@ class User(SQLModel, table=True):
     active: bool = True
     failed_logins: int = 0
     locked_until: datetime | None = _ts()
+    # Raised by logging out: every session cookie issued before is refused from then on.
+    session_epoch: int = 0
     last_login_at: datetime | None = _ts()
     created_at: datetime = _created()
 

@@ -2,9 +2,10 @@
 
 The session is a signed cookie (Starlette's `SessionMiddleware`, itsdangerous under the hood)
 scoped to `/admin`, HttpOnly, SameSite=Lax, Secure when the gateway is served over HTTPS. It
-holds the user's id, a fingerprint of their password hash (so a password change or reset ends
-every other session), the CSRF token, and two clocks: an idle timeout (sliding: the cookie is
-re-signed at most once a minute) and an absolute one counted from the login.
+holds the user's id, a fingerprint of their password hash and session epoch (a password change
+or a logout ends every session of the user, so a copied cookie cannot be replayed), the CSRF
+token, and two clocks: an idle timeout (sliding: the cookie is re-signed at most once a minute)
+and an absolute one counted from the login.
 
 Every form an admin can post carries the session's CSRF token; a missing or forged token is
 refused with 403 before anything else happens. After `admin_login_max_failures` wrong passwords
@@ -91,9 +92,11 @@ class SessionState(StrEnum):
     ACTIVE = "active"
 
 
-def password_fingerprint(secret: str, user: User) -> str:
-    digest = hmac.new(secret.encode(), user.password_hash.encode(), hashlib.sha256)
-    return digest.hexdigest()[:24]
+def session_fingerprint(secret: str, user: User) -> str:
+    """Binds a session to the user's password and session epoch: a new password or a logout
+    makes every earlier cookie worthless, although the cookie itself is stateless."""
+    material = f"{user.password_hash}|{user.session_epoch}".encode()
+    return hmac.new(secret.encode(), material, hashlib.sha256).hexdigest()[:32]
 
 
 def start_session(request: Request, secret: str, user: User, now: datetime | None = None) -> None:
@@ -103,7 +106,7 @@ def start_session(request: Request, secret: str, user: User, now: datetime | Non
     request.session.update(
         {
             "uid": user.id,
-            "fp": password_fingerprint(secret, user),
+            "fp": session_fingerprint(secret, user),
             "csrf": secrets.token_urlsafe(32),
             "login_at": stamp,
             "seen": stamp,
@@ -113,6 +116,15 @@ def start_session(request: Request, secret: str, user: User, now: datetime | Non
 
 def end_session(request: Request) -> None:
     request.session.clear()
+
+
+def revoke_sessions(session: Session, user_id: int) -> None:
+    """Logging out: this user's session cookies, wherever they are, stop working."""
+    session.execute(
+        update(User)
+        .where(User.id == user_id)  # type: ignore[arg-type]
+        .values(session_epoch=User.session_epoch + 1)
+    )
 
 
 def session_principal(
@@ -137,7 +149,7 @@ def session_principal(
     if (
         user is None
         or not user.active
-        or not hmac.compare_digest(str(data.get("fp", "")), password_fingerprint(secret, user))
+        or not hmac.compare_digest(str(data.get("fp", "")), session_fingerprint(secret, user))
     ):
         end_session(request)
         return SessionState.EXPIRED, None

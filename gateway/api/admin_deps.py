@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from config.messages import t
+from config.settings import Settings
 from gateway import security
 from gateway.api.deps import GatewayDep, get_gateway
 from gateway.clock import utcnow
@@ -31,9 +32,9 @@ class LoginRequired(Exception):
         super().__init__("login required")
 
 
-def install(app: FastAPI, gateway: Gateway) -> None:
+def install(app: FastAPI, settings: Settings) -> None:
     """The session middleware and the answer to `LoginRequired`."""
-    security.install(app, gateway.settings, secret_key(gateway.settings))
+    security.install(app, settings, secret_key(settings))
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:

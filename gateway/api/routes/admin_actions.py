@@ -230,10 +230,15 @@ async def act(
     values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
     values["_action"] = action  # the page opens this action's form again, filled in
 
-    def again(key: str, status: int, **kw: object) -> Response:
-        message = t(lang, key, **kw)
+    def again(message: str, http_status: int) -> Response:
         return complaint_page(
-            request, gateway, principal, code, error=message, status_code=status, values=values
+            request,
+            gateway,
+            principal,
+            code,
+            error=message,
+            status_code=http_status,
+            values=values,
         )
 
     try:
@@ -245,25 +250,18 @@ async def act(
             workflow.commit(session)
             tracking_code = complaint.tracking_code
     except (actions.NotAllowed, workflow.TransitionError) as exc:
-        status = getattr(exc, "status", None) or getattr(exc, "from_status", "")
-        return again(
+        current = getattr(exc, "status", None) or getattr(exc, "from_status", "")
+        message = t(
+            lang,
             "admin.errors.not_allowed",
-            409,
             action=t(lang, f"admin.action.{action}"),
-            status=t(lang, f"status.{status}"),
+            status=t(lang, f"status.{current}"),
         )
+        return again(message, 409)
     except workflow.ConcurrentUpdate:
-        return again("admin.errors.conflict", 409)
+        return again(t(lang, "admin.errors.conflict"), 409)
     except actions.ActionInvalid as exc:
-        return complaint_page(
-            request,
-            gateway,
-            principal,
-            code,
-            error=exc.message(lang),
-            status_code=422,
-            values=values,
-        )
+        return again(exc.message(lang), 422)
     log.info("admin action", extra={"action": action, "user_id": principal.user_id})
     flash(request, "success", t(lang, f"admin.done.{action}"))
     return RedirectResponse(f"/admin/complaints/{tracking_code}", 303)

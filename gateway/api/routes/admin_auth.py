@@ -72,7 +72,12 @@ def login(request: Request, gateway: GatewayDep, form: CsrfForm) -> Response:
 
 
 @router.post("/admin/logout")
-def logout(request: Request, form: CsrfForm) -> Response:
+def logout(request: Request, gateway: GatewayDep, form: CsrfForm) -> Response:
+    user_id = request.session.get("uid")
+    if isinstance(user_id, int):
+        with gateway.db.session() as session:
+            security.revoke_sessions(session, user_id)
+            session.commit()
     security.end_session(request)
     security.flash(request, "success", t(request_language(request), "admin.login.logged_out"))
     return RedirectResponse("/admin/login", 303)

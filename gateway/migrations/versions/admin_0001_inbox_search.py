@@ -1,4 +1,5 @@
-"""admin inbox: full-text search, the received_at index, the re-disposition request
+"""admin inbox: full-text search, the received_at index, the re-disposition request, the
+session epoch (logout revokes a user's session cookies)
 
 Full-text search over a complaint's title and clean text is built per engine:
 - SQLite: an FTS5 external-content table `complaint_fts` kept in step by triggers;
@@ -58,6 +59,10 @@ def upgrade() -> None:
             )
         )
         batch_op.create_index("ix_complaint_received_at", ["received_at"], unique=False)
+    with op.batch_alter_table("app_user", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("session_epoch", sa.Integer(), nullable=False, server_default="0")
+        )
     statements = SQLITE_FTS if op.get_bind().dialect.name == "sqlite" else POSTGRES_FTS
     for statement in statements:
         op.execute(statement)
@@ -71,6 +76,8 @@ def downgrade() -> None:
     else:
         op.execute("DROP INDEX IF EXISTS ix_complaint_search_vector")
         op.execute("ALTER TABLE complaint DROP COLUMN IF EXISTS search_vector")
+    with op.batch_alter_table("app_user", schema=None) as batch_op:
+        batch_op.drop_column("session_epoch")
     with op.batch_alter_table("complaint", schema=None) as batch_op:
         batch_op.drop_index("ix_complaint_received_at")
         batch_op.drop_column("redisposition_requested_at")
