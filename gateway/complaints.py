@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
-from gateway import enrich, workflow
+from gateway import deadlines, enrich, workflow
 from gateway.clock import utcnow
 from gateway.models import Attachment, AttachmentStatus, Complaint, InboundMessage
 from gateway.reporters import identify
@@ -73,6 +73,7 @@ def create_from_form(gateway: Gateway, session: Session, row: InboundMessage) ->
     )
     enrich.enrich(gateway, complaint)
     workflow.open_complaint(session, complaint, actor="reporter", now=now)
+    deadlines.refresh(gateway, session, complaint, now)
     for attachment in attachments_from(row, complaint.id):  # type: ignore[arg-type]
         session.add(attachment)
     row.complaint_id = complaint.id
