@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     outbox_backoff_max_seconds: float = Field(default=3600.0, gt=0)
     outbox_lease_seconds: int = Field(default=120, ge=5)
 
+    # --- the chat bot -----------------------------------------------------------------------
+    # Messages from one reporter within this many minutes form one draft complaint.
+    conversation_idle_minutes: float = Field(default=3.0, gt=0)
+
     # --- Twilio: SMS 1708 and WhatsApp ----------------------------------------------------------
     twilio_account_sid: str = ""
     twilio_auth_token: SecretStr | None = None

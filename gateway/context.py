@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 
@@ -73,6 +74,10 @@ class Gateway:
     @cached_property
     def sla_policy(self) -> SlaPolicy:
         return deadlines.policy_from(self.settings)
+
+    @property
+    def conversation_idle(self) -> timedelta:
+        return timedelta(minutes=self.settings.conversation_idle_minutes)
 
     def processor_for(self, channel: str) -> Processor:
         try:
