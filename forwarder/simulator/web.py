@@ -21,7 +21,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 from PIL import Image, UnidentifiedImageError
 
-from forwarder.simulator.api import CoreDep
+from forwarder.simulator.api import CoreDep, ReportIn
 from forwarder.simulator.core import FaultMode, ReportNotFound
 from forwarder.simulator.lifecycle import (
     ACTION_LABELS,
@@ -52,7 +52,10 @@ FAULT_LABELS = {
 def _local_time(value: str | None) -> str:
     if not value:
         return ""
-    moment = datetime.fromisoformat(value)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
     return moment.astimezone(WIB).strftime("%d-%m-%Y %H:%M WIB")
 
 
@@ -78,6 +81,15 @@ def _environment() -> jinja2.Environment:
 
 
 templates = Jinja2Templates(env=_environment())
+_BLANK_REPORT: dict[str, Any] = {name: None for name in ReportIn.model_fields} | {"attachments": []}
+
+
+def _shown(payload: dict[str, Any]) -> dict[str, Any]:
+    """A stored payload with every field present (a report from `CoreSimulator.submit` may
+    omit some), so the templates can stay strict about names."""
+    return _BLANK_REPORT | payload
+
+
 router = APIRouter(include_in_schema=False)
 
 
@@ -91,7 +103,7 @@ async def index(request: Request, core: CoreDep, status: str | None = None) -> H
     return _page(
         request,
         "index.html",
-        reports=core.store.list_reports(chosen, limit=200),
+        reports=[(r, _shown(r.payload)) for r in core.store.list_reports(chosen, limit=200)],
         chosen=chosen.value if chosen else "",
         statuses=[s.value for s in SimStatus],
         faults=core.faults.as_dict(),
@@ -112,7 +124,7 @@ def _detail(
         "report.html",
         status_code=status_code,
         report=report,
-        data=report.payload,
+        data=_shown(report.payload),
         events=core.store.events_of(core_id),
         feedback=core.store.feedback_of(core_id),
         actions=[a.value for a in allowed_actions(report.status)],
