@@ -8,13 +8,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Mapping
+from datetime import datetime
 
 import httpx
 
 from config.settings import Settings
-from forwarder.base import CoreClient
+from forwarder.base import CoreClient, CoreEvent
 from forwarder.manual import ManualCoreClient
-from forwarder.rest import RestCoreClient, Sleep
+from forwarder.rest import PushSignatureError, RestCoreClient, RestMapping, Sleep, verify_push
+
+PushVerifier = Callable[[bytes, Mapping[str, str], datetime], list[CoreEvent]]
 
 BACKENDS = ("rest", "simulator", "manual")
 
@@ -32,3 +36,25 @@ def build_core_client(
     if backend == "manual":
         return ManualCoreClient.from_settings(settings)
     raise ValueError(f"unknown CORE_BACKEND {backend!r}; choose one of {', '.join(BACKENDS)}")
+
+
+def build_push_verifier(settings: Settings) -> PushVerifier:
+    """What `POST /core/events` calls: `(raw body, headers, now) -> events`.
+
+    Raises `PushSignatureError` (answer 403) or `PushPayloadError` (answer 400). Uses the same
+    field mapping as the backend; the manual backend has no core to push, so it refuses all.
+    """
+    if settings.core_backend == "manual":
+
+        def refuse(body: bytes, headers: Mapping[str, str], now: datetime) -> list[CoreEvent]:
+            raise PushSignatureError("the manual backend takes no pushed events")
+
+        return refuse
+    mapping = RestMapping.for_settings(settings)
+    secret = settings.core_push_secret.get_secret_value() if settings.core_push_secret else None
+    tolerance = settings.core_push_tolerance_seconds
+
+    def verify(body: bytes, headers: Mapping[str, str], now: datetime) -> list[CoreEvent]:
+        return verify_push(body, headers, secret, now, tolerance, mapping)
+
+    return verify

@@ -153,6 +153,13 @@ class RestMapping:
         return cls(**values)
 
     @classmethod
+    def for_settings(cls, settings: Settings) -> RestMapping:
+        """The simulator always speaks the defaults; a mapping file is for a real core."""
+        if settings.core_backend == "rest" and settings.core_rest_mapping_file:
+            return cls.from_file(settings.core_rest_mapping_file)
+        return cls()
+
+    @classmethod
     def from_file(cls, path: str | Path) -> RestMapping:
         """Read a JSON or YAML file (YAML is a superset of JSON)."""
         data = yaml.safe_load(Path(path).read_text("utf-8")) or {}
@@ -358,7 +365,7 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None  # an HTTP date: use our own backoff
 
 
-@dataclass
+@dataclass(eq=False)  # a client is compared by identity, like any connection holder
 class RestCoreClient(CoreClient):
     """`CoreClient` over HTTP. Build with `from_settings` or the explicit parameters."""
 
@@ -393,14 +400,10 @@ class RestCoreClient(CoreClient):
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
     ) -> RestCoreClient:
-        # The simulator always speaks the default mapping; a mapping file is for a real core.
-        mapping = RestMapping()
-        if settings.core_backend == "rest" and settings.core_rest_mapping_file:
-            mapping = RestMapping.from_file(settings.core_rest_mapping_file)
         return cls(
             base_url=settings.core_base_url,
             api_key=settings.core_api_key.get_secret_value() if settings.core_api_key else None,
-            mapping=mapping,
+            mapping=RestMapping.for_settings(settings),
             timeout_seconds=settings.core_timeout_seconds,
             retries=settings.core_retries,
             backoff_seconds=settings.core_retry_backoff_seconds,

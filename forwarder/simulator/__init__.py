@@ -9,7 +9,7 @@ tests. It imports nothing from the gateway.
 from forwarder.simulator.app import create_app
 from forwarder.simulator.core import CoreSimulator, FaultMode
 from forwarder.simulator.lifecycle import Action, SimStatus
-from forwarder.simulator.server import build_simulator_server, serve_simulator
+from forwarder.simulator.server import build_simulator_server, serve_simulator, simulator_options
 
 __all__ = [
     "Action",
@@ -19,4 +19,5 @@ __all__ = [
     "build_simulator_server",
     "create_app",
     "serve_simulator",
+    "simulator_options",
 ]

@@ -11,10 +11,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-from urllib.parse import urlsplit
 
 from config.settings import load_settings
-from forwarder.simulator.server import build_simulator_server
+from forwarder.simulator.server import build_simulator_server, simulator_options
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,31 +43,17 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
-    settings = load_settings()
-    base = urlsplit(settings.core_base_url)
-    push_secret = (
-        settings.core_push_secret.get_secret_value() if settings.core_push_secret else None
-    )
-    push_url = args.push_url
-    if push_url is None and push_secret:
-        push_url = f"{settings.public_base_url}/core/events"
-    if push_url == "none":
-        push_url = None
+    options = simulator_options(load_settings(), push_url=args.push_url)
+    if args.push_url == "none":
+        options.update(push_url=None, push_secret=None)
+    for name, value in (("host", args.host), ("port", args.port), ("db", args.db)):
+        if value is not None:
+            options[name] = value
+    if args.auto_answer is not None:
+        options["auto_answer_seconds"] = args.auto_answer or None
     logging.basicConfig(level=args.log_level.upper())
     server = build_simulator_server(
-        args.host or base.hostname or "127.0.0.1",
-        args.port or base.port or 8100,
-        args.db or settings.core_simulator_db,
-        push_url=push_url,
-        push_secret=push_secret if push_url else None,
-        auto_answer_seconds=(
-            args.auto_answer
-            if args.auto_answer is not None
-            else settings.core_simulator_auto_answer_seconds
-        ),
-        api_key=settings.core_api_key.get_secret_value() if settings.core_api_key else None,
-        install_signal_handlers=True,
-        log_level=args.log_level,
+        **options, install_signal_handlers=True, log_level=args.log_level
     )
     asyncio.run(server.serve())
 

@@ -7,10 +7,33 @@ import asyncio
 import contextlib
 from collections.abc import Generator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import uvicorn
 
 from forwarder.simulator.app import create_app
+
+if TYPE_CHECKING:
+    from config.settings import Settings
+
+
+def simulator_options(settings: Settings, push_url: str | None = None) -> dict[str, Any]:
+    """Keyword arguments for `serve_simulator`/`build_simulator_server` from the gateway's
+    settings: listen where CORE_BASE_URL points, push to the gateway when a secret is set."""
+    base = urlsplit(settings.core_base_url)
+    secret = settings.core_push_secret.get_secret_value() if settings.core_push_secret else None
+    if push_url is None and secret:
+        push_url = f"{settings.public_base_url}/core/events"
+    return {
+        "host": base.hostname or "127.0.0.1",
+        "port": base.port or (443 if base.scheme == "https" else 80),
+        "db": settings.core_simulator_db,
+        "push_url": push_url or None,
+        "push_secret": secret if push_url else None,
+        "auto_answer_seconds": settings.core_simulator_auto_answer_seconds,
+        "api_key": settings.core_api_key.get_secret_value() if settings.core_api_key else None,
+    }
 
 
 class _QuietServer(uvicorn.Server):

@@ -59,3 +59,43 @@ def test_manual_backend() -> None:
     client = build_core_client(load_settings(core_backend="manual"))
     assert isinstance(client, ManualCoreClient)
     assert client.name == "manual"
+
+
+def test_push_verifier_uses_the_configured_secret_and_window() -> None:
+    import json
+    import secrets
+    from datetime import timedelta
+
+    from forwarder.registry import build_push_verifier
+    from forwarder.rest import PushSignatureError
+    from forwarder.signing import sign_push
+
+    from .conftest import START
+
+    secret = secrets.token_hex(16)
+    body = json.dumps(
+        {
+            "events": [
+                {
+                    "event_id": "sim-x-1",
+                    "report_id": "5000001",
+                    "kind": "closed",
+                    "status": "closed",
+                    "occurred_at": START.isoformat(),
+                }
+            ]
+        }
+    ).encode()
+    verify = build_push_verifier(
+        load_settings(core_push_secret=secret, core_push_tolerance_seconds=60)
+    )
+    [event] = verify(body, sign_push(body, secret, START), START + timedelta(seconds=59))
+    assert event.status == "closed"
+    with pytest.raises(PushSignatureError):
+        verify(body, sign_push(body, secret, START), START + timedelta(seconds=61))
+    unset = build_push_verifier(load_settings(core_push_secret=None))
+    with pytest.raises(PushSignatureError):
+        unset(body, sign_push(body, secret, START), START)
+    manual = build_push_verifier(load_settings(core_backend="manual", core_push_secret=secret))
+    with pytest.raises(PushSignatureError):
+        manual(body, sign_push(body, secret, START), START)

@@ -36,3 +36,29 @@ async def test_serve_in_the_same_loop_and_stop(tmp_path: Path) -> None:
     stop.set()
     await asyncio.wait_for(task, timeout=10)
     assert (tmp_path / "core.db").exists()
+
+
+def test_options_from_the_gateway_settings() -> None:
+    from config.settings import load_settings
+    from forwarder.simulator import simulator_options
+
+    secret = "push-" + "s" * 16
+    settings = load_settings(
+        core_base_url="http://127.0.0.1:8111",
+        public_base_url="http://127.0.0.1:8000",
+        core_push_secret=secret,
+        core_simulator_db="var/sim.db",
+        core_simulator_auto_answer_seconds=15,
+    )
+    options = simulator_options(settings)
+    assert (options["host"], options["port"], str(options["db"])) == (
+        "127.0.0.1",
+        8111,
+        "var/sim.db",
+    )
+    assert options["push_url"] == "http://127.0.0.1:8000/core/events"
+    assert options["push_secret"] == secret
+    assert options["auto_answer_seconds"] == 15
+    # no secret, no push: the gateway would refuse unsigned events anyway
+    quiet = simulator_options(load_settings(core_push_secret=None))
+    assert (quiet["push_url"], quiet["push_secret"]) == (None, None)
