@@ -12,9 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from types import MappingProxyType
-
-EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
 class SignatureError(Exception):
@@ -32,7 +29,7 @@ class RawRequest:
     body: bytes
     headers: Mapping[str, str]  # keys lower-cased
     url: str  # the full URL as the provider called it (scheme, host, path, query)
-    query: Mapping[str, str] = EMPTY
+    query: Mapping[str, str] = field(default_factory=dict)
     subpath: str = ""  # what follows /webhooks/{channel}/, e.g. "status"
 
     def header(self, name: str) -> str | None:
@@ -79,7 +76,7 @@ class InboundMessage:
     button_payload: str | None = None
     contact_phone: str | None = None  # a shared contact card's number (E.164)
     language: str | None = None  # a hint from the provider (Telegram's language_code)
-    extra: Mapping[str, str] = EMPTY
+    extra: Mapping[str, str] = field(default_factory=dict)
 
 
 class DeliveryState(StrEnum):

@@ -92,6 +92,15 @@ class Settings(BaseSettings):
     core_simulator_db: Path = Path("var/core.db")
     core_simulator_auto_answer_seconds: float | None = Field(default=None, gt=0)
 
+    # --- deadlines (working days, see docs/sla.md) ----------------------------------------------
+    holiday_region: str | None = "rembang"
+    sla_verify_working_days: int = Field(default=3, ge=1)
+    sla_aspirasi_days: int = Field(default=5, ge=1)
+    sla_permintaan_informasi_days: int = Field(default=5, ge=1)
+    sla_pengaduan_days: int = Field(default=14, ge=1)
+    sla_pengaduan_berkadar_pengawasan_days: int = Field(default=60, ge=1)
+    sla_feedback_working_days: int = Field(default=10, ge=1)
+
     # --- data files ----------------------------------------------------------------------------
     agency_directory_file: Path = CONFIG_DIR / "agencies.yaml"
 

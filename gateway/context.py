@@ -1,0 +1,105 @@
+"""The running gateway's parts, built once from settings and handed to routes, jobs and the CLI."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from channels.base import Channel
+from channels.webform import Limits, WebformChannel
+from config.settings import Settings
+from gateway import complaints, deadlines, delivery, outbox
+from gateway.db import Database
+from gateway.intake import Processor
+from gateway.sla import SlaPolicy, WorkingCalendar
+from gateway.storage import FileStore
+
+
+def _processors() -> dict[str, Processor]:
+    return {"webform": complaints.create_from_form}
+
+
+def build_channels(settings: Settings) -> dict[str, Channel]:
+    return {"webform": WebformChannel()}
+
+
+def secret_key(settings: Settings) -> str:
+    """The session/CSRF key: from SECRET_KEY, or (development only) generated once under var/."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value()
+    if settings.app_env == "production":
+        from config.settings import SettingsError
+
+        raise SettingsError("Invalid setting SECRET_KEY: required when APP_ENV=production")
+    path = Path(settings.data_dir) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+@dataclass
+class Gateway:
+    settings: Settings
+    db: Database
+    files: FileStore
+    channels: dict[str, Channel]
+    processors: dict[str, Processor] = field(default_factory=_processors)
+    handlers: dict[str, outbox.Handler] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, settings: Settings, db: Database | None = None) -> Gateway:
+        channels = build_channels(settings)
+        gateway = cls(
+            settings=settings,
+            db=db or Database(settings.database_url),
+            files=FileStore(Path(settings.upload_dir)),
+            channels=channels,
+        )
+        gateway.handlers = gateway.default_handlers()
+        return gateway
+
+    def default_handlers(self) -> dict[str, outbox.Handler]:
+        messages = delivery.ChannelMessageHandler(self.channels)
+        return {delivery.REPLY: messages, delivery.NOTIFY_LIAISON: messages}
+
+    @cached_property
+    def calendar(self) -> WorkingCalendar:
+        return deadlines.calendar_from(self.settings)
+
+    @cached_property
+    def sla_policy(self) -> SlaPolicy:
+        return deadlines.policy_from(self.settings)
+
+    def processor_for(self, channel: str) -> Processor:
+        try:
+            return self.processors[channel]
+        except KeyError:
+            raise LookupError(f"no processor for channel {channel!r}") from None
+
+    def dispatcher(self, worker_id: str) -> outbox.Dispatcher:
+        s = self.settings
+        return outbox.Dispatcher(
+            self.db,
+            self.handlers,
+            worker_id=worker_id,
+            batch_size=s.outbox_batch_size,
+            lease_seconds=s.outbox_lease_seconds,
+            backoff=outbox.Backoff(s.outbox_backoff_base_seconds, s.outbox_backoff_max_seconds),
+        )
+
+    @property
+    def form_limits(self) -> Limits:
+        s = self.settings
+        return Limits(
+            min_chars=s.complaint_min_chars,
+            max_chars=s.complaint_max_chars,
+            max_files=s.upload_max_files,
+            max_bytes=s.upload_max_bytes,
+        )
+
+    def channel(self, name: str) -> Channel | None:
+        return self.channels.get(name)
