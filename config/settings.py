@@ -114,6 +114,14 @@ class Settings(BaseSettings):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
         return value
 
+    @field_validator(
+        "core_rest_mapping_file", "core_simulator_auto_answer_seconds", mode="before"
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `.env.example` lists these as `NAME=`; an empty value means "not set", not Path(".").
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("core_manual_id_pattern")
     @classmethod
     def _compiles(cls, value: str) -> str:
