@@ -114,9 +114,7 @@ class Settings(BaseSettings):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
         return value
 
-    @field_validator(
-        "core_rest_mapping_file", "core_simulator_auto_answer_seconds", mode="before"
-    )
+    @field_validator("core_rest_mapping_file", "core_simulator_auto_answer_seconds", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         # `.env.example` lists these as `NAME=`; an empty value means "not set", not Path(".").
