@@ -7,6 +7,7 @@ names the environment variable to fix.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -81,6 +82,19 @@ class Settings(BaseSettings):
     core_api_key: SecretStr | None = None
     core_push_secret: SecretStr | None = None
     core_poll_seconds: float = Field(default=30.0, gt=0)
+    core_timeout_seconds: float = Field(default=10.0, gt=0)
+    core_retries: int = Field(default=2, ge=0, le=10)  # extra tries of idempotent reads
+    core_retry_backoff_seconds: float = Field(default=0.5, ge=0)
+    core_page_size: int = Field(default=100, ge=1, le=500)  # events per `updates` call
+    # JSON or YAML file overriding the REST backend's paths and field names (forwarder/rest.py).
+    core_rest_mapping_file: Path | None = None
+    core_push_tolerance_seconds: int = Field(default=300, ge=1)
+    # manual backend: what a LAPOR! tracking id typed by an admin must look like (full match)
+    core_manual_id_pattern: str = r"\d{5,12}"
+    core_manual_template_file: Path = CONFIG_DIR / "core_manual.yaml"
+    # the built-in simulator (backend "simulator"), served at core_base_url
+    core_simulator_db: Path = Path("var/core.db")
+    core_simulator_auto_answer_seconds: float | None = Field(default=None, gt=0)
 
     # --- deadlines (working days, see docs/sla.md) ----------------------------------------------
     holiday_region: str | None = "rembang"
@@ -102,6 +116,21 @@ class Settings(BaseSettings):
         if value.startswith("postgresql://"):
             # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @field_validator("core_rest_mapping_file", "core_simulator_auto_answer_seconds", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `.env.example` lists these as `NAME=`; an empty value means "not set", not Path(".").
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("core_manual_id_pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
         return value
 
     @field_validator("public_base_url", "twilio_public_base_url", "core_base_url")
