@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 CONFIG_DIR = Path(__file__).resolve().parent
@@ -118,11 +118,14 @@ class Settings(BaseSettings):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
         return value
 
-    @field_validator("core_rest_mapping_file", "core_simulator_auto_answer_seconds", mode="before")
+    @field_validator("*", mode="before")
     @classmethod
-    def _blank_is_unset(cls, value: object) -> object:
-        # `.env.example` lists these as `NAME=`; an empty value means "not set", not Path(".").
-        return None if isinstance(value, str) and not value.strip() else value
+    def _blank_is_unset(cls, value: object, info: ValidationInfo) -> object:
+        # `.env.example` lists optional settings as `NAME=`: empty means "not set", never an
+        # empty secret or Path(".").
+        field = cls.model_fields.get(info.field_name or "")
+        blank = isinstance(value, str) and not value.strip()
+        return None if blank and field is not None and field.default is None else value
 
     @field_validator("core_manual_id_pattern")
     @classmethod
