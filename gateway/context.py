@@ -14,6 +14,7 @@ from config.settings import Settings
 from gateway import complaints, deadlines, delivery, outbox
 from gateway.db import Database
 from gateway.intake import Processor
+from gateway.media_links import MediaLinks
 from gateway.sla import SlaPolicy, WorkingCalendar
 from gateway.storage import FileStore
 
@@ -74,6 +75,10 @@ class Gateway:
     @cached_property
     def sla_policy(self) -> SlaPolicy:
         return deadlines.policy_from(self.settings)
+
+    @cached_property
+    def media_links(self) -> MediaLinks:
+        return MediaLinks(secret_key(self.settings), self.settings.public_base_url)
 
     @property
     def conversation_idle(self) -> timedelta:

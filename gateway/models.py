@@ -370,6 +370,23 @@ class OutboxItem(SQLModel, table=True):
     sent_at: datetime | None = _ts()
 
 
+class CoreEventLog(SQLModel, table=True):
+    """Every event received from the SP4N core, once: the same event twice changes nothing."""
+
+    __tablename__ = "core_event_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=200, unique=True)
+    core_id: str = Field(max_length=100, index=True)
+    kind: str = Field(max_length=20)
+    status: str | None = Field(default=None, max_length=60)
+    source: str = Field(default="poll", max_length=20)  # poll | push | manual
+    complaint_id: int | None = Field(default=None, foreign_key="complaint.id", index=True)
+    outcome: str = Field(default="", max_length=200)
+    occurred_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    received_at: datetime = _created()
+
+
 class GatewayState(SQLModel, table=True):
     """Small named values that must survive restarts: cursors, heartbeats, trained models."""
 
