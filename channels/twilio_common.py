@@ -412,6 +412,7 @@ class TwilioChannel(Channel):
     def parse(self, raw: RawRequest) -> list[InboundMessage]:
         form = parse_form(raw.body)
         if is_status_callback(raw, form):
+            TwilioStatusForm.from_form(form)  # a garbled receipt is a 400 whichever is asked
             return []
         return [self.inbound_message(TwilioMessageForm.from_form(form))]
 
