@@ -186,6 +186,7 @@ SEND_CASES = [
         retryable=True,
     ),
     SendCase("Telegram unreachable", api="closed", ok=False, retryable=True),
+    SendCase("token rejected", api="wrong-token", ok=False, retryable=True, error_mentions="TOKEN"),
     SendCase(
         "button payload over 64 bytes",
         buttons=(Button("Ya", "x" * 65),),
@@ -207,9 +208,10 @@ def _essentials(params: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any
 def test_send(telegram: RunningTelegram, case: SendCase) -> None:
     if case.failure:
         telegram.fake.fail(**case.failure)
-    channel = TelegramChannel(
-        _settings(telegram, telegram_api_base_url=telegram.url if case.api == "fake" else "closed")
-    )
+    overrides: dict[str, Any] = {"closed": {"telegram_api_base_url": "closed"}}.get(case.api, {})
+    if case.api == "wrong-token":
+        overrides = {"telegram_bot_token": "900000001:not-the-token-the-fake-knows"}
+    channel = TelegramChannel(_settings(telegram, **overrides))
     message = OutboundMessage(
         "telegram",
         CHAT,
@@ -291,6 +293,7 @@ JPEG = b"\xff\xd8\xff\xe0" + b"\x01" * 3000
 class DownloadCase:
     label: str
     stored: bytes | None
+    claimed: str | None = "image/jpeg"
     max_bytes: int = 10_000
     api: str = "fake"
     error: bool = False
@@ -299,6 +302,8 @@ class DownloadCase:
 
 DOWNLOAD_CASES = [
     DownloadCase("a photo", JPEG),
+    DownloadCase("no type claimed: the bytes say JPEG", JPEG, claimed=None),
+    DownloadCase("no type claimed, bytes unknown", b"MZ\x90\x00" * 100, claimed=None, error=True),
     DownloadCase("over the size limit", JPEG, max_bytes=1000, error=True),
     DownloadCase("unknown file id", None, error=True),
     DownloadCase("Telegram unreachable", JPEG, api="closed", error=True, retryable=True),
@@ -312,19 +317,19 @@ def test_download(telegram: RunningTelegram, case: DownloadCase) -> None:
     channel = TelegramChannel(
         _settings(telegram, telegram_api_base_url=telegram.url if case.api == "fake" else "closed")
     )
-    media = Media(ref="AgACAgUAAxkBAAIBZ2-1280", content_type="image/jpeg")
+    media = Media(ref="AgACAgUAAxkBAAIBZ2-1280", content_type=case.claimed)
 
     if case.error:
         with pytest.raises(MediaError) as caught:
             _run(channel, lambda: channel.download(media, case.max_bytes))
         assert caught.value.retryable is case.retryable
         assert "test-telegram-token" not in str(caught.value)
-        # getFile told the size: nothing was fetched for a file over the limit
-        assert telegram.fake.file_downloads == 0
+        if case.label == "over the size limit":  # getFile told the size: nothing fetched
+            assert telegram.fake.file_downloads == 0
     else:
         data, content_type = _run(channel, lambda: channel.download(media, case.max_bytes))
         assert data == case.stored
-        assert content_type == "image/jpeg"  # the claimed type: Telegram serves octet-stream
+        assert content_type == "image/jpeg"  # Telegram's file server says only octet-stream
 
 
 # --- polling -------------------------------------------------------------------------------------
