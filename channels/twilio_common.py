@@ -55,6 +55,8 @@ from config.settings import Settings
 TWILIO_DEFAULT_API = "https://api.twilio.com"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
+logger = logging.getLogger(__name__)
+
 # The SDK logs every request's query at INFO, phone numbers included: keep that out of our logs.
 _sdk_logger = logging.getLogger("channels.twilio_sdk")
 _sdk_logger.setLevel(logging.WARNING)
@@ -414,11 +416,17 @@ class TwilioChannel(Channel):
         if is_status_callback(raw, form):
             TwilioStatusForm.from_form(form)  # a garbled receipt is a 400 whichever is asked
             return []
-        return [self.inbound_message(TwilioMessageForm.from_form(form))]
+        message = self.inbound_message(TwilioMessageForm.from_form(form))
+        if message is None or not (
+            message.text.strip() or message.media or message.location or message.button_payload
+        ):
+            logger.info("%s message ignored: nothing we handle", self.name)
+            return []
+        return [message]
 
     @abstractmethod
-    def inbound_message(self, form: TwilioMessageForm) -> InboundMessage:
-        """The channel's reading of one incoming message form."""
+    def inbound_message(self, form: TwilioMessageForm) -> InboundMessage | None:
+        """The channel's reading of one incoming message form; None for one we ignore."""
 
     def parse_statuses(self, raw: RawRequest) -> list[DeliveryStatus]:
         return delivery_statuses(self.name, raw)

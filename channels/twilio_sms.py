@@ -4,8 +4,8 @@ Provider: Twilio Programmable Messaging. Credentials: TWILIO_ACCOUNT_SID, TWILIO
 sender TWILIO_SMS_NUMBER. The number's "A message comes in" webhook points at
 `<public base>/webhooks/twilio_sms` (POST); delivery receipts come to `.../twilio_sms/status`.
 
-Inbound: `MessageSid` is the external id, `From` the sender (E.164). Shared Twilio handling
-(signature, form, statuses, ack) is in `channels.twilio_common`.
+Inbound: `MessageSid` is the external id, `From` the sender (E.164); an empty SMS is ignored.
+Shared Twilio handling (signature, form, statuses, ack) is in `channels.twilio_common`.
 
 Replies (`TWILIO_REPLY_MODE`): the gateway acknowledges a webhook before the bot has thought of a
 reply, so replies always go through the REST API; `twiml` mode only makes the acknowledgement an
@@ -34,7 +34,7 @@ from channels.twilio_common import TwilioChannel, TwilioMessageForm
 class TwilioSmsChannel(TwilioChannel):
     name = "twilio_sms"
 
-    def inbound_message(self, form: TwilioMessageForm) -> InboundMessage:
+    def inbound_message(self, form: TwilioMessageForm) -> InboundMessage | None:
         return InboundMessage(
             channel=self.name,
             external_id=form.message_sid,

@@ -9,7 +9,8 @@ Inbound: `From` is `whatsapp:+62...`; the sender is the bare E.164 number (the c
 is WhatsApp). Photos and documents (`NumMedia`, `MediaUrl{n}`, `MediaContentType{n}`) become
 `Media` to download with Twilio's basic auth; a location pin (`Latitude`, `Longitude`, `Label`,
 `Address`) becomes `Location`; a template quick-reply (`ButtonPayload`, `ButtonText`) is a
-BUTTON message; `ProfileName` is the sender's display name.
+BUTTON message; `ProfileName` is the sender's display name. Stickers and reactions
+(`MessageType`) and messages with nothing in them are ignored (200, no message).
 
 Outbound: WhatsApp lets a business write freely only within 24 hours of the person's last
 message (the customer-service window, shortened by TWILIO_WHATSAPP_WINDOW_MARGIN_SECONDS since a
@@ -39,6 +40,8 @@ from channels.twilio_common import TwilioChannel, TwilioMessageForm, location_la
 
 WHATSAPP_PREFIX = "whatsapp:"
 CUSTOMER_SERVICE_WINDOW = timedelta(hours=24)
+# Known events that are no complaint content (a sticker arrives as an image/webp media).
+IGNORED_MESSAGE_TYPES = frozenset({"sticker", "reaction"})
 
 
 def whatsapp_address(number: str) -> str:
@@ -54,7 +57,9 @@ def bare_number(address: str) -> str:
 class TwilioWhatsAppChannel(TwilioChannel):
     name = "twilio_whatsapp"
 
-    def inbound_message(self, form: TwilioMessageForm) -> InboundMessage:
+    def inbound_message(self, form: TwilioMessageForm) -> InboundMessage | None:
+        if (form.message_type or "").lower() in IGNORED_MESSAGE_TYPES:
+            return None
         number = bare_number(form.sender)
         is_button = bool(form.button_payload or form.button_text)
         location = None

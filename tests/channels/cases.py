@@ -4,15 +4,18 @@ One table per channel (`twilio_sms_cases()`, `twilio_whatsapp_cases()`, `telegra
 each row names a fixture under `tests/fixtures/<channel>/` (or an inline body for garbled
 input), how to sign it, and what must come out: an exception, or the messages and delivery
 statuses. The channel tests run every row through `verify` → `parse` → `parse_statuses`
-(`check_case`); route-level tests can reuse the same rows:
+(`check_case`); route-level tests can reuse the same rows with `route_request`:
 
     for case in all_cases():
-        response = client.post(webhook_path(case), content=request_body(case),
-                               headers=signed_headers(case, PUBLIC_BASE + webhook_path(case)))
-        assert response.status_code == case.http_status or 200 <= response.status_code < 300
+        path, body, headers = route_request(case, received_base="http://testserver")
+        response = client.post(path, content=body, headers=headers)
+        if case.http_status:
+            assert response.status_code == case.http_status
+        else:
+            assert 200 <= response.status_code < 300
 
-with settings from `channel_settings()` (TWILIO_PUBLIC_BASE_URL = `PUBLIC_BASE`, so a
-TestClient's `http://testserver/...` URL maps to the URL the signature covers).
+with settings from `channel_settings()`: TWILIO_PUBLIC_BASE_URL is `PUBLIC_BASE`, so the URL the
+route receives (`http://testserver/...`) is mapped to the public URL the signature covers.
 
 Secrets here are obviously fake test values; signatures are computed, never stored.
 """
@@ -182,6 +185,15 @@ def signed_headers(
     return headers
 
 
+def route_request(
+    case: WebhookCase, received_base: str = "http://testserver"
+) -> tuple[str, bytes, dict[str, str]]:
+    """(path, body, headers) to POST for a route-level test of the case."""
+    path = webhook_path(case)
+    headers = signed_headers(case, PUBLIC_BASE + path, received_base + path)
+    return path, request_body(case), headers
+
+
 def raw_request(case: WebhookCase) -> RawRequest:
     """The case as the gateway receives it behind the proxy (internal URL, public signature)."""
     path = webhook_path(case)
@@ -319,6 +331,7 @@ def twilio_sms_cases() -> list[WebhookCase]:
                 ExpectStatus(_sid("SM", 0xB003), DeliveryState.FAILED, "handset is unreachable"),
             ),
         ),
+        WebhookCase("empty SMS is ignored", c, "empty_body.form"),
         WebhookCase("invalid signature", c, "text.form", sign=Sign.INVALID, error=SignatureError),
         WebhookCase("missing signature", c, "text.form", sign=Sign.MISSING, error=SignatureError),
         WebhookCase(
@@ -459,6 +472,7 @@ def twilio_whatsapp_cases() -> list[WebhookCase]:
                 ),
             ),
         ),
+        WebhookCase("sticker is ignored", c, "sticker.form"),
         WebhookCase(
             "read receipt sent to the message URL",
             c,
