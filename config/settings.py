@@ -7,11 +7,12 @@ names the environment variable to fix.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 CONFIG_DIR = Path(__file__).resolve().parent
@@ -54,6 +55,10 @@ class Settings(BaseSettings):
     outbox_backoff_base_seconds: float = Field(default=5.0, gt=0)
     outbox_backoff_max_seconds: float = Field(default=3600.0, gt=0)
     outbox_lease_seconds: int = Field(default=120, ge=5)
+
+    # --- the chat bot -----------------------------------------------------------------------
+    # Messages from one reporter within this many minutes form one draft complaint.
+    conversation_idle_minutes: float = Field(default=3.0, gt=0)
 
     # --- Twilio: SMS 1708 and WhatsApp ----------------------------------------------------------
     twilio_account_sid: str = ""
@@ -105,6 +110,28 @@ class Settings(BaseSettings):
     core_api_key: SecretStr | None = None
     core_push_secret: SecretStr | None = None
     core_poll_seconds: float = Field(default=30.0, gt=0)
+    core_timeout_seconds: float = Field(default=10.0, gt=0)
+    core_retries: int = Field(default=2, ge=0, le=10)  # extra tries of idempotent reads
+    core_retry_backoff_seconds: float = Field(default=0.5, ge=0)
+    core_page_size: int = Field(default=100, ge=1, le=500)  # events per `updates` call
+    # JSON or YAML file overriding the REST backend's paths and field names (forwarder/rest.py).
+    core_rest_mapping_file: Path | None = None
+    core_push_tolerance_seconds: int = Field(default=300, ge=1)
+    # manual backend: what a LAPOR! tracking id typed by an admin must look like (full match)
+    core_manual_id_pattern: str = r"\d{5,12}"
+    core_manual_template_file: Path = CONFIG_DIR / "core_manual.yaml"
+    # the built-in simulator (backend "simulator"), served at core_base_url
+    core_simulator_db: Path = Path("var/core.db")
+    core_simulator_auto_answer_seconds: float | None = Field(default=None, gt=0)
+
+    # --- deadlines (working days, see docs/sla.md) ----------------------------------------------
+    holiday_region: str | None = "rembang"
+    sla_verify_working_days: int = Field(default=3, ge=1)
+    sla_aspirasi_days: int = Field(default=5, ge=1)
+    sla_permintaan_informasi_days: int = Field(default=5, ge=1)
+    sla_pengaduan_days: int = Field(default=14, ge=1)
+    sla_pengaduan_berkadar_pengawasan_days: int = Field(default=60, ge=1)
+    sla_feedback_working_days: int = Field(default=10, ge=1)
 
     # --- data files ----------------------------------------------------------------------------
     agency_directory_file: Path = CONFIG_DIR / "agencies.yaml"
@@ -117,6 +144,24 @@ class Settings(BaseSettings):
         if value.startswith("postgresql://"):
             # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object, info: ValidationInfo) -> object:
+        # `.env.example` lists optional settings as `NAME=`: empty means "not set", never an
+        # empty secret or Path(".").
+        field = cls.model_fields.get(info.field_name or "")
+        blank = isinstance(value, str) and not value.strip()
+        return None if blank and field is not None and field.default is None else value
+
+    @field_validator("core_manual_id_pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
         return value
 
     @field_validator(

@@ -68,7 +68,9 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     @app.exception_handler(UNAVAILABLE_ERRORS[0])
     @app.exception_handler(UNAVAILABLE_ERRORS[1])
     async def database_unavailable(request: Request, exc: Exception) -> Response:
-        log.error("database unavailable", extra={"path": request.url.path, "error": type(exc).__name__})
+        log.error(
+            "database unavailable", extra={"path": request.url.path, "error": type(exc).__name__}
+        )
         lang = request_language(request)
         message = t(lang, "errors.service_unavailable")
         if _wants_json(request):
@@ -79,8 +81,9 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         lang = language(request.query_params.get("lang"))
         errors = {
-            ".".join(str(p) for p in err["loc"] if p not in ("body", "query", "header")):
-            t(lang, "errors.invalid_value")
+            ".".join(str(p) for p in err["loc"] if p not in ("body", "query", "header")): t(
+                lang, "errors.invalid_value"
+            )
             for err in exc.errors()
         }
         return JSONResponse(
@@ -90,8 +93,11 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if _wants_json(request):
-            return JSONResponse({"message": str(exc.detail), "errors": {}}, status_code=exc.status_code,
-                                headers=getattr(exc, "headers", None))
+            return JSONResponse(
+                {"message": str(exc.detail), "errors": {}},
+                status_code=exc.status_code,
+                headers=getattr(exc, "headers", None),
+            )
         lang = request_language(request)
         message = t(lang, "errors.not_found") if exc.status_code == 404 else str(exc.detail)
         return render(request, "error.html", {"message": message}, status_code=exc.status_code)

@@ -55,8 +55,14 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"unknown agency code {args.agency!r}", file=sys.stderr)
                 return 2
         try:
-            user = create_user(session, args.username, password, role=Role(args.role),
-                               display_name=args.name or "", agency_id=agency_id)
+            user = create_user(
+                session,
+                args.username,
+                password,
+                role=Role(args.role),
+                display_name=args.name or "",
+                agency_id=agency_id,
+            )
         except AccountError as exc:
             print(f"cannot create the account: {exc}", file=sys.stderr)
             return 2

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
-from gateway import enrich, workflow
+from gateway import deadlines, enrich, workflow
 from gateway.clock import utcnow
 from gateway.models import Attachment, AttachmentStatus, Complaint, InboundMessage
 from gateway.reporters import identify
@@ -26,7 +26,9 @@ def attachments_from(row: InboundMessage, complaint_id: int) -> list[Attachment]
                 complaint_id=complaint_id,
                 inbound_message_id=row.id,
                 source="reporter",
-                kind="photo" if (media.get("content_type") or "").startswith("image/") else "document",
+                kind="photo"
+                if (media.get("content_type") or "").startswith("image/")
+                else "document",
                 content_type=media.get("content_type"),
                 size=media.get("size"),
                 storage_key=media.get("ref") if stored else None,
@@ -71,6 +73,7 @@ def create_from_form(gateway: Gateway, session: Session, row: InboundMessage) ->
     )
     enrich.enrich(gateway, complaint)
     workflow.open_complaint(session, complaint, actor="reporter", now=now)
+    deadlines.refresh(gateway, session, complaint, now)
     for attachment in attachments_from(row, complaint.id):  # type: ignore[arg-type]
         session.add(attachment)
     row.complaint_id = complaint.id

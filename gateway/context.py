@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
 
 from channels.base import Channel
 from channels.webform import Limits, WebformChannel
 from config.settings import Settings
-from gateway import complaints, delivery, outbox
+from gateway import complaints, deadlines, delivery, outbox
 from gateway.db import Database
 from gateway.intake import Processor
+from gateway.sla import SlaPolicy, WorkingCalendar
 from gateway.storage import FileStore
 
 
@@ -65,6 +67,18 @@ class Gateway:
         messages = delivery.ChannelMessageHandler(self.channels)
         return {delivery.REPLY: messages, delivery.NOTIFY_LIAISON: messages}
 
+    @cached_property
+    def calendar(self) -> WorkingCalendar:
+        return deadlines.calendar_from(self.settings)
+
+    @cached_property
+    def sla_policy(self) -> SlaPolicy:
+        return deadlines.policy_from(self.settings)
+
+    @property
+    def conversation_idle(self) -> timedelta:
+        return timedelta(minutes=self.settings.conversation_idle_minutes)
+
     def processor_for(self, channel: str) -> Processor:
         try:
             return self.processors[channel]
@@ -94,7 +108,3 @@ class Gateway:
 
     def channel(self, name: str) -> Channel | None:
         return self.channels.get(name)
-
-    @property
-    def channel_names(self) -> Mapping[str, Channel]:
-        return self.channels

@@ -118,7 +118,7 @@ def _accept_once(
             .on_conflict_do_nothing(index_elements=["channel", "external_id"])
             .returning(InboundMessage.id)
         )
-        new_id = session.execute(stmt).scalar()
+        new_id = session.connection().execute(stmt).scalar()
         if new_id is not None:
             session.commit()
             return Accepted(new_id, duplicate=False, tracking_code=values.get("assigned_code"))

@@ -19,7 +19,7 @@ _SCRUB = [
     (re.compile(r"(?<!\w)(?:\+?62|0)8\d{7,12}(?!\d)"), "[phone]"),
     (re.compile(r"\+\d{9,15}(?!\d)"), "[phone]"),
     (re.compile(r"(?<!\d)\d{16}(?!\d)"), "[16-digit]"),
-    (re.compile(r"\b\d{6,}:[A-Za-z0-9_-]{30,}\b"), "[telegram-token]"),
+    (re.compile(r"(?<!\d)\d{6,}:[A-Za-z0-9_-]{30,}"), "[telegram-token]"),
     (
         re.compile(r"(?i)(token|secret|password|authorization|api[_-]?key)(['\"]?\s*[:=]\s*)\S+"),
         r"\1\2[redacted]",
@@ -59,7 +59,9 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(ScrubbingTextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        handler.setFormatter(
+            ScrubbingTextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+        )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -153,6 +153,30 @@ class ReporterIdentity(SQLModel, table=True):
     created_at: datetime = _created()
 
 
+class Conversation(SQLModel, table=True):
+    """The bot's side of a chat with one channel identity: where the dialogue stands and the
+    draft being assembled. Draft messages are the inbound rows pointing here without a
+    complaint yet."""
+
+    __table_args__ = (UniqueConstraint("channel", "address", name="uq_conversation_identity"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=40)
+    address: str = Field(max_length=200)
+    reporter_id: int = Field(foreign_key="reporter.id", index=True)
+    state: str = Field(default="new", max_length=30, index=True)
+    language: str = Field(default="id", max_length=5)
+    draft_started_at: datetime | None = _ts()
+    last_message_at: datetime | None = _ts(index=True)
+    asked_missing: bool = False
+    draft_anonim: bool = False
+    draft_rahasia: bool = False
+    active_complaint_id: int | None = Field(default=None, foreign_key="complaint.id")
+    last_ack_at: datetime | None = _ts()
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
 # --- raw inbound messages ------------------------------------------------------------------
 
 
@@ -193,6 +217,7 @@ class InboundMessage(SQLModel, table=True):
     assigned_code: str | None = Field(default=None, max_length=20, unique=True)
     reporter_id: int | None = Field(default=None, foreign_key="reporter.id")
     complaint_id: int | None = Field(default=None, foreign_key="complaint.id", index=True)
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id", index=True)
     created_at: datetime = _created()
 
 

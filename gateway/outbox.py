@@ -71,9 +71,11 @@ def enqueue(session: Session, message: OutboxMessage, *, max_attempts: int = 8) 
         insert(OutboxItem)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(OutboxItem.id)
     )
-    result = session.execute(stmt)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    # Core execution on the session's connection (same transaction): RETURNING yields no row
+    # when the conflict skipped the insert, on both engines.
+    return session.connection().execute(stmt).scalar() is not None
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,9 @@ def lookup(session: Session, code: str, lang: str) -> PublicStatus | None:
         .where(ComplaintEvent.public.is_(True))  # type: ignore[attr-defined]
         .order_by(ComplaintEvent.id)
     ).all()
-    agencies = dict(session.execute(select(Agency.id, Agency.name)).tuples().all())
+    agencies: dict[int, str] = {
+        row.id: row.name for row in session.execute(select(Agency.id, Agency.name))
+    }
     history = [
         HistoryEntry(event.created_at, _event_label(lang, event, agencies), event.note)
         for event in events
@@ -102,5 +104,7 @@ def lookup(session: Session, code: str, lang: str) -> PublicStatus | None:
         status_label=t(lang, f"status.{complaint.status}"),
         updated_at=complaint.updated_at,
         history=history,
-        replies=[HistoryEntry(r.sent_at or r.created_at, "", r.payload.get("text")) for r in replies],
+        replies=[
+            HistoryEntry(r.sent_at or r.created_at, "", r.payload.get("text")) for r in replies
+        ],
     )

@@ -56,8 +56,9 @@ def seed_demo(gateway: Gateway) -> dict[str, object]:
         has_admin = session.scalar(select(User.id).where(User.username == DEMO_ADMIN))
         if not has_admin:
             password = secrets.token_urlsafe(12)
-            create_user(session, DEMO_ADMIN, password, role=Role.KOORDINATOR,
-                        display_name="Admin Demo")
+            create_user(
+                session, DEMO_ADMIN, password, role=Role.KOORDINATOR, display_name="Admin Demo"
+            )
             password_file.parent.mkdir(parents=True, exist_ok=True)
             password_file.write_text(password + "\n")
             password_file.chmod(0o600)

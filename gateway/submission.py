@@ -17,8 +17,12 @@ def submit(gateway: Gateway, form: webform.ComplaintForm, submission_id: str) ->
     for photo, content_type in form.photos:
         saved = gateway.files.put(photo.data, content_type)
         stored.append(
-            Media(ref=saved.key, content_type=content_type, size=saved.size,
-                  filename=photo.filename[:255] or None)
+            Media(
+                ref=saved.key,
+                content_type=content_type,
+                size=saved.size,
+                filename=photo.filename[:255] or None,
+            )
         )
     message = webform.to_inbound(
         form, submission_id=submission_id, received_at=utcnow(), stored_photos=tuple(stored)

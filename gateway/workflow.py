@@ -171,7 +171,7 @@ def _apply(
         setattr(complaint, key, value)
     complaint.updated_at = now
     session.add(complaint)
-    session.flush()  # the complaint needs its id for the event and the outbox rows
+    _flush(session)  # the complaint needs its id for the event and the outbox rows
     event = ComplaintEvent(
         complaint_id=complaint.id,  # type: ignore[arg-type]
         actor=actor,
@@ -224,6 +224,14 @@ def expect_version(complaint: Complaint, version: int | None) -> None:
     """The admin acted on the page as of `version`; refuse if it changed since."""
     if version is not None and complaint.version != version:
         raise ConcurrentUpdate(complaint.tracking_code)
+
+
+def _flush(session: Session) -> None:
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        session.rollback()
+        raise ConcurrentUpdate(str(exc)) from None
 
 
 def commit(session: Session) -> None:

@@ -28,7 +28,9 @@ router = APIRouter(prefix="/api/v1", tags=["complaints"])
 
 class PhotoIn(BaseModel):
     filename: str = Field(default="foto", max_length=255)
-    content_base64: str = Field(description="The image bytes, base64-encoded (JPEG, PNG, WebP, HEIC).")
+    content_base64: str = Field(
+        description="The image bytes, base64-encoded (JPEG, PNG, WebP, HEIC)."
+    )
 
 
 class ComplaintIn(BaseModel):

@@ -20,8 +20,18 @@ from gateway.web import render, request_language
 router = APIRouter(include_in_schema=False)
 
 SUBMISSION_ID = re.compile(r"^[0-9a-f]{32}$")
-FORM_FIELDS = ("description", "name", "phone", "email", "location_text", "latitude",
-               "longitude", "anonim", "rahasia", "consent")
+FORM_FIELDS = (
+    "description",
+    "name",
+    "phone",
+    "email",
+    "location_text",
+    "latitude",
+    "longitude",
+    "anonim",
+    "rahasia",
+    "consent",
+)
 
 
 def _form_context(gateway: GatewayDep, values: dict, errors: dict, submission_id: str) -> dict:
