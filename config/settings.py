@@ -69,12 +69,40 @@ class Settings(BaseSettings):
     # The URL Twilio signs is the public one; behind a proxy it differs from what we see.
     twilio_public_base_url: str | None = None
     twilio_reply_mode: Literal["twiml", "rest"] = "rest"
+    twilio_timeout_seconds: float = Field(default=15.0, gt=0)
+    # Longer replies go out as several SMS, each concatenated by Twilio from at most this many
+    # segments (Twilio advises staying under 10; 1 sends every segment as its own SMS).
+    twilio_sms_max_segments: int = Field(default=10, ge=1, le=10)
+    # Approved WhatsApp templates (Content API SIDs) per outbound message kind, as JSON, e.g.
+    # {"answer": "HX...", "status": "HX..."}; used outside the 24-hour customer-service window.
+    twilio_whatsapp_templates: dict[str, str] = Field(default_factory=dict)
+    # Treat the 24-hour window as closing this much earlier: a reply may sit in the outbox.
+    twilio_whatsapp_window_margin_seconds: int = Field(default=600, ge=0, le=3600)
 
     # --- Telegram ----------------------------------------------------------------------------
     telegram_bot_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_mode: Literal["webhook", "polling"] = "webhook"
     telegram_api_base_url: str = "https://api.telegram.org"
+    telegram_timeout_seconds: float = Field(default=15.0, gt=0)
+    telegram_poll_timeout_seconds: int = Field(default=30, ge=0, le=60)
+
+    # --- media the channels download -------------------------------------------------------------
+    phone_default_region: str = "ID"  # for numbers written without a country code
+    # What a downloaded attachment may be (the types `channels.sniff` recognises and stores).
+    media_allowed_types: list[str] = Field(
+        default_factory=lambda: [
+            "image/jpeg",
+            "image/png",
+            "image/webp",
+            "image/heic",
+            "image/gif",
+            "application/pdf",
+            "video/mp4",
+            "audio/ogg",
+        ]
+    )
+    media_download_timeout_seconds: float = Field(default=30.0, gt=0)
 
     # --- the SP4N-LAPOR core -------------------------------------------------------------------
     core_backend: Literal["simulator", "rest", "manual"] = "simulator"
@@ -136,7 +164,13 @@ class Settings(BaseSettings):
             raise ValueError(f"not a regular expression: {exc}") from None
         return value
 
-    @field_validator("public_base_url", "twilio_public_base_url", "core_base_url")
+    @field_validator(
+        "public_base_url",
+        "twilio_public_base_url",
+        "twilio_api_base_url",
+        "telegram_api_base_url",
+        "core_base_url",
+    )
     @classmethod
     def _no_trailing_slash(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
