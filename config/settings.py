@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     # --- the chat bot -----------------------------------------------------------------------
     # Messages from one reporter within this many minutes form one draft complaint.
     conversation_idle_minutes: float = Field(default=3.0, gt=0)
+    # Status changes the reporter is told about (comma-separated states).
+    reporter_status_notices: str = "verified,disposed,in_progress,answered,closed,returned"
 
     # --- Twilio: SMS 1708 and WhatsApp ----------------------------------------------------------
     twilio_account_sid: str = ""

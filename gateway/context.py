@@ -8,10 +8,11 @@ from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 
+from channels import registry
 from channels.base import Channel
 from channels.webform import Limits, WebformChannel
 from config.settings import Settings
-from gateway import complaints, deadlines, delivery, outbox
+from gateway import complaints, conversation, core_sync, deadlines, delivery, outbox
 from gateway.db import Database
 from gateway.intake import Processor
 from gateway.media_links import MediaLinks
@@ -19,12 +20,15 @@ from gateway.sla import SlaPolicy, WorkingCalendar
 from gateway.storage import FileStore
 
 
-def _processors() -> dict[str, Processor]:
-    return {"webform": complaints.create_from_form}
-
-
 def build_channels(settings: Settings) -> dict[str, Channel]:
-    return {"webform": WebformChannel()}
+    return {"webform": WebformChannel(), **registry.build_channels(settings)}
+
+
+def build_processors(channels: dict[str, Channel]) -> dict[str, Processor]:
+    """The web form files a whole complaint at once; every chat channel talks to the bot."""
+    processors: dict[str, Processor] = {name: conversation.handle_message for name in channels}
+    processors["webform"] = complaints.create_from_form
+    return processors
 
 
 def secret_key(settings: Settings) -> str:
@@ -49,7 +53,7 @@ class Gateway:
     db: Database
     files: FileStore
     channels: dict[str, Channel]
-    processors: dict[str, Processor] = field(default_factory=_processors)
+    processors: dict[str, Processor] = field(default_factory=dict)
     handlers: dict[str, outbox.Handler] = field(default_factory=dict)
 
     @classmethod
@@ -60,13 +64,19 @@ class Gateway:
             db=db or Database(settings.database_url),
             files=FileStore(Path(settings.upload_dir)),
             channels=channels,
+            processors=build_processors(channels),
         )
         gateway.handlers = gateway.default_handlers()
         return gateway
 
     def default_handlers(self) -> dict[str, outbox.Handler]:
         messages = delivery.ChannelMessageHandler(self.channels)
-        return {delivery.REPLY: messages, delivery.NOTIFY_LIAISON: messages}
+        return {
+            delivery.REPLY: messages,
+            delivery.NOTIFY_LIAISON: messages,
+            core_sync.CORE_SUBMIT: core_sync.CoreSubmitHandler(self),
+            core_sync.CORE_FEEDBACK: core_sync.CoreFeedbackHandler(self),
+        }
 
     @cached_property
     def calendar(self) -> WorkingCalendar:
@@ -79,6 +89,12 @@ class Gateway:
     @cached_property
     def media_links(self) -> MediaLinks:
         return MediaLinks(secret_key(self.settings), self.settings.public_base_url)
+
+    @cached_property
+    def reporter_notice_statuses(self) -> frozenset[str]:
+        return frozenset(
+            s.strip() for s in self.settings.reporter_status_notices.split(",") if s.strip()
+        )
 
     @property
     def conversation_idle(self) -> timedelta:
