@@ -315,6 +315,7 @@ class Attachment(SQLModel, table=True):
     sha256: str | None = Field(default=None, max_length=64)
     storage_key: str | None = Field(default=None, max_length=300)
     original_url: str | None = Field(default=None, max_length=2000)
+    provider_ref: str | None = Field(default=None, max_length=300)  # e.g. a Telegram file id
     original_name: str | None = Field(default=None, max_length=255)
     status: str = Field(default=AttachmentStatus.STORED, max_length=20)
     error: str | None = Field(default=None, sa_type=Text)
