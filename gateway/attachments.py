@@ -111,4 +111,3 @@ async def fetch_pending(gateway: Gateway, limit: int = 20) -> int:
         await asyncio.to_thread(_record, gateway, attachment.id, data, content_type, None)  # type: ignore[arg-type]
         stored += 1
     return stored
-

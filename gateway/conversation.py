@@ -192,10 +192,21 @@ def assemble(rows: list[InboundMessage]) -> Draft:
     )
 
 
+GREETING_WORDS = frozenset(
+    "halo hallo hai hi hello hey p ping permisi min admin kak pak bu mas mbak selamat pagi siang "
+    "sore malam assalamualaikum assalamu alaikum salam wr wb good morning afternoon evening "
+    "test tes".split()
+)
+
+
 def _content_text(row: InboundMessage) -> str:
-    """The text a message contributes to a complaint (commands and consent words do not)."""
+    """The text a message contributes to a complaint: not commands, consent words, or a bare
+    greeting ("halo min", "selamat pagi")."""
     text = (row.text or "").strip()
     if not text or parse_command(text, row.button_payload) is not None:
+        return ""
+    words = re.findall(r"[a-z]+", text.lower())
+    if words and all(word in GREETING_WORDS for word in words):
         return ""
     return text
 

@@ -23,7 +23,10 @@ CASES = all_cases()
 @pytest.fixture
 def chat_client(db: Database, db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
     settings = channel_settings(
-        database_url=db_url, data_dir=tmp_path / "var", scheduler_enabled=False, app_env="test",
+        database_url=db_url,
+        data_dir=tmp_path / "var",
+        scheduler_enabled=False,
+        app_env="test",
         secret_key="test-secret-key-not-for-production",
     )
     gateway = Gateway.create(settings, db=db)
@@ -62,12 +65,17 @@ def test_unknown_channel_is_404(chat_client) -> None:  # type: ignore[no-untyped
 
 def test_status_callback_updates_the_outbox_row(chat_client) -> None:  # type: ignore[no-untyped-def]
     client, gateway = chat_client
-    case = next(c for c in CASES if c.statuses and c.channel == "twilio_sms"
-                and c.statuses[0].state.value == "failed")
+    case = next(
+        c
+        for c in CASES
+        if c.statuses and c.channel == "twilio_sms" and c.statuses[0].state.value == "failed"
+    )
     sid = case.statuses[0].provider_message_id
     with gateway.db.session() as session:
-        enqueue(session, OutboxMessage(kind="reply", key="r1", channel="twilio_sms",
-                                       recipient="+6281234567890"))
+        enqueue(
+            session,
+            OutboxMessage(kind="reply", key="r1", channel="twilio_sms", recipient="+6281234567890"),
+        )
         session.flush()
         row = session.scalar(select(OutboxItem))
         assert row is not None
