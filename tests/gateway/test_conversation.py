@@ -120,7 +120,6 @@ def test_messages_after_submitting_add_to_the_complaint(gateway: Gateway) -> Non
     added = chat.send("lubangnya makin besar setelah hujan")
     assert added == [f"Tambahan Anda sudah kami catat pada laporan {code}."]
     assert chat.send("tolong segera ya") == []  # one acknowledgement per burst
-    [complaint] = _complaints(gateway)
     with gateway.db.read_session() as session:
         notes = session.scalars(
             select(ComplaintEvent.note).where(ComplaintEvent.action == "reporter_message")
