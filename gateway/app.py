@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from config.messages import language, t
 from config.settings import Settings, get_settings
 from gateway import intake
-from gateway.api.routes import complaints_api, health, media, public, webhooks
+from gateway.api.routes import complaints_api, core_events, health, media, public, webhooks
 from gateway.context import Gateway
 from gateway.db import UNAVAILABLE_ERRORS
 from gateway.scheduler import Scheduler
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     app.include_router(health.router)
     app.include_router(media.router)
     app.include_router(webhooks.router)
+    app.include_router(core_events.router)
 
     @app.exception_handler(UNAVAILABLE_ERRORS[0])
     @app.exception_handler(UNAVAILABLE_ERRORS[1])

@@ -125,3 +125,34 @@ def parse_command(text: str, button_payload: str | None = None) -> ParsedCommand
     if len(words) > 2 or (len(words) == 2 and words[1] not in ("min", "pak", "bu", "kak", "ya")):
         return None
     return ParsedCommand(command, language=language)
+
+
+@dataclass(frozen=True)
+class Feedback:
+    satisfied: bool | None  # None: neither said (a rating of 3, or just words)
+    rating: int | None
+    text: str
+
+
+_NOT_SATISFIED = re.compile(
+    r"\b(tidak|tdk|gak|ga|nggak|enggak|kurang|belum|blm|not|un)\s*(puas|satisfied)\b|\bunsatisfied\b"
+)
+_SATISFIED = re.compile(r"\b(puas|satisfied|mantap)\b")
+_RATING = re.compile(
+    r"^\s*(?:nilai|rating|skor|score)?\s*([1-5])\s*(?:/\s*5)?\s*(?:bintang|stars?)?\s*[.!]?\s*$"
+)
+
+
+def parse_feedback(text: str) -> Feedback:
+    """A reporter's response to an answer: PUAS / TIDAK PUAS, a rating 1-5, or just words."""
+    lowered = text.strip().lower()
+    rating_match = _RATING.match(lowered)
+    if rating_match:
+        rating = int(rating_match.group(1))
+        satisfied = True if rating >= 4 else False if rating <= 2 else None
+        return Feedback(satisfied, rating, text.strip())
+    if _NOT_SATISFIED.search(lowered):
+        return Feedback(False, None, text.strip())
+    if _SATISFIED.search(lowered):
+        return Feedback(True, None, text.strip())
+    return Feedback(None, None, text.strip())

@@ -23,9 +23,9 @@ from sqlmodel import Session
 
 from channels.base import Button, MessageKind
 from config.messages import t
-from gateway import deadlines, enrich, notify, workflow
+from gateway import core_sync, deadlines, enrich, notify, workflow
 from gateway.clock import utcnow
-from gateway.commands import Command, ParsedCommand, parse_command
+from gateway.commands import Command, ParsedCommand, parse_command, parse_feedback
 from gateway.complaints import attachments_from
 from gateway.models import (
     Complaint,
@@ -404,6 +404,9 @@ def add_to_complaint(turn: Turn) -> None:
         deadlines.refresh(turn.gateway, session, complaint, turn.now)
         turn.say(turn.text("bot.resumed", code=complaint.tracking_code))
         return
+    if complaint.status == Status.ANSWERED and note:
+        give_feedback(turn, complaint, note)
+        return
     workflow.record(
         session, complaint, actor="reporter", action="reporter_message", note=note, now=turn.now
     )
@@ -412,6 +415,60 @@ def add_to_complaint(turn: Turn) -> None:
     if last_ack is None or turn.now - last_ack > turn.gateway.conversation_idle:
         turn.say(turn.text("bot.added", code=complaint.tracking_code))
         turn.conversation.last_ack_at = turn.now
+
+
+def give_feedback(turn: Turn, complaint: Complaint, text: str) -> None:
+    """The reporter's response to an answer goes to the admin (audit) and to the core; not
+    satisfied reopens the follow-up, satisfied closes the complaint."""
+    session = turn.session
+    feedback = parse_feedback(text)
+    assert turn.row is not None
+    forward = core_sync.feedback_message(
+        complaint, feedback.text, feedback.rating, key=f"in{turn.row.id}"
+    )
+    messages = [forward] if forward else []
+    note = f"{feedback.rating}/5: {feedback.text}" if feedback.rating else feedback.text
+    if feedback.satisfied is False:
+        workflow.transition(
+            session,
+            complaint,
+            Status.IN_PROGRESS,
+            actor="reporter",
+            action="reopened",
+            note=note,
+            public=True,
+            messages=messages,
+            now=turn.now,
+        )
+        deadlines.refresh(turn.gateway, session, complaint, turn.now)
+        turn.say(turn.text("reporter.feedback_reopened", code=complaint.tracking_code))
+        return
+    if feedback.satisfied is True:
+        workflow.transition(
+            session,
+            complaint,
+            Status.CLOSED,
+            actor="reporter",
+            action="closed",
+            note=note,
+            public=True,
+            messages=messages,
+            now=turn.now,
+        )
+        deadlines.refresh(turn.gateway, session, complaint, turn.now)
+        turn.conversation.active_complaint_id = None
+        turn.move(State.IDLE)
+    else:
+        workflow.record(
+            session,
+            complaint,
+            actor="reporter",
+            action="reporter_feedback",
+            note=note,
+            messages=messages,
+            now=turn.now,
+        )
+    turn.say(turn.text("reporter.feedback_thanks", code=complaint.tracking_code))
 
 
 def cancel_draft(turn: Turn) -> None:

@@ -22,7 +22,7 @@ from tests.channels.cases import (
     raw_request,
     telegram_cases,
 )
-from tests.channels.conftest import RunningTelegram
+from tests.conftest import RunningTelegram
 from tests.fakes.server import closed_port_url
 
 CHAT = "111222333"

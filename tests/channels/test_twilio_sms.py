@@ -25,7 +25,7 @@ from tests.channels.cases import (
     twilio_signature,
     twilio_sms_cases,
 )
-from tests.channels.conftest import RunningTwilio
+from tests.conftest import RunningTwilio
 from tests.fakes.server import closed_port_url
 
 CITIZEN = "+6281234560001"

@@ -23,7 +23,7 @@ from tests.channels.cases import (
     check_case,
     twilio_whatsapp_cases,
 )
-from tests.channels.conftest import RunningTwilio
+from tests.conftest import RunningTwilio
 from tests.fakes.server import closed_port_url
 
 CITIZEN = "+6281234560011"
