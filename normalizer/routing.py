@@ -58,6 +58,7 @@ class AgencyDirectory:
     """The agencies with their keywords compiled for matching."""
 
     agencies: tuple[Agency, ...]
+    stopwords: frozenset[str] = frozenset()
     _by_first: Mapping[str, tuple[tuple[tuple[str, ...], str, str], ...]] = field(
         init=False, repr=False
     )
@@ -68,6 +69,8 @@ class AgencyDirectory:
         vocabulary: set[str] = set()
         for agency in self.agencies:
             for keyword in agency.keywords:
+                if self.stopwords.issuperset(fold(keyword).split()):
+                    continue  # "lapor": every complaint says it, it routes nothing
                 variants = {fold(keyword), fold(keyword).replace(" ", "")}
                 for variant in variants:
                     words = tuple(variant.split())
@@ -95,7 +98,7 @@ class AgencyDirectory:
                     ),
                 )
             )
-        return cls(tuple(agencies))
+        return cls(tuple(agencies), stopwords=default_lexicon().stopwords)
 
     @property
     def codes(self) -> tuple[str, ...]:

@@ -62,6 +62,8 @@ _RT_RW = re.compile(
 )
 _RT_RW_PAIR = re.compile(r"\brt\s*/\s*rw\s*[.:]?\s*0*(\d{1,3})\s*/\s*0*(\d{1,3})\b", re.IGNORECASE)
 _RT_RW_WORD = re.compile(r"\b(?:rt|rw)\b")
+_LETTERS = re.compile(r"[^\W\d_]")
+_MASK_PLACEHOLDER = re.compile(r"\[[A-Z]+\]")
 _SPACES = re.compile(r"[^\S\n]+")
 _NEWLINES = re.compile(r"\s*\n\s*")
 _NON_WORD = re.compile(r"[\W_]+")
@@ -198,17 +200,19 @@ def make_title(text: str | CleanText, lexicon: Lexicon | None = None) -> str:
     """
     lexicon = lexicon or default_lexicon()
     clean = text if isinstance(text, CleanText) else clean_text(text, lexicon)
-    body = clean.text
-    # Greetings may be repeated ("Selamat pagi min, mohon maaf, ..."); strip them all.
-    body = lexicon._greeting_re.sub("", body, count=1).strip()  # type: ignore[attr-defined]
-    if not body:
-        body = clean.text.strip()
-    sentences = [s.strip() for s in _SENTENCE_END.split(body) if s and s.strip()]
-    if not sentences:
+    sentences = []
+    for sentence in _SENTENCE_END.split(clean.text):
+        # Greetings open sentences as often as texts ("Selamat pagi min. Saya mau lapor ...").
+        stripped = lexicon._greeting_re.sub("", sentence.strip(), count=1).strip()  # type: ignore[attr-defined]
+        if _has_words(stripped):
+            sentences.append(stripped)
+    # A sentence that is only the reporter's masked identity makes a poor title.
+    informative = [s for s in sentences if not _MASK_PLACEHOLDER.search(s)] or sentences
+    if not informative:
         return ""
-    title = sentences[0]
+    title = informative[0]
     # A very short first sentence ("Jalan rusak.") reads better with the next one.
-    for following in sentences[1:]:
+    for following in informative[1:]:
         if len(title) >= 25:
             break
         title = f"{title} {following}"
@@ -222,6 +226,10 @@ def make_title(text: str | CleanText, lexicon: Lexicon | None = None) -> str:
             cut = cut[:space]
         title = cut.rstrip(" ,;:.-") + "…"
     return title[:1].upper() + title[1:]
+
+
+def _has_words(text: str) -> bool:
+    return any(c.isalnum() for c in text)
 
 
 def _visible(text: str) -> str:
@@ -247,10 +255,10 @@ def _visible(text: str) -> str:
 
 def _is_shouting(text: str) -> bool:
     """Mostly capital letters (common in SMS): capitals then say nothing about acronyms."""
-    letters = [c for c in text[:2000] if c.isalpha()]
+    letters = _LETTERS.findall(text[:2000])
     if len(letters) < 8:
         return False
-    return sum(c.isupper() for c in letters) / len(letters) > 0.7
+    return sum(map(str.isupper, letters)) / len(letters) > 0.7
 
 
 def _clean_words(segment: str, lexicon: Lexicon, shouting: bool) -> str:
