@@ -132,10 +132,10 @@ def classify(text: str | CleanText, rules: ClassRules | None = None) -> tuple[Cl
             cls=name,
             label=rules.labels[name],
             confidence=round(scores[name] / total, 3),
-            reason="; ".join(reasons[name]) or rules.default_reason,
+            reason="; ".join(reasons[name]) or (rules.default_reason if rank == 0 else ""),
             rules=tuple(fired[name]),
         )
-        for name in ranked
+        for rank, name in enumerate(ranked)
     )
 
 

@@ -21,6 +21,9 @@ from normalizer.pii import PiiRules, PiiSpan, find_pii
 from normalizer.routing import AgencyDirectory, AgencyRouter, AgencySuggestion
 from normalizer.text import Lexicon, clean_text, default_lexicon, make_title
 
+# A class suggestion this sure is passed to routing as a hint (see class_hints in routing.yaml).
+CLASS_HINT_CONFIDENCE = 0.5
+
 
 class Pin(Protocol):
     """A location pin; `channels.base.Location` has this shape (the normalizer may not import
@@ -102,6 +105,8 @@ def normalize(
     if place is None and coordinates is not None:
         place = place_from_pin(coordinates[0], coordinates[1], gazetteer)
     router = router or AgencyRouter(directory, lexicon=lexicon)
+    classes = classify(clean, class_rules)
+    confident_class = classes[0].cls if classes[0].confidence >= CLASS_HINT_CONFIDENCE else None
     return NormalizedComplaint(
         original=text,
         clean_text=clean.text,
@@ -110,9 +115,9 @@ def normalize(
         pii=personal.spans,
         place=place,
         coordinates=coordinates,
-        classes=classify(clean, class_rules),
+        classes=classes,
         # Routing and signatures read the masked text: a reporter's name is no evidence.
-        agencies=tuple(router.suggest(masked_clean, k=max_agencies)),
+        agencies=tuple(router.suggest(masked_clean, k=max_agencies, class_hint=confident_class)),
         signature=signature(masked_clean, lexicon),
         urls=clean.urls,
         truncated=clean.truncated,

@@ -153,6 +153,13 @@ def load_agency_directory(path: Path | str | None = None) -> AgencyDirectory:
     return AgencyDirectory.from_mapping(read_yaml(path), str(path))
 
 
+@dataclass(frozen=True, slots=True)
+class ClassHint:
+    function_group: str
+    weight: float
+    reason: str
+
+
 @dataclass(frozen=True)
 class RoutingRules:
     keyword_fuzzy_cutoff: float
@@ -166,6 +173,7 @@ class RoutingRules:
     reason_keywords: str
     reason_learned: str
     reason_separator: str
+    class_hints: Mapping[str, ClassHint] = field(default_factory=dict)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], source: str = "routing rules") -> RoutingRules:
@@ -183,6 +191,14 @@ class RoutingRules:
             reason_keywords=str(reasons["keywords"]),
             reason_learned=str(reasons["learned"]),
             reason_separator=str(reasons.get("separator", "; ")),
+            class_hints={
+                str(cls_name): ClassHint(
+                    function_group=str(hint["function_group"]),
+                    weight=float(hint.get("weight", 1)),
+                    reason=str(hint["reason"]),
+                )
+                for cls_name, hint in (data.get("class_hints") or {}).items()
+            },
         )
 
 
@@ -302,11 +318,25 @@ class AgencyRouter:
         )
         return AgencyRouter(self.directory, rules=self.rules, lexicon=self.lexicon, _model=model)
 
-    def suggest(self, text: str | CleanText, k: int = 3) -> list[AgencySuggestion]:
-        """Up to `k` agencies, best first; empty when nothing points anywhere."""
+    def suggest(
+        self, text: str | CleanText, k: int = 3, *, class_hint: str | None = None
+    ) -> list[AgencySuggestion]:
+        """Up to `k` agencies, best first; empty when nothing points anywhere.
+
+        `class_hint` is the suggested class; some classes point at a function group
+        (`class_hints` in routing.yaml).
+        """
         clean = text if isinstance(text, CleanText) else clean_text(text, self.lexicon)
         keyword_hits = self.directory.keyword_matches(clean.tokens, self.rules)
-        keyword_share = _shares({code: _keyword_weight(kws) for code, kws in keyword_hits.items()})
+        keyword_weights = {code: _keyword_weight(kws) for code, kws in keyword_hits.items()}
+        hint = self.rules.class_hints.get(class_hint or "")
+        hinted: set[str] = set()
+        if hint is not None:
+            for agency in self.directory.agencies:
+                if agency.function_group == hint.function_group:
+                    keyword_weights[agency.code] = keyword_weights.get(agency.code, 0) + hint.weight
+                    hinted.add(agency.code)
+        keyword_share = _shares(keyword_weights)
         learned, similarity = self._learned(clean)
         if learned and keyword_share:
             n = self._model.n_docs if self._model else 0
@@ -331,7 +361,12 @@ class AgencyRouter:
                     code=code,
                     name=agency.name if agency else code,
                     score=round(score, 3),
-                    reason=self._reason(code, keyword_hits.get(code, []), similarity.get(code)),
+                    reason=self._reason(
+                        code,
+                        keyword_hits.get(code, []),
+                        similarity.get(code),
+                        hint.reason if hint is not None and code in hinted else None,
+                    ),
                 )
             )
         return suggestions
@@ -354,8 +389,10 @@ class AgencyRouter:
         total = sum(exps.values())
         return {code: e / total for code, e in exps.items()}, similarity
 
-    def _reason(self, code: str, keywords: list[str], similarity: float | None) -> str:
-        parts = []
+    def _reason(
+        self, code: str, keywords: list[str], similarity: float | None, hint: str | None
+    ) -> str:
+        parts = [hint] if hint else []
         if keywords:
             quoted = ", ".join(f"“{k}”" for k in keywords)
             parts.append(self.rules.reason_keywords.format(keywords=quoted))
