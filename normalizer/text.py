@@ -163,7 +163,9 @@ def clean_text(text: str, lexicon: Lexicon | None = None) -> CleanText:
     """Clean one complaint text (see the module docstring for what "clean" means)."""
     lexicon = lexicon or default_lexicon()
     truncated = len(text) > MAX_CHARS
-    work = _visible(unicodedata.normalize("NFKC", text[:MAX_CHARS] if truncated else text))
+    # Invisible characters go first: dropping them later could leave combining marks that NFKC
+    # would have ordered differently.
+    work = unicodedata.normalize("NFKC", _visible(text[:MAX_CHARS] if truncated else text))
     shouting = _is_shouting(work)
     pieces: list[str] = []
     position = 0
@@ -312,7 +314,7 @@ def _expand(found: str, lexicon: Lexicon, shouting: bool) -> str:
         return found
     letters = [c for c in found if c.isalpha()]
     if letters and all(c.isupper() for c in letters):
-        if len(letters) > 1 and not shouting and not found.endswith("."):
+        if len(letters) == 2 and not shouting and not found.endswith("."):
             return found  # probably an acronym ("PD", "SM") in normally written text
         return replacement.upper() if len(letters) > 1 else replacement.capitalize()
     if found[:1].isupper():
