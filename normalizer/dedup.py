@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from normalizer.text import CleanText, Lexicon, clean_text, default_lexicon
 
@@ -34,8 +34,10 @@ SAME_PROBLEM = "same_problem"
 DISTINCT = "distinct"
 Decision = Literal["same_reporter_duplicate", "same_problem", "distinct"]
 PlaceRelation = Literal["same_village", "same_kecamatan", "different", "unknown"]
+TopicRelation = Literal["same", "different", "unknown"]
 
 SIGNATURE_MAX_WORDS = 32
+FUZZY_WORD_CUTOFF = 80
 MINHASH_BINS = 32
 MINHASH_ROWS = (
     2  # bins per band: 16 bands of 2 -> a pair with Jaccard 0.4 shares a key 94% of the time
@@ -120,6 +122,7 @@ class DuplicateCandidate:
     village: str | None
     reporter_id: str | None
     created_at: datetime
+    agencies: tuple[str, ...] = ()  # suggested agency codes, best first ("what it is about")
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,8 +134,8 @@ class DedupThresholds:
     same reporter and places that do not contradict each other.
     """
 
-    same_reporter_text: float = 72.0
-    same_problem_text: float = 70.0
+    same_reporter_text: float = 65.0
+    same_problem_text: float = 55.0
     same_reporter_window: timedelta = timedelta(days=30)
     same_problem_window: timedelta = timedelta(days=14)
     cluster_on_kecamatan: bool = False
@@ -144,6 +147,7 @@ class DuplicateScore:
     place: PlaceRelation
     hours_apart: float
     same_reporter: bool
+    topic: TopicRelation = "unknown"
 
 
 def score(a: DuplicateCandidate, b: DuplicateCandidate) -> DuplicateScore:
@@ -153,25 +157,46 @@ def score(a: DuplicateCandidate, b: DuplicateCandidate) -> DuplicateScore:
         place=_place_relation(a, b),
         hours_apart=abs((a.created_at - b.created_at).total_seconds()) / 3600.0,
         same_reporter=a.reporter_id is not None and a.reporter_id == b.reporter_id,
+        topic=_topic_relation(a.agencies, b.agencies),
     )
 
 
 def text_similarity(a: str, b: str) -> float:
-    """Similarity of two signatures, 0..100.
+    """Similarity of two signatures, 0..100: a length-weighted, typo-tolerant Jaccard.
 
-    The mean of rapidfuzz's token_sort_ratio (whole wording, typo-tolerant) and
-    token_set_ratio (shared words, forgiving extra detail). token_set_ratio alone would call
-    "jalan rusak" identical to any long text that contains those two words.
+    Each word of one signature counts as shared when the other has it, or has a word at least
+    `FUZZY_WORD_CUTOFF` alike by rapidfuzz's ratio (typos: "penerangan"/"penreangan"); words
+    weigh by their length, since long words ("pertigaan", "puskesmas") say more about a
+    problem than short ones. Plain token_set_ratio would call "jalan rusak" identical to any
+    longer text containing those two words.
     """
-    if not a or not b:
+    first, second = set(a.split()), set(b.split())
+    if not first or not second:
         return 0.0
-    return round((fuzz.token_sort_ratio(a, b) + fuzz.token_set_ratio(a, b)) / 2.0, 2)
+    total = sum(map(len, first)) + sum(map(len, second))
+    shared = _shared_weight(first, second) + _shared_weight(second, first)
+    return round(100.0 * shared / total, 2)
+
+
+def _shared_weight(words: set[str], other: set[str]) -> int:
+    weight = 0
+    choices = None
+    for word in words:
+        if word in other:
+            weight += len(word)
+        elif len(word) >= 4:
+            choices = choices if choices is not None else list(other)
+            if process.extractOne(word, choices, scorer=fuzz.ratio, score_cutoff=FUZZY_WORD_CUTOFF):
+                weight += len(word)
+    return weight
 
 
 def decide(found: DuplicateScore, thresholds: DedupThresholds | None = None) -> Decision:
     """Merge, cluster or leave apart; a wrong merge hurts more than a missed one."""
     t = thresholds or DedupThresholds()
     apart = timedelta(hours=found.hours_apart)
+    if found.topic == "different":
+        return DISTINCT
     if (
         found.same_reporter
         and found.text >= t.same_reporter_text
@@ -189,8 +214,15 @@ def decide(found: DuplicateScore, thresholds: DedupThresholds | None = None) -> 
 
 def _content_words(tokens: Sequence[str], stopwords: frozenset[str]) -> list[str]:
     words = set()
-    for token in tokens:
-        if token in stopwords or token in _NOT_CONTENT or token.isdigit() or len(token) < 2:
+    for index, token in enumerate(tokens):
+        if token.isdigit():
+            before = tokens[index - 1] if index else ""
+            # "SD N 3", "RT 03", "gang 2": a number after a short word names a spot; keep it
+            # glued to that word ("n3", "rt03"), other numbers (amounts, dates) are noise.
+            if before.isalpha() and len(before) <= 4 and len(token) <= 3:
+                words.add(before + token)
+            continue
+        if token in stopwords or token in _NOT_CONTENT or len(token) < 2:
             continue
         for suffix in _SUFFIXES:
             if token.endswith(suffix) and len(token) - len(suffix) >= 4:
@@ -219,6 +251,16 @@ def _densify(bins: list[int | None]) -> list[int]:
                 filled.append(value + offset * 0x9E3779B1)
                 break
     return filled
+
+
+def _topic_relation(a: Sequence[str], b: Sequence[str]) -> TopicRelation:
+    """Different when neither complaint's best agency is among the other's suggestions: a
+    broken street light (DINPERKIM) and a broken road (DPUPR) at one spot are two problems."""
+    if not a or not b:
+        return "unknown"
+    if a[0] in b or b[0] in a:
+        return "same"
+    return "different"
 
 
 def _place_relation(a: DuplicateCandidate, b: DuplicateCandidate) -> PlaceRelation:

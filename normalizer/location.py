@@ -204,6 +204,7 @@ class _Hit:
     strong: bool
     position: int
     text: str
+    after_place_word: bool
 
 
 def find_places(
@@ -216,7 +217,7 @@ def find_places(
     if not hits:
         return None
     kecamatan_hits = [h for h in hits if any(a.kind == KECAMATAN for a in h.areas)]
-    best: PlaceMatch | None = None
+    best: tuple[tuple[bool, bool, float], PlaceMatch] | None = None
     for hit in hits:
         villages = [a for a in hit.areas if a.kind != KECAMATAN]
         if not villages:
@@ -246,10 +247,13 @@ def find_places(
             matched_text=hit.text,
             candidates=tuple(kecamatan_of) if len(kecamatan_of) > 1 else (),
         )
-        if best is None or _better(match, best):
-            best = match
+        # "makam Karangturi di desa Criwik": the name after "desa" is the place; a bare one
+        # may be a landmark named after another village.
+        rank = (match.kecamatan is not None, hit.after_place_word, match.score)
+        if best is None or rank > best[0]:
+            best = (rank, match)
     if best is not None:
-        return best
+        return best[1]
     for hit in sorted(kecamatan_hits, key=lambda h: (-h.score, h.position)):
         names = [a.name for a in hit.areas if a.kind == KECAMATAN]
         if hit.strong:
@@ -330,7 +334,8 @@ def _hits(tokens: Sequence[str], gazetteer: Gazetteer, rules: PlaceRules) -> lis
                     found, width = pair, 2
         if found is not None:
             areas, score, sure = found
-            hits.append(_Hit(areas, score, sure, i, " ".join(tokens[i : i + width])))
+            words = " ".join(tokens[i : i + width])
+            hits.append(_Hit(areas, score, sure, i, words, village_word or kecamatan_word))
             covered_until = i + width
     return hits
 
@@ -402,11 +407,6 @@ def _prefer(areas: Iterable[Area], kecamatan_word: bool, village_word: bool) -> 
         chosen = tuple(a for a in areas if a.kind != KECAMATAN)
         return chosen or areas
     return areas
-
-
-def _better(a: PlaceMatch, b: PlaceMatch) -> bool:
-    """A resolved kecamatan beats an ambiguous one; then the higher score."""
-    return (a.kecamatan is not None, a.score) > (b.kecamatan is not None, b.score)
 
 
 def _key(name: str) -> str:

@@ -326,5 +326,5 @@ def _tidy_whitespace(text: str) -> str:
     text = _SPACES.sub(" ", text)
     text = _NEWLINES.sub("\n", text)
     # No space before punctuation that ends a clause (left behind by removed emoji).
-    text = re.sub(r" +([,.!?;:])", r"\1", text)
+    text = re.sub(r"(?<=[^,.!?;:\s]) +([,.!?;:])", r"\1", text)
     return text.strip()
