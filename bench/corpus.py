@@ -27,6 +27,7 @@ START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 @dataclass(frozen=True)
 class Problem:
     key: str
+    agency: str  # the OPD an admin would dispose it to (demo directory codes)
     objects: tuple[str, ...]
     complaints: tuple[str, ...]
     impacts: tuple[str, ...]
@@ -35,6 +36,7 @@ class Problem:
 PROBLEMS = (
     Problem(
         "jalan",
+        "DPUPR",
         ("jalan", "jalan desa", "jalan penghubung"),
         ("rusak parah", "berlubang besar", "rusak dan berlubang", "aspalnya hancur dan berlubang"),
         (
@@ -45,42 +47,49 @@ PROBLEMS = (
     ),
     Problem(
         "lampu",
+        "DINPERKIM",
         ("lampu jalan", "lampu penerangan jalan", "PJU"),
         ("mati", "padam semua", "tidak menyala", "mati total"),
         ("Malam hari gelap gulita.", "Rawan begal dan kecelakaan.", "Warga takut lewat malam."),
     ),
     Problem(
         "sampah",
+        "DLH",
         ("sampah", "tumpukan sampah", "sampah rumah tangga"),
         ("menumpuk dan bau", "tidak diangkut", "berserakan dan menumpuk", "menggunung dan busuk"),
         ("Baunya sampai ke rumah warga.", "Banyak lalat dan tikus.", "Mengganggu pedagang."),
     ),
     Problem(
         "saluran",
+        "DPUPR",
         ("saluran air", "selokan", "gorong-gorong"),
         ("mampet", "tersumbat", "meluap kalau hujan", "penuh lumpur dan mampet"),
         ("Air masuk ke rumah warga.", "Jalan jadi banjir.", "Nyamuk banyak sekali."),
     ),
     Problem(
         "pdam",
+        "PDAM",
         ("air PDAM", "aliran air PDAM", "air ledeng PDAM"),
         ("tidak mengalir", "mati", "keruh dan bau", "kecil sekali alirannya"),
         ("Warga terpaksa beli air galon.", "Tidak bisa mandi dan masak.", "Tagihan tetap jalan."),
     ),
     Problem(
         "jembatan",
+        "DPUPR",
         ("jembatan", "jembatan kayu", "jembatan kecil"),
         ("retak", "miring dan retak", "hampir ambrol", "papannya lapuk dan patah"),
         ("Warga takut menyeberang.", "Motor tidak berani lewat.", "Sangat membahayakan."),
     ),
     Problem(
         "pohon",
+        "DLH",
         ("pohon besar", "pohon tua", "pohon beringin"),
         ("tumbang menutup jalan", "hampir tumbang", "rantingnya patah menimpa kabel"),
         ("Kendaraan tidak bisa lewat.", "Kabel listrik tertimpa.", "Membahayakan pengguna jalan."),
     ),
     Problem(
         "pkl",
+        "SATPOLPP",
         ("pedagang kaki lima", "lapak PKL", "PKL"),
         ("berjualan di trotoar", "menutup trotoar", "memakan badan jalan"),
         ("Pejalan kaki terpaksa turun ke jalan.", "Macet setiap sore.", "Parkir jadi semrawut."),
@@ -263,6 +272,12 @@ class ComplaintFactory:
         """A complaint for the speed benchmark: any scene, any style, sometimes personal data."""
         text = self.describe(self.scene(), personal=self.rng.random() < 0.3)
         return self.rewrite(text) if self.rng.random() < 0.5 else text
+
+    def disposition(self) -> tuple[str, str]:
+        """A past complaint with the agency an admin sent it to (for training the router)."""
+        scene = self.scene()
+        text = self.describe(scene)
+        return (self.rewrite(text) if self.rng.random() < 0.5 else text), scene.problem.agency
 
     def pairs(self, n: int) -> list[LabelledPair]:
         makers = (

@@ -135,7 +135,7 @@ class DedupThresholds:
     """
 
     same_reporter_text: float = 65.0
-    same_problem_text: float = 55.0
+    same_problem_text: float = 56.0
     same_reporter_window: timedelta = timedelta(days=30)
     same_problem_window: timedelta = timedelta(days=14)
     cluster_on_kecamatan: bool = False
