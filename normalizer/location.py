@@ -141,6 +141,7 @@ class PlaceRules:
     village_words: frozenset[str]
     kecamatan_words: frozenset[str]
     weak_words: frozenset[str]
+    landmark_words: frozenset[str]
     strong_threshold: float
     weak_threshold: float
     bare_threshold: float
@@ -160,6 +161,9 @@ class PlaceRules:
             ),
             weak_words=frozenset(
                 fold(w) for w in strings(data.get("weak_words"), "weak_words", source)
+            ),
+            landmark_words=frozenset(
+                fold(w) for w in strings(data.get("landmark_words", []), "landmark_words", source)
             ),
             strong_threshold=float(thresholds["strong"]),
             weak_threshold=float(thresholds["weak"]),
@@ -205,6 +209,7 @@ class _Hit:
     position: int
     text: str
     after_place_word: bool
+    after_village_word: bool
 
 
 def find_places(
@@ -222,6 +227,8 @@ def find_places(
         villages = [a for a in hit.areas if a.kind != KECAMATAN]
         if not villages:
             continue
+        if len(villages) < len(hit.areas) and not hit.after_village_word:
+            continue  # "Kaliori" alone is the kecamatan, not its desa of the same name
         # Another mention of a kecamatan (not this same word) backs the village up.
         named_kecamatan = {
             a.name
@@ -304,7 +311,8 @@ def _hits(tokens: Sequence[str], gazetteer: Gazetteer, rules: PlaceRules) -> lis
             continue
         before = tokens[i - 1] if i > 0 else ""
         village_word = before in rules.village_words
-        kecamatan_word = before in rules.kecamatan_words
+        # "Puskesmas Sarang": a facility named after its kecamatan.
+        kecamatan_word = before in rules.kecamatan_words or before in rules.landmark_words
         strong = village_word or kecamatan_word
         weak = before in rules.weak_words
         found: tuple[tuple[Area, ...], float, bool] | None = None
@@ -335,7 +343,9 @@ def _hits(tokens: Sequence[str], gazetteer: Gazetteer, rules: PlaceRules) -> lis
         if found is not None:
             areas, score, sure = found
             words = " ".join(tokens[i : i + width])
-            hits.append(_Hit(areas, score, sure, i, words, village_word or kecamatan_word))
+            hits.append(
+                _Hit(areas, score, sure, i, words, village_word or kecamatan_word, village_word)
+            )
             covered_until = i + width
     return hits
 

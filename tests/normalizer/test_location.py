@@ -21,7 +21,14 @@ FOUND = [
     ("village and kecamatan", "kelurahan Leteh kecamatan Rembang", "Rembang", "Leteh"),
     ("shared name resolved by kecamatan", "warga Sendangmulyo kec. Sale", "Sale", "Sendangmulyo"),
     ("ordinary word after desa", "desa Pacar kebanjiran", "Rembang", "Pacar"),
-    ("ordinary-word desa backed by its kecamatan", "Sedan, kecamatan Sedan", "Sedan", "Sedan"),
+    (
+        "ordinary-word desa backed by its kecamatan",
+        "banjir di Joho, kec. Pamotan",
+        "Pamotan",
+        "Joho",
+    ),
+    ("a name of both is the kecamatan", "jalan Pantura Kaliori gelap", "Kaliori", None),
+    ("facility named after its kecamatan", "Puskesmas Sarang lambat", "Sarang", None),
     ("unique name without context", "Tasikagung dekat pantai", "Rembang", "Tasikagung"),
     ("kecamatan in passing", "pasar Lasem macet", "Lasem", None),
 ]
