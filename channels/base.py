@@ -12,9 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from types import MappingProxyType
-
-EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
 class SignatureError(Exception):
@@ -32,7 +29,7 @@ class RawRequest:
     body: bytes
     headers: Mapping[str, str]  # keys lower-cased
     url: str  # the full URL as the provider called it (scheme, host, path, query)
-    query: Mapping[str, str] = EMPTY
+    query: Mapping[str, str] = field(default_factory=dict)
     subpath: str = ""  # what follows /webhooks/{channel}/, e.g. "status"
 
     def header(self, name: str) -> str | None:
@@ -79,7 +76,7 @@ class InboundMessage:
     button_payload: str | None = None
     contact_phone: str | None = None  # a shared contact card's number (E.164)
     language: str | None = None  # a hint from the provider (Telegram's language_code)
-    extra: Mapping[str, str] = EMPTY
+    extra: Mapping[str, str] = field(default_factory=dict)
 
 
 class DeliveryState(StrEnum):
@@ -117,6 +114,8 @@ class OutboundMessage:
     media: tuple[Media, ...] = ()  # `url` must be reachable by the provider, or `ref` a file
     buttons: tuple[Button, ...] = ()
     request_location: bool = False
+    # The "share my location" button's text (rendered from a template, in `language`).
+    location_button_label: str = ""
     # WhatsApp's 24-hour window: when did this recipient last write to us?
     recipient_last_inbound_at: datetime | None = None
     template_variables: Mapping[str, str] = field(default_factory=dict)

@@ -1,0 +1,62 @@
+"""Message catalogs: every text a citizen or an admin reads, per language, kept as data.
+
+The catalogs are YAML files beside this module (`messages/id.yaml`, `messages/en.yaml`), nested
+keys flattened with dots. `t(lang, key, **values)` formats one; a key missing in English falls
+back to Indonesian, and a key missing everywhere shows itself, so a gap is visible, not a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MESSAGES_DIR = Path(__file__).resolve().parent / "messages"
+LANGUAGES = ("id", "en")
+DEFAULT_LANGUAGE = "id"
+
+
+def _flatten(prefix: str, node: Any, out: dict[str, str]) -> None:
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            _flatten(f"{prefix}.{key}" if prefix else str(key), value, out)
+    else:
+        out[prefix] = str(node)
+
+
+@cache
+def catalog(lang: str) -> Mapping[str, str]:
+    path = MESSAGES_DIR / f"{lang}.yaml"
+    flat: dict[str, str] = {}
+    if path.exists():
+        _flatten("", yaml.safe_load(path.read_text(encoding="utf-8")) or {}, flat)
+    return flat
+
+
+def language(value: str | None) -> str:
+    """The supported language closest to what was asked (`en-US` -> `en`)."""
+    if value:
+        short = value.strip().lower()[:2]
+        if short in LANGUAGES:
+            return short
+    return DEFAULT_LANGUAGE
+
+
+class _Missing(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def t(lang: str | None, key: str, /, **values: Any) -> str:
+    lang = language(lang)
+    text = catalog(lang).get(key) or catalog(DEFAULT_LANGUAGE).get(key)
+    if text is None:
+        return key
+    return text.format_map(_Missing(values)) if values else text
+
+
+def has(lang: str, key: str) -> bool:
+    return key in catalog(language(lang))

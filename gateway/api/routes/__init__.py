@@ -1,0 +1,1 @@
+"""Route modules, each with its own APIRouter."""

@@ -1,0 +1,173 @@
+"""The JSON twin of the web form: `POST /api/v1/complaints`, `GET /api/v1/complaints/{code}`.
+
+The body is validated by the same function as the HTML form, so both answer with the same
+readable, per-field messages (Indonesian unless `language` or `?lang=en` says English).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, BackgroundTasks, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from channels import webform
+from config.messages import language, t
+from gateway import intake, public_status
+from gateway.api.deps import GatewayDep
+from gateway.submission import submit
+from gateway.tracking import normalize_code
+
+router = APIRouter(prefix="/api/v1", tags=["complaints"])
+
+
+class PhotoIn(BaseModel):
+    filename: str = Field(default="foto", max_length=255)
+    content_base64: str = Field(
+        description="The image bytes, base64-encoded (JPEG, PNG, WebP, HEIC)."
+    )
+
+
+class ComplaintIn(BaseModel):
+    description: str = Field(description="What happened, where, since when (required).")
+    name: str | None = None
+    phone: str | None = Field(default=None, description="Any Indonesian format; stored as E.164.")
+    email: str | None = None
+    location_text: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    anonim: bool = Field(default=False, description="Hide the reporter's identity from the agency.")
+    rahasia: bool = Field(default=False, description="Never publish this report.")
+    consent: bool = Field(description="Consent to the processing of personal data (must be true).")
+    language: str = Field(default="id", description="id or en: the language of replies and errors.")
+    photos: list[PhotoIn] = Field(default_factory=list)
+
+
+class ComplaintAccepted(BaseModel):
+    tracking_code: str
+    status_url: str
+    duplicate: bool = Field(description="True when this Idempotency-Key was submitted before.")
+
+
+class HistoryOut(BaseModel):
+    at: str
+    label: str
+    note: str | None = None
+
+
+class ReplyOut(BaseModel):
+    at: str
+    text: str | None
+
+
+class ComplaintStatusOut(BaseModel):
+    tracking_code: str
+    status: str
+    status_label: str
+    updated_at: str
+    history: list[HistoryOut]
+    replies: list[ReplyOut]
+
+
+class ErrorOut(BaseModel):
+    message: str
+    errors: dict[str, str] = Field(default_factory=dict)
+
+
+def _error(status: int, message: str, errors: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"message": message, "errors": errors or {}}, status_code=status)
+
+
+def _decode_photos(items: Any, lang: str) -> tuple[list[webform.Photo], str | None]:
+    if items in (None, []):
+        return [], None
+    if not isinstance(items, list):
+        return [], t(lang, "errors.invalid_value")
+    photos = []
+    for item in items:
+        if not isinstance(item, dict):
+            return [], t(lang, "errors.invalid_value")
+        name = str(item.get("filename") or "foto")[:255]
+        try:
+            data = base64.b64decode(str(item.get("content_base64") or ""), validate=True)
+        except (binascii.Error, ValueError):
+            return [], t(lang, "errors.photo_invalid", name=name)
+        photos.append(webform.Photo(filename=name, data=data))
+    return photos, None
+
+
+@router.post(
+    "/complaints",
+    status_code=202,
+    response_model=ComplaintAccepted,
+    responses={
+        200: {"model": ComplaintAccepted, "description": "A replay of an earlier submission."},
+        400: {"model": ErrorOut, "description": "The body is not JSON."},
+        422: {"model": ErrorOut, "description": "Invalid fields, one message per field."},
+        503: {"model": ErrorOut, "description": "The database is unavailable; nothing stored."},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": ComplaintIn.model_json_schema()}},
+        }
+    },
+    summary="File a complaint",
+)
+async def create_complaint(
+    request: Request,
+    gateway: GatewayDep,
+    background: BackgroundTasks,
+    idempotency_key: str | None = Header(
+        default=None,
+        max_length=200,
+        description="Send the same key again and get the same complaint, never a second one.",
+    ),
+) -> JSONResponse:
+    lang = language(request.query_params.get("lang"))
+    try:
+        body = json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return _error(400, t(lang, "errors.invalid_json"))
+    if not isinstance(body, dict):
+        return _error(400, t(lang, "errors.invalid_json"))
+    lang = language(str(body.get("language") or lang))
+    photos, photo_error = _decode_photos(body.get("photos"), lang)
+    valid, errors = webform.validate_form(body, photos, limits=gateway.form_limits, lang=lang)
+    if photo_error:
+        errors.add("photos", photo_error)
+    if valid is None or errors:
+        return _error(422, t(lang, "form.errors_title"), errors.fields)
+    key = idempotency_key or uuid.uuid4().hex
+    accepted = submit(gateway, valid, f"api:{key}")
+    if not accepted.duplicate:
+        background.add_task(intake.process, gateway, accepted.inbound_id)
+    out = ComplaintAccepted(
+        tracking_code=accepted.tracking_code or "",
+        status_url=f"{gateway.settings.public_base_url}/status/{accepted.tracking_code}",
+        duplicate=accepted.duplicate,
+    )
+    return JSONResponse(out.model_dump(), status_code=200 if accepted.duplicate else 202)
+
+
+@router.get(
+    "/complaints/{code}",
+    response_model=ComplaintStatusOut,
+    responses={404: {"model": ErrorOut}},
+    summary="Status and history of a complaint (no personal data)",
+)
+def complaint_status(code: str, request: Request, gateway: GatewayDep) -> JSONResponse:
+    lang = language(request.query_params.get("lang"))
+    normalized = normalize_code(code)
+    if normalized is None:
+        return _error(404, t(lang, "errors.code_invalid"))
+    with gateway.db.read_session() as session:
+        status = public_status.lookup(session, normalized, lang)
+    if status is None:
+        return _error(404, t(lang, "errors.code_not_found"))
+    return JSONResponse(status.as_json())

@@ -1,0 +1,107 @@
+"""The FastAPI application: routes, error pages, and the background parts' lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from config.messages import language, t
+from config.settings import Settings, get_settings
+from gateway import intake
+from gateway.api.routes import complaints_api, health, media, public, webhooks
+from gateway.context import Gateway
+from gateway.db import UNAVAILABLE_ERRORS
+from gateway.scheduler import Scheduler
+from gateway.web import STATIC_DIR, render, request_language
+
+log = logging.getLogger(__name__)
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith(("/api/", "/webhooks/", "/core/")) or (
+        "application/json" in request.headers.get("accept", "")
+    )
+
+
+def create_app(settings: Settings | None = None, gateway: Gateway | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    gateway = gateway or Gateway.create(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        scheduler = None
+        if settings.scheduler_enabled:
+            scheduler = Scheduler(gateway)
+            scheduler.start()
+            app.state.scheduler = scheduler
+            # Messages stored before a crash are processed now, without delaying start-up.
+            resume = asyncio.create_task(asyncio.to_thread(intake.resume, gateway))
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown()
+                await asyncio.gather(resume, return_exceptions=True)
+            gateway.db.dispose()
+
+    app = FastAPI(
+        title="lapor-gateway",
+        version="0.1.0",
+        description="Multi-channel intake gateway and bot for SP4N-LAPOR!",
+        lifespan=lifespan,
+    )
+    app.state.gateway = gateway
+    app.state.scheduler = None
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(public.router)
+    app.include_router(complaints_api.router)
+    app.include_router(health.router)
+    app.include_router(media.router)
+    app.include_router(webhooks.router)
+
+    @app.exception_handler(UNAVAILABLE_ERRORS[0])
+    @app.exception_handler(UNAVAILABLE_ERRORS[1])
+    async def database_unavailable(request: Request, exc: Exception) -> Response:
+        log.error(
+            "database unavailable", extra={"path": request.url.path, "error": type(exc).__name__}
+        )
+        lang = request_language(request)
+        message = t(lang, "errors.service_unavailable")
+        if _wants_json(request):
+            return JSONResponse({"message": message, "errors": {}}, status_code=503)
+        return render(request, "error.html", {"message": message}, status_code=503)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        lang = language(request.query_params.get("lang"))
+        errors = {
+            ".".join(str(p) for p in err["loc"] if p not in ("body", "query", "header")): t(
+                lang, "errors.invalid_value"
+            )
+            for err in exc.errors()
+        }
+        return JSONResponse(
+            {"message": t(lang, "form.errors_title"), "errors": errors}, status_code=422
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_json(request):
+            return JSONResponse(
+                {"message": str(exc.detail), "errors": {}},
+                status_code=exc.status_code,
+                headers=getattr(exc, "headers", None),
+            )
+        lang = request_language(request)
+        message = t(lang, "errors.not_found") if exc.status_code == 404 else str(exc.detail)
+        return render(request, "error.html", {"message": message}, status_code=exc.status_code)
+
+    return app

@@ -1,0 +1,143 @@
+"""The `lapor-gateway` command: serve, migrate, create-admin, seed-demo and operations."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Callable, Sequence
+
+from config.settings import Settings, SettingsError, load_settings
+from gateway.auth import AccountError, create_user
+from gateway.context import Gateway
+from gateway.db import Database
+from gateway.migrate import upgrade
+from gateway.models import Agency, Role
+
+
+def _gateway(settings: Settings) -> Gateway:
+    return Gateway.create(settings)
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    db = Database(settings.database_url)
+    upgrade(db.engine)
+    db.dispose()
+    print(f"database is up to date ({db.engine.url.render_as_string(hide_password=True)})")
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from gateway import logs
+    from gateway.app import create_app
+
+    logs.configure(settings.log_level, settings.log_format)
+    app = create_app(settings)
+    host, port = args.host or settings.host, args.port or settings.port
+    print(f"lapor-gateway on http://{host}:{port}/lapor  (admin: http://{host}:{port}/admin)")
+    uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=True)
+    return 0
+
+
+def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    password = args.password or getpass.getpass("Password: ")
+    gateway = _gateway(settings)
+    with gateway.db.session() as session:
+        agency_id = None
+        if args.agency:
+            agency_id = session.scalar(select(Agency.id).where(Agency.code == args.agency))
+            if agency_id is None:
+                print(f"unknown agency code {args.agency!r}", file=sys.stderr)
+                return 2
+        try:
+            user = create_user(
+                session,
+                args.username,
+                password,
+                role=Role(args.role),
+                display_name=args.name or "",
+                agency_id=agency_id,
+            )
+        except AccountError as exc:
+            print(f"cannot create the account: {exc}", file=sys.stderr)
+            return 2
+        session.commit()
+    print(f"created {user.role} {user.username!r}")
+    return 0
+
+
+def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.seed import seed_demo
+
+    result = seed_demo(_gateway(settings))
+    print(
+        f"demo data: {result['agencies']} agencies, {result['liaisons']} liaison officers, "
+        f"{result['complaints']} complaints added"
+    )
+    if result["password"]:
+        print(f"demo admin login: {result['admin']} / {result['password']}")
+    return 0
+
+
+def cmd_process_pending(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway import intake
+
+    count = intake.resume(_gateway(settings))
+    print(f"processed {count} stored message(s)")
+    return 0
+
+
+def cmd_dispatch(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.scheduler import worker_id
+
+    count = asyncio.run(_gateway(settings).dispatcher(worker_id()).drain())
+    print(f"handled {count} outbox row(s)")
+    return 0
+
+
+COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+    "migrate": cmd_migrate,
+    "serve": cmd_serve,
+    "create-admin": cmd_create_admin,
+    "seed-demo": cmd_seed_demo,
+    "process-pending": cmd_process_pending,
+    "dispatch": cmd_dispatch,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lapor-gateway", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="create or upgrade the database schema")
+    serve = sub.add_parser("serve", help="run the gateway (web, webhooks, scheduler)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    admin = sub.add_parser("create-admin", help="create an admin, liaison or viewer account")
+    admin.add_argument("username")
+    admin.add_argument("--password", help="prompted for when omitted")
+    admin.add_argument("--role", choices=[r.value for r in Role], default=Role.KOORDINATOR.value)
+    admin.add_argument("--agency", help="agency code, for liaison accounts")
+    admin.add_argument("--name", help="display name")
+    sub.add_parser("seed-demo", help="load the demo agency directory, admin and complaints")
+    sub.add_parser("process-pending", help="process stored inbound messages now")
+    sub.add_parser("dispatch", help="deliver due outbox rows now")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    return COMMANDS[args.command](settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

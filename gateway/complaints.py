@@ -1,0 +1,83 @@
+"""Creating canonical complaints from what arrived: the web form (here) and, through the
+conversation, the chat channels. The text is kept verbatim; enrichment fills the rest."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session
+
+from gateway import deadlines, enrich, workflow
+from gateway.clock import utcnow
+from gateway.models import Attachment, AttachmentStatus, Complaint, InboundMessage
+from gateway.reporters import identify
+
+if TYPE_CHECKING:
+    from gateway.context import Gateway
+
+
+def attachments_from(row: InboundMessage, complaint_id: int) -> list[Attachment]:
+    """Attachments named by an inbound row: the web form stored them already; chat channels
+    name them by provider URL or file id, downloaded later (gateway/attachments.py)."""
+    stored = row.channel == "webform"
+    result = []
+    for media in row.media:
+        content_type = media.get("content_type") or ""
+        ref = media.get("ref")
+        result.append(
+            Attachment(
+                complaint_id=complaint_id,
+                inbound_message_id=row.id,
+                source="reporter",
+                kind="photo" if content_type.startswith("image/") else "document",
+                content_type=content_type or None,
+                size=media.get("size"),
+                storage_key=ref if stored else None,
+                sha256=ref.split("/")[-1].split(".")[0] if stored and ref else None,
+                original_url=media.get("url"),
+                provider_ref=None if stored else ref,
+                original_name=media.get("filename"),
+                status=AttachmentStatus.STORED if stored else AttachmentStatus.PENDING,
+            )
+        )
+    return result
+
+
+def create_from_form(gateway: Gateway, session: Session, row: InboundMessage) -> None:
+    """The web form's processor: one submission is one complete complaint."""
+    now = utcnow()
+    extra = row.extra or {}
+    reporter, _identity = identify(
+        session,
+        row.channel,
+        row.sender,
+        now=now,
+        display_name=row.sender_name,
+        phone=extra.get("phone"),
+        email=extra.get("email"),
+        language=row.language,
+    )
+    reporter.consent_at = reporter.consent_at or row.received_at
+    complaint = Complaint(
+        tracking_code=row.assigned_code,
+        reporter_id=reporter.id,
+        origin_channel=row.channel,
+        reply_channel=row.channel,
+        reply_address=row.sender,
+        language=row.language or "id",
+        original_text=row.text,
+        location_text=row.location_label,
+        latitude=row.latitude,
+        longitude=row.longitude,
+        anonim=bool(extra.get("anonim")),
+        rahasia=bool(extra.get("rahasia")),
+        received_at=row.received_at,
+    )
+    enrich.enrich(gateway, complaint)
+    workflow.open_complaint(session, complaint, actor="reporter", now=now)
+    deadlines.refresh(gateway, session, complaint, now)
+    for attachment in attachments_from(row, complaint.id):  # type: ignore[arg-type]
+        session.add(attachment)
+    row.complaint_id = complaint.id
+    row.reporter_id = reporter.id
+    session.add(row)

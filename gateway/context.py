@@ -1,0 +1,131 @@
+"""The running gateway's parts, built once from settings and handed to routes, jobs and the CLI."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import cached_property
+from pathlib import Path
+
+from channels import registry
+from channels.base import Channel
+from channels.webform import Limits, WebformChannel
+from config.settings import Settings
+from gateway import complaints, conversation, core_sync, deadlines, delivery, outbox
+from gateway.db import Database
+from gateway.intake import Processor
+from gateway.media_links import MediaLinks
+from gateway.sla import SlaPolicy, WorkingCalendar
+from gateway.storage import FileStore
+
+
+def build_channels(settings: Settings) -> dict[str, Channel]:
+    return {"webform": WebformChannel(), **registry.build_channels(settings)}
+
+
+def build_processors(channels: dict[str, Channel]) -> dict[str, Processor]:
+    """The web form files a whole complaint at once; every chat channel talks to the bot."""
+    processors: dict[str, Processor] = {name: conversation.handle_message for name in channels}
+    processors["webform"] = complaints.create_from_form
+    return processors
+
+
+def secret_key(settings: Settings) -> str:
+    """The session/CSRF key: from SECRET_KEY, or (development only) generated once under var/."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value()
+    if settings.app_env == "production":
+        from config.settings import SettingsError
+
+        raise SettingsError("Invalid setting SECRET_KEY: required when APP_ENV=production")
+    path = Path(settings.data_dir) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+@dataclass
+class Gateway:
+    settings: Settings
+    db: Database
+    files: FileStore
+    channels: dict[str, Channel]
+    processors: dict[str, Processor] = field(default_factory=dict)
+    handlers: dict[str, outbox.Handler] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, settings: Settings, db: Database | None = None) -> Gateway:
+        channels = build_channels(settings)
+        gateway = cls(
+            settings=settings,
+            db=db or Database(settings.database_url),
+            files=FileStore(Path(settings.upload_dir)),
+            channels=channels,
+            processors=build_processors(channels),
+        )
+        gateway.handlers = gateway.default_handlers()
+        return gateway
+
+    def default_handlers(self) -> dict[str, outbox.Handler]:
+        messages = delivery.ChannelMessageHandler(self.channels)
+        return {
+            delivery.REPLY: messages,
+            delivery.NOTIFY_LIAISON: messages,
+            core_sync.CORE_SUBMIT: core_sync.CoreSubmitHandler(self),
+            core_sync.CORE_FEEDBACK: core_sync.CoreFeedbackHandler(self),
+        }
+
+    @cached_property
+    def calendar(self) -> WorkingCalendar:
+        return deadlines.calendar_from(self.settings)
+
+    @cached_property
+    def sla_policy(self) -> SlaPolicy:
+        return deadlines.policy_from(self.settings)
+
+    @cached_property
+    def media_links(self) -> MediaLinks:
+        return MediaLinks(secret_key(self.settings), self.settings.public_base_url)
+
+    @cached_property
+    def reporter_notice_statuses(self) -> frozenset[str]:
+        return frozenset(
+            s.strip() for s in self.settings.reporter_status_notices.split(",") if s.strip()
+        )
+
+    @property
+    def conversation_idle(self) -> timedelta:
+        return timedelta(minutes=self.settings.conversation_idle_minutes)
+
+    def processor_for(self, channel: str) -> Processor:
+        try:
+            return self.processors[channel]
+        except KeyError:
+            raise LookupError(f"no processor for channel {channel!r}") from None
+
+    def dispatcher(self, worker_id: str) -> outbox.Dispatcher:
+        s = self.settings
+        return outbox.Dispatcher(
+            self.db,
+            self.handlers,
+            worker_id=worker_id,
+            batch_size=s.outbox_batch_size,
+            lease_seconds=s.outbox_lease_seconds,
+            backoff=outbox.Backoff(s.outbox_backoff_base_seconds, s.outbox_backoff_max_seconds),
+        )
+
+    @property
+    def form_limits(self) -> Limits:
+        s = self.settings
+        return Limits(
+            min_chars=s.complaint_min_chars,
+            max_chars=s.complaint_max_chars,
+            max_files=s.upload_max_files,
+            max_bytes=s.upload_max_bytes,
+        )
+
+    def channel(self, name: str) -> Channel | None:
+        return self.channels.get(name)

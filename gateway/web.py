@@ -1,0 +1,60 @@
+"""Server-rendered pages: the Jinja2 environment (autoescaping everything a citizen wrote) and
+the language a visitor reads (`?lang=en` sets a cookie; Indonesian by default)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from config.messages import language, t
+from gateway.clock import as_utc
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+LANG_COOKIE = "lang"
+
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATES_DIR),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+templates = Jinja2Templates(env=_env)
+
+
+def _local_time(value: Any, tz: str = "Asia/Jakarta") -> str:
+    from zoneinfo import ZoneInfo
+
+    if value is None:
+        return ""
+    return as_utc(value).astimezone(ZoneInfo(tz)).strftime("%d-%m-%Y %H:%M")
+
+
+_env.filters["local_time"] = _local_time
+
+
+def request_language(request: Request) -> str:
+    asked = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
+    return language(asked)
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    lang = request_language(request)
+    ctx = {
+        "request": request,
+        "lang": lang,
+        "other_lang": "en" if lang == "id" else "id",
+        "t": lambda key, **kw: t(lang, key, **kw),
+        **(context or {}),
+    }
+    response = templates.TemplateResponse(request, name, ctx, status_code=status_code)
+    if request.query_params.get("lang"):
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax")
+    return response

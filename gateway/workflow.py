@@ -1,0 +1,242 @@
+"""The complaint's state machine. Only this module changes `Complaint.status`.
+
+Every change goes through `transition()` (or `record()` for changes that keep the state), which
+writes the audit event and any outbox rows into the caller's session, so that one commit makes
+the state, its history and its consequences durable together. `commit()` turns a lost
+optimistic-locking race into `ConcurrentUpdate`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session
+
+from gateway import outbox
+from gateway.clock import utcnow
+from gateway.models import Complaint, ComplaintEvent, Status
+
+S = Status
+
+# The allowed transitions, from DESIGN.md and the Rembang SOP's admin actions.
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    S.RECEIVED: frozenset({S.VERIFIED, S.PENDING, S.ARCHIVED, S.RETURNED, S.MERGED}),
+    S.VERIFIED: frozenset({S.DISPOSED, S.PENDING, S.ARCHIVED, S.RETURNED, S.MERGED}),
+    # disposed -> disposed is a re-disposition to another agency.
+    S.DISPOSED: frozenset({S.DISPOSED, S.IN_PROGRESS, S.ANSWERED, S.RETURNED}),
+    S.IN_PROGRESS: frozenset({S.ANSWERED, S.DISPOSED}),
+    # answered -> in_progress: the reporter is not satisfied (TIDAK PUAS) and follow-up reopens.
+    S.ANSWERED: frozenset({S.CLOSED, S.IN_PROGRESS}),
+    # The reporter answered the admin's question: back to where it was in the inbox.
+    S.PENDING: frozenset({S.RECEIVED, S.VERIFIED, S.ARCHIVED}),
+    S.MERGED: frozenset({S.RECEIVED}),  # unmerge
+    S.ARCHIVED: frozenset(),
+    S.RETURNED: frozenset(),
+    S.CLOSED: frozenset(),
+}
+
+# The timestamp each state sets when entered.
+_ENTERED_AT = {
+    S.VERIFIED: "verified_at",
+    S.DISPOSED: "disposed_at",
+    S.IN_PROGRESS: "in_progress_at",
+    S.ANSWERED: "answered_at",
+    S.CLOSED: "closed_at",
+}
+
+OPEN_STATES = frozenset({S.RECEIVED, S.VERIFIED, S.DISPOSED, S.IN_PROGRESS, S.ANSWERED, S.PENDING})
+
+
+class TransitionError(Exception):
+    """The action is not allowed in the complaint's current state."""
+
+    def __init__(self, complaint: Complaint, to: Status) -> None:
+        self.from_status = Status(complaint.status)
+        self.to_status = to
+        self.tracking_code = complaint.tracking_code
+        super().__init__(
+            f"{complaint.tracking_code}: cannot go from {complaint.status} to {to.value}"
+        )
+
+
+class ConcurrentUpdate(Exception):
+    """Someone else changed the complaint since it was read; nothing was saved."""
+
+
+def can_transition(current: str, to: Status) -> bool:
+    return to in TRANSITIONS[Status(current)]
+
+
+def allowed_targets(current: str) -> frozenset[Status]:
+    return TRANSITIONS[Status(current)]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def transition(
+    session: Session,
+    complaint: Complaint,
+    to: Status,
+    *,
+    actor: str,
+    action: str,
+    changes: Mapping[str, Any] | None = None,
+    note: str | None = None,
+    public: bool = False,
+    messages: Iterable[outbox.OutboxMessage] = (),
+    now: datetime | None = None,
+) -> ComplaintEvent:
+    """Move the complaint to `to`, apply `changes`, write the audit event and outbox rows."""
+    if not can_transition(complaint.status, to):
+        raise TransitionError(complaint, to)
+    now = now or utcnow()
+    from_status = complaint.status
+    all_changes: dict[str, Any] = dict(changes or {})
+    all_changes["status"] = to.value
+    if to is S.PENDING:
+        all_changes["status_before_pending"] = from_status
+    stamp = _ENTERED_AT.get(to)
+    if stamp:
+        all_changes.setdefault(stamp, now)
+    return _apply(
+        session,
+        complaint,
+        actor=actor,
+        action=action,
+        changes=all_changes,
+        note=note,
+        public=public,
+        messages=messages,
+        now=now,
+        from_status=from_status,
+        to_status=to.value,
+    )
+
+
+def record(
+    session: Session,
+    complaint: Complaint,
+    *,
+    actor: str,
+    action: str,
+    changes: Mapping[str, Any] | None = None,
+    note: str | None = None,
+    public: bool = False,
+    messages: Iterable[outbox.OutboxMessage] = (),
+    now: datetime | None = None,
+) -> ComplaintEvent:
+    """A change that keeps the state (anonymise, reply, a new photo): audited the same way."""
+    if changes and "status" in changes:
+        raise ValueError("use transition() to change the status")
+    return _apply(
+        session,
+        complaint,
+        actor=actor,
+        action=action,
+        changes=dict(changes or {}),
+        note=note,
+        public=public,
+        messages=messages,
+        now=now or utcnow(),
+        from_status=None,
+        to_status=None,
+    )
+
+
+def _apply(
+    session: Session,
+    complaint: Complaint,
+    *,
+    actor: str,
+    action: str,
+    changes: dict[str, Any],
+    note: str | None,
+    public: bool,
+    messages: Iterable[outbox.OutboxMessage],
+    now: datetime,
+    from_status: str | None,
+    to_status: str | None,
+) -> ComplaintEvent:
+    before = {key: _jsonable(getattr(complaint, key)) for key in changes}
+    for key, value in changes.items():
+        if not hasattr(complaint, key):
+            raise AttributeError(f"Complaint has no field {key!r}")
+        setattr(complaint, key, value)
+    complaint.updated_at = now
+    session.add(complaint)
+    _flush(session)  # the complaint needs its id for the event and the outbox rows
+    event = ComplaintEvent(
+        complaint_id=complaint.id,  # type: ignore[arg-type]
+        actor=actor,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        before=before,
+        after={key: _jsonable(value) for key, value in changes.items()},
+        note=note,
+        public=public,
+        created_at=now,
+    )
+    session.add(event)
+    for message in messages:
+        outbox.enqueue(session, message)
+    return event
+
+
+def open_complaint(
+    session: Session,
+    complaint: Complaint,
+    *,
+    actor: str = "system",
+    messages: Iterable[outbox.OutboxMessage] = (),
+    now: datetime | None = None,
+) -> ComplaintEvent:
+    """A new complaint enters the machine as `received`."""
+    now = now or utcnow()
+    complaint.status = S.RECEIVED.value
+    complaint.received_at = complaint.received_at or now
+    complaint.created_at = now
+    complaint.updated_at = now
+    session.add(complaint)
+    session.flush()
+    event = ComplaintEvent(
+        complaint_id=complaint.id,  # type: ignore[arg-type]
+        actor=actor,
+        action="received",
+        to_status=S.RECEIVED.value,
+        public=True,
+        created_at=now,
+    )
+    session.add(event)
+    for message in messages:
+        outbox.enqueue(session, message)
+    return event
+
+
+def expect_version(complaint: Complaint, version: int | None) -> None:
+    """The admin acted on the page as of `version`; refuse if it changed since."""
+    if version is not None and complaint.version != version:
+        raise ConcurrentUpdate(complaint.tracking_code)
+
+
+def _flush(session: Session) -> None:
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        session.rollback()
+        raise ConcurrentUpdate(str(exc)) from None
+
+
+def commit(session: Session) -> None:
+    try:
+        session.commit()
+    except StaleDataError as exc:
+        session.rollback()
+        raise ConcurrentUpdate(str(exc)) from None
