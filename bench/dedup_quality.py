@@ -10,15 +10,18 @@ together (a wrong merge hurts more than a missed one).
 
 from __future__ import annotations
 
+import random
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bench.corpus import START, ComplaintFactory, LabelledPair, Report
-from normalizer.dedup import DedupThresholds, DuplicateCandidate, decide, score
+from normalizer.dedup import DedupThresholds, DuplicateCandidate, decide, score, signature
 from normalizer.location import load_gazetteer
+from normalizer.pii import find_pii
 from normalizer.pipeline import NormalizedComplaint, normalize
 from normalizer.routing import load_agency_directory
+from normalizer.text import clean_text
 
 SECTION = "dedup-quality"
 TITLE = "Duplicate detection: quality on labelled pairs"
@@ -88,10 +91,22 @@ def metrics(outcomes: Sequence[Outcome]) -> dict[str, float]:
     }
 
 
+def random_pair_band_rate(pairs: Sequence[LabelledPair]) -> float:
+    """How often two unrelated complaints share a band key: the candidate load per complaint
+    is about this rate times the number of open complaints the keys are looked up among."""
+    keys = [set(signature(clean_text(find_pii(p.first.text).masked_text)).band_keys) for p in pairs]
+    rng = random.Random(SEED)
+    shuffled = keys[:]
+    rng.shuffle(shuffled)
+    shared = sum(bool(a & b) for a, b in zip(keys, shuffled, strict=True) if a is not b)
+    return shared / max(1, len(keys))
+
+
 def run(quick: bool = False) -> str:
     pairs = ComplaintFactory(load_gazetteer(), SEED).pairs(600 if quick else 3000)
     outcomes = evaluate(pairs)
     m = metrics(outcomes)
+    m["band_random_rate"] = random_pair_band_rate(pairs)
     by_variety: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for o in outcomes:
         by_variety[(o.pair.label, o.pair.variety)][o.decision] += 1
@@ -109,6 +124,8 @@ def run(quick: bool = False) -> str:
         f"| right kind among true duplicates (merge vs cluster) | {m['kind_accuracy']:.3f} |",
         f"| MinHash band keys: true duplicates sharing a key | {m['band_recall']:.3f} |",
         f"| MinHash band keys: distinct pairs sharing a key | {m['band_false_rate']:.3f} |",
+        f"| MinHash band keys: random pairs of complaints sharing a key | "
+        f"{m['band_random_rate']:.3f} |",
         "",
         "| label | how the pair was made | pairs | merged | clustered | distinct |",
         "|---|---|---|---|---|---|",
