@@ -58,18 +58,22 @@ class AgencyDirectory:
     """The agencies with their keywords compiled for matching."""
 
     agencies: tuple[Agency, ...]
-    stopwords: frozenset[str] = frozenset()
+    # Keywords made only of these are ignored ("lapor"); None means the lexicon's stop words.
+    stopwords: frozenset[str] | None = None
     _by_first: Mapping[str, tuple[tuple[tuple[str, ...], str, str], ...]] = field(
         init=False, repr=False
     )
     _vocabulary: tuple[str, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        if self.stopwords is None:
+            object.__setattr__(self, "stopwords", default_lexicon().stopwords)
+        stopwords: frozenset[str] = self.stopwords  # type: ignore[assignment]
         by_first: dict[str, list[tuple[tuple[str, ...], str, str]]] = defaultdict(list)
         vocabulary: set[str] = set()
         for agency in self.agencies:
             for keyword in agency.keywords:
-                if self.stopwords.issuperset(fold(keyword).split()):
+                if stopwords.issuperset(fold(keyword).split()):
                     continue  # "lapor": every complaint says it, it routes nothing
                 variants = {fold(keyword), fold(keyword).replace(" ", "")}
                 for variant in variants:
@@ -98,7 +102,7 @@ class AgencyDirectory:
                     ),
                 )
             )
-        return cls(tuple(agencies), stopwords=default_lexicon().stopwords)
+        return cls(tuple(agencies))
 
     @property
     def codes(self) -> tuple[str, ...]:

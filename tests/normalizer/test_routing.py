@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from normalizer.routing import AgencyDirectory, AgencyRouter
+from normalizer.routing import Agency, AgencyDirectory, AgencyRouter
 
 KEYWORDS = [
     ("road", "Jalan berlubang di kec lasem", "DPUPR"),
@@ -103,3 +103,12 @@ def test_dispositions_to_unknown_agencies_are_skipped(directory: AgencyDirectory
     trained = AgencyRouter(directory).train([("anjing liar", "DINAS_YANG_SUDAH_DIHAPUS")])
     assert trained.trained_on == 0
     assert trained.suggest("anjing liar") == []
+
+
+def test_a_directory_built_in_code_works_like_the_file(directory: AgencyDirectory) -> None:
+    # The gateway may build the directory from its database (agencies edited in the admin UI).
+    built = AgencyDirectory(
+        tuple(Agency(a.code, a.name, a.function_group, a.keywords) for a in directory.agencies)
+    )
+    text = "Lampu jalan mati, saya mau lapor"
+    assert AgencyRouter(built).suggest(text) == AgencyRouter(directory).suggest(text)
