@@ -114,6 +114,8 @@ class OutboundMessage:
     media: tuple[Media, ...] = ()  # `url` must be reachable by the provider, or `ref` a file
     buttons: tuple[Button, ...] = ()
     request_location: bool = False
+    # The "share my location" button's text (rendered from a template, in `language`).
+    location_button_label: str = ""
     # WhatsApp's 24-hour window: when did this recipient last write to us?
     recipient_last_inbound_at: datetime | None = None
     template_variables: Mapping[str, str] = field(default_factory=dict)

@@ -7,11 +7,12 @@ names the environment variable to fix.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 CONFIG_DIR = Path(__file__).resolve().parent
@@ -55,6 +56,12 @@ class Settings(BaseSettings):
     outbox_backoff_max_seconds: float = Field(default=3600.0, gt=0)
     outbox_lease_seconds: int = Field(default=120, ge=5)
 
+    # --- the chat bot -----------------------------------------------------------------------
+    # Messages from one reporter within this many minutes form one draft complaint.
+    conversation_idle_minutes: float = Field(default=3.0, gt=0)
+    # Status changes the reporter is told about (comma-separated states).
+    reporter_status_notices: str = "verified,disposed,in_progress,answered,closed,returned"
+
     # --- Twilio: SMS 1708 and WhatsApp ----------------------------------------------------------
     twilio_account_sid: str = ""
     twilio_auth_token: SecretStr | None = None
@@ -64,12 +71,40 @@ class Settings(BaseSettings):
     # The URL Twilio signs is the public one; behind a proxy it differs from what we see.
     twilio_public_base_url: str | None = None
     twilio_reply_mode: Literal["twiml", "rest"] = "rest"
+    twilio_timeout_seconds: float = Field(default=15.0, gt=0)
+    # Longer replies go out as several SMS, each concatenated by Twilio from at most this many
+    # segments (Twilio advises staying under 10; 1 sends every segment as its own SMS).
+    twilio_sms_max_segments: int = Field(default=10, ge=1, le=10)
+    # Approved WhatsApp templates (Content API SIDs) per outbound message kind, as JSON, e.g.
+    # {"answer": "HX...", "status": "HX..."}; used outside the 24-hour customer-service window.
+    twilio_whatsapp_templates: dict[str, str] = Field(default_factory=dict)
+    # Treat the 24-hour window as closing this much earlier: a reply may sit in the outbox.
+    twilio_whatsapp_window_margin_seconds: int = Field(default=600, ge=0, le=3600)
 
     # --- Telegram ----------------------------------------------------------------------------
     telegram_bot_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_mode: Literal["webhook", "polling"] = "webhook"
     telegram_api_base_url: str = "https://api.telegram.org"
+    telegram_timeout_seconds: float = Field(default=15.0, gt=0)
+    telegram_poll_timeout_seconds: int = Field(default=30, ge=0, le=60)
+
+    # --- media the channels download -------------------------------------------------------------
+    phone_default_region: str = "ID"  # for numbers written without a country code
+    # What a downloaded attachment may be (the types `channels.sniff` recognises and stores).
+    media_allowed_types: list[str] = Field(
+        default_factory=lambda: [
+            "image/jpeg",
+            "image/png",
+            "image/webp",
+            "image/heic",
+            "image/gif",
+            "application/pdf",
+            "video/mp4",
+            "audio/ogg",
+        ]
+    )
+    media_download_timeout_seconds: float = Field(default=30.0, gt=0)
 
     # --- the SP4N-LAPOR core -------------------------------------------------------------------
     core_backend: Literal["simulator", "rest", "manual"] = "simulator"
@@ -77,6 +112,28 @@ class Settings(BaseSettings):
     core_api_key: SecretStr | None = None
     core_push_secret: SecretStr | None = None
     core_poll_seconds: float = Field(default=30.0, gt=0)
+    core_timeout_seconds: float = Field(default=10.0, gt=0)
+    core_retries: int = Field(default=2, ge=0, le=10)  # extra tries of idempotent reads
+    core_retry_backoff_seconds: float = Field(default=0.5, ge=0)
+    core_page_size: int = Field(default=100, ge=1, le=500)  # events per `updates` call
+    # JSON or YAML file overriding the REST backend's paths and field names (forwarder/rest.py).
+    core_rest_mapping_file: Path | None = None
+    core_push_tolerance_seconds: int = Field(default=300, ge=1)
+    # manual backend: what a LAPOR! tracking id typed by an admin must look like (full match)
+    core_manual_id_pattern: str = r"\d{5,12}"
+    core_manual_template_file: Path = CONFIG_DIR / "core_manual.yaml"
+    # the built-in simulator (backend "simulator"), served at core_base_url
+    core_simulator_db: Path = Path("var/core.db")
+    core_simulator_auto_answer_seconds: float | None = Field(default=None, gt=0)
+
+    # --- deadlines (working days, see docs/sla.md) ----------------------------------------------
+    holiday_region: str | None = "rembang"
+    sla_verify_working_days: int = Field(default=3, ge=1)
+    sla_aspirasi_days: int = Field(default=5, ge=1)
+    sla_permintaan_informasi_days: int = Field(default=5, ge=1)
+    sla_pengaduan_days: int = Field(default=14, ge=1)
+    sla_pengaduan_berkadar_pengawasan_days: int = Field(default=60, ge=1)
+    sla_feedback_working_days: int = Field(default=10, ge=1)
 
     # --- the admin inbox: sessions, lock-out, the list --------------------------------------------
     # An admin session ends after this many minutes without a request (sliding) ...
@@ -105,7 +162,31 @@ class Settings(BaseSettings):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
         return value
 
-    @field_validator("public_base_url", "twilio_public_base_url", "core_base_url")
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object, info: ValidationInfo) -> object:
+        # `.env.example` lists optional settings as `NAME=`: empty means "not set", never an
+        # empty secret or Path(".").
+        field = cls.model_fields.get(info.field_name or "")
+        blank = isinstance(value, str) and not value.strip()
+        return None if blank and field is not None and field.default is None else value
+
+    @field_validator("core_manual_id_pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        return value
+
+    @field_validator(
+        "public_base_url",
+        "twilio_public_base_url",
+        "twilio_api_base_url",
+        "telegram_api_base_url",
+        "core_base_url",
+    )
     @classmethod
     def _no_trailing_slash(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):

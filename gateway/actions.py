@@ -28,7 +28,7 @@ from sqlmodel import Session
 
 from channels.base import Media
 from config.messages import t
-from gateway import notify, outbox, workflow
+from gateway import core_sync, deadlines, notify, outbox, status_notices, workflow
 from gateway.clock import as_utc, utcnow
 from gateway.models import (
     Agency,
@@ -48,7 +48,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 S = Status
 
-CORE_SUBMIT = "core_submit"
 # Before the complaint leaves for an agency its published text can still be masked.
 MASKABLE_STATES = frozenset({S.RECEIVED, S.VERIFIED, S.PENDING})
 # Complaints other reports can be folded into: still being handled.
@@ -127,20 +126,6 @@ def _agency(session: Session, agency_id: int | None) -> Agency:
     return agency
 
 
-def refresh_deadlines(
-    gateway: Gateway | None, session: Session, complaint: Complaint, now: datetime
-) -> None:
-    """Keep the complaint's *_due_at in step with its new state (gateway.deadlines, the lead's
-    SLA wiring). TODO(merge): drop the import guard once gateway.deadlines is on main."""
-    if gateway is None:
-        return
-    try:
-        from gateway import deadlines  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    deadlines.refresh(gateway, session, complaint, now)
-
-
 def deadline_text(gateway: Gateway, complaint: Complaint, lang: str = "id") -> str:
     """The answer deadline as a liaison officer reads it (local date)."""
     if complaint.answer_due_at is None:
@@ -209,7 +194,14 @@ def verify(
         public=True,
         now=now,
     )
-    refresh_deadlines(gateway, session, complaint, now)
+    event_id = _event_id(session, event)
+    deadlines.refresh(gateway, session, complaint, now)
+    _enqueue(
+        session,
+        status_notices.notices(
+            gateway, session, complaint, S.VERIFIED, event_key=f"verified:{event_id}"
+        ),
+    )
     return event
 
 
@@ -267,26 +259,16 @@ def dispose(
         now=now,
     )
     event_id = _event_id(session, event)
-    refresh_deadlines(gateway, session, complaint, now)
-    core = OutboxMessage(
-        kind=CORE_SUBMIT,
-        key=f"{complaint.tracking_code}:{CORE_SUBMIT}",
-        complaint_id=complaint.id,
-    )
+    deadlines.refresh(gateway, session, complaint, now)
+    core_sync.enqueue_submit(session, complaint)
     _enqueue(
         session,
         [
-            core,
             *_liaison_notices(
                 gateway, session, complaint, agency, "notify.liaison_disposed", event_id
             ),
-            *notify.to_cluster(
-                session,
-                complaint,
-                "reporter.disposed",
-                event_key=f"disposed:{event_id}",
-                kind="status",
-                agency=agency.name,
+            *status_notices.notices(
+                gateway, session, complaint, S.DISPOSED, event_key=f"disposed:{event_id}"
             ),
         ],
     )
@@ -322,7 +304,7 @@ def redispose(
         now=now,
     )
     event_id = _event_id(session, event)
-    refresh_deadlines(gateway, session, complaint, now)
+    deadlines.refresh(gateway, session, complaint, now)
     _enqueue(
         session,
         _liaison_notices(
@@ -377,7 +359,7 @@ def pend(
         now=now,
     )
     event_id = _event_id(session, event)
-    refresh_deadlines(gateway, session, complaint, now)
+    deadlines.refresh(gateway, session, complaint, now)
     text = t(
         complaint.language, "reporter.question", code=complaint.tracking_code, question=question
     )
@@ -397,7 +379,7 @@ def resume_from_pending(
     complaint: Complaint,
     actor: str,
     *,
-    gateway: Gateway | None = None,
+    gateway: Gateway,
     note: str | None = None,
     now: datetime | None = None,
 ) -> ComplaintEvent:
@@ -417,7 +399,7 @@ def resume_from_pending(
         public=True,
         now=now,
     )
-    refresh_deadlines(gateway, session, complaint, now)
+    deadlines.refresh(gateway, session, complaint, now)
     return event
 
 
@@ -430,7 +412,8 @@ def archive(
     reason: str,
     now: datetime | None = None,
 ) -> ComplaintEvent:
-    """Irrelevant or spam: archived with a reason, which the reporter is told."""
+    """Irrelevant or spam: archived with a reason (the reporter is told when "archived" is in
+    REPORTER_STATUS_NOTICES)."""
     return _close_with_reason(
         gateway, session, complaint, S.ARCHIVED, "archived", actor=actor, reason=reason, now=now
     )
@@ -446,7 +429,7 @@ def return_complaint(
     now: datetime | None = None,
 ) -> ComplaintEvent:
     """Not the regency's authority: returned (to the national SP4N-LAPOR admin) with a reason,
-    which the reporter is told."""
+    which the reporter is told (REPORTER_STATUS_NOTICES "returned")."""
     return _close_with_reason(
         gateway, session, complaint, S.RETURNED, "returned", actor=actor, reason=reason, now=now
     )
@@ -469,15 +452,12 @@ def _close_with_reason(
         session, complaint, to, actor=actor, action=action, note=reason, public=True, now=now
     )
     event_id = _event_id(session, event)
-    refresh_deadlines(gateway, session, complaint, now)
-    text = t(complaint.language, f"reporter.{action}", code=complaint.tracking_code, reason=reason)
+    deadlines.refresh(gateway, session, complaint, now)
     _enqueue(
         session,
-        [
-            notify.to_reporter(
-                session, complaint, text, event_key=f"{action}:{event_id}", kind="status"
-            )
-        ],
+        status_notices.notices(
+            gateway, session, complaint, to, event_key=f"{action}:{event_id}", reason=reason
+        ),
     )
     return event
 
@@ -519,7 +499,7 @@ def merge(
     workflow.record(
         session, target, actor=actor, action="merged_in", note=complaint.tracking_code, now=now
     )
-    refresh_deadlines(gateway, session, complaint, now)
+    deadlines.refresh(gateway, session, complaint, now)
     text = t(
         complaint.language,
         "reporter.merged",
@@ -578,7 +558,7 @@ def unmerge(
             note=complaint.tracking_code,
             now=now,
         )
-    refresh_deadlines(gateway, session, complaint, now)
+    deadlines.refresh(gateway, session, complaint, now)
     return event
 
 
@@ -627,15 +607,11 @@ def acknowledge(
         session, complaint, S.IN_PROGRESS, actor=actor, action="in_progress", public=True, now=now
     )
     event_id = _event_id(session, event)
-    refresh_deadlines(gateway, session, complaint, now)
+    deadlines.refresh(gateway, session, complaint, now)
     _enqueue(
         session,
-        notify.to_cluster(
-            session,
-            complaint,
-            "reporter.in_progress",
-            event_key=f"in_progress:{event_id}",
-            kind="status",
+        status_notices.notices(
+            gateway, session, complaint, S.IN_PROGRESS, event_key=f"in_progress:{event_id}"
         ),
     )
     return event
@@ -653,7 +629,8 @@ def answer(
 ) -> ComplaintEvent:
     """The agency's answer, with photos of the result (proof of completion). The photos are
     kept as the complaint's attachments; the answer is queued to every reporter of the cluster
-    on their own channel, and the reporters' 10 working days to respond start."""
+    on their own channel (REPORTER_STATUS_NOTICES "answered", as for answers from the core), and
+    the reporters' 10 working days to respond start."""
     now = now or utcnow()
     text = _required(text, "answer_required", min_chars=MIN_ANSWER)
     event = workflow.transition(
@@ -668,40 +645,44 @@ def answer(
         now=now,
     )
     event_id = _event_id(session, event)
-    media = []
+    kept = []
     for stored, filename in photos:
-        session.add(
-            Attachment(
-                complaint_id=complaint.id,
-                source="liaison",
-                kind="photo",
-                content_type=stored.content_type,
-                size=stored.size,
-                sha256=stored.sha256,
-                storage_key=stored.key,
-                original_name=(filename or "")[:255] or None,
-                status=AttachmentStatus.STORED,
-                created_at=now,
-            )
+        attachment = Attachment(
+            complaint_id=complaint.id,
+            source="liaison",
+            kind="photo",
+            content_type=stored.content_type,
+            size=stored.size,
+            sha256=stored.sha256,
+            storage_key=stored.key,
+            original_name=(filename or "")[:255] or None,
+            status=AttachmentStatus.STORED,
+            created_at=now,
         )
-        media.append(
-            Media(
-                ref=stored.key,
-                content_type=stored.content_type,
-                size=stored.size,
-                filename=filename,
-            )
+        session.add(attachment)
+        kept.append(attachment)
+    session.flush()
+    # Providers fetch the photos through signed, expiring links (WhatsApp, SMS-MMS).
+    media = tuple(
+        Media(
+            url=gateway.media_links.url(a.id),  # type: ignore[arg-type]
+            ref=a.storage_key,
+            content_type=a.content_type,
+            size=a.size,
+            filename=a.original_name,
         )
-    refresh_deadlines(gateway, session, complaint, now)
+        for a in kept
+    )
+    deadlines.refresh(gateway, session, complaint, now)
     _enqueue(
         session,
-        notify.to_cluster(
+        status_notices.notices(
+            gateway,
             session,
             complaint,
-            "reporter.answered",
+            S.ANSWERED,
             event_key=f"answered:{event_id}",
-            kind="answer",
-            media=tuple(media),
+            media=media,
             answer=text,
         ),
     )

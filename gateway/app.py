@@ -25,8 +25,11 @@ from gateway.api.routes import (
     admin_inbox,
     admin_outbox,
     complaints_api,
+    core_events,
     health,
+    media,
     public,
+    webhooks,
 )
 from gateway.context import Gateway
 from gateway.db import UNAVAILABLE_ERRORS
@@ -75,6 +78,9 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     app.include_router(public.router)
     app.include_router(complaints_api.router)
     app.include_router(health.router)
+    app.include_router(media.router)
+    app.include_router(webhooks.router)
+    app.include_router(core_events.router)
     admin_deps.install(app, settings)
     for admin_router in (
         admin_auth.router,

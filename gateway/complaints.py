@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
-from gateway import enrich, workflow
+from gateway import deadlines, enrich, workflow
 from gateway.clock import utcnow
 from gateway.models import Attachment, AttachmentStatus, Complaint, InboundMessage
 from gateway.reporters import identify
@@ -17,23 +17,25 @@ if TYPE_CHECKING:
 
 
 def attachments_from(row: InboundMessage, complaint_id: int) -> list[Attachment]:
-    """Attachments named by an inbound row: stored already (web form) or still to download."""
+    """Attachments named by an inbound row: the web form stored them already; chat channels
+    name them by provider URL or file id, downloaded later (gateway/attachments.py)."""
+    stored = row.channel == "webform"
     result = []
     for media in row.media:
-        stored = media.get("ref") and not media.get("url")
+        content_type = media.get("content_type") or ""
+        ref = media.get("ref")
         result.append(
             Attachment(
                 complaint_id=complaint_id,
                 inbound_message_id=row.id,
                 source="reporter",
-                kind="photo"
-                if (media.get("content_type") or "").startswith("image/")
-                else "document",
-                content_type=media.get("content_type"),
+                kind="photo" if content_type.startswith("image/") else "document",
+                content_type=content_type or None,
                 size=media.get("size"),
-                storage_key=media.get("ref") if stored else None,
-                sha256=(media.get("ref") or "").split("/")[-1].split(".")[0] if stored else None,
+                storage_key=ref if stored else None,
+                sha256=ref.split("/")[-1].split(".")[0] if stored and ref else None,
                 original_url=media.get("url"),
+                provider_ref=None if stored else ref,
                 original_name=media.get("filename"),
                 status=AttachmentStatus.STORED if stored else AttachmentStatus.PENDING,
             )
@@ -73,6 +75,7 @@ def create_from_form(gateway: Gateway, session: Session, row: InboundMessage) ->
     )
     enrich.enrich(gateway, complaint)
     workflow.open_complaint(session, complaint, actor="reporter", now=now)
+    deadlines.refresh(gateway, session, complaint, now)
     for attachment in attachments_from(row, complaint.id):  # type: ignore[arg-type]
         session.add(attachment)
     row.complaint_id = complaint.id

@@ -3,28 +3,33 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
 
+from channels import registry
 from channels.base import Channel
 from channels.webform import Limits, WebformChannel
 from config.settings import Settings
-from gateway import complaints, delivery, manual_entry, outbox
+from gateway import complaints, conversation, core_sync, deadlines, delivery, manual_entry, outbox
 from gateway.db import Database
 from gateway.intake import Processor
+from gateway.media_links import MediaLinks
+from gateway.sla import SlaPolicy, WorkingCalendar
 from gateway.storage import FileStore
 
 
-def _processors() -> dict[str, Processor]:
-    return {
-        "webform": complaints.create_from_form,
-        manual_entry.CHANNEL: manual_entry.create_from_manual,
-    }
-
-
 def build_channels(settings: Settings) -> dict[str, Channel]:
-    return {"webform": WebformChannel()}
+    return {"webform": WebformChannel(), **registry.build_channels(settings)}
+
+
+def build_processors(channels: dict[str, Channel]) -> dict[str, Processor]:
+    """The web form files a whole complaint at once; every chat channel talks to the bot."""
+    processors: dict[str, Processor] = {name: conversation.handle_message for name in channels}
+    processors["webform"] = complaints.create_from_form
+    processors[manual_entry.CHANNEL] = manual_entry.create_from_manual
+    return processors
 
 
 def secret_key(settings: Settings) -> str:
@@ -49,7 +54,7 @@ class Gateway:
     db: Database
     files: FileStore
     channels: dict[str, Channel]
-    processors: dict[str, Processor] = field(default_factory=_processors)
+    processors: dict[str, Processor] = field(default_factory=dict)
     handlers: dict[str, outbox.Handler] = field(default_factory=dict)
 
     @classmethod
@@ -60,13 +65,41 @@ class Gateway:
             db=db or Database(settings.database_url),
             files=FileStore(Path(settings.upload_dir)),
             channels=channels,
+            processors=build_processors(channels),
         )
         gateway.handlers = gateway.default_handlers()
         return gateway
 
     def default_handlers(self) -> dict[str, outbox.Handler]:
         messages = delivery.ChannelMessageHandler(self.channels)
-        return {delivery.REPLY: messages, delivery.NOTIFY_LIAISON: messages}
+        return {
+            delivery.REPLY: messages,
+            delivery.NOTIFY_LIAISON: messages,
+            core_sync.CORE_SUBMIT: core_sync.CoreSubmitHandler(self),
+            core_sync.CORE_FEEDBACK: core_sync.CoreFeedbackHandler(self),
+        }
+
+    @cached_property
+    def calendar(self) -> WorkingCalendar:
+        return deadlines.calendar_from(self.settings)
+
+    @cached_property
+    def sla_policy(self) -> SlaPolicy:
+        return deadlines.policy_from(self.settings)
+
+    @cached_property
+    def media_links(self) -> MediaLinks:
+        return MediaLinks(secret_key(self.settings), self.settings.public_base_url)
+
+    @cached_property
+    def reporter_notice_statuses(self) -> frozenset[str]:
+        return frozenset(
+            s.strip() for s in self.settings.reporter_status_notices.split(",") if s.strip()
+        )
+
+    @property
+    def conversation_idle(self) -> timedelta:
+        return timedelta(minutes=self.settings.conversation_idle_minutes)
 
     def processor_for(self, channel: str) -> Processor:
         try:
@@ -97,7 +130,3 @@ class Gateway:
 
     def channel(self, name: str) -> Channel | None:
         return self.channels.get(name)
-
-    @property
-    def channel_names(self) -> Mapping[str, Channel]:
-        return self.channels

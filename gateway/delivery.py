@@ -13,6 +13,7 @@ from typing import Any
 from sqlmodel import Session
 
 from channels.base import Button, Channel, Media, OutboundMessage, SendResult
+from config.messages import t
 from gateway import outbox, workflow
 from gateway.clock import as_utc
 from gateway.models import Complaint, OutboxItem
@@ -58,6 +59,9 @@ def outbound_from(item: OutboxItem) -> OutboundMessage:
         media=tuple(Media(**m) for m in payload.get("media", [])),
         buttons=tuple(Button(**b) for b in payload.get("buttons", [])),
         request_location=bool(payload.get("request_location")),
+        location_button_label=t(payload.get("language"), "bot.share_location")
+        if payload.get("request_location")
+        else "",
         recipient_last_inbound_at=as_utc(datetime.fromisoformat(last_inbound))
         if last_inbound
         else None,

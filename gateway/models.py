@@ -155,6 +155,30 @@ class ReporterIdentity(SQLModel, table=True):
     created_at: datetime = _created()
 
 
+class Conversation(SQLModel, table=True):
+    """The bot's side of a chat with one channel identity: where the dialogue stands and the
+    draft being assembled. Draft messages are the inbound rows pointing here without a
+    complaint yet."""
+
+    __table_args__ = (UniqueConstraint("channel", "address", name="uq_conversation_identity"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=40)
+    address: str = Field(max_length=200)
+    reporter_id: int = Field(foreign_key="reporter.id", index=True)
+    state: str = Field(default="new", max_length=30, index=True)
+    language: str = Field(default="id", max_length=5)
+    draft_started_at: datetime | None = _ts()
+    last_message_at: datetime | None = _ts(index=True)
+    asked_missing: bool = False
+    draft_anonim: bool = False
+    draft_rahasia: bool = False
+    active_complaint_id: int | None = Field(default=None, foreign_key="complaint.id")
+    last_ack_at: datetime | None = _ts()
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
 # --- raw inbound messages ------------------------------------------------------------------
 
 
@@ -195,6 +219,7 @@ class InboundMessage(SQLModel, table=True):
     assigned_code: str | None = Field(default=None, max_length=20, unique=True)
     reporter_id: int | None = Field(default=None, foreign_key="reporter.id")
     complaint_id: int | None = Field(default=None, foreign_key="complaint.id", index=True)
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id", index=True)
     created_at: datetime = _created()
 
 
@@ -297,6 +322,7 @@ class Attachment(SQLModel, table=True):
     sha256: str | None = Field(default=None, max_length=64)
     storage_key: str | None = Field(default=None, max_length=300)
     original_url: str | None = Field(default=None, max_length=2000)
+    provider_ref: str | None = Field(default=None, max_length=300)  # e.g. a Telegram file id
     original_name: str | None = Field(default=None, max_length=255)
     status: str = Field(default=AttachmentStatus.STORED, max_length=20)
     error: str | None = Field(default=None, sa_type=Text)
@@ -350,6 +376,23 @@ class OutboxItem(SQLModel, table=True):
     created_at: datetime = _created()
     updated_at: datetime = _created()
     sent_at: datetime | None = _ts()
+
+
+class CoreEventLog(SQLModel, table=True):
+    """Every event received from the SP4N core, once: the same event twice changes nothing."""
+
+    __tablename__ = "core_event_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=200, unique=True)
+    core_id: str = Field(max_length=100, index=True)
+    kind: str = Field(max_length=20)
+    status: str | None = Field(default=None, max_length=60)
+    source: str = Field(default="poll", max_length=20)  # poll | push | manual
+    complaint_id: int | None = Field(default=None, foreign_key="complaint.id", index=True)
+    outcome: str = Field(default="", max_length=200)
+    occurred_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    received_at: datetime = _created()
 
 
 class GatewayState(SQLModel, table=True):

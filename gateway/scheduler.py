@@ -1,4 +1,5 @@
-"""Background jobs on APScheduler: outbox dispatch and the resume sweep for inbound messages.
+"""Background jobs on APScheduler: outbox dispatch, the resume sweep for inbound messages, the
+bot's idle window, attachment downloads and polling the SP4N core.
 
 The scheduler runs inside the web process's event loop. `alive()` is what `/healthz` reports:
 the scheduler is running and the dispatcher has run recently.
@@ -15,7 +16,8 @@ from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from gateway import intake
+from forwarder.base import CoreUnavailable
+from gateway import attachments, conversation, core_sync, intake
 from gateway.clock import utcnow
 
 if TYPE_CHECKING:
@@ -54,6 +56,31 @@ class Scheduler:
             max_instances=1,
             coalesce=True,
         )
+        self.scheduler.add_job(
+            self.conversation_sweep,
+            "interval",
+            seconds=15,
+            id="conversation-idle",
+            max_instances=1,
+            coalesce=True,
+        )
+        self.scheduler.add_job(
+            self.fetch_attachments,
+            "interval",
+            seconds=20,
+            id="attachments",
+            max_instances=1,
+            coalesce=True,
+        )
+        if s.core_backend != "manual":
+            self.scheduler.add_job(
+                self.poll_core,
+                "interval",
+                seconds=s.core_poll_seconds,
+                id="core-poll",
+                max_instances=1,
+                coalesce=True,
+            )
         self.scheduler.start()
 
     def shutdown(self) -> None:
@@ -75,6 +102,26 @@ class Scheduler:
             await asyncio.to_thread(intake.resume, self.gateway, s.inbound_resume_seconds)
         except Exception:
             log.exception("inbound resume failed")
+
+    async def conversation_sweep(self) -> None:
+        try:
+            await asyncio.to_thread(conversation.idle_sweep, self.gateway)
+        except Exception:
+            log.exception("conversation sweep failed")
+
+    async def fetch_attachments(self) -> None:
+        try:
+            await attachments.fetch_pending(self.gateway)
+        except Exception:
+            log.exception("attachment fetch failed")
+
+    async def poll_core(self) -> None:
+        try:
+            await core_sync.poll(self.gateway)
+        except CoreUnavailable as exc:
+            log.warning("core unavailable for polling", extra={"error": str(exc)[:200]})
+        except Exception:
+            log.exception("core poll failed")
 
     def alive(self) -> bool:
         if not self.scheduler.running:

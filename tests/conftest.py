@@ -12,6 +12,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,10 @@ from config.settings import Settings, load_settings
 from gateway.context import Gateway
 from gateway.db import Database
 from gateway.migrate import upgrade
+from tests.channels.cases import TEST_TELEGRAM_TOKEN, TEST_TWILIO_ACCOUNT_SID, TEST_TWILIO_TOKEN
+from tests.fakes.server import FakeServer
+from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.twilio_api import FakeTwilio
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TABLES_IN_DELETE_ORDER: list[str] | None = None
@@ -140,3 +145,46 @@ def client(app):  # type: ignore[no-untyped-def]
 
     with TestClient(app, base_url="http://127.0.0.1:8000") as test_client:
         yield test_client
+
+
+# --- fake providers: started once per session, emptied before each test -------------------
+
+
+@dataclass
+class RunningTwilio:
+    fake: FakeTwilio
+    url: str
+
+
+@dataclass
+class RunningTelegram:
+    fake: FakeTelegram
+    url: str
+
+
+@pytest.fixture(scope="session")
+def _twilio_server() -> Iterator[RunningTwilio]:
+    fake = FakeTwilio(account_sid=TEST_TWILIO_ACCOUNT_SID, auth_token=TEST_TWILIO_TOKEN)
+    server = FakeServer(fake.app)
+    yield RunningTwilio(fake, server.start())
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def _telegram_server() -> Iterator[RunningTelegram]:
+    fake = FakeTelegram(token=TEST_TELEGRAM_TOKEN)
+    server = FakeServer(fake.app)
+    yield RunningTelegram(fake, server.start())
+    server.stop()
+
+
+@pytest.fixture
+def twilio(_twilio_server: RunningTwilio) -> RunningTwilio:
+    _twilio_server.fake.reset()
+    return _twilio_server
+
+
+@pytest.fixture
+def telegram(_telegram_server: RunningTelegram) -> RunningTelegram:
+    _telegram_server.fake.reset()
+    return _telegram_server

@@ -66,3 +66,23 @@ def test_log_lines_are_scrubbed(text: str, leaked: str) -> None:
     line = logs.JsonFormatter().format(record)
     assert leaked not in line
     assert json.loads(line)["level"] == "INFO"
+
+
+def test_env_example_documents_every_setting_and_loads(
+    tmp_path: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pathlib import Path
+
+    from config.settings import Settings
+
+    example = Path(__file__).resolve().parents[2] / ".env.example"
+    names = {
+        line.split("=", 1)[0].strip()
+        for line in example.read_text().splitlines()
+        if line and not line.startswith("#") and "=" in line
+    }
+    missing = {name.upper() for name in Settings.model_fields} - names
+    assert not missing, f"settings not documented in .env.example: {sorted(missing)}"
+    settings = load_settings(_env_file=example)
+    assert settings.secret_key is None  # `SECRET_KEY=` means unset, not an empty secret
+    assert settings.twilio_public_base_url is None

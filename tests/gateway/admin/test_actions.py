@@ -367,7 +367,7 @@ def test_pend_asks_the_reporter_and_resume_returns_where_it_was(
     [question] = _outbox(gateway, "reply")
     assert question.payload["kind"] == "question"
     assert "Mohon kirim foto lokasinya." in question.payload["text"]
-    _do(gateway, complaint, lambda s, c: actions.resume_from_pending(s, c, "reporter"))
+    _do(gateway, complaint, lambda s, c: actions.resume_from_pending(s, c, "reporter", gateway=gateway))
     row = _get(gateway, complaint.id)
     assert row.status == S.VERIFIED and row.status_before_pending is None
 

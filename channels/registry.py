@@ -1,0 +1,23 @@
+"""The chat channels the gateway serves, listed by hand: no scanning, no import side effects.
+
+`build_channels(settings)` constructs each channel once; the webhook route looks a channel up by
+its name (`/webhooks/{name}`), the outbox by `OutboundMessage.channel`. Constructing a channel
+contacts no provider: SDK clients open their connections on first use.
+"""
+
+from __future__ import annotations
+
+from channels.base import Channel
+from channels.telegram import TelegramChannel
+from channels.twilio_sms import TwilioSmsChannel
+from channels.twilio_whatsapp import TwilioWhatsAppChannel
+from config.settings import Settings
+
+
+def build_channels(settings: Settings) -> dict[str, Channel]:
+    channels: list[Channel] = [
+        TwilioSmsChannel(settings),
+        TwilioWhatsAppChannel(settings),
+        TelegramChannel(settings),
+    ]
+    return {channel.name: channel for channel in channels}

@@ -1,0 +1,575 @@
+"""Telegram through python-telegram-bot: the citizen chats with the LAPOR! bot.
+
+Provider: Telegram Bot API. Credentials: TELEGRAM_BOT_TOKEN; TELEGRAM_WEBHOOK_SECRET is the
+`secret_token` given to `setWebhook` (see `register_webhook`) and required on every update.
+Webhook: `<public base>/webhooks/telegram`. Without a public URL, TELEGRAM_MODE=polling: the
+gateway runs `poll()` as a background task instead (it deletes the webhook first).
+
+Inbound (`parse`, pure): the update is read with `telegram.Update.de_json`. The external id is the
+`update_id`. Private chats only; the sender is the chat id. Text; photo (largest size, caption
+as text); document, video, voice and audio as media (`Media.ref` is the file id, fetched through
+getFile by `download`); location, and venue (label "title, address"); contact (number as
+E.164); `/start` and other commands as plain text; `language_code` as language.
+
+Edits: an `edited_message` carries its own `update_id` but not the original's. Every message's
+`extra["message_ref"]` is `"<chat id>:<message id>"`, and an EDITED message's `edits` is that same
+ref of the message it replaces, so the gateway finds the original by `extra["message_ref"]`.
+(`edits` is thus a message ref, not an update id; Telegram gives nothing better.) `reply_to` is
+the ref of the message being replied to.
+
+Inline buttons: a callback query is a BUTTON message with `button_payload` = the callback data,
+`text` = the pressed button's label, `extra["callback_query_id"]` for `answer_button()`, which the
+gateway calls so the user's spinner stops.
+
+Ignored (return [], answer 200): stickers alone, reactions, chat member changes, polls, service
+messages, anything from groups and channels.
+
+Outbound (`send`): through `telegram.Bot` with `base_url` at TELEGRAM_API_BASE_URL. Media first
+(one photo with the text as caption when it fits 1024 characters; several as a media group),
+then the text in parts of at most 4096 characters; the keyboard goes on the last message:
+inline buttons from `OutboundMessage.buttons`, or a one-time reply keyboard with a "share
+location" button when `request_location`; otherwise the reply keyboard is removed.
+`provider_message_id` is the ref of the first message sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from telegram import (
+    Bot,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.constants import ChatType, MessageLimit
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.request import HTTPXRequest
+from telegram.warnings import PTBDeprecationWarning
+
+from channels.addresses import to_e164
+from channels.base import (
+    Channel,
+    InboundMessage,
+    Location,
+    Media,
+    MediaError,
+    MessageKind,
+    OutboundMessage,
+    PayloadError,
+    RawRequest,
+    SendResult,
+    SignatureError,
+)
+from channels.media import fetch_limited
+from channels.text_split import split_text
+from config.settings import Settings
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
+# What we ask Telegram for (setWebhook / getUpdates); everything else is ignored anyway.
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
+MEDIA_GROUP_MAX = 10
+LOCATION_BUTTON_FALLBACK = "📍"  # only when the gateway gave no label: no words, no language
+
+# Telegram error descriptions that are BadRequest (400) yet pass with time.
+_TRANSIENT_BAD_REQUESTS = ("failed to get http url content", "too many requests")
+
+logger = logging.getLogger(__name__)
+
+
+def message_ref(chat_id: int | str, message_id: int) -> str:
+    """How the gateway names one Telegram message: message ids are only unique per chat."""
+    return f"{chat_id}:{message_id}"
+
+
+def telegram_failure(exc: TelegramError) -> SendResult:
+    """A Bot API error as a `SendResult`; one table of exception types, most specific first."""
+    text = exc.message
+    if isinstance(exc, RetryAfter):
+        return SendResult.retry(
+            f"Telegram flood control: retry after {retry_after_seconds(exc):.0f}s"
+        )
+    if isinstance(exc, ChatMigrated):
+        return SendResult.permanent(f"the chat moved to {exc.new_chat_id}")
+    if isinstance(exc, Forbidden):  # blocked by the user, user deactivated, kicked
+        return SendResult.permanent(f"Telegram refused: {text}")
+    if isinstance(exc, BadRequest):  # subclass of NetworkError: must come before it
+        if any(fragment in text.lower() for fragment in _TRANSIENT_BAD_REQUESTS):
+            return SendResult.retry(f"Telegram: {text}")
+        return SendResult.permanent(f"Telegram: {text}")
+    if isinstance(exc, InvalidToken):
+        return SendResult.retry("Telegram rejected TELEGRAM_BOT_TOKEN")
+    if isinstance(exc, TimedOut):
+        return SendResult.retry("Telegram did not answer in time")
+    if isinstance(exc, NetworkError | Conflict):
+        return SendResult.retry(f"Telegram unreachable: {text}")
+    return SendResult.retry(f"Telegram error: {text}")
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    """`RetryAfter.retry_after` as seconds, whichever type this PTB version returns."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2  # Telegram counts UTF-16 code units
+
+
+def split_telegram_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
+    return split_text(text, lambda part: _utf16_len(part) <= limit)
+
+
+@dataclass(frozen=True)
+class PolledUpdate:
+    """One update fetched by `poll()`: the raw JSON to store and the messages in it.
+
+    It came over our own authenticated getUpdates call, so there is no signature to verify.
+    """
+
+    raw: RawRequest
+    messages: list[InboundMessage]
+
+
+class TelegramChannel(Channel):
+    name = "telegram"
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        bot: Bot | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.settings = settings
+        self.now = now
+        self._bot = bot
+
+    def __repr__(self) -> str:
+        return "<TelegramChannel telegram>"  # never the token
+
+    @property
+    def configured(self) -> bool:
+        token = self.settings.telegram_bot_token
+        return self._bot is not None or bool(token and token.get_secret_value())
+
+    @property
+    def bot(self) -> Bot:
+        """The SDK bot, built on first use (the token may be missing in a webhook-only test)."""
+        if self._bot is None:
+            token = self.settings.telegram_bot_token
+            if token is None or not token.get_secret_value():
+                raise RuntimeError("TELEGRAM_BOT_TOKEN is not set")
+            api = self.settings.telegram_api_base_url.rstrip("/")
+            timeout = self.settings.telegram_timeout_seconds
+            self._bot = Bot(
+                token.get_secret_value(),
+                base_url=f"{api}/bot",
+                base_file_url=f"{api}/file/bot",
+                # PTB's default pool holds one connection: outbox sends would queue behind it.
+                request=HTTPXRequest(
+                    connection_pool_size=8,
+                    connect_timeout=timeout,
+                    read_timeout=timeout,
+                    write_timeout=timeout,
+                    pool_timeout=timeout,
+                ),
+                get_updates_request=HTTPXRequest(connect_timeout=timeout, read_timeout=timeout),
+            )
+        return self._bot
+
+    async def aclose(self) -> None:
+        """Close the bot's HTTP connections (the gateway's shutdown)."""
+        if self._bot is not None:
+            await self._bot.shutdown()
+
+    # --- inbound ---------------------------------------------------------------------------------
+
+    def verify(self, raw: RawRequest) -> None:
+        secret = self.settings.telegram_webhook_secret
+        if secret is None or not secret.get_secret_value():
+            raise SignatureError("TELEGRAM_WEBHOOK_SECRET is not set, so no update can be trusted")
+        given = raw.header(SECRET_HEADER)
+        if not given:
+            raise SignatureError(f"missing {SECRET_HEADER}")
+        if not hmac.compare_digest(given.encode(), secret.get_secret_value().encode()):
+            raise SignatureError(f"{SECRET_HEADER} does not match")
+
+    def parse(self, raw: RawRequest) -> list[InboundMessage]:
+        try:
+            data = json.loads(raw.body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise PayloadError(f"not JSON: {exc}") from None
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            raise PayloadError("not a Telegram update: no integer update_id")
+        try:
+            update = Update.de_json(data, None)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise PayloadError(f"not a Telegram update: {type(exc).__name__}: {exc}") from None
+        return self.inbound_messages(update)
+
+    def inbound_messages(self, update: Update) -> list[InboundMessage]:
+        """The messages in one update (webhook or polling); [] for what we do not handle."""
+        external_id = str(update.update_id)
+        if update.message is not None:
+            message = self._from_message(external_id, update.message, MessageKind.MESSAGE)
+        elif update.edited_message is not None:
+            message = self._from_message(external_id, update.edited_message, MessageKind.EDITED)
+        elif update.callback_query is not None:
+            message = self._from_callback(external_id, update.callback_query)
+        else:
+            message = None
+        if message is None:
+            logger.info("telegram update %s ignored: nothing we handle", external_id)
+            return []
+        return [message]
+
+    def _from_message(
+        self, external_id: str, message: Message, kind: MessageKind
+    ) -> InboundMessage | None:
+        if message.chat.type != ChatType.PRIVATE:
+            return None
+        media = _media_of(message)
+        location = _location_of(message)
+        contact_phone = None
+        extra = {
+            "message_ref": message_ref(message.chat.id, message.message_id),
+            "message_id": str(message.message_id),
+            "chat_id": str(message.chat.id),
+        }
+        if message.contact is not None:
+            contact_phone = to_e164(
+                message.contact.phone_number, self.settings.phone_default_region
+            )
+            if message.from_user and message.contact.user_id == message.from_user.id:
+                extra["contact_is_sender"] = "true"
+        text = message.text or message.caption or ""
+        if not (text or media or location or contact_phone):
+            return None  # a sticker, a dice, a service message...
+        user = message.from_user
+        if user and user.username:
+            extra["username"] = user.username
+        if message.media_group_id:
+            extra["media_group_id"] = message.media_group_id
+        when = message.edit_date if kind is MessageKind.EDITED and message.edit_date else None
+        return InboundMessage(
+            channel=self.name,
+            external_id=external_id,
+            sender=str(message.chat.id),
+            received_at=when or message.date or self.now(),
+            text=text,
+            sender_name=user.full_name if user else None,
+            media=media,
+            location=location,
+            kind=kind,
+            reply_to=(
+                message_ref(message.chat.id, message.reply_to_message.message_id)
+                if message.reply_to_message
+                else None
+            ),
+            edits=extra["message_ref"] if kind is MessageKind.EDITED else None,
+            contact_phone=contact_phone,
+            language=user.language_code if user else None,
+            extra=extra,
+        )
+
+    def _from_callback(self, external_id: str, query: CallbackQuery) -> InboundMessage | None:
+        origin = query.message  # None when the message with the buttons is too old
+        if origin is not None and origin.chat.type != ChatType.PRIVATE:
+            return None
+        if query.data is None:
+            return None  # a game button, not ours
+        chat_id = origin.chat.id if origin is not None else query.from_user.id
+        extra = {"callback_query_id": query.id, "chat_id": str(chat_id)}
+        label = ""
+        if isinstance(origin, Message):
+            extra["message_ref"] = message_ref(chat_id, origin.message_id)
+            label = _button_label(origin, query.data)
+        if query.from_user.username:
+            extra["username"] = query.from_user.username
+        return InboundMessage(
+            channel=self.name,
+            external_id=external_id,
+            sender=str(chat_id),
+            received_at=self.now(),
+            text=label,
+            sender_name=query.from_user.full_name,
+            kind=MessageKind.BUTTON,
+            reply_to=extra.get("message_ref"),
+            button_payload=query.data,
+            language=query.from_user.language_code,
+            extra=extra,
+        )
+
+    # --- outbound --------------------------------------------------------------------------------
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        if not self.configured:
+            return SendResult.permanent("TELEGRAM_BOT_TOKEN is not set")
+        too_long = [b.payload for b in message.buttons if len(b.payload.encode()) > 64]
+        if too_long:
+            return SendResult.permanent(f"button payload over Telegram's 64 bytes: {too_long[0]}")
+        chat_id = message.recipient
+        markup = _keyboard(message)
+        texts = split_telegram_text(message.text)
+        photos = [m for m in message.media if _is_photo(m)]
+        documents = [m for m in message.media if not _is_photo(m)]
+        if not (texts or message.media):
+            return SendResult.permanent("nothing to send: no text and no media")
+        if any(not (m.url or m.ref) for m in message.media):
+            return SendResult.permanent("a media item has neither a URL nor a Telegram file id")
+        sent: list[Message] = []
+        try:
+            caption_fits = len(texts) == 1 and _utf16_len(texts[0]) <= MessageLimit.CAPTION_LENGTH
+            if len(photos) == 1 and not documents and (caption_fits or not texts):
+                # The common case: one photo, the text as its caption, the keyboard under it.
+                sent.append(
+                    await self.bot.send_photo(
+                        chat_id,
+                        _file(photos[0]),
+                        caption=texts[0] if texts else None,
+                        reply_markup=markup,
+                    )
+                )
+                texts = []
+            else:
+                for start in range(0, len(photos), MEDIA_GROUP_MAX):
+                    group = photos[start : start + MEDIA_GROUP_MAX]
+                    if len(group) == 1:
+                        sent.append(await self.bot.send_photo(chat_id, _file(group[0])))
+                    else:
+                        items = [InputMediaPhoto(_file(m)) for m in group]
+                        sent.extend(await self.bot.send_media_group(chat_id, items))
+                for document in documents:
+                    last = not texts and document is documents[-1]
+                    sent.append(
+                        await self.bot.send_document(
+                            chat_id,
+                            _file(document),
+                            filename=document.filename,
+                            reply_markup=markup if last else None,
+                        )
+                    )
+            for index, text in enumerate(texts):
+                last = index == len(texts) - 1
+                sent.append(
+                    await self.bot.send_message(
+                        chat_id, text, reply_markup=markup if last else None
+                    )
+                )
+        except TelegramError as exc:
+            result = telegram_failure(exc)
+            if sent:  # a retry resends the whole reply; say what the user already has
+                return SendResult(
+                    ok=False,
+                    retryable=result.retryable,
+                    error=f"{result.error} (after {len(sent)} messages were sent)",
+                )
+            return result
+        first = sent[0]
+        return SendResult.sent(message_ref(first.chat.id, first.message_id), parts=len(sent))
+
+    async def answer_button(self, callback_query_id: str, text: str | None = None) -> bool:
+        """Stop the button's spinner (optionally with a short toast); False if Telegram refused.
+
+        Telegram accepts an answer only within about 15 seconds of the press, so a late answer
+        failing is normal and harmless.
+        """
+        try:
+            return bool(await self.bot.answer_callback_query(callback_query_id, text=text))
+        except TelegramError as exc:
+            logger.info("telegram callback answer refused: %s", exc.message)
+            return False
+
+    async def download(self, media: Media, max_bytes: int) -> tuple[bytes, str | None]:
+        """getFile, then fetch the file URL (it holds the token: never logged, never raised)."""
+        if not media.ref:
+            raise MediaError("Telegram media has no file id", retryable=False)
+        if media.size is not None and media.size > max_bytes:
+            raise MediaError(
+                f"{media.size} bytes is over the {max_bytes}-byte limit", retryable=False
+            )
+        try:
+            file = await self.bot.get_file(media.ref)
+        except TelegramError as exc:
+            result = telegram_failure(exc)
+            raise MediaError(f"getFile: {result.error}", retryable=result.retryable) from None
+        if file.file_size is not None and file.file_size > max_bytes:
+            raise MediaError(
+                f"{file.file_size} bytes is over the {max_bytes}-byte limit", retryable=False
+            )
+        if not file.file_path:
+            raise MediaError("Telegram gave no file path", retryable=True)
+        async with httpx.AsyncClient(
+            timeout=self.settings.media_download_timeout_seconds
+        ) as client:
+            return await fetch_limited(
+                client,
+                file.file_path,
+                max_bytes=max_bytes,
+                allowed_types=self.settings.media_allowed_types,
+                claimed_type=media.content_type,
+                describe=f"Telegram file {file.file_unique_id}",
+            )
+
+    # --- webhook registration and polling --------------------------------------------------------
+
+    async def register_webhook(self, url: str) -> None:
+        """Point Telegram at our webhook, with the secret it must send back on every update."""
+        secret = self.settings.telegram_webhook_secret
+        if secret is None or not secret.get_secret_value():
+            raise RuntimeError("TELEGRAM_WEBHOOK_SECRET is not set")
+        await self.bot.set_webhook(
+            url, secret_token=secret.get_secret_value(), allowed_updates=list(ALLOWED_UPDATES)
+        )
+
+    async def poll(
+        self,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        max_backoff: float = 60.0,
+    ) -> AsyncIterator[PolledUpdate]:
+        """Long-poll getUpdates forever, yielding each update once the previous one is handled.
+
+        The offset that confirms an update to Telegram is sent with the *next* getUpdates call,
+        which happens only after the consumer has taken every update of the batch; a crash
+        before that makes Telegram send them again, and the intake's idempotency absorbs it.
+        """
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        offset: int | None = None
+        backoff = 1.0
+        while True:
+            try:
+                updates: Sequence[Update] = await self.bot.get_updates(
+                    offset=offset,
+                    timeout=self.settings.telegram_poll_timeout_seconds,
+                    allowed_updates=list(ALLOWED_UPDATES),
+                )
+            except RetryAfter as exc:
+                await sleep(retry_after_seconds(exc))
+                continue
+            except (NetworkError, Conflict, InvalidToken) as exc:
+                logger.warning("telegram getUpdates failed: %s; retrying in %.0fs", exc, backoff)
+                await sleep(backoff)
+                backoff = min(backoff * 2, max_backoff)
+                continue
+            backoff = 1.0
+            for update in updates:
+                body = json.dumps(update.to_dict(), ensure_ascii=False).encode()
+                raw = RawRequest(
+                    body=body,
+                    headers={"content-type": "application/json"},
+                    url="telegram:getUpdates",
+                    subpath="polling",
+                )
+                yield PolledUpdate(raw=raw, messages=self.inbound_messages(update))
+                offset = update.update_id + 1
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _media_of(message: Message) -> tuple[Media, ...]:
+    if message.photo:
+        largest = max(message.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
+        return (Media(ref=largest.file_id, content_type="image/jpeg", size=largest.file_size),)
+    for item, default_type in (
+        (message.document, "application/octet-stream"),
+        (message.video, "video/mp4"),
+        (message.voice, "audio/ogg"),
+        (message.audio, "audio/mpeg"),
+    ):
+        if item is not None:
+            return (
+                Media(
+                    ref=item.file_id,
+                    content_type=getattr(item, "mime_type", None) or default_type,
+                    size=item.file_size,
+                    filename=getattr(item, "file_name", None),
+                ),
+            )
+    return ()
+
+
+def _location_of(message: Message) -> Location | None:
+    if message.venue is not None:
+        venue = message.venue
+        label = ", ".join(p for p in (venue.title, venue.address) if p) or None
+        return Location(venue.location.latitude, venue.location.longitude, label)
+    if message.location is not None:
+        return Location(message.location.latitude, message.location.longitude)
+    return None
+
+
+def _button_label(message: Message, data: str) -> str:
+    markup = message.reply_markup
+    if markup is None:
+        return ""
+    for row in markup.inline_keyboard:
+        for button in row:
+            if button.callback_data == data:
+                return button.text
+    return ""
+
+
+def _is_photo(media: Media) -> bool:
+    return media.content_type is None or media.content_type.startswith("image/")
+
+
+def _file(media: Media) -> str:
+    """A URL Telegram fetches itself, or a Telegram file id."""
+    value = media.url or media.ref
+    assert value, "send() refuses media without url and ref"
+    return value
+
+
+def _keyboard(
+    message: OutboundMessage,
+) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove:
+    """Inline buttons, or the one-time "share location" keyboard, or remove an old keyboard.
+
+    A message takes one keyboard only; when both are asked for, the location keyboard wins and
+    the buttons become plain keys under it (pressing one sends its label as text).
+    """
+    if message.request_location:
+        rows = [
+            [
+                KeyboardButton(
+                    message.location_button_label or LOCATION_BUTTON_FALLBACK,
+                    request_location=True,
+                )
+            ]
+        ]
+        rows.extend([KeyboardButton(b.label)] for b in message.buttons)
+        return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True)
+    if message.buttons:
+        return InlineKeyboardMarkup(
+            [[InlineKeyboardButton(b.label, callback_data=b.payload)] for b in message.buttons]
+        )
+    return ReplyKeyboardRemove()

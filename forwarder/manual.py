@@ -1,0 +1,316 @@
+"""The manual backend: for regencies whose admins have no SP4N-LAPOR! API access.
+
+Nothing is sent anywhere. `submit` raises `ManualSubmissionRequired` carrying a `ManualTask`:
+the paste text (one click copies it into LAPOR!'s "Isi Laporan") and the single fields for
+LAPOR!'s form, built from the report with the labels in `config/core_manual.yaml`. The admin
+files the report on the LAPOR! website and types the tracking id back; `parse_tracking_id`
+checks it. Answers the admin reads in LAPOR! are typed or pasted into the gateway and become
+ordinary `CoreEvent`s through `manual_event`, so they travel the same path as polled or pushed
+events.
+
+Why an exception rather than a placeholder `CoreRef`: a fake reference would look like a real
+tracking id to every caller; an exception that is neither `CoreUnavailable` (retry) nor
+`CoreRejected` (dead letter) makes the outbox park the row until the admin acts.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+import yaml
+
+from forwarder.base import (
+    CoreAttachment,
+    CoreClient,
+    CoreEvent,
+    CoreEventKind,
+    CoreRef,
+    CoreReport,
+    CoreUpdates,
+    ManualTask,
+)
+
+if TYPE_CHECKING:
+    from config.settings import Settings
+
+DEFAULT_ID_PATTERN = r"\d{5,12}"
+# The status a report has on LAPOR! right after an admin filed it by hand.
+MANUAL_INITIAL_STATUS = "Belum Terverifikasi"
+_LABEL_KEYS = [
+    "title",
+    "description",
+    "category",
+    "agency",
+    "location",
+    "kelurahan",
+    "kecamatan",
+    "coordinates",
+    "received_at",
+    "source_channel",
+    "tracking_code",
+    "reporter",
+    "contact",
+    "anonim",
+    "rahasia",
+    "attachments",
+]
+
+AgencyNames = Callable[[str], str | None]
+
+
+class ManualSubmissionRequired(Exception):
+    """No API: an admin must file this report on the LAPOR! website (see `task`)."""
+
+    def __init__(self, task: ManualTask) -> None:
+        super().__init__(f"manual submission to SP4N-LAPOR! needed ({task.idempotency_key})")
+        self.task = task
+
+
+class InvalidTrackingId(ValueError):
+    """What the admin typed is not a LAPOR! tracking id; `message` is for the admin."""
+
+    def __init__(self, typed: str, message: str) -> None:
+        super().__init__(message)
+        self.typed = typed
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ManualTexts:
+    """One language of `config/core_manual.yaml`."""
+
+    labels: Mapping[str, str]
+    categories: Mapping[str, str]
+    channels: Mapping[str, str]
+    yes: str
+    no: str
+    time_format: str
+    invalid_tracking_id: str
+    template: jinja2.Template
+    timezone: ZoneInfo
+
+    @classmethod
+    def load(
+        cls, path: str | Path, language: str = "id", timezone: str = "Asia/Jakarta"
+    ) -> ManualTexts:
+        return _load_texts(str(path), language, timezone)
+
+
+@lru_cache(maxsize=8)
+def _load_texts(path: str, language: str, timezone: str) -> ManualTexts:
+    data = yaml.safe_load(Path(path).read_text("utf-8"))
+    if language not in data:
+        language = "id"  # Indonesian is the default every deployment has
+    texts: dict[str, Any] = data[language]
+    missing = [key for key in _LABEL_KEYS if key not in texts.get("labels", {})]
+    if missing:
+        raise ValueError(f"{path}: labels missing for {language}: {', '.join(missing)}")
+    # Plain text for a textarea and the clipboard: the gateway's page escapes it when shown.
+    env = jinja2.Environment(autoescape=False, keep_trailing_newline=False)  # noqa: S701
+    return ManualTexts(
+        labels=dict(texts["labels"]),
+        categories=dict(texts.get("categories", {})),
+        channels=dict(texts.get("channels", {})),
+        yes=str(texts["yes"]),
+        no=str(texts["no"]),
+        time_format=str(texts.get("time_format", "%d-%m-%Y %H:%M")),
+        invalid_tracking_id=str(texts["invalid_tracking_id"]),
+        template=env.from_string(texts["template"]),
+        timezone=ZoneInfo(timezone),
+    )
+
+
+def _values(report: CoreReport, texts: ManualTexts, agency_name: str | None) -> dict[str, Any]:
+    """The report's values as a person reads them (labels of codes, local time)."""
+    location = ", ".join(
+        part
+        for part in (
+            report.location_text,
+            f"{texts.labels['kelurahan']} {report.kelurahan}" if report.kelurahan else None,
+            f"{texts.labels['kecamatan']} {report.kecamatan}" if report.kecamatan else None,
+        )
+        if part
+    )
+    coordinates = (
+        f"{report.latitude:.6f}, {report.longitude:.6f}"
+        if report.latitude is not None and report.longitude is not None
+        else ""
+    )
+    agency = ""
+    if report.agency_code:
+        agency = f"{agency_name} ({report.agency_code})" if agency_name else report.agency_code
+    received = report.received_at
+    if received.tzinfo is None:
+        received = received.replace(tzinfo=UTC)
+    return {
+        "title": report.title.strip(),
+        "description": report.description.strip(),
+        "category": texts.categories.get(report.category, report.category),
+        "agency": agency,
+        "location": location,
+        "coordinates": coordinates,
+        "received_at": received.astimezone(texts.timezone).strftime(texts.time_format).strip(),
+        "source_channel": texts.channels.get(report.source_channel, report.source_channel),
+        "tracking_code": report.tracking_code,
+        # An anonymous report reaches us without personal data; say nothing rather than "None".
+        "reporter": "" if report.anonim else (report.reporter_name or ""),
+        "contact": "" if report.anonim else (report.reporter_contact or ""),
+        "anonim": texts.yes if report.anonim else texts.no,
+        "rahasia": texts.yes if report.rahasia else texts.no,
+        "attachments": [a.url for a in report.attachments],
+    }
+
+
+def paste_text(report: CoreReport, texts: ManualTexts, agency_name: str | None = None) -> str:
+    """The whole report as one text to paste into LAPOR! (rendered from the config template)."""
+    rendered = texts.template.render(labels=texts.labels, **_values(report, texts, agency_name))
+    # Template conditionals leave blank lines behind; keep at most one in a row.
+    return re.sub(r"\n{3,}", "\n\n", rendered).strip() + "\n"
+
+
+def paste_fields(
+    report: CoreReport, texts: ManualTexts, agency_name: str | None = None
+) -> dict[str, str]:
+    """Label → value for each LAPOR! form field that has a value, in form order."""
+    values = _values(report, texts, agency_name)
+    order = [
+        "title",
+        "description",
+        "category",
+        "agency",
+        "location",
+        "coordinates",
+        "anonim",
+        "rahasia",
+        "reporter",
+        "contact",
+        "attachments",
+        "source_channel",
+        "received_at",
+        "tracking_code",
+    ]
+    fields = {}
+    for key in order:
+        value = values[key]
+        if isinstance(value, list):
+            value = "\n".join(value)
+        if value:
+            fields[texts.labels[key]] = str(value)
+    return fields
+
+
+def build_manual_task(
+    report: CoreReport, idempotency_key: str, texts: ManualTexts, agency_name: str | None = None
+) -> ManualTask:
+    return ManualTask(
+        idempotency_key=idempotency_key,
+        text=paste_text(report, texts, agency_name),
+        fields=paste_fields(report, texts, agency_name),
+    )
+
+
+def parse_tracking_id(typed: str, pattern: str = DEFAULT_ID_PATTERN, message: str = "") -> str:
+    """The LAPOR! tracking id in what an admin typed or pasted, or `InvalidTrackingId`.
+
+    Forgiving about what copying adds (spaces, a leading '#'), strict about the rest: the whole
+    remainder must match `pattern` (CORE_MANUAL_ID_PATTERN).
+    """
+    cleaned = re.sub(r"\s+", "", typed or "").lstrip("#")
+    if not cleaned or not re.fullmatch(pattern, cleaned):
+        raise InvalidTrackingId(typed, message or f"not a LAPOR! tracking id: {typed[:40]!r}")
+    return cleaned
+
+
+def manual_event(
+    core_id: str,
+    kind: CoreEventKind,
+    *,
+    entry_id: str | None = None,
+    occurred_at: datetime | None = None,
+    status: str | None = None,
+    text: str | None = None,
+    agency_code: str | None = None,
+    attachments: tuple[CoreAttachment, ...] = (),
+) -> CoreEvent:
+    """An event the admin entered from LAPOR! (an answer, a status), as if the core sent it.
+
+    Pass the admin form's one-time token as `entry_id`: a double-clicked form then yields the
+    same event id, and the gateway applies it once.
+    """
+    return CoreEvent(
+        event_id=f"manual-{entry_id or uuid.uuid4().hex}",
+        core_id=core_id,
+        kind=kind,
+        occurred_at=occurred_at or datetime.now(UTC),
+        status=status,
+        text=text.strip() if text else None,
+        agency_code=agency_code,
+        attachments=attachments,
+    )
+
+
+def agency_names_from_file(path: str | Path) -> AgencyNames:
+    """Look up agency names in a directory file shaped like config/agencies.yaml."""
+    data = yaml.safe_load(Path(path).read_text("utf-8")) or {}
+    agencies = data.get("agencies", [])
+    names = {str(a["code"]): str(a["name"]) for a in agencies if "code" in a and "name" in a}
+    return names.get
+
+
+class ManualCoreClient(CoreClient):
+    """`CoreClient` that asks a person instead of an API."""
+
+    name = "manual"
+
+    def __init__(
+        self,
+        texts: ManualTexts,
+        id_pattern: str = DEFAULT_ID_PATTERN,
+        agency_names: AgencyNames | None = None,
+    ) -> None:
+        self.texts = texts
+        self.id_pattern = id_pattern
+        self.agency_names = agency_names or (lambda code: None)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, language: str | None = None) -> ManualCoreClient:
+        texts = ManualTexts.load(
+            settings.core_manual_template_file,
+            language or settings.default_language,
+            settings.timezone,
+        )
+        agency_names: AgencyNames | None = None
+        if Path(settings.agency_directory_file).is_file():
+            agency_names = agency_names_from_file(settings.agency_directory_file)
+        return cls(texts, settings.core_manual_id_pattern, agency_names)
+
+    def task_for(self, report: CoreReport, idempotency_key: str) -> ManualTask:
+        name = self.agency_names(report.agency_code) if report.agency_code else None
+        return build_manual_task(report, idempotency_key, self.texts, name)
+
+    async def submit(self, report: CoreReport, idempotency_key: str) -> CoreRef:
+        raise ManualSubmissionRequired(self.task_for(report, idempotency_key))
+
+    def confirm(self, typed_tracking_id: str) -> CoreRef:
+        """The `CoreRef` for the tracking id the admin typed (raises `InvalidTrackingId`)."""
+        core_id = parse_tracking_id(
+            typed_tracking_id, self.id_pattern, self.texts.invalid_tracking_id
+        )
+        return CoreRef(core_id=core_id, status=MANUAL_INITIAL_STATUS)
+
+    async def find(self, idempotency_key: str) -> CoreRef | None:
+        # Only the admin knows; the gateway records the id they typed.
+        return None
+
+    async def updates(self, since: str | None) -> CoreUpdates:
+        # Nothing to poll: answers arrive through the admin (`manual_event`).
+        return CoreUpdates(events=[], cursor=since, more=False)

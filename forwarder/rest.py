@@ -1,0 +1,553 @@
+"""The REST backend: an httpx client for an SP4N-LAPOR! integration API.
+
+The real integration API is documented only to accounts with integration access, so every path,
+header and field name is a `RestMapping` a deployment can override from a JSON/YAML file
+(`CORE_REST_MAPPING_FILE`); the defaults speak our simulator's API (docs/core-api.md).
+
+Safety rules, in the order they matter:
+- every submit carries an `Idempotency-Key`;
+- a submit whose outcome is unknown (timeout, dropped connection, 500/502/504) is reconciled:
+  we ask the core for the key before raising, so a report it did accept is returned, not sent
+  twice; a connect error or 503 means nothing reached the core, so there is nothing to ask;
+- reads (`find`, `updates`) are retried here with exponential backoff; a submit is not: the
+  gateway's outbox owns its retries (and should call `find(key)` before re-submitting);
+- 5xx, 408, 425, 429 and network failures raise `CoreUnavailable`; other 4xx `CoreRejected`.
+
+`verify_push` checks and parses the events a core pushes to the gateway (`POST /core/events`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+import httpx
+import yaml
+
+from forwarder.base import (
+    CoreAttachment,
+    CoreClient,
+    CoreEvent,
+    CoreEventKind,
+    CoreRef,
+    CoreRejected,
+    CoreReport,
+    CoreUnavailable,
+    CoreUpdates,
+)
+from forwarder.signing import (
+    DEFAULT_TOLERANCE_SECONDS,
+    PushSignatureError,
+    check_push_signature,
+)
+
+if TYPE_CHECKING:
+    from config.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+
+# Statuses worth another try: the core is down, overloaded or asks us to slow down.
+RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+# After these a submit may or may not have been stored, so we ask before giving up.
+AMBIGUOUS_SUBMIT_STATUS = frozenset({500, 502, 504})
+_DETAIL_CHARS = 300
+
+
+class PushPayloadError(Exception):
+    """A correctly signed push whose body we cannot read (answer 400, change nothing)."""
+
+
+def _frozen(mapping: dict[str, str]) -> Mapping[str, str]:
+    return MappingProxyType(dict(mapping))
+
+
+# CoreReport attribute -> dotted path in the core's JSON ("location.text" nests). An empty
+# path leaves the field out (for a core that does not take it).
+DEFAULT_REPORT_FIELDS = _frozen({f.name: f.name for f in dataclasses.fields(CoreReport)})
+DEFAULT_ATTACHMENT_FIELDS = _frozen(
+    {"url": "url", "filename": "filename", "content_type": "content_type"}
+)
+DEFAULT_EVENT_FIELDS = _frozen(
+    {
+        "event_id": "event_id",
+        "core_id": "report_id",
+        "kind": "kind",
+        "occurred_at": "occurred_at",
+        "status": "status",
+        "text": "text",
+        "agency_code": "agency_code",
+        "attachments": "attachments",
+    }
+)
+DEFAULT_EVENT_KINDS = _frozen({kind.value: kind.value for kind in CoreEventKind})
+
+
+@dataclass(frozen=True)
+class RestMapping:
+    """Where things are in the core's API. Defaults follow the simulator (docs/core-api.md)."""
+
+    submit_path: str = "/api/v1/reports"
+    find_path: str = "/api/v1/reports"
+    find_key_param: str = "idempotency_key"
+    find_list_field: str = "reports"  # empty: the answer is the report (or a list) itself
+    events_path: str = "/api/v1/events"
+    since_param: str = "since"
+    limit_param: str = "limit"
+    feedback_path: str = "/api/v1/reports/{core_id}/feedback"
+    idempotency_header: str = "Idempotency-Key"
+    api_key_header: str = "X-API-Key"
+    api_key_prefix: str = ""  # e.g. "Bearer " with api_key_header "Authorization"
+    report_fields: Mapping[str, str] = field(default_factory=lambda: DEFAULT_REPORT_FIELDS)
+    attachment_fields: Mapping[str, str] = field(default_factory=lambda: DEFAULT_ATTACHMENT_FIELDS)
+    ref_id_field: str = "id"
+    ref_status_field: str = "status"
+    events_field: str = "events"
+    cursor_field: str = "cursor"
+    more_field: str = "more"
+    event_fields: Mapping[str, str] = field(default_factory=lambda: DEFAULT_EVENT_FIELDS)
+    # the core's kind word -> CoreEventKind value
+    event_kinds: Mapping[str, str] = field(default_factory=lambda: DEFAULT_EVENT_KINDS)
+    default_event_kind: str = ""  # for a core that sends no kind: e.g. "status"
+    feedback_text_field: str = "text"
+    feedback_rating_field: str = "rating"
+    naive_timezone: str = "UTC"  # for timestamps the core sends without an offset
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RestMapping:
+        """Override the defaults; the dict-valued fields are merged key by key."""
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise ValueError(f"unknown core mapping keys: {', '.join(unknown)}")
+        defaults = cls()
+        values: dict[str, Any] = {}
+        for name, value in data.items():
+            default = getattr(defaults, name)
+            if isinstance(default, Mapping):
+                if not isinstance(value, Mapping):
+                    raise ValueError(f"core mapping {name} must be a mapping")
+                values[name] = _frozen({**default, **{str(k): str(v) for k, v in value.items()}})
+            elif not isinstance(value, str):
+                raise ValueError(f"core mapping {name} must be a string")
+            else:
+                values[name] = value
+        bad_fields = set(values.get("report_fields", {})) - set(DEFAULT_REPORT_FIELDS)
+        if bad_fields:
+            raise ValueError(f"report_fields names unknown fields: {', '.join(sorted(bad_fields))}")
+        bad_kinds = set(values.get("event_kinds", {}).values()) - {k.value for k in CoreEventKind}
+        if bad_kinds:
+            raise ValueError(f"event_kinds maps to unknown kinds: {', '.join(sorted(bad_kinds))}")
+        return cls(**values)
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> RestMapping:
+        """The simulator always speaks the defaults; a mapping file is for a real core."""
+        if settings.core_backend == "rest" and settings.core_rest_mapping_file:
+            return cls.from_file(settings.core_rest_mapping_file)
+        return cls()
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> RestMapping:
+        """Read a JSON or YAML file (YAML is a superset of JSON)."""
+        data = yaml.safe_load(Path(path).read_text("utf-8")) or {}
+        if not isinstance(data, Mapping):
+            raise ValueError(f"{path}: the core mapping must be a mapping at the top level")
+        return cls.from_dict(data)
+
+
+# --- JSON paths ------------------------------------------------------------------------------
+
+
+def get_path(data: Any, path: str) -> Any:
+    """`data["a"]["b"]` for "a.b"; None when any step is missing."""
+    current = data
+    for part in path.split("."):
+        if not isinstance(current, Mapping) or part not in current:
+            return None
+        current = current[part]
+    return current
+
+
+def set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    parts = path.split(".")
+    for part in parts[:-1]:
+        data = data.setdefault(part, {})
+    data[parts[-1]] = value
+
+
+# --- reports out ------------------------------------------------------------------------------
+
+
+def report_payload(report: CoreReport, mapping: RestMapping = RestMapping()) -> dict[str, Any]:
+    """The JSON body of a submit: the report's fields at the mapped paths, empty ones left out."""
+    payload: dict[str, Any] = {}
+    for name, path in mapping.report_fields.items():
+        value = getattr(report, name)
+        if not path or value is None:
+            continue
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif name == "attachments":
+            value = [_attachment_json(a, mapping) for a in value]
+        set_path(payload, path, value)
+    return payload
+
+
+def _attachment_json(attachment: CoreAttachment, mapping: RestMapping) -> dict[str, Any]:
+    item: dict[str, Any] = {}
+    for name, path in mapping.attachment_fields.items():
+        if path:
+            set_path(item, path, getattr(attachment, name))
+    return item
+
+
+# --- events in --------------------------------------------------------------------------------
+
+
+class _BadEvent(ValueError):
+    pass
+
+
+def _parse_time(value: Any, naive_timezone: str) -> datetime:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, UTC)
+    if not isinstance(value, str) or not value:
+        raise _BadEvent("occurred_at is missing")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise _BadEvent(f"occurred_at is not ISO 8601: {value[:40]!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(naive_timezone))
+    return moment
+
+
+def _optional_text(item: Mapping[str, Any], path: str) -> str | None:
+    if not path:
+        return None
+    value = get_path(item, path)
+    return None if value is None else str(value)
+
+
+def _parse_attachments(value: Any, mapping: RestMapping) -> tuple[CoreAttachment, ...]:
+    if not isinstance(value, list):
+        return ()
+    found = []
+    for raw in value:
+        url = get_path(raw, mapping.attachment_fields["url"]) if isinstance(raw, Mapping) else None
+        if not url:
+            continue
+        filename = get_path(raw, mapping.attachment_fields["filename"]) or str(url).rsplit("/")[-1]
+        content_type = (
+            get_path(raw, mapping.attachment_fields["content_type"]) or "application/octet-stream"
+        )
+        found.append(CoreAttachment(str(url), str(filename), str(content_type)))
+    return tuple(found)
+
+
+def parse_event(item: Any, mapping: RestMapping = RestMapping()) -> CoreEvent | None:
+    """One event from the core; None for a kind we do not know (logged); `_BadEvent` if broken."""
+    if not isinstance(item, Mapping):
+        raise _BadEvent("an event must be a JSON object")
+    fields = mapping.event_fields
+    event_id = get_path(item, fields["event_id"])
+    core_id = get_path(item, fields["core_id"])
+    if event_id in (None, "") or core_id in (None, ""):
+        raise _BadEvent("an event needs an id and a report id")
+    raw_kind = _optional_text(item, fields.get("kind", "")) or mapping.default_event_kind
+    kind = mapping.event_kinds.get(raw_kind) if raw_kind else None
+    if kind is None:
+        log.warning("core event %s has an unknown kind %r; ignored", event_id, raw_kind)
+        return None
+    return CoreEvent(
+        event_id=str(event_id),
+        core_id=str(core_id),
+        kind=CoreEventKind(kind),
+        occurred_at=_parse_time(get_path(item, fields["occurred_at"]), mapping.naive_timezone),
+        status=_optional_text(item, fields.get("status", "")),
+        text=_optional_text(item, fields.get("text", "")),
+        agency_code=_optional_text(item, fields.get("agency_code", "")),
+        attachments=_parse_attachments(get_path(item, fields.get("attachments", "")), mapping)
+        if fields.get("attachments")
+        else (),
+    )
+
+
+def _event_items(data: Any, mapping: RestMapping) -> list[Any]:
+    if isinstance(data, list):
+        return data
+    if isinstance(data, Mapping):
+        items = get_path(data, mapping.events_field) if mapping.events_field else None
+        if items is None:
+            return [data]  # a core that pushes one bare event per request
+        if isinstance(items, list):
+            return items
+    raise _BadEvent("expected a list of events")
+
+
+def parse_events(
+    data: Any, mapping: RestMapping = RestMapping(), *, strict: bool
+) -> list[CoreEvent]:
+    """The events in a poll answer or push body, oldest first.
+
+    `strict` (push): any broken event rejects the whole body, so nothing half-applies.
+    Not strict (poll): a broken event is logged and skipped so one bad row cannot stall the
+    cursor forever.
+    """
+    try:
+        items = _event_items(data, mapping)
+    except _BadEvent as exc:
+        raise PushPayloadError(str(exc)) from None
+    events = []
+    for item in items:
+        try:
+            event = parse_event(item, mapping)
+        except _BadEvent as exc:
+            if strict:
+                raise PushPayloadError(str(exc)) from None
+            log.warning("core event skipped: %s", exc)
+            continue
+        if event is not None:
+            events.append(event)
+    return events
+
+
+def verify_push(
+    body: bytes,
+    headers: Mapping[str, str],
+    secret: str | None,
+    now: datetime,
+    tolerance: float = DEFAULT_TOLERANCE_SECONDS,
+    mapping: RestMapping = RestMapping(),
+) -> list[CoreEvent]:
+    """The events of a signed push. `PushSignatureError` → 403; `PushPayloadError` → 400.
+
+    The signature is checked on the raw bytes before anything is parsed.
+    """
+    check_push_signature(body, headers, secret, now, tolerance)
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise PushPayloadError("push body is not JSON") from None
+    return parse_events(data, mapping, strict=True)
+
+
+# --- the client -------------------------------------------------------------------------------
+
+
+def _describe(exc: httpx.RequestError) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _detail(response: httpx.Response) -> str:
+    text = response.text.strip().replace("\n", " ")
+    return text[:_DETAIL_CHARS]
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # an HTTP date: use our own backoff
+
+
+@dataclass(eq=False)  # a client is compared by identity, like any connection holder
+class RestCoreClient(CoreClient):
+    """`CoreClient` over HTTP. Build with `from_settings` or the explicit parameters."""
+
+    base_url: str
+    api_key: str | None = field(default=None, repr=False)
+    mapping: RestMapping = field(default_factory=RestMapping, repr=False)
+    timeout_seconds: float = 10.0
+    retries: int = 2
+    backoff_seconds: float = 0.5
+    backoff_max_seconds: float = 8.0
+    page_size: int = 100
+    transport: httpx.AsyncBaseTransport | None = field(default=None, repr=False)
+    sleep: Sleep = field(default=asyncio.sleep, repr=False)
+    name: str = "rest"
+
+    def __post_init__(self) -> None:
+        headers = {"Accept": "application/json", "User-Agent": "lapor-gateway"}
+        if self.api_key:
+            headers[self.mapping.api_key_header] = self.mapping.api_key_prefix + self.api_key
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=headers,
+            timeout=httpx.Timeout(self.timeout_seconds, connect=min(self.timeout_seconds, 5.0)),
+            transport=self.transport,
+        )
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> RestCoreClient:
+        return cls(
+            base_url=settings.core_base_url,
+            api_key=settings.core_api_key.get_secret_value() if settings.core_api_key else None,
+            mapping=RestMapping.for_settings(settings),
+            timeout_seconds=settings.core_timeout_seconds,
+            retries=settings.core_retries,
+            backoff_seconds=settings.core_retry_backoff_seconds,
+            page_size=settings.core_page_size,
+            transport=transport,
+            sleep=sleep,
+            name=settings.core_backend,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # --- submit and reconciliation ---------------------------------------------------------
+
+    async def submit(self, report: CoreReport, idempotency_key: str) -> CoreRef:
+        headers = {self.mapping.idempotency_header: idempotency_key}
+        payload = report_payload(report, self.mapping)
+        try:
+            response = await self._http.post(
+                self.mapping.submit_path, json=payload, headers=headers
+            )
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            # No connection, so no request reached the core: nothing to reconcile.
+            raise CoreUnavailable(f"submit: {_describe(exc)}") from exc
+        except httpx.RequestError as exc:
+            return await self._reconcile(idempotency_key, f"submit: {_describe(exc)}")
+        if response.status_code in AMBIGUOUS_SUBMIT_STATUS:
+            return await self._reconcile(idempotency_key, f"submit: HTTP {response.status_code}")
+        self._raise_for_status(response, "submit")
+        return self._ref(self._json(response, "submit"), "submit")
+
+    async def _reconcile(self, idempotency_key: str, reason: str) -> CoreRef:
+        """After an unknown outcome: the report if the core has it, else CoreUnavailable."""
+        try:
+            ref = await self.find(idempotency_key)
+        except CoreUnavailable as exc:
+            raise CoreUnavailable(f"{reason}; outcome unknown, find failed too: {exc}") from exc
+        if ref is None:
+            raise CoreUnavailable(f"{reason}; the core does not have the report, retry is safe")
+        log.info("core submit reconciled: the core already had report %s", ref.core_id)
+        return ref
+
+    async def find(self, idempotency_key: str) -> CoreRef | None:
+        response = await self._get(
+            self.mapping.find_path, {self.mapping.find_key_param: idempotency_key}, "find"
+        )
+        data = self._json(response, "find")
+        list_field = self.mapping.find_list_field
+        found = get_path(data, list_field) if list_field else data
+        if isinstance(found, list):
+            found = found[0] if found else None
+        if not found:
+            return None
+        return self._ref(found, "find")
+
+    # --- updates and feedback --------------------------------------------------------------
+
+    async def updates(self, since: str | None) -> CoreUpdates:
+        params: dict[str, Any] = {self.mapping.limit_param: self.page_size}
+        if since is not None:
+            params[self.mapping.since_param] = since
+        response = await self._get(self.mapping.events_path, params, "updates")
+        data = self._json(response, "updates")
+        try:
+            events = parse_events(data, self.mapping, strict=False)
+        except PushPayloadError as exc:
+            raise CoreUnavailable(f"updates: unreadable answer: {exc}") from None
+        cursor = get_path(data, self.mapping.cursor_field) if isinstance(data, Mapping) else None
+        more = get_path(data, self.mapping.more_field) if isinstance(data, Mapping) else None
+        return CoreUpdates(
+            events=events,
+            cursor=str(cursor) if cursor not in (None, "") else since,
+            more=bool(more),
+        )
+
+    async def send_feedback(self, core_id: str, text: str, rating: int | None) -> None:
+        # Not retried here: a repeated POST would record the feedback twice.
+        path = self.mapping.feedback_path.format(core_id=quote(core_id, safe=""))
+        body = {self.mapping.feedback_text_field: text, self.mapping.feedback_rating_field: rating}
+        try:
+            response = await self._http.post(path, json=body)
+        except httpx.RequestError as exc:
+            raise CoreUnavailable(f"feedback: {_describe(exc)}") from exc
+        self._raise_for_status(response, "feedback")
+
+    # --- plumbing --------------------------------------------------------------------------
+
+    async def _get(self, path: str, params: Mapping[str, Any], what: str) -> httpx.Response:
+        """GET with retries and exponential backoff (reads are safe to repeat)."""
+        attempt = 0
+        while True:
+            wait: float | None = None
+            try:
+                response = await self._http.get(path, params=params)
+            except httpx.RequestError as exc:
+                error = CoreUnavailable(f"{what}: {_describe(exc)}")
+            else:
+                if response.status_code not in RETRYABLE_STATUS:
+                    self._raise_for_status(response, what)
+                    return response
+                error = CoreUnavailable(f"{what}: HTTP {response.status_code}")
+                wait = _retry_after(response)
+            if attempt >= self.retries:
+                raise error
+            await self.sleep(self._delay(attempt, wait))
+            attempt += 1
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.backoff_max_seconds)
+        delay = min(self.backoff_max_seconds, self.backoff_seconds * 2**attempt)
+        return delay * random.uniform(0.5, 1.0)  # jitter: many gateways must not retry in step
+
+    @staticmethod
+    def _raise_for_status(response: httpx.Response, what: str) -> None:
+        code = response.status_code
+        if 200 <= code < 300:
+            return
+        message = f"{what}: HTTP {code} {_detail(response)}".rstrip()
+        if code in RETRYABLE_STATUS or code >= 500:
+            raise CoreUnavailable(message)
+        raise CoreRejected(message)
+
+    @staticmethod
+    def _json(response: httpx.Response, what: str) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise CoreRejected(f"{what}: the core did not answer JSON") from None
+
+    def _ref(self, data: Any, what: str) -> CoreRef:
+        core_id = get_path(data, self.mapping.ref_id_field)
+        if core_id in (None, ""):
+            raise CoreRejected(f"{what}: the core's answer has no {self.mapping.ref_id_field!r}")
+        status = get_path(data, self.mapping.ref_status_field)
+        return CoreRef(core_id=str(core_id), status="" if status is None else str(status))
+
+
+__all__ = [
+    "PushPayloadError",
+    "PushSignatureError",
+    "RestCoreClient",
+    "RestMapping",
+    "parse_events",
+    "report_payload",
+    "verify_push",
+]

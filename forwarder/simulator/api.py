@@ -1,0 +1,227 @@
+"""The simulated core's JSON API, version 1 (documented in docs/core-api.md).
+
+Reports are created once per `Idempotency-Key`; events are read after an integer cursor; an
+admin part switches faults on and off and plays the LAPOR! admin for tests that cannot click.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from forwarder.simulator.core import (
+    CoreSimulator,
+    FaultMode,
+    ReportNotFound,
+    event_json,
+    report_json,
+)
+from forwarder.simulator.lifecycle import Action, SimStatus, TransitionError
+
+API_KEY_HEADER = "X-API-Key"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+MAX_EVENTS_PAGE = 500
+
+
+def get_core(request: Request) -> CoreSimulator:
+    return request.app.state.core  # type: ignore[no-any-return]
+
+
+CoreDep = Annotated[CoreSimulator, Depends(get_core)]
+
+
+def require_api_key(
+    core: CoreDep, api_key: Annotated[str | None, Header(alias=API_KEY_HEADER)] = None
+) -> None:
+    if core.api_key and not (api_key and hmac.compare_digest(api_key, core.api_key)):
+        raise HTTPException(401, "missing or wrong API key", {"WWW-Authenticate": API_KEY_HEADER})
+
+
+def core_is_up(core: CoreDep) -> None:
+    if core.take_fault(FaultMode.UNAVAILABLE):
+        raise HTTPException(503, "core unavailable (simulated fault)", {"Retry-After": "5"})
+
+
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(core_is_up), Depends(require_api_key)])
+admin = APIRouter(prefix="/api/v1/admin", dependencies=[Depends(require_api_key)])
+
+
+Category = Literal["aspirasi", "permintaan_informasi", "pengaduan", "pengaduan_berkadar_pengawasan"]
+
+
+class AttachmentIn(BaseModel):
+    url: str = Field(min_length=1, max_length=2000)
+    filename: str = Field(min_length=1, max_length=255)
+    content_type: str = Field(min_length=1, max_length=100)
+
+
+class ReportIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    tracking_code: str = Field(min_length=1, max_length=64)
+    title: str = Field(min_length=1, max_length=300)
+    description: str = Field(min_length=1, max_length=20000)
+    category: Category
+    source_channel: str = Field(min_length=1, max_length=50)
+    received_at: datetime
+    agency_code: str | None = Field(default=None, max_length=50)
+    location_text: str | None = Field(default=None, max_length=500)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    kecamatan: str | None = Field(default=None, max_length=100)
+    kelurahan: str | None = Field(default=None, max_length=100)
+    reporter_name: str | None = Field(default=None, max_length=200)
+    reporter_contact: str | None = Field(default=None, max_length=200)
+    anonim: bool = False
+    rahasia: bool = False
+    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=20)
+
+
+class FeedbackIn(BaseModel):
+    text: str = Field(default="", max_length=5000)
+    rating: int | None = Field(default=None, ge=1, le=5)
+
+
+class FaultsIn(BaseModel):
+    mode: FaultMode
+    remaining: int | None = Field(default=None, ge=1)
+    delay_seconds: float | None = Field(default=None, gt=0, le=3600)
+
+
+class ActionIn(BaseModel):
+    action: Action
+    text: str | None = Field(default=None, max_length=20000)
+    agency_code: str | None = Field(default=None, max_length=50)
+    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=20)
+
+
+@router.get("/health")
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.post("/reports", status_code=201)
+async def submit_report(
+    report: ReportIn,
+    request: Request,
+    response: Response,
+    core: CoreDep,
+    idempotency_key: Annotated[str | None, Header(alias=IDEMPOTENCY_HEADER)] = None,
+) -> dict[str, Any]:
+    """Create a report; the same key again returns the same report with 200."""
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > 200:
+        raise HTTPException(400, f"{IDEMPOTENCY_HEADER} header (1-200 characters) is required")
+    stored, created = core.submit(key, report.model_dump(mode="json"))
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = str(request.url_for("get_report", core_id=stored.core_id))
+    if created and core.take_fault(FaultMode.TIMEOUT_AFTER_ACCEPT):
+        # The report is stored; the client just never hears so in time.
+        await core.hold(core.faults.delay_seconds)
+    return report_json(stored)
+
+
+@router.get("/reports")
+async def list_reports(
+    core: CoreDep,
+    idempotency_key: str | None = None,
+    status: SimStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, list[dict[str, Any]]]:
+    """All reports (newest first), or the one submitted under `idempotency_key`."""
+    if idempotency_key is not None:
+        found = core.store.find_report(idempotency_key)
+        return {"reports": [report_json(found)] if found else []}
+    return {"reports": [report_json(r) for r in core.store.list_reports(status, limit, offset)]}
+
+
+@router.get("/reports/{core_id}", name="get_report")
+async def get_report(core_id: str, core: CoreDep) -> dict[str, Any]:
+    try:
+        report = core.get(core_id)
+    except ReportNotFound:
+        raise HTTPException(404, "no such report") from None
+    instance = core.store.instance_id
+    return {
+        **report_json(report),
+        "events": [event_json(e, instance) for e in core.store.events_of(core_id)],
+        "feedback": [
+            {"text": f.text, "rating": f.rating, "received_at": f.received_at}
+            for f in core.store.feedback_of(core_id)
+        ],
+    }
+
+
+@router.get("/events")
+async def list_events(
+    core: CoreDep,
+    since: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_EVENTS_PAGE)] = 100,
+) -> dict[str, Any]:
+    """Events with a cursor greater than `since`, oldest first."""
+    events, more = core.store.events_since(since, limit)
+    cursor = events[-1].seq if events else since
+    instance = core.store.instance_id
+    return {
+        "events": [event_json(e, instance) for e in events],
+        "cursor": str(cursor),
+        "more": more,
+    }
+
+
+@router.post("/reports/{core_id}/feedback", status_code=201)
+async def post_feedback(core_id: str, feedback: FeedbackIn, core: CoreDep) -> dict[str, str]:
+    if not feedback.text.strip() and feedback.rating is None:
+        raise HTTPException(422, "feedback needs text or a rating")
+    try:
+        core.add_feedback(core_id, feedback.text.strip(), feedback.rating)
+    except ReportNotFound:
+        raise HTTPException(404, "no such report") from None
+    return {"status": "received"}
+
+
+@admin.get("/faults")
+async def get_faults(core: CoreDep) -> dict[str, Any]:
+    return core.faults.as_dict()
+
+
+@admin.put("/faults")
+async def put_faults(faults: FaultsIn, core: CoreDep) -> dict[str, Any]:
+    """Switch a fault on (`unavailable`, `timeout_after_accept`) or off (`none`)."""
+    return core.set_faults(faults.mode, faults.remaining, faults.delay_seconds).as_dict()
+
+
+@admin.post("/reports/{core_id}/actions", status_code=201)
+async def post_action(core_id: str, body: ActionIn, core: CoreDep) -> dict[str, Any]:
+    """Play the LAPOR! admin or agency: verify, dispose, process, answer, close, ..."""
+    try:
+        event = core.act(
+            core_id,
+            body.action,
+            text=body.text,
+            agency_code=body.agency_code,
+            attachments=[a.model_dump() for a in body.attachments],
+        )
+    except ReportNotFound:
+        raise HTTPException(404, "no such report") from None
+    except TransitionError as exc:
+        raise HTTPException(409, str(exc)) from None
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return event_json(event, core.store.instance_id)
+
+
+@admin.post("/tick")
+async def post_tick(core: CoreDep) -> dict[str, Any]:
+    """Run one auto-answer round and push what is due, now."""
+    events = core.tick()
+    pushed = await core.push_due()
+    return {
+        "events": [event_json(e, core.store.instance_id) for e in events],
+        "pushed": pushed,
+    }

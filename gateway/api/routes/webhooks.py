@@ -1,0 +1,62 @@
+"""`POST /webhooks/{channel}` (and `/webhooks/{channel}/{subpath}`, e.g. Twilio's status
+callback): a bad signature is 403, a malformed payload 400, a known-but-ignored event 200,
+our own failure 5xx so the provider retries."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi.responses import JSONResponse, Response
+
+from channels.base import PayloadError, RawRequest, SignatureError
+from gateway import intake
+from gateway.api.deps import GatewayDep
+from gateway.webhooks import UnknownChannel, receive
+
+router = APIRouter(tags=["webhooks"])
+
+
+async def raw_request(request: Request, subpath: str = "") -> RawRequest:
+    return RawRequest(
+        body=await request.body(),
+        headers={k.lower(): v for k, v in request.headers.items()},
+        url=str(request.url),
+        query=dict(request.query_params),
+        subpath=subpath,
+    )
+
+
+async def _handle(
+    channel: str, subpath: str, request: Request, gateway: GatewayDep, background: BackgroundTasks
+) -> Response:
+    raw = await raw_request(request, subpath)
+    try:
+        received = receive(gateway, channel, raw)
+    except UnknownChannel:
+        return JSONResponse({"message": f"unknown channel {channel!r}"}, status_code=404)
+    except SignatureError:
+        return JSONResponse({"message": "invalid signature"}, status_code=403)
+    except PayloadError as exc:
+        return JSONResponse({"message": f"malformed payload: {exc}"}, status_code=400)
+    for inbound_id in received.new_ids:
+        background.add_task(intake.process, gateway, inbound_id)
+    for message in received.messages:
+        callback = message.extra.get("callback_query_id")
+        answer = getattr(gateway.channels[channel], "answer_button", None)
+        if callback and answer is not None:
+            background.add_task(answer, callback)
+    ack = received.ack
+    return Response(content=ack.body, status_code=ack.status_code, media_type=ack.media_type)
+
+
+@router.post("/webhooks/{channel}", summary="Provider webhook")
+async def webhook(
+    channel: str, request: Request, gateway: GatewayDep, background: BackgroundTasks
+) -> Response:
+    return await _handle(channel, "", request, gateway, background)
+
+
+@router.post("/webhooks/{channel}/{subpath}", summary="Provider webhook (status callbacks)")
+async def webhook_subpath(
+    channel: str, subpath: str, request: Request, gateway: GatewayDep, background: BackgroundTasks
+) -> Response:
+    return await _handle(channel, subpath, request, gateway, background)

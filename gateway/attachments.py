@@ -1,0 +1,113 @@
+"""Fetching attachments that arrived as provider references (WhatsApp media URLs, Telegram file
+ids, photos in the core's answers). The complaint never waits for them: a failed download marks
+the attachment failed for the admin and is retried later; the complaint itself is kept."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+import httpx
+from sqlalchemy import select
+
+from channels.base import Media, MediaError
+from channels.media import fetch_limited
+from channels.sniff import sniff
+from gateway.models import Attachment, AttachmentStatus, InboundMessage
+
+if TYPE_CHECKING:
+    from gateway.context import Gateway
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 6
+
+
+def _pending(gateway: Gateway, limit: int) -> list[tuple[Attachment, str | None]]:
+    with gateway.db.read_session() as session:
+        rows = session.execute(
+            select(Attachment, InboundMessage.channel)
+            .join(InboundMessage, InboundMessage.id == Attachment.inbound_message_id, isouter=True)
+            .where(Attachment.status.in_([AttachmentStatus.PENDING, AttachmentStatus.FAILED]))  # type: ignore[attr-defined]
+            .where(Attachment.attempts < MAX_ATTEMPTS)
+            .order_by(Attachment.id)
+            .limit(limit)
+        ).all()
+    return [(row[0], row[1]) for row in rows]
+
+
+async def _download(
+    gateway: Gateway, attachment: Attachment, channel_name: str | None
+) -> tuple[bytes, str | None]:
+    limit = gateway.settings.upload_max_bytes
+    media = Media(
+        url=attachment.original_url,
+        ref=attachment.storage_key or None,
+        content_type=attachment.content_type,
+        size=attachment.size,
+    )
+    if attachment.source == "core" or channel_name is None:
+        if not attachment.original_url:
+            raise MediaError("no URL to fetch", retryable=False)
+        async with httpx.AsyncClient(timeout=30) as client:
+            return await fetch_limited(
+                client,
+                attachment.original_url,
+                max_bytes=limit,
+                allowed_types=gateway.settings.media_allowed_types,
+                claimed_type=attachment.content_type,
+            )
+    channel = gateway.channels.get(channel_name)
+    if channel is None:
+        raise MediaError(f"channel {channel_name} is not configured", retryable=True)
+    return await channel.download(media, limit)
+
+
+def _record(
+    gateway: Gateway,
+    attachment_id: int,
+    data: bytes | None,
+    content_type: str | None,
+    error: MediaError | None,
+) -> None:
+    with gateway.db.session() as session:
+        attachment = session.get(Attachment, attachment_id)
+        if attachment is None:
+            return
+        attachment.attempts += 1
+        if data is not None:
+            kind = sniff(data) or content_type or "application/octet-stream"
+            stored = gateway.files.put(data, kind)
+            attachment.storage_key = stored.key
+            attachment.sha256 = stored.sha256
+            attachment.size = stored.size
+            attachment.content_type = kind
+            attachment.status = AttachmentStatus.STORED
+            attachment.error = None
+        else:
+            assert error is not None
+            attachment.status = AttachmentStatus.FAILED
+            attachment.error = str(error)[:2000]
+            if not error.retryable:
+                attachment.attempts = MAX_ATTEMPTS  # retrying cannot help
+        session.add(attachment)
+        session.commit()
+
+
+async def fetch_pending(gateway: Gateway, limit: int = 20) -> int:
+    """Download what is pending; returns how many were stored now."""
+    stored = 0
+    for attachment, channel_name in await asyncio.to_thread(_pending, gateway, limit):
+        try:
+            data, content_type = await _download(gateway, attachment, channel_name)
+        except MediaError as exc:
+            log.warning(
+                "attachment download failed",
+                extra={"attachment_id": attachment.id, "retryable": exc.retryable},
+            )
+            await asyncio.to_thread(_record, gateway, attachment.id, None, None, exc)  # type: ignore[arg-type]
+            continue
+        await asyncio.to_thread(_record, gateway, attachment.id, data, content_type, None)  # type: ignore[arg-type]
+        stored += 1
+    return stored

@@ -1,0 +1,330 @@
+"""Clean Indonesian complaint text for display and matching, and make a short title.
+
+The original text is never changed (the caller keeps it verbatim; `CleanText.original` is the
+same object). `clean_text()` produces:
+
+- `text`: the display form — Unicode NFKC, control and invisible characters removed, emoji
+  removed (the original keeps them; an emoji carries mood, not facts an admin acts on, and
+  descriptions such as "pouting face" would be English noise in an Indonesian inbox), URLs kept
+  verbatim (they are often evidence links), elongations collapsed (`rusakkkk` -> `rusak`), SMS
+  abbreviations and colloquial forms expanded from the word list in
+  `config/normalizer/lexicon.yaml`, RT/RW written one way (`RT 03/RW 05`), whitespace tidied.
+- `folded`: the matching form — lower case, no accents, no punctuation, no URLs.
+- `tokens`: `folded` split into words.
+
+Input longer than `MAX_CHARS` is cut there and `truncated` says so.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from normalizer.resources import DataFileError, data_file, read_yaml, require, strings
+
+MAX_CHARS = 20_000
+TITLE_MAX_CHARS = 80
+
+# Text a URL or e-mail address is made of; such spans are copied verbatim, never "cleaned".
+_PROTECTED = re.compile(
+    r"(?:https?://|www\.)[^\s<>\"']+[^\s<>\"'.,;:!?)\]]"
+    r"|[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
+    re.IGNORECASE,
+)
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+
+# Emoji blocks, pictographs, dingbats, arrows/stars, variation selectors, keycap and tag marks.
+_EMOJI = re.compile(
+    "["
+    "\U0001f000-\U0001faff"
+    "\u2600-\u27bf"
+    "\u2b00-\u2bff"
+    "\u2190-\u21ff"
+    "\ufe0e\ufe0f\u20e3"
+    "\U000e0020-\U000e007f"
+    "]+"
+)
+_REPEATED_PUNCT = re.compile(r"([!?,;:])\1+|\.{4,}")
+_ELONGATED_WORD = re.compile(r"[^\W\d_]*([^\W\d_])\1{2,}[^\W\d_]*")
+_LETTER_RUN = re.compile(r"([^\W\d_])\1{2,}")
+# "anak2" -> "anak-anak": Indonesian writes reduplication with a 2 in SMS.
+_REDUPLICATION = re.compile(r"\b([^\W\d_]{3,})2\b")
+_RT_RW = re.compile(
+    r"\b(?:rt|r\.t\.?)\s*[.:]?\s*(?:no\.?\s*)?0*(\d{1,3})"
+    r"(?:(?:\s*/\s*(?:rw\.?\s*)?|\s*[,-]?\s*(?:rw|r\.w\.?)\s*[.:]?\s*)0*(\d{1,3}))?\b"
+    r"|\brw\s*[.:]?\s*0*(\d{1,3})\b",
+    re.IGNORECASE,
+)
+_RT_RW_PAIR = re.compile(r"\brt\s*/\s*rw\s*[.:]?\s*0*(\d{1,3})\s*/\s*0*(\d{1,3})\b", re.IGNORECASE)
+_RT_RW_WORD = re.compile(r"\b(?:rt|rw)\b")
+_LETTERS = re.compile(r"[^\W\d_]")
+_MASK_PLACEHOLDER = re.compile(r"\[[A-Z]+\]")
+_SPACES = re.compile(r"[^\S\n]+")
+_NEWLINES = re.compile(r"\s*\n\s*")
+_NON_WORD = re.compile(r"[\W_]+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[^\W_a-z])|\n")
+
+
+@dataclass(frozen=True, slots=True)
+class Abbreviation:
+    """One word-list entry: the spellings citizens use and the standard replacement."""
+
+    forms: tuple[str, ...]
+    to: str
+    note: str
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """The word list `clean_text()` and `make_title()` work from (see lexicon.yaml)."""
+
+    abbreviations: tuple[Abbreviation, ...]
+    keep_double: frozenset[str]
+    greetings: tuple[str, ...]
+    stopwords: frozenset[str]
+
+    def __post_init__(self) -> None:
+        replacements: dict[str, str] = {}
+        for entry in self.abbreviations:
+            for form in entry.forms:
+                replacements[form] = entry.to
+        # Longest first so "jln." wins over "jln" and "no.rek" over "no.".
+        alternatives = sorted(replacements, key=len, reverse=True)
+        dotted = "|".join(re.escape(f) for f in alternatives if f.endswith(".") or "/" in f)
+        plain = "|".join(re.escape(f) for f in alternatives if not (f.endswith(".") or "/" in f))
+        parts = []
+        if dotted:
+            parts.append(f"(?:{dotted})")
+        if plain:
+            # A plain form must end the word; "tdk." at a sentence end still counts.
+            parts.append(f"(?:{plain})(?![\\w@]|\\.\\w)")
+        pattern = r"(?<![\w.@/-])(?:" + "|".join(parts) + ")" if parts else r"(?!x)x"
+        object.__setattr__(self, "_replacements", replacements)
+        object.__setattr__(self, "_abbreviation_re", re.compile(pattern, re.IGNORECASE))
+        greeting = "|".join(f"(?:{g})" for g in self.greetings) or r"(?!x)x"
+        object.__setattr__(
+            self,
+            "_greeting_re",
+            re.compile(rf"^(?:(?:{greeting})(?![^\W_])[\s,.!:;/-]*)+", re.IGNORECASE),
+        )
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], source: str = "lexicon") -> Lexicon:
+        entries = []
+        for raw in require(dict(data), "abbreviations", list, source):
+            if not isinstance(raw, dict) or "forms" not in raw or "to" not in raw:
+                raise DataFileError(f"{source}: every abbreviation needs 'forms' and 'to'")
+            forms = tuple(strings(raw["forms"], "forms", source))
+            entries.append(Abbreviation(forms, str(raw["to"]), str(raw.get("note", ""))))
+        return cls(
+            abbreviations=tuple(entries),
+            keep_double=frozenset(
+                w.lower() for w in strings(data.get("keep_double", []), "keep_double", source)
+            ),
+            greetings=tuple(strings(data.get("greetings", []), "greetings", source)),
+            stopwords=frozenset(
+                w.lower() for w in strings(data.get("stopwords", []), "stopwords", source)
+            ),
+        )
+
+    def expansion(self, form: str) -> str | None:
+        return self._replacements.get(form.lower())  # type: ignore[attr-defined]
+
+
+def load_lexicon(path: Path | str | None = None) -> Lexicon:
+    """Read a word list; the default is `config/normalizer/lexicon.yaml`."""
+    path = Path(path) if path else data_file("lexicon.yaml")
+    return Lexicon.from_mapping(read_yaml(path), str(path))
+
+
+@lru_cache(maxsize=1)
+def default_lexicon() -> Lexicon:
+    return load_lexicon()
+
+
+@dataclass(frozen=True, slots=True)
+class CleanText:
+    """A complaint text in three forms: verbatim, cleaned for display, folded for matching."""
+
+    original: str
+    text: str
+    folded: str
+    tokens: tuple[str, ...]
+    urls: tuple[str, ...]
+    truncated: bool
+
+
+def clean_text(text: str, lexicon: Lexicon | None = None) -> CleanText:
+    """Clean one complaint text (see the module docstring for what "clean" means)."""
+    lexicon = lexicon or default_lexicon()
+    truncated = len(text) > MAX_CHARS
+    # Invisible characters go first: dropping them later could leave combining marks that NFKC
+    # would have ordered differently.
+    work = unicodedata.normalize("NFKC", _visible(text[:MAX_CHARS] if truncated else text))
+    shouting = _is_shouting(work)
+    pieces: list[str] = []
+    position = 0
+    for protected in _PROTECTED.finditer(work):
+        pieces.append(_clean_words(work[position : protected.start()], lexicon, shouting))
+        pieces.append(protected.group())
+        position = protected.end()
+    pieces.append(_clean_words(work[position:], lexicon, shouting))
+    display = _tidy_whitespace("".join(pieces))
+    folded = fold(_URL.sub(" ", display))
+    return CleanText(
+        original=text,
+        text=display,
+        folded=folded,
+        tokens=tuple(folded.split()),
+        urls=tuple(m.group() for m in _URL.finditer(display)),
+        truncated=truncated,
+    )
+
+
+def fold(text: str) -> str:
+    """Lower case, accents removed, anything but letters and digits turned into single spaces."""
+    text = text.casefold()
+    if not text.isascii():
+        decomposed = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _NON_WORD.sub(" ", text).strip()
+
+
+def make_title(text: str | CleanText, lexicon: Lexicon | None = None) -> str:
+    """A short title (at most `TITLE_MAX_CHARS`): the first sentence without greetings.
+
+    Returns "" for a text with nothing to say; the inbox template shows its own placeholder.
+    """
+    lexicon = lexicon or default_lexicon()
+    clean = text if isinstance(text, CleanText) else clean_text(text, lexicon)
+    sentences = []
+    for sentence in _SENTENCE_END.split(clean.text):
+        # Greetings open sentences as often as texts ("Selamat pagi min. Saya mau lapor ...").
+        stripped = lexicon._greeting_re.sub("", sentence.strip(), count=1).strip()  # type: ignore[attr-defined]
+        if _has_words(stripped):
+            sentences.append(stripped)
+    # A sentence that is only the reporter's masked identity makes a poor title.
+    informative = [s for s in sentences if not _MASK_PLACEHOLDER.search(s)] or sentences
+    if not informative:
+        return ""
+    title = informative[0]
+    # A very short first sentence ("Jalan rusak.") reads better with the next one.
+    for following in informative[1:]:
+        if len(title) >= 25:
+            break
+        title = f"{title} {following}"
+    if _is_shouting(title):
+        title = _RT_RW_WORD.sub(lambda m: m.group().upper(), title.lower())
+    title = title.rstrip(" ,;:-")
+    if len(title) > TITLE_MAX_CHARS:
+        cut = title[: TITLE_MAX_CHARS - 1]
+        space = cut.rfind(" ")
+        if space >= TITLE_MAX_CHARS // 2:
+            cut = cut[:space]
+        title = cut.rstrip(" ,;:.-") + "…"
+    return title[:1].upper() + title[1:]
+
+
+def _has_words(text: str) -> bool:
+    return any(c.isalnum() for c in text)
+
+
+def _visible(text: str) -> str:
+    """Drop emoji and invisible characters; control characters become spaces."""
+    text = _EMOJI.sub(" ", text)
+    if text.isascii():
+        if text.isprintable():
+            return text
+        return "".join(c if c.isprintable() or c == "\n" else " " for c in text)
+    out = []
+    for char in text:
+        category = unicodedata.category(char)
+        if category == "Cc":
+            out.append("\n" if char in "\n\r\v\f\x85" else " ")
+        elif category in ("Cf", "Cs", "Co", "Cn"):
+            continue  # zero-width joiners, lone surrogates, private use, unassigned
+        elif category.startswith("Z"):
+            out.append("\n" if char in "\u2028\u2029" else " ")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _is_shouting(text: str) -> bool:
+    """Mostly capital letters (common in SMS): capitals then say nothing about acronyms."""
+    letters = _LETTERS.findall(text[:2000])
+    if len(letters) < 8:
+        return False
+    return sum(map(str.isupper, letters)) / len(letters) > 0.7
+
+
+def _clean_words(segment: str, lexicon: Lexicon, shouting: bool) -> str:
+    if not segment:
+        return segment
+    segment = _REPEATED_PUNCT.sub(lambda m: m.group(1) or "...", segment)
+    if _LETTER_RUN.search(segment):
+        segment = _ELONGATED_WORD.sub(lambda m: _collapse(m.group(), lexicon.keep_double), segment)
+    segment = _REDUPLICATION.sub(r"\1-\1", segment)
+    segment = _normalise_rt_rw(segment)
+    return lexicon._abbreviation_re.sub(  # type: ignore[attr-defined]
+        lambda m: _expand(m.group(), lexicon, shouting), segment
+    )
+
+
+def _collapse(word: str, keep_double: Iterable[str]) -> str:
+    """Collapse letter runs of three or more; keep real doubles (`maaaaf` -> `maaf`)."""
+    doubled = _LETTER_RUN.sub(lambda m: m.group(1) * 2, word)
+    if doubled.lower() in keep_double:
+        return doubled
+
+    def single(match: re.Match[str]) -> str:
+        char = match.group(1)
+        start, end = match.span()
+        # Indonesian "ngg" before a vowel is real: "tinggggi" -> "tinggi", "tolonggg" -> "tolong".
+        if char in "gG" and start > 0 and word[start - 1] in "nN" and end < len(word):
+            return char * 2
+        return char
+
+    return _LETTER_RUN.sub(single, word)
+
+
+def _normalise_rt_rw(segment: str) -> str:
+    if "rt" not in segment.lower() and "rw" not in segment.lower():
+        return segment
+    segment = _RT_RW_PAIR.sub(lambda m: f"RT {int(m[1]):02d}/RW {int(m[2]):02d}", segment)
+
+    def one(match: re.Match[str]) -> str:
+        if match.group(3) is not None:
+            return f"RW {int(match.group(3)):02d}"
+        if match.group(2) is not None:
+            return f"RT {int(match.group(1)):02d}/RW {int(match.group(2)):02d}"
+        return f"RT {int(match.group(1)):02d}"
+
+    return _RT_RW.sub(one, segment)
+
+
+def _expand(found: str, lexicon: Lexicon, shouting: bool) -> str:
+    replacement = lexicon.expansion(found)
+    if replacement is None:
+        return found
+    letters = [c for c in found if c.isalpha()]
+    if letters and all(c.isupper() for c in letters):
+        if len(letters) == 2 and not shouting and not found.endswith("."):
+            return found  # probably an acronym ("PD", "SM") in normally written text
+        return replacement.upper() if len(letters) > 1 else replacement.capitalize()
+    if found[:1].isupper():
+        return replacement[:1].upper() + replacement[1:]
+    return replacement
+
+
+def _tidy_whitespace(text: str) -> str:
+    text = _SPACES.sub(" ", text)
+    text = _NEWLINES.sub("\n", text)
+    # No space before punctuation that ends a clause (left behind by removed emoji).
+    text = re.sub(r"(?<=[^,.!?;:\s]) +([,.!?;:])", r"\1", text)
+    return text.strip()

@@ -1,0 +1,672 @@
+"""The webhook case tables for the chat channels, and helpers to sign and send them.
+
+One table per channel (`twilio_sms_cases()`, `twilio_whatsapp_cases()`, `telegram_cases()`):
+each row names a fixture under `tests/fixtures/<channel>/` (or an inline body for garbled
+input), how to sign it, and what must come out: an exception, or the messages and delivery
+statuses. The channel tests run every row through `verify` → `parse` → `parse_statuses`
+(`check_case`); route-level tests can reuse the same rows with `route_request`:
+
+    for case in all_cases():
+        path, body, headers = route_request(case, received_base="http://testserver")
+        response = client.post(path, content=body, headers=headers)
+        if case.http_status:
+            assert response.status_code == case.http_status
+        else:
+            assert 200 <= response.status_code < 300
+
+with settings from `channel_settings()`: TWILIO_PUBLIC_BASE_URL is `PUBLIC_BASE`, so the URL the
+route receives (`http://testserver/...`) is mapped to the public URL the signature covers.
+
+Secrets here are obviously fake test values; signatures are computed, never stored.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import pytest
+from twilio.request_validator import RequestValidator
+
+from channels.base import (
+    Channel,
+    DeliveryState,
+    InboundMessage,
+    MessageKind,
+    PayloadError,
+    RawRequest,
+    SignatureError,
+)
+from channels.telegram import SECRET_HEADER
+from channels.twilio_common import form_params
+from config.settings import Settings, load_settings
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+CHANNELS = ("twilio_sms", "twilio_whatsapp", "telegram")
+
+TEST_TWILIO_ACCOUNT_SID = "AC" + "0" * 30 + "01"
+TEST_TWILIO_TOKEN = "test-twilio-auth-token-not-real"
+TEST_TELEGRAM_TOKEN = "900000001:test-telegram-token-not-real"
+TEST_TELEGRAM_SECRET = "test-telegram-webhook-secret-not-real"
+SMS_NUMBER = "+15005550006"
+WHATSAPP_NUMBER = "+14155238886"
+# Twilio signs the public URL; the gateway behind the proxy sees the internal one.
+PUBLIC_BASE = "https://lapor.example.go.id"
+INTERNAL_BASE = "http://10.0.0.7:8000"
+FIXED_NOW = datetime(2024, 11, 20, 9, 0, tzinfo=UTC)
+
+
+def channel_settings(**overrides: Any) -> Settings:
+    """Settings for channel tests: fake credentials, no .env file, overridable."""
+    values: dict[str, Any] = {
+        "_env_file": None,
+        "public_base_url": PUBLIC_BASE,
+        "twilio_account_sid": TEST_TWILIO_ACCOUNT_SID,
+        "twilio_auth_token": TEST_TWILIO_TOKEN,
+        "twilio_sms_number": SMS_NUMBER,
+        "twilio_whatsapp_number": WHATSAPP_NUMBER,
+        "twilio_public_base_url": PUBLIC_BASE,
+        "telegram_bot_token": TEST_TELEGRAM_TOKEN,
+        "telegram_webhook_secret": TEST_TELEGRAM_SECRET,
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+class Sign(StrEnum):
+    VALID = "valid"
+    MISSING = "missing"
+    INVALID = "invalid"  # signed with another secret
+    WRONG_URL = "wrong_url"  # Twilio: signed for the internal URL, not the public one
+    TAMPERED = "tampered"  # Twilio: signature of the fixture, body changed afterwards
+
+
+@dataclass(frozen=True)
+class Expect:
+    """One message the case must produce; `also` checks further attributes by dotted path."""
+
+    sender: str
+    external_id: str
+    text: str = ""
+    kind: MessageKind = MessageKind.MESSAGE
+    media: int = 0
+    location: tuple[float, float] | None = None
+    also: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExpectStatus:
+    provider_message_id: str
+    state: DeliveryState
+    error_mentions: str | None = None
+
+
+@dataclass(frozen=True)
+class WebhookCase:
+    label: str
+    channel: str
+    fixture: str | None = None  # file name under tests/fixtures/<channel>/
+    body: bytes | None = None  # inline body (garbled input); overrides the fixture
+    sign: Sign = Sign.VALID
+    subpath: str = ""
+    error: type[Exception] | None = None
+    messages: tuple[Expect, ...] = ()
+    statuses: tuple[ExpectStatus, ...] = ()
+
+    @property
+    def http_status(self) -> int | None:
+        """What the webhook route must answer: 403, 400, or None for "a 2xx"."""
+        if self.error is SignatureError:
+            return 403
+        if self.error is PayloadError:
+            return 400
+        return None
+
+
+def fixture_bytes(channel: str, name: str) -> bytes:
+    return (FIXTURES / channel / name).read_bytes()
+
+
+def webhook_path(case: WebhookCase) -> str:
+    path = f"/webhooks/{case.channel}"
+    return f"{path}/{case.subpath}" if case.subpath else path
+
+
+def _tamper(body: bytes) -> bytes:
+    pairs = [
+        (k, "Tolong transfer pulsa ke nomor ini" if k == "Body" else v)
+        for k, v in parse_qsl(body.decode(), keep_blank_values=True)
+    ]
+    return urlencode(pairs).encode()
+
+
+def _original_body(case: WebhookCase) -> bytes:
+    if case.body is not None:
+        return case.body
+    assert case.fixture, f"{case.label}: a case needs a fixture or a body"
+    return fixture_bytes(case.channel, case.fixture)
+
+
+def request_body(case: WebhookCase) -> bytes:
+    """The body the provider sends (changed after signing, for a TAMPERED case)."""
+    body = _original_body(case)
+    return _tamper(body) if case.sign is Sign.TAMPERED else body
+
+
+def twilio_signature(url: str, body: bytes, token: str = TEST_TWILIO_TOKEN) -> str:
+    return RequestValidator(token).compute_signature(url, form_params(body))
+
+
+def signed_headers(
+    case: WebhookCase, signed_url: str, received_url: str | None = None
+) -> dict[str, str]:
+    """Headers as the provider sends them; `signed_url` is the public URL it called."""
+    if case.channel == "telegram":
+        headers = {"content-type": "application/json"}
+        if case.sign is Sign.VALID:
+            headers[SECRET_HEADER.lower()] = TEST_TELEGRAM_SECRET
+        elif case.sign is Sign.INVALID:
+            headers[SECRET_HEADER.lower()] = "some-other-secret"
+        return headers
+    headers = {"content-type": "application/x-www-form-urlencoded"}
+    body = _original_body(case)  # what the signature was computed over
+    if case.sign in (Sign.VALID, Sign.TAMPERED):
+        headers["x-twilio-signature"] = twilio_signature(signed_url, body)
+    elif case.sign is Sign.INVALID:
+        headers["x-twilio-signature"] = twilio_signature(signed_url, body, "another-token")
+    elif case.sign is Sign.WRONG_URL:
+        headers["x-twilio-signature"] = twilio_signature(received_url or signed_url, body)
+    return headers
+
+
+def route_request(
+    case: WebhookCase, received_base: str = "http://testserver"
+) -> tuple[str, bytes, dict[str, str]]:
+    """(path, body, headers) to POST for a route-level test of the case."""
+    path = webhook_path(case)
+    headers = signed_headers(case, PUBLIC_BASE + path, received_base + path)
+    return path, request_body(case), headers
+
+
+def raw_request(case: WebhookCase) -> RawRequest:
+    """The case as the gateway receives it behind the proxy (internal URL, public signature)."""
+    path = webhook_path(case)
+    received = INTERNAL_BASE + path
+    return RawRequest(
+        body=request_body(case),
+        headers=signed_headers(case, PUBLIC_BASE + path, received),
+        url=received,
+        subpath=case.subpath,
+    )
+
+
+def _resolve(message: InboundMessage, path: str) -> object:
+    value: Any = message
+    for part in path.split("."):
+        if isinstance(value, Mapping):
+            value = value.get(part)
+        elif isinstance(value, tuple) and part.isdigit():
+            value = value[int(part)]
+        else:
+            value = getattr(value, part)
+    return value
+
+
+def check_case(channel: Channel, case: WebhookCase) -> list[InboundMessage]:
+    """Run one row through verify → parse → parse_statuses and compare with the expectation."""
+    raw = raw_request(case)
+    if case.error is SignatureError:
+        with pytest.raises(SignatureError):
+            channel.verify(raw)
+        return []
+    channel.verify(raw)
+    if case.error is not None:
+        with pytest.raises(case.error):  # the route calls both; either raising is a 400
+            channel.parse(raw)
+            channel.parse_statuses(raw)
+        return []
+    messages = channel.parse(raw)
+    statuses = channel.parse_statuses(raw)
+    assert len(messages) == len(case.messages), [m.external_id for m in messages]
+    for message, expected in zip(messages, case.messages, strict=True):
+        assert message.channel == channel.name
+        assert (message.sender, message.external_id) == (expected.sender, expected.external_id)
+        assert message.kind is expected.kind
+        assert message.text == expected.text
+        assert len(message.media) == expected.media
+        where = message.location
+        got = (where.latitude, where.longitude) if where else None
+        assert got == expected.location
+        for path, value in expected.also.items():
+            assert _resolve(message, path) == value, path
+    assert [(s.provider_message_id, s.state) for s in statuses] == [
+        (s.provider_message_id, s.state) for s in case.statuses
+    ]
+    for status, expected_status in zip(statuses, case.statuses, strict=True):
+        assert status.channel == channel.name
+        if expected_status.error_mentions is None:
+            assert status.error is None
+        else:
+            assert expected_status.error_mentions in (status.error or "")
+    return messages
+
+
+def _sid(prefix: str, n: int) -> str:
+    return f"{prefix}{n:032x}"
+
+
+# --- SMS 1708 ------------------------------------------------------------------------------------
+
+
+def twilio_sms_cases() -> list[WebhookCase]:
+    c = "twilio_sms"
+    return [
+        WebhookCase(
+            "text",
+            c,
+            "text.form",
+            messages=(
+                Expect(
+                    "+6281234560001",
+                    _sid("SM", 0xA001),
+                    "Jalan rusak di depan SDN 2 Rembang, banyak lubang. Mohon segera diperbaiki.",
+                    also={"received_at": FIXED_NOW, "sender_name": None, "extra.to": SMS_NUMBER},
+                ),
+            ),
+        ),
+        WebhookCase(
+            "long text arrives as one message",
+            c,
+            "long_text.form",
+            messages=(
+                Expect(
+                    "+6281234560002",
+                    _sid("SM", 0xA002),
+                    "Lapor, sudah tiga bulan lampu penerangan jalan di Jl. Pemuda dekat pasar kota "
+                    "mati semua. Malam hari sangat gelap dan sudah dua kali terjadi penjambretan "
+                    "di sana. Warga sudah melapor ke kelurahan tetapi belum ada tindakan. Mohon "
+                    "dinas terkait segera memperbaiki lampu tersebut sebelum ada korban lagi. "
+                    "Terima kasih.",
+                ),
+            ),
+        ),
+        WebhookCase(
+            "unicode text",
+            c,
+            "unicode.form",
+            messages=(
+                Expect(
+                    "+6285712340003",
+                    _sid("SM", 0xA003),
+                    "Sampah menumpuk di Pasar Sarang 😡 baunya sampai ke rumah warga — tolong "
+                    "diangkut",
+                ),
+            ),
+        ),
+        WebhookCase(
+            "status delivered",
+            c,
+            "status_delivered.form",
+            subpath="status",
+            statuses=(ExpectStatus(_sid("SM", 0xB001), DeliveryState.DELIVERED),),
+        ),
+        WebhookCase(
+            "status failed",
+            c,
+            "status_failed.form",
+            subpath="status",
+            statuses=(ExpectStatus(_sid("SM", 0xB002), DeliveryState.FAILED, "30008"),),
+        ),
+        WebhookCase(
+            "status undelivered sent to the message URL",
+            c,
+            "status_undelivered.form",
+            statuses=(
+                ExpectStatus(_sid("SM", 0xB003), DeliveryState.FAILED, "handset is unreachable"),
+            ),
+        ),
+        WebhookCase("empty SMS is ignored", c, "empty_body.form"),
+        WebhookCase("invalid signature", c, "text.form", sign=Sign.INVALID, error=SignatureError),
+        WebhookCase("missing signature", c, "text.form", sign=Sign.MISSING, error=SignatureError),
+        WebhookCase(
+            "signed for the internal URL",
+            c,
+            "text.form",
+            sign=Sign.WRONG_URL,
+            error=SignatureError,
+        ),
+        WebhookCase(
+            "body changed after signing", c, "text.form", sign=Sign.TAMPERED, error=SignatureError
+        ),
+        WebhookCase(
+            "JSON instead of a form",
+            c,
+            body=b'{"MessageSid": "SM1", "Body": "halo"}',
+            error=PayloadError,
+        ),
+        WebhookCase(
+            "form without MessageSid",
+            c,
+            body=b"From=%2B6281234560001&To=%2B15005550006&Body=halo",
+            error=PayloadError,
+        ),
+        WebhookCase(
+            "body not UTF-8",
+            c,
+            body=b"MessageSid=SM1&From=%2B6281234560001&Body=\xff\xfe",
+            error=PayloadError,
+        ),
+        WebhookCase(
+            "status callback without MessageStatus",
+            c,
+            body=b"MessageSid=SM1&To=%2B6281234560001",
+            subpath="status",
+            error=PayloadError,
+        ),
+    ]
+
+
+# --- WhatsApp ------------------------------------------------------------------------------------
+
+
+def _media_url(message: int, media: int) -> str:
+    return (
+        f"https://api.twilio.com/2010-04-01/Accounts/{TEST_TWILIO_ACCOUNT_SID}/Messages/"
+        f"{_sid('MM', 0xC000 + message)}/Media/{_sid('ME', media)}"
+    )
+
+
+def twilio_whatsapp_cases() -> list[WebhookCase]:
+    c = "twilio_whatsapp"
+    return [
+        WebhookCase(
+            "text",
+            c,
+            "text.form",
+            messages=(
+                Expect(
+                    "+6281234560011",
+                    _sid("SM", 0xC001),
+                    "Selamat pagi, saya mau melapor saluran air tersumbat di Desa Tireman",
+                    also={"sender_name": None, "extra.wa_id": "6281234560011"},
+                ),
+            ),
+        ),
+        WebhookCase(
+            "image with caption",
+            c,
+            "image_caption.form",
+            messages=(
+                Expect(
+                    "+6281234560011",
+                    _sid("MM", 0xC002),
+                    "Ini foto jembatan yang retak",
+                    media=1,
+                    also={
+                        "sender_name": "Budi Santoso",
+                        "media.0.url": _media_url(2, 1),
+                        "media.0.content_type": "image/jpeg",
+                    },
+                ),
+            ),
+        ),
+        WebhookCase(
+            "two media without text",
+            c,
+            "two_media.form",
+            messages=(
+                Expect(
+                    "+6281234560011",
+                    _sid("MM", 0xC003),
+                    media=2,
+                    also={
+                        "media.1.content_type": "application/pdf",
+                        "media.1.url": _media_url(3, 3),
+                    },
+                ),
+            ),
+        ),
+        WebhookCase(
+            "location pin",
+            c,
+            "location.form",
+            messages=(
+                Expect(
+                    "+6281234560011",
+                    _sid("SM", 0xC004),
+                    location=(-6.7081, 111.3418),
+                    also={"location.label": "Pasar Kota Rembang, Jl. Pemuda No. 12, Rembang"},
+                ),
+            ),
+        ),
+        WebhookCase(
+            "button reply",
+            c,
+            "button_reply.form",
+            messages=(
+                Expect(
+                    "+6281234560011",
+                    _sid("SM", 0xC005),
+                    "Ya, kirim laporan",
+                    kind=MessageKind.BUTTON,
+                    also={"button_payload": "confirm_submit", "reply_to": _sid("SM", 0xD001)},
+                ),
+            ),
+        ),
+        WebhookCase(
+            "profile name",
+            c,
+            "profile_name.form",
+            messages=(
+                Expect(
+                    "+6285712340012",
+                    _sid("SM", 0xC006),
+                    "Halo LAPOR!",
+                    also={"sender_name": "Ni Luh Putu Ayu 🌸"},
+                ),
+            ),
+        ),
+        WebhookCase("sticker is ignored", c, "sticker.form"),
+        WebhookCase(
+            "read receipt sent to the message URL",
+            c,
+            "status_read.form",
+            statuses=(ExpectStatus(_sid("SM", 0xD002), DeliveryState.READ),),
+        ),
+        WebhookCase(
+            "status failed outside the window",
+            c,
+            "status_failed.form",
+            subpath="status",
+            statuses=(ExpectStatus(_sid("SM", 0xD003), DeliveryState.FAILED, "63016"),),
+        ),
+        WebhookCase(
+            "invalid signature", c, "image_caption.form", sign=Sign.INVALID, error=SignatureError
+        ),
+        WebhookCase(
+            "missing signature", c, "location.form", sign=Sign.MISSING, error=SignatureError
+        ),
+        WebhookCase(
+            "NumMedia larger than the media sent",
+            c,
+            body=b"MessageSid=MM1&From=whatsapp%3A%2B6281234560011&NumMedia=2"
+            b"&MediaUrl0=https%3A%2F%2Fapi.twilio.com%2Fm%2F1&Body=",
+            error=PayloadError,
+        ),
+        WebhookCase(
+            "latitude that is no number",
+            c,
+            body=b"MessageSid=SM1&From=whatsapp%3A%2B6281234560011&Latitude=selatan"
+            b"&Longitude=111.3&Body=",
+            error=PayloadError,
+        ),
+    ]
+
+
+# --- Telegram ------------------------------------------------------------------------------------
+
+BUDI = "111222333"
+
+
+def telegram_cases() -> list[WebhookCase]:
+    c = "telegram"
+    return [
+        WebhookCase(
+            "text",
+            c,
+            "text.json",
+            messages=(
+                Expect(
+                    BUDI,
+                    "810000001",
+                    "Jalan di Desa Sumberjo rusak parah, banyak lubang besar",
+                    also={
+                        "sender_name": "Budi Santoso",
+                        "language": "id",
+                        "received_at": datetime(2024, 11, 20, 8, 30, tzinfo=UTC),
+                        "extra.message_ref": f"{BUDI}:101",
+                        "extra.username": "budi_santoso",
+                    },
+                ),
+            ),
+        ),
+        WebhookCase(
+            "start command",
+            c,
+            "start_command.json",
+            messages=(Expect("444555666", "810000002", "/start", also={"language": "en"}),),
+        ),
+        WebhookCase(
+            "photo with caption: the largest size",
+            c,
+            "photo_caption.json",
+            messages=(
+                Expect(
+                    BUDI,
+                    "810000003",
+                    "Ini fotonya, lubangnya dalam sekali",
+                    media=1,
+                    also={
+                        "media.0.ref": "AgACAgUAAxkBAAIBZ2-1280",
+                        "media.0.size": 154321,
+                        "media.0.content_type": "image/jpeg",
+                    },
+                ),
+            ),
+        ),
+        WebhookCase(
+            "document",
+            c,
+            "document.json",
+            messages=(
+                Expect(
+                    BUDI,
+                    "810000004",
+                    "Surat pengantar dari RT",
+                    media=1,
+                    also={
+                        "media.0.ref": "BQACAgUAAxkBAAIBaG",
+                        "media.0.content_type": "application/pdf",
+                        "media.0.filename": "surat_pengantar_rt.pdf",
+                    },
+                ),
+            ),
+        ),
+        WebhookCase(
+            "location",
+            c,
+            "location.json",
+            messages=(
+                Expect(
+                    BUDI, "810000005", location=(-6.70811, 111.34183), also={"location.label": None}
+                ),
+            ),
+        ),
+        WebhookCase(
+            "venue",
+            c,
+            "venue.json",
+            messages=(
+                Expect(
+                    BUDI,
+                    "810000006",
+                    location=(-6.70402, 111.33897),
+                    also={"location.label": "Pasar Kota Rembang, Jl. Pemuda No. 12, Rembang"},
+                ),
+            ),
+        ),
+        WebhookCase(
+            "own contact card",
+            c,
+            "contact.json",
+            messages=(
+                Expect(
+                    BUDI,
+                    "810000007",
+                    also={"contact_phone": "+6281234567001", "extra.contact_is_sender": "true"},
+                ),
+            ),
+        ),
+        WebhookCase(
+            "edited message names the original by chat and message id",
+            c,
+            "edited_message.json",
+            messages=(
+                Expect(
+                    BUDI,
+                    "810000008",
+                    "Jalan di Desa Sumberjo RT 03 rusak parah, banyak lubang besar",
+                    kind=MessageKind.EDITED,
+                    also={
+                        "edits": f"{BUDI}:101",
+                        "received_at": datetime(2024, 11, 20, 8, 33, 20, tzinfo=UTC),
+                    },
+                ),
+            ),
+        ),
+        WebhookCase(
+            "inline button pressed",
+            c,
+            "callback_query.json",
+            messages=(
+                Expect(
+                    BUDI,
+                    "810000009",
+                    "Ya, kirim",
+                    kind=MessageKind.BUTTON,
+                    also={
+                        "button_payload": "confirm_submit",
+                        "reply_to": f"{BUDI}:5010",
+                        "extra.callback_query_id": "4382bfdwdsb323b2d9",
+                    },
+                ),
+            ),
+        ),
+        WebhookCase("sticker alone is ignored", c, "sticker.json"),
+        WebhookCase("bot blocked (my_chat_member) is ignored", c, "my_chat_member.json"),
+        WebhookCase("reaction is ignored", c, "message_reaction.json"),
+        WebhookCase("group chat is ignored", c, "group_message.json"),
+        WebhookCase("wrong secret token", c, "text.json", sign=Sign.INVALID, error=SignatureError),
+        WebhookCase(
+            "missing secret token", c, "text.json", sign=Sign.MISSING, error=SignatureError
+        ),
+        WebhookCase("not JSON", c, body=b"update_id=1&message=halo", error=PayloadError),
+        WebhookCase("JSON but not an object", c, body=b"[1, 2, 3]", error=PayloadError),
+        WebhookCase("no update_id", c, body=b'{"message": {"text": "halo"}}', error=PayloadError),
+        WebhookCase(
+            "message without chat and date",
+            c,
+            body=json.dumps({"update_id": 5, "message": {"message_id": 1, "text": "x"}}).encode(),
+            error=PayloadError,
+        ),
+    ]
+
+
+def all_cases() -> list[WebhookCase]:
+    return twilio_sms_cases() + twilio_whatsapp_cases() + telegram_cases()

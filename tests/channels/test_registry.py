@@ -1,0 +1,26 @@
+"""The channel registry: an explicit list, looked up by the name in `/webhooks/{name}`."""
+
+from __future__ import annotations
+
+from channels.registry import build_channels
+from tests.channels.cases import channel_settings
+from tests.fakes.server import closed_port_url
+
+
+def test_registry_lists_the_chat_channels_by_name() -> None:
+    # Providers unreachable: building the channels must not contact them.
+    unreachable = closed_port_url()
+    settings = channel_settings(twilio_api_base_url=unreachable, telegram_api_base_url=unreachable)
+    channels = build_channels(settings)
+    assert sorted(channels) == ["telegram", "twilio_sms", "twilio_whatsapp"]
+    assert all(channel.name == name for name, channel in channels.items())
+    assert channels["twilio_sms"].can_find_sent and channels["twilio_whatsapp"].can_find_sent
+    assert not channels["telegram"].can_find_sent
+
+
+def test_channels_never_show_secrets() -> None:
+    channels = build_channels(channel_settings())
+    for channel in channels.values():
+        shown = repr(channel) + repr(vars(channel))
+        assert "test-twilio-auth-token" not in shown
+        assert "test-telegram" not in shown
