@@ -367,7 +367,11 @@ def test_pend_asks_the_reporter_and_resume_returns_where_it_was(
     [question] = _outbox(gateway, "reply")
     assert question.payload["kind"] == "question"
     assert "Mohon kirim foto lokasinya." in question.payload["text"]
-    _do(gateway, complaint, lambda s, c: actions.resume_from_pending(s, c, "reporter", gateway=gateway))
+    _do(
+        gateway,
+        complaint,
+        lambda s, c: actions.resume_from_pending(s, c, "reporter", gateway=gateway),
+    )
     row = _get(gateway, complaint.id)
     assert row.status == S.VERIFIED and row.status_before_pending is None
 
@@ -383,10 +387,24 @@ def test_pend_without_a_channel_to_ask_on_is_refused(
     assert _get(gateway, complaint.id).status == S.RECEIVED
 
 
-@pytest.mark.parametrize("action", ["archive", "return_complaint"])
-def test_archive_and_return_need_a_reason_and_tell_the_reporter(
-    gateway: Gateway, directory: Directory, action: str
+@pytest.mark.parametrize(
+    ("action", "notices", "told"),
+    [
+        ("archive", None, False),  # spam is not answered unless configured
+        ("archive", "archived", True),
+        ("return_complaint", None, True),
+    ],
+)
+def test_archive_and_return_need_a_reason_and_tell_the_reporter_as_configured(
+    gateway: Gateway,
+    directory: Directory,
+    monkeypatch: pytest.MonkeyPatch,
+    action: str,
+    notices: str | None,
+    told: bool,
 ) -> None:
+    if notices:
+        monkeypatch.setitem(gateway.__dict__, "reporter_notice_statuses", frozenset({notices}))
     complaint = make_complaint(gateway.db, S.RECEIVED, **REPORTER)
     run = getattr(actions, action)
     with gateway.db.session() as session:
@@ -394,8 +412,9 @@ def test_archive_and_return_need_a_reason_and_tell_the_reporter(
         with pytest.raises(actions.ActionInvalid, match="reason_required"):
             run(gateway, session, row, actor=ACTOR, reason="  ")
     _do(gateway, complaint, lambda s, c: run(gateway, s, c, actor=ACTOR, reason="Alasan jelas"))
-    [told] = _outbox(gateway, "reply")
-    assert "Alasan jelas" in told.payload["text"]
+    messages = _outbox(gateway, "reply")
+    assert [m.recipient for m in messages] == (["web:pelapor-1"] if told else [])
+    assert all("Alasan jelas" in m.payload["text"] for m in messages)
 
 
 def test_merge_is_audited_on_both_and_unmerge_restores_the_cluster(
@@ -491,6 +510,10 @@ def test_answer_keeps_the_photos_and_queues_the_answer_to_every_reporter_of_the_
         assert item.payload["kind"] == "answer"
         assert "Sudah diperbaiki" in item.payload["text"]
         assert [m["ref"] for m in item.payload["media"]] == [stored.key]
+        # The provider fetches the photo through a signed link to that attachment.
+        [link] = [m["url"] for m in item.payload["media"]]
+        token = link.removeprefix(f"{gateway.settings.public_base_url}/media/")
+        assert gateway.media_links.attachment_id(token) == photo.id
 
 
 def test_answer_needs_some_text(gateway: Gateway, directory: Directory) -> None:
@@ -507,7 +530,8 @@ def test_acknowledge_tells_the_reporter_it_is_being_processed(
     complaint = make_complaint(gateway.db, S.DISPOSED, agency_id=directory.dpupr, **REPORTER)
     _do(gateway, complaint, lambda s, c: actions.acknowledge(gateway, s, c, actor=ACTOR))
     [told] = _outbox(gateway, "reply")
-    assert told.payload["kind"] == "status" and "sedang diproses" in told.payload["text"]
+    assert told.payload["kind"] == "status"
+    assert "sedang ditindaklanjuti oleh Dinas Pekerjaan Umum" in told.payload["text"]
 
 
 def test_request_for_redisposition_flags_the_complaint_until_it_is_redisposed(
@@ -589,14 +613,14 @@ def test_two_admins_at_once_one_wins_and_the_other_leaves_nothing_behind(
         first.commit()  # the first admin's page is shown; they think it over
         with gateway.db.session() as second:
             theirs = second.get(Complaint, complaint.id)
-            actions.archive(gateway, second, theirs, actor="user:2", reason="Spam")  # type: ignore[arg-type]
+            actions.return_complaint(gateway, second, theirs, actor="user:2", reason="Provinsi")  # type: ignore[arg-type]
             workflow.commit(second)
         with pytest.raises(workflow.ConcurrentUpdate):
             actions.dispose(gateway, first, mine, actor=ACTOR, agency_id=directory.dpupr)
             workflow.commit(first)
     row = _get(gateway, complaint.id)
-    assert row.status == S.ARCHIVED and row.agency_id is None
-    assert [o.kind for o in _outbox(gateway)] == ["reply"]  # only the archive's message
+    assert row.status == S.RETURNED and row.agency_id is None
+    assert [o.kind for o in _outbox(gateway)] == ["reply"]  # only the return's message
     with gateway.db.read_session() as session:
         actions_done = session.scalars(
             select(ComplaintEvent.action).where(ComplaintEvent.complaint_id == complaint.id)
