@@ -20,7 +20,6 @@ import pytest
 from sqlalchemy import select
 
 from config.settings import Settings
-from gateway.app import create_app
 from gateway.context import Gateway
 from gateway.db import Database
 from gateway.models import Complaint, Reporter, ReporterIdentity, Status
