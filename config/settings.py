@@ -145,7 +145,7 @@ class Settings(BaseSettings):
     admin_lockout_minutes: int = Field(default=15, ge=1)
     # Complaints per inbox page, and where the counts per filter stop counting ("10000+").
     admin_inbox_page_size: int = Field(default=50, ge=5, le=500)
-    admin_inbox_count_cap: int = Field(default=10000, ge=100)
+    admin_inbox_count_cap: int = Field(default=5000, ge=100)
     # A deadline closer than this many hours is "due soon" in the inbox.
     admin_due_soon_hours: int = Field(default=48, ge=1)
 

@@ -1,11 +1,17 @@
 """The admin inbox's list: filters, full-text search, sort, pagination and counts per filter.
 
 One function builds the conditions for a filter; the page and every count use it, so a count
-always matches what clicking it shows. Counts stop at a cap ("10000+"): an admin needs to know
+always matches what clicking it shows. Counts stop at a cap ("5000+"): an admin needs to know
 "a lot", not the exact size of the archive, and counting to a cap costs the same whatever the
-table's size. Full-text search uses the engine's own index (FTS5 on SQLite, a tsvector with a GIN
-index on PostgreSQL, both made in the `admin_0001` migration); a tracking code is looked up
-directly.
+table's size (one small index-range query per status and deadline state, sent as one
+statement).
+
+Full-text search uses the engine's own index (FTS5 on SQLite, a tsvector with a GIN index on
+PostgreSQL, both made in the `admin_0001` migration); every word is a prefix and all must match.
+A search (and the "has duplicates" filter) first takes the newest `cap` matching ids into a
+materialised CTE, shared by the page and the counts, which are then one grouped pass over that
+set; a search matching more than the cap shows the newest matches and says "cap+". A tracking
+code is looked up directly. Measured in bench/inbox_bench.py (docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
@@ -22,7 +28,6 @@ from sqlalchemy import (
     ColumnElement,
     and_,
     case,
-    exists,
     false,
     func,
     literal_column,
@@ -30,7 +35,6 @@ from sqlalchemy import (
     select,
     table,
 )
-from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from gateway.models import Agency, Category, Complaint, Status
@@ -41,6 +45,7 @@ S = Status
 # Which deadline runs in which state (a pending complaint's clock is paused).
 VERIFY_CLOCK = (S.RECEIVED.value, S.VERIFIED.value)
 ANSWER_CLOCK = (S.DISPOSED.value, S.IN_PROGRESS.value)
+CLOCK_STATES = (*VERIFY_CLOCK, *ANSWER_CLOCK)
 # What a liaison officer sees: complaints disposed to their agency, from then on.
 LIAISON_STATES = (S.DISPOSED.value, S.IN_PROGRESS.value, S.ANSWERED.value, S.CLOSED.value)
 OPEN = "open"
@@ -204,36 +209,75 @@ def search_terms(q: str) -> list[str]:
     return re.findall(r"\w+", q.lower())[:MAX_SEARCH_TERMS]
 
 
-def search_condition(q: str, dialect: str) -> ColumnElement[bool] | None:
-    """Every word of `q` as a prefix, in title or clean text; a tracking code matches exactly."""
-    code = normalize_code(q) if len(q) <= 20 else None
-    if code:
-        return Complaint.tracking_code == code  # type: ignore[return-value]
-    terms = search_terms(q)
-    if not terms:
-        return None
+@dataclass(frozen=True)
+class IdSets:
+    """Sets of complaint ids a filter needs, computed once per request as materialised CTEs
+    and shared by the page and every count (the full-text index is asked once, not 16 times).
+    """
+
+    search: Any = None  # CTE (id): the newest `limit` complaints matching the search words
+    no_match: bool = False  # the search has no words at all
+    code: str | None = None  # the search is a tracking code: looked up directly
+    duplicates: Any = None  # CTE (id): the newest `limit` complaints in a cluster
+
+    @property
+    def bounded(self) -> bool:
+        """The filter reduces the list to at most `limit` ids known in advance."""
+        return self.search is not None or self.duplicates is not None
+
+
+def id_sets(f: InboxFilter, dialect: str, limit: int) -> IdSets:
+    search = None
+    code = None
+    no_match = False
+    if f.q:
+        code = normalize_code(f.q) if len(f.q) <= 20 else None
+        terms = [] if code else search_terms(f.q)
+        if not code and not terms:
+            no_match = True
+        elif terms:
+            search = _search_cte(terms, dialect, limit)
+    duplicates = None
+    if f.has_duplicates:
+        heads = select(Complaint.cluster_id.label("id")).where(  # type: ignore[union-attr]
+            Complaint.cluster_id.is_not(None)  # type: ignore[union-attr]
+        )
+        members = select(Complaint.id).where(Complaint.cluster_id.is_not(None))  # type: ignore[union-attr]
+        both = heads.union(members).subquery()
+        newest = select(both.c.id).order_by(both.c.id.desc()).limit(limit)
+        duplicates = newest.cte("clustered").prefix_with("MATERIALIZED")
+    return IdSets(search=search, no_match=no_match, code=code, duplicates=duplicates)
+
+
+def _search_cte(terms: list[str], dialect: str, limit: int) -> Any:
+    """Every word as a prefix, in the title or the clean text; the newest `limit` matches
+    (a search matching more than that shows the newest and says "limit+")."""
     if dialect == "postgresql":
         tsquery = " & ".join(f"{term}:*" for term in terms)
-        return literal_column("complaint.search_vector").op("@@")(
-            func.to_tsquery("simple", tsquery)
+        # "id + 0": order without the primary key's index, so PostgreSQL takes the matches from
+        # the GIN index instead of walking every complaint backwards (ruinous for a rare word).
+        matching = (
+            select(Complaint.id)
+            .where(
+                literal_column("complaint.search_vector").op("@@")(
+                    func.to_tsquery("simple", tsquery)
+                )
+            )
+            .order_by((Complaint.id + 0).desc())  # type: ignore[operator]
+            .limit(limit)
         )
-    # Quoted FTS5 strings: whatever the admin typed cannot become FTS5 query syntax.
-    match = " ".join(f'"{term}"*' for term in terms)
-    fts = table("complaint_fts")
-    matching = (
-        select(literal_column("rowid"))
-        .select_from(fts)
-        .where(literal_column("complaint_fts").op("MATCH")(match))
-    )
-    return Complaint.id.in_(matching)  # type: ignore[union-attr]
-
-
-def has_duplicates_condition() -> ColumnElement[bool]:
-    member = aliased(Complaint)
-    return or_(
-        Complaint.cluster_id.is_not(None),  # type: ignore[union-attr]
-        exists(select(member.id).where(member.cluster_id == Complaint.id)),
-    )
+    else:
+        # Quoted FTS5 strings: whatever the admin typed cannot become FTS5 query syntax.
+        match = " ".join(f'"{term}"*' for term in terms)
+        rowid = literal_column("rowid")
+        matching = (
+            select(rowid.label("id"))
+            .select_from(table("complaint_fts"))
+            .where(literal_column("complaint_fts").op("MATCH")(match))
+            .order_by(rowid.desc())
+            .limit(limit)
+        )
+    return matching.cte("search_matches").prefix_with("MATERIALIZED")
 
 
 @dataclass(frozen=True)
@@ -250,7 +294,7 @@ def conditions(
     f: InboxFilter,
     scope: Scope,
     clock: Clock,
-    dialect: str,
+    sets: IdSets,
     *,
     with_status: bool = True,
     with_deadline: bool = True,
@@ -276,8 +320,8 @@ def conditions(
         where.append(func.lower(Complaint.kecamatan) == f.kecamatan.lower())
     if with_deadline and f.deadline:
         where.append(deadline_condition(f.deadline, clock.now, clock.soon))
-    if f.has_duplicates:
-        where.append(has_duplicates_condition())
+    if sets.duplicates is not None:
+        where.append(Complaint.id.in_(select(sets.duplicates.c.id)))  # type: ignore[union-attr]
     if f.redisposition:
         where.append(Complaint.redisposition_requested_at.is_not(None))  # type: ignore[union-attr]
     if f.received_from:
@@ -285,12 +329,12 @@ def conditions(
     if f.received_to:
         end = clock.day_start(f.received_to + timedelta(days=1))
         where.append(Complaint.received_at < end)  # type: ignore[arg-type]
-    if f.q:
-        searched = search_condition(f.q, dialect)
-        if searched is None:
-            where.append(false())
-        else:
-            where.append(searched)
+    if sets.no_match:
+        where.append(false())
+    if sets.code is not None:
+        where.append(Complaint.tracking_code == sets.code)  # type: ignore[arg-type]
+    if sets.search is not None:
+        where.append(Complaint.id.in_(select(sets.search.c.id)))  # type: ignore[union-attr]
     return where
 
 
@@ -388,8 +432,8 @@ def list_page(
     count_cap: int,
 ) -> InboxPage:
     """One inbox page: its rows, whether there is a next page, and the counts per filter."""
-    dialect = session.get_bind().dialect.name
-    where = conditions(f, scope, clock, dialect)
+    sets = id_sets(f, session.get_bind().dialect.name, count_cap)
+    where = conditions(f, scope, clock, sets)
     max_page = max(1, count_cap // page_size)
     f = replace(f, page=min(f.page, max_page))
     order: list[Any]
@@ -439,21 +483,26 @@ def list_page(
             )
         )
     result = InboxPage(filter=f, rows=rows, has_next=len(found) > page_size)
-    _fill_counts(session, result, scope, clock, dialect, count_cap)
+    _fill_counts(session, result, scope, clock, sets, count_cap)
     return result
 
 
 def _fill_counts(
-    session: Session, page: InboxPage, scope: Scope, clock: Clock, dialect: str, cap: int
+    session: Session, page: InboxPage, scope: Scope, clock: Clock, sets: IdSets, cap: int
 ) -> None:
+    if sets.bounded:
+        _fill_counts_grouped(session, page, scope, clock, sets, cap)
+        return
     f = page.filter
     statuses = LIAISON_STATES if scope.limited else tuple(s.value for s in Status)
-    base = conditions(f, scope, clock, dialect, with_status=False)
+    base = conditions(f, scope, clock, sets, with_status=False)
     columns = {"all": _capped_count(base, cap)}
     columns[OPEN] = _capped_count([*base, Complaint.status.in_(OPEN_STATES)], cap)  # type: ignore[attr-defined]
-    for status in statuses:
+    # With a deadline filter only the states whose clock runs can match: no need to ask.
+    counted_statuses = [s for s in statuses if not f.deadline or s in CLOCK_STATES]
+    for status in counted_statuses:
         columns[status] = _capped_count([*base, Complaint.status == status], cap)  # type: ignore[list-item]
-    undated = conditions(f, scope, clock, dialect, with_deadline=False)
+    undated = conditions(f, scope, clock, sets, with_deadline=False)
     for state in DEADLINE_STATES:
         columns[f"deadline:{state}"] = _capped_count(
             [*undated, deadline_condition(state, clock.now, clock.soon)], cap
@@ -462,11 +511,62 @@ def _fill_counts(
         select(*(column.label(f"c{i}") for i, column in enumerate(columns.values())))
     ).one()
     counted = {name: _count(value, cap) for name, value in zip(columns, values, strict=True)}
+    for status in statuses:
+        counted.setdefault(status, Count(0, False))
     page.status_counts = {
         name: counted[name] for name in ("all", OPEN, *statuses) if name in counted
     }
     page.deadline_counts = {state: counted[f"deadline:{state}"] for state in DEADLINE_STATES}
     page.total = counted[f.status or "all"] if not f.deadline else page.deadline_counts[f.deadline]
+
+
+def _fill_counts_grouped(
+    session: Session, page: InboxPage, scope: Scope, clock: Clock, sets: IdSets, cap: int
+) -> None:
+    """Counts over a set of at most `cap` ids (a search, the clustered complaints): one pass
+    grouped by status, each deadline state summed alongside, instead of one query each."""
+    f = page.filter
+    statuses = LIAISON_STATES if scope.limited else tuple(s.value for s in Status)
+    where = conditions(f, scope, clock, sets, with_status=False, with_deadline=False)
+    states = {
+        state: func.sum(case((deadline_condition(state, clock.now, clock.soon), 1), else_=0))
+        for state in DEADLINE_STATES
+    }
+    query = (
+        select(Complaint.status, func.count().label("n"), *(v.label(k) for k, v in states.items()))
+        .where(*where)
+        .group_by(Complaint.status)
+    )
+    rows = {row.status: row for row in session.execute(query)}
+
+    def per_status(status: str) -> int:
+        row = rows.get(status)
+        if row is None:
+            return 0
+        return int(getattr(row, f.deadline) or 0) if f.deadline else int(row.n)
+
+    def chosen(status: str) -> bool:
+        return not f.status or status == f.status or (f.status == OPEN and status in OPEN_STATES)
+
+    # A bounded set is never larger than the cap; it is "capped" when the set itself was cut.
+    full = sum(int(row.n) for row in rows.values()) >= cap
+    page.status_counts = {
+        "all": Count(sum(per_status(s) for s in statuses), full),
+        OPEN: Count(sum(per_status(s) for s in statuses if s in OPEN_STATES), full),
+        **{s: Count(per_status(s), full) for s in statuses},
+    }
+    page.deadline_counts = {
+        state: Count(
+            sum(int(getattr(row, state) or 0) for status, row in rows.items() if chosen(status)),
+            full,
+        )
+        for state in DEADLINE_STATES
+    }
+    page.total = (
+        page.status_counts[f.status or "all"]
+        if not f.deadline
+        else (page.deadline_counts[f.deadline])
+    )
 
 
 def _agency_names(session: Session, ids: set[int]) -> dict[int, str]:

@@ -230,8 +230,12 @@ class Complaint(SQLModel, table=True):
     __table_args__ = (
         Index("ix_complaint_status_received", "status", "received_at"),
         Index("ix_complaint_agency_status", "agency_id", "status"),
-        # The inbox's default order (newest first) when no status narrows the list.
+        # The admin inbox: newest first with no status, one agency's complaints newest first
+        # (liaison officers), and the running deadlines (overdue, due soon).
         Index("ix_complaint_received_at", "received_at"),
+        Index("ix_complaint_agency_received", "agency_id", "received_at"),
+        Index("ix_complaint_status_verify_due", "status", "verify_due_at"),
+        Index("ix_complaint_status_answer_due", "status", "answer_due_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -1,4 +1,4 @@
-"""admin inbox: full-text search, the received_at index, the re-disposition request, the
+"""admin inbox: full-text search, the inbox's indexes, the re-disposition request, the
 session epoch (logout revokes a user's session cookies)
 
 Full-text search over a complaint's title and clean text is built per engine:
@@ -59,6 +59,15 @@ def upgrade() -> None:
             )
         )
         batch_op.create_index("ix_complaint_received_at", ["received_at"], unique=False)
+        batch_op.create_index(
+            "ix_complaint_agency_received", ["agency_id", "received_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_complaint_status_verify_due", ["status", "verify_due_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_complaint_status_answer_due", ["status", "answer_due_at"], unique=False
+        )
     with op.batch_alter_table("app_user", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("session_epoch", sa.Integer(), nullable=False, server_default="0")
@@ -79,5 +88,8 @@ def downgrade() -> None:
     with op.batch_alter_table("app_user", schema=None) as batch_op:
         batch_op.drop_column("session_epoch")
     with op.batch_alter_table("complaint", schema=None) as batch_op:
+        batch_op.drop_index("ix_complaint_status_answer_due")
+        batch_op.drop_index("ix_complaint_status_verify_due")
+        batch_op.drop_index("ix_complaint_agency_received")
         batch_op.drop_index("ix_complaint_received_at")
         batch_op.drop_column("redisposition_requested_at")

@@ -217,6 +217,52 @@ def test_counts_match_what_each_filter_lists_and_stop_at_the_cap(
     )
 
 
+@pytest.mark.parametrize("narrowing", [{"q": "drainase"}, {"duplicates": "1"}])
+def test_counts_over_a_search_or_the_clusters_match_what_each_filter_lists(
+    gateway: Gateway, narrowing: dict[str, str]
+) -> None:
+    head = make_complaint(
+        gateway.db, S.RECEIVED, title="Drainase tersumbat", verify_due_at=NOW - timedelta(hours=2)
+    )
+    for status, due in (
+        (S.RECEIVED, NOW + timedelta(hours=3)),
+        (S.VERIFIED, None),
+        (S.DISPOSED, NOW + timedelta(days=9)),
+        (S.CLOSED, None),
+    ):
+        _make(
+            gateway,
+            status,
+            title="Drainase mampet",
+            cluster_id=head.id,
+            **({"answer_due_at": due} if status is S.DISPOSED else {"verify_due_at": due}),
+        )
+    _make(gateway, S.RECEIVED, title="Jalan rusak")  # neither found nor clustered
+    page = _page(gateway, **narrowing)
+    assert page.status_counts["all"].value == len(page.rows) == 5
+    for status in ("received", "verified", "disposed", "closed", "open"):
+        listed = _page(gateway, status=status, **narrowing)
+        assert page.status_counts[status].value == len(listed.rows), status
+    for state in ("overdue", "due_soon", "ok"):
+        listed = _page(gateway, deadline=state, **narrowing)
+        assert page.deadline_counts[state].value == len(listed.rows) == 1, state
+    both = _page(gateway, status="received", deadline="overdue", **narrowing)
+    assert both.total.value == len(both.rows) == 1
+    assert both.status_counts["received"].value == 1 and both.deadline_counts["due_soon"].value == 1
+    assert not any(c.capped for c in page.status_counts.values())
+
+
+def test_a_search_matching_more_than_the_cap_shows_the_newest_and_says_so(
+    gateway: Gateway,
+) -> None:
+    arrived = [
+        _make(gateway, title="Sampah", received_at=NOW - timedelta(hours=h)) for h in (3, 2, 1, 0)
+    ]
+    page = _page(gateway, cap=2, size=5, q="sampah")
+    assert [r.tracking_code for r in page.rows] == arrived[:-3:-1]  # the two newest
+    assert page.total.value == 2 and page.total.capped
+
+
 def test_a_liaison_scope_lists_and_counts_only_their_disposed_complaints(
     gateway: Gateway, directory: Directory
 ) -> None:
