@@ -81,6 +81,7 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     )
     if result["password"]:
         print(f"demo admin login: {result['admin']} / {result['password']}")
+        print(f"demo liaison login (DPUPR): {result['liaison']} / {result['password']}")
     return 0
 
 

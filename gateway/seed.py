@@ -16,10 +16,13 @@ from gateway import intake
 from gateway.auth import create_user
 from gateway.context import Gateway
 from gateway.directory import load_directory, sync_directory
-from gateway.models import Role, User
+from gateway.models import Agency, Role, User
 from gateway.submission import submit
 
 DEMO_ADMIN = "admin"
+# A liaison officer account of the public works agency, to try the agency's side of the inbox.
+DEMO_LIAISON = "penghubung.dpupr"
+DEMO_LIAISON_AGENCY = "DPUPR"
 
 DEMO_COMPLAINTS = [
     {
@@ -62,6 +65,17 @@ def seed_demo(gateway: Gateway) -> dict[str, object]:
             password_file.parent.mkdir(parents=True, exist_ok=True)
             password_file.write_text(password + "\n")
             password_file.chmod(0o600)
+        agency_id = session.scalar(select(Agency.id).where(Agency.code == DEMO_LIAISON_AGENCY))
+        has_liaison = session.scalar(select(User.id).where(User.username == DEMO_LIAISON))
+        if agency_id and not has_liaison and password_file.exists():
+            create_user(
+                session,
+                DEMO_LIAISON,
+                password_file.read_text().strip(),
+                role=Role.LIAISON,
+                display_name="Pejabat Penghubung DPUPR (demo)",
+                agency_id=agency_id,
+            )
         session.commit()
 
     created = 0
@@ -78,5 +92,6 @@ def seed_demo(gateway: Gateway) -> dict[str, object]:
         "liaisons": added_liaisons,
         "complaints": created,
         "admin": DEMO_ADMIN,
+        "liaison": DEMO_LIAISON,
         "password": password,
     }

@@ -35,7 +35,12 @@ def _local_time(value: Any, tz: str = "Asia/Jakarta") -> str:
     return as_utc(value).astimezone(ZoneInfo(tz)).strftime("%d-%m-%Y %H:%M")
 
 
+def _local_date(value: Any, tz: str = "Asia/Jakarta") -> str:
+    return _local_time(value, tz)[:10]
+
+
 _env.filters["local_time"] = _local_time
+_env.filters["local_date"] = _local_date
 
 
 def request_language(request: Request) -> str:
