@@ -3,7 +3,8 @@ text with personal data highlighted, the normalizer's suggestions, the cluster s
 timeline and the deadlines — and what the viewer may do next.
 
 A liaison officer sees less than a koordinator: the published (masked) text instead of the
-original messages, and nothing of the reporter's identity; the agency works on the substance.
+original messages and the reporters' later words, and the reporter's name and contact only when
+the complaint is not `anonim`.
 Highlighting builds markup from escaped pieces only: nothing a citizen wrote is ever trusted as
 HTML.
 """
@@ -249,7 +250,8 @@ def build(
     view = ComplaintView(
         complaint=complaint,
         agency=session.get(Agency, complaint.agency_id) if complaint.agency_id else None,
-        show_identity=full,
+        # `anonim`: the identity is hidden from the agency (SOP); the koordinator always sees it.
+        show_identity=full or not complaint.anonim,
         show_original=full,
     )
     attachments = session.scalars(
@@ -273,7 +275,6 @@ def build(
         for leftovers in by_message.values():
             view.loose_photos.extend(leftovers)
         if complaint.reporter_id:
-            view.reporter = session.get(Reporter, complaint.reporter_id)
             view.identities = list(
                 session.scalars(
                     select(ReporterIdentity).where(
@@ -281,10 +282,17 @@ def build(
                     )
                 ).all()
             )
+    if view.show_identity and complaint.reporter_id:
+        view.reporter = session.get(Reporter, complaint.reporter_id)
     view.cluster = [c for c in notify.cluster_members(session, complaint) if c.id != complaint.id]
     if full and complaint.merged_into_id:
         view.merged_into = session.get(Complaint, complaint.merged_into_id)
     view.timeline = _timeline(session, complaint)
+    if not full:
+        # What reporters wrote later is their own words, unmasked: the koordinator's to read.
+        for event in view.timeline:
+            if not event.actor_is_user and event.actor == "reporter":
+                event.note = None
     view.deadlines = _deadlines(complaint, now, soon)
     view.actions = available_actions(principal, complaint)
     view.agencies = list(

@@ -13,13 +13,16 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from gateway import workflow
 from gateway.complaint_view import KOORDINATOR_ACTIONS, LIAISON_ACTIONS
 from gateway.context import Gateway
 from gateway.models import (
     Attachment,
+    Complaint,
     Liaison,
     OutboxItem,
     OutboxStatus,
+    Reporter,
     Status,
 )
 from tests.gateway.admin.conftest import Accounts, Admin, Directory, csrf_of, login
@@ -181,21 +184,40 @@ def test_a_liaison_inbox_lists_only_their_agencys_disposed_complaints(
     assert all(c.tracking_code in everything for c in (mine, theirs, not_yet))
 
 
-def test_a_liaison_never_sees_the_reporters_identity_or_original_words(
-    clients: dict[str, Admin], gateway: Gateway, directory: Directory
+@pytest.mark.parametrize("anonim", [True, False])
+def test_a_liaison_reads_the_masked_text_and_the_reporter_only_when_not_anonim(
+    clients: dict[str, Admin], gateway: Gateway, directory: Directory, anonim: bool
 ) -> None:
+    with gateway.db.session() as session:
+        reporter = Reporter(display_name="Siti Rahayu", phone="+6281298765432")
+        session.add(reporter)
+        session.commit()
     complaint = make_complaint(
         gateway.db,
         Status.DISPOSED,
         agency_id=directory.dpupr,
+        reporter_id=reporter.id,
+        anonim=anonim,
         original_text="Saya Siti Rahayu, HP 081298765432, jalan rusak",
         masked_text="Saya [NAMA], HP [TELEPON], jalan rusak",
     )
+    with gateway.db.session() as session:
+        row = session.get(Complaint, complaint.id)
+        workflow.record(
+            session,
+            row,
+            actor="reporter",
+            action="reporter_message",  # type: ignore[arg-type]
+            note="Rumah saya nomor 12, hubungi 081298765432",
+        )
+        workflow.commit(session)
     page = clients["pupr"].get(f"/admin/complaints/{complaint.tracking_code}").text
     assert "[NAMA], HP [TELEPON]" in page
-    assert "Siti Rahayu" not in page and "081298765432" not in page
+    assert "081298765432" not in page and "Rumah saya nomor 12" not in page
+    assert ("Siti Rahayu" in page) is not anonim
+    assert ("+6281298765432" in page) is not anonim
     full = clients["koor"].get(f"/admin/complaints/{complaint.tracking_code}").text
-    assert "Siti Rahayu" in full
+    assert "Siti Rahayu" in full and "Rumah saya nomor 12" in full
 
 
 def test_the_login_page_sends_a_logged_in_user_to_the_inbox(clients: dict[str, Admin]) -> None:
