@@ -135,8 +135,16 @@ class Settings(BaseSettings):
     sla_pengaduan_berkadar_pengawasan_days: int = Field(default=60, ge=1)
     sla_feedback_working_days: int = Field(default=10, ge=1)
 
+    # --- duplicates ------------------------------------------------------------------------------
+    dedup_same_reporter_text: float = Field(default=65.0, ge=0, le=100)
+    dedup_same_problem_text: float = Field(default=56.0, ge=0, le=100)
+    dedup_same_reporter_days: int = Field(default=30, ge=0)
+    dedup_same_problem_days: int = Field(default=14, ge=0)
+    dedup_auto_merge: bool = True
+
     # --- data files ----------------------------------------------------------------------------
     agency_directory_file: Path = CONFIG_DIR / "agencies.yaml"
+    gazetteer_file: Path = CONFIG_DIR / "gazetteer" / "rembang.yaml"
 
     @field_validator("database_url")
     @classmethod

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
-from gateway import deadlines, enrich, workflow
+from gateway import deadlines, dedup, enrich, workflow
 from gateway.clock import utcnow
 from gateway.models import Attachment, AttachmentStatus, Complaint, InboundMessage
 from gateway.reporters import identify
@@ -73,9 +73,10 @@ def create_from_form(gateway: Gateway, session: Session, row: InboundMessage) ->
         rahasia=bool(extra.get("rahasia")),
         received_at=row.received_at,
     )
-    enrich.enrich(gateway, complaint)
+    enrich.enrich(gateway, session, complaint)
     workflow.open_complaint(session, complaint, actor="reporter", now=now)
     deadlines.refresh(gateway, session, complaint, now)
+    dedup.fold(gateway, session, complaint, now)
     for attachment in attachments_from(row, complaint.id):  # type: ignore[arg-type]
         session.add(attachment)
     row.complaint_id = complaint.id

@@ -12,7 +12,7 @@ from channels import registry
 from channels.base import Channel
 from channels.webform import Limits, WebformChannel
 from config.settings import Settings
-from gateway import complaints, conversation, core_sync, deadlines, delivery, outbox
+from gateway import complaints, conversation, core_sync, deadlines, delivery, enrich, outbox
 from gateway.db import Database
 from gateway.intake import Processor
 from gateway.media_links import MediaLinks
@@ -85,6 +85,10 @@ class Gateway:
     @cached_property
     def sla_policy(self) -> SlaPolicy:
         return deadlines.policy_from(self.settings)
+
+    @cached_property
+    def enricher(self) -> enrich.Enricher:
+        return enrich.make_enricher(self)
 
     @cached_property
     def media_links(self) -> MediaLinks:
