@@ -261,14 +261,3 @@ def test_a_greeting_after_submitting_says_where_it_stands(gateway: Gateway) -> N
         f"Halo! Laporan Anda {code}: Diterima. Tulis tambahan untuk laporan itu, "
         "atau ketik BARU untuk laporan baru."
     ]
-
-
-def test_a_greeting_after_submitting_says_where_it_stands(gateway: Gateway) -> None:
-    chat = _consented(gateway)
-    chat.send("Jalan berlubang di Jl. Pemuda dekat pasar Rembang")
-    code = find_code(chat.send("kirim")[0])
-    reply = chat.send("halo min")
-    assert reply == [
-        f"Halo! Laporan Anda {code}: Diterima. Tulis tambahan untuk laporan itu, "
-        "atau ketik BARU untuk laporan baru."
-    ]
