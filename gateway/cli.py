@@ -100,7 +100,52 @@ def cmd_dispatch(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_csv(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from gateway import importer
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"no such file: {path}", file=sys.stderr)
+        return 2
+    columns = importer.Columns(
+        text=args.text_column,
+        category=args.category_column,
+        agency=args.agency_column,
+        date=args.date_column,
+        source=args.source_column,
+        location=args.location_column,
+    )
+    total = importer.count_rows(path)
+    if args.limit is not None:
+        total = min(total, args.limit)
+    try:
+        summary = importer.import_csv(
+            _gateway(settings),
+            path,
+            columns,
+            limit=args.limit,
+            progress=importer.progress_bar(total),
+        )
+    except importer.CsvImportError as exc:
+        print(f"cannot import: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(summary.lines()))
+    return 0
+
+
+def cmd_train_router(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway import enrich
+
+    count = enrich.train_router(_gateway(settings))
+    print(f"agency routing trained on {count} disposed complaint(s)")
+    return 0
+
+
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+    "import-csv": cmd_import_csv,
+    "train-router": cmd_train_router,
     "migrate": cmd_migrate,
     "serve": cmd_serve,
     "create-admin": cmd_create_admin,
@@ -124,6 +169,16 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("--agency", help="agency code, for liaison accounts")
     admin.add_argument("--name", help="display name")
     sub.add_parser("seed-demo", help="load the demo agency directory, admin and complaints")
+    imports = sub.add_parser("import-csv", help="import historical complaints from a CSV file")
+    imports.add_argument("file")
+    imports.add_argument("--text-column", required=True, help="the column with the complaint")
+    imports.add_argument("--category-column", help="class as admins recorded it (compared)")
+    imports.add_argument("--agency-column", help="agency code or name (compared, and kept)")
+    imports.add_argument("--date-column", help="when it was received")
+    imports.add_argument("--source-column", help="where it came from (instagram, sms...)")
+    imports.add_argument("--location-column", help="a place, if the file has one")
+    imports.add_argument("--limit", type=int, help="import at most this many rows")
+    sub.add_parser("train-router", help="retrain agency suggestions from past dispositions")
     sub.add_parser("process-pending", help="process stored inbound messages now")
     sub.add_parser("dispatch", help="deliver due outbox rows now")
     return parser

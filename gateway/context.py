@@ -12,7 +12,16 @@ from channels import registry
 from channels.base import Channel
 from channels.webform import Limits, WebformChannel
 from config.settings import Settings
-from gateway import complaints, conversation, core_sync, deadlines, delivery, enrich, outbox
+from gateway import (
+    complaints,
+    conversation,
+    core_sync,
+    deadlines,
+    delivery,
+    enrich,
+    importer,
+    outbox,
+)
 from gateway.db import Database
 from gateway.intake import Processor
 from gateway.media_links import MediaLinks
@@ -28,6 +37,7 @@ def build_processors(channels: dict[str, Channel]) -> dict[str, Processor]:
     """The web form files a whole complaint at once; every chat channel talks to the bot."""
     processors: dict[str, Processor] = {name: conversation.handle_message for name in channels}
     processors["webform"] = complaints.create_from_form
+    processors[importer.CHANNEL] = importer.process_import
     return processors
 
 

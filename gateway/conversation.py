@@ -23,10 +23,10 @@ from sqlmodel import Session
 
 from channels.base import Button, MessageKind
 from config.messages import t
-from gateway import core_sync, deadlines, dedup, enrich, notify, workflow
+from gateway import core_sync, deadlines, dedup, notify, workflow
 from gateway.clock import utcnow
 from gateway.commands import Command, ParsedCommand, parse_command, parse_feedback
-from gateway.complaints import attachments_from
+from gateway.complaints import attachments_from, file_complaint
 from gateway.models import (
     Complaint,
     Conversation,
@@ -352,10 +352,7 @@ def submit(turn: Turn, rows: list[InboundMessage], draft: Draft) -> Complaint:
         rahasia=conversation.draft_rahasia,
         received_at=first.received_at,
     )
-    enrich.enrich(gateway, session, complaint)
-    workflow.open_complaint(session, complaint, actor="reporter", now=turn.now)
-    deadlines.refresh(gateway, session, complaint, turn.now)
-    match = dedup.fold(gateway, session, complaint, turn.now)
+    match = file_complaint(gateway, session, complaint, now=turn.now)
     for row in rows:
         row.complaint_id = complaint.id
         session.add(row)

@@ -3,8 +3,9 @@ pure scoring and decision, then the consequence — a merge (the same reporter s
 a cluster (several reporters, one problem). Every automatic merge is an audited transition an
 admin can undo (unmerge).
 
-Keys are the signature's LSH band keys scoped to the reporter (for merges) and to the village
-(for clusters), so one look-up reads a few small buckets however many complaints are open.
+Candidates come from two indexed look-ups whose cost does not grow with the number of open
+complaints: the reporter's own recent complaints (for merges: a person has few), and the
+signature's LSH band keys scoped to the village (for clusters: a few small buckets).
 """
 
 from __future__ import annotations
@@ -46,14 +47,11 @@ def thresholds(gateway: Gateway) -> DedupThresholds:
 
 
 def keys_for(complaint: Complaint) -> list[str]:
-    bands = band_keys(complaint.dedup_signature) if complaint.dedup_signature else ()
-    keys = []
-    if complaint.reporter_id is not None:
-        keys += [f"r:{complaint.reporter_id}:{band}" for band in bands]
-    if complaint.kelurahan:
-        place = f"{complaint.kecamatan or '-'}/{complaint.kelurahan}".lower()
-        keys += [f"v:{place}:{band}" for band in bands]
-    return keys
+    """Village-scoped band keys: only complaints in the same village can form a cluster."""
+    if not complaint.kelurahan or not complaint.dedup_signature:
+        return []
+    place = f"{complaint.kecamatan or '-'}/{complaint.kelurahan}".lower()
+    return [f"{place}:{band}" for band in band_keys(complaint.dedup_signature)]
 
 
 def candidate(complaint: Complaint) -> DuplicateCandidate:
@@ -76,19 +74,33 @@ class Match:
 
 def find(gateway: Gateway, session: Session, complaint: Complaint) -> Match | None:
     """The best duplicate among open complaints, or None."""
-    keys = keys_for(complaint)
-    if not keys:
-        return None
     limits = thresholds(gateway)
-    since = complaint.received_at - max(limits.same_reporter_window, limits.same_problem_window)
-    ids = session.scalars(
-        select(DedupKey.complaint_id)
-        .where(DedupKey.key.in_(keys))  # type: ignore[attr-defined]
-        .where(DedupKey.created_at >= since)
-        .where(DedupKey.complaint_id != complaint.id)
-        .distinct()
-        .limit(MAX_CANDIDATES)
-    ).all()
+    ids: set[int] = set()
+    keys = keys_for(complaint)
+    if keys:
+        since = complaint.received_at - limits.same_problem_window
+        ids |= set(
+            session.scalars(
+                select(DedupKey.complaint_id)
+                .where(DedupKey.key.in_(keys))  # type: ignore[attr-defined]
+                .where(DedupKey.created_at >= since)
+                .where(DedupKey.complaint_id != complaint.id)
+                .distinct()
+                .limit(MAX_CANDIDATES)
+            ).all()
+        )
+    if complaint.reporter_id is not None:
+        since = complaint.received_at - limits.same_reporter_window
+        ids |= set(
+            session.scalars(
+                select(Complaint.id)
+                .where(Complaint.reporter_id == complaint.reporter_id)
+                .where(Complaint.received_at >= since)
+                .where(Complaint.id != complaint.id)
+                .order_by(Complaint.received_at.desc())  # type: ignore[attr-defined]
+                .limit(MAX_CANDIDATES)
+            ).all()
+        )
     if not ids:
         return None
     others = session.scalars(
