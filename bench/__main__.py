@@ -27,6 +27,7 @@ from types import ModuleType
 MODULES = (
     "bench.normalizer_bench",
     "bench.dedup_quality",
+    "bench.dedup_lookup",
 )
 DEFAULT_OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "PERFORMANCE.md"
 HEADER = """# Performance
