@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
     scheduler_enabled: bool = True
+    # Development only: with no Twilio/Telegram credentials, talk to fake providers mounted
+    # inside the gateway and start the SP4N core simulator beside it (see gateway/demo.py).
+    demo_providers: bool = True
 
     # --- intake and the web form ---------------------------------------------------------------
     inbound_resume_seconds: int = Field(default=30, ge=1)

@@ -143,7 +143,77 @@ def cmd_train_router(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_send_fixture(settings: Settings, args: argparse.Namespace) -> int:
+    """POST a provider payload to a running gateway, signed as the provider would sign it."""
+    from pathlib import Path
+
+    import httpx
+
+    from gateway import demo, signing
+
+    settings = demo.demo_settings(settings)
+    body = Path(args.file).read_bytes()
+    if args.fresh:
+        body = signing.freshen(args.channel, body)
+    base = (args.url or settings.public_base_url).rstrip("/")
+    url = f"{base}/webhooks/{args.channel}"
+    try:
+        headers = signing.signed_headers(settings, args.channel, url, body)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    response = httpx.post(url, content=body, headers=headers, timeout=30)
+    print(f"{response.status_code} {response.text[:200]}")
+    return 0 if response.status_code < 300 else 1
+
+
+def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
+    """Talk to the bot as if from a phone; prints the bot's replies (no provider involved)."""
+    import uuid
+
+    from sqlalchemy import func, select
+
+    from channels.base import InboundMessage as Message
+    from gateway import intake
+    from gateway.clock import utcnow
+    from gateway.models import OutboxItem
+
+    gateway = _gateway(demo_settings_for_cli(settings))
+    with gateway.db.read_session() as session:
+        before = session.scalar(select(func.max(OutboxItem.id))) or 0
+    message = Message(
+        channel=args.channel,
+        external_id=f"cli-{uuid.uuid4().hex}",
+        sender=args.sender,
+        received_at=utcnow(),
+        text=" ".join(args.text),
+    )
+    accepted = intake.accept(gateway.db, message)
+    intake.process(gateway, accepted.inbound_id)
+    with gateway.db.read_session() as session:
+        replies = session.scalars(
+            select(OutboxItem)
+            .where(OutboxItem.recipient == args.sender)
+            .where(OutboxItem.channel == args.channel)
+            .where(OutboxItem.id > before)
+            .order_by(OutboxItem.id)
+        ).all()
+    for reply in replies:
+        print(f"bot: {reply.payload.get('text', '')}")
+    if not replies:
+        print("(no reply: the bot is collecting your messages; send KIRIM to submit)")
+    return 0
+
+
+def demo_settings_for_cli(settings: Settings) -> Settings:
+    from gateway import demo
+
+    return demo.demo_settings(settings)
+
+
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+    "send-fixture": cmd_send_fixture,
+    "chat": cmd_chat,
     "import-csv": cmd_import_csv,
     "train-router": cmd_train_router,
     "migrate": cmd_migrate,
@@ -179,6 +249,21 @@ def build_parser() -> argparse.ArgumentParser:
     imports.add_argument("--location-column", help="a place, if the file has one")
     imports.add_argument("--limit", type=int, help="import at most this many rows")
     sub.add_parser("train-router", help="retrain agency suggestions from past dispositions")
+    fixture = sub.add_parser("send-fixture", help="POST a signed provider payload to the gateway")
+    fixture.add_argument("channel", choices=["twilio_sms", "twilio_whatsapp", "telegram"])
+    fixture.add_argument("file", help="e.g. tests/fixtures/twilio_whatsapp/text.form")
+    fixture.add_argument("--url", help="the gateway's base URL (default PUBLIC_BASE_URL)")
+    fixture.add_argument(
+        "--fresh",
+        action="store_true",
+        help="give the message a new id, so it is not taken for a retry",
+    )
+    chat = sub.add_parser("chat", help="send one message to the bot and print its replies")
+    chat.add_argument(
+        "--channel", default="twilio_sms", choices=["twilio_sms", "twilio_whatsapp", "telegram"]
+    )
+    chat.add_argument("--from", dest="sender", default="+6281234567890")
+    chat.add_argument("text", nargs="+")
     sub.add_parser("process-pending", help="process stored inbound messages now")
     sub.add_parser("dispatch", help="deliver due outbox rows now")
     return parser

@@ -383,7 +383,10 @@ def submit(turn: Turn, rows: list[InboundMessage], draft: Draft) -> Complaint:
         details += turn.text("bot.submitted_flags", flags=", ".join(flags))
     turn.say(
         turn.text(
-            "bot.submitted", code=complaint.tracking_code, summary=complaint.title, details=details
+            "bot.submitted",
+            code=complaint.tracking_code,
+            summary=complaint.title.rstrip(".!?… "),
+            details=details,
         ),
         cause=f"submitted-{complaint.tracking_code}",
     )
