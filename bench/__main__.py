@@ -27,6 +27,7 @@ from types import ModuleType
 MODULES = (
     "bench.normalizer_bench",
     "bench.dedup_quality",
+    "bench.dedup_lookup",
     "bench.inbox_bench",
 )
 DEFAULT_OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "PERFORMANCE.md"

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
     scheduler_enabled: bool = True
+    # Development only: with no Twilio/Telegram credentials, talk to fake providers mounted
+    # inside the gateway and start the SP4N core simulator beside it (see gateway/demo.py).
+    demo_providers: bool = True
 
     # --- intake and the web form ---------------------------------------------------------------
     inbound_resume_seconds: int = Field(default=30, ge=1)
@@ -135,6 +138,13 @@ class Settings(BaseSettings):
     sla_pengaduan_berkadar_pengawasan_days: int = Field(default=60, ge=1)
     sla_feedback_working_days: int = Field(default=10, ge=1)
 
+    # --- duplicates ------------------------------------------------------------------------------
+    dedup_same_reporter_text: float = Field(default=65.0, ge=0, le=100)
+    dedup_same_problem_text: float = Field(default=56.0, ge=0, le=100)
+    dedup_same_reporter_days: int = Field(default=30, ge=0)
+    dedup_same_problem_days: int = Field(default=14, ge=0)
+    dedup_auto_merge: bool = True
+
     # --- the admin inbox: sessions, lock-out, the list --------------------------------------------
     # An admin session ends after this many minutes without a request (sliding) ...
     admin_session_idle_minutes: int = Field(default=60, ge=1)
@@ -151,6 +161,7 @@ class Settings(BaseSettings):
 
     # --- data files ----------------------------------------------------------------------------
     agency_directory_file: Path = CONFIG_DIR / "agencies.yaml"
+    gazetteer_file: Path = CONFIG_DIR / "gazetteer" / "rembang.yaml"
 
     @field_validator("database_url")
     @classmethod

@@ -15,7 +15,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from config.messages import language, t
 from config.settings import Settings, get_settings
-from gateway import intake
+from forwarder.simulator.server import serve_simulator, simulator_options
+from gateway import demo, intake
 from gateway.api import admin_deps
 from gateway.api.routes import (
     admin_actions,
@@ -35,6 +36,7 @@ from gateway.context import Gateway
 from gateway.db import UNAVAILABLE_ERRORS
 from gateway.scheduler import Scheduler
 from gateway.web import STATIC_DIR, render, request_language
+from gateway.webhooks import telegram_polling
 
 log = logging.getLogger(__name__)
 
@@ -47,23 +49,40 @@ def _wants_json(request: Request) -> bool:
 
 def create_app(settings: Settings | None = None, gateway: Gateway | None = None) -> FastAPI:
     settings = settings or get_settings()
+    demo_mode = gateway is None and demo.is_demo(settings)
+    settings = demo.demo_settings(settings)
     gateway = gateway or Gateway.create(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        background: list[asyncio.Task[object]] = []
+        stop_simulator = asyncio.Event()
         scheduler = None
+        if demo_mode and settings.core_backend == "simulator":
+            background.append(
+                asyncio.create_task(
+                    serve_simulator(**simulator_options(settings), stop=stop_simulator)
+                )
+            )
         if settings.scheduler_enabled:
             scheduler = Scheduler(gateway)
             scheduler.start()
             app.state.scheduler = scheduler
             # Messages stored before a crash are processed now, without delaying start-up.
-            resume = asyncio.create_task(asyncio.to_thread(intake.resume, gateway))
+            background.append(asyncio.create_task(asyncio.to_thread(intake.resume, gateway)))
+        polling = None
+        if settings.telegram_mode == "polling" and settings.telegram_bot_token is not None:
+            polling = asyncio.create_task(telegram_polling(gateway))
         try:
             yield
         finally:
             if scheduler is not None:
                 scheduler.shutdown()
-                await asyncio.gather(resume, return_exceptions=True)
+            stop_simulator.set()
+            if polling is not None:
+                polling.cancel()  # it polls forever; the others finish on their own
+                background.append(polling)
+            await asyncio.gather(*background, return_exceptions=True)
             gateway.db.dispose()
 
     app = FastAPI(
@@ -81,6 +100,8 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     app.include_router(media.router)
     app.include_router(webhooks.router)
     app.include_router(core_events.router)
+    if demo_mode:
+        demo.DemoProviders().mount(app)
     admin_deps.install(app, settings)
     for admin_router in (
         admin_auth.router,

@@ -101,7 +101,122 @@ def cmd_dispatch(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_csv(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from gateway import importer
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"no such file: {path}", file=sys.stderr)
+        return 2
+    columns = importer.Columns(
+        text=args.text_column,
+        category=args.category_column,
+        agency=args.agency_column,
+        date=args.date_column,
+        source=args.source_column,
+        location=args.location_column,
+    )
+    total = importer.count_rows(path)
+    if args.limit is not None:
+        total = min(total, args.limit)
+    try:
+        summary = importer.import_csv(
+            _gateway(settings),
+            path,
+            columns,
+            limit=args.limit,
+            progress=importer.progress_bar(total),
+        )
+    except importer.CsvImportError as exc:
+        print(f"cannot import: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(summary.lines()))
+    return 0
+
+
+def cmd_train_router(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway import enrich
+
+    count = enrich.train_router(_gateway(settings))
+    print(f"agency routing trained on {count} disposed complaint(s)")
+    return 0
+
+
+def cmd_send_fixture(settings: Settings, args: argparse.Namespace) -> int:
+    """POST a provider payload to a running gateway, signed as the provider would sign it."""
+    from pathlib import Path
+
+    import httpx
+
+    from gateway import demo, signing
+
+    settings = demo.demo_settings(settings)
+    body = Path(args.file).read_bytes()
+    if args.fresh:
+        body = signing.freshen(args.channel, body)
+    base = (args.url or settings.public_base_url).rstrip("/")
+    url = f"{base}/webhooks/{args.channel}"
+    try:
+        headers = signing.signed_headers(settings, args.channel, url, body)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    response = httpx.post(url, content=body, headers=headers, timeout=30)
+    print(f"{response.status_code} {response.text[:200]}")
+    return 0 if response.status_code < 300 else 1
+
+
+def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
+    """Talk to the bot as if from a phone; prints the bot's replies (no provider involved)."""
+    import uuid
+
+    from sqlalchemy import func, select
+
+    from channels.base import InboundMessage as Message
+    from gateway import intake
+    from gateway.clock import utcnow
+    from gateway.models import OutboxItem
+
+    gateway = _gateway(demo_settings_for_cli(settings))
+    with gateway.db.read_session() as session:
+        before = session.scalar(select(func.max(OutboxItem.id))) or 0
+    message = Message(
+        channel=args.channel,
+        external_id=f"cli-{uuid.uuid4().hex}",
+        sender=args.sender,
+        received_at=utcnow(),
+        text=" ".join(args.text),
+    )
+    accepted = intake.accept(gateway.db, message)
+    intake.process(gateway, accepted.inbound_id)
+    with gateway.db.read_session() as session:
+        replies = session.scalars(
+            select(OutboxItem)
+            .where(OutboxItem.recipient == args.sender)
+            .where(OutboxItem.channel == args.channel)
+            .where(OutboxItem.id > before)
+            .order_by(OutboxItem.id)
+        ).all()
+    for reply in replies:
+        print(f"bot: {reply.payload.get('text', '')}")
+    if not replies:
+        print("(no reply: the bot is collecting your messages; send KIRIM to submit)")
+    return 0
+
+
+def demo_settings_for_cli(settings: Settings) -> Settings:
+    from gateway import demo
+
+    return demo.demo_settings(settings)
+
+
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+    "send-fixture": cmd_send_fixture,
+    "chat": cmd_chat,
+    "import-csv": cmd_import_csv,
+    "train-router": cmd_train_router,
     "migrate": cmd_migrate,
     "serve": cmd_serve,
     "create-admin": cmd_create_admin,
@@ -125,6 +240,31 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("--agency", help="agency code, for liaison accounts")
     admin.add_argument("--name", help="display name")
     sub.add_parser("seed-demo", help="load the demo agency directory, admin and complaints")
+    imports = sub.add_parser("import-csv", help="import historical complaints from a CSV file")
+    imports.add_argument("file")
+    imports.add_argument("--text-column", required=True, help="the column with the complaint")
+    imports.add_argument("--category-column", help="class as admins recorded it (compared)")
+    imports.add_argument("--agency-column", help="agency code or name (compared, and kept)")
+    imports.add_argument("--date-column", help="when it was received")
+    imports.add_argument("--source-column", help="where it came from (instagram, sms...)")
+    imports.add_argument("--location-column", help="a place, if the file has one")
+    imports.add_argument("--limit", type=int, help="import at most this many rows")
+    sub.add_parser("train-router", help="retrain agency suggestions from past dispositions")
+    fixture = sub.add_parser("send-fixture", help="POST a signed provider payload to the gateway")
+    fixture.add_argument("channel", choices=["twilio_sms", "twilio_whatsapp", "telegram"])
+    fixture.add_argument("file", help="e.g. tests/fixtures/twilio_whatsapp/text.form")
+    fixture.add_argument("--url", help="the gateway's base URL (default PUBLIC_BASE_URL)")
+    fixture.add_argument(
+        "--fresh",
+        action="store_true",
+        help="give the message a new id, so it is not taken for a retry",
+    )
+    chat = sub.add_parser("chat", help="send one message to the bot and print its replies")
+    chat.add_argument(
+        "--channel", default="twilio_sms", choices=["twilio_sms", "twilio_whatsapp", "telegram"]
+    )
+    chat.add_argument("--from", dest="sender", default="+6281234567890")
+    chat.add_argument("text", nargs="+")
     sub.add_parser("process-pending", help="process stored inbound messages now")
     sub.add_parser("dispatch", help="deliver due outbox rows now")
     return parser

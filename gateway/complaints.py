@@ -3,11 +3,12 @@ conversation, the chat channels. The text is kept verbatim; enrichment fills the
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
-from gateway import deadlines, enrich, workflow
+from gateway import deadlines, dedup, enrich, workflow
 from gateway.clock import utcnow
 from gateway.models import Attachment, AttachmentStatus, Complaint, InboundMessage
 from gateway.reporters import identify
@@ -43,6 +44,22 @@ def attachments_from(row: InboundMessage, complaint_id: int) -> list[Attachment]
     return result
 
 
+def file_complaint(
+    gateway: Gateway,
+    session: Session,
+    complaint: Complaint,
+    *,
+    now: datetime,
+    actor: str = "reporter",
+) -> dedup.Match | None:
+    """Every new complaint, whatever its channel: enriched by the normalizer, opened as
+    `received` with its deadlines, then folded with its duplicates (returned when found)."""
+    enrich.enrich(gateway, session, complaint)
+    workflow.open_complaint(session, complaint, actor=actor, now=now)
+    deadlines.refresh(gateway, session, complaint, now)
+    return dedup.fold(gateway, session, complaint, now)
+
+
 def create_from_form(gateway: Gateway, session: Session, row: InboundMessage) -> None:
     """The web form's processor: one submission is one complete complaint."""
     now = utcnow()
@@ -73,9 +90,7 @@ def create_from_form(gateway: Gateway, session: Session, row: InboundMessage) ->
         rahasia=bool(extra.get("rahasia")),
         received_at=row.received_at,
     )
-    enrich.enrich(gateway, complaint)
-    workflow.open_complaint(session, complaint, actor="reporter", now=now)
-    deadlines.refresh(gateway, session, complaint, now)
+    file_complaint(gateway, session, complaint, now=now)
     for attachment in attachments_from(row, complaint.id):  # type: ignore[arg-type]
         session.add(attachment)
     row.complaint_id = complaint.id

@@ -12,7 +12,17 @@ from channels import registry
 from channels.base import Channel
 from channels.webform import Limits, WebformChannel
 from config.settings import Settings
-from gateway import complaints, conversation, core_sync, deadlines, delivery, manual_entry, outbox
+from gateway import (
+    complaints,
+    conversation,
+    core_sync,
+    deadlines,
+    delivery,
+    enrich,
+    importer,
+    manual_entry,
+    outbox,
+)
 from gateway.db import Database
 from gateway.intake import Processor
 from gateway.media_links import MediaLinks
@@ -28,6 +38,7 @@ def build_processors(channels: dict[str, Channel]) -> dict[str, Processor]:
     """The web form files a whole complaint at once; every chat channel talks to the bot."""
     processors: dict[str, Processor] = {name: conversation.handle_message for name in channels}
     processors["webform"] = complaints.create_from_form
+    processors[importer.CHANNEL] = importer.process_import
     processors[manual_entry.CHANNEL] = manual_entry.create_from_manual
     return processors
 
@@ -86,6 +97,10 @@ class Gateway:
     @cached_property
     def sla_policy(self) -> SlaPolicy:
         return deadlines.policy_from(self.settings)
+
+    @cached_property
+    def enricher(self) -> enrich.Enricher:
+        return enrich.make_enricher(self)
 
     @cached_property
     def media_links(self) -> MediaLinks:

@@ -23,10 +23,10 @@ from sqlmodel import Session
 
 from channels.base import Button, MessageKind
 from config.messages import t
-from gateway import core_sync, deadlines, enrich, notify, workflow
+from gateway import core_sync, deadlines, dedup, notify, workflow
 from gateway.clock import utcnow
 from gateway.commands import Command, ParsedCommand, parse_command, parse_feedback
-from gateway.complaints import attachments_from
+from gateway.complaints import attachments_from, file_complaint
 from gateway.models import (
     Complaint,
     Conversation,
@@ -39,6 +39,7 @@ from gateway.outbox import OutboxMessage
 from gateway.reporters import identify
 from gateway.tracking import normalize_code
 from normalizer.language import guess_language
+from normalizer.location import Gazetteer, find_places
 
 if TYPE_CHECKING:
     from gateway.context import Gateway
@@ -56,6 +57,7 @@ class State(StrEnum):
 class Input(StrEnum):
     CONTENT = "content"  # text, photo, location: something for a complaint
     EMPTY = "empty"  # a sticker-like message with nothing we can use
+    GREETING = "greeting"  # "halo min", "selamat pagi": no complaint text yet
     YES = "yes"
     NO = "no"
     SUBMIT = "submit"
@@ -161,6 +163,7 @@ class Draft:
     latitude: float | None
     longitude: float | None
     location_label: str | None
+    names_a_place: bool = False  # the gazetteer found a kecamatan or desa in the text
 
     @property
     def has_what(self) -> bool:
@@ -171,6 +174,7 @@ class Draft:
         return (
             self.latitude is not None
             or bool(self.location_label)
+            or self.names_a_place
             or bool(PLACE_WORDS.search(self.text))
         )
 
@@ -179,12 +183,14 @@ class Draft:
         return not self.text.strip() and not self.photos and self.latitude is None
 
 
-def assemble(rows: list[InboundMessage]) -> Draft:
+def assemble(rows: list[InboundMessage], gazetteer: Gazetteer | None = None) -> Draft:
     texts = [row.text.strip() for row in rows if _content_text(row)]
     located = [row for row in rows if row.latitude is not None or row.location_label]
     last = located[-1] if located else None
+    text = "\n".join(texts)
     return Draft(
-        text="\n".join(texts),
+        text=text,
+        names_a_place=gazetteer is not None and find_places(text, gazetteer) is not None,
         photos=sum(len(row.media) for row in rows),
         latitude=last.latitude if last else None,
         longitude=last.longitude if last else None,
@@ -205,10 +211,12 @@ def _content_text(row: InboundMessage) -> str:
     text = (row.text or "").strip()
     if not text or parse_command(text, row.button_payload) is not None:
         return ""
-    words = re.findall(r"[a-z]+", text.lower())
-    if words and all(word in GREETING_WORDS for word in words):
-        return ""
-    return text
+    return "" if _is_greeting(row) else text
+
+
+def _is_greeting(row: InboundMessage) -> bool:
+    words = re.findall(r"[a-z]+", (row.text or "").lower())
+    return bool(words) and all(word in GREETING_WORDS for word in words)
 
 
 def _has_content(row: InboundMessage) -> bool:
@@ -315,7 +323,7 @@ def ask_missing(turn: Turn, draft: Draft) -> None:
 def finish_draft(turn: Turn) -> None:
     """KIRIM or the idle window: ask once for what is missing, else submit."""
     rows = draft_rows(turn.session, turn.conversation)
-    draft = assemble(rows)
+    draft = assemble(rows, turn.gateway.enricher.gazetteer)
     if draft.is_empty:
         if turn.row is not None:
             turn.say(turn.text("bot.empty_draft"))
@@ -344,17 +352,23 @@ def submit(turn: Turn, rows: list[InboundMessage], draft: Draft) -> Complaint:
         rahasia=conversation.draft_rahasia,
         received_at=first.received_at,
     )
-    enrich.enrich(gateway, complaint)
-    workflow.open_complaint(session, complaint, actor="reporter", now=turn.now)
-    deadlines.refresh(gateway, session, complaint, turn.now)
+    match = file_complaint(gateway, session, complaint, now=turn.now)
     for row in rows:
         row.complaint_id = complaint.id
         session.add(row)
         for attachment in attachments_from(row, complaint.id):  # type: ignore[arg-type]
             session.add(attachment)
-    conversation.active_complaint_id = complaint.id
     conversation.draft_started_at = None
     turn.move(State.SUBMITTED)
+    if match is not None and match.decision == dedup.SAME_REPORTER_DUPLICATE:
+        # They sent this before: one complaint, and they follow the one they already have.
+        conversation.active_complaint_id = match.other.id
+        turn.say(
+            turn.text("bot.merged", code=match.other.tracking_code),
+            cause=f"submitted-{complaint.tracking_code}",
+        )
+        return complaint
+    conversation.active_complaint_id = complaint.id
     details = ""
     if draft.location_label:
         details += turn.text("bot.submitted_location", location=draft.location_label)
@@ -369,7 +383,10 @@ def submit(turn: Turn, rows: list[InboundMessage], draft: Draft) -> Complaint:
         details += turn.text("bot.submitted_flags", flags=", ".join(flags))
     turn.say(
         turn.text(
-            "bot.submitted", code=complaint.tracking_code, summary=complaint.title, details=details
+            "bot.submitted",
+            code=complaint.tracking_code,
+            summary=complaint.title.rstrip(".!?… "),
+            details=details,
         ),
         cause=f"submitted-{complaint.tracking_code}",
     )
@@ -495,6 +512,28 @@ def empty_message(turn: Turn) -> None:
     turn.say(turn.text("bot.unsupported"))
 
 
+def invite(turn: Turn) -> None:
+    """A greeting with no draft: ask for the complaint."""
+    turn.say(turn.text("bot.consent_given"))
+
+
+def remind_open_complaint(turn: Turn) -> None:
+    """A greeting after submitting: where their complaint stands, and how to start another."""
+    complaint = turn.session.get(Complaint, turn.conversation.active_complaint_id)
+    if complaint is None or Status(complaint.status) not in workflow.OPEN_STATES:
+        turn.conversation.active_complaint_id = None
+        turn.move(State.IDLE)
+        invite(turn)
+        return
+    turn.say(
+        turn.text(
+            "bot.greeting_submitted",
+            code=complaint.tracking_code,
+            status=turn.text(f"status.{complaint.status}"),
+        )
+    )
+
+
 def ignore(turn: Turn) -> None:
     """Nothing to do (e.g. the idle sweep found nothing pending)."""
 
@@ -506,6 +545,7 @@ STATES: dict[State, dict[Input, Handler]] = {
     State.NEW: {
         Input.CONTENT: ask_consent,
         Input.EMPTY: ask_consent,
+        Input.GREETING: ask_consent,
         Input.YES: ask_consent,
         Input.NO: ask_consent,
         Input.SUBMIT: ask_consent,
@@ -516,6 +556,7 @@ STATES: dict[State, dict[Input, Handler]] = {
     State.AWAITING_CONSENT: {
         Input.CONTENT: repeat_consent,
         Input.EMPTY: repeat_consent,
+        Input.GREETING: repeat_consent,
         Input.YES: consent_given,
         Input.NO: consent_declined,
         Input.SUBMIT: repeat_consent,
@@ -526,6 +567,7 @@ STATES: dict[State, dict[Input, Handler]] = {
     State.IDLE: {
         Input.CONTENT: start_draft,
         Input.EMPTY: empty_message,
+        Input.GREETING: invite,
         Input.YES: ignore,
         Input.NO: ignore,
         Input.SUBMIT: lambda turn: turn.say(turn.text("bot.empty_draft")),
@@ -536,6 +578,7 @@ STATES: dict[State, dict[Input, Handler]] = {
     State.DRAFTING: {
         Input.CONTENT: add_to_draft,
         Input.EMPTY: empty_message,
+        Input.GREETING: add_to_draft,
         Input.YES: add_to_draft,
         Input.NO: add_to_draft,
         Input.SUBMIT: finish_draft,
@@ -546,6 +589,7 @@ STATES: dict[State, dict[Input, Handler]] = {
     State.ASKED: {
         Input.CONTENT: add_to_draft,
         Input.EMPTY: empty_message,
+        Input.GREETING: add_to_draft,
         Input.YES: add_to_draft,
         Input.NO: add_to_draft,
         Input.SUBMIT: finish_draft,
@@ -556,6 +600,7 @@ STATES: dict[State, dict[Input, Handler]] = {
     State.SUBMITTED: {
         Input.CONTENT: add_to_complaint,
         Input.EMPTY: empty_message,
+        Input.GREETING: remind_open_complaint,
         Input.YES: add_to_complaint,
         Input.NO: add_to_complaint,
         Input.SUBMIT: ignore,
@@ -681,7 +726,9 @@ def classify(row: InboundMessage, parsed: ParsedCommand | None) -> Input:
         }
         if parsed.command in mapping:
             return mapping[parsed.command]
-    return Input.CONTENT if _has_content(row) else Input.EMPTY
+    if _has_content(row):
+        return Input.CONTENT
+    return Input.GREETING if _is_greeting(row) else Input.EMPTY
 
 
 def handle_message(gateway: Gateway, session: Session, row: InboundMessage) -> None:

@@ -399,6 +399,20 @@ class CoreEventLog(SQLModel, table=True):
     received_at: datetime = _created()
 
 
+class DedupKey(SQLModel, table=True):
+    """Candidate look-up for duplicates: LSH band keys of a complaint's signature, scoped to its
+    village (for clusters) or its reporter (for merges), so a look-up reads a few small buckets
+    instead of every open complaint."""
+
+    __tablename__ = "dedup_key"
+    __table_args__ = (Index("ix_dedup_key_key_created", "key", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    complaint_id: int = Field(foreign_key="complaint.id", index=True)
+    key: str = Field(max_length=120)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
 class GatewayState(SQLModel, table=True):
     """Small named values that must survive restarts: cursors, heartbeats, trained models."""
 

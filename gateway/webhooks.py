@@ -99,4 +99,19 @@ def record_statuses(gateway: Gateway, statuses: list[DeliveryStatus]) -> None:
         workflow.commit(session)
 
 
+async def telegram_polling(gateway: Gateway) -> None:
+    """TELEGRAM_MODE=polling: fetch updates over our own authenticated connection (no public URL
+    needed) and feed them through the same intake as the webhook."""
+    import asyncio
+
+    channel = gateway.channels.get("telegram")
+    poll = getattr(channel, "poll", None)
+    if poll is None:
+        return
+    async for update in poll():
+        received = await asyncio.to_thread(receive, gateway, "telegram", update.raw, verified=True)
+        for inbound_id in received.new_ids:
+            await asyncio.to_thread(intake.process, gateway, inbound_id)
+
+
 __all__ = ["PayloadError", "Received", "SignatureError", "UnknownChannel", "receive"]

@@ -375,3 +375,18 @@ def _last_match_end(pattern: re.Pattern[str], text: str) -> int:
 def _mostly_upper(text: str) -> bool:
     letters = _LETTER.findall(text[:2000])
     return len(letters) >= 8 and sum(c.isupper() for c in letters) / len(letters) > 0.7
+
+
+_LABELLED_PLACEHOLDER = re.compile(
+    r"(?:\b(?:nama|saya|bernama|atas|a\.n\.?|an|nik|ktp|kk|no|nomor|nomer|hp|wa|whatsapp|telp|"
+    r"telepon|email|e-mail|rekening|rek|bank|bri|bca|bni|bsi|btn|mandiri|danamon|cimb)\b[\s.:]*){0,4}"
+    r"\[[A-Z]+\]",
+    re.IGNORECASE,
+)
+
+
+def without_identity(masked_text: str) -> str:
+    """The masked text with each placeholder and the words that introduce it removed, for
+    reading what a complaint is *about*: "NIK [NIK]" says who is writing, not that the
+    complaint concerns the civil registry."""
+    return re.sub(r"\s{2,}", " ", _LABELLED_PLACEHOLDER.sub(" ", masked_text)).strip()

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from normalizer.classify import ClassRules, ClassSuggestion, classify
 from normalizer.dedup import DedupSignature, signature
 from normalizer.location import Gazetteer, PlaceMatch, PlaceRules, find_places, place_from_pin
-from normalizer.pii import PiiRules, PiiSpan, find_pii
+from normalizer.pii import PiiRules, PiiSpan, find_pii, without_identity
 from normalizer.routing import AgencyDirectory, AgencyRouter, AgencySuggestion
 from normalizer.text import Lexicon, clean_text, default_lexicon, make_title
 
@@ -98,6 +98,8 @@ def normalize(
     clean = clean_text(text, lexicon)
     personal = find_pii(text, pii_rules)
     masked_clean = clean_text(personal.masked_text, lexicon) if personal.spans else clean
+    # What the complaint is about, without who wrote it ("NIK [NIK]" is no Dukcapil case).
+    about = clean_text(without_identity(personal.masked_text), lexicon) if personal.spans else clean
     coordinates = _coordinates(location)
     place = find_places(clean, gazetteer, place_rules)
     if place is None and location is not None and location.label:
@@ -117,7 +119,7 @@ def normalize(
         coordinates=coordinates,
         classes=classes,
         # Routing and signatures read the masked text: a reporter's name is no evidence.
-        agencies=tuple(router.suggest(masked_clean, k=max_agencies, class_hint=confident_class)),
+        agencies=tuple(router.suggest(about, k=max_agencies, class_hint=confident_class)),
         signature=signature(masked_clean, lexicon),
         urls=clean.urls,
         truncated=clean.truncated,

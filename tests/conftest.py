@@ -19,14 +19,14 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from channels.fakes.server import FakeServer
+from channels.fakes.telegram_api import FakeTelegram
+from channels.fakes.twilio_api import FakeTwilio
 from config.settings import Settings, load_settings
 from gateway.context import Gateway
 from gateway.db import Database
 from gateway.migrate import upgrade
 from tests.channels.cases import TEST_TELEGRAM_TOKEN, TEST_TWILIO_ACCOUNT_SID, TEST_TWILIO_TOKEN
-from tests.fakes.server import FakeServer
-from tests.fakes.telegram_api import FakeTelegram
-from tests.fakes.twilio_api import FakeTwilio
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TABLES_IN_DELETE_ORDER: list[str] | None = None

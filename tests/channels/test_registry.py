@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from channels.fakes.server import closed_port_url
 from channels.registry import build_channels
 from tests.channels.cases import channel_settings
-from tests.fakes.server import closed_port_url
 
 
 def test_registry_lists_the_chat_channels_by_name() -> None:

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import pytest
 
 from channels.base import Button, Media, MediaError, MessageKind, OutboundMessage, SignatureError
+from channels.fakes.server import closed_port_url
 from channels.telegram import TelegramChannel, split_telegram_text
 from config.settings import Settings
 from tests.channels.cases import (
@@ -23,7 +24,6 @@ from tests.channels.cases import (
     telegram_cases,
 )
 from tests.conftest import RunningTelegram
-from tests.fakes.server import closed_port_url
 
 CHAT = "111222333"
 T = TypeVar("T")

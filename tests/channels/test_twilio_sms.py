@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from channels.base import OutboundMessage, RawRequest
+from channels.fakes.server import closed_port_url
 from channels.sms_segments import count_segments
 from channels.twilio_common import EMPTY_TWIML
 from channels.twilio_sms import TwilioSmsChannel
@@ -26,7 +27,6 @@ from tests.channels.cases import (
     twilio_sms_cases,
 )
 from tests.conftest import RunningTwilio
-from tests.fakes.server import closed_port_url
 
 CITIZEN = "+6281234560001"
 

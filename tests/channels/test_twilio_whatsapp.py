@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from channels.base import Media, MediaError, OutboundMessage
+from channels.fakes.server import closed_port_url
 from channels.twilio_whatsapp import TwilioWhatsAppChannel
 from config.settings import Settings
 from tests.channels.cases import (
@@ -24,7 +25,6 @@ from tests.channels.cases import (
     twilio_whatsapp_cases,
 )
 from tests.conftest import RunningTwilio
-from tests.fakes.server import closed_port_url
 
 CITIZEN = "+6281234560011"
 TEMPLATES = {"answer": "HX" + "a" * 32, "reminder": "HX" + "b" * 32}

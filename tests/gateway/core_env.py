@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 
+from channels.fakes.server import FakeServer
 from forwarder.simulator.app import create_app as create_core
 from forwarder.simulator.core import CoreSimulator
 from gateway import workflow
@@ -17,7 +18,6 @@ from gateway.db import Database
 from gateway.scheduler import worker_id
 from tests.channels.cases import channel_settings
 from tests.conftest import RunningTelegram, RunningTwilio
-from tests.fakes.server import FakeServer
 
 
 @dataclass

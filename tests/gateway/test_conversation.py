@@ -250,3 +250,14 @@ def test_processing_a_message_twice_replies_once(gateway: Gateway) -> None:
         inbound_id = row.id
     intake.process(gateway, inbound_id)  # type: ignore[arg-type]
     assert chat.replies() == []
+
+
+def test_a_greeting_after_submitting_says_where_it_stands(gateway: Gateway) -> None:
+    chat = _consented(gateway)
+    chat.send("Jalan berlubang di Jl. Pemuda dekat pasar Rembang")
+    code = find_code(chat.send("kirim")[0])
+    reply = chat.send("halo min")
+    assert reply == [
+        f"Halo! Laporan Anda {code}: Diterima. Tulis tambahan untuk laporan itu, "
+        "atau ketik BARU untuk laporan baru."
+    ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from normalizer.pii import find_pii, kk_structure_ok, nik_structure_ok
+from normalizer.pii import find_pii, kk_structure_ok, nik_structure_ok, without_identity
 
 # 33 Jawa Tengah, 17 Kab. Rembang, 01 kecamatan, born 12-03-85, serial 0002.
 MALE_NIK = "3317011203850002"
@@ -175,3 +175,15 @@ def test_everything_together_spans_point_into_the_original() -> None:
 def test_huge_text_is_capped_and_says_so() -> None:
     result = find_pii(("jalan rusak " * 3000) + MALE_NIK)
     assert result.truncated
+
+
+@pytest.mark.parametrize(
+    ("masked", "about"),
+    [
+        ("Nama saya [NAMA], NIK [NIK], HP [TELEPON]. Jalan rusak", ", , . Jalan rusak"),
+        ("KTP saya belum jadi, NIK: [NIK]", "KTP saya belum jadi,"),
+        ("transfer ke rek BRI [REKENING] a.n. [NAMA] untuk pungli", "transfer ke untuk pungli"),
+    ],
+)
+def test_identity_is_left_out_of_what_a_complaint_is_about(masked: str, about: str) -> None:
+    assert without_identity(masked) == about

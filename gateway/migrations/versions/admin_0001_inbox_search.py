@@ -9,7 +9,7 @@ Neither is part of the models (they are engine-specific); `gateway.migrate.inclu
 tells autogenerate to leave them alone.
 
 Revision ID: admin_0001
-Revises: 0004
+Revises: 0005
 """
 
 from collections.abc import Sequence
@@ -20,7 +20,7 @@ from alembic import op
 import gateway.db
 
 revision: str = "admin_0001"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -13,7 +13,7 @@ Everything sent is kept in `fake.sent` (`SentMessage`s). Failures are injected w
 the next matching create answers the given HTTP status and Twilio error code.
 
     fake = FakeTwilio()
-    with serving(fake.app) as base_url:   # tests.fakes.server
+    with serving(fake.app) as base_url:   # channels.fakes.server
         settings = load_settings(twilio_api_base_url=base_url, ...)
 
 The demo can mount `fake.app` under a path and set TWILIO_API_BASE_URL to that prefix.
@@ -97,7 +97,7 @@ class StoredMedia:
 @dataclass
 class FakeTwilio:
     account_sid: str = "AC" + "0" * 30 + "01"
-    auth_token: str = "fake-twilio-auth-token"
+    auth_token: str = "fake-twilio-auth-token"  # noqa: S105 - a fake
     sent: list[SentMessage] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     media: dict[str, StoredMedia] = field(default_factory=dict)

@@ -12,7 +12,7 @@ gives the send* calls to one chat. Failures are injected with `fail()`, e.g.
 `fake.fail("Forbidden: bot was blocked by the user", status=403, chat_id="777")`.
 
     fake = FakeTelegram()
-    with serving(fake.app) as base_url:   # tests.fakes.server
+    with serving(fake.app) as base_url:   # channels.fakes.server
         settings = load_settings(telegram_api_base_url=base_url, telegram_bot_token=fake.token)
 """
 
@@ -63,7 +63,7 @@ class StoredFile:
 
 @dataclass
 class FakeTelegram:
-    token: str = "900000001:fake-telegram-token-for-tests"
+    token: str = "900000001:fake-telegram-token-for-tests"  # noqa: S105 - a fake
     calls: list[BotCall] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     files: dict[str, StoredFile] = field(default_factory=dict)

@@ -1,0 +1,113 @@
+"""The local demo (`make run`): with no provider account configured, the gateway talks to fake
+Twilio and Telegram APIs mounted inside itself and to the built-in SP4N core simulator, so every
+path — a complaint by SMS, WhatsApp or Telegram, a liaison's WhatsApp notification, an answer
+from the core — can be tried on one machine with no credentials.
+
+Demo mode is on only in development and only while no real Twilio or Telegram credential is
+set (DEMO_PROVIDERS=false turns it off). The demo credentials are fixed, public and useless
+anywhere but against these fakes; `lapor-gateway send-fixture` signs requests with them.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+
+from channels.fakes.telegram_api import FakeTelegram
+from channels.fakes.twilio_api import FakeTwilio
+from config.settings import Settings
+
+TWILIO_PREFIX = "/_demo/twilio"
+TELEGRAM_PREFIX = "/_demo/telegram"
+DEMO_TWILIO_SID = "AC" + "d" * 32
+DEMO_TWILIO_TOKEN = "demo-twilio-auth-token-not-a-secret"  # noqa: S105 - public demo value
+DEMO_TELEGRAM_TOKEN = "100000001:demo-telegram-token-not-a-secret"  # noqa: S105
+DEMO_TELEGRAM_SECRET = "demo-telegram-webhook-secret-not-a-secret"  # noqa: S105
+DEMO_SMS_NUMBER = "+15005550006"  # Twilio's documented magic test number
+DEMO_WHATSAPP_NUMBER = "+14155238886"  # Twilio's WhatsApp sandbox number
+
+
+def is_demo(settings: Settings) -> bool:
+    return (
+        settings.app_env == "development"
+        and settings.demo_providers
+        and not settings.twilio_account_sid
+        and settings.telegram_bot_token is None
+    )
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """The settings with the fakes' credentials and addresses, when demo mode is on."""
+    if not is_demo(settings):
+        return settings
+    from pydantic import SecretStr
+
+    base = settings.public_base_url
+    return settings.model_copy(
+        update={
+            "twilio_account_sid": DEMO_TWILIO_SID,
+            "twilio_auth_token": SecretStr(DEMO_TWILIO_TOKEN),
+            "twilio_sms_number": DEMO_SMS_NUMBER,
+            "twilio_whatsapp_number": DEMO_WHATSAPP_NUMBER,
+            "twilio_api_base_url": base + TWILIO_PREFIX,
+            "telegram_bot_token": SecretStr(DEMO_TELEGRAM_TOKEN),
+            "telegram_webhook_secret": SecretStr(DEMO_TELEGRAM_SECRET),
+            "telegram_api_base_url": base + TELEGRAM_PREFIX,
+        }
+    )
+
+
+class DemoProviders:
+    def __init__(self) -> None:
+        self.twilio = FakeTwilio(account_sid=DEMO_TWILIO_SID, auth_token=DEMO_TWILIO_TOKEN)
+        self.telegram = FakeTelegram(token=DEMO_TELEGRAM_TOKEN)
+
+    def mount(self, app: FastAPI) -> None:
+        app.mount(TWILIO_PREFIX, self.twilio.app)
+        app.mount(TELEGRAM_PREFIX, self.telegram.app)
+        app.add_api_route(
+            "/_demo",
+            self.page,
+            methods=["GET"],
+            include_in_schema=False,
+            response_class=HTMLResponse,
+        )
+
+    def page(self) -> HTMLResponse:
+        """What the fake providers delivered: the messages a phone would have received."""
+        rows: list[str] = []
+        for message in reversed(self.twilio.sent[-200:]):
+            rows.append(
+                _row(
+                    message.date_created.isoformat(timespec="seconds"),
+                    "Twilio",
+                    message.to,
+                    message.body or f"(template {message.content_sid})",
+                    message.media_urls,
+                )
+            )
+        for call in reversed(self.telegram.sent()[-200:]):
+            text = call.params.get("text") or call.params.get("caption") or f"({call.method})"
+            rows.append(_row("", "Telegram", str(call.chat_id), str(text), []))
+        body = "".join(rows) or "<tr><td colspan=4>Belum ada pesan terkirim.</td></tr>"
+        return HTMLResponse(
+            "<!doctype html><html lang=id><meta charset=utf-8>"
+            "<meta name=viewport content='width=device-width, initial-scale=1'>"
+            "<link rel=stylesheet href=/static/style.css><title>Penyedia demo</title>"
+            "<main class=wrap><h1>Pesan yang terkirim lewat penyedia demo</h1>"
+            "<p>Twilio (SMS, WhatsApp) dan Telegram palsu di dalam gateway demo. "
+            "Muat ulang untuk melihat pesan baru.</p>"
+            "<table><thead><tr><th>Waktu</th><th>Penyedia</th><th>Ke</th><th>Isi</th></tr>"
+            f"</thead><tbody>{body}</tbody></table></main></html>"
+        )
+
+
+def _row(when: str, provider: str, to: str, text: str, media: list[Any]) -> str:
+    extra = "".join(f"<br><small>{html.escape(str(url))}</small>" for url in media)
+    return (
+        f"<tr><td>{html.escape(when)}</td><td>{provider}</td><td>{html.escape(to)}</td>"
+        f"<td style='white-space:pre-wrap'>{html.escape(text)}{extra}</td></tr>"
+    )

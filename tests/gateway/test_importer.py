@@ -1,0 +1,106 @@
+"""`lapor-gateway import-csv`: historical complaints through the same normalizer, once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from gateway import importer
+from gateway.cli import main
+from gateway.context import Gateway
+from gateway.directory import load_directory, sync_directory
+from gateway.models import Agency, Complaint
+
+ROWS = [
+    ("tanggal", "uraian", "kategori", "opd", "sumber"),
+    (
+        "2026-10-01",
+        "Jalan di Desa Sumbergirang Lasem berlubang besar, mohon diperbaiki",
+        "Pengaduan",
+        "DPUPR",
+        "Instagram",
+    ),
+    (
+        "2026-10-02",
+        "Bagaimana cara mengurus akta kelahiran anak yang lahir di luar kota?",
+        "Permintaan Informasi",
+        "DINDUKCAPIL",
+        "SMS",
+    ),
+    ("2026-10-03", "", "Pengaduan", "DLH", "SMS"),
+    (
+        "2026-10-04",
+        "Sampah di TPS dekat Pasar Kragan tidak diangkut seminggu, baunya menyengat",
+        "Pengaduan",
+        "Dinas Lingkungan Hidup",
+        "TikTok",
+    ),
+    (
+        "2026-10-05",
+        "Kepala desa minta uang 500 ribu untuk surat keterangan tidak mampu",
+        "Pengaduan Berkadar Pengawasan",
+        "Dinas Antah Berantah",
+        "WhatsApp",
+    ),
+]
+
+
+@pytest.fixture
+def csv_file(tmp_path: Path) -> Path:
+    import csv
+
+    path = tmp_path / "aduan.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, delimiter=";").writerows(ROWS)
+    return path
+
+
+def _directory(gateway: Gateway) -> None:
+    with gateway.db.session() as session:
+        sync_directory(session, load_directory(gateway.settings.agency_directory_file))
+        session.commit()
+
+
+def test_import_runs_every_row_through_the_normalizer(gateway: Gateway, csv_file: Path) -> None:
+    _directory(gateway)
+    columns = importer.Columns(
+        text="uraian", category="kategori", agency="opd", date="tanggal", source="sumber"
+    )
+    summary = importer.import_csv(gateway, csv_file, columns)
+    assert (summary.rows, summary.imported, summary.skipped_empty) == (5, 4, 1)
+    assert summary.unknown_agencies == {"Dinas Antah Berantah"}
+    assert summary.class_checked == 4 and summary.agency_checked == 3
+    with gateway.db.read_session() as session:
+        complaints = session.scalars(select(Complaint).order_by(Complaint.received_at)).all()
+        assert [c.source for c in complaints] == ["instagram", "sms", "tiktok", "whatsapp"]
+        assert complaints[0].received_at.day == 1 and complaints[0].kecamatan == "Lasem"
+        assert all(c.category_suggestions and c.agency_suggestions for c in complaints)
+        dlh = session.scalar(select(Agency.id).where(Agency.code == "DLH"))
+        assert complaints[2].agency_id == dlh  # matched by name
+        assert complaints[1].category == "permintaan_informasi"
+    again = importer.import_csv(gateway, csv_file, columns)
+    assert (again.imported, again.already_imported) == (0, 4)
+    with gateway.db.read_session() as session:
+        assert session.scalar(select(func.count()).select_from(Complaint)) == 4
+
+
+def test_a_missing_column_is_named(gateway: Gateway, csv_file: Path) -> None:
+    with pytest.raises(importer.CsvImportError, match="isi"):
+        importer.import_csv(gateway, csv_file, importer.Columns(text="isi"))
+
+
+def test_cli_prints_a_summary(
+    gateway: Gateway,
+    csv_file: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", gateway.settings.database_url)
+    monkeypatch.setenv("DATA_DIR", str(gateway.settings.data_dir))
+    code = main(["import-csv", str(csv_file), "--text-column", "uraian", "--limit", "2"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "imported:             2" in out
+    assert main(["import-csv", str(csv_file), "--text-column", "nope"]) == 2
