@@ -532,11 +532,13 @@ def unmerge(
     merged = session.scalar(
         select(ComplaintEvent)
         .where(ComplaintEvent.complaint_id == complaint.id)
-        .where(ComplaintEvent.action == "merged")
+        .where(ComplaintEvent.action.in_(("merged", "auto_merged")))  # type: ignore[attr-defined]
         .order_by(ComplaintEvent.id.desc())  # type: ignore[union-attr]
         .limit(1)
     )
-    cluster_before = (merged.before or {}).get("cluster_id") if merged else None
+    # The cluster it had before the merge (an automatic merge by the duplicate finder keeps it).
+    before = (merged.before or {}) if merged is not None else {}
+    cluster_before = before.get("cluster_id") if "cluster_id" in before else complaint.cluster_id
     target = session.get(Complaint, complaint.merged_into_id) if complaint.merged_into_id else None
     event = workflow.transition(
         session,

@@ -19,18 +19,19 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from channels.fakes.server import FakeServer
 from config.settings import Settings
 from gateway.context import Gateway
 from gateway.db import Database
 from gateway.models import Complaint, Reporter, ReporterIdentity, Status
 from tests.channels.cases import channel_settings
 from tests.conftest import RunningTwilio
-from tests.fakes.server import FakeServer
 from tests.gateway.admin.conftest import PASSWORD, Accounts, Directory
 from tests.gateway.factories import make_complaint
 from tests.images import image_bytes
 
 pytestmark = pytest.mark.browser
+expect = pytest.importorskip("playwright.sync_api").expect
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -171,19 +172,21 @@ def test_login_and_filter_the_inbox(browser, site: str, cases: Cases) -> None:  
     page = browser.new_page()
     _login(page, site, "koor")
     rows = page.locator("#inbox-table tbody tr")
-    assert rows.count() == 2
+    expect(rows).to_have_count(2)
     page.locator("details.filters summary").click()
     page.get_by_label("Kanal").select_option("twilio_whatsapp")
     page.get_by_role("button", name="Terapkan").click()
     page.wait_for_url("**channel=twilio_whatsapp**")
-    assert rows.count() == 1 and cases.road in rows.first.inner_text()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(cases.road)
     page.get_by_label("Cari aduan").fill("sluke")
     page.get_by_label("Cari aduan").press("Enter")
     page.wait_for_url("**q=sluke**")
-    assert page.locator("#inbox-empty").is_visible()  # both filters apply
+    expect(page.locator("#inbox-empty")).to_be_visible()  # both filters apply
     page.goto(f"{site}/admin?q=sluke")
-    assert rows.count() == 1 and cases.light in rows.first.inner_text()
-    assert "Terbuka" in page.locator("#status-tabs").inner_text()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(cases.light)
+    expect(page.locator("#status-tabs")).to_contain_text("Terbuka")
 
 
 def test_verify_and_dispose_notifies_the_liaison_officers_on_whatsapp(  # type: ignore[no-untyped-def]
@@ -204,12 +207,12 @@ def test_verify_and_dispose_notifies_the_liaison_officers_on_whatsapp(  # type: 
     page.locator("#v-category").select_option("pengaduan")
     page.locator("#v-kecamatan").fill("Lasem")
     page.get_by_role("button", name="Verifikasi", exact=True).click()
-    assert page.get_by_text("Aduan sudah diverifikasi.").is_visible()
+    expect(page.get_by_text("Aduan sudah diverifikasi.")).to_be_visible()
     # The suggested agency is already chosen.
-    assert page.locator("#dispose-agency").input_value() == str(directory.dpupr)
+    expect(page.locator("#dispose-agency")).to_have_value(str(directory.dpupr))
     page.locator("#form-dispose").get_by_role("button", name="Disposisikan").click()
-    assert page.get_by_text("pejabat penghubung diberi tahu lewat WhatsApp").is_visible()
-    assert page.locator("#complaint-agency").inner_text() == "Dinas Pekerjaan Umum"
+    expect(page.get_by_text("pejabat penghubung diberi tahu lewat WhatsApp")).to_be_visible()
+    expect(page.locator("#complaint-agency")).to_have_text("Dinas Pekerjaan Umum")
 
     _dispatch(gateway)
     notices = [m for m in twilio.fake.sent if m.content_sid == TEMPLATE]
@@ -244,16 +247,16 @@ def test_a_liaison_answers_with_a_photo_and_the_citizen_gets_it(  # type: ignore
     page = browser.new_page()
     page.set_viewport_size({"width": 390, "height": 844})  # a phone
     _login(page, site, "pupr")
-    assert page.locator("#inbox-table tbody tr").count() == 1  # only their agency's complaint
+    expect(page.locator("#inbox-table tbody tr")).to_have_count(1)  # only their agency's
     page.get_by_role("link", name=cases.road).click()
     page.get_by_role("button", name="Tandai sedang diproses").click()
-    assert page.get_by_text("Aduan ditandai sedang diproses").is_visible()
+    expect(page.get_by_text("Aduan ditandai sedang diproses")).to_be_visible()
     page.get_by_label("Jawaban untuk pelapor").fill("Lubang sudah ditambal pada hari Senin.")
     page.get_by_label("Foto hasil tindak lanjut (bukti penyelesaian)").set_input_files(str(photo))
     page.get_by_role("button", name="Kirim jawaban").click()
-    assert page.get_by_text("Jawaban sudah dikirim ke pelapor.").is_visible()
-    assert page.locator("#result-photos img").count() == 1
-    assert page.locator("#complaint-status").inner_text() == "Sudah dijawab"
+    expect(page.get_by_text("Jawaban sudah dikirim ke pelapor.")).to_be_visible()
+    expect(page.locator("#result-photos img")).to_have_count(1)
+    expect(page.locator("#complaint-status")).to_have_text("Sudah dijawab")
 
     _dispatch(gateway)
     answers = [m for m in twilio.fake.sent if "Lubang sudah ditambal" in m.body]
