@@ -450,6 +450,27 @@ def test_merge_is_audited_on_both_and_unmerge_restores_the_cluster(
     )
 
 
+def test_an_automatic_merge_by_the_duplicate_finder_is_undone_the_same_way(
+    gateway: Gateway, directory: Directory
+) -> None:
+    target = make_complaint(gateway.db, S.RECEIVED)
+    repeat = make_complaint(gateway.db, S.MERGED, cluster_id=target.id)
+    with gateway.db.session() as session:
+        row = session.get(Complaint, repeat.id)
+        # What gateway.dedup.fold records: only merged_into_id changes.
+        workflow.record(
+            session,
+            row,
+            actor="system",
+            action="auto_merged",  # type: ignore[arg-type]
+            changes={"merged_into_id": target.id},
+        )
+        workflow.commit(session)
+    _do(gateway, repeat, lambda s, c: actions.unmerge(gateway, s, c, actor=ACTOR))
+    back = _get(gateway, repeat.id)
+    assert (back.status, back.merged_into_id, back.cluster_id) == (S.RECEIVED, None, target.id)
+
+
 def test_merge_refuses_itself_closed_targets_and_complaints_with_members(
     gateway: Gateway, directory: Directory
 ) -> None:
