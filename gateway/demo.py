@@ -28,6 +28,9 @@ DEMO_TELEGRAM_TOKEN = "100000001:demo-telegram-token-not-a-secret"  # noqa: S105
 DEMO_TELEGRAM_SECRET = "demo-telegram-webhook-secret-not-a-secret"  # noqa: S105
 DEMO_SMS_NUMBER = "+15005550006"  # Twilio's documented magic test number
 DEMO_WHATSAPP_NUMBER = "+14155238886"  # Twilio's WhatsApp sandbox number
+# Liaison officers never wrote to the gateway, so their WhatsApp window is closed: notices go
+# out as an approved template. The fake accepts any Content SID; this one is for the demo only.
+DEMO_NOTIFICATION_TEMPLATE = "HX" + "d" * 32
 
 
 def is_demo(settings: Settings) -> bool:
@@ -56,6 +59,10 @@ def demo_settings(settings: Settings) -> Settings:
             "telegram_bot_token": SecretStr(DEMO_TELEGRAM_TOKEN),
             "telegram_webhook_secret": SecretStr(DEMO_TELEGRAM_SECRET),
             "telegram_api_base_url": base + TELEGRAM_PREFIX,
+            "twilio_whatsapp_templates": {
+                "notification": DEMO_NOTIFICATION_TEMPLATE,
+                **settings.twilio_whatsapp_templates,
+            },
         }
     )
 
