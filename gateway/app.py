@@ -25,6 +25,7 @@ from gateway.api.routes import (
     admin_entry,
     admin_inbox,
     admin_outbox,
+    admin_simulator,
     complaints_api,
     core_events,
     health,
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
         admin_entry.router,
         admin_directory.router,
         admin_outbox.router,
+        admin_simulator.router,
     ):
         app.include_router(admin_router)
 
