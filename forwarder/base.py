@@ -102,6 +102,10 @@ class CoreClient(ABC):
     async def send_feedback(self, core_id: str, text: str, rating: int | None) -> None:  # noqa: B027
         """Pass a reporter's feedback on an answer to the core (optional for a backend)."""
 
+    async def redispose(self, core_id: str, agency_code: str, reason: str) -> None:
+        """Move a report to another agency after a wrong disposition (Rembang SOP step 3)."""
+        raise CoreRejected(f"{self.name}: re-disposition is not supported by this backend")
+
     async def aclose(self) -> None:  # noqa: B027
         """Release connections."""
 

@@ -107,6 +107,7 @@ class RestMapping:
     since_param: str = "since"
     limit_param: str = "limit"
     feedback_path: str = "/api/v1/reports/{core_id}/feedback"
+    disposition_path: str = "/api/v1/reports/{core_id}/disposition"
     idempotency_header: str = "Idempotency-Key"
     api_key_header: str = "X-API-Key"
     api_key_prefix: str = ""  # e.g. "Bearer " with api_key_header "Authorization"
@@ -488,6 +489,18 @@ class RestCoreClient(CoreClient):
         except httpx.RequestError as exc:
             raise CoreUnavailable(f"feedback: {_describe(exc)}") from exc
         self._raise_for_status(response, "feedback")
+
+    async def redispose(self, core_id: str, agency_code: str, reason: str) -> None:
+        # Idempotent on the core's side (disposing to the agency it already has changes
+        # nothing), so a retry after a timeout is harmless.
+        path = self.mapping.disposition_path.format(core_id=quote(core_id, safe=""))
+        try:
+            response = await self._http.post(
+                path, json={"agency_code": agency_code, "reason": reason}
+            )
+        except httpx.RequestError as exc:
+            raise CoreUnavailable(f"disposition: {_describe(exc)}") from exc
+        self._raise_for_status(response, "disposition")
 
     # --- plumbing --------------------------------------------------------------------------
 

@@ -312,6 +312,7 @@ def redispose(
             gateway, session, complaint, agency, "notify.liaison_redisposed", event_id
         ),
     )
+    _enqueue(session, [core_sync.redispose_message(complaint, event_id)])
     return event
 
 

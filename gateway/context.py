@@ -88,6 +88,7 @@ class Gateway:
             delivery.NOTIFY_LIAISON: messages,
             core_sync.CORE_SUBMIT: core_sync.CoreSubmitHandler(self),
             core_sync.CORE_FEEDBACK: core_sync.CoreFeedbackHandler(self),
+            core_sync.CORE_REDISPOSE: core_sync.CoreRedisposeHandler(self),
         }
 
     @cached_property

@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 
 CORE_SUBMIT = "core_submit"
 CORE_FEEDBACK = "core_feedback"
+CORE_REDISPOSE = "core_redispose"
 CURSOR_KEY = "core.cursor"
 # A core that is down must not turn a complaint into a dead letter within the hour: with the
 # backoff capped at OUTBOX_BACKOFF_MAX_SECONDS this keeps trying for well over a day.
@@ -222,6 +223,57 @@ class CoreFeedbackHandler(CoreHandlers, outbox.BaseHandler):
 
     async def reconcile(self, item) -> Delivered | None:  # type: ignore[no-untyped-def]
         return await self.deliver(item)  # feedback twice is harmless, lost feedback is not
+
+
+def redispose_message(complaint: Complaint, event_id: int) -> OutboxMessage:
+    """Tell the core the complaint moved to another agency (sent once per re-disposition)."""
+    return OutboxMessage(
+        kind=CORE_REDISPOSE,
+        key=f"{complaint.tracking_code}:{CORE_REDISPOSE}:{event_id}",
+        complaint_id=complaint.id,
+    )
+
+
+class CoreRedisposeHandler(CoreHandlers, outbox.BaseHandler):
+    def _target(self, complaint_id: int) -> tuple[str | None, str | None, str]:
+        with self.gateway.db.read_session() as session:
+            complaint = session.get(Complaint, complaint_id)
+            if complaint is None:
+                return None, None, ""
+            agency = session.get(Agency, complaint.agency_id) if complaint.agency_id else None
+            return complaint.core_ref, agency.code if agency else None, complaint.tracking_code
+
+    async def deliver(self, item) -> Delivered:  # type: ignore[no-untyped-def]
+        if self.gateway.settings.core_backend == "manual":
+            return Delivered(ok=True, details={"manual": True})  # the admin re-disposes in LAPOR!
+        core_ref, agency_code, _code = await asyncio.to_thread(self._target, item.complaint_id)
+        if agency_code is None:
+            return Delivered(ok=False, error="the complaint has no agency")
+        if core_ref is None:
+            # Not filed yet: the submission will carry the new agency; retry until it is filed.
+            return Delivered(ok=False, retryable=True, error="not yet filed in the core")
+        try:
+            async with self.client() as core:
+                await core.redispose(core_ref, agency_code, item.payload.get("reason", ""))
+        except CoreUnavailable as exc:
+            return Delivered(ok=False, retryable=True, error=str(exc))
+        except CoreRejected as exc:
+            return Delivered(ok=False, error=str(exc))
+        return Delivered(ok=True)
+
+    async def reconcile(self, item) -> Delivered | None:  # type: ignore[no-untyped-def]
+        return await self.deliver(item)  # moving to the agency it already has changes nothing
+
+    def on_dead(self, session: Session, item, error: str) -> None:  # type: ignore[no-untyped-def]
+        complaint = session.get(Complaint, item.complaint_id)
+        if complaint is not None:
+            workflow.record(
+                session,
+                complaint,
+                actor="system",
+                action="core_submit_failed",
+                note=f"re-disposition: {error}"[:2000],
+            )
 
 
 def feedback_message(

@@ -86,6 +86,11 @@ class FeedbackIn(BaseModel):
     rating: int | None = Field(default=None, ge=1, le=5)
 
 
+class DispositionIn(BaseModel):
+    agency_code: str = Field(min_length=1, max_length=50)
+    reason: str = Field(default="", max_length=2000)
+
+
 class FaultsIn(BaseModel):
     mode: FaultMode
     remaining: int | None = Field(default=None, ge=1)
@@ -172,6 +177,18 @@ async def list_events(
         "cursor": str(cursor),
         "more": more,
     }
+
+
+@router.post("/reports/{core_id}/disposition")
+async def post_disposition(core_id: str, body: DispositionIn, core: CoreDep) -> dict[str, Any]:
+    """The regency's admin moves a report to another agency (a re-disposition)."""
+    try:
+        event = core.redispose(core_id, body.agency_code, body.reason or None)
+    except ReportNotFound:
+        raise HTTPException(404, "no such report") from None
+    except TransitionError as exc:
+        raise HTTPException(409, str(exc)) from None
+    return {"changed": event is not None}
 
 
 @router.post("/reports/{core_id}/feedback", status_code=201)

@@ -24,6 +24,7 @@ import httpx
 from forwarder.signing import sign_push
 from forwarder.simulator.lifecycle import (
     AUTO_PATH,
+    KIND_DISPOSITION,
     STATUS_LABELS,
     Action,
     SimStatus,
@@ -171,6 +172,32 @@ class CoreSimulator:
             raise TransitionError(f"report {core_id} changed meanwhile; try again")
         self._notify_push()
         return event
+
+    def redispose(self, core_id: str, agency_code: str, reason: str | None) -> StoredEvent | None:
+        """The regency moves a report to another agency. Before LAPOR!'s admin has disposed it,
+        only the agency it will go to changes; after, it is a re-disposition. None: no change."""
+        report = self.get(core_id)
+        agency_code = agency_code.strip()
+        if report.agency_code == agency_code:
+            return None
+        if report.status in (SimStatus.UNVERIFIED, SimStatus.VERIFIED):
+            event = self.store.record_change(
+                core_id,
+                expected_status=report.status,
+                new_status=report.status,
+                kind=KIND_DISPOSITION,
+                text=reason,
+                agency_code=agency_code,
+                attachments=[],
+                actor="api",
+                now=self.clock(),
+                push_queued=bool(self.push_url),
+            )
+            if event is None:
+                raise TransitionError(f"report {core_id} changed meanwhile; try again")
+            self._notify_push()
+            return event
+        return self.act(core_id, Action.DISPOSE, text=reason, agency_code=agency_code, actor="api")
 
     def add_feedback(self, core_id: str, text: str, rating: int | None) -> None:
         self.get(core_id)

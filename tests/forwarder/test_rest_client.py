@@ -368,3 +368,25 @@ def test_mapping_files_and_their_mistakes(tmp_path) -> None:
         RestMapping.from_dict({"report_fields": {"judul": "title"}})
     with pytest.raises(ValueError, match="unknown kinds"):
         RestMapping.from_dict({"event_kinds": {"x": "rating"}})
+
+
+async def test_redisposition_before_and_after_lapor_disposed(
+    client: RestCoreClient, core: CoreSimulator
+) -> None:
+    ref = await client.submit(make_report(agency_code="DPUPR"), "k-redispose")
+    await client.redispose(ref.core_id, "DINPERKIM", "lampu jalan urusan Perkim")
+    report = core.get(ref.core_id)
+    assert (report.agency_code, report.status.value) == ("DINPERKIM", "unverified")
+    core.act(ref.core_id, Action.VERIFY)
+    core.act(ref.core_id, Action.DISPOSE)
+    await client.redispose(ref.core_id, "DPUPR", "salah disposisi")
+    report = core.get(ref.core_id)
+    assert (report.agency_code, report.status.value) == ("DPUPR", "disposed")
+    await client.redispose(ref.core_id, "DPUPR", "sekali lagi")  # already there: no change
+    kinds = [e.kind for e in (await client.updates(None)).events]
+    assert kinds.count(CoreEventKind.DISPOSITION) == 3  # the pre-LAPOR change, LAPOR's, ours
+
+
+async def test_redisposition_of_an_unknown_report_is_rejected(client: RestCoreClient) -> None:
+    with pytest.raises(CoreRejected):
+        await client.redispose("999999", "DPUPR", "x")

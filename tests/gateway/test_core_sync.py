@@ -264,3 +264,35 @@ def test_feedback_goes_to_the_core_and_tidak_puas_reopens(env: CoreEnv) -> None:
             select(OutboxItem).where(OutboxItem.kind == core_sync.CORE_FEEDBACK)
         )
         assert feedback is not None and feedback.status == OutboxStatus.SENT
+
+
+def test_a_redisposition_reaches_the_core(env: CoreEnv) -> None:
+    from gateway import actions
+    from gateway.models import Agency
+
+    complaint = _file(env, "twilio_sms", "+6281211110007", "Lampu jalan mati di Jl. Pemuda Rembang")
+    dispose(env.gateway, complaint.id)
+    env.dispatch()
+    core_id = _complaint(env, complaint.id).core_ref
+    assert core_id
+    with env.gateway.db.session() as session:
+        perkim = Agency(code="DINPERKIM", name="Dinas Perumahan")
+        session.add(perkim)
+        session.flush()
+        row = session.get(Complaint, complaint.id)
+        assert row is not None
+        actions.redispose(
+            env.gateway,
+            session,
+            row,
+            actor="user:1",
+            agency_id=perkim.id,
+            reason="Lampu jalan urusan Perkim",
+        )
+        workflow.commit(session)
+    env.dispatch()
+    report = next(r for r in env.core_reports() if r["id"] == core_id)
+    assert report["agency_code"] == "DINPERKIM"
+    # The core's event about it comes back and changes nothing on our side.
+    env.poll()
+    assert _complaint(env, complaint.id).status == Status.DISPOSED
