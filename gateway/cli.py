@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
 from config.settings import Settings, SettingsError, load_settings
 from gateway.auth import AccountError, create_user
@@ -206,6 +207,43 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_now(value: str | None, timezone: str) -> datetime | None:
+    """`--now`: an ISO date or date-time; without a zone it is local time, a bare date is 09:00
+    local (after the 08:00 reminders)."""
+    if not value:
+        return None
+    from zoneinfo import ZoneInfo
+
+    from gateway.sla import resolve_timezone
+
+    zone: ZoneInfo = resolve_timezone(timezone)
+    text = value.strip()
+    parsed = datetime.fromisoformat(text + ("T09:00" if len(text) == 10 else ""))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=zone)
+    return parsed.astimezone(UTC)
+
+
+def cmd_sweep(settings: Settings, args: argparse.Namespace) -> int:
+    """Reminders, escalation, automatic close and the digest, now or at `--now`."""
+    from gateway import sweeps
+
+    try:
+        now = parse_now(args.now, settings.timezone)
+    except ValueError:
+        print(f"--now: not a date or date-time: {args.now!r}", file=sys.stderr)
+        return 2
+    gateway = _gateway(demo_settings_for_cli(settings))
+    result = sweeps.run(gateway, now, with_digest=not args.no_digest)
+    print("\n".join(result.lines()))
+    if args.dispatch:
+        from gateway.scheduler import worker_id
+
+        count = asyncio.run(gateway.dispatcher(worker_id()).drain())
+        print(f"handled {count} outbox row(s)")
+    return 0
+
+
 def demo_settings_for_cli(settings: Settings) -> Settings:
     from gateway import demo
 
@@ -223,6 +261,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "seed-demo": cmd_seed_demo,
     "process-pending": cmd_process_pending,
     "dispatch": cmd_dispatch,
+    "sweep": cmd_sweep,
 }
 
 
@@ -267,7 +306,36 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("text", nargs="+")
     sub.add_parser("process-pending", help="process stored inbound messages now")
     sub.add_parser("dispatch", help="deliver due outbox rows now")
+    sweep = sub.add_parser(
+        "sweep", help="deadline reminders, escalation, automatic close and the daily digest"
+    )
+    sweep.add_argument(
+        "--now",
+        help="act as if it were this moment (local time), e.g. 2026-12-31 or 2026-12-31T09:00",
+    )
+    sweep.add_argument("--no-digest", action="store_true", help="skip the daily digest")
+    sweep.add_argument(
+        "--dispatch",
+        action="store_true",
+        help="also deliver the queued messages now (without a running server)",
+    )
     return parser
+
+
+def check_calendar(settings: Settings) -> str | None:
+    """The holiday files and the time zone, checked before anything starts: a bad date in a
+    holiday file is one clear line naming the file and the line, not a traceback."""
+    from gateway.calendar_days import load_files
+    from gateway.sla import HolidayFileError, resolve_timezone
+
+    try:
+        resolve_timezone(settings.timezone)
+        load_files(settings)
+    except HolidayFileError as exc:
+        return str(exc)
+    except ValueError as exc:
+        return f"TIMEZONE: {exc}"
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -276,6 +344,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
     except SettingsError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    problem = check_calendar(settings)
+    if problem is not None:
+        print(f"configuration error: {problem}", file=sys.stderr)
         return 2
     return COMMANDS[args.command](settings, args)
 

@@ -21,6 +21,7 @@ from gateway.outbox import Delivered
 
 REPLY = "reply"  # to a reporter, on their channel
 NOTIFY_LIAISON = "notify_liaison"  # to an agency's liaison officer over WhatsApp
+NOTIFY_ADMIN = "notify_admin"  # to a koordinator over WhatsApp (the daily digest)
 
 
 def message_payload(
