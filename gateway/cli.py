@@ -244,6 +244,57 @@ def cmd_sweep(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
+    """A report to a file or the terminal: the same figures as the admin pages."""
+    from pathlib import Path
+
+    from sqlalchemy import select
+
+    from gateway import report_export, reports
+    from gateway.clock import utcnow
+
+    gateway = _gateway(settings)
+    calendar = gateway.calendar
+    now = parse_now(args.now, settings.timezone) or utcnow()
+    value = args.day or args.month or args.semester or args.year or args.period
+    try:
+        period = (
+            reports.Period.parse(args.kind, value)
+            if value
+            else reports.Period.containing(args.kind, calendar.local_date(now))
+        )
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    as_of = reports.as_of_for(period, calendar, now, at_end=args.as_of == "end")
+    with gateway.db.read_session() as session:
+        agency_id = None
+        if args.agency:
+            agency_id = session.scalar(select(Agency.id).where(Agency.code == args.agency))
+            if agency_id is None:
+                print(f"unknown agency code {args.agency!r}", file=sys.stderr)
+                return 2
+        report = reports.build(session, period, calendar, as_of, agency_id=agency_id)
+    lang, tz = args.lang, settings.timezone
+    if args.format == "xlsx":
+        data = report_export.to_xlsx(report, lang, tz)
+        output = Path(args.output or f"laporan-{args.kind}-{period.label}.xlsx")
+        output.write_bytes(data)
+        print(f"written {output} ({len(data)} bytes)")
+        return 0
+    text = (
+        report_export.to_csv(report, lang)
+        if args.format == "csv"
+        else report_export.to_text(report, lang, tz)
+    )
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"written {args.output}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def demo_settings_for_cli(settings: Settings) -> Settings:
     from gateway import demo
 
@@ -262,6 +313,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "process-pending": cmd_process_pending,
     "dispatch": cmd_dispatch,
     "sweep": cmd_sweep,
+    "report": cmd_report,
 }
 
 
@@ -319,6 +371,26 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also deliver the queued messages now (without a running server)",
     )
+    report = sub.add_parser(
+        "report", help="daily, monthly, semester or annual figures as text, CSV or XLSX"
+    )
+    report.add_argument("kind", choices=["daily", "monthly", "semester", "annual"])
+    report.add_argument("--day", help="daily: 2026-10-05 (default: today)")
+    report.add_argument("--month", help="monthly: 2026-10 (default: this month)")
+    report.add_argument("--semester", help="semester: 2026-S1 or 2026-S2")
+    report.add_argument("--year", help="annual: 2026")
+    report.add_argument("--period", help="any of the above, for the chosen kind")
+    report.add_argument("--format", choices=["text", "csv", "xlsx"], default="text")
+    report.add_argument("--output", help="file to write (xlsx default: laporan-KIND-PERIOD.xlsx)")
+    report.add_argument("--lang", choices=["id", "en"], default="id")
+    report.add_argument("--agency", help="only this agency (code)")
+    report.add_argument(
+        "--as-of",
+        choices=["now", "end"],
+        default="now",
+        help="what had happened by now (default) or by the end of the period",
+    )
+    report.add_argument("--now", help="act as if it were this moment (local time)")
     return parser
 
 
