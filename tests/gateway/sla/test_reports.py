@@ -5,11 +5,11 @@
 |---|---|---|---|---|---|---|---|
 | A | webform | Thu 1 Oct | pengaduan | Mon 5 (DPUPR) | Tue 6 | Fri 9 | 14 wd: on time |
 | B | sms | Mon 5 | aspirasi | Tue 6 (DPUPR) | — | Thu 15 | 5 wd: Tue 13, late |
-| C | whatsapp | Wed 7 | permintaan_informasi | Thu 8 (DLH) | — | — | 5 wd: Thu 15, overdue, escalated |
+| C | whatsapp | Wed 7 | informasi | Thu 8 (DLH) | — | — | 5 wd: Thu 15, overdue, escalated |
 | D | webform | Mon 12 | — | — | | | |
 | E | telegram | Tue 13 | — | archived | | | |
 | F | webform | Wed 14 | merged into A: not counted again | | | | |
-| G | sms | Sat 31 Oct 20:00 | berkadar pengawasan | Mon 2 Nov (DLH) | Mon 2 Nov | — | 60 wd: not due |
+| G | sms | Sat 31 Oct 20:00 | berkadar | Mon 2 Nov (DLH) | Mon 2 Nov | — | 60 wd: not due |
 | H | webform | Sun 1 Nov 00:30 WIB (31 Oct UTC): November | | | | | |
 | I | whatsapp | Thu 1 Oct 06:00 WIB (30 Sep UTC): October | | | | | |
 
