@@ -23,13 +23,16 @@ from gateway.api.routes import (
     admin_auth,
     admin_directory,
     admin_entry,
+    admin_holidays,
     admin_inbox,
     admin_outbox,
+    admin_reports,
     complaints_api,
     core_events,
     health,
     media,
     public,
+    publication,
     webhooks,
 )
 from gateway.context import Gateway
@@ -95,6 +98,7 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     app.state.scheduler = None
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(public.router)
+    app.include_router(publication.router)
     app.include_router(complaints_api.router)
     app.include_router(health.router)
     app.include_router(media.router)
@@ -110,6 +114,8 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
         admin_entry.router,
         admin_directory.router,
         admin_outbox.router,
+        admin_reports.router,
+        admin_holidays.router,
     ):
         app.include_router(admin_router)
 

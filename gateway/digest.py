@@ -11,7 +11,7 @@ are muted.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
@@ -64,16 +64,11 @@ def _count(session: Session, *conditions: object) -> int:
 
 
 def figures(
-    session: Session, calendar: WorkingCalendar, now: datetime, digest_hour: datetime | None = None
+    session: Session, calendar: WorkingCalendar, now: datetime, digest_time: time
 ) -> Digest:
-    """The digest as of `now`; `since` is the previous working day at the digest's time."""
+    """The digest as of `now`; "new" counts from the previous working day at `digest_time`."""
     today = calendar.local_date(now)
-    previous = calendar.shift_working_days(today, -1)
-    since = (
-        calendar.at_local_time(previous, digest_hour.time())
-        if digest_hour
-        else calendar.start_of_day(previous)
-    )
+    since = calendar.at_local_time(calendar.shift_working_days(today, -1), digest_time)
     today_start, today_end = calendar.start_of_day(today), calendar.end_of_day(today)
     status = Complaint.status
     late = session.execute(
@@ -169,7 +164,7 @@ def send(gateway: Gateway, now: datetime) -> int:
         ).all()
         if not recipients:
             return 0
-        digest = figures(session, calendar, now, send_at)
+        digest = figures(session, calendar, now, settings.digest_time)
         values = variables(digest, link)
         for user in recipients:
             message = OutboxMessage(
