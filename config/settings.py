@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     conversation_idle_minutes: float = Field(default=3.0, gt=0)
     # Status changes the reporter is told about (comma-separated states).
     reporter_status_notices: str = "verified,disposed,in_progress,answered,closed,returned"
+    # A web-form reporter who left a phone number also gets answers and notices by SMS.
+    webform_sms_copies: bool = True
 
     # --- Twilio: SMS 1708 and WhatsApp ----------------------------------------------------------
     twilio_account_sid: str = ""

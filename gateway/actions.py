@@ -179,8 +179,9 @@ def verify(
     changes: dict[str, Any] = {
         "title": _required(title, "title_required", max_chars=200),
         "category": category,
-        "kecamatan": _optional(kecamatan, 100),
-        "kelurahan": _optional(kelurahan, 100),
+        # None: not given (keep what the normalizer found); "": cleared by the admin.
+        "kecamatan": complaint.kecamatan if kecamatan is None else _optional(kecamatan, 100),
+        "kelurahan": complaint.kelurahan if kelurahan is None else _optional(kelurahan, 100),
     }
     if location_text is not None:
         changes["location_text"] = _optional(location_text, 500)

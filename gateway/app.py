@@ -27,6 +27,7 @@ from gateway.api.routes import (
     admin_inbox,
     admin_outbox,
     admin_reports,
+    admin_simulator,
     complaints_api,
     core_events,
     health,
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
         admin_outbox.router,
         admin_reports.router,
         admin_holidays.router,
+        admin_simulator.router,
     ):
         app.include_router(admin_router)
 

@@ -155,8 +155,7 @@ def cmd_send_fixture(settings: Settings, args: argparse.Namespace) -> int:
 
     settings = demo.demo_settings(settings)
     body = Path(args.file).read_bytes()
-    if args.fresh:
-        body = signing.freshen(args.channel, body)
+    body = signing.rewrite(args.channel, body, fresh=args.fresh, text=args.text, sender=args.sender)
     base = (args.url or settings.public_base_url).rstrip("/")
     url = f"{base}/webhooks/{args.channel}"
     try:
@@ -350,6 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="give the message a new id, so it is not taken for a retry",
     )
+    fixture.add_argument("--text", help="replace the message text (a new message id too)")
+    fixture.add_argument("--from", dest="sender", help="replace the sender (E.164 or chat id)")
     chat = sub.add_parser("chat", help="send one message to the bot and print its replies")
     chat.add_argument(
         "--channel", default="twilio_sms", choices=["twilio_sms", "twilio_whatsapp", "telegram"]

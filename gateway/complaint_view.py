@@ -53,6 +53,8 @@ KOORDINATOR_ACTIONS = (
     "reply",
     "acknowledge",
     "answer",
+    "core_ref",  # the manual backend: the LAPOR! tracking id, typed back (gateway/core_manual.py)
+    "core_answer",  # ... and an answer read in LAPOR!
 )
 LIAISON_ACTIONS = ("acknowledge", "answer", "request_redisposition")
 ROLE_ACTIONS: dict[Role, tuple[str, ...]] = {

@@ -23,7 +23,7 @@ from sqlmodel import Session
 
 from channels.base import Button, MessageKind
 from config.messages import t
-from gateway import core_sync, deadlines, dedup, notify, workflow
+from gateway import actions, core_sync, deadlines, dedup, notify, workflow
 from gateway.clock import utcnow
 from gateway.commands import Command, ParsedCommand, parse_command, parse_feedback
 from gateway.complaints import attachments_from, file_complaint
@@ -408,17 +408,9 @@ def add_to_complaint(turn: Turn) -> None:
         session.add(attachment)
     note = _content_text(row) or None
     if complaint.status == Status.PENDING:
-        back_to = Status(complaint.status_before_pending or Status.RECEIVED)
-        workflow.transition(
-            session,
-            complaint,
-            back_to,
-            actor="reporter",
-            action="reporter_answered",
-            note=note,
-            now=turn.now,
+        actions.resume_from_pending(
+            session, complaint, "reporter", gateway=turn.gateway, note=note, now=turn.now
         )
-        deadlines.refresh(turn.gateway, session, complaint, turn.now)
         turn.say(turn.text("bot.resumed", code=complaint.tracking_code))
         return
     if complaint.status == Status.ANSWERED and note:

@@ -244,34 +244,43 @@ def apply_event(
     gateway: Gateway, event: CoreEvent, source: str, now: datetime | None = None
 ) -> str:
     """Apply one core event in its own transaction; returns what happened (for the log)."""
-    now = now or utcnow()
     with gateway.db.session() as session:
-        if session.scalar(select(CoreEventLog.id).where(CoreEventLog.event_id == event.event_id)):
+        outcome = apply_event_in(gateway, session, event, source, now)
+        if outcome == "duplicate":
             session.rollback()
-            return "duplicate"
-        complaint = session.scalar(select(Complaint).where(Complaint.core_ref == event.core_id))
-        outcome = (
-            "unknown report"
-            if complaint is None
-            else _apply(gateway, session, complaint, event, now)
-        )
-        session.add(
-            CoreEventLog(
-                event_id=event.event_id,
-                core_id=event.core_id,
-                kind=event.kind.value,
-                status=event.status,
-                source=source,
-                complaint_id=complaint.id if complaint else None,
-                outcome=outcome,
-                occurred_at=event.occurred_at,
-                received_at=now,
-            )
-        )
+            return outcome
         try:
             workflow.commit(session)
         except IntegrityError:
             return "duplicate"  # the same event arrived by push and poll at once
+    return outcome
+
+
+def apply_event_in(
+    gateway: Gateway, session: Session, event: CoreEvent, source: str, now: datetime | None = None
+) -> str:
+    """Apply one core event inside the caller's transaction (polled, pushed, or typed in by an
+    admin with the manual backend), recording it in the event log."""
+    now = now or utcnow()
+    if session.scalar(select(CoreEventLog.id).where(CoreEventLog.event_id == event.event_id)):
+        return "duplicate"
+    complaint = session.scalar(select(Complaint).where(Complaint.core_ref == event.core_id))
+    outcome = (
+        "unknown report" if complaint is None else _apply(gateway, session, complaint, event, now)
+    )
+    session.add(
+        CoreEventLog(
+            event_id=event.event_id,
+            core_id=event.core_id,
+            kind=event.kind.value,
+            status=event.status,
+            source=source,
+            complaint_id=complaint.id if complaint else None,
+            outcome=outcome,
+            occurred_at=event.occurred_at,
+            received_at=now,
+        )
+    )
     return outcome
 
 

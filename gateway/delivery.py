@@ -19,6 +19,7 @@ from gateway.clock import as_utc
 from gateway.models import Complaint, OutboxItem
 from gateway.outbox import Delivered
 
+SIMULATED = "sim:"  # the bot simulator's senders (gateway/simulator.py)
 REPLY = "reply"  # to a reporter, on their channel
 NOTIFY_LIAISON = "notify_liaison"  # to an agency's liaison officer over WhatsApp
 NOTIFY_ADMIN = "notify_admin"  # to a koordinator over WhatsApp (the daily digest)
@@ -87,6 +88,9 @@ class ChannelMessageHandler(outbox.BaseHandler):
         self.channels = channels
 
     async def deliver(self, item: OutboxItem) -> Delivered:
+        if (item.recipient or "").startswith(SIMULATED):
+            # The admin's bot simulator: recorded, shown on its page, sent to nobody.
+            return Delivered(ok=True, provider_message_id="simulated")
         channel = self.channels.get(item.channel or "")
         if channel is None:
             return Delivered(ok=False, error=f"channel {item.channel!r} is not configured")

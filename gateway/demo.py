@@ -11,6 +11,7 @@ anywhere but against these fakes; `lapor-gateway send-fixture` signs requests wi
 from __future__ import annotations
 
 import html
+import json
 from typing import Any
 
 from fastapi import FastAPI
@@ -96,7 +97,7 @@ class DemoProviders:
                     message.date_created.isoformat(timespec="seconds"),
                     "Twilio",
                     message.to,
-                    message.body or f"(template {message.content_sid})",
+                    message.body or _template(message.content_sid, message.content_variables),
                     message.media_urls,
                 )
             )
@@ -114,6 +115,16 @@ class DemoProviders:
             "<table><thead><tr><th>Waktu</th><th>Penyedia</th><th>Ke</th><th>Isi</th></tr>"
             f"</thead><tbody>{body}</tbody></table></main></html>"
         )
+
+
+def _template(sid: str | None, variables: str | None) -> str:
+    """A template message as the phone would show it: which template, with which values."""
+    try:
+        values = json.loads(variables or "{}")
+    except ValueError:
+        values = {}
+    shown = "\n".join(f"{key}: {value}" for key, value in sorted(values.items()))
+    return f"(template {sid})\n{shown}".strip()
 
 
 def _row(when: str, provider: str, to: str, text: str, media: list[Any]) -> str:

@@ -23,11 +23,11 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from channels import webform
-from channels.base import Media
 from config.messages import t
 from gateway import complaints, intake, workflow
 from gateway.clock import utcnow
 from gateway.models import Complaint, InboundMessage
+from gateway.submission import store_photos
 
 if TYPE_CHECKING:
     from gateway.context import Gateway
@@ -101,17 +101,7 @@ def validate_entry(
 def record(gateway: Gateway, entry: ManualEntry, *, actor: str) -> str | None:
     """Store the entry and turn it into a complaint now; its tracking code (None when the
     processing failed: the stored entry is then retried by the resume sweep)."""
-    stored = []
-    for photo, content_type in entry.form.photos:
-        saved = gateway.files.put(photo.data, content_type)
-        stored.append(
-            Media(
-                ref=saved.key,
-                content_type=content_type,
-                size=saved.size,
-                filename=photo.filename[:255] or None,
-            )
-        )
+    stored = store_photos(gateway, entry.form.photos)
     entry_id = uuid.uuid4().hex
     message = webform.to_inbound(
         entry.form,

@@ -15,10 +15,11 @@ from sqlmodel import Session
 from channels.base import Button, Media
 from config.messages import t
 from gateway.delivery import NOTIFY_LIAISON, REPLY, message_payload
-from gateway.models import Agency, Complaint, Liaison, ReporterIdentity
+from gateway.models import Agency, Complaint, Liaison, Reporter, ReporterIdentity
 from gateway.outbox import OutboxMessage
 
 LIAISON_CHANNEL = "twilio_whatsapp"
+SMS_CHANNEL = "twilio_sms"
 
 
 def _last_inbound(session: Session, channel: str | None, address: str | None):  # type: ignore[no-untyped-def]
@@ -42,16 +43,19 @@ def to_reporter(
     buttons: tuple[Button, ...] = (),
     request_location: bool = False,
     template_variables: dict[str, str] | None = None,
+    via: tuple[str, str] | None = None,
 ) -> OutboxMessage | None:
-    """A message to the complaint's reporter on the channel and thread they wrote from."""
-    if not complaint.reply_channel or not complaint.reply_address:
+    """A message to the complaint's reporter on the channel and thread they wrote from (or on
+    `via` = (channel, address), e.g. an SMS copy for a web-form reporter)."""
+    channel, address = via or (complaint.reply_channel, complaint.reply_address)
+    if not channel or not address:
         return None  # e.g. a manual entry from a walk-in with no contact
     variables = {"code": complaint.tracking_code, "text": text, **(template_variables or {})}
     return OutboxMessage(
         kind=REPLY,
-        key=f"{complaint.tracking_code}:{event_key}:{complaint.reply_channel}:{complaint.reply_address}",
-        channel=complaint.reply_channel,
-        recipient=complaint.reply_address,
+        key=f"{complaint.tracking_code}:{event_key}:{channel}:{address}",
+        channel=channel,
+        recipient=address,
         complaint_id=complaint.id,
         payload=message_payload(
             text,
@@ -61,9 +65,7 @@ def to_reporter(
             buttons=buttons,
             request_location=request_location,
             template_variables=variables,
-            last_inbound_at=_last_inbound(
-                session, complaint.reply_channel, complaint.reply_address
-            ),
+            last_inbound_at=_last_inbound(session, channel, address),
         ),
     )
 
@@ -96,17 +98,33 @@ def to_cluster(
     event_key: str,
     kind: str,
     media: tuple[Media, ...] = (),
+    sms_copies: bool = False,
     **values: str,
 ) -> list[OutboxMessage]:
     """One message per reporter of the cluster, each in their own language and channel; a
-    reporter with several complaints in the cluster on one address gets it once."""
+    reporter with several complaints in the cluster on one address gets it once. With
+    `sms_copies`, a web-form reporter who left a phone number also gets it by SMS."""
     messages: dict[tuple[str | None, str | None], OutboxMessage] = {}
     for member in cluster_members(session, complaint):
         text = t(member.language, text_key, code=member.tracking_code, **values)
-        message = to_reporter(session, member, text, event_key=event_key, kind=kind, media=media)
-        if message is not None:
-            messages.setdefault((message.channel, message.recipient), message)
+        routes: list[tuple[str, str] | None] = [None]
+        phone = _webform_phone(session, member) if sms_copies else None
+        if phone:
+            routes.append((SMS_CHANNEL, phone))
+        for via in routes:
+            message = to_reporter(
+                session, member, text, event_key=event_key, kind=kind, media=media, via=via
+            )
+            if message is not None:
+                messages.setdefault((message.channel, message.recipient), message)
     return list(messages.values())
+
+
+def _webform_phone(session: Session, complaint: Complaint) -> str | None:
+    if complaint.origin_channel != "webform" or complaint.reporter_id is None:
+        return None
+    reporter = session.get(Reporter, complaint.reporter_id)
+    return reporter.phone if reporter is not None else None
 
 
 def liaisons_of(session: Session, agency_id: int) -> list[Liaison]:

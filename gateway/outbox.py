@@ -24,11 +24,12 @@ from typing import Any, Protocol
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
 from gateway.clock import utcnow
 from gateway.db import Database
-from gateway.models import OutboxItem, OutboxStatus
+from gateway.models import Complaint, OutboxItem, OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -239,6 +240,18 @@ class Dispatcher:
             return Delivered(ok=False, retryable=True, error=f"{type(exc).__name__}: {exc}")
 
     def _record(self, item: OutboxItem, handler: Handler | None, result: Delivered) -> None:
+        # The hooks write on the complaint; several deliveries of one complaint finish at once
+        # (a disposition notifies every liaison officer), so a lost optimistic-locking race is
+        # retried from a fresh read rather than lost.
+        for attempt in range(5):
+            try:
+                self._record_once(item, handler, result)
+                return
+            except StaleDataError:
+                if attempt == 4:
+                    raise
+
+    def _record_once(self, item: OutboxItem, handler: Handler | None, result: Delivered) -> None:
         now = utcnow()
         with self.db.session() as session:
             row = session.get(OutboxItem, item.id, with_for_update=self.db.is_postgres)
@@ -250,6 +263,9 @@ class Dispatcher:
                 # Our lease expired and someone else took over; they reconcile it.
                 log.warning("outbox lease lost", extra={"outbox_id": item.id})
                 return
+            if row.complaint_id is not None and self.db.is_postgres:
+                # Hooks write on the complaint: queue behind other deliveries of it.
+                session.get(Complaint, row.complaint_id, with_for_update=True)
             row.updated_at = now
             row.claimed_by = None
             row.claimed_until = None

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from config.messages import t
+from config.messages import has, t
 from gateway.models import (
     Agency,
     Complaint,
@@ -61,7 +61,10 @@ def _event_label(lang: str, event: ComplaintEvent, agencies: dict[int, str]) -> 
     action = event.action
     if action == "disposed" and event.from_status == "disposed":
         action = "redisposed"
-    return t(lang, f"event.{action}", agency=agency or "instansi")
+    if has(lang, f"event.{action}"):
+        return t(lang, f"event.{action}", agency=agency or "instansi")
+    # An event without its own wording still says where the complaint went.
+    return t(lang, f"status.{event.to_status}") if event.to_status else t(lang, "event.updated")
 
 
 def lookup(session: Session, code: str, lang: str) -> PublicStatus | None:

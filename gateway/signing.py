@@ -32,19 +32,37 @@ def signed_headers(settings: Settings, channel: str, url: str, body: bytes) -> d
     return {"content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature}
 
 
-def freshen(channel: str, body: bytes) -> bytes:
-    """The same payload with a new message id, so the gateway takes it as a new message."""
+def rewrite(
+    channel: str,
+    body: bytes,
+    *,
+    fresh: bool = False,
+    text: str | None = None,
+    sender: str | None = None,
+) -> bytes:
+    """The same payload with a new message id (`fresh`), another text or another sender, so a
+    whole conversation can be played with one fixture file."""
     if channel == "telegram":
         data = json.loads(body)
-        data["update_id"] = uuid.uuid4().int % 10**9
+        if fresh or text is not None or sender is not None:
+            data["update_id"] = uuid.uuid4().int % 10**9
+        message = data.get("message") or {}
+        if text is not None:
+            message["text"] = text
+            message.pop("entities", None)
+        if sender is not None:
+            message.setdefault("chat", {})["id"] = int(sender)
+            message.setdefault("from", {})["id"] = int(sender)
         return json.dumps(data).encode()
-    pairs = [
-        (
-            key,
-            ("SM" + uuid.uuid4().hex)
-            if key in ("MessageSid", "SmsMessageSid", "SmsSid")
-            else value,
-        )
-        for key, value in parse_qsl(body.decode(), keep_blank_values=True)
-    ]
+    new_id = "SM" + uuid.uuid4().hex
+    prefix = "whatsapp:" if channel == "twilio_whatsapp" else ""
+    pairs = []
+    for key, value in parse_qsl(body.decode(), keep_blank_values=True):
+        if key in ("MessageSid", "SmsMessageSid", "SmsSid") and (fresh or text or sender):
+            value = new_id
+        elif key == "Body" and text is not None:
+            value = text
+        elif key == "From" and sender is not None:
+            value = prefix + sender
+        pairs.append((key, value))
     return urlencode(pairs).encode()

@@ -41,6 +41,7 @@ def notices(
         event_key=event_key,
         kind="answer" if status is Status.ANSWERED else "status",
         media=media,
+        sms_copies=gateway.settings.webform_sms_copies and bool(gateway.settings.twilio_sms_number),
         agency=agency.name if agency else "instansi",
         answer=answer,
         reason=reason,

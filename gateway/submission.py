@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 from channels import webform
 from channels.base import Media
 from gateway import intake
 from gateway.clock import utcnow
-from gateway.context import Gateway
+
+if TYPE_CHECKING:
+    from gateway.context import Gateway
 
 
-def submit(gateway: Gateway, form: webform.ComplaintForm, submission_id: str) -> intake.Accepted:
+def store_photos(
+    gateway: Gateway, photos: Sequence[tuple[webform.Photo, str]]
+) -> tuple[Media, ...]:
+    """Checked photos to disk (content-addressed) before the message that names them is stored."""
     stored = []
-    for photo, content_type in form.photos:
+    for photo, content_type in photos:
         saved = gateway.files.put(photo.data, content_type)
         stored.append(
             Media(
@@ -24,6 +31,11 @@ def submit(gateway: Gateway, form: webform.ComplaintForm, submission_id: str) ->
                 filename=photo.filename[:255] or None,
             )
         )
+    return tuple(stored)
+
+
+def submit(gateway: Gateway, form: webform.ComplaintForm, submission_id: str) -> intake.Accepted:
+    stored = store_photos(gateway, form.photos)
     message = webform.to_inbound(
         form, submission_id=submission_id, received_at=utcnow(), stored_photos=tuple(stored)
     )

@@ -62,7 +62,7 @@ class TransitionError(Exception):
         )
 
 
-class ConcurrentUpdate(Exception):
+class ConcurrentUpdate(StaleDataError):
     """Someone else changed the complaint since it was read; nothing was saved."""
 
 

@@ -232,3 +232,46 @@ def test_backoff_jitter_stays_within_bounds(attempts: int) -> None:
     raw = 10 * 2 ** (attempts - 1)
     for _ in range(100):
         assert raw * 0.8 <= backoff.delay(attempts, rng) <= raw * 1.2
+
+
+def test_hooks_racing_on_one_complaint_are_retried_not_lost(db: Database) -> None:
+    """Several deliveries of one complaint finish at once; each hook writes on the complaint."""
+    from gateway import workflow
+    from gateway.models import Complaint
+    from tests.gateway.factories import make_complaint
+
+    complaint = make_complaint(db)
+
+    class Noting(Recorder):
+        def on_sent(self, session: Session, item: OutboxItem, result: Delivered) -> None:
+            row = session.get(Complaint, complaint.id)
+            assert row is not None
+            workflow.record(
+                session, row, actor="system", action="delivered", note=item.idempotency_key
+            )
+
+    with db.session() as session:
+        for i in range(12):
+            message = OutboxMessage(kind="test", key=f"n{i}", complaint_id=complaint.id)
+            outbox.enqueue(session, message)
+        session.commit()
+    handler = Noting()
+    threads = [
+        threading.Thread(
+            target=lambda w=w: asyncio.run(_dispatcher(db, handler, worker=w, batch_size=3).drain())
+        )
+        for w in ("a", "b", "c")
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    with db.read_session() as session:
+        statuses = set(session.scalars(select(OutboxItem.status)).all())
+        from gateway.models import ComplaintEvent
+
+        notes = session.scalars(
+            select(ComplaintEvent.note).where(ComplaintEvent.action == "delivered")
+        ).all()
+    assert statuses == {OutboxStatus.SENT}
+    assert sorted(notes) == sorted(f"n{i}" for i in range(12))

@@ -21,7 +21,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from channels import webform
 from config.messages import t
-from gateway import actions, workflow
+from gateway import actions, core_manual, workflow
 from gateway.api.admin_deps import CsrfForm, StaffDep, forbidden, form_text
 from gateway.api.deps import GatewayDep
 from gateway.api.routes.admin_inbox import complaint_page, visible_complaint
@@ -63,6 +63,10 @@ class Call:
     @property
     def actor(self) -> str:
         return self.principal.actor
+
+    @property
+    def principal_language(self) -> str:
+        return self.text("lang") or "id"
 
 
 def _verify(c: Call) -> None:
@@ -170,7 +174,31 @@ def _request_redisposition(c: Call) -> None:
     )
 
 
+def _core_ref(c: Call) -> None:
+    core_manual.record_tracking_id(
+        c.gateway,
+        c.session,
+        c.complaint,
+        actor=c.actor,
+        typed=c.text("core_ref"),
+        language=c.principal_language,
+    )
+
+
+def _core_answer(c: Call) -> None:
+    core_manual.record_answer(
+        c.gateway,
+        c.session,
+        c.complaint,
+        actor=c.actor,
+        text=c.text("text"),
+        entry_id=c.text("entry_id") or c.text("version"),
+    )
+
+
 HANDLERS: dict[str, Callable[[Call], None]] = {
+    "core_ref": _core_ref,
+    "core_answer": _core_answer,
     "verify": _verify,
     "anonymise": _anonymise,
     "dispose": _dispose,

@@ -126,6 +126,8 @@ def _routes(w: World, accounts: Accounts, directory: Directory) -> list[tuple[st
         ("POST", f"/admin/agencies/{directory.dlh}/liaisons", KOORDINATOR_FORM),
         ("POST", f"/admin/liaisons/{w.liaison}", KOORDINATOR_FORM),
         ("POST", f"/admin/outbox/{w.dead_letter}/resend", KOORDINATOR_FORM),
+        ("GET", "/admin/simulator", KOORDINATOR_PAGE),
+        ("POST", "/admin/simulator", KOORDINATOR_FORM),
     ]
     for action in sorted({*KOORDINATOR_ACTIONS, *LIAISON_ACTIONS}):
         koor = OK if action in KOORDINATOR_ACTIONS else 403
@@ -150,6 +152,25 @@ def _matches(expected: object, status: int) -> bool:
     if expected == OK:
         return status < 500 and status not in (401, 403, 404)
     return status == expected
+
+
+def test_the_matrix_covers_every_admin_route(
+    app, gateway: Gateway, directory: Directory, accounts: Accounts, world: World
+) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    from fastapi.routing import APIRoute
+
+    tested = [(method, url) for method, url, _ in _routes(world, accounts, directory)]
+    missing = []
+    for route in app.routes:
+        if not isinstance(route, APIRoute) or not route.path.startswith("/admin"):
+            continue
+        pattern = re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", route.path) + "$")
+        for method in route.methods - {"HEAD"}:
+            if not any(m == method and pattern.match(url) for m, url in tested):
+                missing.append(f"{method} {route.path}")
+    assert missing == []
 
 
 @pytest.mark.parametrize("role", ROLES)

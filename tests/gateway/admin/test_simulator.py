@@ -1,0 +1,57 @@
+"""The bot simulator page: a conversation with the bot, replies recorded and sent to nobody."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import select
+
+from gateway.context import Gateway
+from gateway.models import Complaint, OutboxItem, OutboxStatus
+from gateway.scheduler import worker_id
+from tests.gateway.admin.conftest import Admin
+
+
+def _say(admin: Admin, text: str, channel: str = "twilio_sms") -> str:
+    response = admin.post("/admin/simulator", {"channel": channel, "who": "budi", "text": text})
+    assert response.status_code == 303
+    return admin.get(response.headers["location"]).text
+
+
+def test_a_whole_complaint_through_the_simulator(
+    clients: dict[str, Admin], gateway: Gateway
+) -> None:
+    koor = clients["koor"]
+    page = _say(koor, "Jalan di depan SD 1 Leteh berlubang besar, dua motor jatuh")
+    assert "Balas YA bila setuju" in page
+    _say(koor, "ya")
+    page = _say(koor, "kirim")
+    assert "Laporan Anda sudah kami terima dengan kode LPR-" in page
+    with gateway.db.read_session() as session:
+        complaint = session.scalar(select(Complaint))
+        assert complaint is not None and complaint.reply_address == "sim:budi"
+    # Delivery marks the replies sent without any provider (none is configured here).
+    asyncio.run(gateway.dispatcher(worker_id()).drain())
+    with gateway.db.read_session() as session:
+        statuses = set(
+            session.scalars(
+                select(OutboxItem.status).where(OutboxItem.recipient == "sim:budi")
+            ).all()
+        )
+        ids = set(
+            session.scalars(
+                select(OutboxItem.provider_message_id).where(OutboxItem.recipient == "sim:budi")
+            ).all()
+        )
+    assert statuses == {OutboxStatus.SENT} and ids == {"simulated"}
+
+
+def test_the_simulator_escapes_what_is_typed(clients: dict[str, Admin]) -> None:
+    page = _say(clients["koor"], "<script>alert('x')</script> halo")
+    assert "<script>alert" not in page and "&lt;script&gt;" in page
+
+
+def test_the_sender_name_cannot_become_a_real_address(clients: dict[str, Admin]) -> None:
+    page = clients["koor"].get("/admin/simulator?who=%2B62812%3Cb%3E&channel=telegram")
+    assert page.status_code == 200
+    assert 'value="+62812b"' in page.text  # stored as sim:+62812b, never +62812...
