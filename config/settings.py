@@ -8,6 +8,7 @@ names the environment variable to fix.
 from __future__ import annotations
 
 import re
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -133,12 +134,35 @@ class Settings(BaseSettings):
 
     # --- deadlines (working days, see docs/sla.md) ----------------------------------------------
     holiday_region: str | None = "rembang"
+    # The holiday files: <year>.yaml (collective leave) and regional/<region>.yaml.
+    holiday_dir: Path = CONFIG_DIR / "holidays"
     sla_verify_working_days: int = Field(default=3, ge=1)
     sla_aspirasi_days: int = Field(default=5, ge=1)
     sla_permintaan_informasi_days: int = Field(default=5, ge=1)
     sla_pengaduan_days: int = Field(default=14, ge=1)
     sla_pengaduan_berkadar_pengawasan_days: int = Field(default=60, ge=1)
     sla_feedback_working_days: int = Field(default=10, ge=1)
+    # Escalate (Ombudsman) this many working days after disposition when still unanswered;
+    # empty: when the answer deadline passes (Bangkalan: 60).
+    sla_escalation_working_days: int | None = Field(default=None, ge=1)
+    # Reminders to the agency's liaison officers, in working days from the answer deadline
+    # (negative before, 0 on the day, positive overdue), sent at SLA_REMINDER_TIME local.
+    sla_answer_reminders: list[int] = Field(default_factory=lambda: [-2, 0, 1])
+    sla_reminder_time: time = time(8, 0)
+    # How often another instance notices that admins changed the holidays.
+    calendar_check_seconds: float = Field(default=30.0, gt=0)
+
+    # --- sweeps, digest, reports, publication (docs/reports.md) ---------------------------------
+    # Reminders, escalation and automatic closing run every this many minutes (on the leader).
+    sweep_interval_minutes: float = Field(default=10.0, gt=0)
+    # A non-leader instance tries to become the sweeps' leader this often (PostgreSQL).
+    leader_check_seconds: float = Field(default=30.0, gt=0)
+    # The daily digest to koordinators (WhatsApp when their account has a number), local time,
+    # on working days.
+    digest_time: time = time(7, 0)
+    digest_enabled: bool = True
+    # The public page of resolved complaints per month (Rembang SOP step 7).
+    publication_enabled: bool = True
 
     # --- duplicates ------------------------------------------------------------------------------
     dedup_same_reporter_text: float = Field(default=65.0, ge=0, le=100)

@@ -23,14 +23,17 @@ from gateway.api.routes import (
     admin_auth,
     admin_directory,
     admin_entry,
+    admin_holidays,
     admin_inbox,
     admin_outbox,
+    admin_reports,
     admin_simulator,
     complaints_api,
     core_events,
     health,
     media,
     public,
+    publication,
     webhooks,
 )
 from gateway.context import Gateway
@@ -96,6 +99,7 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     app.state.scheduler = None
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(public.router)
+    app.include_router(publication.router)
     app.include_router(complaints_api.router)
     app.include_router(health.router)
     app.include_router(media.router)
@@ -111,6 +115,8 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
         admin_entry.router,
         admin_directory.router,
         admin_outbox.router,
+        admin_reports.router,
+        admin_holidays.router,
         admin_simulator.router,
     ):
         app.include_router(admin_router)

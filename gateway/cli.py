@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
 from config.settings import Settings, SettingsError, load_settings
 from gateway.auth import AccountError, create_user
@@ -205,6 +206,94 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_now(value: str | None, timezone: str) -> datetime | None:
+    """`--now`: an ISO date or date-time; without a zone it is local time, a bare date is 09:00
+    local (after the 08:00 reminders)."""
+    if not value:
+        return None
+    from zoneinfo import ZoneInfo
+
+    from gateway.sla import resolve_timezone
+
+    zone: ZoneInfo = resolve_timezone(timezone)
+    text = value.strip()
+    parsed = datetime.fromisoformat(text + ("T09:00" if len(text) == 10 else ""))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=zone)
+    return parsed.astimezone(UTC)
+
+
+def cmd_sweep(settings: Settings, args: argparse.Namespace) -> int:
+    """Reminders, escalation, automatic close and the digest, now or at `--now`."""
+    from gateway import sweeps
+
+    try:
+        now = parse_now(args.now, settings.timezone)
+    except ValueError:
+        print(f"--now: not a date or date-time: {args.now!r}", file=sys.stderr)
+        return 2
+    gateway = _gateway(demo_settings_for_cli(settings))
+    result = sweeps.run(gateway, now, with_digest=not args.no_digest)
+    print("\n".join(result.lines()))
+    if args.dispatch:
+        from gateway.scheduler import worker_id
+
+        count = asyncio.run(gateway.dispatcher(worker_id()).drain())
+        print(f"handled {count} outbox row(s)")
+    return 0
+
+
+def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
+    """A report to a file or the terminal: the same figures as the admin pages."""
+    from pathlib import Path
+
+    from sqlalchemy import select
+
+    from gateway import report_export, reports
+    from gateway.clock import utcnow
+
+    gateway = _gateway(settings)
+    calendar = gateway.calendar
+    now = parse_now(args.now, settings.timezone) or utcnow()
+    value = args.day or args.month or args.semester or args.year or args.period
+    try:
+        period = (
+            reports.Period.parse(args.kind, value)
+            if value
+            else reports.Period.containing(args.kind, calendar.local_date(now))
+        )
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    as_of = reports.as_of_for(period, calendar, now, at_end=args.as_of == "end")
+    with gateway.db.read_session() as session:
+        agency_id = None
+        if args.agency:
+            agency_id = session.scalar(select(Agency.id).where(Agency.code == args.agency))
+            if agency_id is None:
+                print(f"unknown agency code {args.agency!r}", file=sys.stderr)
+                return 2
+        report = reports.build(session, period, calendar, as_of, agency_id=agency_id)
+    lang, tz = args.lang, settings.timezone
+    if args.format == "xlsx":
+        data = report_export.to_xlsx(report, lang, tz)
+        output = Path(args.output or f"laporan-{args.kind}-{period.label}.xlsx")
+        output.write_bytes(data)
+        print(f"written {output} ({len(data)} bytes)")
+        return 0
+    text = (
+        report_export.to_csv(report, lang)
+        if args.format == "csv"
+        else report_export.to_text(report, lang, tz)
+    )
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"written {args.output}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def demo_settings_for_cli(settings: Settings) -> Settings:
     from gateway import demo
 
@@ -222,6 +311,8 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "seed-demo": cmd_seed_demo,
     "process-pending": cmd_process_pending,
     "dispatch": cmd_dispatch,
+    "sweep": cmd_sweep,
+    "report": cmd_report,
 }
 
 
@@ -268,7 +359,56 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("text", nargs="+")
     sub.add_parser("process-pending", help="process stored inbound messages now")
     sub.add_parser("dispatch", help="deliver due outbox rows now")
+    sweep = sub.add_parser(
+        "sweep", help="deadline reminders, escalation, automatic close and the daily digest"
+    )
+    sweep.add_argument(
+        "--now",
+        help="act as if it were this moment (local time), e.g. 2026-12-31 or 2026-12-31T09:00",
+    )
+    sweep.add_argument("--no-digest", action="store_true", help="skip the daily digest")
+    sweep.add_argument(
+        "--dispatch",
+        action="store_true",
+        help="also deliver the queued messages now (without a running server)",
+    )
+    report = sub.add_parser(
+        "report", help="daily, monthly, semester or annual figures as text, CSV or XLSX"
+    )
+    report.add_argument("kind", choices=["daily", "monthly", "semester", "annual"])
+    report.add_argument("--day", help="daily: 2026-10-05 (default: today)")
+    report.add_argument("--month", help="monthly: 2026-10 (default: this month)")
+    report.add_argument("--semester", help="semester: 2026-S1 or 2026-S2")
+    report.add_argument("--year", help="annual: 2026")
+    report.add_argument("--period", help="any of the above, for the chosen kind")
+    report.add_argument("--format", choices=["text", "csv", "xlsx"], default="text")
+    report.add_argument("--output", help="file to write (xlsx default: laporan-KIND-PERIOD.xlsx)")
+    report.add_argument("--lang", choices=["id", "en"], default="id")
+    report.add_argument("--agency", help="only this agency (code)")
+    report.add_argument(
+        "--as-of",
+        choices=["now", "end"],
+        default="now",
+        help="what had happened by now (default) or by the end of the period",
+    )
+    report.add_argument("--now", help="act as if it were this moment (local time)")
     return parser
+
+
+def check_calendar(settings: Settings) -> str | None:
+    """The holiday files and the time zone, checked before anything starts: a bad date in a
+    holiday file is one clear line naming the file and the line, not a traceback."""
+    from gateway.calendar_days import load_files
+    from gateway.sla import HolidayFileError, resolve_timezone
+
+    try:
+        resolve_timezone(settings.timezone)
+        load_files(settings)
+    except HolidayFileError as exc:
+        return str(exc)
+    except ValueError as exc:
+        return f"TIMEZONE: {exc}"
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -277,6 +417,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
     except SettingsError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    problem = check_calendar(settings)
+    if problem is not None:
+        print(f"configuration error: {problem}", file=sys.stderr)
         return 2
     return COMMANDS[args.command](settings, args)
 

@@ -13,6 +13,7 @@ from channels.base import Channel
 from channels.webform import Limits, WebformChannel
 from config.settings import Settings
 from gateway import (
+    calendar_days,
     complaints,
     conversation,
     core_sync,
@@ -86,14 +87,22 @@ class Gateway:
         return {
             delivery.REPLY: messages,
             delivery.NOTIFY_LIAISON: messages,
+            delivery.NOTIFY_ADMIN: messages,
             core_sync.CORE_SUBMIT: core_sync.CoreSubmitHandler(self),
             core_sync.CORE_FEEDBACK: core_sync.CoreFeedbackHandler(self),
             core_sync.CORE_REDISPOSE: core_sync.CoreRedisposeHandler(self),
         }
 
     @cached_property
+    def calendar_source(self) -> calendar_days.CalendarSource:
+        return calendar_days.CalendarSource(
+            self.settings, self.db, check_seconds=self.settings.calendar_check_seconds
+        )
+
+    @property
     def calendar(self) -> WorkingCalendar:
-        return deadlines.calendar_from(self.settings)
+        """The holiday files plus the admins' days, rebuilt when an admin changes them."""
+        return self.calendar_source.current()
 
     @cached_property
     def sla_policy(self) -> SlaPolicy:

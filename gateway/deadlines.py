@@ -41,12 +41,15 @@ def policy_from(settings: Settings) -> SlaPolicy:
             "pengaduan_berkadar_pengawasan": settings.sla_pengaduan_berkadar_pengawasan_days,
         },
         feedback_working_days=settings.sla_feedback_working_days,
+        escalation_working_days=settings.sla_escalation_working_days,
+        reminder_offsets={"answer": tuple(settings.sla_answer_reminders)},
+        reminder_time=settings.sla_reminder_time,
     )
 
 
 def calendar_from(settings: Settings) -> WorkingCalendar:
     return WorkingCalendar.from_directory(
-        region=settings.holiday_region, timezone=settings.timezone
+        settings.holiday_dir, region=settings.holiday_region, timezone=settings.timezone
     )
 
 

@@ -22,6 +22,7 @@ from gateway.outbox import Delivered
 SIMULATED = "sim:"  # the bot simulator's senders (gateway/simulator.py)
 REPLY = "reply"  # to a reporter, on their channel
 NOTIFY_LIAISON = "notify_liaison"  # to an agency's liaison officer over WhatsApp
+NOTIFY_ADMIN = "notify_admin"  # to a koordinator over WhatsApp (the daily digest)
 
 
 def message_payload(

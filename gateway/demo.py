@@ -32,6 +32,8 @@ DEMO_WHATSAPP_NUMBER = "+14155238886"  # Twilio's WhatsApp sandbox number
 # Liaison officers never wrote to the gateway, so their WhatsApp window is closed: notices go
 # out as an approved template. The fake accepts any Content SID; this one is for the demo only.
 DEMO_NOTIFICATION_TEMPLATE = "HX" + "d" * 32
+DEMO_REMINDER_TEMPLATE = "HX" + "e" * 32  # deadline reminders to liaison officers
+DEMO_DIGEST_TEMPLATE = "HX" + "f" * 32  # the koordinators' daily digest
 
 
 def is_demo(settings: Settings) -> bool:
@@ -62,6 +64,8 @@ def demo_settings(settings: Settings) -> Settings:
             "telegram_api_base_url": base + TELEGRAM_PREFIX,
             "twilio_whatsapp_templates": {
                 "notification": DEMO_NOTIFICATION_TEMPLATE,
+                "reminder": DEMO_REMINDER_TEMPLATE,
+                "digest": DEMO_DIGEST_TEMPLATE,
                 **settings.twilio_whatsapp_templates,
             },
         }

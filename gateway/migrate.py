@@ -13,7 +13,8 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Engine-specific objects made by hand in migrations (full-text search: an FTS5 table and its
 # shadow tables on SQLite, a generated tsvector column and its GIN index on PostgreSQL). They
 # are not in the models, so autogenerate and the models-versus-migrations test skip them.
-HAND_MADE_TABLE_PREFIXES = ("complaint_fts",)
+# APScheduler's persistent job store creates and owns `apscheduler_jobs` (gateway/leader.py).
+HAND_MADE_TABLE_PREFIXES = ("complaint_fts", "apscheduler_jobs")
 HAND_MADE_COLUMNS = frozenset({("complaint", "search_vector")})
 HAND_MADE_INDEXES = frozenset({"ix_complaint_search_vector"})
 

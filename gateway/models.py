@@ -7,7 +7,7 @@ migrations stay plain and the tables read well in psql.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -118,6 +118,8 @@ class User(SQLModel, table=True):
     role: str = Field(default=Role.KOORDINATOR, max_length=20)
     agency_id: int | None = Field(default=None, foreign_key="agency.id")
     language: str = Field(default="id", max_length=5)
+    # Optional: koordinators with a number get the daily digest over WhatsApp (E.164).
+    whatsapp: str | None = Field(default=None, max_length=32)
     active: bool = True
     failed_logins: int = 0
     locked_until: datetime | None = _ts()
@@ -421,3 +423,21 @@ class GatewayState(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=100)
     value: str = Field(default="", sa_type=Text)
     updated_at: datetime = _created()
+
+
+class CalendarDay(SQLModel, table=True):
+    """A day an admin declared off (an extra holiday) or on (a working day after all), on top of
+    `config/holidays/`. Removing one keeps the row, with who removed it and why."""
+
+    __tablename__ = "calendar_day"
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: date = Field(index=True)
+    kind: str = Field(max_length=20)  # holiday | working_day
+    name: str = Field(max_length=200)
+    reason: str = Field(sa_type=Text)
+    created_by: str = Field(max_length=120)  # user:<id>
+    created_at: datetime = _created()
+    removed_at: datetime | None = _ts()
+    removed_by: str | None = Field(default=None, max_length=120)
+    removal_reason: str | None = Field(default=None, sa_type=Text)

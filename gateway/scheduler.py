@@ -1,5 +1,12 @@
 """Background jobs on APScheduler: outbox dispatch, the resume sweep for inbound messages, the
-bot's idle window, attachment downloads and polling the SP4N core.
+bot's idle window, attachment downloads and polling the SP4N core — on every instance — and the
+SLA sweeps and the daily digest on the leader only (`gateway/leader.py`).
+
+The leader's jobs live in a persistent job store (APScheduler's `SQLAlchemyJobStore` on the
+gateway's database, table `apscheduler_jobs`): their next run time survives a restart, so a
+digest due while the gateway was down runs when it comes back (within the misfire grace time).
+Only the leader opens that store, because APScheduler 3 does not share a job store between
+schedulers.
 
 The scheduler runs inside the web process's event loop. `alive()` is what `/healthz` reports:
 the scheduler is running and the dispatcher has run recently.
@@ -8,17 +15,25 @@ the scheduler is running and the dispatcher has run recently.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from apscheduler.job import Job
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from forwarder.base import CoreUnavailable
-from gateway import attachments, conversation, core_sync, intake
+from gateway import attachments, conversation, core_sync, digest, intake, sweeps
 from gateway.clock import utcnow
+from gateway.leader import Leadership
+from gateway.sla import resolve_timezone
 
 if TYPE_CHECKING:
     from gateway.context import Gateway
@@ -26,8 +41,32 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+SWEEP_STORE = "sweeps"  # the persistent job store's alias
+SWEEP_JOB = "sla-sweep"
+DIGEST_JOB = "daily-digest"
+JOBS_TABLE = "apscheduler_jobs"
+# A run missed while no instance was up still happens if it comes back within this window.
+MISFIRE_GRACE_SECONDS = 6 * 3600
+
+# The scheduler that currently leads in this process. Jobs in the persistent store are stored
+# by reference to a module-level function (they must be picklable), which finds it here.
+_leader: Scheduler | None = None
+
+
 def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+async def run_sweep_job() -> None:
+    """The persistent `sla-sweep` job."""
+    if _leader is not None:
+        await _leader.sweep()
+
+
+async def run_digest_job() -> None:
+    """The persistent `daily-digest` job."""
+    if _leader is not None:
+        await _leader.send_digest()
 
 
 class Scheduler:
@@ -36,6 +75,8 @@ class Scheduler:
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.dispatcher = gateway.dispatcher(worker_id())
         self.last_dispatch: datetime | None = None
+        self.leadership = Leadership(gateway.db)
+        self.leading = False
 
     def start(self) -> None:
         s = self.gateway.settings
@@ -81,11 +122,106 @@ class Scheduler:
                 max_instances=1,
                 coalesce=True,
             )
+        self.scheduler.add_job(
+            self.elect,
+            "interval",
+            seconds=s.leader_check_seconds,
+            id="leader-election",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=utcnow(),
+        )
         self.scheduler.start()
 
     def shutdown(self) -> None:
+        global _leader
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        if _leader is self:
+            _leader = None
+        self.leading = False
+        self.leadership.close()
+
+    # --- the leader's jobs ------------------------------------------------------------------------
+
+    async def elect(self) -> None:
+        """Become the sweeps' leader when nobody is, notice when this instance stopped being it."""
+        try:
+            leading = await asyncio.to_thread(self.leadership.try_lead)
+        except Exception:
+            log.exception("leader election failed")
+            leading = False
+        if leading and not self.leading:
+            # In the loop's thread, so two elections cannot both open the store.
+            self.start_leading()
+        elif not leading and self.leading:
+            self.stop_leading()
+
+    def start_leading(self) -> None:
+        """Open the persistent job store and make sure the sweep and digest jobs are in it.
+
+        A job already stored keeps its next run time (a digest missed while down still runs);
+        only a changed schedule (new settings) reschedules it."""
+        global _leader
+        if self.leading:
+            return
+        s = self.gateway.settings
+        store = SQLAlchemyJobStore(engine=self.gateway.db.engine, tablename=JOBS_TABLE)
+        self.scheduler.add_jobstore(store, alias=SWEEP_STORE)
+        _leader = self
+        self.leading = True
+        self._ensure_job(
+            SWEEP_JOB, run_sweep_job, IntervalTrigger(minutes=s.sweep_interval_minutes)
+        )
+        self._ensure_job(
+            DIGEST_JOB,
+            run_digest_job,
+            CronTrigger(
+                hour=s.digest_time.hour,
+                minute=s.digest_time.minute,
+                timezone=resolve_timezone(s.timezone),
+            ),
+        )
+        log.info("leading the sweeps", extra={"worker": self.dispatcher.worker_id})
+
+    def _ensure_job(self, job_id: str, func: object, trigger: BaseTrigger) -> Job:
+        existing = self.scheduler.get_job(job_id, jobstore=SWEEP_STORE)
+        if existing is not None:
+            if str(existing.trigger) != str(trigger):
+                existing.reschedule(trigger)
+            return existing
+        return self.scheduler.add_job(
+            func,
+            trigger,
+            id=job_id,
+            jobstore=SWEEP_STORE,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=MISFIRE_GRACE_SECONDS,
+        )
+
+    def stop_leading(self) -> None:
+        global _leader
+        with contextlib.suppress(KeyError):  # the stored jobs stay for the next leader
+            self.scheduler.remove_jobstore(SWEEP_STORE)
+        if _leader is self:
+            _leader = None
+        self.leading = False
+        log.warning("no longer leading the sweeps")
+
+    async def sweep(self) -> None:
+        try:
+            await asyncio.to_thread(sweeps.run, self.gateway, None, with_digest=False)
+        except Exception:
+            log.exception("sla sweep failed")
+
+    async def send_digest(self) -> None:
+        if not self.gateway.settings.digest_enabled:
+            return
+        try:
+            await asyncio.to_thread(digest.send, self.gateway, utcnow())
+        except Exception:
+            log.exception("daily digest failed")
 
     async def dispatch_outbox(self) -> None:
         try:

@@ -27,14 +27,17 @@ def notices(
     media: tuple[Media, ...] = (),
     answer: str = "",
     reason: str = "",
+    text_key: str | None = None,
+    **values: str,
 ) -> list[OutboxMessage]:
+    """`text_key` replaces the status's usual text (e.g. the automatic close says why)."""
     if status.value not in gateway.reporter_notice_statuses:
         return []
     agency = session.get(Agency, complaint.agency_id) if complaint.agency_id else None
     return notify.to_cluster(
         session,
         complaint,
-        f"reporter.status_{status.value}",
+        text_key or f"reporter.status_{status.value}",
         event_key=event_key,
         kind="answer" if status is Status.ANSWERED else "status",
         media=media,
@@ -42,4 +45,5 @@ def notices(
         agency=agency.name if agency else "instansi",
         answer=answer,
         reason=reason,
+        **values,
     )

@@ -150,6 +150,33 @@ def record(
     )
 
 
+def note(
+    session: Session,
+    complaint: Complaint,
+    *,
+    actor: str,
+    action: str,
+    note: str | None = None,
+    after: Mapping[str, Any] | None = None,
+    public: bool = False,
+    now: datetime | None = None,
+) -> ComplaintEvent:
+    """An audit event about something that happened around the complaint without changing it
+    (a deadline reminder went out). The complaint's version stays, so an admin's open page is
+    not made stale by a background sweep."""
+    event = ComplaintEvent(
+        complaint_id=complaint.id,  # type: ignore[arg-type]
+        actor=actor,
+        action=action,
+        after={key: _jsonable(value) for key, value in (after or {}).items()},
+        note=note,
+        public=public,
+        created_at=now or utcnow(),
+    )
+    session.add(event)
+    return event
+
+
 def _apply(
     session: Session,
     complaint: Complaint,

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlmodel import Session
 
+from channels.webform import normalize_phone
 from config.messages import t
 from gateway import auth, directory
 from gateway.api.admin_deps import CsrfForm, KoordinatorDep, form_text, page
@@ -38,6 +39,16 @@ def _agency_id(session: Session, value: str) -> int | None:
     if agency is None:
         raise auth.AccountError("unknown agency", "agency_unknown")
     return agency.id
+
+
+def _whatsapp(value: str) -> str | None:
+    """A koordinator's number for the daily digest (optional), stored as E.164."""
+    if not value.strip():
+        return None
+    number = normalize_phone(value)
+    if number is None:
+        raise auth.AccountError("invalid WhatsApp number", "whatsapp_invalid")
+    return number
 
 
 # --- users ---------------------------------------------------------------------------------------
@@ -132,6 +143,7 @@ def update_user(
                 display_name=form_text(form, "display_name"),
                 active=active,
             )
+            user.whatsapp = _whatsapp(form_text(form, "whatsapp"))
             session.add(user)
             session.commit()
     except auth.AccountError as exc:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlmodel import Session
 
@@ -59,7 +59,7 @@ def may_see(principal: Principal, complaint: Complaint) -> bool:
 @router.get("/admin", response_class=HTMLResponse)
 def inbox_page(request: Request, gateway: GatewayDep, principal: PrincipalDep) -> Response:
     if principal.is_viewer:
-        return page(request, principal, "admin/viewer.html")
+        return RedirectResponse("/admin/reports", 303)  # a viewer's page is the reports
     s = gateway.settings
     f = inbox.InboxFilter.from_query(request.query_params)
     with gateway.db.read_session() as session:

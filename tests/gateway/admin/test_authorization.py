@@ -2,7 +2,8 @@
 
 Anonymous visitors are sent to the login page (GET) or refused with 401 (POST); a liaison
 officer sees only complaints disposed to their own agency (anything else is 404, as if it did
-not exist); a viewer sees the reports landing page and nothing else (403).
+not exist); a viewer sees the reports and nothing else (403); a liaison officer's reports are
+limited to their own agency (tests/gateway/sla/test_report_pages.py).
 """
 
 from __future__ import annotations
@@ -99,7 +100,13 @@ KOORDINATOR_FORM = _expect(401, OK, 403, 403, 403)
 
 def _routes(w: World, accounts: Accounts, directory: Directory) -> list[tuple[str, str, dict]]:
     routes: list[tuple[str, str, dict]] = [
-        ("GET", "/admin", _expect(303, 200, 200, 200, 200)),
+        ("GET", "/admin", _expect(303, 200, 200, 200, 303)),  # a viewer goes to the reports
+        ("GET", "/admin/reports", _expect(303, 200, 200, 200, 200)),
+        ("GET", "/admin/reports/export?format=csv", _expect(303, 200, 200, 200, 200)),
+        ("GET", "/admin/digest", KOORDINATOR_PAGE),
+        ("GET", "/admin/holidays", KOORDINATOR_PAGE),
+        ("POST", "/admin/holidays", KOORDINATOR_FORM),
+        ("POST", "/admin/holidays/1/remove", KOORDINATOR_FORM),
         ("GET", f"/admin/complaints/{w.own}", _expect(303, 200, 200, 404, 403)),
         ("GET", f"/admin/complaints/{w.fresh}", _expect(303, 200, 404, 404, 403)),
         ("GET", "/admin/complaints/LPR-22222X", _expect(303, 404, 404, 404, 403)),
