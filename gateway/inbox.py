@@ -365,6 +365,7 @@ class InboxRow:
     deadline_state: str | None
     clustered: bool
     redisposition_requested: bool
+    escalated: bool = False  # overdue answer: forwarded to Ombudsman RI
 
     @property
     def place(self) -> str:
@@ -409,6 +410,7 @@ _ROW_COLUMNS = (
     Complaint.answer_due_at,
     Complaint.cluster_id,
     Complaint.redisposition_requested_at,
+    Complaint.escalated,
 )
 
 
@@ -480,6 +482,7 @@ def list_page(
                 deadline_state=deadline_state(due, clock),
                 clustered=r.cluster_id is not None or r.id in clustered,
                 redisposition_requested=r.redisposition_requested_at is not None,
+                escalated=bool(r.escalated),
             )
         )
     result = InboxPage(filter=f, rows=rows, has_next=len(found) > page_size)

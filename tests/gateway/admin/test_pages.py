@@ -486,3 +486,20 @@ def test_dead_letters_are_listed_and_can_be_sent_again(
     assert "Pesan masuk antrean lagi" in after and 'id="no-dead"' in after
     again = koor.post(f"/admin/outbox/{dead.id}/resend")
     assert "tidak (lagi) berstatus gagal" in koor.get(again.headers["location"]).text
+
+
+def test_an_escalated_complaint_is_marked_in_the_inbox(
+    clients: dict[str, Admin], gateway: Gateway
+) -> None:
+    from gateway.clock import utcnow
+    from tests.gateway.factories import make_complaint
+
+    late = make_complaint(gateway.db, Status.DISPOSED, escalated=True, escalated_at=utcnow())
+    on_time = make_complaint(gateway.db, Status.DISPOSED)
+    page = clients["koor"].get("/admin?status=disposed").text
+    row_late = page.split(late.tracking_code, 1)[1].split("</tr>", 1)[0]
+    row_ok = page.split(on_time.tracking_code, 1)[1].split("</tr>", 1)[0]
+    from config.messages import t
+
+    label = t("id", "admin.flag.escalated")
+    assert label in row_late and label not in row_ok
