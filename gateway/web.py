@@ -9,10 +9,11 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 
 from config.messages import language, t
 from gateway.clock import as_utc
+from gateway.sla import resolve_timezone
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -27,20 +28,30 @@ _env = Environment(
 templates = Jinja2Templates(env=_env)
 
 
-def _local_time(value: Any, tz: str = "Asia/Jakarta") -> str:
-    from zoneinfo import ZoneInfo
+DEFAULT_TIMEZONE = "Asia/Jakarta"
 
+
+@pass_context
+def _local_time(context: Any, value: Any) -> str:
+    """A stored UTC time in the deployment's time zone (TIMEZONE: WIB, WITA or WIT)."""
     if value is None:
         return ""
-    return as_utc(value).astimezone(ZoneInfo(tz)).strftime("%d-%m-%Y %H:%M")
+    zone = resolve_timezone(context.get("timezone") or DEFAULT_TIMEZONE)
+    return as_utc(value).astimezone(zone).strftime("%d-%m-%Y %H:%M")
 
 
-def _local_date(value: Any, tz: str = "Asia/Jakarta") -> str:
-    return _local_time(value, tz)[:10]
+@pass_context
+def _local_date(context: Any, value: Any) -> str:
+    return _local_time(context, value)[:10]
 
 
 _env.filters["local_time"] = _local_time
 _env.filters["local_date"] = _local_date
+
+
+def _timezone_of(request: Request) -> str:
+    gateway = getattr(request.app.state, "gateway", None)
+    return gateway.settings.timezone if gateway is not None else DEFAULT_TIMEZONE
 
 
 def request_language(request: Request) -> str:
@@ -57,6 +68,7 @@ def render(
         "lang": lang,
         "other_lang": "en" if lang == "id" else "id",
         "t": lambda key, **kw: t(lang, key, **kw),
+        "timezone": _timezone_of(request),
         **(context or {}),
     }
     response = templates.TemplateResponse(request, name, ctx, status_code=status_code)

@@ -248,3 +248,24 @@ def test_healthz_reports_database_and_scheduler(client: TestClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok", "scheduler": "disabled"}
+
+
+def test_times_are_shown_in_the_deployments_time_zone(client: TestClient, gateway: Gateway) -> None:
+    code = client.post(
+        "/api/v1/complaints", json={"description": DESCRIPTION, "consent": True}
+    ).json()["tracking_code"]
+    from gateway.models import ComplaintEvent
+
+    with gateway.db.read_session() as session:
+        received = session.scalar(  # the history shows when each event happened
+            select(ComplaintEvent.created_at)
+            .join(Complaint, Complaint.id == ComplaintEvent.complaint_id)
+            .where(Complaint.tracking_code == code)
+        )
+    assert received is not None
+    from zoneinfo import ZoneInfo
+
+    for zone in ("Asia/Jakarta", "Asia/Jayapura"):
+        gateway.settings = gateway.settings.model_copy(update={"timezone": zone})
+        shown = received.astimezone(ZoneInfo(zone)).strftime("%d-%m-%Y %H:%M")
+        assert shown in client.get(f"/status/{code}").text
