@@ -19,6 +19,7 @@ import contextlib
 import logging
 import os
 import socket
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -80,57 +81,27 @@ class Scheduler:
 
     def start(self) -> None:
         s = self.gateway.settings
-        self.scheduler.add_job(
-            self.dispatch_outbox,
-            "interval",
-            seconds=s.outbox_poll_seconds,
-            id="outbox",
-            max_instances=1,
-            coalesce=True,
-            next_run_time=utcnow(),
-        )
-        self.scheduler.add_job(
-            self.resume_inbound,
-            "interval",
-            seconds=s.inbound_resume_seconds,
-            id="inbound-resume",
-            max_instances=1,
-            coalesce=True,
-        )
-        self.scheduler.add_job(
-            self.conversation_sweep,
-            "interval",
-            seconds=15,
-            id="conversation-idle",
-            max_instances=1,
-            coalesce=True,
-        )
-        self.scheduler.add_job(
-            self.fetch_attachments,
-            "interval",
-            seconds=20,
-            id="attachments",
-            max_instances=1,
-            coalesce=True,
-        )
+        # (job, every N seconds, id, run at once): every instance runs these; the sweeps run
+        # only on the leader (see `elect`).
+        jobs: list[tuple[Callable[[], Awaitable[None]], float, str, bool]] = [
+            (self.dispatch_outbox, s.outbox_poll_seconds, "outbox", True),
+            (self.resume_inbound, s.inbound_resume_seconds, "inbound-resume", False),
+            (self.conversation_sweep, 15, "conversation-idle", False),
+            (self.fetch_attachments, 20, "attachments", False),
+            (self.elect, s.leader_check_seconds, "leader-election", True),
+        ]
         if s.core_backend != "manual":
+            jobs.append((self.poll_core, s.core_poll_seconds, "core-poll", False))
+        for job, seconds, job_id, at_once in jobs:
             self.scheduler.add_job(
-                self.poll_core,
+                job,
                 "interval",
-                seconds=s.core_poll_seconds,
-                id="core-poll",
+                seconds=seconds,
+                id=job_id,
                 max_instances=1,
                 coalesce=True,
+                **({"next_run_time": utcnow()} if at_once else {}),
             )
-        self.scheduler.add_job(
-            self.elect,
-            "interval",
-            seconds=s.leader_check_seconds,
-            id="leader-election",
-            max_instances=1,
-            coalesce=True,
-            next_run_time=utcnow(),
-        )
         self.scheduler.start()
 
     def shutdown(self) -> None:

@@ -1,0 +1,43 @@
+"""The background jobs every instance runs, and that /healthz reports them alive."""
+
+from __future__ import annotations
+
+import asyncio
+
+from gateway.context import Gateway
+from gateway.scheduler import Scheduler
+
+
+def test_every_instance_runs_the_background_jobs(gateway: Gateway) -> None:
+    async def started() -> tuple[set[str], bool]:
+        scheduler = Scheduler(gateway)
+        scheduler.start()
+        try:
+            return {job.id for job in scheduler.scheduler.get_jobs()}, scheduler.alive()
+        finally:
+            scheduler.shutdown()
+
+    ids, alive = asyncio.run(started())
+    assert {
+        "outbox",
+        "inbound-resume",
+        "conversation-idle",
+        "attachments",
+        "leader-election",
+        "core-poll",
+    } <= ids
+    assert alive
+
+
+def test_the_manual_backend_polls_no_core(gateway: Gateway) -> None:
+    gateway.settings = gateway.settings.model_copy(update={"core_backend": "manual"})
+
+    async def ids() -> set[str]:
+        scheduler = Scheduler(gateway)
+        scheduler.start()
+        try:
+            return {job.id for job in scheduler.scheduler.get_jobs()}
+        finally:
+            scheduler.shutdown()
+
+    assert "core-poll" not in asyncio.run(ids())
