@@ -112,6 +112,15 @@ def _enqueue(session: Session, messages: Iterable[OutboxMessage | None]) -> int:
     return queued
 
 
+def _tell_reporter(
+    session: Session, complaint: Complaint, text: str, event_key: str, kind: str
+) -> None:
+    """Queue one message to the complaint's reporter on their channel (none if unreachable)."""
+    _enqueue(
+        session, [notify.to_reporter(session, complaint, text, event_key=event_key, kind=kind)]
+    )
+
+
 def _event_id(session: Session, event: ComplaintEvent) -> int:
     """The event's id: idempotency keys of what it causes are built from it."""
     session.flush()
@@ -365,14 +374,7 @@ def pend(
     text = t(
         complaint.language, "reporter.question", code=complaint.tracking_code, question=question
     )
-    _enqueue(
-        session,
-        [
-            notify.to_reporter(
-                session, complaint, text, event_key=f"pending:{event_id}", kind="question"
-            )
-        ],
-    )
+    _tell_reporter(session, complaint, text, f"pending:{event_id}", "question")
     return event
 
 
@@ -508,14 +510,7 @@ def merge(
         code=complaint.tracking_code,
         target=target.tracking_code,
     )
-    _enqueue(
-        session,
-        [
-            notify.to_reporter(
-                session, complaint, text, event_key=f"merged:{event_id}", kind="status"
-            )
-        ],
-    )
+    _tell_reporter(session, complaint, text, f"merged:{event_id}", "status")
     return event
 
 
@@ -582,14 +577,7 @@ def reply(
     event = workflow.record(session, complaint, actor=actor, action="reply", note=text, now=now)
     event_id = _event_id(session, event)
     message = t(complaint.language, "reporter.reply", code=complaint.tracking_code, text=text)
-    _enqueue(
-        session,
-        [
-            notify.to_reporter(
-                session, complaint, message, event_key=f"reply:{event_id}", kind="reply"
-            )
-        ],
-    )
+    _tell_reporter(session, complaint, message, f"reply:{event_id}", "reply")
     return event
 
 
