@@ -77,6 +77,23 @@ class InboundMessage:
     contact_phone: str | None = None  # a shared contact card's number (E.164)
     language: str | None = None  # a hint from the provider (Telegram's language_code)
     extra: Mapping[str, str] = field(default_factory=dict)
+    # A public post (a comment under the regency's post, a mention on X) rather than a private
+    # message: anyone can read it, so every answer to it in public must be neutral (no personal
+    # data, no details) and the conversation continues privately where the platform allows.
+    public: bool = False
+    # The provider object a reply belongs under: the comment id (Instagram/Facebook/YouTube),
+    # the tweet id (X), the Message-ID of a mail. `OutboundMessage.reply_to` takes it back.
+    thread_ref: str | None = None
+    # Where a person can see the original on the platform (a comment's or a tweet's link).
+    permalink: str | None = None
+
+
+class ReplyMode(StrEnum):
+    """How an outgoing message reaches its recipient."""
+
+    DIRECT = "direct"  # a private message to `recipient` (chat, DM, SMS, e-mail)
+    PUBLIC = "public"  # a public reply under `reply_to` (a comment, a tweet): neutral text only
+    PRIVATE_REPLY = "private_reply"  # Meta's private reply to the comment `reply_to`
 
 
 class DeliveryState(StrEnum):
@@ -119,6 +136,10 @@ class OutboundMessage:
     # WhatsApp's 24-hour window: when did this recipient last write to us?
     recipient_last_inbound_at: datetime | None = None
     template_variables: Mapping[str, str] = field(default_factory=dict)
+    reply_mode: ReplyMode = ReplyMode.DIRECT
+    # With PUBLIC or PRIVATE_REPLY: the provider object to answer (InboundMessage.thread_ref);
+    # with DIRECT on e-mail: the Message-ID for In-Reply-To.
+    reply_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -170,6 +191,12 @@ class Channel(ABC):
         """The answer the provider expects once we have stored what it sent."""
         return WebhookAck()
 
+    def handshake(self, raw: RawRequest) -> WebhookAck | None:
+        """Answer a provider's GET set-up check on the webhook URL (Meta's `hub.challenge`,
+        X's CRC `crc_token`), or None when the channel has none (the route answers 405).
+        Raise `SignatureError` when the check's token or signature is wrong (403)."""
+        return None
+
     @abstractmethod
     async def send(self, message: OutboundMessage) -> SendResult:
         """Send one message; never raise for provider errors."""
@@ -193,3 +220,46 @@ class MediaError(Exception):
     def __init__(self, message: str, *, retryable: bool) -> None:
         super().__init__(message)
         self.retryable = retryable
+
+
+# --- pollers: sources that do not push ------------------------------------------------------
+
+
+class PollError(Exception):
+    """A poll failed. `retryable` (network, 5xx, 429, quota) means try again later, after
+    `retry_after` seconds when the provider said so; otherwise the credentials or the request
+    are wrong and an admin must act (shown on the health page)."""
+
+    def __init__(
+        self, message: str, *, retryable: bool = True, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """What one poll brought: messages (oldest first), the cursor to store with them in one
+    transaction, whether more is waiting now, and what the call cost (API units, reads)."""
+
+    messages: list[InboundMessage]
+    cursor: str | None
+    more: bool = False
+    cost: int = 1
+
+
+class Poller(ABC):
+    """A source the gateway asks instead of being told (X mentions and DMs, YouTube comments,
+    an IMAP mailbox, the core's LAPOR-originated reports). The gateway runs each poller on one
+    instance only and stores the cursor in the transaction that stores the messages, so a crash
+    fetches again and never skips; intake is idempotent on `external_id`."""
+
+    name: str
+    # Seconds between polls when nothing is waiting (a setting per source).
+    interval_seconds: float = 60.0
+
+    @abstractmethod
+    async def fetch(self, cursor: str | None) -> PollResult:
+        """Messages after `cursor` (None: start from now, not from the beginning of time).
+        Raise `PollError` on failure; never return a cursor past a message not returned."""
