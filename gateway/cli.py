@@ -75,14 +75,21 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.seed import seed_demo
 
-    result = seed_demo(_gateway(settings))
+    result = seed_demo(_gateway(settings), reset_passwords=args.reset_passwords)
     print(
         f"demo data: {result['agencies']} agencies, {result['liaisons']} liaison officers, "
         f"{result['complaints']} complaints added"
     )
-    if result["password"]:
-        print(f"demo admin login: {result['admin']} / {result['password']}")
-        print(f"demo liaison login (DPUPR): {result['liaison']} / {result['password']}")
+    for login in result["logins"]:  # type: ignore[attr-defined]
+        who = "demo admin login" if login.role is Role.KOORDINATOR else "demo liaison login (DPUPR)"
+        if login.password:
+            print(f"{who}: {login.username} / {login.password}")
+        else:
+            print(
+                f"{who}: {login.username} (its password is not the one kept for this database; "
+                "`lapor-gateway seed-demo --reset-passwords` gives the demo accounts new ones)"
+            )
+    print(f"(kept in {result['login_file']})")
     return 0
 
 
@@ -329,7 +336,12 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("--role", choices=[r.value for r in Role], default=Role.KOORDINATOR.value)
     admin.add_argument("--agency", help="agency code, for liaison accounts")
     admin.add_argument("--name", help="display name")
-    sub.add_parser("seed-demo", help="load the demo agency directory, admin and complaints")
+    seed = sub.add_parser("seed-demo", help="load the demo agency directory, accounts, complaints")
+    seed.add_argument(
+        "--reset-passwords",
+        action="store_true",
+        help="give the demo accounts (admin, penghubung.dpupr) new passwords",
+    )
     imports = sub.add_parser("import-csv", help="import historical complaints from a CSV file")
     imports.add_argument("file")
     imports.add_argument("--text-column", required=True, help="the column with the complaint")
