@@ -359,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     fixture.add_argument(
         "--fresh",
         action="store_true",
-        help="give the message a new id, so it is not taken for a retry",
+        help="give the message a new id (so it is not taken for a retry) and the time now",
     )
     fixture.add_argument("--text", help="replace the message text (a new message id too)")
     fixture.add_argument("--from", dest="sender", help="replace the sender (E.164 or chat id)")
