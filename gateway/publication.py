@@ -85,7 +85,7 @@ def resolved(session: Session, month: Period, calendar: WorkingCalendar) -> list
 
 
 def month_name(lang: str, month: Period) -> str:
-    return f"{t(lang, f'publication.months.m{month.first.month}')} {month.first.year}"
+    return f"{t(lang, f'date.months.m{month.first.month}')} {month.first.year}"
 
 
 def to_text(lang: str, month: Period, sections: list[AgencyResolved]) -> str:
