@@ -192,6 +192,7 @@ class ComplaintView:
     redisposition_reason: str | None = None
     suggested_agency_id: int | None = None
     suggested_category: str | None = None
+    core_status: str | None = None  # the core's status word, in the reader's language
 
 
 def _deadlines(complaint: Complaint, now: datetime, soon: timedelta) -> list[DeadlineView]:
@@ -419,6 +420,8 @@ def build(
     if full and complaint.merged_into_id:
         view.merged_into = session.get(Complaint, complaint.merged_into_id)
     view.timeline = _timeline(session, complaint, lang)
+    if complaint.core_status:
+        view.core_status = core_status_label(lang, complaint.core_status)
     if not full:
         # What reporters wrote later is their own words, unmasked: the koordinator's to read.
         for event in view.timeline:

@@ -70,6 +70,7 @@ def test_the_timeline_speaks_indonesian(clients: dict[str, Admin], code: str) ->
     ) in timeline
     assert "Tenggat jawaban Selasa, 24 November 2026 terlewati" in timeline
     assert "Status dari SP4N-LAPOR! · SP4N-LAPOR! Status di SP4N-LAPOR!: Terverifikasi" in timeline
+    assert '<dd id="core-ref-shown">4400123 · Terverifikasi</dd>' in html
 
 
 def test_the_timeline_speaks_english_to_an_english_admin(
