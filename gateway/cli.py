@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from config.settings import Settings, SettingsError, load_settings
+from config.settings import Settings, SettingsError, load_settings, local_base_url
 from gateway.auth import AccountError, create_user
 from gateway.context import Gateway
 from gateway.db import Database
@@ -36,9 +36,13 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.app import create_app
 
     logs.configure(settings.log_level, settings.log_format)
-    app = create_app(settings)
     host, port = args.host or settings.host, args.port or settings.port
-    print(f"lapor-gateway on http://{host}:{port}/lapor  (admin: http://{host}:{port}/admin)")
+    if settings.public_base_url == local_base_url(settings.host, settings.port):
+        # PUBLIC_BASE_URL was left to follow HOST and PORT: it follows --host and --port too.
+        settings = settings.model_copy(update={"public_base_url": local_base_url(host, port)})
+    app = create_app(settings)
+    base = settings.public_base_url
+    print(f"lapor-gateway on {base}/lapor  (admin: {base}/admin)")
     uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=True)
     return 0
 
