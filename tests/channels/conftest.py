@@ -10,6 +10,7 @@ import pytest
 
 from channels.fakes.server import FakeServer
 from channels.fakes.x_api import FakeX
+from channels.fakes.youtube_api import FakeYouTube
 from tests.channels.cases import (
     TEST_X_ACCESS_SECRET,
     TEST_X_ACCESS_TOKEN,
@@ -45,3 +46,23 @@ def _x_server() -> Iterator[RunningX]:
 def x_api(_x_server: RunningX) -> RunningX:
     _x_server.fake.reset()
     return _x_server
+
+
+@dataclass
+class RunningYouTube:
+    fake: FakeYouTube
+    url: str
+
+
+@pytest.fixture(scope="session")
+def _youtube_server() -> Iterator[RunningYouTube]:
+    fake = FakeYouTube()
+    server = FakeServer(fake.app)
+    yield RunningYouTube(fake, server.start())
+    server.stop()
+
+
+@pytest.fixture
+def youtube_api(_youtube_server: RunningYouTube) -> RunningYouTube:
+    _youtube_server.fake.reset()
+    return _youtube_server

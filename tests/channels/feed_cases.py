@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from tests.channels.cases import Expect
 
-FEED_CHANNELS = ("x",)
+FEED_CHANNELS = ("x", "youtube")
 
 BUDI_X = "1500000000000000201"
 SITI_X = "1500000000000000203"
@@ -100,5 +100,51 @@ def x_poll_cases() -> list[PollCase]:
     ]
 
 
+def youtube_poll_cases() -> list[PollCase]:
+    return [
+        PollCase(
+            "comment threads: comments and a reply, the channel's own skipped, oldest first",
+            "youtube",
+            "comment_threads_page.json",
+            "youtube_comments",
+            messages=(
+                Expect(
+                    "UCfakeSitiAminah0000001",
+                    "UgzFakeThreadC0003AaABAg",
+                    "Pelayanan KTP di kecamatan Kragan lama sekali, sudah 3 minggu belum jadi & "
+                    "tidak ada kabar.",
+                    also={
+                        "public": True,
+                        "thread_ref": "UgzFakeThreadC0003AaABAg",
+                        "sender_name": "@SitiAminahFake",
+                        "permalink": "https://www.youtube.com/watch?v=fakeVideo02"
+                        "&lc=UgzFakeThreadC0003AaABAg",
+                        "extra.video_id": "fakeVideo02",
+                        "received_at": datetime(2024, 11, 20, 8, 0, tzinfo=UTC),
+                    },
+                ),
+                Expect(
+                    "UCfakeBudiSantoso000001",
+                    "UgzFakeThreadA0001AaABAg",
+                    "Pak, jembatan gantung di Desa Sendangmulyo sudah miring dan papannya banyak "
+                    "yang lepas. Anak sekolah lewat situ setiap hari.",
+                    also={"reply_to": None, "extra.kind": "comment"},
+                ),
+                Expect(
+                    "UCfakeBudiSantoso000001",
+                    "UgzFakeThreadA0001AaABAg.A1fakeReply02",
+                    "Lokasinya dekat SD Negeri 1, RT 02 RW 01.",
+                    also={
+                        "reply_to": "UgzFakeThreadA0001AaABAg",
+                        "thread_ref": "UgzFakeThreadA0001AaABAg",
+                        "extra.kind": "comment_reply",
+                    },
+                ),
+            ),
+            cost=1,  # one page: one quota unit
+        ),
+    ]
+
+
 def all_poll_cases() -> list[PollCase]:
-    return x_poll_cases()
+    return x_poll_cases() + youtube_poll_cases()
