@@ -3,11 +3,18 @@
 `build_channels(settings)` constructs each channel once; the webhook route looks a channel up by
 its name (`/webhooks/{name}`), the outbox by `OutboundMessage.channel`. Constructing a channel
 contacts no provider: SDK clients open their connections on first use.
+
+Every channel is listed whether or not it is configured, as Twilio and Telegram are: without
+its secret a channel's webhook accepts nothing (403) and its `send` fails permanently saying
+which setting is missing, so an unconfigured channel is visible, never silently absent.
 """
 
 from __future__ import annotations
 
 from channels.base import Channel
+from channels.meta.facebook import FacebookChannel
+from channels.meta.instagram import InstagramChannel
+from channels.meta.whatsapp_cloud import WhatsAppCloudChannel
 from channels.telegram import TelegramChannel
 from channels.twilio_sms import TwilioSmsChannel
 from channels.twilio_whatsapp import TwilioWhatsAppChannel
@@ -19,5 +26,8 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
         TwilioSmsChannel(settings),
         TwilioWhatsAppChannel(settings),
         TelegramChannel(settings),
+        WhatsAppCloudChannel(settings),
+        InstagramChannel(settings),
+        FacebookChannel(settings),
     ]
     return {channel.name: channel for channel in channels}
