@@ -141,7 +141,8 @@ class MessengerChannel(MetaChannel):
                 media.append(Media(url=payload.url, content_type=content_type))
             elif attachment.type == "location" and payload and payload.coordinates:
                 where = payload.coordinates
-                location = Location(where.lat, where.long, label=payload.title or None)
+                label = attachment.title or payload.title or None
+                location = Location(where.lat, where.long, label=label)
             elif attachment.type not in IGNORED_ATTACHMENTS:
                 logger.warning("%s attachment type %r not handled", self.name, attachment.type)
         text = message.text

@@ -53,6 +53,7 @@ class AttachmentPayload(_Model):
 
 class Attachment(_Model):
     type: str
+    title: str | None = None  # a shared location's label
     payload: AttachmentPayload | None = None
 
 
