@@ -81,6 +81,7 @@ class Delivery:
     body: dict[str, Any]
     id: str
     at: datetime
+    edge: str = "messages"  # the Graph edge it was posted to: messages, replies, comments
 
     @property
     def text(self) -> str:
@@ -243,9 +244,18 @@ class FakeMetaGraph:
         wrote = self.windows.get((account, user))
         return wrote is not None and datetime.now(UTC) - wrote < WINDOW
 
-    def _deliver(self, kind: str, sender: str, to: str, body: dict[str, Any], id_: str) -> None:
+    def _deliver(
+        self,
+        kind: str,
+        sender: str,
+        to: str,
+        body: dict[str, Any],
+        id_: str,
+        edge: str = "messages",
+    ) -> None:
         with self._lock:
-            self.deliveries.append(Delivery(kind, sender, to, body, id_, datetime.now(UTC)))
+            delivery = Delivery(kind, sender, to, body, id_, datetime.now(UTC), edge)
+            self.deliveries.append(delivery)
 
     def _next(self) -> int:
         with self._lock:
@@ -270,11 +280,11 @@ class FakeMetaGraph:
 
         @app.post("/{version}/{comment_id}/replies")
         async def ig_reply(version: str, comment_id: str, request: Request) -> Response:
-            return await self._public_reply(comment_id, request)
+            return await self._public_reply(comment_id, request, "replies")
 
         @app.post("/{version}/{comment_id}/comments")
         async def fb_reply(version: str, comment_id: str, request: Request) -> Response:
-            return await self._public_reply(comment_id, request)
+            return await self._public_reply(comment_id, request, "comments")
 
         # Before `/{version}/{object_id}`, which would otherwise match `/media/<id>` too.
         @app.get("/media/{media_id}", name="media_file")
@@ -371,7 +381,7 @@ class FakeMetaGraph:
         self._deliver("message", account, user, body, mid)
         return JSONResponse({"recipient_id": user, "message_id": mid})
 
-    async def _public_reply(self, comment_id: str, request: Request) -> Response:
+    async def _public_reply(self, comment_id: str, request: Request, edge: str) -> Response:
         account = self._account(request)
         if account is None:
             return _error(401, 190, KNOWN_ERRORS[190][0], kind="OAuthException")
@@ -382,7 +392,7 @@ class FakeMetaGraph:
         if failure is not None:
             return _failure(failure)
         reply_id = f"{comment_id.split('_', 1)[0]}_{9000000 + self._next()}"
-        self._deliver("public_reply", account, comment_id, body, reply_id)
+        self._deliver("public_reply", account, comment_id, body, reply_id, edge)
         return JSONResponse({"id": reply_id})
 
 

@@ -161,7 +161,7 @@ def webhook_path(case: WebhookCase) -> str:
 
 def _tamper(body: bytes) -> bytes:
     if body.lstrip().startswith(b"{"):  # JSON: one changed byte is enough
-        return body.replace(b'"', b" \"", 1)
+        return body.replace(b'"', b' "', 1)
     pairs = [
         (k, "Tolong transfer pulsa ke nomor ini" if k == "Body" else v)
         for k, v in parse_qsl(body.decode(), keep_blank_values=True)

@@ -28,6 +28,7 @@ AT = datetime(2024, 11, 20, 8, 30, tzinfo=UTC)
 SITI, BUDI = "+6281234560021", "+6281234560022"
 IG_CITIZEN, IG_COMMENTER = "6390012345678901", "6390012345678902"
 FB_CITIZEN, FB_COMMENTER = "25000000000000001", "25000000000000002"
+OUR_WAMID = "wamid.HBgNNjI4MTEwMDAwMTcwOBUCABEYEjBBQkMxMjM0NTY3ODkwQUJDAA=="  # what they answered
 FB_POST_LINK = "https://www.facebook.com/pemkabrembang/posts/pfbid0FakePermalink1708"
 
 
@@ -66,7 +67,9 @@ def _garbled(channel: str, other_object: str) -> list[WebhookCase]:
         WebhookCase("not JSON", channel, body=b"object=page&entry=1", error=PayloadError),
         WebhookCase("JSON but not an object", channel, body=b'[{"entry": []}]', error=PayloadError),
         WebhookCase(
-            "no entry list", channel, body=b'{"object": "' + other_object.encode() + b'"}',
+            "no entry list",
+            channel,
+            body=b'{"object": "' + other_object.encode() + b'"}',
             error=PayloadError,
         ),
     ]
@@ -202,7 +205,7 @@ def whatsapp_cloud_cases() -> list[WebhookCase]:
                     kind=MessageKind.BUTTON,
                     also={
                         "button_payload": "confirm_submit",
-                        "reply_to": "wamid.HBgNNjI4MTEwMDAwMTcwOBUCABEYEjBBQkMxMjM0NTY3ODkwQUJDAA==",
+                        "reply_to": OUR_WAMID,
                     },
                 ),
             ),
@@ -281,8 +284,13 @@ def whatsapp_cloud_cases() -> list[WebhookCase]:
             "message with a timestamp that is no number",
             c,
             body=_wa_body(
-                {"from": "6281234560021", "id": "wamid.Y", "timestamp": "kemarin", "type": "text",
-                 "text": {"body": "halo"}}
+                {
+                    "from": "6281234560021",
+                    "id": "wamid.Y",
+                    "timestamp": "kemarin",
+                    "type": "text",
+                    "text": {"body": "halo"},
+                }
             ),
             error=PayloadError,
         ),
@@ -455,7 +463,8 @@ def instagram_cases() -> list[WebhookCase]:
             "messaging event without a sender",
             c,
             body=b'{"object": "instagram", "entry": [{"id": "17841400000001708", "messaging": '
-            b'[{"recipient": {"id": "17841400000001708"}, "message": {"mid": "x", "text": "a"}}]}]}',
+            b'[{"recipient": {"id": "17841400000001708"}, '
+            b'"message": {"mid": "x", "text": "a"}}]}]}',
             error=PayloadError,
         ),
         WebhookCase(
