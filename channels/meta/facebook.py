@@ -12,7 +12,9 @@ tags outside the window per kind in FACEBOOK_MESSAGE_TAGS, e.g. ACCOUNT_UPDATE).
 Comments (`entry[].changes[]` with field `feed`, `item=comment`, `verb=add`): a comment by anyone
 but our Page is an InboundMessage with `public=True`, external id and `thread_ref` the comment
 id, sender the commenter's id, `sender_name` their name, `permalink` the post's link
-(`post.permalink_url`), `extra["post_id"]`; a photo or video in the comment is `Media`.
+(`post.permalink_url`), `extra["post_id"]`; a photo or video in the comment is `Media`. When
+Meta leaves out `from` (it does for some people), the sender is `comment:<comment id>` and
+`extra["author_unknown"]` is set: the private reply still reaches them.
 Recognised and ignored: our Page's own comments, edits and removals, reactions, likes, shares,
 and posts (a visitor's post on the Page is not a comment under ours; logged).
 
@@ -72,9 +74,10 @@ class FacebookChannel(MessengerChannel):
             if feed.item != "comment" or feed.verb != "add":
                 logger.info("facebook feed %s/%s ignored", feed.item, feed.verb)
                 continue
-            if not feed.comment_id or feed.author is None:
-                raise PayloadError("facebook feed comment without comment_id or from")
-            if feed.author.id in (entry.id, self.account_id):
+            if not feed.comment_id:
+                raise PayloadError("facebook feed comment without comment_id")
+            author = feed.author
+            if author is not None and author.id in (entry.id, self.account_id):
                 continue  # our Page's own reply
             media = tuple(
                 Media(url=url, content_type=kind)
@@ -84,6 +87,10 @@ class FacebookChannel(MessengerChannel):
             if not (feed.message.strip() or media):
                 continue
             extra = {"field": "feed"}
+            if author is None:
+                # Meta leaves `from` out for some people; the private reply still reaches them
+                # through the comment id, and its answer names their PSID.
+                extra["author_unknown"] = "true"
             if feed.post_id:
                 extra["post_id"] = feed.post_id
             parent = feed.parent_id if feed.parent_id != feed.post_id else None
@@ -93,10 +100,10 @@ class FacebookChannel(MessengerChannel):
                 InboundMessage(
                     channel=self.name,
                     external_id=feed.comment_id,
-                    sender=feed.author.id,
+                    sender=author.id if author else f"comment:{feed.comment_id}",
                     received_at=from_epoch(feed.created_time or entry.time, self.now()),
                     text=feed.message,
-                    sender_name=feed.author.name,
+                    sender_name=author.name if author else None,
                     media=media,
                     reply_to=parent,
                     extra=extra,

@@ -93,7 +93,8 @@ class MessengerChannel(MetaChannel):
         messages: list[InboundMessage] = []
         for entry in notification.entry:
             if not self._ours(entry.id):
-                logger.info("%s entry for another account %s skipped", self.name, entry.id)
+                # Not lost silently: a wrong *_ACCOUNT_ID/PAGE_ID would drop every message.
+                logger.warning("%s entry for another account %s skipped", self.name, entry.id)
                 continue
             for event in entry.messaging:
                 message = self.direct_message(event)

@@ -115,7 +115,7 @@ class WhatsAppCloudChannel(MetaChannel):
         phone_id = self.settings.whatsapp_cloud_phone_number_id
         for entry in notification.entry:
             if waba and entry.id != waba:
-                logger.info("whatsapp_cloud entry for another WABA %s skipped", entry.id)
+                logger.warning("whatsapp_cloud entry for another WABA %s skipped", entry.id)
                 continue
             for change in entry.changes:
                 if change.field != "messages":
@@ -126,7 +126,7 @@ class WhatsAppCloudChannel(MetaChannel):
                 except ValidationError as exc:
                     raise PayloadError(f"whatsapp_cloud change: {first_error(exc)}") from None
                 if phone_id and value.metadata.phone_number_id != phone_id:
-                    logger.info("whatsapp_cloud change for another number skipped")
+                    logger.warning("whatsapp_cloud change for another phone number skipped")
                     continue
                 for error in value.errors:
                     logger.warning("whatsapp_cloud webhook error: %s", describe_wa_error(error))

@@ -609,6 +609,24 @@ def facebook_cases() -> list[WebhookCase]:
                 ),
             ),
         ),
+        WebhookCase(
+            "comment whose author Meta leaves out: kept, reachable by the comment id",
+            c,
+            "comment_no_author.json",
+            messages=(
+                Expect(
+                    "comment:900000000000001_1200000000000005",
+                    "900000000000001_1200000000000005",
+                    "Jembatan gantung di Desa Karangasem talinya putus sebagian",
+                    also={
+                        "public": True,
+                        "sender_name": None,
+                        "thread_ref": "900000000000001_1200000000000005",
+                        "extra.author_unknown": "true",
+                    },
+                ),
+            ),
+        ),
         WebhookCase("our Page's own reply is ignored", c, "own_comment.json"),
         WebhookCase("an edited comment is ignored", c, "comment_edited.json"),
         WebhookCase("a reaction on the post is ignored", c, "reaction.json"),
