@@ -150,10 +150,18 @@ class SendResult:
     retryable: bool = False
     error: str | None = None
     parts: int = 1  # SMS segments or Telegram messages it took
+    # The address the provider resolved the recipient to, when we did not know it: Meta's
+    # private reply is addressed to a comment and answers with the commenter's PSID/IGSID,
+    # the sender id their direct messages will then carry.
+    recipient: str | None = None
 
     @classmethod
-    def sent(cls, provider_message_id: str | None, parts: int = 1) -> SendResult:
-        return cls(ok=True, provider_message_id=provider_message_id, parts=parts)
+    def sent(
+        cls, provider_message_id: str | None, parts: int = 1, recipient: str | None = None
+    ) -> SendResult:
+        return cls(
+            ok=True, provider_message_id=provider_message_id, parts=parts, recipient=recipient
+        )
 
     @classmethod
     def retry(cls, error: str) -> SendResult:

@@ -5,6 +5,10 @@ its name (`/webhooks/{name}`), the outbox by `OutboundMessage.channel`. `build_p
 lists the sources to poll that this configuration can read (X mentions and DMs, YouTube
 comments, the mailbox), each with its own cursor name (`Poller.name`). Constructing either
 contacts no provider: SDK clients open their connections on first use.
+
+Every channel is listed whether or not it is configured, as Twilio and Telegram are: without
+its secret a channel's webhook accepts nothing (403) and its `send` fails permanently saying
+which setting is missing, so an unconfigured channel is visible, never silently absent.
 """
 
 from __future__ import annotations
@@ -13,6 +17,9 @@ from collections.abc import Mapping
 
 from channels.base import Channel, Poller
 from channels.email import EmailChannel
+from channels.meta.facebook import FacebookChannel
+from channels.meta.instagram import InstagramChannel
+from channels.meta.whatsapp_cloud import WhatsAppCloudChannel
 from channels.telegram import TelegramChannel
 from channels.twilio_sms import TwilioSmsChannel
 from channels.twilio_whatsapp import TwilioWhatsAppChannel
@@ -29,6 +36,9 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
         XChannel(settings),
         YouTubeChannel(settings),
         EmailChannel(settings),
+        WhatsAppCloudChannel(settings),
+        InstagramChannel(settings),
+        FacebookChannel(settings),
     ]
     return {channel.name: channel for channel in channels}
 

@@ -148,6 +148,36 @@ class Settings(BaseSettings):
     smtp_user: str = ""
     smtp_password: SecretStr | None = None
     email_timeout_seconds: float = Field(default=30.0, gt=0)
+    # --- Meta: WhatsApp Cloud API, Instagram, Facebook Page (channels/meta/) -------------------
+    # One Meta app receives the three webhooks: its secret signs every POST
+    # (X-Hub-Signature-256) and the verify token answers the GET set-up check (hub.challenge).
+    meta_app_secret: SecretStr | None = None
+    meta_verify_token: SecretStr | None = None
+    meta_graph_base_url: str = "https://graph.facebook.com"
+    meta_graph_api_version: str = "v21.0"
+    meta_timeout_seconds: float = Field(default=15.0, gt=0)
+    # Treat the 24-hour windows (WhatsApp customer service, Messenger/Instagram messaging) as
+    # closing this many seconds early: a reply may wait in the outbox.
+    meta_window_margin_seconds: int = Field(default=600, ge=0, le=3600)
+    whatsapp_cloud_phone_number_id: str = ""
+    whatsapp_cloud_waba_id: str = ""
+    whatsapp_cloud_access_token: SecretStr | None = None
+    # Approved templates per outbound message kind, used outside the 24-hour window, as JSON:
+    # {"answer": "lapor_jawaban", "reminder": "lapor_pengingat:id"}; `name:language` pins a
+    # language, else the message's own language ("id" or "en") is asked for.
+    whatsapp_cloud_templates: dict[str, str] = Field(default_factory=dict)
+    facebook_page_id: str = ""
+    facebook_page_access_token: SecretStr | None = None
+    # Message tags per outbound message kind for Messenger outside the 24-hour window, as JSON,
+    # e.g. {"answer": "ACCOUNT_UPDATE"}; a kind without a tag cannot be sent once it closed.
+    facebook_message_tags: dict[str, str] = Field(default_factory=dict)
+    instagram_account_id: str = ""
+    # The Page access token of the Page linked to the Instagram account (Facebook Login), or an
+    # Instagram user token with INSTAGRAM_GRAPH_BASE_URL=https://graph.instagram.com.
+    instagram_access_token: SecretStr | None = None
+    instagram_graph_base_url: str | None = None  # empty: META_GRAPH_BASE_URL
+    # Instagram allows one tag outside the window: {"answer": "HUMAN_AGENT"} (7 days).
+    instagram_message_tags: dict[str, str] = Field(default_factory=dict)
 
     # --- media the channels download -------------------------------------------------------------
     phone_default_region: str = "ID"  # for numbers written without a country code
@@ -279,6 +309,8 @@ class Settings(BaseSettings):
         "x_api_base_url",
         "youtube_api_base_url",
         "youtube_oauth_token_uri",
+        "meta_graph_base_url",
+        "instagram_graph_base_url",
         "core_base_url",
     )
     @classmethod
@@ -286,6 +318,13 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/") if value else value
+
+    @field_validator("meta_graph_api_version")
+    @classmethod
+    def _graph_version(cls, value: str) -> str:
+        if not re.fullmatch(r"v\d+\.\d+", value):
+            raise ValueError("must look like v21.0")
+        return value
 
     @property
     def is_sqlite(self) -> bool:

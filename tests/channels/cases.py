@@ -1,6 +1,7 @@
 """The webhook case tables for the chat channels, and helpers to sign and send them.
 
-One table per channel (`twilio_sms_cases()`, `twilio_whatsapp_cases()`, `telegram_cases()`):
+One table per channel (`twilio_sms_cases()`, `twilio_whatsapp_cases()`, `telegram_cases()`, and
+the Meta channels' in `tests/channels/meta_cases.py`):
 each row names a fixture under `tests/fixtures/<channel>/` (or an inline body for garbled
 input), how to sign it, and what must come out: an exception, or the messages and delivery
 statuses. The channel tests run every row through `verify` → `parse` → `parse_statuses`
@@ -43,6 +44,7 @@ from channels.base import (
     RawRequest,
     SignatureError,
 )
+from channels.meta.webhook import sign as meta_sign
 from channels.telegram import SECRET_HEADER
 from channels.twilio_common import form_params
 from channels.x import SIGNATURE_HEADER as X_SIGNATURE_HEADER
@@ -50,7 +52,16 @@ from channels.x import webhook_signature as x_signature
 from config.settings import Settings, load_settings
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-CHANNELS = ("twilio_sms", "twilio_whatsapp", "telegram", "x")
+CHANNELS = (
+    "twilio_sms",
+    "twilio_whatsapp",
+    "telegram",
+    "x",
+    "whatsapp_cloud",
+    "instagram",
+    "facebook",
+)
+META_CHANNELS = ("whatsapp_cloud", "instagram", "facebook")
 
 TEST_TWILIO_ACCOUNT_SID = "AC" + "0" * 30 + "01"
 TEST_TWILIO_TOKEN = "test-twilio-auth-token-not-real"
@@ -62,6 +73,15 @@ TEST_X_CONSUMER_KEY = "test-x-consumer-key"
 TEST_X_CONSUMER_SECRET = "test-x-consumer-secret-not-real"
 TEST_X_ACCESS_TOKEN = "1500000000000000001-test-x-access-token"
 TEST_X_ACCESS_SECRET = "test-x-access-secret-not-real"
+TEST_META_APP_SECRET = "test-meta-app-secret-not-real"
+TEST_META_VERIFY_TOKEN = "test-meta-verify-token-not-real"
+TEST_WHATSAPP_CLOUD_TOKEN = "test-whatsapp-cloud-token-not-real"
+TEST_INSTAGRAM_TOKEN = "test-instagram-token-not-real"
+TEST_FACEBOOK_TOKEN = "test-facebook-page-token-not-real"
+WABA_ID = "102290129340398"
+PHONE_NUMBER_ID = "106540352242922"
+INSTAGRAM_ID = "17841400000001708"
+PAGE_ID = "108000000001708"
 SMS_NUMBER = "+15005550006"
 WHATSAPP_NUMBER = "+14155238886"
 # Twilio signs the public URL; the gateway behind the proxy sees the internal one.
@@ -88,6 +108,15 @@ def channel_settings(**overrides: Any) -> Settings:
         "x_consumer_secret": TEST_X_CONSUMER_SECRET,
         "x_access_token": TEST_X_ACCESS_TOKEN,
         "x_access_token_secret": TEST_X_ACCESS_SECRET,
+        "meta_app_secret": TEST_META_APP_SECRET,
+        "meta_verify_token": TEST_META_VERIFY_TOKEN,
+        "whatsapp_cloud_phone_number_id": PHONE_NUMBER_ID,
+        "whatsapp_cloud_waba_id": WABA_ID,
+        "whatsapp_cloud_access_token": TEST_WHATSAPP_CLOUD_TOKEN,
+        "instagram_account_id": INSTAGRAM_ID,
+        "instagram_access_token": TEST_INSTAGRAM_TOKEN,
+        "facebook_page_id": PAGE_ID,
+        "facebook_page_access_token": TEST_FACEBOOK_TOKEN,
     }
     values.update(overrides)
     return load_settings(**values)
@@ -98,7 +127,7 @@ class Sign(StrEnum):
     MISSING = "missing"
     INVALID = "invalid"  # signed with another secret
     WRONG_URL = "wrong_url"  # Twilio: signed for the internal URL, not the public one
-    TAMPERED = "tampered"  # Twilio: signature of the fixture, body changed afterwards
+    TAMPERED = "tampered"  # signature of the fixture, body changed afterwards
 
 
 @dataclass(frozen=True)
@@ -153,6 +182,8 @@ def webhook_path(case: WebhookCase) -> str:
 
 
 def _tamper(body: bytes) -> bytes:
+    if body.lstrip().startswith(b"{"):  # JSON: one changed byte is enough
+        return body.replace(b'"', b' "', 1)
     pairs = [
         (k, "Tolong transfer pulsa ke nomor ini" if k == "Body" else v)
         for k, v in parse_qsl(body.decode(), keep_blank_values=True)
@@ -165,6 +196,10 @@ def _original_body(case: WebhookCase) -> bytes:
         return case.body
     assert case.fixture, f"{case.label}: a case needs a fixture or a body"
     return fixture_bytes(case.channel, case.fixture)
+
+
+def meta_signature(body: bytes, secret: str = TEST_META_APP_SECRET) -> str:
+    return meta_sign(body, secret)
 
 
 def request_body(case: WebhookCase) -> bytes:
@@ -195,6 +230,14 @@ def signed_headers(
             headers[SECRET_HEADER.lower()] = TEST_TELEGRAM_SECRET
         elif case.sign is Sign.INVALID:
             headers[SECRET_HEADER.lower()] = "some-other-secret"
+        return headers
+    if case.channel in META_CHANNELS:
+        headers = {"content-type": "application/json"}
+        body = _original_body(case)
+        if case.sign in (Sign.VALID, Sign.TAMPERED):
+            headers["x-hub-signature-256"] = meta_signature(body)
+        elif case.sign is Sign.INVALID:
+            headers["x-hub-signature-256"] = meta_signature(body, "another-app-secret")
         return headers
     headers = {"content-type": "application/x-www-form-urlencoded"}
     body = _original_body(case)  # what the signature was computed over
@@ -764,4 +807,8 @@ def x_cases() -> list[WebhookCase]:
 
 
 def all_cases() -> list[WebhookCase]:
-    return twilio_sms_cases() + twilio_whatsapp_cases() + telegram_cases() + x_cases()
+    from tests.channels.meta_cases import meta_cases  # it builds on this module
+
+    return (
+        twilio_sms_cases() + twilio_whatsapp_cases() + telegram_cases() + x_cases() + meta_cases()
+    )
