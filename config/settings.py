@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     complaint_max_chars: int = Field(default=5000, ge=100)
     upload_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     upload_max_files: int = Field(default=3, ge=0, le=10)
+    # Photos are shrunk to this many pixels on their longer side (channels/images.py).
+    image_max_side: int = Field(default=2560, ge=320, le=10000)
 
     # --- outbox ----------------------------------------------------------------------------
     outbox_poll_seconds: float = Field(default=2.0, gt=0)

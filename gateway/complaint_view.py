@@ -2,7 +2,9 @@
 text with personal data highlighted, the normalizer's suggestions, the cluster side by side, the
 timeline and the deadlines — and what the viewer may do next.
 
-A liaison officer sees less than a koordinator: the published (masked) text instead of the
+Everyone sees "what is forwarded": the very `CoreReport` that `gateway.disclosure` builds for
+the SP4N core (masked text, reporter fields empty when `anonim`), so the page cannot promise one
+text and send another. A liaison officer sees less than a koordinator: that text instead of the
 original messages and the reporters' later words, and the reporter's name and contact only when
 the complaint is not `anonim`.
 Highlighting builds markup from escaped pieces only: nothing a citizen wrote is ever trusted as
@@ -14,13 +16,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlmodel import Session
 
-from gateway import actions, notify, workflow
+from forwarder.base import CoreReport
+from gateway import actions, disclosure, notify, workflow
 from gateway.inbox import ANSWER_CLOCK, VERIFY_CLOCK
 from gateway.models import (
     Agency,
@@ -35,6 +38,9 @@ from gateway.models import (
     User,
 )
 from gateway.security import Principal
+
+if TYPE_CHECKING:
+    from gateway.context import Gateway
 
 S = Status
 
@@ -183,6 +189,8 @@ class ComplaintView:
     redisposition_reason: str | None = None
     suggested_agency_id: int | None = None
     suggested_category: str | None = None
+    forwarded: CoreReport | None = None  # what the core receives (gateway.disclosure)
+    published: dict[int, str] = field(default_factory=dict)  # complaint id → forwarded text
 
 
 def _deadlines(complaint: Complaint, now: datetime, soon: timedelta) -> list[DeadlineView]:
@@ -247,6 +255,7 @@ def build(
     *,
     now: datetime,
     soon: timedelta,
+    gateway: Gateway | None = None,
 ) -> ComplaintView:
     full = principal.role is Role.KOORDINATOR
     view = ComplaintView(
@@ -287,6 +296,12 @@ def build(
     if view.show_identity and complaint.reporter_id:
         view.reporter = session.get(Reporter, complaint.reporter_id)
     view.cluster = [c for c in notify.cluster_members(session, complaint) if c.id != complaint.id]
+    if gateway is not None:
+        view.forwarded = disclosure.core_report(gateway, session, complaint)
+    for shown in (complaint, *view.cluster):
+        view.published[shown.id] = disclosure.description(  # type: ignore[index]
+            shown, disclosure.reporter_of(session, shown)
+        )
     if full and complaint.merged_into_id:
         view.merged_into = session.get(Complaint, complaint.merged_into_id)
     view.timeline = _timeline(session, complaint)

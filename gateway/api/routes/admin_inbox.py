@@ -100,7 +100,9 @@ def complaint_page(
     lang = request_language(request)
     with gateway.db.read_session() as session:
         complaint = visible_complaint(session, principal, code)
-        view = complaint_view.build(session, complaint, principal, now=c.now, soon=c.soon)
+        view = complaint_view.build(
+            session, complaint, principal, now=c.now, soon=c.soon, gateway=gateway
+        )
         manual = _core_manual(gateway, session, complaint, principal, lang)
     labels = {
         kind: t(lang, f"admin.pii.{kind}")
