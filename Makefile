@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test venv lint bench browser-deps clean
+.PHONY: run test venv lint bench browser-deps mail-deps mailbox clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,13 +21,27 @@ browser-deps:
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
+# Debian's Dovecot for the e-mail tests and the demo mailbox. Installed only (Debian's
+# policy-rc.d or our own keeps the system service from starting); the tests start their own
+# instance under var/ on 127.0.0.1 (channels/fakes/mailserver.py), never the system one.
+mail-deps:
+	@command -v dovecot >/dev/null 2>&1 || test -x /usr/sbin/dovecot || { \
+		echo "installing Debian's dovecot-imapd for the e-mail tests"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive \
+			$$SUDO apt-get install -y -qq --no-install-recommends dovecot-imapd >/dev/null; }
+
+# A local mailbox for trying the e-mail channel by hand (Ctrl-C stops it).
+mailbox: venv mail-deps
+	$(PY) -m channels.fakes.mailserver
+
 run: venv
 	mkdir -p var
 	$(VENV)/bin/lapor-gateway migrate
 	$(VENV)/bin/lapor-gateway seed-demo
 	$(VENV)/bin/lapor-gateway serve
 
-test: venv browser-deps
+test: venv browser-deps mail-deps
 	$(PY) -m pytest
 
 lint: venv

@@ -7,10 +7,11 @@ into `InboundMessage`s (pure: bytes and headers in, messages out) and sends an
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
 
@@ -149,10 +150,18 @@ class SendResult:
     retryable: bool = False
     error: str | None = None
     parts: int = 1  # SMS segments or Telegram messages it took
+    # The address the provider resolved the recipient to, when we did not know it: Meta's
+    # private reply is addressed to a comment and answers with the commenter's PSID/IGSID,
+    # the sender id their direct messages will then carry.
+    recipient: str | None = None
 
     @classmethod
-    def sent(cls, provider_message_id: str | None, parts: int = 1) -> SendResult:
-        return cls(ok=True, provider_message_id=provider_message_id, parts=parts)
+    def sent(
+        cls, provider_message_id: str | None, parts: int = 1, recipient: str | None = None
+    ) -> SendResult:
+        return cls(
+            ok=True, provider_message_id=provider_message_id, parts=parts, recipient=recipient
+        )
 
     @classmethod
     def retry(cls, error: str) -> SendResult:
@@ -228,14 +237,21 @@ class MediaError(Exception):
 class PollError(Exception):
     """A poll failed. `retryable` (network, 5xx, 429, quota) means try again later, after
     `retry_after` seconds when the provider said so; otherwise the credentials or the request
-    are wrong and an admin must act (shown on the health page)."""
+    are wrong and an admin must act (shown on the health page). `cost` is what the failed poll
+    still spent (X bills the pages read before a 429), for the daily budget."""
 
     def __init__(
-        self, message: str, *, retryable: bool = True, retry_after: float | None = None
+        self,
+        message: str,
+        *,
+        retryable: bool = True,
+        retry_after: float | None = None,
+        cost: int = 0,
     ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.retry_after = retry_after
+        self.cost = cost
 
 
 @dataclass(frozen=True)
@@ -247,6 +263,9 @@ class PollResult:
     cursor: str | None
     more: bool = False
     cost: int = 1
+    # The provider's own record of each message by `external_id` (a tweet's JSON, a mail's
+    # headers), for the gateway to keep as the raw payload beside the parsed message.
+    raw: Mapping[str, str] = field(default_factory=dict)
 
 
 class Poller(ABC):
@@ -255,11 +274,27 @@ class Poller(ABC):
     instance only and stores the cursor in the transaction that stores the messages, so a crash
     fetches again and never skips; intake is idempotent on `external_id`."""
 
-    name: str
+    name: str  # the source's key for its cursor and health: "x_mentions", "email"...
+    channel: str  # the channel its messages carry (and whose `send` answers them)
     # Seconds between polls when nothing is waiting (a setting per source).
     interval_seconds: float = 60.0
+    # What `cost` may add up to per provider day (`budget_day`); None: no budget. The gateway
+    # stops polling the source for the rest of that day once it is spent.
+    daily_budget: int | None = None
 
     @abstractmethod
     async def fetch(self, cursor: str | None) -> PollResult:
         """Messages after `cursor` (None: start from now, not from the beginning of time).
         Raise `PollError` on failure; never return a cursor past a message not returned."""
+
+    def budget_day(self, now: datetime) -> date:
+        """The provider's accounting day `now` falls in (UTC unless the provider says else)."""
+        return now.astimezone(UTC).date()
+
+    async def wait_for_news(self, timeout: float) -> None:
+        """Wait up to `timeout` seconds before the next poll. Sources that can be told of news
+        (IMAP IDLE) return as soon as something arrives; the rest simply sleep."""
+        await asyncio.sleep(timeout)
+
+    async def aclose(self) -> None:  # noqa: B027 - most pollers hold nothing to close
+        """Release connections (the gateway's shutdown)."""

@@ -27,6 +27,7 @@ from channels.base import (
     RawRequest,
     SendResult,
 )
+from channels.images import DEFAULT_MAX_SIDE, ImageRejected, clean_image
 from channels.sniff import sniff_image
 from config.messages import t
 
@@ -41,11 +42,13 @@ class Limits:
     max_chars: int = 5000
     max_files: int = 3
     max_bytes: int = 5 * 1024 * 1024
+    max_side: int = DEFAULT_MAX_SIDE  # photos are shrunk to this many pixels (IMAGE_MAX_SIDE)
 
 
 @dataclass(frozen=True)
 class Photo:
-    """An uploaded file as received: `data` is at most `Limits.max_bytes + 1` bytes long."""
+    """An uploaded file: as received (`data` at most `Limits.max_bytes + 1` bytes long) before
+    validation; in a validated `ComplaintForm`, the cleaned photo (`channels.images`)."""
 
     filename: str
     data: bytes
@@ -63,7 +66,8 @@ class ComplaintForm:
     anonim: bool = False
     rahasia: bool = False
     language: str = "id"
-    photos: tuple[tuple[Photo, str], ...] = ()  # (photo, sniffed content type)
+    # (cleaned photo, its content type): decoded, without metadata, shrunk (channels/images.py)
+    photos: tuple[tuple[Photo, str], ...] = ()
 
 
 @dataclass
@@ -182,8 +186,9 @@ def validate_form(
 def validate_photos(
     photos: Sequence[Photo], *, limits: Limits, lang: str, errors: FormErrors
 ) -> list[tuple[Photo, str]]:
-    """The photos that are real images within the limits, with their sniffed content type;
-    a message under `photos` in `errors` for the first problem."""
+    """The photos that are real images within the limits, cleaned (decoded, metadata dropped,
+    shrunk: `channels.images.clean_image`) with their content type — the bytes as received
+    go no further; a message under `photos` in `errors` for the first problem."""
     checked: list[tuple[Photo, str]] = []
     real_photos = [p for p in photos if p.data or p.filename]
     size_mb = limits.max_bytes // (1024 * 1024)
@@ -194,11 +199,20 @@ def validate_photos(
         if len(photo.data) > limits.max_bytes:
             errors.add("photos", t(lang, "errors.photo_too_large", name=label, size_mb=size_mb))
             continue
-        kind = sniff_image(photo.data)
-        if kind is None:
+        if sniff_image(photo.data) is None:
             errors.add("photos", t(lang, "errors.photo_not_image", name=label))
             continue
-        checked.append((photo, kind))
+        try:
+            clean = clean_image(photo.data, max_side=limits.max_side)
+        except ImageRejected as rejected:
+            key = (
+                "photo_too_many_pixels"
+                if rejected.reason == "too_many_pixels"
+                else "photo_not_image"
+            )
+            errors.add("photos", t(lang, f"errors.{key}", name=label))
+            continue
+        checked.append((Photo(filename=photo.filename, data=clean.data), clean.content_type))
     return checked
 
 

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     complaint_max_chars: int = Field(default=5000, ge=100)
     upload_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     upload_max_files: int = Field(default=3, ge=0, le=10)
+    # Photos are shrunk to this many pixels on their longer side (channels/images.py).
+    image_max_side: int = Field(default=2560, ge=320, le=10000)
 
     # --- outbox ----------------------------------------------------------------------------
     outbox_poll_seconds: float = Field(default=2.0, gt=0)
@@ -102,6 +104,90 @@ class Settings(BaseSettings):
     telegram_api_base_url: str = "https://api.telegram.org"
     telegram_timeout_seconds: float = Field(default=15.0, gt=0)
     telegram_poll_timeout_seconds: int = Field(default=30, ge=0, le=60)
+
+    # --- X (Twitter): mentions and DMs, polled (docs/channels/x.md) ---------------------------
+    x_api_base_url: str = "https://api.x.com"
+    x_bearer_token: SecretStr | None = None  # app-only: reading mentions
+    x_user_id: str = ""  # the regency's account (numeric id)
+    # OAuth 1.0a user context of that account: DMs and replies. The consumer secret also
+    # answers the webhook CRC and checks x-twitter-webhooks-signature.
+    x_consumer_key: str = ""
+    x_consumer_secret: SecretStr | None = None
+    x_access_token: str = ""
+    x_access_token_secret: SecretStr | None = None
+    x_poll_seconds: float = Field(default=300.0, ge=15)
+    # Posts and DM events read per day (X bills reads); polling stops when it is spent.
+    x_daily_read_budget: int = Field(default=300, ge=0)
+    x_page_size: int = Field(default=100, ge=5, le=100)
+    x_max_pages_per_poll: int = Field(default=3, ge=1, le=20)
+    x_timeout_seconds: float = Field(default=15.0, gt=0)
+
+    # --- YouTube: comments on the regency's channel (docs/channels/youtube.md) -----------------
+    youtube_api_base_url: str = "https://youtube.googleapis.com"
+    youtube_api_key: SecretStr | None = None  # reading public comments
+    youtube_channel_id: str = ""
+    # OAuth of the channel's owner (scope youtube.force-ssl): replying with comments.insert.
+    youtube_oauth_client_id: str = ""
+    youtube_oauth_client_secret: SecretStr | None = None
+    youtube_oauth_refresh_token: SecretStr | None = None
+    youtube_oauth_token_uri: str = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL
+    youtube_poll_seconds: float = Field(default=900.0, ge=60)
+    # Quota units polling may spend a day (1 per commentThreads.list page); the rest of the
+    # project's 10,000 is left for replies (50 units each).
+    youtube_daily_quota_budget: int = Field(default=1000, ge=0)
+    youtube_max_pages_per_poll: int = Field(default=3, ge=1, le=20)
+    youtube_timeout_seconds: float = Field(default=15.0, gt=0)
+
+    # --- e-mail: the regency's complaint mailbox (docs/channels/email.md) -----------------------
+    email_address: str = ""  # our From address (mail from it is never answered)
+    email_from_name: str = "LAPOR!"
+    imap_host: str = ""
+    imap_port: int = Field(default=993, ge=1, le=65535)
+    imap_security: Literal["ssl", "starttls", "none"] = "ssl"
+    imap_user: str = ""
+    imap_password: SecretStr | None = None
+    imap_mailbox: str = "INBOX"
+    imap_idle: bool = True  # wait with IMAP IDLE between polls when the server offers it
+    email_poll_seconds: float = Field(default=60.0, ge=5)
+    email_batch_size: int = Field(default=25, ge=1, le=500)
+    # Attachments larger than this stay in the mailbox (listed, not copied).
+    email_attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_user: str = ""
+    smtp_password: SecretStr | None = None
+    email_timeout_seconds: float = Field(default=30.0, gt=0)
+    # --- Meta: WhatsApp Cloud API, Instagram, Facebook Page (channels/meta/) -------------------
+    # One Meta app receives the three webhooks: its secret signs every POST
+    # (X-Hub-Signature-256) and the verify token answers the GET set-up check (hub.challenge).
+    meta_app_secret: SecretStr | None = None
+    meta_verify_token: SecretStr | None = None
+    meta_graph_base_url: str = "https://graph.facebook.com"
+    meta_graph_api_version: str = "v21.0"
+    meta_timeout_seconds: float = Field(default=15.0, gt=0)
+    # Treat the 24-hour windows (WhatsApp customer service, Messenger/Instagram messaging) as
+    # closing this many seconds early: a reply may wait in the outbox.
+    meta_window_margin_seconds: int = Field(default=600, ge=0, le=3600)
+    whatsapp_cloud_phone_number_id: str = ""
+    whatsapp_cloud_waba_id: str = ""
+    whatsapp_cloud_access_token: SecretStr | None = None
+    # Approved templates per outbound message kind, used outside the 24-hour window, as JSON:
+    # {"answer": "lapor_jawaban", "reminder": "lapor_pengingat:id"}; `name:language` pins a
+    # language, else the message's own language ("id" or "en") is asked for.
+    whatsapp_cloud_templates: dict[str, str] = Field(default_factory=dict)
+    facebook_page_id: str = ""
+    facebook_page_access_token: SecretStr | None = None
+    # Message tags per outbound message kind for Messenger outside the 24-hour window, as JSON,
+    # e.g. {"answer": "ACCOUNT_UPDATE"}; a kind without a tag cannot be sent once it closed.
+    facebook_message_tags: dict[str, str] = Field(default_factory=dict)
+    instagram_account_id: str = ""
+    # The Page access token of the Page linked to the Instagram account (Facebook Login), or an
+    # Instagram user token with INSTAGRAM_GRAPH_BASE_URL=https://graph.instagram.com.
+    instagram_access_token: SecretStr | None = None
+    instagram_graph_base_url: str | None = None  # empty: META_GRAPH_BASE_URL
+    # Instagram allows one tag outside the window: {"answer": "HUMAN_AGENT"} (7 days).
+    instagram_message_tags: dict[str, str] = Field(default_factory=dict)
 
     # --- media the channels download -------------------------------------------------------------
     phone_default_region: str = "ID"  # for numbers written without a country code
@@ -229,6 +315,11 @@ class Settings(BaseSettings):
         "twilio_public_base_url",
         "twilio_api_base_url",
         "telegram_api_base_url",
+        "x_api_base_url",
+        "youtube_api_base_url",
+        "youtube_oauth_token_uri",
+        "meta_graph_base_url",
+        "instagram_graph_base_url",
         "core_base_url",
     )
     @classmethod
@@ -246,6 +337,13 @@ class Settings(BaseSettings):
             self.public_base_url = local_base_url(self.host, self.port)
         return self
 
+    @field_validator("meta_graph_api_version")
+    @classmethod
+    def _graph_version(cls, value: str) -> str:
+        if not re.fullmatch(r"v\d+\.\d+", value):
+            raise ValueError("must look like v21.0")
+        return value
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
@@ -258,6 +356,11 @@ class Settings(BaseSettings):
     @property
     def upload_dir(self) -> Path:
         return self.data_dir / "uploads"
+
+    @property
+    def mail_spool_dir(self) -> Path:
+        """Where the mail channel keeps attachments it read until the gateway stores them."""
+        return self.data_dir / "mail"
 
 
 def _http_url(value: str) -> str:

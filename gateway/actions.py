@@ -17,7 +17,6 @@ Three things can stop an action, and then the caller rolls back and nothing has 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -41,6 +40,7 @@ from gateway.models import (
 )
 from gateway.outbox import OutboxMessage
 from gateway.storage import StoredFile
+from normalizer.pii import mask_personal_data
 
 if TYPE_CHECKING:
     from gateway.context import Gateway
@@ -143,22 +143,6 @@ def deadline_text(gateway: Gateway, complaint: Complaint, lang: str = "id") -> s
     return local.strftime("%d-%m-%Y")
 
 
-def mask_text(original: str, spans: Sequence[dict[str, Any]]) -> str:
-    """The original text with every personal-data span replaced by its kind (`[NIK]`), then
-    whitespace-cleaned like the clean text. Overlapping or out-of-range spans are skipped."""
-    pieces: list[str] = []
-    cursor = 0
-    for span in sorted(spans, key=lambda s: (int(s.get("start", 0)), -int(s.get("end", 0)))):
-        start, end = int(span.get("start", -1)), int(span.get("end", -1))
-        if start < cursor or end <= start or end > len(original):
-            continue
-        pieces.append(original[cursor:start])
-        pieces.append(f"[{str(span.get('kind') or 'data').upper()}]")
-        cursor = end
-    pieces.append(original[cursor:])
-    return re.sub(r"\s+", " ", "".join(pieces)).strip()
-
-
 # --- the koordinator's actions (Rembang SOP step 3) -------------------------------------------
 
 
@@ -226,10 +210,14 @@ def anonymise(
     masked_text: str | None = None,
     now: datetime | None = None,
 ) -> ComplaintEvent:
-    """Publish the masked text instead of what the reporter wrote (personal data replaced) and
-    set `anonim` (identity hidden from the agency) and `rahasia` (never published)."""
+    """Set the text that is forwarded and published (the admin's edit; left empty, the clean
+    text with personal data masked) and `anonim` (identity hidden from the agency) and
+    `rahasia` (never published). Whatever is typed, `gateway.disclosure` masks personal data
+    again on the way out."""
     _require_state(complaint, MASKABLE_STATES, "anonymise")
-    masked = (masked_text or "").strip() or mask_text(complaint.original_text, complaint.pii_spans)
+    masked = (masked_text or "").strip() or mask_personal_data(
+        complaint.masked_text or complaint.clean_text or complaint.original_text
+    )
     if len(masked) > 20000:
         raise ActionInvalid("too_long", max=20000)
     return workflow.record(

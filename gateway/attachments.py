@@ -12,8 +12,9 @@ import httpx
 from sqlalchemy import select
 
 from channels.base import Media, MediaError
+from channels.images import ImageRejected, clean_image
 from channels.media import fetch_limited
-from channels.sniff import sniff
+from channels.sniff import IMAGE_TYPES, sniff
 from gateway.models import Attachment, AttachmentStatus, InboundMessage
 
 if TYPE_CHECKING:
@@ -64,6 +65,20 @@ async def _download(
     return await channel.download(media, limit)
 
 
+def safe_content(data: bytes, claimed: str | None, max_side: int) -> tuple[bytes, str]:
+    """What is stored of a download, and its type: a photo (by its bytes, or claimed to be one)
+    only cleaned — decoded, without metadata, shrunk; any other file as it came. A "photo" that
+    does not decode fails for good (`MediaError`, not retryable), with the reason."""
+    kind = sniff(data)
+    if kind in IMAGE_TYPES or (kind is None and (claimed or "").startswith("image/")):
+        try:
+            clean = clean_image(data, max_side=max_side)
+        except ImageRejected as rejected:
+            raise MediaError(f"not a usable photo ({rejected})", retryable=False) from None
+        return clean.data, clean.content_type
+    return data, kind or claimed or "application/octet-stream"
+
+
 def _record(
     gateway: Gateway,
     attachment_id: int,
@@ -77,7 +92,7 @@ def _record(
             return
         attachment.attempts += 1
         if data is not None:
-            kind = sniff(data) or content_type or "application/octet-stream"
+            kind = content_type or "application/octet-stream"  # from safe_content()
             stored = gateway.files.put(data, kind)
             attachment.storage_key = stored.key
             attachment.sha256 = stored.sha256
@@ -101,6 +116,9 @@ async def fetch_pending(gateway: Gateway, limit: int = 20) -> int:
     for attachment, channel_name in await asyncio.to_thread(_pending, gateway, limit):
         try:
             data, content_type = await _download(gateway, attachment, channel_name)
+            data, content_type = await asyncio.to_thread(
+                safe_content, data, content_type, gateway.settings.image_max_side
+            )
         except MediaError as exc:
             log.warning(
                 "attachment download failed",

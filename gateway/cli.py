@@ -305,6 +305,17 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_strip_photos(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.photo_cleanup import strip_stored_photos
+
+    result = strip_stored_photos(_gateway(settings))
+    print(
+        f"{result.checked} stored photos checked, {result.cleaned} cleaned, "
+        f"{result.deleted_files} original files deleted, {result.failed} could not be read"
+    )
+    return 1 if result.failed else 0
+
+
 def demo_settings_for_cli(settings: Settings) -> Settings:
     from gateway import demo
 
@@ -324,6 +335,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "dispatch": cmd_dispatch,
     "sweep": cmd_sweep,
     "report": cmd_report,
+    "strip-photos": cmd_strip_photos,
 }
 
 
@@ -375,6 +387,10 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("text", nargs="+")
     sub.add_parser("process-pending", help="process stored inbound messages now")
     sub.add_parser("dispatch", help="deliver due outbox rows now")
+    sub.add_parser(
+        "strip-photos",
+        help="clean photos stored before intake cleaned them (metadata, size); delete originals",
+    )
     sweep = sub.add_parser(
         "sweep", help="deadline reminders, escalation, automatic close and the daily digest"
     )

@@ -6,7 +6,9 @@ The timeline is told in words from the message catalog: each event's label, and 
 recorded (a reminder's offset and due date, a core status word, a similarity score) turned into
 a sentence with the date in the reader's language; only what people wrote is shown verbatim.
 
-A liaison officer sees less than a koordinator: the published (masked) text instead of the
+Everyone sees "what is forwarded": the very `CoreReport` that `gateway.disclosure` builds for
+the SP4N core (masked text, reporter fields empty when `anonim`), so the page cannot promise one
+text and send another. A liaison officer sees less than a koordinator: that text instead of the
 original messages and the reporters' later words, and the reporter's name and contact only when
 the complaint is not `anonim`.
 Highlighting builds markup from escaped pieces only: nothing a citizen wrote is ever trusted as
@@ -19,15 +21,16 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlmodel import Session
 
 from config.messages import DEFAULT_LANGUAGE, has, long_date, t
+from forwarder.base import CoreReport
 from forwarder.status_map import to_internal
-from gateway import actions, notify, workflow
+from gateway import actions, disclosure, notify, workflow
 from gateway.inbox import ANSWER_CLOCK, VERIFY_CLOCK
 from gateway.models import (
     Agency,
@@ -42,6 +45,9 @@ from gateway.models import (
     User,
 )
 from gateway.security import Principal
+
+if TYPE_CHECKING:
+    from gateway.context import Gateway
 
 S = Status
 
@@ -193,6 +199,8 @@ class ComplaintView:
     suggested_agency_id: int | None = None
     suggested_category: str | None = None
     core_status: str | None = None  # the core's status word, in the reader's language
+    forwarded: CoreReport | None = None  # what the core receives (gateway.disclosure)
+    published: dict[int, str] = field(default_factory=dict)  # complaint id → forwarded text
 
 
 def _deadlines(complaint: Complaint, now: datetime, soon: timedelta) -> list[DeadlineView]:
@@ -377,6 +385,7 @@ def build(
     now: datetime,
     soon: timedelta,
     lang: str = DEFAULT_LANGUAGE,
+    gateway: Gateway | None = None,
 ) -> ComplaintView:
     full = principal.role is Role.KOORDINATOR
     view = ComplaintView(
@@ -417,6 +426,12 @@ def build(
     if view.show_identity and complaint.reporter_id:
         view.reporter = session.get(Reporter, complaint.reporter_id)
     view.cluster = [c for c in notify.cluster_members(session, complaint) if c.id != complaint.id]
+    if gateway is not None:
+        view.forwarded = disclosure.core_report(gateway, session, complaint)
+    for shown in (complaint, *view.cluster):
+        view.published[shown.id] = disclosure.description(  # type: ignore[index]
+            shown, disclosure.reporter_of(session, shown)
+        )
     if full and complaint.merged_into_id:
         view.merged_into = session.get(Complaint, complaint.merged_into_id)
     view.timeline = _timeline(session, complaint, lang)

@@ -151,6 +151,7 @@ class Gateway:
             max_chars=s.complaint_max_chars,
             max_files=s.upload_max_files,
             max_bytes=s.upload_max_bytes,
+            max_side=s.image_max_side,
         )
 
     def channel(self, name: str) -> Channel | None:

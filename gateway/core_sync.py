@@ -22,7 +22,6 @@ from sqlmodel import Session
 
 from channels.base import Media
 from forwarder.base import (
-    CoreAttachment,
     CoreClient,
     CoreEvent,
     CoreEventKind,
@@ -33,7 +32,7 @@ from forwarder.base import (
 from forwarder.manual import ManualSubmissionRequired
 from forwarder.registry import build_core_client
 from forwarder.status_map import to_internal
-from gateway import deadlines, outbox, status_notices, workflow
+from gateway import deadlines, disclosure, outbox, status_notices, workflow
 from gateway.clock import utcnow
 from gateway.models import (
     Agency,
@@ -42,7 +41,6 @@ from gateway.models import (
     Complaint,
     CoreEventLog,
     GatewayState,
-    Reporter,
     Status,
 )
 from gateway.outbox import Delivered, OutboxMessage
@@ -86,45 +84,9 @@ def enqueue_submit(session: Session, complaint: Complaint) -> None:
 
 
 def build_report(gateway: Gateway, session: Session, complaint: Complaint) -> CoreReport:
-    """The complaint as the core receives it; an `anonim` report carries no identity and its
-    personal data masked."""
-    agency = session.get(Agency, complaint.agency_id) if complaint.agency_id else None
-    reporter = session.get(Reporter, complaint.reporter_id) if complaint.reporter_id else None
-    attachments = session.scalars(
-        select(Attachment)
-        .where(Attachment.complaint_id == complaint.id)
-        .where(Attachment.source == "reporter")
-        .where(Attachment.status == AttachmentStatus.STORED)
-        .order_by(Attachment.id)
-    ).all()
-    anonim = complaint.anonim
-    text = complaint.masked_text if anonim else (complaint.clean_text or complaint.original_text)
-    return CoreReport(
-        tracking_code=complaint.tracking_code,
-        title=complaint.title or text[:80],
-        description=text or complaint.original_text,
-        category=complaint.category or "pengaduan",
-        source_channel=complaint.source or complaint.origin_channel,
-        received_at=complaint.received_at,
-        agency_code=agency.code if agency else None,
-        location_text=complaint.location_text,
-        latitude=complaint.latitude,
-        longitude=complaint.longitude,
-        kecamatan=complaint.kecamatan,
-        kelurahan=complaint.kelurahan,
-        reporter_name=None if anonim or reporter is None else reporter.display_name,
-        reporter_contact=None if anonim or reporter is None else (reporter.phone or reporter.email),
-        anonim=anonim,
-        rahasia=complaint.rahasia,
-        attachments=tuple(
-            CoreAttachment(
-                url=gateway.media_links.url(a.id),  # type: ignore[arg-type]
-                filename=a.original_name or f"lampiran-{a.id}",
-                content_type=a.content_type or "application/octet-stream",
-            )
-            for a in attachments
-        ),
-    )
+    """The complaint as the core receives it: built by `gateway.disclosure` (masked text, the
+    reporter only in the reporter fields and not at all when `anonim`)."""
+    return disclosure.core_report(gateway, session, complaint)
 
 
 class CoreHandlers:
@@ -285,7 +247,11 @@ def feedback_message(
         kind=CORE_FEEDBACK,
         key=f"{complaint.tracking_code}:feedback:{key}",
         complaint_id=complaint.id,
-        payload={"core_id": complaint.core_ref, "text": text, "rating": rating},
+        payload={
+            "core_id": complaint.core_ref,
+            "text": disclosure.feedback_text(text),
+            "rating": rating,
+        },
     )
 
 

@@ -105,7 +105,8 @@ def enrich(gateway: Gateway, session: Session, complaint: Complaint) -> Normaliz
     result = enricher.normalize(session, complaint)
     complaint.clean_text = result.clean_text
     complaint.title = result.title[:200]
-    complaint.masked_text = result.masked_text
+    # What leaves the gateway is the clean text with personal data masked (gateway/disclosure).
+    complaint.masked_text = result.masked_clean_text
     complaint.pii_spans = [
         {"kind": s.kind, "start": s.start, "end": s.end, "text": s.text} for s in result.pii
     ]

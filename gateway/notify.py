@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from channels.base import Button, Media
 from config.messages import t
+from gateway import disclosure
 from gateway.delivery import NOTIFY_LIAISON, REPLY, message_payload
 from gateway.models import Agency, Complaint, Liaison, Reporter, ReporterIdentity
 from gateway.outbox import OutboxMessage
@@ -153,8 +154,7 @@ def to_liaisons(
     since the officer's 24-hour window is usually closed)."""
     link = f"{base_url}/admin/complaints/{complaint.tracking_code}"
     variables = {
-        "code": complaint.tracking_code,
-        "title": complaint.title,
+        **disclosure.liaison_values(session, complaint),  # the masked title, never a number
         "agency": agency.name,
         "link": link,
         **values,

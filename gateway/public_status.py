@@ -1,15 +1,29 @@
-"""What anyone holding a tracking code may see: status, history and the replies meant for the
-reporter. No name, number, address or complaint text: the code may be shared or guessed."""
+"""What anyone holding a tracking code may see (`/status/{code}` and its JSON twin
+`GET /api/v1/complaints/{code}`): status, history and the replies meant for the reporter.
+No name, number, address or complaint text: the code may be shared or guessed.
+
+The history is an allow-list (`PUBLIC_EVENTS`): an event appears only when its action is listed,
+with its public wording, and its text only when the text is addressed to the reporter — the
+admin's question when the complaint is pended, the agency's answer, the reason a complaint is
+returned (the reporter is told it, REPORTER_STATUS_NOTICES), the SP4N-LAPOR! tracking id. Those
+texts and the replies go through `gateway.disclosure.public_text` (personal data masked).
+Everything else stays inside: a disposition note, an archive reason (written for staff; the
+reporter is told only that it was archived), a re-disposition reason, a reporter's feedback,
+another complaint's tracking code (merges), who did it. An action nobody listed — a new one
+included — shows nothing.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlmodel import Session
 
-from config.messages import has, t
+from config.messages import t
+from gateway import disclosure
 from gateway.models import (
     Agency,
     Complaint,
@@ -21,6 +35,34 @@ from gateway.models import (
 )
 
 REPLY_KINDS = ("reply",)
+
+
+@dataclass(frozen=True)
+class PublicEvent:
+    label: str  # the key under `event.` in config/messages
+    shows_note: bool = False  # the event's text is addressed to the reporter
+
+
+PUBLIC_EVENTS: dict[str, PublicEvent] = {
+    "received": PublicEvent("received"),
+    "verified": PublicEvent("verified"),
+    "disposed": PublicEvent("disposed"),
+    "redisposed": PublicEvent("redisposed"),
+    "pending": PublicEvent("pending", shows_note=True),  # the admin's question
+    "resumed": PublicEvent("resumed"),
+    "in_progress": PublicEvent("in_progress"),
+    "answered": PublicEvent("answered", shows_note=True),  # the agency's answer
+    "reopened": PublicEvent("reopened"),
+    "closed": PublicEvent("closed"),
+    "auto_closed": PublicEvent("auto_closed"),
+    "archived": PublicEvent("archived"),
+    "returned": PublicEvent("returned", shows_note=True),  # why: the reporter is told it
+    "merged": PublicEvent("merged"),
+    "auto_merged": PublicEvent("auto_merged"),
+    "unmerged": PublicEvent("unmerged"),
+    "core_submitted": PublicEvent("core_submitted", shows_note=True),  # the LAPOR! id
+    "core_ref_recorded": PublicEvent("core_submitted", shows_note=True),  # typed in (manual)
+}
 
 
 @dataclass(frozen=True)
@@ -53,18 +95,27 @@ class PublicStatus:
         }
 
 
-def _event_label(lang: str, event: ComplaintEvent, agencies: dict[int, str]) -> str:
-    agency = ""
-    agency_id = (event.after or {}).get("agency_id")
-    if isinstance(agency_id, int):
-        agency = agencies.get(agency_id, "")
-    action = event.action
-    if action == "disposed" and event.from_status == "disposed":
-        action = "redisposed"
-    if has(lang, f"event.{action}"):
-        return t(lang, f"event.{action}", agency=agency or "instansi")
-    # An event without its own wording still says where the complaint went.
-    return t(lang, f"status.{event.to_status}") if event.to_status else t(lang, "event.updated")
+def public_history(
+    lang: str, events: Sequence[ComplaintEvent], agencies: dict[int, str]
+) -> list[HistoryEntry]:
+    """The allow-listed part of a complaint's audit log, as anyone holding the code reads it."""
+    history = []
+    for event in events:
+        shown = PUBLIC_EVENTS.get(event.action)
+        if shown is None or not event.public:
+            continue
+        label = shown.label
+        if label == "disposed" and event.from_status == "disposed":
+            label = "redisposed"
+        agency_id = (event.after or {}).get("agency_id")
+        agency = agencies.get(agency_id, "") if isinstance(agency_id, int) else ""
+        note = disclosure.public_text(event.note) if shown.shows_note else None
+        history.append(
+            HistoryEntry(
+                event.created_at, t(lang, f"event.{label}", agency=agency or "instansi"), note
+            )
+        )
+    return history
 
 
 def lookup(session: Session, code: str, lang: str) -> PublicStatus | None:
@@ -89,10 +140,7 @@ def lookup(session: Session, code: str, lang: str) -> PublicStatus | None:
     agencies: dict[int, str] = {
         row.id: row.name for row in session.execute(select(Agency.id, Agency.name))
     }
-    history = [
-        HistoryEntry(event.created_at, _event_label(lang, event, agencies), event.note)
-        for event in events
-    ]
+    history = public_history(lang, events, agencies)
     replies = session.scalars(
         select(OutboxItem)
         .where(OutboxItem.complaint_id == complaint.id)
@@ -108,6 +156,9 @@ def lookup(session: Session, code: str, lang: str) -> PublicStatus | None:
         updated_at=complaint.updated_at,
         history=history,
         replies=[
-            HistoryEntry(r.sent_at or r.created_at, "", r.payload.get("text")) for r in replies
+            HistoryEntry(
+                r.sent_at or r.created_at, "", disclosure.public_text(r.payload.get("text"))
+            )
+            for r in replies
         ],
     )

@@ -4,9 +4,9 @@ per agency, anonymised.
 
 Resolved: answered in that month (local date of the answer) and not reopened since (`answered`
 or `closed`). Never published: `rahasia` complaints, and anything that could name a person —
-only the title an admin gave at verification and the **masked** text (personal data replaced,
-as the agency received it) are shown; never the original text, the reporter, their contacts or
-the tracking code.
+only the title and the published text, built by `gateway.disclosure` as for the agency (the
+clean text — no SMS slang — with personal data masked) are shown; never the original text, the
+reporter, their contacts or the tracking code.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from sqlalchemy import ColumnElement, func, select
 from sqlmodel import Session
 
 from config.messages import t
-from gateway.models import Agency, Complaint, Status
+from gateway import disclosure
+from gateway.models import Agency, Complaint, Reporter, Status
 from gateway.reports import Period
 from gateway.sla import WorkingCalendar
 
@@ -73,16 +74,9 @@ def resolved(session: Session, month: Period, calendar: WorkingCalendar) -> list
     start = calendar.start_of_day(month.first)
     end = calendar.start_of_day(month.last + timedelta(days=1))
     rows = session.execute(
-        select(
-            Agency.code,
-            Agency.name,
-            Complaint.title,
-            Complaint.masked_text,
-            Complaint.category,
-            Complaint.kecamatan,
-            Complaint.answered_at,
-        )
+        select(Agency.code, Agency.name, Complaint, Reporter)
         .join(Agency, Agency.id == Complaint.agency_id)
+        .outerjoin(Reporter, Reporter.id == Complaint.reporter_id)
         .where(*_published())
         .where(Complaint.answered_at >= start)  # type: ignore[operator]
         .where(Complaint.answered_at < end)  # type: ignore[operator]
@@ -91,13 +85,14 @@ def resolved(session: Session, month: Period, calendar: WorkingCalendar) -> list
     sections: dict[str, AgencyResolved] = {}
     for row in rows:
         section = sections.setdefault(row.code, AgencyResolved(row.code, row.name))
+        complaint, reporter = row.Complaint, row.Reporter
         section.items.append(
             Resolved(
-                title=row.title or "",
-                text=_excerpt(row.masked_text or ""),
-                category=row.category,
-                kecamatan=row.kecamatan,
-                answered_on=calendar.local_date(row.answered_at),
+                title=disclosure.title(complaint, reporter) if complaint.title else "",
+                text=_excerpt(disclosure.description(complaint, reporter)),
+                category=complaint.category,
+                kecamatan=complaint.kecamatan,
+                answered_on=calendar.local_date(complaint.answered_at),  # type: ignore[arg-type]
             )
         )
     return list(sections.values())

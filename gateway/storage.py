@@ -2,6 +2,11 @@
 
 Files are written to a temporary name and renamed, so a crash never leaves half a photo under
 its final name; the storage key is what the database keeps.
+
+Photos reach the store only cleaned (`channels.images.clean_image`: decoded, metadata dropped,
+shrunk), so the key and the sha256 are those of the stripped bytes. `put` checks it: an image
+that still carries EXIF/XMP/ICC/comments is refused, so a new path that forgets to clean fails
+loudly instead of storing someone's GPS position.
 """
 
 from __future__ import annotations
@@ -11,7 +16,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from channels.images import metadata_left
 from channels.sniff import EXTENSIONS
+
+
+class UncleanImage(ValueError):
+    """An image was about to be stored without going through `channels.images.clean_image`."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +37,8 @@ class FileStore:
         self.root = root
 
     def put(self, data: bytes, content_type: str) -> StoredFile:
+        if content_type.startswith("image/") and (left := metadata_left(data)):
+            raise UncleanImage(f"refusing to store an image with metadata: {', '.join(left)}")
         digest = hashlib.sha256(data).hexdigest()
         key = f"{digest[:2]}/{digest}{EXTENSIONS.get(content_type, '.bin')}"
         path = self.root / key

@@ -2,7 +2,8 @@
 
 Spans are offsets into the ORIGINAL text (so the admin inbox can highlight them over the text
 it shows); the masked text replaces each span with a placeholder (`[NIK]`, `[TELEPON]`, ...)
-and is what the "anonymise" action publishes. Rules and word lists are data
+and `mask_personal_data()` is the one function every text that leaves the gateway goes
+through (to the SP4N core, to liaison officers, on public pages). Rules and word lists are data
 (`config/normalizer/pii.yaml`).
 
 What counts:
@@ -170,6 +171,62 @@ def mask(text: str, spans: Iterable[PiiSpan], rules: PiiRules | None = None) -> 
         position = span.end
     pieces.append(text[position:])
     return "".join(pieces)
+
+
+def mask_personal_data(
+    text: str, *, known: Iterable[str | None] = (), rules: PiiRules | None = None
+) -> str:
+    """`text` with every piece of personal data replaced by its placeholder: what `find_pii`
+    finds, plus each of the `known` identifiers (the reporter's own name, phone number, e-mail)
+    wherever it appears. The whole text is masked however long it is (`find_pii` reads only
+    `MAX_CHARS`), and masking a masked text changes nothing, so it is safe to apply at every
+    door out of the gateway."""
+    rules = rules or default_pii_rules()
+    literals = _known_literals(known)
+    return "".join(_mask_chunk(chunk, literals, rules) for chunk in _chunks(text, MAX_CHARS))
+
+
+def _mask_chunk(text: str, literals: list[tuple[str, re.Pattern[str]]], rules: PiiRules) -> str:
+    found = list(find_pii(text, rules).spans)
+    view = _scan_view(text)
+    for kind, pattern in literals:
+        found += [PiiSpan(kind, m.start(), m.end(), m.group()) for m in pattern.finditer(view)]
+    return mask(text, _resolve_overlaps(found, text), rules)
+
+
+def _chunks(text: str, size: int) -> list[str]:
+    """Pieces of at most `size` characters, cut at whitespace where possible so no number or
+    address is split between two pieces."""
+    pieces = []
+    while len(text) > size:
+        cut = max(text.rfind(" ", 0, size), text.rfind("\n", 0, size))
+        cut = cut if cut > size // 2 else size
+        pieces.append(text[:cut])
+        text = text[cut:]
+    pieces.append(text)
+    return pieces
+
+
+def _known_literals(known: Iterable[str | None]) -> list[tuple[str, re.Pattern[str]]]:
+    """Patterns for identifiers we already know: an e-mail, a phone number in its usual
+    spellings (+62812..., 62812..., 0812...), a name (whole, never its single words: a
+    Telegram name like "Warga Leteh" must not mask the village)."""
+    literals: list[tuple[str, re.Pattern[str]]] = []
+    for value in known:
+        value = (value or "").strip()
+        if "@" in value:
+            literals.append((EMAIL, re.compile(re.escape(value), re.I)))
+        elif re.fullmatch(r"\+?[0-9][0-9 .-]{6,}", value):
+            digits = re.sub(r"[^0-9]", "", value)
+            spellings = {digits, "+" + digits}
+            if digits.startswith("62"):
+                spellings.add("0" + digits[2:])
+            body = "|".join(re.escape(s) for s in sorted(spellings, key=len, reverse=True))
+            literals.append((TELEPON, re.compile(rf"(?<![0-9+])(?:{body})(?![0-9])")))
+        elif sum(c.isalpha() for c in value) >= 3:
+            words = r"\s+".join(re.escape(w) for w in value.split())
+            literals.append((NAMA, re.compile(rf"(?<![^\W\d_]){words}(?![^\W\d_])", re.I)))
+    return literals
 
 
 def nik_structure_ok(digits: str, rules: PiiRules | None = None) -> bool:

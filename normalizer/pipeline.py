@@ -43,8 +43,10 @@ class Pin(Protocol):
 class NormalizedComplaint:
     """The normalizer's whole result for one complaint.
 
-    `masked_text` is the original with personal data replaced (for the anonymise action);
-    `title` is made from the masked text so it never shows personal data. `pii` spans index
+    `masked_text` is the original with personal data replaced; `masked_clean_text` is the clean
+    text with personal data replaced — what the gateway stores as the text it forwards and
+    publishes (see gateway/disclosure.py). `title` is made from it, so it never shows personal
+    data. `pii` spans index
     into `original`. `truncated` says the text was longer than the normalizer reads
     (`normalizer.text.MAX_CHARS`): the clean and masked texts then cover only its beginning.
     """
@@ -53,6 +55,7 @@ class NormalizedComplaint:
     clean_text: str
     title: str
     masked_text: str
+    masked_clean_text: str
     pii: tuple[PiiSpan, ...]
     place: PlaceMatch | None
     coordinates: tuple[float, float] | None
@@ -114,6 +117,7 @@ def normalize(
         clean_text=clean.text,
         title=make_title(masked_clean, lexicon),
         masked_text=personal.masked_text,
+        masked_clean_text=masked_clean.text,
         pii=personal.spans,
         place=place,
         coordinates=coordinates,

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from channels.fakes.meta_graph import FakeMetaGraph
 from channels.fakes.server import FakeServer
 from channels.fakes.telegram_api import FakeTelegram
 from channels.fakes.twilio_api import FakeTwilio
@@ -26,7 +27,17 @@ from config.settings import Settings, load_settings
 from gateway.context import Gateway
 from gateway.db import Database
 from gateway.migrate import upgrade
-from tests.channels.cases import TEST_TELEGRAM_TOKEN, TEST_TWILIO_ACCOUNT_SID, TEST_TWILIO_TOKEN
+from tests.channels.cases import (
+    INSTAGRAM_ID,
+    PAGE_ID,
+    PHONE_NUMBER_ID,
+    TEST_FACEBOOK_TOKEN,
+    TEST_INSTAGRAM_TOKEN,
+    TEST_TELEGRAM_TOKEN,
+    TEST_TWILIO_ACCOUNT_SID,
+    TEST_TWILIO_TOKEN,
+    TEST_WHATSAPP_CLOUD_TOKEN,
+)
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TABLES_IN_DELETE_ORDER: list[str] | None = None
@@ -162,6 +173,12 @@ class RunningTelegram:
     url: str
 
 
+@dataclass
+class RunningMeta:
+    fake: FakeMetaGraph
+    url: str
+
+
 @pytest.fixture(scope="session")
 def _twilio_server() -> Iterator[RunningTwilio]:
     fake = FakeTwilio(account_sid=TEST_TWILIO_ACCOUNT_SID, auth_token=TEST_TWILIO_TOKEN)
@@ -188,3 +205,23 @@ def twilio(_twilio_server: RunningTwilio) -> RunningTwilio:
 def telegram(_telegram_server: RunningTelegram) -> RunningTelegram:
     _telegram_server.fake.reset()
     return _telegram_server
+
+
+@pytest.fixture(scope="session")
+def _meta_server() -> Iterator[RunningMeta]:
+    fake = FakeMetaGraph(
+        tokens={
+            TEST_WHATSAPP_CLOUD_TOKEN: PHONE_NUMBER_ID,
+            TEST_INSTAGRAM_TOKEN: INSTAGRAM_ID,
+            TEST_FACEBOOK_TOKEN: PAGE_ID,
+        }
+    )
+    server = FakeServer(fake.app)
+    yield RunningMeta(fake, server.start())
+    server.stop()
+
+
+@pytest.fixture
+def meta(_meta_server: RunningMeta) -> RunningMeta:
+    _meta_server.fake.reset()
+    return _meta_server

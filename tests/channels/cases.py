@@ -1,6 +1,7 @@
 """The webhook case tables for the chat channels, and helpers to sign and send them.
 
-One table per channel (`twilio_sms_cases()`, `twilio_whatsapp_cases()`, `telegram_cases()`):
+One table per channel (`twilio_sms_cases()`, `twilio_whatsapp_cases()`, `telegram_cases()`, and
+the Meta channels' in `tests/channels/meta_cases.py`):
 each row names a fixture under `tests/fixtures/<channel>/` (or an inline body for garbled
 input), how to sign it, and what must come out: an exception, or the messages and delivery
 statuses. The channel tests run every row through `verify` → `parse` → `parse_statuses`
@@ -43,17 +44,44 @@ from channels.base import (
     RawRequest,
     SignatureError,
 )
+from channels.meta.webhook import sign as meta_sign
 from channels.telegram import SECRET_HEADER
 from channels.twilio_common import form_params
+from channels.x import SIGNATURE_HEADER as X_SIGNATURE_HEADER
+from channels.x import webhook_signature as x_signature
 from config.settings import Settings, load_settings
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-CHANNELS = ("twilio_sms", "twilio_whatsapp", "telegram")
+CHANNELS = (
+    "twilio_sms",
+    "twilio_whatsapp",
+    "telegram",
+    "x",
+    "whatsapp_cloud",
+    "instagram",
+    "facebook",
+)
+META_CHANNELS = ("whatsapp_cloud", "instagram", "facebook")
 
 TEST_TWILIO_ACCOUNT_SID = "AC" + "0" * 30 + "01"
 TEST_TWILIO_TOKEN = "test-twilio-auth-token-not-real"
 TEST_TELEGRAM_TOKEN = "900000001:test-telegram-token-not-real"
 TEST_TELEGRAM_SECRET = "test-telegram-webhook-secret-not-real"
+TEST_X_USER_ID = "1500000000000000001"
+TEST_X_BEARER = "test-x-bearer-not-real"
+TEST_X_CONSUMER_KEY = "test-x-consumer-key"
+TEST_X_CONSUMER_SECRET = "test-x-consumer-secret-not-real"
+TEST_X_ACCESS_TOKEN = "1500000000000000001-test-x-access-token"
+TEST_X_ACCESS_SECRET = "test-x-access-secret-not-real"
+TEST_META_APP_SECRET = "test-meta-app-secret-not-real"
+TEST_META_VERIFY_TOKEN = "test-meta-verify-token-not-real"
+TEST_WHATSAPP_CLOUD_TOKEN = "test-whatsapp-cloud-token-not-real"
+TEST_INSTAGRAM_TOKEN = "test-instagram-token-not-real"
+TEST_FACEBOOK_TOKEN = "test-facebook-page-token-not-real"
+WABA_ID = "102290129340398"
+PHONE_NUMBER_ID = "106540352242922"
+INSTAGRAM_ID = "17841400000001708"
+PAGE_ID = "108000000001708"
 SMS_NUMBER = "+15005550006"
 WHATSAPP_NUMBER = "+14155238886"
 # Twilio signs the public URL; the gateway behind the proxy sees the internal one.
@@ -74,6 +102,21 @@ def channel_settings(**overrides: Any) -> Settings:
         "twilio_public_base_url": PUBLIC_BASE,
         "telegram_bot_token": TEST_TELEGRAM_TOKEN,
         "telegram_webhook_secret": TEST_TELEGRAM_SECRET,
+        "x_user_id": TEST_X_USER_ID,
+        "x_bearer_token": TEST_X_BEARER,
+        "x_consumer_key": TEST_X_CONSUMER_KEY,
+        "x_consumer_secret": TEST_X_CONSUMER_SECRET,
+        "x_access_token": TEST_X_ACCESS_TOKEN,
+        "x_access_token_secret": TEST_X_ACCESS_SECRET,
+        "meta_app_secret": TEST_META_APP_SECRET,
+        "meta_verify_token": TEST_META_VERIFY_TOKEN,
+        "whatsapp_cloud_phone_number_id": PHONE_NUMBER_ID,
+        "whatsapp_cloud_waba_id": WABA_ID,
+        "whatsapp_cloud_access_token": TEST_WHATSAPP_CLOUD_TOKEN,
+        "instagram_account_id": INSTAGRAM_ID,
+        "instagram_access_token": TEST_INSTAGRAM_TOKEN,
+        "facebook_page_id": PAGE_ID,
+        "facebook_page_access_token": TEST_FACEBOOK_TOKEN,
     }
     values.update(overrides)
     return load_settings(**values)
@@ -84,7 +127,7 @@ class Sign(StrEnum):
     MISSING = "missing"
     INVALID = "invalid"  # signed with another secret
     WRONG_URL = "wrong_url"  # Twilio: signed for the internal URL, not the public one
-    TAMPERED = "tampered"  # Twilio: signature of the fixture, body changed afterwards
+    TAMPERED = "tampered"  # signature of the fixture, body changed afterwards
 
 
 @dataclass(frozen=True)
@@ -139,6 +182,8 @@ def webhook_path(case: WebhookCase) -> str:
 
 
 def _tamper(body: bytes) -> bytes:
+    if body.lstrip().startswith(b"{"):  # JSON: one changed byte is enough
+        return body.replace(b'"', b' "', 1)
     pairs = [
         (k, "Tolong transfer pulsa ke nomor ini" if k == "Body" else v)
         for k, v in parse_qsl(body.decode(), keep_blank_values=True)
@@ -151,6 +196,10 @@ def _original_body(case: WebhookCase) -> bytes:
         return case.body
     assert case.fixture, f"{case.label}: a case needs a fixture or a body"
     return fixture_bytes(case.channel, case.fixture)
+
+
+def meta_signature(body: bytes, secret: str = TEST_META_APP_SECRET) -> str:
+    return meta_sign(body, secret)
 
 
 def request_body(case: WebhookCase) -> bytes:
@@ -167,12 +216,28 @@ def signed_headers(
     case: WebhookCase, signed_url: str, received_url: str | None = None
 ) -> dict[str, str]:
     """Headers as the provider sends them; `signed_url` is the public URL it called."""
+    if case.channel == "x":
+        headers = {"content-type": "application/json"}
+        body = request_body(case)
+        if case.sign is Sign.VALID:
+            headers[X_SIGNATURE_HEADER] = x_signature(TEST_X_CONSUMER_SECRET, body)
+        elif case.sign is Sign.INVALID:
+            headers[X_SIGNATURE_HEADER] = x_signature("another-consumer-secret", body)
+        return headers
     if case.channel == "telegram":
         headers = {"content-type": "application/json"}
         if case.sign is Sign.VALID:
             headers[SECRET_HEADER.lower()] = TEST_TELEGRAM_SECRET
         elif case.sign is Sign.INVALID:
             headers[SECRET_HEADER.lower()] = "some-other-secret"
+        return headers
+    if case.channel in META_CHANNELS:
+        headers = {"content-type": "application/json"}
+        body = _original_body(case)
+        if case.sign in (Sign.VALID, Sign.TAMPERED):
+            headers["x-hub-signature-256"] = meta_signature(body)
+        elif case.sign is Sign.INVALID:
+            headers["x-hub-signature-256"] = meta_signature(body, "another-app-secret")
         return headers
     headers = {"content-type": "application/x-www-form-urlencoded"}
     body = _original_body(case)  # what the signature was computed over
@@ -668,5 +733,82 @@ def telegram_cases() -> list[WebhookCase]:
     ]
 
 
+# --- X (Account Activity deliveries; the polled API pages are in feed_cases.py) ---------------
+
+BUDI_X = "1500000000000000201"
+
+
+def x_cases() -> list[WebhookCase]:
+    c = "x"
+    return [
+        WebhookCase(
+            "mention with photo and place: full text, public, under the tweet",
+            c,
+            "aaa_mention.json",
+            messages=(
+                Expect(
+                    BUDI_X,
+                    "tweet:1860000000000000105",
+                    "Jalan di Desa Pasarbanggi berlubang besar, bahaya untuk pengendara motor. "
+                    "Mohon segera diperbaiki https://t.co/fakePhoto1",
+                    media=1,
+                    location=(-6.7081, 111.3418),
+                    also={
+                        "public": True,
+                        "thread_ref": "1860000000000000105",
+                        "reply_to": "1859999999999999900",
+                        "permalink": "https://x.com/budi_santoso_fake/status/1860000000000000105",
+                        "sender_name": "Budi Santoso",
+                        "location.label": "Rembang, Jawa Tengah",
+                        "media.0.url": "https://pbs.twimg.com/media/FakeJalanRusak1.jpg",
+                        "received_at": datetime(2024, 11, 20, 8, 35, tzinfo=UTC),
+                    },
+                ),
+            ),
+        ),
+        WebhookCase("a retweet and our own reply are ignored", c, "aaa_retweet_and_own.json"),
+        WebhookCase(
+            "direct message in, ours out ignored",
+            c,
+            "aaa_dm.json",
+            messages=(
+                Expect(
+                    BUDI_X,
+                    "dm:1860000000000000307",
+                    "Selamat pagi, saya yang lapor jalan rusak di Pasarbanggi. Lubangnya di depan "
+                    "balai desa.",
+                    also={
+                        "public": False,
+                        "thread_ref": "1500000000000000001-1500000000000000201",
+                        "extra.username": "budi_santoso_fake",
+                        "received_at": datetime(2024, 11, 20, 9, 0, tzinfo=UTC),
+                    },
+                ),
+            ),
+        ),
+        WebhookCase("a like is ignored", c, "aaa_favorite.json"),
+        WebhookCase(
+            "signed with another secret",
+            c,
+            "aaa_mention.json",
+            sign=Sign.INVALID,
+            error=SignatureError,
+        ),
+        WebhookCase("unsigned", c, "aaa_dm.json", sign=Sign.MISSING, error=SignatureError),
+        WebhookCase("not JSON", c, body=b"for_user_id=1", error=PayloadError),
+        WebhookCase("no for_user_id", c, body=b'{"tweet_create_events": []}', error=PayloadError),
+        WebhookCase(
+            "tweet without a user",
+            c,
+            body=b'{"for_user_id": "1", "tweet_create_events": [{"id_str": "5", "text": "x"}]}',
+            error=PayloadError,
+        ),
+    ]
+
+
 def all_cases() -> list[WebhookCase]:
-    return twilio_sms_cases() + twilio_whatsapp_cases() + telegram_cases()
+    from tests.channels.meta_cases import meta_cases  # it builds on this module
+
+    return (
+        twilio_sms_cases() + twilio_whatsapp_cases() + telegram_cases() + x_cases() + meta_cases()
+    )

@@ -19,7 +19,7 @@ from gateway.scheduler import worker_id
 from tests.conftest import RunningTelegram, RunningTwilio
 from tests.gateway.chat import Chat
 from tests.gateway.core_env import make_gateway
-from tests.images import image_bytes
+from tests.images import image_bytes, private_traces
 
 
 @pytest.fixture
@@ -59,7 +59,9 @@ def test_whatsapp_photos_are_fetched_and_stored(live) -> None:  # type: ignore[n
     assert asyncio.run(attachments.fetch_pending(gateway)) == 1
     stored, failed = _attachments(gateway)
     assert stored.status == AttachmentStatus.STORED
-    assert gateway.files.read(stored.storage_key or "") == photo
+    kept = gateway.files.read(stored.storage_key or "")
+    # Stored cleaned (decoded, no metadata, encoded again), never the downloaded bytes.
+    assert kept.startswith(b"\xff\xd8") and private_traces(kept) == [] and kept != photo
     assert failed.status == AttachmentStatus.FAILED and failed.error
     assert failed.complaint_id == stored.complaint_id  # the complaint is kept either way
 

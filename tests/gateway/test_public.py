@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 
 import pytest
@@ -14,7 +15,7 @@ from gateway.app import create_app
 from gateway.context import Gateway
 from gateway.models import Attachment, Complaint, InboundMessage
 from gateway.tracking import normalize_code
-from tests.images import image_bytes
+from tests.images import image_bytes, private_traces
 
 DESCRIPTION = "Jalan di depan SD Negeri 2 Lasem berlubang besar, sudah tiga motor jatuh."
 
@@ -76,7 +77,10 @@ def test_filing_a_complaint_gives_a_code_and_a_status_page(
         assert complaint is not None and complaint.original_text == DESCRIPTION
         attachment = session.scalar(select(Attachment))
         assert attachment is not None and attachment.content_type == "image/jpeg"
-        assert gateway.files.read(attachment.storage_key or "") == photo[1][1]
+        stored = gateway.files.read(attachment.storage_key or "")
+        # Cleaned on intake (decoded, no metadata, encoded again): a JPEG, not the upload.
+        assert stored.startswith(b"\xff\xd8") and private_traces(stored) == []
+        assert attachment.sha256 == hashlib.sha256(stored).hexdigest()
 
 
 def test_submitting_the_same_form_twice_files_one_complaint(

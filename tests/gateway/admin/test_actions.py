@@ -605,15 +605,6 @@ def test_anonymise_masks_personal_data_unless_the_admin_wrote_the_text(
     assert _get(gateway, complaint.id).masked_text == "Jalan rusak."
 
 
-def test_mask_text_skips_spans_that_do_not_fit() -> None:
-    spans = [
-        {"kind": "nama", "start": 0, "end": 4},
-        {"kind": "nik", "start": 2, "end": 6},  # overlaps the first
-        {"kind": "email", "start": 50, "end": 60},  # beyond the text
-    ]
-    assert actions.mask_text("Budi lapor", spans) == "[NAMA] lapor"
-
-
 def test_reply_reaches_the_reporter_without_changing_the_state(
     gateway: Gateway, directory: Directory
 ) -> None:
