@@ -8,6 +8,7 @@ back to Indonesian, and a key missing everywhere shows itself, so a gap is visib
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -60,3 +61,16 @@ def t(lang: str | None, key: str, /, **values: Any) -> str:
 
 def has(lang: str, key: str) -> bool:
     return key in catalog(language(lang))
+
+
+def long_date(lang: str | None, day: date) -> str:
+    """A date as people write it, weekday and month in the reader's language: "Jumat,
+    4 Desember 2026" / "Friday, 4 December 2026" (never the C locale's English names)."""
+    return t(
+        lang,
+        "date.long",
+        weekday=t(lang, f"date.weekdays.{day.isoweekday()}"),
+        day=day.day,
+        month=t(lang, f"date.months.m{day.month}"),
+        year=day.year,
+    )

@@ -13,7 +13,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 CONFIG_DIR = Path(__file__).resolve().parent
@@ -32,7 +39,8 @@ class Settings(BaseSettings):
     app_env: Literal["development", "production", "test"] = "development"
     database_url: str = "sqlite:///var/lapor.db"
     data_dir: Path = Path("var")
-    public_base_url: str = "http://127.0.0.1:8000"
+    # Empty: http://HOST:PORT, so a demo on another port reaches itself (see `_local_base_url`).
+    public_base_url: str = ""
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     secret_key: SecretStr | None = None
@@ -304,7 +312,6 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "public_base_url",
         "twilio_public_base_url",
         "twilio_api_base_url",
         "telegram_api_base_url",
@@ -317,9 +324,18 @@ class Settings(BaseSettings):
     )
     @classmethod
     def _no_trailing_slash(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
-        return value.rstrip("/") if value else value
+        return _http_url(value) if value is not None else value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        return _http_url(value) if value else value  # empty: derived from HOST and PORT
+
+    @model_validator(mode="after")
+    def _local_base_url(self) -> Settings:
+        if not self.public_base_url:
+            self.public_base_url = local_base_url(self.host, self.port)
+        return self
 
     @field_validator("meta_graph_api_version")
     @classmethod
@@ -345,6 +361,19 @@ class Settings(BaseSettings):
     def mail_spool_dir(self) -> Path:
         """Where the mail channel keeps attachments it read until the gateway stores them."""
         return self.data_dir / "mail"
+
+
+def _http_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must be an http:// or https:// URL")
+    return value.rstrip("/")
+
+
+def local_base_url(host: str, port: int) -> str:
+    """Where this machine reaches a gateway listening on `host:port`."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - listening everywhere; reached locally
+        host = "127.0.0.1"
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from config.settings import Settings, SettingsError, load_settings
+from config.settings import Settings, SettingsError, load_settings, local_base_url
 from gateway.auth import AccountError, create_user
 from gateway.context import Gateway
 from gateway.db import Database
@@ -36,9 +36,13 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.app import create_app
 
     logs.configure(settings.log_level, settings.log_format)
-    app = create_app(settings)
     host, port = args.host or settings.host, args.port or settings.port
-    print(f"lapor-gateway on http://{host}:{port}/lapor  (admin: http://{host}:{port}/admin)")
+    if settings.public_base_url == local_base_url(settings.host, settings.port):
+        # PUBLIC_BASE_URL was left to follow HOST and PORT: it follows --host and --port too.
+        settings = settings.model_copy(update={"public_base_url": local_base_url(host, port)})
+    app = create_app(settings)
+    base = settings.public_base_url
+    print(f"lapor-gateway on {base}/lapor  (admin: {base}/admin)")
     uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=True)
     return 0
 
@@ -75,14 +79,21 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.seed import seed_demo
 
-    result = seed_demo(_gateway(settings))
+    result = seed_demo(_gateway(settings), reset_passwords=args.reset_passwords)
     print(
         f"demo data: {result['agencies']} agencies, {result['liaisons']} liaison officers, "
         f"{result['complaints']} complaints added"
     )
-    if result["password"]:
-        print(f"demo admin login: {result['admin']} / {result['password']}")
-        print(f"demo liaison login (DPUPR): {result['liaison']} / {result['password']}")
+    for login in result["logins"]:  # type: ignore[attr-defined]
+        who = "demo admin login" if login.role is Role.KOORDINATOR else "demo liaison login (DPUPR)"
+        if login.password:
+            print(f"{who}: {login.username} / {login.password}")
+        else:
+            print(
+                f"{who}: {login.username} (its password is not the one kept for this database; "
+                "`lapor-gateway seed-demo --reset-passwords` gives the demo accounts new ones)"
+            )
+    print(f"(kept in {result['login_file']})")
     return 0
 
 
@@ -341,7 +352,12 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("--role", choices=[r.value for r in Role], default=Role.KOORDINATOR.value)
     admin.add_argument("--agency", help="agency code, for liaison accounts")
     admin.add_argument("--name", help="display name")
-    sub.add_parser("seed-demo", help="load the demo agency directory, admin and complaints")
+    seed = sub.add_parser("seed-demo", help="load the demo agency directory, accounts, complaints")
+    seed.add_argument(
+        "--reset-passwords",
+        action="store_true",
+        help="give the demo accounts (admin, penghubung.dpupr) new passwords",
+    )
     imports = sub.add_parser("import-csv", help="import historical complaints from a CSV file")
     imports.add_argument("file")
     imports.add_argument("--text-column", required=True, help="the column with the complaint")
@@ -359,7 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
     fixture.add_argument(
         "--fresh",
         action="store_true",
-        help="give the message a new id, so it is not taken for a retry",
+        help="give the message a new id (so it is not taken for a retry) and the time now",
     )
     fixture.add_argument("--text", help="replace the message text (a new message id too)")
     fixture.add_argument("--from", dest="sender", help="replace the sender (E.164 or chat id)")

@@ -2,6 +2,10 @@
 text with personal data highlighted, the normalizer's suggestions, the cluster side by side, the
 timeline and the deadlines — and what the viewer may do next.
 
+The timeline is told in words from the message catalog: each event's label, and what it
+recorded (a reminder's offset and due date, a core status word, a similarity score) turned into
+a sentence with the date in the reader's language; only what people wrote is shown verbatim.
+
 Everyone sees "what is forwarded": the very `CoreReport` that `gateway.disclosure` builds for
 the SP4N core (masked text, reporter fields empty when `anonim`), so the page cannot promise one
 text and send another. A liaison officer sees less than a koordinator: that text instead of the
@@ -13,16 +17,19 @@ HTML.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlmodel import Session
 
+from config.messages import DEFAULT_LANGUAGE, has, long_date, t
 from forwarder.base import CoreReport
+from forwarder.status_map import to_internal
 from gateway import actions, disclosure, notify, workflow
 from gateway.inbox import ANSWER_CLOCK, VERIFY_CLOCK
 from gateway.models import (
@@ -156,8 +163,10 @@ class EventView:
     action: str
     from_status: str | None
     to_status: str | None
-    note: str | None
+    note: str | None  # what a person wrote (shown verbatim, quoted)
     public: bool
+    label: str = ""  # what happened, in the reader's language
+    detail: str | None = None  # what the event recorded, as a sentence (replaces a raw note)
 
 
 @dataclass
@@ -189,6 +198,7 @@ class ComplaintView:
     redisposition_reason: str | None = None
     suggested_agency_id: int | None = None
     suggested_category: str | None = None
+    core_status: str | None = None  # the core's status word, in the reader's language
     forwarded: CoreReport | None = None  # what the core receives (gateway.disclosure)
     published: dict[int, str] = field(default_factory=dict)  # complaint id → forwarded text
 
@@ -216,7 +226,120 @@ def _deadlines(complaint: Complaint, now: datetime, soon: timedelta) -> list[Dea
     return views
 
 
-def _timeline(session: Session, complaint: Complaint) -> list[EventView]:
+# --- the timeline in words -----------------------------------------------------------------
+
+# How gateway/dedup.py notes a duplicate, and how gateway/sweeps.py noted a reminder before the
+# reminder's idempotency key was read from the event's `after` (older rows).
+_SIMILAR = re.compile(r"^(?P<code>LPR-[0-9A-Z]+) \(kemiripan (?P<score>\d+(?:\.\d+)?)%\)$")
+_REMINDER = re.compile(
+    r"^(?P<label>before-\d+|on-day|after-\d+) · (?P<date>\d{4}-\d{2}-\d{2}) · (?P<n>\d+)$"
+)
+
+
+def event_label(lang: str, action: str) -> str:
+    """What happened, from the catalog; an action it does not know yet is still readable."""
+    key = f"admin.event.{action}"
+    if has(lang, key) or has(DEFAULT_LANGUAGE, key):
+        return t(lang, key)
+    return t(lang, "admin.event.other", action=action.replace("_", " "))
+
+
+def core_status_label(lang: str, word: str) -> str:
+    """A core status word ("in_process", "Belum Terverifikasi") in SP4N-LAPOR!'s own terms in
+    the reader's language, through the one status table; an unknown word is shown as sent."""
+    internal = to_internal(word)
+    return t(lang, f"admin.core_status.{internal}") if internal else word
+
+
+def _iso_date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value.strip()) if value else None
+    except ValueError:
+        return None
+
+
+def _reminder(lang: str, event: ComplaintEvent) -> str | None:
+    # The idempotency key in `after` says it all: sla:<code>:<clock>:<offset label>:<due date>.
+    parts = str((event.after or {}).get("key") or "").split(":")
+    recipients = (event.after or {}).get("recipients")
+    if len(parts) == 5 and parts[0] == "sla":
+        clock, label, due = parts[2], parts[3], _iso_date(parts[4])
+    else:
+        match = _REMINDER.match(event.note or "")
+        if match is None:
+            return None
+        clock, label, due = "answer", match["label"], _iso_date(match["date"])
+        recipients = int(match["n"])
+    if due is None:
+        return None
+    kind, _, days = label.partition("-")
+    key = {"before": "reminder_before", "on": "reminder_on_day", "after": "reminder_after"}.get(
+        kind
+    )
+    if key is None:
+        return None
+    return t(
+        lang,
+        f"admin.timeline.{key}",
+        days=days,
+        clock=t(lang, f"admin.timeline.clock.{clock}"),
+        date=long_date(lang, due),
+        n=recipients if recipients is not None else "?",
+    )
+
+
+def _escalated(lang: str, event: ComplaintEvent) -> str | None:
+    due = _iso_date(event.note)
+    return t(lang, "admin.timeline.escalated", date=long_date(lang, due)) if due else None
+
+
+def _core_status(lang: str, event: ComplaintEvent) -> str | None:
+    if not event.note:
+        return None
+    return t(lang, "admin.timeline.core_status", status=core_status_label(lang, event.note))
+
+
+def _core_ref(lang: str, event: ComplaintEvent) -> str | None:
+    return t(lang, "admin.timeline.core_ref", ref=event.note) if event.note else None
+
+
+def _other_complaint(lang: str, event: ComplaintEvent) -> str | None:
+    note = (event.note or "").strip()
+    match = _SIMILAR.match(note)
+    if match:
+        score = f"{float(match['score']):.0f}"
+        return t(lang, "admin.timeline.similar", code=match["code"], score=score)
+    if re.fullmatch(r"LPR-[0-9A-Z]+", note):
+        return t(lang, "admin.timeline.other_complaint", code=note)
+    return None
+
+
+def _manual_entry(lang: str, event: ComplaintEvent) -> str | None:
+    source, _, url = (event.note or "").partition(" ")
+    if not source or not has(DEFAULT_LANGUAGE, f"admin.source.{source}"):
+        return None
+    return " ".join(filter(None, [t(lang, f"admin.source.{source}"), url]))
+
+
+# Events whose note is data, not words: how to say it. Any other note is what a person wrote
+# (a question, an answer, a reason) or a provider's error, and is shown as it is.
+EVENT_DETAILS: dict[str, Callable[[str, ComplaintEvent], str | None]] = {
+    "sla_reminder": _reminder,
+    "escalated": _escalated,
+    "core_status": _core_status,
+    "core_submitted": _core_ref,
+    "core_ref_recorded": _core_ref,
+    "clustered": _other_complaint,
+    "auto_merged": _other_complaint,
+    "merged": _other_complaint,
+    "merged_in": _other_complaint,
+    "unmerged": _other_complaint,
+    "unmerged_out": _other_complaint,
+    "manual_entry": _manual_entry,
+}
+
+
+def _timeline(session: Session, complaint: Complaint, lang: str) -> list[EventView]:
     events = session.scalars(
         select(ComplaintEvent)
         .where(ComplaintEvent.complaint_id == complaint.id)
@@ -233,19 +356,25 @@ def _timeline(session: Session, complaint: Complaint) -> list[EventView]:
             select(User.id, User.display_name, User.username).where(User.id.in_(user_ids))  # type: ignore[union-attr]
         )
         names = {f"user:{r.id}": r.display_name or r.username for r in rows}
-    return [
-        EventView(
-            at=e.created_at,
-            actor=names.get(e.actor, e.actor),
-            actor_is_user=e.actor in names,
-            action=e.action,
-            from_status=e.from_status,
-            to_status=e.to_status,
-            note=e.note,
-            public=e.public,
+    views = []
+    for e in events:
+        describe = EVENT_DETAILS.get(e.action)
+        detail = describe(lang, e) if describe else None
+        views.append(
+            EventView(
+                at=e.created_at,
+                actor=names.get(e.actor, e.actor),
+                actor_is_user=e.actor in names,
+                action=e.action,
+                from_status=e.from_status,
+                to_status=e.to_status,
+                note=None if detail else e.note,
+                public=e.public,
+                label=event_label(lang, e.action),
+                detail=detail,
+            )
         )
-        for e in events
-    ]
+    return views
 
 
 def build(
@@ -255,6 +384,7 @@ def build(
     *,
     now: datetime,
     soon: timedelta,
+    lang: str = DEFAULT_LANGUAGE,
     gateway: Gateway | None = None,
 ) -> ComplaintView:
     full = principal.role is Role.KOORDINATOR
@@ -304,7 +434,9 @@ def build(
         )
     if full and complaint.merged_into_id:
         view.merged_into = session.get(Complaint, complaint.merged_into_id)
-    view.timeline = _timeline(session, complaint)
+    view.timeline = _timeline(session, complaint, lang)
+    if complaint.core_status:
+        view.core_status = core_status_label(lang, complaint.core_status)
     if not full:
         # What reporters wrote later is their own words, unmasked: the koordinator's to read.
         for event in view.timeline:

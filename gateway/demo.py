@@ -10,16 +10,17 @@ anywhere but against these fakes; `lapor-gateway send-fixture` signs requests wi
 
 from __future__ import annotations
 
-import html
 import json
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
 from channels.fakes.telegram_api import FakeTelegram
 from channels.fakes.twilio_api import FakeTwilio
 from config.settings import Settings
+from gateway.web import render
 
 TWILIO_PREFIX = "/_demo/twilio"
 TELEGRAM_PREFIX = "/_demo/telegram"
@@ -88,33 +89,37 @@ class DemoProviders:
             response_class=HTMLResponse,
         )
 
-    def page(self) -> HTMLResponse:
+    def page(self, request: Request) -> HTMLResponse:
         """What the fake providers delivered: the messages a phone would have received."""
-        rows: list[str] = []
-        for message in reversed(self.twilio.sent[-200:]):
-            rows.append(
-                _row(
-                    message.date_created.isoformat(timespec="seconds"),
-                    "Twilio",
-                    message.to,
-                    message.body or _template(message.content_sid, message.content_variables),
-                    message.media_urls,
-                )
+        return render(request, "demo.html", {"deliveries": self.deliveries()})
+
+    def deliveries(self, limit: int = 200) -> list[Delivery]:
+        """The latest messages of both fakes, newest first."""
+        rows = [
+            Delivery(
+                at=message.date_created,
+                provider="WhatsApp" if message.to.startswith("whatsapp:") else "SMS",
+                to=message.to,
+                text=message.body or _template(message.content_sid, message.content_variables),
+                media=[str(url) for url in message.media_urls],
             )
-        for call in reversed(self.telegram.sent()[-200:]):
+            for message in self.twilio.sent[-limit:]
+        ]
+        for call in self.telegram.sent()[-limit:]:
             text = call.params.get("text") or call.params.get("caption") or f"({call.method})"
-            rows.append(_row("", "Telegram", str(call.chat_id), str(text), []))
-        body = "".join(rows) or "<tr><td colspan=4>Belum ada pesan terkirim.</td></tr>"
-        return HTMLResponse(
-            "<!doctype html><html lang=id><meta charset=utf-8>"
-            "<meta name=viewport content='width=device-width, initial-scale=1'>"
-            "<link rel=stylesheet href=/static/style.css><title>Penyedia demo</title>"
-            "<main class=wrap><h1>Pesan yang terkirim lewat penyedia demo</h1>"
-            "<p>Twilio (SMS, WhatsApp) dan Telegram palsu di dalam gateway demo. "
-            "Muat ulang untuk melihat pesan baru.</p>"
-            "<table><thead><tr><th>Waktu</th><th>Penyedia</th><th>Ke</th><th>Isi</th></tr>"
-            f"</thead><tbody>{body}</tbody></table></main></html>"
-        )
+            media = [str(call.params[k]) for k in ("photo", "document") if call.params.get(k)]
+            rows.append(Delivery(call.at, "Telegram", str(call.chat_id), str(text), media))
+        rows.sort(key=lambda row: row.at, reverse=True)
+        return rows[:limit]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    at: datetime
+    provider: str
+    to: str
+    text: str
+    media: list[str]
 
 
 def _template(sid: str | None, variables: str | None) -> str:
@@ -125,11 +130,3 @@ def _template(sid: str | None, variables: str | None) -> str:
         values = {}
     shown = "\n".join(f"{key}: {value}" for key, value in sorted(values.items()))
     return f"(template {sid})\n{shown}".strip()
-
-
-def _row(when: str, provider: str, to: str, text: str, media: list[Any]) -> str:
-    extra = "".join(f"<br><small>{html.escape(str(url))}</small>" for url in media)
-    return (
-        f"<tr><td>{html.escape(when)}</td><td>{provider}</td><td>{html.escape(to)}</td>"
-        f"<td style='white-space:pre-wrap'>{html.escape(text)}{extra}</td></tr>"
-    )

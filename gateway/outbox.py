@@ -197,9 +197,20 @@ class Dispatcher:
     async def run_once(self, now: datetime | None = None) -> int:
         """Claim one batch and deliver it; returns how many rows were handled."""
         claimed = await asyncio.to_thread(self.claim, now)
-        if claimed:
-            await asyncio.gather(*(self._deliver_one(c) for c in claimed))
+        # One recipient's messages go out one after another in the order they were queued (a
+        # reporter must not read "answered" before "in progress"); recipients in parallel.
+        lines: dict[tuple[str, str], list[Claimed]] = {}
+        for c in claimed:
+            item = c.item
+            line = (item.channel or "", item.recipient) if item.recipient else ("", str(item.id))
+            lines.setdefault(line, []).append(c)
+        if lines:
+            await asyncio.gather(*(self._deliver_in_order(line) for line in lines.values()))
         return len(claimed)
+
+    async def _deliver_in_order(self, line: list[Claimed]) -> None:
+        for claimed in line:
+            await self._deliver_one(claimed)
 
     async def drain(self, now: datetime | None = None, max_batches: int = 100) -> int:
         """Deliver until nothing is due (tests, CLI)."""

@@ -16,7 +16,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlmodel import Session
 
 from config.messages import t
@@ -50,6 +50,26 @@ def _excerpt(text: str) -> str:
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1].rsplit(" ", 1)[0] + "…"
 
 
+def _published() -> tuple[ColumnElement[bool], ...]:
+    """What the page may show: resolved, not `rahasia`, with an agency (joined by the caller)."""
+    return (
+        Complaint.status.in_(RESOLVED),  # type: ignore[attr-defined]
+        Complaint.rahasia.is_(False),  # type: ignore[attr-defined]
+    )
+
+
+def latest_month(session: Session, calendar: WorkingCalendar, until: date) -> Period | None:
+    """The latest month, up to the one holding `until`, with something to publish."""
+    end = calendar.start_of_day(Period.containing("monthly", until).last + timedelta(days=1))
+    latest = session.scalar(
+        select(func.max(Complaint.answered_at))
+        .join(Agency, Agency.id == Complaint.agency_id)
+        .where(*_published())
+        .where(Complaint.answered_at < end)  # type: ignore[operator]
+    )
+    return Period.containing("monthly", calendar.local_date(latest)) if latest else None
+
+
 def resolved(session: Session, month: Period, calendar: WorkingCalendar) -> list[AgencyResolved]:
     start = calendar.start_of_day(month.first)
     end = calendar.start_of_day(month.last + timedelta(days=1))
@@ -57,8 +77,7 @@ def resolved(session: Session, month: Period, calendar: WorkingCalendar) -> list
         select(Agency.code, Agency.name, Complaint, Reporter)
         .join(Agency, Agency.id == Complaint.agency_id)
         .outerjoin(Reporter, Reporter.id == Complaint.reporter_id)
-        .where(Complaint.status.in_(RESOLVED))  # type: ignore[attr-defined]
-        .where(Complaint.rahasia.is_(False))  # type: ignore[attr-defined]
+        .where(*_published())
         .where(Complaint.answered_at >= start)  # type: ignore[operator]
         .where(Complaint.answered_at < end)  # type: ignore[operator]
         .order_by(Agency.name, Complaint.answered_at, Complaint.id)
@@ -80,7 +99,7 @@ def resolved(session: Session, month: Period, calendar: WorkingCalendar) -> list
 
 
 def month_name(lang: str, month: Period) -> str:
-    return f"{t(lang, f'publication.months.m{month.first.month}')} {month.first.year}"
+    return f"{t(lang, f'date.months.m{month.first.month}')} {month.first.year}"
 
 
 def to_text(lang: str, month: Period, sections: list[AgencyResolved]) -> str:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from twilio.request_validator import RequestValidator
@@ -32,6 +35,14 @@ def signed_headers(settings: Settings, channel: str, url: str, body: bytes) -> d
     return {"content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature}
 
 
+# Telegram's Unix times in an update (a message's `date`, an edit's `edit_date`...); zero means
+# "none" (`until_date: 0` is "forever"), so only positive values are moved.
+TELEGRAM_TIME_KEYS = frozenset({"date", "edit_date", "forward_date"})
+# Twilio's inbound message webhooks carry no time; a status callback's delivery receipt does
+# (YYMMDDhhmm, UTC).
+TWILIO_TIME_FORMATS = {"RawDlrDoneDate": "%y%m%d%H%M"}
+
+
 def rewrite(
     channel: str,
     body: bytes,
@@ -39,13 +50,21 @@ def rewrite(
     fresh: bool = False,
     text: str | None = None,
     sender: str | None = None,
+    now: datetime | None = None,
 ) -> bytes:
     """The same payload with a new message id (`fresh`), another text or another sender, so a
-    whole conversation can be played with one fixture file."""
+    whole conversation can be played with one fixture file.
+
+    A new message is sent now: whenever the id changes, every provider timestamp in the payload
+    moves to `now` (the latest one lands on `now`, the others keep their distance to it), so a
+    complaint played from a 2024 fixture is not years overdue."""
+    renew = fresh or text is not None or sender is not None
+    now = now or datetime.now(UTC)
     if channel == "telegram":
         data = json.loads(body)
-        if fresh or text is not None or sender is not None:
+        if renew:
             data["update_id"] = uuid.uuid4().int % 10**9
+            _move_telegram_times(data, now)
         message = data.get("message") or {}
         if text is not None:
             message["text"] = text
@@ -58,11 +77,35 @@ def rewrite(
     prefix = "whatsapp:" if channel == "twilio_whatsapp" else ""
     pairs = []
     for key, value in parse_qsl(body.decode(), keep_blank_values=True):
-        if key in ("MessageSid", "SmsMessageSid", "SmsSid") and (fresh or text or sender):
+        if key in ("MessageSid", "SmsMessageSid", "SmsSid") and renew:
             value = new_id
         elif key == "Body" and text is not None:
             value = text
         elif key == "From" and sender is not None:
             value = prefix + sender
+        elif key in TWILIO_TIME_FORMATS and renew:
+            value = now.astimezone(UTC).strftime(TWILIO_TIME_FORMATS[key])
         pairs.append((key, value))
     return urlencode(pairs).encode()
+
+
+def _telegram_times(node: Any) -> Iterator[tuple[dict[str, Any], str]]:
+    """Every (object, key) holding a Telegram timestamp, anywhere in the update."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in TELEGRAM_TIME_KEYS and isinstance(value, int) and value > 0:
+                yield node, key
+            else:
+                yield from _telegram_times(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _telegram_times(item)
+
+
+def _move_telegram_times(data: dict[str, Any], now: datetime) -> None:
+    found = list(_telegram_times(data))
+    if not found:
+        return
+    shift = int(now.timestamp()) - max(holder[key] for holder, key in found)
+    for holder, key in found:
+        holder[key] += shift

@@ -28,7 +28,7 @@ def new_code() -> str:
 
 
 def normalize_code(text: str) -> str | None:
-    """The canonical code for what a person typed (`lpr 7k3m9q`, `7K3-M9Q`), or None."""
+    """The canonical code for what a person typed (`lpr 7k3m9u`, `7K3-M9U`), or None."""
     cleaned = re.sub(r"[\s\-_.]", "", text.upper()).removeprefix("LPR")
     match = _SHAPE.match(cleaned)
     if not match:
@@ -40,7 +40,7 @@ def normalize_code(text: str) -> str | None:
 
 
 def find_code(text: str) -> str | None:
-    """The first valid tracking code inside a longer text (`CEK LPR-7K3M9Q ya`)."""
+    """The first valid tracking code inside a longer text (`CEK LPR-7K3M9U ya`)."""
     for candidate in re.findall(r"(?:LPR[\s\-]?)?[0-9A-Z]{3}[\s\-]?[0-9A-Z]{3}", text.upper()):
         code = normalize_code(candidate)
         if code:

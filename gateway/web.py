@@ -1,5 +1,8 @@
 """Server-rendered pages: the Jinja2 environment (autoescaping everything a citizen wrote) and
-the language a visitor reads (`?lang=en` sets a cookie; Indonesian by default)."""
+the language a visitor reads (`?lang=en` sets a cookie; Indonesian by default).
+
+Citizens' pages and the admin pages remember the choice in separate cookies: a koordinator who
+tries the citizen's form in English in the same browser keeps the inbox in their own language."""
 
 from __future__ import annotations
 
@@ -17,7 +20,9 @@ from gateway.sla import resolve_timezone
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-LANG_COOKIE = "lang"
+LANG_COOKIE = "lang"  # the citizens' pages
+ADMIN_LANG_COOKIE = "admin_lang"  # /admin/...
+ADMIN_PATH = "/admin"
 
 _env = Environment(
     loader=FileSystemLoader(TEMPLATES_DIR),
@@ -54,8 +59,15 @@ def _timezone_of(request: Request) -> str:
     return gateway.settings.timezone if gateway is not None else DEFAULT_TIMEZONE
 
 
+def language_cookie(request: Request) -> str:
+    """The cookie that keeps this page's language: the admin's own, or the citizens'."""
+    path = request.url.path
+    admin = path == ADMIN_PATH or path.startswith(ADMIN_PATH + "/")
+    return ADMIN_LANG_COOKIE if admin else LANG_COOKIE
+
+
 def request_language(request: Request) -> str:
-    asked = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
+    asked = request.query_params.get("lang") or request.cookies.get(language_cookie(request))
     return language(asked)
 
 
@@ -73,5 +85,5 @@ def render(
     }
     response = templates.TemplateResponse(request, name, ctx, status_code=status_code)
     if request.query_params.get("lang"):
-        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax")
+        response.set_cookie(language_cookie(request), lang, max_age=365 * 24 * 3600, samesite="lax")
     return response

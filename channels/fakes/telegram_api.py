@@ -25,6 +25,7 @@ import threading
 import time
 import zlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -38,6 +39,7 @@ SEND_METHODS = ("sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup")
 class BotCall:
     method: str
     params: dict[str, Any]
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))  # when it was called
 
     @property
     def chat_id(self) -> str | None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import uvicorn
+from uvicorn.config import LOGGING_CONFIG
 
 from forwarder.simulator.app import create_app
 
@@ -55,8 +56,10 @@ def build_simulator_server(
     api_key: str | None = None,
     install_signal_handlers: bool = False,
     log_level: str = "info",
+    log_config: dict[str, Any] | None = LOGGING_CONFIG,
 ) -> uvicorn.Server:
-    """A uvicorn server for the simulator; stop it with `server.should_exit = True`."""
+    """A uvicorn server for the simulator; stop it with `server.should_exit = True`.
+    `log_config=None` keeps the process's logging as it is (the gateway's JSON lines)."""
     app = create_app(
         db,
         push_url=push_url,
@@ -69,6 +72,7 @@ def build_simulator_server(
         host=host,
         port=port,
         log_level=log_level,
+        log_config=log_config,
         lifespan="on",
         # Requests held by the "timeout after accept" fault must not delay a shutdown long.
         timeout_graceful_shutdown=2,
@@ -89,7 +93,8 @@ async def serve_simulator(
     stop: asyncio.Event | None = None,
     log_level: str = "info",
 ) -> None:
-    """Run the simulator in the current loop until `stop` is set (or the task is cancelled)."""
+    """Run the simulator in the current loop until `stop` is set (or the task is cancelled).
+    It shares the process with its caller (the gateway), so it keeps the caller's logging."""
     server = build_simulator_server(
         host,
         port,
@@ -99,6 +104,7 @@ async def serve_simulator(
         auto_answer_seconds=auto_answer_seconds,
         api_key=api_key,
         log_level=log_level,
+        log_config=None,
     )
 
     async def watch() -> None:

@@ -171,7 +171,7 @@ def test_check_refuses_someone_elses_code_and_bad_codes(gateway: Gateway) -> Non
     code = find_code(owner.send("kirim")[0])
     stranger = _consented(gateway, sender="+6281200000002")
     assert stranger.send(f"CEK {code}") == [f"Kode {code} tidak ditemukan untuk nomor/akun Anda."]
-    assert stranger.send("CEK LPR-AAAAAA") == ["Kode tidak valid. Contoh: CEK LPR-7K3M9Q"]
+    assert stranger.send("CEK LPR-AAAAAA") == ["Kode tidak valid. Contoh: CEK LPR-7K3M9U"]
     assert "belum punya laporan" in stranger.send("cek")[0]
     assert new_code() not in stranger.send("cek")[0]
 

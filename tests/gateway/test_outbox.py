@@ -275,3 +275,31 @@ def test_hooks_racing_on_one_complaint_are_retried_not_lost(db: Database) -> Non
         ).all()
     assert statuses == {OutboxStatus.SENT}
     assert sorted(notes) == sorted(f"n{i}" for i in range(12))
+
+
+class SlowFirst(Recorder):
+    """A provider that takes longer for the first message than for the next ones."""
+
+    async def deliver(self, item: OutboxItem) -> Delivered:
+        await asyncio.sleep(0.2 if item.idempotency_key.endswith("in-progress") else 0)
+        with self.lock:
+            self.delivered.append(item.idempotency_key)
+        return Delivered(ok=True, provider_message_id="p")
+
+
+def test_one_recipient_gets_their_messages_in_the_order_they_were_queued(db: Database) -> None:
+    """Seen in the demo: "sedang ditindaklanjuti" reached the reporter after "sudah dijawab"
+    (both queued by one poll of the core and sent at once)."""
+    with db.session() as session:
+        for key, recipient in (
+            ("a:in-progress", "+6281200000001"),
+            ("a:answered", "+6281200000001"),
+            ("b:notice", "+6281200000002"),
+        ):
+            message = OutboxMessage(kind="test", key=key, channel="sms", recipient=recipient)
+            outbox.enqueue(session, message)
+        session.commit()
+    handler = SlowFirst()
+    assert asyncio.run(_dispatcher(db, handler).run_once()) == 3
+    assert [k for k in handler.delivered if k.startswith("a:")] == ["a:in-progress", "a:answered"]
+    assert handler.delivered[0] == "b:notice"  # another recipient is not held up meanwhile

@@ -86,3 +86,38 @@ def test_env_example_documents_every_setting_and_loads(
     settings = load_settings(_env_file=example)
     assert settings.secret_key is None  # `SECRET_KEY=` means unset, not an empty secret
     assert settings.twilio_public_base_url is None
+
+
+def test_the_public_url_follows_the_port_unless_it_is_set() -> None:
+    """A second demo on another port (`PORT=8300`) must not send its fake providers' calls and
+    `send-fixture` to the gateway on 8000."""
+    assert load_settings(_env_file=None).public_base_url == "http://127.0.0.1:8000"
+    assert load_settings(_env_file=None, port=8300).public_base_url == "http://127.0.0.1:8300"
+    listening = load_settings(_env_file=None, host="0.0.0.0", port=8300)  # noqa: S104
+    assert listening.public_base_url == "http://127.0.0.1:8300"
+    chosen = load_settings(_env_file=None, port=8300, public_base_url="https://lapor.example.id/")
+    assert chosen.public_base_url == "https://lapor.example.id"
+    assert load_settings(_env_file=None, public_base_url="", port=8301).public_base_url.endswith(
+        ":8301"
+    )
+
+
+def test_serve_on_another_port_tells_the_demo_where_it_is(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    import uvicorn
+
+    from gateway import app as app_module
+    from gateway import cli
+    from gateway import logs as logs_module
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(logs_module, "configure", lambda *args: None)
+    monkeypatch.setattr(app_module, "create_app", lambda settings: seen.setdefault("s", settings))
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw))
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    assert cli.main(["serve", "--port", "8399"]) == 0
+    assert seen["port"] == 8399
+    assert seen["s"].public_base_url == "http://127.0.0.1:8399"  # type: ignore[attr-defined]
+    assert "lapor-gateway on http://127.0.0.1:8399/lapor" in capsys.readouterr().out

@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from gateway.db import Database
-from gateway.models import InboundMessage
+from gateway.models import InboundMessage, InboundStatus
 from gateway.webhooks import telegram_polling
 from tests.conftest import RunningTelegram, RunningTwilio
 from tests.gateway.core_env import make_gateway
@@ -41,7 +41,10 @@ def test_polled_updates_reach_the_bot(
         try:
             for _ in range(200):  # wait for the outcome, not for a fixed time
                 with gateway.db.read_session() as session:
-                    if session.scalar(select(func.count()).select_from(InboundMessage)):
+                    # processed, not just stored: the bot's reply is queued by then
+                    processed = InboundMessage.status == InboundStatus.PROCESSED.value
+                    done = select(func.count()).where(processed)
+                    if session.scalar(done):
                         return
                 await asyncio.sleep(0.05)
         finally:

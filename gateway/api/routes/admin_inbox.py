@@ -101,7 +101,7 @@ def complaint_page(
     with gateway.db.read_session() as session:
         complaint = visible_complaint(session, principal, code)
         view = complaint_view.build(
-            session, complaint, principal, now=c.now, soon=c.soon, gateway=gateway
+            session, complaint, principal, now=c.now, soon=c.soon, lang=lang, gateway=gateway
         )
         manual = _core_manual(gateway, session, complaint, principal, lang)
     labels = {

@@ -32,15 +32,23 @@ def _sections(gateway: Gateway, month: Period) -> list[publication.AgencyResolve
         return publication.resolved(session, month, gateway.calendar)
 
 
+def _latest(gateway: Gateway) -> Period | None:
+    today = gateway.calendar.local_date(utcnow())
+    with gateway.db.read_session() as session:
+        return publication.latest_month(session, gateway.calendar, today)
+
+
 @router.get("/publikasi")
 def latest(gateway: GatewayDep) -> Response:
-    """The month before this one: the one agencies publish now."""
+    """The latest month with resolved complaints to publish (the demo's are answered this
+    month); last month, the one agencies publish now, while nothing has been published yet."""
     if not gateway.settings.publication_enabled:
         raise HTTPException(404)
-    today = gateway.calendar.local_date(utcnow())
-    first = today.replace(day=1)
-    previous = Period.containing("monthly", first.replace(day=1) - timedelta(days=1))
-    return RedirectResponse(f"/publikasi/{previous.label}", 307)
+    month = _latest(gateway)
+    if month is None:
+        today = gateway.calendar.local_date(utcnow())
+        month = Period.containing("monthly", today.replace(day=1) - timedelta(days=1))
+    return RedirectResponse(f"/publikasi/{month.label}", 307)
 
 
 @router.get("/publikasi/{month}.txt")
@@ -73,11 +81,15 @@ def page(request: Request, month: str, gateway: GatewayDep) -> HTMLResponse:
     first = period.first
     previous = Period.containing("monthly", first - timedelta(days=1))
     following = Period.containing("monthly", period.last + timedelta(days=1))
+    sections = _sections(gateway, period)
+    latest = None if sections else _latest(gateway)  # an empty month points to one with data
     context = {
         "month": period,
         "month_name": publication.month_name(lang, period),
-        "sections": _sections(gateway, period),
+        "sections": sections,
         "previous": previous.label,
         "following": following.label,
+        "latest": latest,
+        "latest_name": publication.month_name(lang, latest) if latest else None,
     }
     return render(request, "publication.html", context)

@@ -150,7 +150,7 @@ def test_suggestions_are_shown_with_reasons_or_said_to_be_missing(
         place_suggestion={
             "kecamatan": "Lasem",
             "kelurahan": "Soditan",
-            "score": 0.8,
+            "score": 80.0,  # a percentage, as normalizer/location.py scores a place
             "matched": "soditan",
         },
     )
