@@ -384,7 +384,7 @@ def _followup_message(
 def progress_message(session: Session, complaint: Complaint, event_id: int) -> OutboxMessage | None:
     """ "Sedang diproses" for the core, once per event (a liaison officer acknowledged)."""
     agency = session.get(Agency, complaint.agency_id) if complaint.agency_id else None
-    text = t(CORE_LANGUAGE, "core_followup.progress", agency=agency.name if agency else "")
+    text = t(CORE_LANGUAGE, "core_followup.progress", agency=agency.name if agency else "instansi")
     return _followup_message(session, complaint, CORE_PROGRESS, str(event_id), {"text": text})
 
 
@@ -409,6 +409,8 @@ def close_message(
 ) -> OutboxMessage | None:
     """Closing the report in the core: `CLOSED_BY_REPORTER` or `CLOSED_SILENT`. A case closes
     once, so the key is the case's (whichever reporter of a cluster closed it)."""
+    if reason not in (CLOSED_BY_REPORTER, CLOSED_SILENT):
+        raise ValueError(f"unknown reason to close: {reason!r}")
     text = t(
         CORE_LANGUAGE,
         f"core_followup.closed_{reason}",
@@ -631,7 +633,7 @@ def own_followup(session: Session, complaint: Complaint, event: CoreEvent) -> Ou
     rows = session.scalars(
         select(OutboxItem)
         .where(OutboxItem.complaint_id == complaint.id)
-        .where(OutboxItem.kind.in_(FOLLOWUPS))  # type: ignore[attr-defined]
+        .where(OutboxItem.kind.in_(tuple(FOLLOWUPS)))  # type: ignore[attr-defined]
         .order_by(OutboxItem.id)
     ).all()
     if event.origin_key:

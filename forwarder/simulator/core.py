@@ -265,6 +265,8 @@ class CoreSimulator:
         before = now - timedelta(seconds=self.auto_answer_seconds)
         events = []
         for report in self.store.reports_idle_since(list(AUTO_PATH), before):
+            if self.store.followups_of(report.core_id):
+                continue  # the agency works it through the gateway: no canned answer over it
             action = AUTO_PATH[report.status]
             try:
                 events.append(
