@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from forwarder.base import ManualTask
+from forwarder.status_map import to_internal
 from gateway import core_manual, core_sync
 from gateway.models import Attachment, AttachmentStatus, Complaint, OutboxItem, OutboxStatus, Role
 from gateway.security import Principal
@@ -46,6 +47,11 @@ class CoreBox:
     manual: bool
     submit_task: ManualTask | None = None
     can_enter_answer: bool = False
+
+    @property
+    def core_state(self) -> str | None:
+        """The core's status word as one of our states (shown in words), if it maps."""
+        return to_internal(self.owner.core_status)
 
 
 def state_of(item: OutboxItem, owner: Complaint) -> str:

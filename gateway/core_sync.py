@@ -88,6 +88,7 @@ CORE_KINDS = (CORE_SUBMIT, CORE_REDISPOSE, CORE_FEEDBACK, *FOLLOWUPS)
 MANUAL = "manual"
 PASTED = "pasted"
 NOT_FILED = "not yet filed in the core"
+WAITING = "waiting for"  # a row queued before it for the same report has not gone yet
 # Why the gateway closes a report (`close_message`).
 CLOSED_BY_REPORTER = "satisfied"
 CLOSED_SILENT = "silent"
@@ -476,7 +477,7 @@ def release_next(session: Session, item: OutboxItem) -> None:
 
 def release_after_filing(session: Session, complaint: Complaint) -> None:
     """The report is in the core now: rows that waited for it go, and those that gave up
-    waiting (dead letters saying "not yet filed") are queued again."""
+    waiting (dead letters saying "not yet filed" or "waiting for") are queued again."""
     rows = session.scalars(
         select(OutboxItem)
         .where(OutboxItem.complaint_id == complaint.id)
@@ -486,8 +487,8 @@ def release_after_filing(session: Session, complaint: Complaint) -> None:
     now = utcnow()
     for row in rows:
         if row.status == OutboxStatus.DEAD:
-            if not (row.last_error or "").startswith(NOT_FILED):
-                continue
+            if not (row.last_error or "").startswith((NOT_FILED, WAITING)):
+                continue  # it failed for a reason of its own: an admin resends it
             row.status = OutboxStatus.PENDING
             row.attempts = 0
         row.next_attempt_at = now
@@ -545,7 +546,7 @@ class CoreFollowupHandler(CoreHandlers, outbox.BaseHandler):
                 return loaded
             if not loaded.blocker_in_flight or waited >= patience:
                 return Delivered(
-                    ok=False, retryable=True, error=f"waiting for {loaded.blocker} to go first"
+                    ok=False, retryable=True, error=f"{WAITING} {loaded.blocker} to go first"
                 )
             await asyncio.sleep(self.IN_FLIGHT_POLL_SECONDS)
             waited += self.IN_FLIGHT_POLL_SECONDS

@@ -368,13 +368,16 @@ def test_a_report_that_cannot_be_filed_leaves_its_follow_ups_waiting_then_revive
     so, and it goes as soon as the report is filed (a resent dead letter)."""
     complaint_id = _file(env, "+6281211120010")
     dispose(env.gateway, complaint_id)
+    acknowledge(env, complaint_id)
     answer(env, complaint_id, photo=False)
+    gave_up = {
+        core_sync.CORE_SUBMIT: "core rejected: 422",
+        core_sync.CORE_PROGRESS: core_sync.NOT_FILED,
+        core_sync.CORE_ANSWER: "waiting for core_progress #1 to go first",
+    }
     with env.gateway.db.session() as session:  # the submission failed for good
         for row in session.scalars(select(OutboxItem).where(OutboxItem.kind.like("core_%"))):
-            row.status = OutboxStatus.DEAD
-            row.last_error = (
-                core_sync.NOT_FILED if row.kind == core_sync.CORE_ANSWER else "core rejected: 422"
-            )
+            row.status, row.last_error = OutboxStatus.DEAD, gave_up[row.kind]
             session.add(row)
         session.commit()
     [submit] = rows(env, core_sync.CORE_SUBMIT)
@@ -387,7 +390,7 @@ def test_a_report_that_cannot_be_filed_leaves_its_follow_ups_waiting_then_revive
     env.dispatch(utcnow() + timedelta(minutes=1))
     core_id = _complaint(env, complaint_id).core_ref
     assert core_id
-    assert [e["kind"] for e in core_report(env, core_id)["events"]] == ["answer"]
+    assert [e["kind"] for e in core_report(env, core_id)["events"]] == ["status", "answer"]
     assert [r.status for r in rows(env, core_sync.CORE_ANSWER)] == [OutboxStatus.SENT]
 
 

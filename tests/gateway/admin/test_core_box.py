@@ -11,6 +11,7 @@ import re
 import pytest
 from sqlalchemy import select
 
+from config.messages import t
 from gateway import actions, core_sync, workflow
 from gateway.context import Gateway
 from gateway.models import Complaint, ComplaintEvent, OutboxItem, OutboxStatus, Status
@@ -112,10 +113,14 @@ def test_dispose_says_queued_and_the_box_shows_each_state(
         complaint = session.scalar(select(Complaint).where(Complaint.tracking_code == code))
         assert row is not None and complaint is not None
         row.status, row.provider_message_id = OutboxStatus.SENT, "5000001"
-        complaint.core_ref = "5000001"
+        complaint.core_ref, complaint.core_status = "5000001", "unverified"
         session.commit()
-    html = _row_html(koor.get(f"/admin/complaints/{code}").text, submit)
+    page = koor.get(f"/admin/complaints/{code}").text
+    html = _row_html(page, submit)
     assert "terkirim" in html and "Diterima SP4N-LAPOR! (5000001)" in html
+    status = re.search(r'<dd id="core-status-value">(.*?)</dd>', page, re.S)
+    assert status and "(unverified)" in status.group(1)
+    assert t("id", "status.received") in status.group(1)  # the core's word, in ours
 
 
 def test_a_row_of_another_complaint_cannot_be_resent_from_this_page(
