@@ -41,7 +41,12 @@ def test_polled_updates_reach_the_bot(
         try:
             for _ in range(200):  # wait for the outcome, not for a fixed time
                 with gateway.db.read_session() as session:
-                    if session.scalar(select(func.count()).select_from(InboundMessage)):
+                    # Processed, not just stored: the bot's answer is queued after the store.
+                    if session.scalar(
+                        select(func.count())
+                        .select_from(InboundMessage)
+                        .where(InboundMessage.processed_at.is_not(None))  # type: ignore[union-attr]
+                    ):
                         return
                 await asyncio.sleep(0.05)
         finally:
