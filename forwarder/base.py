@@ -4,6 +4,13 @@ The gateway hands a finished `CoreReport` to `submit` with an idempotency key an
 core's tracking id back; `updates(since)` returns what happened in the core (status changes,
 dispositions, answers, closing) after a cursor. A backend raises `CoreUnavailable` for anything
 worth retrying (down, timeout, 5xx) and `CoreRejected` when retrying cannot help.
+
+The agency's side goes the other way: what a liaison officer or the gateway did about a report
+already in the core — "sedang diproses" (`progress`), the answer with its proof photos
+(`answer`), closing it (`close`) — each once per idempotency key, with `find_followup` to ask
+after a crash whether the core already has it. The core's own events about such a follow-up
+carry its key back as `CoreEvent.origin_key` (when the core says so), so the gateway recognises
+its own words and never takes them for news from the core.
 """
 
 from __future__ import annotations
@@ -75,6 +82,25 @@ class CoreEvent:
     text: str | None = None
     agency_code: str | None = None
     attachments: tuple[CoreAttachment, ...] = ()
+    # The idempotency key of the gateway's follow-up that caused this event, when the core
+    # tells: the gateway's own words coming back, not news.
+    origin_key: str | None = None
+
+
+class FollowupKind(StrEnum):
+    """What the agency's side sends about a report already in the core."""
+
+    PROGRESS = "progress"  # "sedang diproses"
+    ANSWER = "answer"  # the answer, with proof photos
+    CLOSE = "close"  # closed by the gateway: the reporter is satisfied, or stayed silent
+
+
+@dataclass(frozen=True)
+class CoreReceipt:
+    """The core's acknowledgement of a follow-up."""
+
+    receipt_id: str | None  # the core's id for it (its event id); None when nothing changed
+    status: str  # the report's status in the core afterwards (the core's own word)
 
 
 @dataclass(frozen=True)
@@ -105,6 +131,29 @@ class CoreClient(ABC):
     async def redispose(self, core_id: str, agency_code: str, reason: str) -> None:
         """Move a report to another agency after a wrong disposition (Rembang SOP step 3)."""
         raise CoreRejected(f"{self.name}: re-disposition is not supported by this backend")
+
+    async def progress(self, core_id: str, text: str, idempotency_key: str) -> CoreReceipt:
+        """The agency is working on the report ("sedang diproses"), once per key."""
+        raise CoreRejected(f"{self.name}: follow-ups are not supported by this backend")
+
+    async def answer(
+        self,
+        core_id: str,
+        text: str,
+        attachments: tuple[CoreAttachment, ...],
+        idempotency_key: str,
+    ) -> CoreReceipt:
+        """The agency's answer with its proof photos (signed links), once per key."""
+        raise CoreRejected(f"{self.name}: follow-ups are not supported by this backend")
+
+    async def close(self, core_id: str, reason: str, idempotency_key: str) -> CoreReceipt:
+        """Close the report (the reporter is satisfied, or stayed silent), once per key.
+        Closing a report the core has already closed changes nothing."""
+        raise CoreRejected(f"{self.name}: follow-ups are not supported by this backend")
+
+    async def find_followup(self, core_id: str, idempotency_key: str) -> CoreReceipt | None:
+        """The follow-up sent under this key, if the core has it (reconciliation)."""
+        return None
 
     async def aclose(self) -> None:  # noqa: B027
         """Release connections."""

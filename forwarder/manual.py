@@ -8,6 +8,11 @@ checks it. Answers the admin reads in LAPOR! are typed or pasted into the gatewa
 ordinary `CoreEvent`s through `manual_event`, so they travel the same path as polled or pushed
 events.
 
+The other way round, what a liaison officer does in the gateway ("sedang diproses", the answer
+with its proof photos) and the gateway's closes raise `ManualSubmissionRequired` too, with a
+`ManualTask` whose `text` is ready to paste into LAPOR!'s follow-up box (`followup_task`); the
+admin pastes it, uploads the photos, and says so on the complaint page.
+
 Why an exception rather than a placeholder `CoreRef`: a fake reference would look like a real
 tracking id to every caller; an exception that is neither `CoreUnavailable` (retry) nor
 `CoreRejected` (dead letter) makes the outbox park the row until the admin acts.
@@ -33,9 +38,11 @@ from forwarder.base import (
     CoreClient,
     CoreEvent,
     CoreEventKind,
+    CoreReceipt,
     CoreRef,
     CoreReport,
     CoreUpdates,
+    FollowupKind,
     ManualTask,
 )
 
@@ -63,6 +70,15 @@ _LABEL_KEYS = [
     "rahasia",
     "attachments",
 ]
+
+# Used only when a deployment's own core_manual.yaml predates follow-ups.
+_FOLLOWUP_LABELS = {
+    FollowupKind.PROGRESS.value: "Tindak lanjut: sedang diproses",
+    FollowupKind.ANSWER.value: "Tindak lanjut: jawaban instansi",
+    FollowupKind.CLOSE.value: "Tutup laporan",
+    "report": "Nomor laporan SP4N-LAPOR!",
+    "attachments": "Foto bukti",
+}
 
 AgencyNames = Callable[[str], str | None]
 
@@ -97,6 +113,8 @@ class ManualTexts:
     invalid_tracking_id: str
     template: jinja2.Template
     timezone: ZoneInfo
+    # kind of follow-up (progress, answer, close), "report" and "attachments" -> label
+    followup_labels: Mapping[str, str]
 
     @classmethod
     def load(
@@ -126,6 +144,7 @@ def _load_texts(path: str, language: str, timezone: str) -> ManualTexts:
         invalid_tracking_id=str(texts["invalid_tracking_id"]),
         template=env.from_string(texts["template"]),
         timezone=ZoneInfo(timezone),
+        followup_labels={**_FOLLOWUP_LABELS, **texts.get("followup_labels", {})},
     )
 
 
@@ -218,6 +237,26 @@ def build_manual_task(
     )
 
 
+def build_followup_task(
+    kind: FollowupKind,
+    core_id: str | None,
+    text: str,
+    attachments: tuple[CoreAttachment, ...],
+    idempotency_key: str,
+    texts: ManualTexts,
+) -> ManualTask:
+    """A follow-up ready to paste into LAPOR!: `text` is exactly what goes into the follow-up
+    box; the photos are links for the admin to download and upload there."""
+    labels = texts.followup_labels
+    fields = {}
+    if core_id:
+        fields[labels["report"]] = core_id
+    fields[labels[kind.value]] = text.strip()
+    if attachments:
+        fields[labels["attachments"]] = "\n".join(a.url for a in attachments)
+    return ManualTask(idempotency_key=idempotency_key, text=text.strip() + "\n", fields=fields)
+
+
 def parse_tracking_id(typed: str, pattern: str = DEFAULT_ID_PATTERN, message: str = "") -> str:
     """The LAPOR! tracking id in what an admin typed or pasted, or `InvalidTrackingId`.
 
@@ -299,6 +338,34 @@ class ManualCoreClient(CoreClient):
 
     async def submit(self, report: CoreReport, idempotency_key: str) -> CoreRef:
         raise ManualSubmissionRequired(self.task_for(report, idempotency_key))
+
+    def followup_task(
+        self,
+        kind: FollowupKind,
+        core_id: str | None,
+        text: str,
+        attachments: tuple[CoreAttachment, ...],
+        idempotency_key: str,
+    ) -> ManualTask:
+        return build_followup_task(kind, core_id, text, attachments, idempotency_key, self.texts)
+
+    async def progress(self, core_id: str, text: str, idempotency_key: str) -> CoreReceipt:
+        task = self.followup_task(FollowupKind.PROGRESS, core_id, text, (), idempotency_key)
+        raise ManualSubmissionRequired(task)
+
+    async def answer(
+        self,
+        core_id: str,
+        text: str,
+        attachments: tuple[CoreAttachment, ...],
+        idempotency_key: str,
+    ) -> CoreReceipt:
+        task = self.followup_task(FollowupKind.ANSWER, core_id, text, attachments, idempotency_key)
+        raise ManualSubmissionRequired(task)
+
+    async def close(self, core_id: str, reason: str, idempotency_key: str) -> CoreReceipt:
+        task = self.followup_task(FollowupKind.CLOSE, core_id, reason, (), idempotency_key)
+        raise ManualSubmissionRequired(task)
 
     def confirm(self, typed_tracking_id: str) -> CoreRef:
         """The `CoreRef` for the tracking id the admin typed (raises `InvalidTrackingId`)."""

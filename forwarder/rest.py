@@ -5,10 +5,11 @@ header and field name is a `RestMapping` a deployment can override from a JSON/Y
 (`CORE_REST_MAPPING_FILE`); the defaults speak our simulator's API (docs/core-api.md).
 
 Safety rules, in the order they matter:
-- every submit carries an `Idempotency-Key`;
-- a submit whose outcome is unknown (timeout, dropped connection, 500/502/504) is reconciled:
-  we ask the core for the key before raising, so a report it did accept is returned, not sent
-  twice; a connect error or 503 means nothing reached the core, so there is nothing to ask;
+- every submit and every follow-up (progress, answer, close) carries an `Idempotency-Key`;
+- a submit or follow-up whose outcome is unknown (timeout, dropped connection, 500/502/504) is
+  reconciled: we ask the core for the key before raising, so what it did accept is returned,
+  not sent twice; a connect error or 503 means nothing reached the core, so there is nothing
+  to ask;
 - reads (`find`, `updates`) are retried here with exponential backoff; a submit is not: the
   gateway's outbox owns its retries (and should call `find(key)` before re-submitting);
 - 5xx, 408, 425, 429 and network failures raise `CoreUnavailable`; other 4xx `CoreRejected`.
@@ -40,6 +41,7 @@ from forwarder.base import (
     CoreClient,
     CoreEvent,
     CoreEventKind,
+    CoreReceipt,
     CoreRef,
     CoreRejected,
     CoreReport,
@@ -90,6 +92,7 @@ DEFAULT_EVENT_FIELDS = _frozen(
         "text": "text",
         "agency_code": "agency_code",
         "attachments": "attachments",
+        "origin_key": "origin_key",
     }
 )
 DEFAULT_EVENT_KINDS = _frozen({kind.value: kind.value for kind in CoreEventKind})
@@ -108,6 +111,17 @@ class RestMapping:
     limit_param: str = "limit"
     feedback_path: str = "/api/v1/reports/{core_id}/feedback"
     disposition_path: str = "/api/v1/reports/{core_id}/disposition"
+    # The agency's follow-ups; an empty path: this core takes no such follow-up (CoreRejected).
+    progress_path: str = "/api/v1/reports/{core_id}/progress"
+    answer_path: str = "/api/v1/reports/{core_id}/answer"
+    close_path: str = "/api/v1/reports/{core_id}/close"
+    followup_find_path: str = "/api/v1/reports/{core_id}/followups"  # with find_key_param
+    followup_find_list_field: str = "followups"  # empty: the answer is the list itself
+    followup_text_field: str = "text"
+    followup_attachments_field: str = "attachments"
+    close_reason_field: str = "reason"
+    receipt_id_field: str = "event_id"
+    receipt_status_field: str = "status"
     idempotency_header: str = "Idempotency-Key"
     api_key_header: str = "X-API-Key"
     api_key_prefix: str = ""  # e.g. "Bearer " with api_key_header "Authorization"
@@ -281,6 +295,7 @@ def parse_event(item: Any, mapping: RestMapping = RestMapping()) -> CoreEvent | 
         status=_optional_text(item, fields.get("status", "")),
         text=_optional_text(item, fields.get("text", "")),
         agency_code=_optional_text(item, fields.get("agency_code", "")),
+        origin_key=_optional_text(item, fields.get("origin_key", "")),
         attachments=_parse_attachments(get_path(item, fields.get("attachments", "")), mapping)
         if fields.get("attachments")
         else (),
@@ -489,6 +504,95 @@ class RestCoreClient(CoreClient):
         except httpx.RequestError as exc:
             raise CoreUnavailable(f"feedback: {_describe(exc)}") from exc
         self._raise_for_status(response, "feedback")
+
+    # --- the agency's follow-ups -------------------------------------------------------------
+
+    async def progress(self, core_id: str, text: str, idempotency_key: str) -> CoreReceipt:
+        body: dict[str, Any] = {}
+        set_path(body, self.mapping.followup_text_field, text)
+        return await self._followup(
+            "progress", self.mapping.progress_path, core_id, body, idempotency_key
+        )
+
+    async def answer(
+        self,
+        core_id: str,
+        text: str,
+        attachments: tuple[CoreAttachment, ...],
+        idempotency_key: str,
+    ) -> CoreReceipt:
+        body: dict[str, Any] = {}
+        set_path(body, self.mapping.followup_text_field, text)
+        if self.mapping.followup_attachments_field:
+            set_path(
+                body,
+                self.mapping.followup_attachments_field,
+                [_attachment_json(a, self.mapping) for a in attachments],
+            )
+        return await self._followup(
+            "answer", self.mapping.answer_path, core_id, body, idempotency_key
+        )
+
+    async def close(self, core_id: str, reason: str, idempotency_key: str) -> CoreReceipt:
+        body: dict[str, Any] = {}
+        if self.mapping.close_reason_field:
+            set_path(body, self.mapping.close_reason_field, reason)
+        return await self._followup(
+            "close", self.mapping.close_path, core_id, body, idempotency_key
+        )
+
+    async def find_followup(self, core_id: str, idempotency_key: str) -> CoreReceipt | None:
+        if not self.mapping.followup_find_path:
+            return None  # this core cannot tell: the idempotency key is all we have
+        path = self.mapping.followup_find_path.format(core_id=quote(core_id, safe=""))
+        response = await self._get(path, {self.mapping.find_key_param: idempotency_key}, "find")
+        data = self._json(response, "find follow-up")
+        list_field = self.mapping.followup_find_list_field
+        found = get_path(data, list_field) if list_field else data
+        if isinstance(found, list):
+            found = found[0] if found else None
+        if not found:
+            return None
+        return self._receipt(found)
+
+    async def _followup(
+        self, what: str, path_template: str, core_id: str, body: dict[str, Any], key: str
+    ) -> CoreReceipt:
+        """POST one follow-up; an unknown outcome is reconciled like a submit."""
+        if not path_template:
+            raise CoreRejected(f"{what}: this core takes no {what} (no path in the mapping)")
+        path = path_template.format(core_id=quote(core_id, safe=""))
+        headers = {self.mapping.idempotency_header: key}
+        try:
+            response = await self._http.post(path, json=body, headers=headers)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise CoreUnavailable(f"{what}: {_describe(exc)}") from exc
+        except httpx.RequestError as exc:
+            return await self._reconcile_followup(core_id, key, f"{what}: {_describe(exc)}")
+        if response.status_code in AMBIGUOUS_SUBMIT_STATUS:
+            return await self._reconcile_followup(
+                core_id, key, f"{what}: HTTP {response.status_code}"
+            )
+        self._raise_for_status(response, what)
+        return self._receipt(self._json(response, what))
+
+    async def _reconcile_followup(self, core_id: str, key: str, reason: str) -> CoreReceipt:
+        try:
+            receipt = await self.find_followup(core_id, key)
+        except CoreUnavailable as exc:
+            raise CoreUnavailable(f"{reason}; outcome unknown, find failed too: {exc}") from exc
+        if receipt is None:
+            raise CoreUnavailable(f"{reason}; the core does not have it, retry is safe")
+        log.info("core follow-up reconciled: the core already had %s", key)
+        return receipt
+
+    def _receipt(self, data: Any) -> CoreReceipt:
+        receipt_id = get_path(data, self.mapping.receipt_id_field)
+        status = get_path(data, self.mapping.receipt_status_field)
+        return CoreReceipt(
+            receipt_id=None if receipt_id in (None, "") else str(receipt_id),
+            status="" if status is None else str(status),
+        )
 
     async def redispose(self, core_id: str, agency_code: str, reason: str) -> None:
         # Idempotent on the core's side (disposing to the agency it already has changes

@@ -594,6 +594,7 @@ def acknowledge(
             gateway, session, complaint, S.IN_PROGRESS, event_key=f"in_progress:{event_id}"
         ),
     )
+    core_sync.enqueue(session, core_sync.progress_message(session, complaint, event_id))
     return event
 
 
@@ -666,6 +667,7 @@ def answer(
             answer=text,
         ),
     )
+    core_sync.enqueue(session, core_sync.answer_message(session, complaint, event_id, text, kept))
     return event
 
 

@@ -68,6 +68,8 @@ KOORDINATOR_ACTIONS = (
     "answer",
     "core_ref",  # the manual backend: the LAPOR! tracking id, typed back (gateway/core_manual.py)
     "core_answer",  # ... and an answer read in LAPOR!
+    "core_pasted",  # ... and a follow-up pasted into LAPOR! (gateway/core_status.py)
+    "core_resend",  # a failed row for the core, sent again
 )
 LIAISON_ACTIONS = ("acknowledge", "answer", "request_redisposition")
 ROLE_ACTIONS: dict[Role, tuple[str, ...]] = {

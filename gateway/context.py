@@ -91,6 +91,7 @@ class Gateway:
             core_sync.CORE_SUBMIT: core_sync.CoreSubmitHandler(self),
             core_sync.CORE_FEEDBACK: core_sync.CoreFeedbackHandler(self),
             core_sync.CORE_REDISPOSE: core_sync.CoreRedisposeHandler(self),
+            **dict.fromkeys(core_sync.FOLLOWUPS, core_sync.CoreFollowupHandler(self)),
         }
 
     @cached_property

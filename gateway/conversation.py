@@ -464,6 +464,9 @@ def give_feedback(turn: Turn, complaint: Complaint, text: str) -> None:
             messages=messages,
             now=turn.now,
         )
+        core_sync.enqueue(
+            session, core_sync.close_message(turn.gateway, session, complaint, "satisfied")
+        )
         deadlines.refresh(turn.gateway, session, complaint, turn.now)
         turn.conversation.active_complaint_id = None
         turn.move(State.IDLE)

@@ -3,25 +3,33 @@ gateway prepares each report ready to paste into the LAPOR! website, the admin t
 tracking id LAPOR! gave it, and answers read in LAPOR! are typed or pasted on the complaint page.
 They then travel the same path as answers from an API: the reporter of every complaint in the
 cluster gets them on their own channel, once.
+
+The other way round, what happens in the gateway (a liaison officer's "sedang diproses" and
+answer, the gateway's closes, a re-disposition) waits on the complaint page as a copy-ready task
+until the admin says it is pasted into LAPOR! (`record_pasted`). A core row that failed can be
+sent again from the same page (`resend`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select
 from sqlmodel import Session
 
 from forwarder.base import CoreEventKind, ManualTask
 from forwarder.manual import InvalidTrackingId, ManualCoreClient, manual_event
-from gateway import core_sync, workflow
+from gateway import core_sync, outbox, workflow
 from gateway.actions import ActionInvalid, NotAllowed
 from gateway.clock import utcnow
-from gateway.models import Complaint, Status
+from gateway.models import Complaint, OutboxItem, OutboxStatus, Status
 
 if TYPE_CHECKING:
     from gateway.context import Gateway
 
 NOT_FOR_CORE = frozenset({Status.ARCHIVED, Status.RETURNED, Status.MERGED})
+# The rows an admin pastes into LAPOR! by hand (the submission has its own form: the id typed back).
+PASTEABLE = frozenset({core_sync.CORE_REDISPOSE, *core_sync.FOLLOWUPS})
 ANSWERABLE = frozenset({Status.DISPOSED, Status.IN_PROGRESS, Status.ANSWERED})
 
 
@@ -75,6 +83,81 @@ def record_tracking_id(
         note=ref.core_id,
         public=True,
     )
+    submit = session.scalar(
+        select(OutboxItem)
+        .where(OutboxItem.complaint_id == complaint.id)
+        .where(OutboxItem.kind == core_sync.CORE_SUBMIT)
+    )
+    if submit is not None:
+        submit.delivery_state = core_sync.PASTED
+        session.add(submit)
+    core_sync.release_after_filing(session, complaint)
+
+
+def followup_task(
+    gateway: Gateway, session: Session, item: OutboxItem, language: str
+) -> ManualTask | None:
+    """The copy-ready text of a follow-up row: what the outbox handed the admin, built by the
+    same function (None for a row that is not a follow-up)."""
+    kind = core_sync.FOLLOWUPS.get(item.kind)
+    if kind is None:
+        return None
+    owner = session.get(Complaint, item.complaint_id)
+    client = ManualCoreClient.from_settings(gateway.settings, language)
+    return client.followup_task(
+        kind,
+        owner.core_ref if owner else None,
+        str(item.payload.get("text", "")),
+        core_sync.followup_attachments(gateway, session, item),
+        item.idempotency_key,
+    )
+
+
+def _core_row(session: Session, complaint: Complaint, item_id: str) -> OutboxItem | None:
+    """One of the case's rows for the core, by the id the page sent (None if it is not)."""
+    try:
+        row = session.get(OutboxItem, int(item_id))
+    except ValueError:
+        return None
+    owner = core_sync.core_owner(session, complaint)
+    if row is None or row.complaint_id != owner.id or row.kind not in core_sync.CORE_KINDS:
+        return None
+    return row
+
+
+def record_pasted(
+    gateway: Gateway, session: Session, complaint: Complaint, *, actor: str, item_id: str
+) -> None:
+    """The admin pasted a follow-up into LAPOR! ("sudah ditempel di LAPOR!"); a second click on
+    the same task changes nothing."""
+    row = _core_row(session, complaint, item_id)
+    if row is None or row.kind not in PASTEABLE:
+        raise ActionInvalid("core_task_unknown")
+    if row.delivery_state == core_sync.PASTED:
+        return
+    if row.delivery_state != core_sync.MANUAL:
+        raise ActionInvalid("core_task_unknown")
+    owner = core_sync.core_owner(session, complaint)
+    if not owner.core_ref:
+        raise ActionInvalid("core_file_first")
+    row.delivery_state = core_sync.PASTED
+    row.updated_at = utcnow()
+    session.add(row)
+    workflow.record(
+        session, owner, actor=actor, action="core_pasted", note=row.payload.get("text") or None
+    )
+
+
+def resend(
+    gateway: Gateway, session: Session, complaint: Complaint, *, actor: str, item_id: str
+) -> None:
+    """Queue a failed row for the core again (the cause fixed, or the core back)."""
+    row = _core_row(session, complaint, item_id)
+    if row is None or row.status != OutboxStatus.DEAD:
+        raise ActionInvalid("core_not_failed")
+    outbox.requeue_dead(session, row.id)  # type: ignore[arg-type]
+    owner = core_sync.core_owner(session, complaint)
+    workflow.note(session, owner, actor=actor, action="core_resent", note=row.kind)
 
 
 def record_answer(

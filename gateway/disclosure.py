@@ -15,6 +15,7 @@ the page says is forwarded is what is forwarded, byte for byte.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -97,14 +98,21 @@ def core_report(gateway: Gateway, session: Session, complaint: Complaint) -> Cor
         reporter_contact=(identity.phone or identity.email) if identity else None,
         anonim=anonim,
         rahasia=complaint.rahasia,
-        attachments=tuple(
-            CoreAttachment(
-                url=gateway.media_links.url(a.id),  # type: ignore[arg-type]
-                filename=attachment_name(a, index),
-                content_type=a.content_type or "application/octet-stream",
-            )
-            for index, a in enumerate(attachments, start=1)
-        ),
+        attachments=core_attachments(gateway, attachments),
+    )
+
+
+def core_attachments(
+    gateway: Gateway, attachments: Sequence[Attachment]
+) -> tuple[CoreAttachment, ...]:
+    """Stored photos as the core fetches them: signed, expiring links under neutral names."""
+    return tuple(
+        CoreAttachment(
+            url=gateway.media_links.url(a.id),  # type: ignore[arg-type]
+            filename=attachment_name(a, index),
+            content_type=a.content_type or "application/octet-stream",
+        )
+        for index, a in enumerate(attachments, start=1)
     )
 
 

@@ -29,7 +29,16 @@ from typing import TYPE_CHECKING
 from sqlalchemy import or_, select
 from sqlmodel import Session
 
-from gateway import calendar_days, deadlines, digest, notify, outbox, status_notices, workflow
+from gateway import (
+    calendar_days,
+    core_sync,
+    deadlines,
+    digest,
+    notify,
+    outbox,
+    status_notices,
+    workflow,
+)
 from gateway.clock import utcnow
 from gateway.models import Agency, Complaint, GatewayState, Status
 from gateway.sla import Deadlines, Reminder, reminders_due
@@ -255,6 +264,7 @@ def close(gateway: Gateway, session: Session, complaint: Complaint, now: datetim
         messages=messages,
         now=now,
     )
+    core_sync.enqueue(session, core_sync.close_message(gateway, session, complaint, "silent"))
     deadlines.refresh(gateway, session, complaint, now)
     return 1
 

@@ -1,7 +1,8 @@
 """The simulated core's JSON API, version 1 (documented in docs/core-api.md).
 
-Reports are created once per `Idempotency-Key`; events are read after an integer cursor; an
-admin part switches faults on and off and plays the LAPOR! admin for tests that cannot click.
+Reports are created once per `Idempotency-Key`; so are the agency's follow-ups the gateway sends
+(in process, answer, close); events are read after an integer cursor; an admin part switches
+faults on and off and plays the LAPOR! admin for tests that cannot click.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from forwarder.simulator.core import (
     CoreSimulator,
     FaultMode,
+    KeyReused,
     ReportNotFound,
     event_json,
     report_json,
 )
-from forwarder.simulator.lifecycle import Action, SimStatus, TransitionError
+from forwarder.simulator.lifecycle import STATUS_LABELS, Action, SimStatus, TransitionError
 
 API_KEY_HEADER = "X-API-Key"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -86,6 +88,17 @@ class FeedbackIn(BaseModel):
     rating: int | None = Field(default=None, ge=1, le=5)
 
 
+class FollowupIn(BaseModel):
+    """An agency's follow-up: `text` (required for an answer) and proof photos as links."""
+
+    text: str = Field(default="", max_length=20000)
+    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=20)
+
+
+class CloseIn(BaseModel):
+    reason: str = Field(default="", max_length=2000)
+
+
 class DispositionIn(BaseModel):
     agency_code: str = Field(min_length=1, max_length=50)
     reason: str = Field(default="", max_length=2000)
@@ -109,18 +122,26 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
+def _required_key(idempotency_key: str | None) -> str:
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > 200:
+        raise HTTPException(400, f"{IDEMPOTENCY_HEADER} header (1-200 characters) is required")
+    return key
+
+
+IdempotencyKey = Annotated[str | None, Header(alias=IDEMPOTENCY_HEADER)]
+
+
 @router.post("/reports", status_code=201)
 async def submit_report(
     report: ReportIn,
     request: Request,
     response: Response,
     core: CoreDep,
-    idempotency_key: Annotated[str | None, Header(alias=IDEMPOTENCY_HEADER)] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Create a report; the same key again returns the same report with 200."""
-    key = (idempotency_key or "").strip()
-    if not key or len(key) > 200:
-        raise HTTPException(400, f"{IDEMPOTENCY_HEADER} header (1-200 characters) is required")
+    key = _required_key(idempotency_key)
     stored, created = core.submit(key, report.model_dump(mode="json"))
     response.status_code = 201 if created else 200
     response.headers["Location"] = str(request.url_for("get_report", core_id=stored.core_id))
@@ -189,6 +210,103 @@ async def post_disposition(core_id: str, body: DispositionIn, core: CoreDep) -> 
     except TransitionError as exc:
         raise HTTPException(409, str(exc)) from None
     return {"changed": event is not None}
+
+
+async def _followup(
+    core: CoreSimulator,
+    response: Response,
+    core_id: str,
+    action: Action,
+    idempotency_key: str | None,
+    text: str | None,
+    attachments: list[AttachmentIn] | None = None,
+) -> dict[str, Any]:
+    key = _required_key(idempotency_key)
+    try:
+        event, created = core.followup(
+            core_id,
+            action,
+            key,
+            text=text,
+            attachments=[a.model_dump() for a in attachments or []],
+        )
+    except ReportNotFound:
+        raise HTTPException(404, "no such report") from None
+    except (TransitionError, KeyReused) as exc:
+        raise HTTPException(409, str(exc)) from None
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    response.status_code = 201 if created else 200
+    if created and core.take_fault(FaultMode.TIMEOUT_AFTER_ACCEPT):
+        await core.hold(core.faults.delay_seconds)  # stored; the gateway just never hears so
+    if event is None:  # closing a closed report
+        status = core.get(core_id).status
+        return {
+            "event_id": None,
+            "status": status.value,
+            "status_label": STATUS_LABELS[status],
+            "changed": False,
+        }
+    return {**event_json(event, core.store.instance_id), "changed": created}
+
+
+@router.post("/reports/{core_id}/progress", status_code=201)
+async def post_progress(
+    core_id: str,
+    body: FollowupIn,
+    response: Response,
+    core: CoreDep,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    """The agency is working on it ("sedang diproses"): the report is in process."""
+    return await _followup(
+        core, response, core_id, Action.PROCESS, idempotency_key, body.text or None
+    )
+
+
+@router.post("/reports/{core_id}/answer", status_code=201)
+async def post_answer(
+    core_id: str,
+    body: FollowupIn,
+    response: Response,
+    core: CoreDep,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    """The agency's answer (text required) with proof photos as links."""
+    return await _followup(
+        core, response, core_id, Action.ANSWER, idempotency_key, body.text, body.attachments
+    )
+
+
+@router.post("/reports/{core_id}/close", status_code=201)
+async def post_close(
+    core_id: str,
+    body: CloseIn,
+    response: Response,
+    core: CoreDep,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    """The regency closes an answered report (satisfied reporter, or silence)."""
+    return await _followup(
+        core, response, core_id, Action.CLOSE, idempotency_key, body.reason or None
+    )
+
+
+@router.get("/reports/{core_id}/followups")
+async def list_followups(
+    core_id: str, core: CoreDep, idempotency_key: str | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """The follow-ups the gateway sent for a report, or the one sent under `idempotency_key`
+    (an empty list when the core does not have it: safe to send again)."""
+    try:
+        core.get(core_id)
+    except ReportNotFound:
+        raise HTTPException(404, "no such report") from None
+    instance = core.store.instance_id
+    events = core.store.followups_of(core_id)
+    if idempotency_key is not None:
+        events = [e for e in events if e.origin_key == idempotency_key]
+    return {"followups": [event_json(e, instance) for e in events]}
 
 
 @router.post("/reports/{core_id}/feedback", status_code=201)

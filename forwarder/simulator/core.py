@@ -30,6 +30,7 @@ from forwarder.simulator.lifecycle import (
     SimStatus,
     TransitionError,
     apply,
+    apply_followup,
 )
 from forwarder.simulator.store import CoreStore, StoredEvent, StoredReport
 
@@ -41,6 +42,8 @@ Clock = Callable[[], datetime]
 # runs SP4N-LAPOR! and is the natural catch-all.
 DEFAULT_AGENCY = "DINKOMINFO"
 AUTO_ACTOR = "auto"
+# Who did a follow-up that came through the API: the agency, by way of the regency's gateway.
+GATEWAY_ACTOR = "gateway"
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
 
@@ -51,7 +54,8 @@ def utc_now() -> datetime:
 class FaultMode(StrEnum):
     NONE = "none"
     UNAVAILABLE = "unavailable"  # every API call answers 503
-    TIMEOUT_AFTER_ACCEPT = "timeout_after_accept"  # submit stores, then never answers in time
+    # a new submit or follow-up is stored, then the answer never comes in time
+    TIMEOUT_AFTER_ACCEPT = "timeout_after_accept"
 
 
 @dataclass
@@ -70,6 +74,10 @@ class Faults:
 
 class ReportNotFound(Exception):
     pass
+
+
+class KeyReused(Exception):
+    """An idempotency key already used for a follow-up on another report."""
 
 
 class CoreSimulator:
@@ -199,6 +207,50 @@ class CoreSimulator:
             return event
         return self.act(core_id, Action.DISPOSE, text=reason, agency_code=agency_code, actor="api")
 
+    def followup(
+        self,
+        core_id: str,
+        action: Action,
+        idempotency_key: str,
+        *,
+        text: str | None = None,
+        attachments: list[dict[str, str]] | None = None,
+    ) -> tuple[StoredEvent | None, bool]:
+        """The agency's follow-up through the gateway (in process, answer, close), once per key:
+        (event, created). The same key again returns the first event, whatever happened since;
+        closing a closed report changes nothing (None, False)."""
+        known = self.store.event_by_origin(idempotency_key)
+        if known is not None:
+            if known.core_id != core_id:
+                raise KeyReused(idempotency_key)
+            return known, False
+        report = self.get(core_id)
+        if action is Action.CLOSE and report.status is SimStatus.CLOSED:
+            return None, False
+        transition = apply_followup(report.status, action)
+        if action is Action.ANSWER and not (text and text.strip()):
+            raise ValueError("an answer needs text")
+        event = self.store.record_change(
+            core_id,
+            expected_status=report.status,
+            new_status=transition.to,
+            kind=transition.kind,
+            text=text.strip() if text else None,
+            agency_code=None,
+            attachments=list(attachments or []),
+            actor=GATEWAY_ACTOR,
+            now=self.clock(),
+            push_queued=bool(self.push_url),
+            origin_key=idempotency_key,
+        )
+        if event is None:
+            known = self.store.event_by_origin(idempotency_key)
+            if known is not None:  # the same follow-up, sent twice at the same moment
+                return known, False
+            raise TransitionError(f"report {core_id} changed meanwhile; try again")
+        self._notify_push()
+        return event, True
+
     def add_feedback(self, core_id: str, text: str, rating: int | None) -> None:
         self.get(core_id)
         self.store.add_feedback(core_id, text, rating, self.clock())
@@ -213,6 +265,8 @@ class CoreSimulator:
         before = now - timedelta(seconds=self.auto_answer_seconds)
         events = []
         for report in self.store.reports_idle_since(list(AUTO_PATH), before):
+            if self.store.followups_of(report.core_id):
+                continue  # the agency works it through the gateway: no canned answer over it
             action = AUTO_PATH[report.status]
             try:
                 events.append(
@@ -364,6 +418,7 @@ def event_json(event: StoredEvent, instance_id: str) -> dict[str, Any]:
         "agency_code": event.agency_code,
         "attachments": event.attachments,
         "occurred_at": event.occurred_at,
+        "origin_key": event.origin_key,
     }
 
 

@@ -92,6 +92,16 @@ TRANSITIONS: dict[Action, Transition] = {
     ),
 }
 
+# What the regency's integration (the gateway) does for the agency through the API. The regency
+# verified and disposed the report itself before filing it, so an agency may say "in process"
+# or answer while LAPOR!'s own admin has not clicked through verify and dispose yet.
+_OPEN_FOR_AGENCY = frozenset({_S.UNVERIFIED, _S.VERIFIED, _S.DISPOSED, _S.IN_PROCESS})
+FOLLOWUP_TRANSITIONS: dict[Action, Transition] = {
+    Action.PROCESS: Transition(_OPEN_FOR_AGENCY, _S.IN_PROCESS, KIND_STATUS),
+    Action.ANSWER: Transition(_OPEN_FOR_AGENCY | {_S.ANSWERED}, _S.ANSWERED, KIND_ANSWER),
+    Action.CLOSE: Transition(frozenset({_S.ANSWERED}), _S.CLOSED, KIND_CLOSED),
+}
+
 # Auto-answer for demos walks a report one step per period along this path.
 AUTO_PATH: dict[SimStatus, Action] = {
     _S.UNVERIFIED: Action.VERIFY,
@@ -108,6 +118,18 @@ class TransitionError(Exception):
 def apply(current: SimStatus, action: Action) -> Transition:
     """The transition `action` makes from `current`; raise `TransitionError` if not allowed."""
     transition = TRANSITIONS[action]
+    if current not in transition.allowed_from:
+        raise TransitionError(
+            f"cannot {action.value} a report that is {current.value} ({STATUS_LABELS[current]})"
+        )
+    return transition
+
+
+def apply_followup(current: SimStatus, action: Action) -> Transition:
+    """The transition a follow-up from the gateway makes; `TransitionError` if not allowed."""
+    transition = FOLLOWUP_TRANSITIONS.get(action)
+    if transition is None:
+        raise TransitionError(f"{action.value} is not a follow-up")
     if current not in transition.allowed_from:
         raise TransitionError(
             f"cannot {action.value} a report that is {current.value} ({STATUS_LABELS[current]})"

@@ -1,9 +1,10 @@
 """The simulated core's own database: one SQLite file, stdlib `sqlite3`, nothing shared.
 
-Reports (one per idempotency key), their events (a monotonic integer `seq` is the cursor),
-reporter feedback, and the push queue (one row per event still to be delivered). Every write
-that belongs together happens in one transaction, so an event and its push row appear together
-or not at all.
+Reports (one per idempotency key), their events (a monotonic integer `seq` is the cursor; an
+event caused by the gateway's follow-up carries that follow-up's idempotency key, unique, as
+`origin_key`), reporter feedback, and the push queue (one row per event still to be
+delivered). Every write that belongs together happens in one transaction, so an event and its
+push row appear together or not at all.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ CREATE TABLE IF NOT EXISTS events (
     agency_code TEXT,
     attachments TEXT NOT NULL DEFAULT '[]',
     actor TEXT NOT NULL,
-    occurred_at TEXT NOT NULL
+    occurred_at TEXT NOT NULL,
+    origin_key TEXT
 );
 CREATE INDEX IF NOT EXISTS events_core_id ON events(core_id);
 CREATE TABLE IF NOT EXISTS feedback (
@@ -64,6 +66,11 @@ CREATE TABLE IF NOT EXISTS push_queue (
     last_error TEXT
 );
 """
+# Run after _SCHEMA, once the column exists (added to older simulator databases first).
+_ORIGIN_INDEX = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS events_origin_key ON events(origin_key)"
+    " WHERE origin_key IS NOT NULL"
+)
 
 
 def iso(moment: datetime) -> str:
@@ -104,6 +111,7 @@ class StoredEvent:
     attachments: list[dict[str, str]] = field(default_factory=list)
     actor: str = "admin"
     occurred_at: str = ""
+    origin_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +145,7 @@ class CoreStore:
                 self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._conn.executescript(_SCHEMA)
+            self._add_origin_key()
             self.instance_id = self._instance_id()
 
     def close(self) -> None:
@@ -153,6 +162,13 @@ class CoreStore:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+
+    def _add_origin_key(self) -> None:
+        # A simulator database from before follow-ups lacks the column; add it in place.
+        columns = {row["name"] for row in self._conn.execute("PRAGMA table_info(events)")}
+        if "origin_key" not in columns:
+            self._conn.execute("ALTER TABLE events ADD COLUMN origin_key TEXT")
+        self._conn.execute(_ORIGIN_INDEX)
 
     def _instance_id(self) -> str:
         # Event ids carry this, so a fresh simulator database never reuses an id the gateway
@@ -263,11 +279,47 @@ class CoreStore:
         actor: str,
         now: datetime,
         push_queued: bool,
+        origin_key: str | None = None,
     ) -> StoredEvent | None:
         """Change the status and write its event (and push row) at once.
 
-        Returns None when the status is no longer `expected_status` (someone else acted first).
+        Returns None when the status is no longer `expected_status` (someone else acted first)
+        or an event with `origin_key` exists already (the same follow-up, sent twice at once).
         """
+        try:
+            return self._record_change(
+                core_id,
+                expected_status=expected_status,
+                new_status=new_status,
+                kind=kind,
+                text=text,
+                agency_code=agency_code,
+                attachments=attachments,
+                actor=actor,
+                now=now,
+                push_queued=push_queued,
+                origin_key=origin_key,
+            )
+        except sqlite3.IntegrityError:
+            if origin_key is None:
+                raise
+            return None
+
+    def _record_change(
+        self,
+        core_id: str,
+        *,
+        expected_status: SimStatus,
+        new_status: SimStatus,
+        kind: str,
+        text: str | None,
+        agency_code: str | None,
+        attachments: list[dict[str, str]],
+        actor: str,
+        now: datetime,
+        push_queued: bool,
+        origin_key: str | None,
+    ) -> StoredEvent | None:
         with self._tx() as conn:
             agency_sql = ", agency_code = ?" if agency_code is not None else ""
             params: list[Any] = [new_status.value, iso(now)]
@@ -283,7 +335,7 @@ class CoreStore:
                 return None
             cursor = conn.execute(
                 "INSERT INTO events (core_id, kind, status, text, agency_code, attachments, actor,"
-                " occurred_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " occurred_at, origin_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     core_id,
                     kind,
@@ -293,6 +345,7 @@ class CoreStore:
                     json.dumps(attachments, ensure_ascii=False),
                     actor,
                     iso(now),
+                    origin_key,
                 ),
             )
             seq = int(cursor.lastrowid or 0)
@@ -320,6 +373,23 @@ class CoreStore:
             ).fetchall()
         return [self._event(row) for row in rows]
 
+    def event_by_origin(self, origin_key: str) -> StoredEvent | None:
+        """The event a gateway follow-up with this idempotency key caused, if any."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT * FROM events WHERE origin_key = ?", (origin_key,)
+            ).fetchone()
+        return self._event(row) if row else None
+
+    def followups_of(self, core_id: str) -> list[StoredEvent]:
+        """The events of a report that the gateway's follow-ups caused, oldest first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT * FROM events WHERE core_id = ? AND origin_key IS NOT NULL ORDER BY seq",
+                (core_id,),
+            ).fetchall()
+        return [self._event(row) for row in rows]
+
     @staticmethod
     def _event(row: sqlite3.Row) -> StoredEvent:
         return StoredEvent(
@@ -332,6 +402,7 @@ class CoreStore:
             attachments=json.loads(row["attachments"]),
             actor=row["actor"],
             occurred_at=row["occurred_at"],
+            origin_key=row["origin_key"],
         )
 
     # --- feedback ------------------------------------------------------------------------

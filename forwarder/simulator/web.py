@@ -1,8 +1,10 @@
 """The simulator's tiny web page, in Indonesian: a person plays the LAPOR! admin and agency.
 
 List reports, open one, verify, dispose, mark in process, answer (with an optional photo),
-close, archive or return; switch faults for a demo. Every value is escaped by Jinja2's
-autoescape. There is no login: the simulator is a local demo tool bound to 127.0.0.1.
+close, archive or return; switch faults for a demo. A report's history also shows what the
+agency did through the gateway (its follow-ups, with their photos as images). Every value is
+escaped by Jinja2's autoescape. There is no login: the simulator is a local demo tool bound to
+127.0.0.1.
 """
 
 from __future__ import annotations

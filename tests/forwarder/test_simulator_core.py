@@ -105,6 +105,17 @@ def test_auto_answer_leaves_a_report_a_person_moved_recently(
     assert (event.status, event.agency_code) == ("disposed", "DPUPR")
 
 
+def test_auto_answer_leaves_a_report_the_agency_follows_up_through_the_gateway(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    core = _auto_core(tmp_path, clock)
+    report, _ = core.submit("complaint-1", {"agency_code": "DPUPR"})
+    core.followup(report.core_id, Action.PROCESS, "LPR-1:core_progress:1", text="Diproses.")
+    clock.advance(3600)
+    assert core.tick() == []  # the liaison officer answers in the gateway, not the canned text
+    assert core.get(report.core_id).status is SimStatus.IN_PROCESS
+
+
 def test_without_auto_answer_tick_does_nothing(core: CoreSimulator, clock: FakeClock) -> None:
     core.submit("complaint-1", {})
     clock.advance(10**6)

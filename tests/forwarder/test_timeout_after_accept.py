@@ -76,3 +76,26 @@ async def test_core_down_for_a_while_then_back(live_core: LiveCore) -> None:
         listed = (await raw.get("/api/v1/reports")).json()["reports"]
         assert [r["id"] for r in listed] == [ref.core_id]
     await client.aclose()
+
+
+async def test_an_answer_accepted_then_timed_out_is_found_not_sent_again(
+    live_core: LiveCore,
+) -> None:
+    """The same for the agency's answer: stored by the core, the client times out for real, asks
+    the core for the key and gets the answer it already has. One answer in LAPOR!, ever."""
+    patient = RestCoreClient(base_url=live_core.url, timeout_seconds=5, sleep=SleepRecorder())
+    impatient = RestCoreClient(base_url=live_core.url, timeout_seconds=0.2, sleep=SleepRecorder())
+    ref = await patient.submit(make_report(), "LPR-7K3M9Q")
+    async with httpx.AsyncClient(base_url=live_core.url, timeout=5) as raw:
+        await _faults(raw, mode="timeout_after_accept", remaining=1, delay_seconds=30)
+        try:
+            receipt = await impatient.answer(ref.core_id, "Sudah ditambal.", (), "k:answer:1")
+        finally:
+            await _faults(raw, mode="none")
+        assert receipt.status == "answered" and receipt.receipt_id
+        # the outbox retrying later changes nothing either
+        assert await patient.answer(ref.core_id, "Sudah ditambal.", (), "k:answer:1") == receipt
+        report = (await raw.get(f"/api/v1/reports/{ref.core_id}")).json()
+        assert [e["kind"] for e in report["events"]] == ["answer"]
+    await impatient.aclose()
+    await patient.aclose()

@@ -196,9 +196,21 @@ def _core_answer(c: Call) -> None:
     )
 
 
+def _core_pasted(c: Call) -> None:
+    core_manual.record_pasted(
+        c.gateway, c.session, c.complaint, actor=c.actor, item_id=c.text("item_id")
+    )
+
+
+def _core_resend(c: Call) -> None:
+    core_manual.resend(c.gateway, c.session, c.complaint, actor=c.actor, item_id=c.text("item_id"))
+
+
 HANDLERS: dict[str, Callable[[Call], None]] = {
     "core_ref": _core_ref,
     "core_answer": _core_answer,
+    "core_pasted": _core_pasted,
+    "core_resend": _core_resend,
     "verify": _verify,
     "anonymise": _anonymise,
     "dispose": _dispose,
@@ -214,6 +226,18 @@ HANDLERS: dict[str, Callable[[Call], None]] = {
     "answer": _answer,
     "request_redisposition": _request_redisposition,
 }
+
+
+# Actions that queue something for SP4N-LAPOR!: with the manual backend the flash says the
+# admin has to paste it, since nothing will be sent by itself.
+QUEUES_FOR_CORE = frozenset({"dispose", "acknowledge", "answer"})
+
+
+def done_message(gateway: Gateway, lang: str, action: str) -> str:
+    """The flash after an action: it tells what is queued, never "sent" before it is."""
+    if action in QUEUES_FOR_CORE and core_manual.is_manual(gateway):
+        return t(lang, f"admin.done.{action}_manual")
+    return t(lang, f"admin.done.{action}")
 
 
 async def _store_photos(
@@ -291,5 +315,5 @@ async def act(
     except actions.ActionInvalid as exc:
         return again(exc.message(lang), 422)
     log.info("admin action", extra={"action": action, "user_id": principal.user_id})
-    flash(request, "success", t(lang, f"admin.done.{action}"))
+    flash(request, "success", done_message(gateway, lang, action))
     return RedirectResponse(f"/admin/complaints/{tracking_code}", 303)

@@ -11,11 +11,11 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from config.messages import t
-from gateway import complaint_view, core_manual, inbox
+from gateway import complaint_view, core_status, inbox
 from gateway.api.admin_deps import PrincipalDep, StaffDep, clock, forbidden, page
 from gateway.api.deps import GatewayDep
 from gateway.context import Gateway
-from gateway.models import Agency, Attachment, AttachmentStatus, Category, Complaint, Role, Status
+from gateway.models import Agency, Attachment, AttachmentStatus, Category, Complaint, Status
 from gateway.security import Principal
 from gateway.tracking import normalize_code
 from gateway.web import request_language
@@ -103,7 +103,7 @@ def complaint_page(
         view = complaint_view.build(
             session, complaint, principal, now=c.now, soon=c.soon, lang=lang, gateway=gateway
         )
-        manual = _core_manual(gateway, session, complaint, principal, lang)
+        core = core_status.build(gateway, session, complaint, principal, lang)
     labels = {
         kind: t(lang, f"admin.pii.{kind}")
         for kind in {str(s.get("kind")) for s in complaint.pii_spans}
@@ -119,25 +119,10 @@ def complaint_page(
         "categories": [cat.value for cat in Category],
         "now": c.now,
         "max_photos": gateway.settings.upload_max_files,
-        "core_manual": manual,
+        "core": core,
         "entry_id": uuid.uuid4().hex,
     }
     return page(request, principal, "admin/complaint.html", context, status_code=status_code)
-
-
-def _core_manual(
-    gateway: Gateway, session: Session, complaint: Complaint, principal: Principal, lang: str
-) -> dict[str, object] | None:
-    """The manual backend's box on the complaint page (koordinator only)."""
-    if principal.role is not Role.KOORDINATOR or not core_manual.is_manual(gateway):
-        return None
-    return {
-        "task": core_manual.task(gateway, session, complaint, lang)
-        if core_manual.needs_filing(gateway, complaint)
-        else None,
-        "filed": complaint.core_ref,
-        "can_answer": core_manual.can_enter_answer(gateway, complaint),
-    }
 
 
 @router.get("/admin/complaints/{code}", response_class=HTMLResponse)

@@ -156,7 +156,10 @@ def test_liaison_acknowledges_and_answers_with_a_photo(
     )
     assert response.status_code == 303
     page = pupr.get(f"/admin/complaints/{code}").text
-    assert "Jawaban sudah dikirim ke pelapor." in page and 'id="result-photos"' in page
+    assert (
+        "Jawaban antre untuk dikirim ke pelapor dan ke SP4N-LAPOR!." in page
+        and 'id="result-photos"' in page
+    )
     with gateway.db.read_session() as session:
         photo = session.scalars(select(Attachment).where(Attachment.source == "liaison")).one()
     image = pupr.get(f"/admin/attachments/{photo.id}")

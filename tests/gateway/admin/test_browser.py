@@ -211,7 +211,7 @@ def test_verify_and_dispose_notifies_the_liaison_officers_on_whatsapp(  # type: 
     # The suggested agency is already chosen.
     expect(page.locator("#dispose-agency")).to_have_value(str(directory.dpupr))
     page.locator("#form-dispose").get_by_role("button", name="Disposisikan").click()
-    expect(page.get_by_text("pejabat penghubung diberi tahu lewat WhatsApp")).to_be_visible()
+    expect(page.get_by_text("laporan ke SP4N-LAPOR! sudah antre")).to_be_visible()
     expect(page.locator("#complaint-agency")).to_have_text("Dinas Pekerjaan Umum")
 
     _dispatch(gateway)
@@ -254,7 +254,9 @@ def test_a_liaison_answers_with_a_photo_and_the_citizen_gets_it(  # type: ignore
     page.get_by_label("Jawaban untuk pelapor").fill("Lubang sudah ditambal pada hari Senin.")
     page.get_by_label("Foto hasil tindak lanjut (bukti penyelesaian)").set_input_files(str(photo))
     page.get_by_role("button", name="Kirim jawaban").click()
-    expect(page.get_by_text("Jawaban sudah dikirim ke pelapor.")).to_be_visible()
+    expect(
+        page.get_by_text("Jawaban antre untuk dikirim ke pelapor dan ke SP4N-LAPOR!.")
+    ).to_be_visible()
     expect(page.locator("#result-photos img")).to_have_count(1)
     expect(page.locator("#complaint-status")).to_have_text("Sudah dijawab")
 
