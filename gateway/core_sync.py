@@ -33,7 +33,7 @@ from forwarder.base import (
 from forwarder.manual import ManualSubmissionRequired
 from forwarder.registry import build_core_client
 from forwarder.status_map import to_internal
-from gateway import deadlines, outbox, status_notices, workflow
+from gateway import lifecycle, outbox, workflow
 from gateway.clock import utcnow
 from gateway.models import (
     Agency,
@@ -354,15 +354,8 @@ def _apply(
     if not forward or not workflow.can_transition(current, target):
         workflow.record(session, complaint, actor="core", action="core_status", note=event.status)
         return f"kept {current.value} (core says {target.value})"
-    messages = status_notices.notices(
+    lifecycle.step(
         gateway,
-        session,
-        complaint,
-        target,
-        event_key=f"core:{event.event_id}",
-        reason=event.text or "",
-    )
-    workflow.transition(
         session,
         complaint,
         target,
@@ -370,10 +363,9 @@ def _apply(
         action=target.value,
         note=event.text,
         public=True,
-        messages=messages,
+        notice=lifecycle.Notice(target, key=f"core:{event.event_id}", reason=event.text or ""),
         now=now,
     )
-    deadlines.refresh(gateway, session, complaint, now)
     return f"{current.value} -> {target.value}"
 
 
@@ -408,20 +400,13 @@ def _answer(
             )
         )
     text = event.text or ""
-    messages = status_notices.notices(
-        gateway,
-        session,
-        complaint,
-        Status.ANSWERED,
-        event_key=f"core:{event.event_id}",
-        media=tuple(media),
-        answer=text,
+    notice = lifecycle.Notice(
+        Status.ANSWERED, key=f"core:{event.event_id}", media=tuple(media), answer=text
     )
     current = Status(complaint.status)
-    if current is Status.DISPOSED and not workflow.can_transition(current, Status.ANSWERED):
-        current = Status.DISPOSED
     if workflow.can_transition(current, Status.ANSWERED):
-        workflow.transition(
+        lifecycle.step(
+            gateway,
             session,
             complaint,
             Status.ANSWERED,
@@ -429,20 +414,21 @@ def _answer(
             action="answered",
             note=text,
             public=True,
-            messages=messages,
+            notice=notice,
             now=now,
         )
-        deadlines.refresh(gateway, session, complaint, now)
         return f"{current.value} -> answered"
     # Answered again (a second answer) or in an unexpected state: keep it and pass it on.
-    workflow.record(
+    lifecycle.step(
+        gateway,
         session,
         complaint,
+        None,
         actor="core",
         action="answered",
         note=text,
         public=True,
-        messages=messages,
+        notice=notice,
         now=now,
     )
     return f"answer recorded in {current.value}"
