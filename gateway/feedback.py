@@ -27,7 +27,7 @@ from sqlmodel import Session
 
 from gateway import core_sync, lifecycle, notify, outbox, status_notices, workflow
 from gateway.clock import utcnow
-from gateway.commands import parse_feedback
+from gateway.commands import Feedback, parse_feedback
 from gateway.models import Complaint, ComplaintEvent, Status
 
 if TYPE_CHECKING:
@@ -63,16 +63,21 @@ def give(
     text: str,
     *,
     key: str,
+    satisfied: bool | None = None,
     now: datetime | None = None,
 ) -> Result:
     """Record a reporter's response to the answer of `member`'s case (see the module's rules).
     `key` names the response (the inbound message, the page's form) so that it reaches the
-    core once. The caller thanks the reporter; the other reporters are told here."""
+    core once; `satisfied` is the reporter's explicit choice (the private page's buttons), else
+    it is read from the words (PUAS, TIDAK PUAS, 1-5). The caller thanks the reporter; the
+    other reporters are told here."""
     now = now or utcnow()
     case = lifecycle.case_of(session, member)
     if case.status != Status.ANSWERED.value:
         raise workflow.TransitionError(case, Status.CLOSED)
     feedback = parse_feedback(text)
+    if satisfied is not None:
+        feedback = Feedback(satisfied, None, text.strip())
     note = f"{feedback.rating}/5: {feedback.text}" if feedback.rating else feedback.text
     forward = core_sync.feedback_message(case, feedback.text, feedback.rating, key=key)
     forwards = [forward] if forward is not None else []

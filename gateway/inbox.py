@@ -8,6 +8,10 @@ statement).
 
 Full-text search uses the engine's own index (FTS5 on SQLite, a tsvector with a GIN index on
 PostgreSQL, both made in the `admin_0001` migration); every word is a prefix and all must match.
+A case (a cluster: one problem, several reporters, one life; docs/clusters.md) is one row: the
+complaints that follow its primary are left out of the lists and counts unless the admin
+searches or asks for duplicates, and the primary's row says how many reporters the case has.
+
 A search (and the "has duplicates" filter) first takes the newest `cap` matching ids into a
 materialised CTE, shared by the page and the counts, which are then one grouped pass over that
 set; a search matching more than the cap shows the newest matches and says "cap+". A tracking
@@ -205,6 +209,15 @@ def deadline_condition(state: str, now: datetime, soon: timedelta) -> ColumnElem
     )
 
 
+def not_follower() -> ColumnElement[bool]:
+    """Not a complaint that follows another one's case (a merged one is folded, not following:
+    it keeps its own row)."""
+    return or_(
+        Complaint.cluster_id.is_(None),  # type: ignore[union-attr]
+        Complaint.merged_into_id.is_not(None),  # type: ignore[union-attr]
+    )
+
+
 def search_terms(q: str) -> list[str]:
     return re.findall(r"\w+", q.lower())[:MAX_SEARCH_TERMS]
 
@@ -329,6 +342,8 @@ def conditions(
     if f.received_to:
         end = clock.day_start(f.received_to + timedelta(days=1))
         where.append(Complaint.received_at < end)  # type: ignore[arg-type]
+    if not (f.q or f.has_duplicates):
+        where.append(not_follower())
     if sets.no_match:
         where.append(false())
     if sets.code is not None:
@@ -366,6 +381,7 @@ class InboxRow:
     clustered: bool
     redisposition_requested: bool
     escalated: bool = False  # overdue answer: forwarded to Ombudsman RI
+    reporters: int = 1  # a case's primary: its own reporter and those of its followers
 
     @property
     def place(self) -> str:
@@ -454,7 +470,7 @@ def list_page(
     )
     found = session.execute(query).all()
     agencies = _agency_names(session, {r.agency_id for r in found if r.agency_id})
-    clustered = _clustered(session, [r.id for r in found[:page_size]])
+    followers = _followers(session, [r.id for r in found[:page_size]])
     rows = []
     for r in found[:page_size]:
         due = (
@@ -480,9 +496,10 @@ def list_page(
                 received_at=r.received_at,
                 due_at=due,
                 deadline_state=deadline_state(due, clock),
-                clustered=r.cluster_id is not None or r.id in clustered,
+                clustered=r.cluster_id is not None or r.id in followers,
                 redisposition_requested=r.redisposition_requested_at is not None,
                 escalated=bool(r.escalated),
+                reporters=1 + followers.get(r.id, 0),
             )
         )
     result = InboxPage(filter=f, rows=rows, has_next=len(found) > page_size)
@@ -579,11 +596,22 @@ def _agency_names(session: Session, ids: set[int]) -> dict[int, str]:
     return {row.id: row.name for row in rows}
 
 
-def _clustered(session: Session, ids: list[int]) -> set[int]:
-    """Which of these complaints head a cluster (others point at them)."""
+def _followers(session: Session, ids: list[int]) -> dict[int, int]:
+    """How many complaints point at each of these (they head a cluster): followers of its case
+    and complaints merged into it by way of the cluster."""
     if not ids:
-        return set()
-    rows = session.scalars(
-        select(Complaint.cluster_id).where(Complaint.cluster_id.in_(ids)).distinct()  # type: ignore[union-attr]
+        return {}
+    rows = session.execute(
+        select(Complaint.cluster_id, func.count())
+        .where(Complaint.cluster_id.in_(ids))  # type: ignore[union-attr]
+        .where(Complaint.status != S.MERGED.value)
+        .group_by(Complaint.cluster_id)
     )
-    return {value for value in rows if value is not None}
+    heads = {int(head): int(n) for head, n in rows if head is not None}
+    merged_only = session.scalars(
+        select(Complaint.cluster_id)
+        .where(Complaint.cluster_id.in_(set(ids) - set(heads)))  # type: ignore[union-attr]
+        .distinct()
+    )
+    heads.update({int(head): 0 for head in merged_only if head is not None})
+    return heads
