@@ -15,7 +15,6 @@ from sqlalchemy import select
 
 from gateway import deadlines, feedback, inbox, lifecycle, sweeps, workflow
 from gateway.app import create_app
-from gateway.clock import utcnow
 from gateway.context import Gateway
 from gateway.db import Database
 from gateway.models import Complaint, OutboxItem, Status
@@ -372,10 +371,9 @@ def test_unclustering_gives_a_member_back_its_own_life(
     clusters.answer(gateway, primary.code)
     assert len(clusters.texts_to(gateway, member)) == before  # no more case notices
     assert clusters.complaint(gateway, member.code).status == S.RECEIVED
-    with pytest.raises(lifecycle.NotAFollower):
-        with gateway.db.session() as session:
-            again = session.scalar(select(Complaint).where(Complaint.tracking_code == member.code))
-            lifecycle.leave(gateway, session, again, actor="user:1")  # type: ignore[arg-type]
+    with pytest.raises(lifecycle.NotAFollower), gateway.db.session() as session:
+        again = session.scalar(select(Complaint).where(Complaint.tracking_code == member.code))
+        lifecycle.leave(gateway, session, again, actor="user:1")  # type: ignore[arg-type]
 
 
 def test_a_primary_with_followers_cannot_be_merged_away(
