@@ -41,6 +41,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Session
 
+from gateway import lifecycle
 from gateway.models import Agency, Category, Complaint, Status
 from gateway.tracking import normalize_code
 
@@ -209,15 +210,6 @@ def deadline_condition(state: str, now: datetime, soon: timedelta) -> ColumnElem
     )
 
 
-def not_follower() -> ColumnElement[bool]:
-    """Not a complaint that follows another one's case (a merged one is folded, not following:
-    it keeps its own row)."""
-    return or_(
-        Complaint.cluster_id.is_(None),  # type: ignore[union-attr]
-        Complaint.merged_into_id.is_not(None),  # type: ignore[union-attr]
-    )
-
-
 def search_terms(q: str) -> list[str]:
     return re.findall(r"\w+", q.lower())[:MAX_SEARCH_TERMS]
 
@@ -343,7 +335,7 @@ def conditions(
         end = clock.day_start(f.received_to + timedelta(days=1))
         where.append(Complaint.received_at < end)  # type: ignore[arg-type]
     if not (f.q or f.has_duplicates):
-        where.append(not_follower())
+        where.append(lifecycle.not_follower())
     if sets.no_match:
         where.append(false())
     if sets.code is not None:

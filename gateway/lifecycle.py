@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlmodel import Session
 
 from channels.base import Media
@@ -73,6 +73,15 @@ def is_follower(complaint: Complaint) -> bool:
         complaint.cluster_id is not None
         and complaint.cluster_id != complaint.id
         and complaint.status != S.MERGED.value
+    )
+
+
+def not_follower() -> ColumnElement[bool]:
+    """SQL: the complaint is not a follower — one row per case in lists and counts (a merged
+    complaint is folded, not following: it keeps its own row)."""
+    return or_(
+        Complaint.cluster_id.is_(None),  # type: ignore[union-attr]
+        Complaint.merged_into_id.is_not(None),  # type: ignore[union-attr]
     )
 
 
@@ -152,16 +161,18 @@ def step(
     function of the event's id (idempotency keys are built from it)."""
     require_case(session, case, action)
     now = now or utcnow()
+    audit: dict[str, Any] = {
+        "actor": actor,
+        "action": action,
+        "changes": changes,
+        "note": note,
+        "public": public,
+        "now": now,
+    }
     if to is None:
-        event = workflow.record(
-            session, case, actor=actor, action=action, changes=changes, note=note,
-            public=public, now=now,
-        )  # fmt: skip
+        event = workflow.record(session, case, **audit)
     else:
-        event = workflow.transition(
-            session, case, to, actor=actor, action=action, changes=changes, note=note,
-            public=public, now=now,
-        )  # fmt: skip
+        event = workflow.transition(session, case, to, **audit)
     session.flush()
     assert event.id is not None
     deadlines.refresh(gateway, session, case, now)

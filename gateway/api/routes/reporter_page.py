@@ -116,9 +116,7 @@ def reporter_page(request: Request, code: str, token: str, gateway: GatewayDep) 
 
 
 @router.post("/status/{code}/{token}", response_class=HTMLResponse)
-async def give_feedback(
-    request: Request, code: str, token: str, gateway: GatewayDep
-) -> Response:
+async def give_feedback(request: Request, code: str, token: str, gateway: GatewayDep) -> Response:
     normalized = _code(gateway, code, token)
     if normalized is None:
         return _not_found(request)
@@ -127,8 +125,10 @@ async def give_feedback(
     values = {k: v for k, v in form.items() if isinstance(v, str) and k != CSRF_FIELD}
     expected = request.cookies.get(CSRF_COOKIE) or ""
     given = form.get(CSRF_FIELD)
-    if not expected or not isinstance(given, str) or not hmac.compare_digest(
-        expected.encode(), given.encode()
+    if (
+        not expected
+        or not isinstance(given, str)
+        or not hmac.compare_digest(expected.encode(), given.encode())
     ):
         return _page(
             request, gateway, normalized, error=t(lang, "tracking.form_expired"), status_code=403
