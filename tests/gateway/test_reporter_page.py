@@ -130,7 +130,9 @@ def test_the_feedback_reaches_the_core_like_a_chat_reply(
     reporter, link = clusters.by_web(client)
     _answered(gateway, reporter.code, agency, photo=False)
     with gateway.db.session() as session:
-        complaint = session.scalar(select(Complaint).where(Complaint.tracking_code == reporter.code))
+        complaint = session.scalar(
+            select(Complaint).where(Complaint.tracking_code == reporter.code)
+        )
         workflow.record(
             session, complaint, actor="core", action="core_submitted", changes={"core_ref": "C-9"}
         )  # type: ignore[arg-type]
