@@ -69,7 +69,7 @@ def test_the_confirmation_is_the_private_page_and_the_public_page_keeps_it_priva
 
 def test_a_wrong_or_borrowed_token_is_not_found(client: TestClient, gateway: Gateway) -> None:
     mine, my_link = clusters.by_web(client)
-    other, other_link = clusters.by_web(client, "Lampu jalan di Desa Leteh Rembang mati total")
+    other, _other_link = clusters.by_web(client, "Lampu jalan di Desa Leteh Rembang mati total")
     secret = my_link.rsplit("/", 1)[1]
     assert client.get(my_link).status_code == 200
     for url in (
