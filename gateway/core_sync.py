@@ -341,6 +341,13 @@ def _apply(
 ) -> str:
     if event.status:
         complaint.core_status = event.status[:60]
+    if lifecycle.is_follower(complaint):
+        # Only a case's primary is filed; a follower with a report of its own predates the
+        # one-case rule. Keep what the core said; the case moves at its primary.
+        workflow.record(
+            session, complaint, actor="core", action="core_status", note=event.text or event.status
+        )
+        return "kept: follows a case"
     current = Status(complaint.status)
     if event.kind is CoreEventKind.ANSWER:
         return _answer(gateway, session, complaint, event, now)
