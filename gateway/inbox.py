@@ -189,8 +189,12 @@ def current_due() -> ColumnElement[Any]:
     )
 
 
-def deadline_condition(state: str, now: datetime, soon: timedelta) -> ColumnElement[bool]:
+def deadline_condition(
+    state: str, now: datetime, soon: timedelta, *, cases_only: bool = False
+) -> ColumnElement[bool]:
     # Written as one range per clock (not on current_due()) so each half can use the status index.
+    # `cases_only` repeats the one-row-per-case condition inside each half: each half is then
+    # answered by its partial index alone (SQLite reads no table row for an OR it unions).
     def within(column: Any, low: datetime | None, high: datetime | None) -> ColumnElement[bool]:
         parts = [column.is_not(None)]
         if low is not None:
@@ -204,9 +208,18 @@ def deadline_condition(state: str, now: datetime, soon: timedelta) -> ColumnElem
         "due_soon": (now, now + soon),
         "ok": (now + soon, None),
     }[state]
+    case_rows = [lifecycle.not_follower()] if cases_only else []
     return or_(
-        and_(Complaint.status.in_(VERIFY_CLOCK), within(Complaint.verify_due_at, low, high)),  # type: ignore[attr-defined]
-        and_(Complaint.status.in_(ANSWER_CLOCK), within(Complaint.answer_due_at, low, high)),  # type: ignore[attr-defined]
+        and_(
+            Complaint.status.in_(VERIFY_CLOCK),  # type: ignore[attr-defined]
+            within(Complaint.verify_due_at, low, high),
+            *case_rows,
+        ),
+        and_(
+            Complaint.status.in_(ANSWER_CLOCK),  # type: ignore[attr-defined]
+            within(Complaint.answer_due_at, low, high),
+            *case_rows,
+        ),
     )
 
 
@@ -303,10 +316,15 @@ def conditions(
     *,
     with_status: bool = True,
     with_deadline: bool = True,
+    deadline: str | None = None,
 ) -> list[ColumnElement[bool]]:
-    """The WHERE clause of a filter. The status and deadline facets can be left out, for the
-    counts that show what each of their values would give."""
+    """The WHERE clause of a filter. The status and deadline facets can be left out, or the
+    deadline replaced (`deadline`), for the counts that show what each of their values would
+    give. A case is one row: its followers are left out unless the admin searches or asks for
+    duplicates."""
     where: list[ColumnElement[bool]] = []
+    state = deadline or (f.deadline if with_deadline else "")
+    cases_only = not (f.q or f.has_duplicates)
     scoped = scope_condition(scope)
     if scoped is not None:
         where.append(scoped)
@@ -323,8 +341,10 @@ def conditions(
         where.append(Complaint.agency_id == f.agency_id)  # type: ignore[arg-type]
     if f.kecamatan:
         where.append(func.lower(Complaint.kecamatan) == f.kecamatan.lower())
-    if with_deadline and f.deadline:
-        where.append(deadline_condition(f.deadline, clock.now, clock.soon))
+    if state:
+        where.append(deadline_condition(state, clock.now, clock.soon, cases_only=cases_only))
+    elif cases_only:
+        where.append(lifecycle.not_follower())
     if sets.duplicates is not None:
         where.append(Complaint.id.in_(select(sets.duplicates.c.id)))  # type: ignore[union-attr]
     if f.redisposition:
@@ -334,8 +354,6 @@ def conditions(
     if f.received_to:
         end = clock.day_start(f.received_to + timedelta(days=1))
         where.append(Complaint.received_at < end)  # type: ignore[arg-type]
-    if not (f.q or f.has_duplicates):
-        where.append(lifecycle.not_follower())
     if sets.no_match:
         where.append(false())
     if sets.code is not None:
@@ -514,10 +532,9 @@ def _fill_counts(
     counted_statuses = [s for s in statuses if not f.deadline or s in CLOCK_STATES]
     for status in counted_statuses:
         columns[status] = _capped_count([*base, Complaint.status == status], cap)  # type: ignore[list-item]
-    undated = conditions(f, scope, clock, sets, with_deadline=False)
     for state in DEADLINE_STATES:
         columns[f"deadline:{state}"] = _capped_count(
-            [*undated, deadline_condition(state, clock.now, clock.soon)], cap
+            conditions(f, scope, clock, sets, deadline=state), cap
         )
     values = session.execute(
         select(*(column.label(f"c{i}") for i, column in enumerate(columns.values())))
