@@ -7,8 +7,15 @@ keeps the state), its audit event and every outbox row it causes — the forward
 core, WhatsApp notices to liaison officers, messages to reporters on their own channel. The
 caller commits once with `workflow.commit()`, so an action happens completely or not at all.
 
-Three things can stop an action, and then the caller rolls back and nothing has changed:
+Every action that changes the case goes through `lifecycle.step` (transition → deadlines →
+each reporter of the case told once → outbox → the complaints that follow the case mirror it).
+Asked of a complaint that follows another one's case, such an action is refused with
+`lifecycle.FollowsCase`, naming the primary complaint where it belongs (docs/clusters.md); what
+concerns only that complaint's reporter (reply, anonymise, uncluster) stays allowed.
+
+Four things can stop an action, and then the caller rolls back and nothing has changed:
 - `NotAllowed` (or `workflow.TransitionError`): not in the complaint's current state;
+- `lifecycle.FollowsCase`: the complaint follows a case; act on the case's primary complaint;
 - `workflow.ConcurrentUpdate`: someone else changed the complaint since the page was read;
 - `ActionInvalid`: the input is wrong (missing reason, unknown agency...). Its `key` names the
   message under `admin.errors.` in `config/messages/`.
@@ -27,7 +34,7 @@ from sqlmodel import Session
 
 from channels.base import Media
 from config.messages import t
-from gateway import core_sync, deadlines, notify, outbox, status_notices, workflow
+from gateway import core_sync, deadlines, lifecycle, notify, outbox, workflow
 from gateway.clock import as_utc, utcnow
 from gateway.models import (
     Agency,
@@ -164,6 +171,7 @@ def verify(
 ) -> ComplaintEvent:
     """The complaint is relevant, complete and clear: set its title, class and place."""
     now = now or utcnow()
+    lifecycle.require_case(session, complaint, "verify")
     _require_state(complaint, {S.RECEIVED}, "verify")
     if not (relevant and complete and clear):
         raise ActionInvalid("verify_checks")
@@ -178,7 +186,8 @@ def verify(
     }
     if location_text is not None:
         changes["location_text"] = _optional(location_text, 500)
-    event = workflow.transition(
+    return lifecycle.step(
+        gateway,
         session,
         complaint,
         S.VERIFIED,
@@ -186,17 +195,9 @@ def verify(
         action="verified",
         changes=changes,
         public=True,
+        notice=lifecycle.Notice(S.VERIFIED),
         now=now,
     )
-    event_id = _event_id(session, event)
-    deadlines.refresh(gateway, session, complaint, now)
-    _enqueue(
-        session,
-        status_notices.notices(
-            gateway, session, complaint, S.VERIFIED, event_key=f"verified:{event_id}"
-        ),
-    )
-    return event
 
 
 def anonymise(
@@ -243,9 +244,19 @@ def dispose(
     """Send a verified complaint to the competent agency: queue the forward to the SP4N core
     and a WhatsApp notice to each of the agency's liaison officers; tell the reporter(s)."""
     now = now or utcnow()
+    lifecycle.require_case(session, complaint, "dispose")
     _require_state(complaint, {S.VERIFIED}, "dispose")
     agency = _agency(session, agency_id)
-    event = workflow.transition(
+
+    def consequences(event_id: int) -> list[OutboxMessage]:
+        # The case goes to the core once, from its primary complaint (followers never do).
+        core_sync.enqueue_submit(session, complaint)
+        return _liaison_notices(
+            gateway, session, complaint, agency, "notify.liaison_disposed", event_id
+        )
+
+    return lifecycle.step(
+        gateway,
         session,
         complaint,
         S.DISPOSED,
@@ -254,23 +265,10 @@ def dispose(
         changes={"agency_id": agency.id, "redisposition_requested_at": None},
         note=_optional(note, MAX_TEXT),
         public=True,
+        notice=lifecycle.Notice(S.DISPOSED),
+        messages=consequences,
         now=now,
     )
-    event_id = _event_id(session, event)
-    deadlines.refresh(gateway, session, complaint, now)
-    core_sync.enqueue_submit(session, complaint)
-    _enqueue(
-        session,
-        [
-            *_liaison_notices(
-                gateway, session, complaint, agency, "notify.liaison_disposed", event_id
-            ),
-            *status_notices.notices(
-                gateway, session, complaint, S.DISPOSED, event_key=f"disposed:{event_id}"
-            ),
-        ],
-    )
-    return event
 
 
 def redispose(
@@ -286,11 +284,13 @@ def redispose(
     """Send a disposed complaint to another agency (a mistake, or the liaison asked for it);
     the new agency's liaison officers are told."""
     now = now or utcnow()
+    lifecycle.require_case(session, complaint, "redispose")
     _require_state(complaint, LIAISON_WORK_STATES, "redispose")
     agency = _agency(session, agency_id)
     if agency.id == complaint.agency_id:
         raise ActionInvalid("same_agency")
-    event = workflow.transition(
+    return lifecycle.step(
+        gateway,
         session,
         complaint,
         S.DISPOSED,
@@ -299,18 +299,14 @@ def redispose(
         changes={"agency_id": agency.id, "redisposition_requested_at": None},
         note=_required(reason, "reason_required"),
         public=True,
+        messages=lambda event_id: [
+            *_liaison_notices(
+                gateway, session, complaint, agency, "notify.liaison_redisposed", event_id
+            ),
+            core_sync.redispose_message(complaint, event_id),
+        ],
         now=now,
     )
-    event_id = _event_id(session, event)
-    deadlines.refresh(gateway, session, complaint, now)
-    _enqueue(
-        session,
-        _liaison_notices(
-            gateway, session, complaint, agency, "notify.liaison_redisposed", event_id
-        ),
-    )
-    _enqueue(session, [core_sync.redispose_message(complaint, event_id)])
-    return event
 
 
 def _liaison_notices(
@@ -344,10 +340,15 @@ def pend(
     """The complaint is incomplete: ask the reporter on their channel and wait (the clock is
     paused). Their answer joins the complaint and `resume_from_pending` brings it back."""
     now = now or utcnow()
+    lifecycle.require_case(session, complaint, "pend")
     question = _required(question, "question_required", min_chars=5)
     if not complaint.reply_channel or not complaint.reply_address:
         raise ActionInvalid("no_reply_channel")
-    event = workflow.transition(
+    text = t(
+        complaint.language, "reporter.question", code=complaint.tracking_code, question=question
+    )
+    return lifecycle.step(
+        gateway,
         session,
         complaint,
         S.PENDING,
@@ -355,15 +356,13 @@ def pend(
         action="pending",
         note=question,
         public=True,
+        messages=lambda event_id: [
+            notify.to_reporter(
+                session, complaint, text, event_key=f"pending:{event_id}", kind="question"
+            )
+        ],
         now=now,
     )
-    event_id = _event_id(session, event)
-    deadlines.refresh(gateway, session, complaint, now)
-    text = t(
-        complaint.language, "reporter.question", code=complaint.tracking_code, question=question
-    )
-    _tell_reporter(session, complaint, text, f"pending:{event_id}", "question")
-    return event
 
 
 def resume_from_pending(
@@ -376,11 +375,17 @@ def resume_from_pending(
     now: datetime | None = None,
 ) -> ComplaintEvent:
     """The reporter answered the question: the complaint returns to the inbox in the state it
-    was pended from (received or verified). Called by the conversation code, or by an admin."""
+    was pended from (received or verified). Called by the conversation code, or by an admin.
+    A reporter of a follower answering resumes the case (their words count for it); an admin
+    resumes the case on its primary complaint."""
     now = now or utcnow()
+    if actor == "reporter":
+        complaint = lifecycle.case_of(session, complaint)
+    lifecycle.require_case(session, complaint, "resume")
     _require_state(complaint, {S.PENDING}, "resume")
     back = Status(complaint.status_before_pending or S.RECEIVED.value)
-    event = workflow.transition(
+    return lifecycle.step(
+        gateway,
         session,
         complaint,
         back,
@@ -391,8 +396,6 @@ def resume_from_pending(
         public=True,
         now=now,
     )
-    deadlines.refresh(gateway, session, complaint, now)
-    return event
 
 
 def archive(
@@ -439,19 +442,20 @@ def _close_with_reason(
     now: datetime | None,
 ) -> ComplaintEvent:
     now = now or utcnow()
+    lifecycle.require_case(session, complaint, action)
     reason = _required(reason, "reason_required")
-    event = workflow.transition(
-        session, complaint, to, actor=actor, action=action, note=reason, public=True, now=now
-    )
-    event_id = _event_id(session, event)
-    deadlines.refresh(gateway, session, complaint, now)
-    _enqueue(
+    return lifecycle.step(
+        gateway,
         session,
-        status_notices.notices(
-            gateway, session, complaint, to, event_key=f"{action}:{event_id}", reason=reason
-        ),
+        complaint,
+        to,
+        actor=actor,
+        action=action,
+        note=reason,
+        public=True,
+        notice=lifecycle.Notice(to, reason=reason),
+        now=now,
     )
-    return event
 
 
 def merge(
@@ -476,6 +480,9 @@ def merge(
     if members is not None:
         # Its own duplicates would lose their way to the answer; merge the other way round.
         raise ActionInvalid("merge_has_members")
+    if lifecycle.followers(session, complaint):
+        # The reporters following this case would follow a merged complaint.
+        raise ActionInvalid("merge_has_followers")
     event = workflow.transition(
         session,
         complaint,
@@ -546,7 +553,26 @@ def unmerge(
             now=now,
         )
     deadlines.refresh(gateway, session, complaint, now)
+    if lifecycle.is_follower(complaint):
+        # Back in the case it followed before the merge: it takes the case's state at once.
+        workflow.follow(session, complaint, lifecycle.case_of(session, complaint), now=now)
     return event
+
+
+def uncluster(
+    gateway: Gateway,
+    session: Session,
+    complaint: Complaint,
+    *,
+    actor: str,
+    now: datetime | None = None,
+) -> ComplaintEvent:
+    """Not the same problem after all: the complaint leaves the case it follows and gets back
+    its own life (its own status, back in the inbox, its own deadlines; no more case notices).
+    """
+    if not lifecycle.is_follower(complaint):
+        raise NotAllowed(complaint, "uncluster")
+    return lifecycle.leave(gateway, session, complaint, actor=actor, now=now)
 
 
 def reply(
@@ -582,19 +608,22 @@ def acknowledge(
 ) -> ComplaintEvent:
     """The agency is on it ("sedang diproses"); every reporter of the cluster is told."""
     now = now or utcnow()
+    lifecycle.require_case(session, complaint, "acknowledge")
     _require_state(complaint, {S.DISPOSED}, "acknowledge")
-    event = workflow.transition(
-        session, complaint, S.IN_PROGRESS, actor=actor, action="in_progress", public=True, now=now
-    )
-    event_id = _event_id(session, event)
-    deadlines.refresh(gateway, session, complaint, now)
-    _enqueue(
+    event = lifecycle.step(
+        gateway,
         session,
-        status_notices.notices(
-            gateway, session, complaint, S.IN_PROGRESS, event_key=f"in_progress:{event_id}"
-        ),
+        complaint,
+        S.IN_PROGRESS,
+        actor=actor,
+        action="in_progress",
+        public=True,
+        notice=lifecycle.Notice(S.IN_PROGRESS),
+        now=now,
     )
-    core_sync.enqueue(session, core_sync.progress_message(session, complaint, event_id))
+    core_sync.enqueue(
+        session, core_sync.progress_message(session, complaint, _event_id(session, event))
+    )
     return event
 
 
@@ -613,19 +642,10 @@ def answer(
     on their own channel (REPORTER_STATUS_NOTICES "answered", as for answers from the core), and
     the reporters' 10 working days to respond start."""
     now = now or utcnow()
+    lifecycle.require_case(session, complaint, "answer")
     text = _required(text, "answer_required", min_chars=MIN_ANSWER)
-    event = workflow.transition(
-        session,
-        complaint,
-        S.ANSWERED,
-        actor=actor,
-        action="answered",
-        changes={"redisposition_requested_at": None},
-        note=text,
-        public=True,
-        now=now,
-    )
-    event_id = _event_id(session, event)
+    if not workflow.can_transition(complaint.status, S.ANSWERED):
+        raise workflow.TransitionError(complaint, S.ANSWERED)
     kept = []
     for stored, filename in photos:
         attachment = Attachment(
@@ -654,20 +674,22 @@ def answer(
         )
         for a in kept
     )
-    deadlines.refresh(gateway, session, complaint, now)
-    _enqueue(
+    event = lifecycle.step(
+        gateway,
         session,
-        status_notices.notices(
-            gateway,
-            session,
-            complaint,
-            S.ANSWERED,
-            event_key=f"answered:{event_id}",
-            media=media,
-            answer=text,
-        ),
+        complaint,
+        S.ANSWERED,
+        actor=actor,
+        action="answered",
+        changes={"redisposition_requested_at": None},
+        note=text,
+        public=True,
+        notice=lifecycle.Notice(S.ANSWERED, media=media, answer=text),
+        now=now,
     )
-    core_sync.enqueue(session, core_sync.answer_message(session, complaint, event_id, text, kept))
+    core_sync.enqueue(
+        session, core_sync.answer_message(session, complaint, _event_id(session, event), text, kept)
+    )
     return event
 
 
@@ -683,6 +705,7 @@ def request_redisposition(
     """ "Not our agency's task": the complaint is flagged in the koordinator's inbox for
     re-disposition; it stays with the agency until the koordinator moves it."""
     now = now or utcnow()
+    lifecycle.require_case(session, complaint, "request_redisposition")
     _require_state(complaint, LIAISON_WORK_STATES, "request_redisposition")
     return workflow.record(
         session,

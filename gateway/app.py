@@ -34,6 +34,7 @@ from gateway.api.routes import (
     media,
     public,
     publication,
+    reporter_page,
     webhooks,
 )
 from gateway.context import Gateway
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     app.state.scheduler = None
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(public.router)
+    app.include_router(reporter_page.router)
     app.include_router(publication.router)
     app.include_router(complaints_api.router)
     app.include_router(health.router)

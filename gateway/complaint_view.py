@@ -30,7 +30,7 @@ from sqlmodel import Session
 from config.messages import DEFAULT_LANGUAGE, has, long_date, t
 from forwarder.base import CoreReport
 from forwarder.status_map import to_internal
-from gateway import actions, disclosure, notify, workflow
+from gateway import actions, disclosure, lifecycle, notify, workflow
 from gateway.inbox import ANSWER_CLOCK, VERIFY_CLOCK
 from gateway.models import (
     Agency,
@@ -63,6 +63,7 @@ KOORDINATOR_ACTIONS = (
     "redispose",
     "merge",
     "unmerge",
+    "uncluster",
     "reply",
     "acknowledge",
     "answer",
@@ -79,9 +80,15 @@ ROLE_ACTIONS: dict[Role, tuple[str, ...]] = {
 }
 
 
+# What may be done to a complaint that follows a case: what concerns its own reporter. Everything
+# else is the case's, done on the primary complaint (docs/clusters.md).
+FOLLOWER_ACTIONS = frozenset({"anonymise", "reply", "merge", "uncluster"})
+
+
 def available_actions(principal: Principal, complaint: Complaint) -> list[str]:
     """The actions to offer on the page: allowed for the role and possible in this state."""
     status = Status(complaint.status)
+    follower = lifecycle.is_follower(complaint)
     reachable = complaint.reply_channel is not None and complaint.reply_address is not None
     possible = {
         "verify": status is S.RECEIVED,
@@ -98,8 +105,13 @@ def available_actions(principal: Principal, complaint: Complaint) -> list[str]:
         "acknowledge": status is S.DISPOSED,
         "answer": status in actions.LIAISON_WORK_STATES,
         "request_redisposition": status in actions.LIAISON_WORK_STATES,
+        "uncluster": follower,
     }
-    return [name for name in ROLE_ACTIONS[principal.role] if possible.get(name)]
+    return [
+        name
+        for name in ROLE_ACTIONS[principal.role]
+        if possible.get(name) and (not follower or name in FOLLOWER_ACTIONS)
+    ]
 
 
 # --- personal data highlighted -------------------------------------------------------------------
@@ -191,6 +203,8 @@ class ComplaintView:
     loose_photos: list[Attachment] = field(default_factory=list)  # reporter photos of no message
     result_photos: list[Attachment] = field(default_factory=list)  # the agency's proof
     cluster: list[Complaint] = field(default_factory=list)
+    case: Complaint | None = None  # the primary complaint, when this one follows its case
+    case_members: list[Complaint] = field(default_factory=list)  # a primary: its case's
     merged_into: Complaint | None = None
     timeline: list[EventView] = field(default_factory=list)
     deadlines: list[DeadlineView] = field(default_factory=list)
@@ -434,6 +448,11 @@ def build(
         view.published[shown.id] = disclosure.description(  # type: ignore[index]
             shown, disclosure.reporter_of(session, shown)
         )
+    if lifecycle.is_follower(complaint):
+        view.case = lifecycle.case_of(session, complaint)
+    else:
+        followers = lifecycle.followers(session, complaint)
+        view.case_members = [complaint, *followers] if followers else []
     if full and complaint.merged_into_id:
         view.merged_into = session.get(Complaint, complaint.merged_into_id)
     view.timeline = _timeline(session, complaint, lang)

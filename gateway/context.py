@@ -27,6 +27,7 @@ from gateway import (
 from gateway.db import Database
 from gateway.intake import Processor
 from gateway.media_links import MediaLinks
+from gateway.reporter_links import ReporterLinks
 from gateway.sla import SlaPolicy, WorkingCalendar
 from gateway.storage import FileStore
 
@@ -116,6 +117,11 @@ class Gateway:
     @cached_property
     def media_links(self) -> MediaLinks:
         return MediaLinks(secret_key(self.settings), self.settings.public_base_url)
+
+    @cached_property
+    def reporter_links(self) -> ReporterLinks:
+        """Web-form reporters' private links (their answer, photos and PUAS / TIDAK PUAS)."""
+        return ReporterLinks(secret_key(self.settings), self.settings.public_base_url)
 
     @cached_property
     def reporter_notice_statuses(self) -> frozenset[str]:

@@ -23,9 +23,9 @@ from sqlmodel import Session
 
 from channels.base import Button, MessageKind
 from config.messages import t
-from gateway import actions, core_sync, deadlines, dedup, notify, workflow
+from gateway import actions, dedup, feedback, notify, workflow
 from gateway.clock import utcnow
-from gateway.commands import Command, ParsedCommand, parse_command, parse_feedback
+from gateway.commands import Command, ParsedCommand, parse_command
 from gateway.complaints import attachments_from, file_complaint
 from gateway.models import (
     Complaint,
@@ -427,59 +427,18 @@ def add_to_complaint(turn: Turn) -> None:
 
 
 def give_feedback(turn: Turn, complaint: Complaint, text: str) -> None:
-    """The reporter's response to an answer goes to the admin (audit) and to the core; not
-    satisfied reopens the follow-up, satisfied closes the complaint."""
-    session = turn.session
-    feedback = parse_feedback(text)
+    """The reporter's response to an answer counts for the whole case (gateway/feedback.py);
+    here the reporter is thanked, and a closed case ends the conversation's complaint."""
     assert turn.row is not None
-    forward = core_sync.feedback_message(
-        complaint, feedback.text, feedback.rating, key=f"in{turn.row.id}"
+    result = feedback.give(
+        turn.gateway, turn.session, complaint, text, key=f"in{turn.row.id}", now=turn.now
     )
-    messages = [forward] if forward else []
-    note = f"{feedback.rating}/5: {feedback.text}" if feedback.rating else feedback.text
-    if feedback.satisfied is False:
-        workflow.transition(
-            session,
-            complaint,
-            Status.IN_PROGRESS,
-            actor="reporter",
-            action="reopened",
-            note=note,
-            public=True,
-            messages=messages,
-            now=turn.now,
-        )
-        deadlines.refresh(turn.gateway, session, complaint, turn.now)
+    if result.outcome is feedback.Outcome.REOPENED:
         turn.say(turn.text("reporter.feedback_reopened", code=complaint.tracking_code))
         return
-    if feedback.satisfied is True:
-        workflow.transition(
-            session,
-            complaint,
-            Status.CLOSED,
-            actor="reporter",
-            action="closed",
-            note=note,
-            public=True,
-            messages=messages,
-            now=turn.now,
-        )
-        core_sync.enqueue(
-            session, core_sync.close_message(turn.gateway, session, complaint, "satisfied")
-        )
-        deadlines.refresh(turn.gateway, session, complaint, turn.now)
+    if result.outcome is feedback.Outcome.CLOSED:
         turn.conversation.active_complaint_id = None
         turn.move(State.IDLE)
-    else:
-        workflow.record(
-            session,
-            complaint,
-            actor="reporter",
-            action="reporter_feedback",
-            note=note,
-            messages=messages,
-            now=turn.now,
-        )
     turn.say(turn.text("reporter.feedback_thanks", code=complaint.tracking_code))
 
 

@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from forwarder.base import CoreEventKind, ManualTask
 from forwarder.manual import InvalidTrackingId, ManualCoreClient, manual_event
-from gateway import core_sync, outbox, workflow
+from gateway import core_sync, lifecycle, outbox, workflow
 from gateway.actions import ActionInvalid, NotAllowed
 from gateway.clock import utcnow
 from gateway.models import Complaint, OutboxItem, OutboxStatus, Status
@@ -41,6 +41,7 @@ def needs_filing(gateway: Gateway, complaint: Complaint) -> bool:
     return (
         is_manual(gateway)
         and not complaint.core_ref
+        and not lifecycle.is_follower(complaint)  # a case is filed once, from its primary
         and Status(complaint.status) not in NOT_FOR_CORE
     )
 

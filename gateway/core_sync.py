@@ -46,7 +46,7 @@ from forwarder.base import (
 from forwarder.manual import ManualSubmissionRequired
 from forwarder.registry import build_core_client
 from forwarder.status_map import to_internal
-from gateway import deadlines, disclosure, outbox, status_notices, workflow
+from gateway import disclosure, lifecycle, outbox, workflow
 from gateway.clock import as_utc, utcnow
 from gateway.models import (
     Agency,
@@ -90,6 +90,8 @@ WAITING = "waiting for"  # a row queued before it for the same report has not go
 # Why the gateway closes a report (`close_message`).
 CLOSED_BY_REPORTER = "satisfied"
 CLOSED_SILENT = "silent"
+# The window passed after a reporter of the case responded (words, or PUAS from some of them).
+CLOSED_AFTER_FEEDBACK = "after_feedback"
 # SP4N-LAPOR! is Indonesian: what the gateway writes into it is too.
 CORE_LANGUAGE = "id"
 CURSOR_KEY = "core.cursor"
@@ -370,9 +372,10 @@ def answer_message(
 def close_message(
     gateway: Gateway, session: Session, complaint: Complaint, reason: str
 ) -> OutboxMessage | None:
-    """Closing the report in the core: `CLOSED_BY_REPORTER` or `CLOSED_SILENT`. A case closes
-    once, so the key is the case's (whichever reporter of a cluster closed it)."""
-    if reason not in (CLOSED_BY_REPORTER, CLOSED_SILENT):
+    """Closing the report in the core: `CLOSED_BY_REPORTER`, `CLOSED_AFTER_FEEDBACK` or
+    `CLOSED_SILENT`. A case closes once, so the key is the case's (whichever reporter of a
+    cluster closed it)."""
+    if reason not in (CLOSED_BY_REPORTER, CLOSED_AFTER_FEEDBACK, CLOSED_SILENT):
         raise ValueError(f"unknown reason to close: {reason!r}")
     text = t(
         CORE_LANGUAGE,
@@ -697,6 +700,13 @@ def _apply(
 ) -> str:
     if event.status:
         complaint.core_status = event.status[:60]
+    if lifecycle.is_follower(complaint):
+        # Only a case's primary is filed; a follower with a report of its own predates the
+        # one-case rule. Keep what the core said; the case moves at its primary.
+        workflow.record(
+            session, complaint, actor="core", action="core_status", note=event.text or event.status
+        )
+        return "kept: follows a case"
     current = Status(complaint.status)
     if event.kind is CoreEventKind.ANSWER:
         return _answer(gateway, session, complaint, event, now)
@@ -710,15 +720,8 @@ def _apply(
     if not forward or not workflow.can_transition(current, target):
         workflow.record(session, complaint, actor="core", action="core_status", note=event.status)
         return f"kept {current.value} (core says {target.value})"
-    messages = status_notices.notices(
+    lifecycle.step(
         gateway,
-        session,
-        complaint,
-        target,
-        event_key=f"core:{event.event_id}",
-        reason=event.text or "",
-    )
-    workflow.transition(
         session,
         complaint,
         target,
@@ -726,10 +729,9 @@ def _apply(
         action=target.value,
         note=event.text,
         public=True,
-        messages=messages,
+        notice=lifecycle.Notice(target, key=f"core:{event.event_id}", reason=event.text or ""),
         now=now,
     )
-    deadlines.refresh(gateway, session, complaint, now)
     return f"{current.value} -> {target.value}"
 
 
@@ -764,20 +766,13 @@ def _answer(
             )
         )
     text = event.text or ""
-    messages = status_notices.notices(
-        gateway,
-        session,
-        complaint,
-        Status.ANSWERED,
-        event_key=f"core:{event.event_id}",
-        media=tuple(media),
-        answer=text,
+    notice = lifecycle.Notice(
+        Status.ANSWERED, key=f"core:{event.event_id}", media=tuple(media), answer=text
     )
     current = Status(complaint.status)
-    if current is Status.DISPOSED and not workflow.can_transition(current, Status.ANSWERED):
-        current = Status.DISPOSED
     if workflow.can_transition(current, Status.ANSWERED):
-        workflow.transition(
+        lifecycle.step(
+            gateway,
             session,
             complaint,
             Status.ANSWERED,
@@ -785,20 +780,21 @@ def _answer(
             action="answered",
             note=text,
             public=True,
-            messages=messages,
+            notice=notice,
             now=now,
         )
-        deadlines.refresh(gateway, session, complaint, now)
         return f"{current.value} -> answered"
     # Answered again (a second answer) or in an unexpected state: keep it and pass it on.
-    workflow.record(
+    lifecycle.step(
+        gateway,
         session,
         complaint,
+        None,
         actor="core",
         action="answered",
         note=text,
         public=True,
-        messages=messages,
+        notice=notice,
         now=now,
     )
     return f"answer recorded in {current.value}"

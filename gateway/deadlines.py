@@ -17,6 +17,7 @@ from config.settings import Settings
 from gateway.clock import utcnow
 from gateway.models import Complaint, ComplaintEvent, Status
 from gateway.sla import Deadlines, Pause, SlaPolicy, Timeline, WorkingCalendar, compute_deadlines
+from gateway.workflow import FOLLOWS_CASE
 
 
 class _HasClock(Protocol):
@@ -58,6 +59,8 @@ def timeline_of(session: Session, complaint: Complaint) -> Timeline:
         select(ComplaintEvent)
         .where(ComplaintEvent.complaint_id == complaint.id)
         .where(ComplaintEvent.to_status.is_not(None))  # type: ignore[union-attr]
+        # A follower's clock is its case's: what it mirrored is not its own history.
+        .where(ComplaintEvent.action != FOLLOWS_CASE)
         .order_by(ComplaintEvent.id)
     ).all()
     pauses: list[Pause] = []

@@ -1,6 +1,7 @@
 """Duplicates, the database half: candidate look-up through `dedup_key`, then the normalizer's
 pure scoring and decision, then the consequence — a merge (the same reporter sent it again) or
-a cluster (several reporters, one problem). Every automatic merge is an audited transition an
+a cluster (several reporters, one problem: the new complaint follows the problem's case, see
+gateway/lifecycle.py and docs/clusters.md). Every automatic merge is an audited transition an
 admin can undo (unmerge).
 
 Candidates come from two indexed look-ups whose cost does not grow with the number of open
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlmodel import Session
 
-from gateway import workflow
+from gateway import lifecycle, workflow
 from gateway.models import Complaint, DedupKey, Status
 from normalizer.dedup import (
     SAME_PROBLEM,
@@ -157,14 +158,6 @@ def fold(gateway: Gateway, session: Session, complaint: Complaint, now: datetime
             now=now,
         )
         return Match(match.decision, target, match.text_score)
-    root = other.cluster_id or other.id
-    workflow.record(
-        session,
-        complaint,
-        actor="system",
-        action="clustered",
-        changes={"cluster_id": root},
-        note=note,
-        now=now,
-    )
+    # Another reporter, the same problem: the complaint follows that problem's case.
+    lifecycle.join(gateway, session, complaint, other, note=note, now=now)
     return match

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from config.messages import t
-from gateway import outbox
+from gateway import lifecycle, outbox
 from gateway.delivery import NOTIFY_ADMIN, message_payload
 from gateway.models import Agency, Complaint, ComplaintEvent, Role, Status, User
 from gateway.notify import LIAISON_CHANNEL
@@ -57,7 +57,8 @@ class Digest:
 
 
 def _count(session: Session, *conditions: object) -> int:
-    query = select(func.count()).select_from(Complaint)
+    """Complaints waiting for someone: a case once, not once per reporter (docs/clusters.md)."""
+    query = select(func.count()).select_from(Complaint).where(lifecycle.not_follower())
     for condition in conditions:
         query = query.where(condition)  # type: ignore[arg-type]
     return int(session.scalar(query) or 0)
@@ -77,6 +78,7 @@ def figures(
         .join(Agency, Agency.id == Complaint.agency_id, isouter=True)
         .where(status.in_(ANSWERING))  # type: ignore[attr-defined]
         .where(Complaint.answer_due_at < now)  # type: ignore[operator]
+        .where(lifecycle.not_follower())
         .group_by(Complaint.agency_id, Agency.name)
         .order_by(func.count().desc(), Agency.name)
     ).all()

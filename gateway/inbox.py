@@ -8,6 +8,10 @@ statement).
 
 Full-text search uses the engine's own index (FTS5 on SQLite, a tsvector with a GIN index on
 PostgreSQL, both made in the `admin_0001` migration); every word is a prefix and all must match.
+A case (a cluster: one problem, several reporters, one life; docs/clusters.md) is one row: the
+complaints that follow its primary are left out of the lists and counts unless the admin
+searches or asks for duplicates, and the primary's row says how many reporters the case has.
+
 A search (and the "has duplicates" filter) first takes the newest `cap` matching ids into a
 materialised CTE, shared by the page and the counts, which are then one grouped pass over that
 set; a search matching more than the cap shows the newest matches and says "cap+". A tracking
@@ -37,6 +41,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Session
 
+from gateway import lifecycle
 from gateway.models import Agency, Category, Complaint, Status
 from gateway.tracking import normalize_code
 
@@ -184,8 +189,12 @@ def current_due() -> ColumnElement[Any]:
     )
 
 
-def deadline_condition(state: str, now: datetime, soon: timedelta) -> ColumnElement[bool]:
+def deadline_condition(
+    state: str, now: datetime, soon: timedelta, *, cases_only: bool = False
+) -> ColumnElement[bool]:
     # Written as one range per clock (not on current_due()) so each half can use the status index.
+    # `cases_only` repeats the one-row-per-case condition inside each half: each half is then
+    # answered by its partial index alone (SQLite reads no table row for an OR it unions).
     def within(column: Any, low: datetime | None, high: datetime | None) -> ColumnElement[bool]:
         parts = [column.is_not(None)]
         if low is not None:
@@ -199,9 +208,18 @@ def deadline_condition(state: str, now: datetime, soon: timedelta) -> ColumnElem
         "due_soon": (now, now + soon),
         "ok": (now + soon, None),
     }[state]
+    case_rows = [lifecycle.not_follower()] if cases_only else []
     return or_(
-        and_(Complaint.status.in_(VERIFY_CLOCK), within(Complaint.verify_due_at, low, high)),  # type: ignore[attr-defined]
-        and_(Complaint.status.in_(ANSWER_CLOCK), within(Complaint.answer_due_at, low, high)),  # type: ignore[attr-defined]
+        and_(
+            Complaint.status.in_(VERIFY_CLOCK),  # type: ignore[attr-defined]
+            within(Complaint.verify_due_at, low, high),
+            *case_rows,
+        ),
+        and_(
+            Complaint.status.in_(ANSWER_CLOCK),  # type: ignore[attr-defined]
+            within(Complaint.answer_due_at, low, high),
+            *case_rows,
+        ),
     )
 
 
@@ -298,10 +316,15 @@ def conditions(
     *,
     with_status: bool = True,
     with_deadline: bool = True,
+    deadline: str | None = None,
 ) -> list[ColumnElement[bool]]:
-    """The WHERE clause of a filter. The status and deadline facets can be left out, for the
-    counts that show what each of their values would give."""
+    """The WHERE clause of a filter. The status and deadline facets can be left out, or the
+    deadline replaced (`deadline`), for the counts that show what each of their values would
+    give. A case is one row: its followers are left out unless the admin searches or asks for
+    duplicates."""
     where: list[ColumnElement[bool]] = []
+    state = deadline or (f.deadline if with_deadline else "")
+    cases_only = not (f.q or f.has_duplicates)
     scoped = scope_condition(scope)
     if scoped is not None:
         where.append(scoped)
@@ -318,8 +341,10 @@ def conditions(
         where.append(Complaint.agency_id == f.agency_id)  # type: ignore[arg-type]
     if f.kecamatan:
         where.append(func.lower(Complaint.kecamatan) == f.kecamatan.lower())
-    if with_deadline and f.deadline:
-        where.append(deadline_condition(f.deadline, clock.now, clock.soon))
+    if state:
+        where.append(deadline_condition(state, clock.now, clock.soon, cases_only=cases_only))
+    elif cases_only:
+        where.append(lifecycle.not_follower())
     if sets.duplicates is not None:
         where.append(Complaint.id.in_(select(sets.duplicates.c.id)))  # type: ignore[union-attr]
     if f.redisposition:
@@ -366,6 +391,7 @@ class InboxRow:
     clustered: bool
     redisposition_requested: bool
     escalated: bool = False  # overdue answer: forwarded to Ombudsman RI
+    reporters: int = 1  # a case's primary: its own reporter and those of its followers
 
     @property
     def place(self) -> str:
@@ -454,7 +480,7 @@ def list_page(
     )
     found = session.execute(query).all()
     agencies = _agency_names(session, {r.agency_id for r in found if r.agency_id})
-    clustered = _clustered(session, [r.id for r in found[:page_size]])
+    followers = _followers(session, [r.id for r in found[:page_size]])
     rows = []
     for r in found[:page_size]:
         due = (
@@ -480,9 +506,10 @@ def list_page(
                 received_at=r.received_at,
                 due_at=due,
                 deadline_state=deadline_state(due, clock),
-                clustered=r.cluster_id is not None or r.id in clustered,
+                clustered=r.cluster_id is not None or r.id in followers,
                 redisposition_requested=r.redisposition_requested_at is not None,
                 escalated=bool(r.escalated),
+                reporters=1 + followers.get(r.id, 0),
             )
         )
     result = InboxPage(filter=f, rows=rows, has_next=len(found) > page_size)
@@ -505,10 +532,9 @@ def _fill_counts(
     counted_statuses = [s for s in statuses if not f.deadline or s in CLOCK_STATES]
     for status in counted_statuses:
         columns[status] = _capped_count([*base, Complaint.status == status], cap)  # type: ignore[list-item]
-    undated = conditions(f, scope, clock, sets, with_deadline=False)
     for state in DEADLINE_STATES:
         columns[f"deadline:{state}"] = _capped_count(
-            [*undated, deadline_condition(state, clock.now, clock.soon)], cap
+            conditions(f, scope, clock, sets, deadline=state), cap
         )
     values = session.execute(
         select(*(column.label(f"c{i}") for i, column in enumerate(columns.values())))
@@ -579,11 +605,22 @@ def _agency_names(session: Session, ids: set[int]) -> dict[int, str]:
     return {row.id: row.name for row in rows}
 
 
-def _clustered(session: Session, ids: list[int]) -> set[int]:
-    """Which of these complaints head a cluster (others point at them)."""
+def _followers(session: Session, ids: list[int]) -> dict[int, int]:
+    """How many complaints point at each of these (they head a cluster): followers of its case
+    and complaints merged into it by way of the cluster."""
     if not ids:
-        return set()
-    rows = session.scalars(
-        select(Complaint.cluster_id).where(Complaint.cluster_id.in_(ids)).distinct()  # type: ignore[union-attr]
+        return {}
+    rows = session.execute(
+        select(Complaint.cluster_id, func.count())
+        .where(Complaint.cluster_id.in_(ids))  # type: ignore[union-attr]
+        .where(Complaint.status != S.MERGED.value)
+        .group_by(Complaint.cluster_id)
     )
-    return {value for value in rows if value is not None}
+    heads = {int(head): int(n) for head, n in rows if head is not None}
+    merged_only = session.scalars(
+        select(Complaint.cluster_id)
+        .where(Complaint.cluster_id.in_(set(ids) - set(heads)))  # type: ignore[union-attr]
+        .distinct()
+    )
+    heads.update({int(head): 0 for head in merged_only if head is not None})
+    return heads

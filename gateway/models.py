@@ -11,7 +11,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 
@@ -228,6 +228,20 @@ class InboundMessage(SQLModel, table=True):
 # --- the canonical complaint ------------------------------------------------------------------
 
 
+# A complaint that is its own case's row: not following another complaint's case (a merged one
+# keeps its row). Written exactly as `gateway.lifecycle.not_follower()` renders it, so that both
+# engines match the partial indexes below to the inbox's queries.
+CASE_ROWS = "cluster_id IS NULL OR merged_into_id IS NOT NULL"
+CASE_INDEXES = {
+    "received_at": ("received_at",),
+    "status_received": ("status", "received_at"),
+    "agency_received": ("agency_id", "received_at"),
+    "agency_status": ("agency_id", "status"),
+    "status_verify_due": ("status", "verify_due_at"),
+    "status_answer_due": ("status", "answer_due_at"),
+}
+
+
 class Complaint(SQLModel, table=True):
     __table_args__ = (
         Index("ix_complaint_status_received", "status", "received_at"),
@@ -238,6 +252,17 @@ class Complaint(SQLModel, table=True):
         Index("ix_complaint_agency_received", "agency_id", "received_at"),
         Index("ix_complaint_status_verify_due", "status", "verify_due_at"),
         Index("ix_complaint_status_answer_due", "status", "answer_due_at"),
+        # The same, for cases only (an inbox row per case: complaints that follow another one's
+        # case are left out, see gateway/lifecycle.not_follower and docs/clusters.md).
+        *(
+            Index(
+                f"ix_case_{name}",
+                *columns,
+                sqlite_where=text(CASE_ROWS),
+                postgresql_where=text(CASE_ROWS),
+            )
+            for name, columns in CASE_INDEXES.items()
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -7,13 +7,13 @@ so the same event can never queue the same message twice.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 
 from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from channels.base import Button, Media
-from config.messages import t
+from config.messages import has, t
 from gateway import disclosure
 from gateway.delivery import NOTIFY_LIAISON, REPLY, message_payload
 from gateway.models import Agency, Complaint, Liaison, Reporter, ReporterIdentity
@@ -72,23 +72,44 @@ def to_reporter(
 
 
 def cluster_members(session: Session, complaint: Complaint) -> list[Complaint]:
-    """The complaint and every complaint folded into it or clustered with it."""
+    """Every complaint of the complaint's case: the primary (the cluster's root), the complaints
+    that follow it, and those folded (merged) into any of them."""
     root = complaint.cluster_id or complaint.id
-    members = session.scalars(
+    members = list(
+        session.scalars(
+            select(Complaint)
+            .where(or_(Complaint.id == root, Complaint.cluster_id == root))
+            .order_by(Complaint.id)
+        ).all()
+    )
+    known = {m.id for m in members} | {complaint.id}
+    folded = session.scalars(
         select(Complaint)
-        .where(
-            or_(
-                Complaint.id == root,
-                Complaint.cluster_id == root,
-                Complaint.merged_into_id == complaint.id,
-            )
-        )
+        .where(Complaint.merged_into_id.in_(known))  # type: ignore[union-attr]
         .order_by(Complaint.id)
     ).all()
-    result = list(members)
-    if complaint not in result:
-        result.insert(0, complaint)
-    return result
+    for member in folded:
+        if member.id not in known:
+            known.add(member.id)
+            members.append(member)
+    if complaint not in members:
+        members.insert(0, complaint)
+    return members
+
+
+Route = tuple[str, str]  # (channel, address): one way to reach one reporter
+
+
+def routes_of(session: Session, member: Complaint, *, sms_copies: bool = False) -> list[Route]:
+    """Where a complaint's reporter is told things: their own thread, and an SMS copy for a
+    web-form reporter who left a phone number (`sms_copies`)."""
+    routes: list[Route] = []
+    if member.reply_channel and member.reply_address:
+        routes.append((member.reply_channel, member.reply_address))
+    phone = _webform_phone(session, member) if sms_copies else None
+    if phone:
+        routes.append((SMS_CHANNEL, phone))
+    return routes
 
 
 def to_cluster(
@@ -100,24 +121,39 @@ def to_cluster(
     kind: str,
     media: tuple[Media, ...] = (),
     sms_copies: bool = False,
+    private_link: Callable[[str], str] | None = None,
+    exclude: Collection[Route] = (),
+    members: Iterable[Complaint] | None = None,
     **values: str,
 ) -> list[OutboxMessage]:
-    """One message per reporter of the cluster, each in their own language and channel; a
-    reporter with several complaints in the cluster on one address gets it once. With
-    `sms_copies`, a web-form reporter who left a phone number also gets it by SMS."""
-    messages: dict[tuple[str | None, str | None], OutboxMessage] = {}
-    for member in cluster_members(session, complaint):
-        text = t(member.language, text_key, code=member.tracking_code, **values)
-        routes: list[tuple[str, str] | None] = [None]
-        phone = _webform_phone(session, member) if sms_copies else None
-        if phone:
-            routes.append((SMS_CHANNEL, phone))
-        for via in routes:
+    """One message per reporter of the case, each in their own language and channel: a
+    reporter with several complaints in the case on one address gets it once, and the routes
+    in `exclude` (someone already answered directly) get nothing. With `sms_copies`, a web-form
+    reporter who left a phone number also gets it by SMS.
+
+    A web-form reporter cannot reply on their thread (the status page): where the catalog has
+    `<text_key>_web` they read that instead, and their SMS copy is `<text_key>_web_sms` with
+    their private link (`private_link(code)`, see gateway/reporter_links.py)."""
+    messages: dict[Route, OutboxMessage] = {}
+    skip = set(exclude)
+    for member in members if members is not None else cluster_members(session, complaint):
+        web = member.origin_channel == "webform" and has(member.language, f"{text_key}_web")
+        for route in routes_of(session, member, sms_copies=sms_copies):
+            if route in skip or route in messages:
+                continue
+            key, extra = text_key, {}
+            if web and route[0] == member.reply_channel:
+                key = f"{text_key}_web"
+            elif web and private_link is not None:
+                key = f"{text_key}_web_sms"
+                extra = {"link": private_link(member.tracking_code)}
+            text = t(member.language, key, code=member.tracking_code, **values, **extra)
+            via = None if route == (member.reply_channel, member.reply_address) else route
             message = to_reporter(
                 session, member, text, event_key=event_key, kind=kind, media=media, via=via
             )
             if message is not None:
-                messages.setdefault((message.channel, message.recipient), message)
+                messages[route] = message
     return list(messages.values())
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from config.messages import t
-from gateway import disclosure
+from gateway import disclosure, lifecycle
 from gateway.models import (
     Agency,
     Complaint,
@@ -62,7 +62,14 @@ PUBLIC_EVENTS: dict[str, PublicEvent] = {
     "unmerged": PublicEvent("unmerged"),
     "core_submitted": PublicEvent("core_submitted", shows_note=True),  # the LAPOR! id
     "core_ref_recorded": PublicEvent("core_submitted", shows_note=True),  # typed in (manual)
+    "clustered": PublicEvent("clustered"),  # joined a case (the note names another complaint)
+    "unclustered": PublicEvent("unclustered"),
 }
+# A follower's page tells its case's story from the case's primary; these primary events are
+# about the primary's own reporter or its cluster bookkeeping, not the case.
+NOT_THE_CASES_STORY = frozenset(
+    {"received", "merged", "auto_merged", "unmerged", "clustered", "unclustered"}
+)
 
 
 @dataclass(frozen=True)
@@ -118,6 +125,17 @@ def public_history(
     return history
 
 
+def _public_events(session: Session, complaint: Complaint) -> list[ComplaintEvent]:
+    return list(
+        session.scalars(
+            select(ComplaintEvent)
+            .where(ComplaintEvent.complaint_id == complaint.id)
+            .where(ComplaintEvent.public.is_(True))  # type: ignore[attr-defined]
+            .order_by(ComplaintEvent.id)
+        ).all()
+    )
+
+
 def lookup(session: Session, code: str, lang: str) -> PublicStatus | None:
     complaint = session.scalar(select(Complaint).where(Complaint.tracking_code == code))
     if complaint is None:
@@ -131,12 +149,11 @@ def lookup(session: Session, code: str, lang: str) -> PublicStatus | None:
             updated_at=row.received_at,
             processing=True,
         )
-    events = session.scalars(
-        select(ComplaintEvent)
-        .where(ComplaintEvent.complaint_id == complaint.id)
-        .where(ComplaintEvent.public.is_(True))  # type: ignore[attr-defined]
-        .order_by(ComplaintEvent.id)
-    ).all()
+    events = _public_events(session, complaint)
+    if lifecycle.is_follower(complaint):
+        case = lifecycle.case_of(session, complaint)
+        story = [e for e in _public_events(session, case) if e.action not in NOT_THE_CASES_STORY]
+        events = sorted([*events, *story], key=lambda e: (e.created_at, e.id or 0))
     agencies: dict[int, str] = {
         row.id: row.name for row in session.execute(select(Agency.id, Agency.name))
     }

@@ -8,8 +8,12 @@
   is written on the complaint's timeline.
 - **Escalation** (Ombudsman): an answer still missing past its escalation deadline raises
   `escalated`, with `escalated_at` the instant it became overdue, once, audited.
-- **Automatic close**: an answer the reporter let pass for the feedback window (10 working days)
-  closes the complaint and the reporter is told.
+- **Automatic close**: an answer the reporters let pass for the feedback window (10 working days)
+  closes the case and every reporter is told once — that nobody responded, or, when a reporter
+  of the case did respond, that the case closed after their feedback (never "no response").
+
+The sweeps act on cases: a complaint that follows another one's case (docs/clusters.md) gets
+no reminder, escalation or close of its own; it mirrors its case through `lifecycle.step`.
 - **Re-dating**: when admins changed the holidays, every open complaint's stored deadlines are
   recomputed with the new calendar.
 - **Daily digest** (`gateway/digest.py`) to the koordinators.
@@ -34,9 +38,10 @@ from gateway import (
     core_sync,
     deadlines,
     digest,
+    feedback,
+    lifecycle,
     notify,
     outbox,
-    status_notices,
     workflow,
 )
 from gateway.clock import utcnow
@@ -119,6 +124,7 @@ def _answer_candidates(gateway: Gateway, now: datetime) -> list[int]:
             session.scalars(
                 select(Complaint.id)
                 .where(Complaint.status.in_(ANSWER_RUNNING))  # type: ignore[attr-defined]
+                .where(Complaint.cluster_id.is_(None))  # type: ignore[union-attr]
                 .where(or_(*conditions))
                 .order_by(Complaint.id)
             ).all()
@@ -134,7 +140,8 @@ def answer_clocks(gateway: Gateway, now: datetime, result: SweepResult) -> None:
                     continue
                 current = deadlines.refresh(gateway, session, complaint, now)
                 result.reminders += remind_liaisons(gateway, session, complaint, current, now)
-                result.escalated += escalate(session, complaint, current, now)
+                result.escalated += escalate(gateway, session, complaint, current, now)
+                lifecycle.propagate(session, complaint, now)
                 workflow.commit(session)
         except workflow.ConcurrentUpdate:
             result.skipped.append(str(complaint_id))
@@ -196,12 +203,16 @@ def reminder_note(reminder: Reminder, recipients: int) -> str:
     return f"{reminder.label} · {reminder.due_date.isoformat()} · {recipients}"
 
 
-def escalate(session: Session, complaint: Complaint, current: Deadlines, now: datetime) -> int:
+def escalate(
+    gateway: Gateway, session: Session, complaint: Complaint, current: Deadlines, now: datetime
+) -> int:
     if complaint.escalated or not current.should_escalate(now):
         return 0
-    workflow.record(
+    lifecycle.step(
+        gateway,
         session,
         complaint,
+        None,
         actor="system",
         action="escalated",
         changes={"escalated": True, "escalated_at": current.escalation_due},
@@ -221,6 +232,7 @@ def close_silent(gateway: Gateway, now: datetime, result: SweepResult) -> None:
             session.scalars(
                 select(Complaint.id)
                 .where(Complaint.status == Status.ANSWERED.value)
+                .where(Complaint.cluster_id.is_(None))  # type: ignore[union-attr]
                 .where(Complaint.feedback_due_at < now)  # type: ignore[operator]
                 .order_by(Complaint.id)
             ).all()
@@ -236,6 +248,7 @@ def close_silent(gateway: Gateway, now: datetime, result: SweepResult) -> None:
                 )
                 if not current.should_close(now):
                     deadlines.apply(complaint, current)  # stored date was stale
+                    lifecycle.propagate(session, complaint, now)
                     workflow.commit(session)
                     continue
                 result.closed += close(gateway, session, complaint, now)
@@ -245,27 +258,36 @@ def close_silent(gateway: Gateway, now: datetime, result: SweepResult) -> None:
 
 
 def close(gateway: Gateway, session: Session, complaint: Complaint, now: datetime) -> int:
-    messages = status_notices.notices(
+    """The feedback window passed: the case closes, every reporter told once. When a reporter
+    of the case responded, nobody is told "no response"."""
+    answered = feedback.anyone_answered(session, complaint)
+    lifecycle.step(
         gateway,
-        session,
-        complaint,
-        Status.CLOSED,
-        event_key="auto_closed",
-        text_key="reporter.status_closed_auto",
-        days=str(gateway.sla_policy.feedback_working_days),
-    )
-    workflow.transition(
         session,
         complaint,
         Status.CLOSED,
         actor="system",
         action="auto_closed",
         public=True,
-        messages=messages,
+        notice=lifecycle.Notice(
+            Status.CLOSED,
+            key="auto_closed",
+            text_key="reporter.status_closed_after_feedback"
+            if answered
+            else "reporter.status_closed_auto",
+            values={"days": str(gateway.sla_policy.feedback_working_days)},
+        ),
         now=now,
     )
-    core_sync.enqueue(session, core_sync.close_message(gateway, session, complaint, "silent"))
-    deadlines.refresh(gateway, session, complaint, now)
+    core_sync.enqueue(
+        session,
+        core_sync.close_message(
+            gateway,
+            session,
+            complaint,
+            core_sync.CLOSED_AFTER_FEEDBACK if answered else core_sync.CLOSED_SILENT,
+        ),
+    )
     return 1
 
 
@@ -295,7 +317,10 @@ def redate_open_complaints(gateway: Gateway, now: datetime) -> int:
             if not batch:
                 break
             for complaint in batch:
+                if lifecycle.is_follower(complaint):
+                    continue  # it mirrors its case, refreshed below
                 deadlines.refresh(gateway, session, complaint, now)
+                lifecycle.propagate(session, complaint, now)
             last_id = batch[-1].id  # type: ignore[assignment]
             redated += len(batch)
             try:

@@ -4,6 +4,11 @@ Every change goes through `transition()` (or `record()` for changes that keep th
 writes the audit event and any outbox rows into the caller's session, so that one commit makes
 the state, its history and its consequences durable together. `commit()` turns a lost
 optimistic-locking race into `ConcurrentUpdate`.
+
+Two changes do not follow the transition table, because they are not steps of a complaint's
+own life: `follow()` mirrors the case (the cluster's primary complaint) onto a complaint that
+follows it, and `leave_case()` gives a follower back its own life (see docs/clusters.md).
+Callers reach both through `gateway.lifecycle`.
 """
 
 from __future__ import annotations
@@ -48,6 +53,29 @@ _ENTERED_AT = {
 }
 
 OPEN_STATES = frozenset({S.RECEIVED, S.VERIFIED, S.DISPOSED, S.IN_PROGRESS, S.ANSWERED, S.PENDING})
+
+# A follower's copy of its case: the state, its stamps and deadlines, agency and class.
+MIRRORED_FIELDS = (
+    "status",
+    "status_before_pending",
+    "agency_id",
+    "category",
+    "escalated",
+    "escalated_at",
+    "verified_at",
+    "disposed_at",
+    "in_progress_at",
+    "answered_at",
+    "closed_at",
+    "verify_due_at",
+    "answer_due_at",
+    "feedback_due_at",
+)
+# Mirrored changes worth a line on the follower's timeline (deadlines move silently, as they do
+# on the case itself).
+_NOTABLE = frozenset({"status", "agency_id", "category", "escalated"})
+FOLLOWS_CASE = "follows_case"  # the audit action of a mirrored change (deadlines skip these)
+LEFT_CASE = "unclustered"
 
 
 class TransitionError(Exception):
@@ -245,6 +273,76 @@ def open_complaint(
     for message in messages:
         outbox.enqueue(session, message)
     return event
+
+
+def follow(
+    session: Session,
+    complaint: Complaint,
+    case: Complaint,
+    *,
+    now: datetime | None = None,
+) -> ComplaintEvent | None:
+    """Mirror the case's state onto a complaint that follows it (whatever the transition table
+    says: the follower has no life of its own). Audited as `follows_case` when its state,
+    agency, class or escalation changes; None when nothing notable changed."""
+    changes = {
+        name: getattr(case, name)
+        for name in MIRRORED_FIELDS
+        if getattr(complaint, name) != getattr(case, name)
+    }
+    if not changes:
+        return None
+    now = now or utcnow()
+    if not _NOTABLE & changes.keys():
+        for key, value in changes.items():
+            setattr(complaint, key, value)
+        session.add(complaint)
+        return None
+    status_changed = "status" in changes
+    return _apply(
+        session,
+        complaint,
+        actor="system",
+        action=FOLLOWS_CASE,
+        changes=changes,
+        note=None,
+        public=status_changed,
+        messages=(),
+        now=now,
+        from_status=complaint.status if status_changed else None,
+        to_status=case.status if status_changed else None,
+    )
+
+
+def leave_case(
+    session: Session,
+    complaint: Complaint,
+    *,
+    restore: Mapping[str, Any],
+    actor: str,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> ComplaintEvent:
+    """A follower leaves its case: `cluster_id` cleared and the mirrored fields given back the
+    values it had of its own (`restore`, from its history); it is back in the inbox."""
+    unknown = set(restore) - set(MIRRORED_FIELDS)
+    if unknown:
+        raise ValueError(f"not mirrored fields: {sorted(unknown)}")
+    changes: dict[str, Any] = {**restore, "cluster_id": None}
+    to_status = str(changes.get("status") or complaint.status)
+    return _apply(
+        session,
+        complaint,
+        actor=actor,
+        action=LEFT_CASE,
+        changes=changes,
+        note=note,
+        public=True,
+        messages=(),
+        now=now or utcnow(),
+        from_status=complaint.status,
+        to_status=to_status,
+    )
 
 
 def expect_version(complaint: Complaint, version: int | None) -> None:

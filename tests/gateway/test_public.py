@@ -63,7 +63,7 @@ def test_filing_a_complaint_gives_a_code_and_a_status_page(
         [photo],
     )
     assert response.status_code == 303
-    code = response.headers["location"].split("/status/")[1].split("?")[0]
+    code = response.headers["location"].split("/status/")[1].split("/")[0]
     assert normalize_code(code) == code
     page = client.get(response.headers["location"])
     assert page.status_code == 200

@@ -21,7 +21,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from channels import webform
 from config.messages import t
-from gateway import actions, core_manual, workflow
+from gateway import actions, core_manual, lifecycle, workflow
 from gateway.api.admin_deps import CsrfForm, StaffDep, forbidden, form_text
 from gateway.api.deps import GatewayDep
 from gateway.api.routes.admin_inbox import complaint_page, visible_complaint
@@ -154,6 +154,10 @@ def _unmerge(c: Call) -> None:
     actions.unmerge(c.gateway, c.session, c.complaint, actor=c.actor)
 
 
+def _uncluster(c: Call) -> None:
+    actions.uncluster(c.gateway, c.session, c.complaint, actor=c.actor)
+
+
 def _reply(c: Call) -> None:
     actions.reply(c.gateway, c.session, c.complaint, actor=c.actor, text=c.text("text"))
 
@@ -221,6 +225,7 @@ HANDLERS: dict[str, Callable[[Call], None]] = {
     "return": _return,
     "merge": _merge,
     "unmerge": _unmerge,
+    "uncluster": _uncluster,
     "reply": _reply,
     "acknowledge": _acknowledge,
     "answer": _answer,
@@ -308,6 +313,15 @@ async def act(
             "admin.errors.not_allowed",
             action=t(lang, f"admin.action.{action}"),
             status=t(lang, f"status.{current}"),
+        )
+        return again(message, 409)
+    except lifecycle.FollowsCase as exc:
+        # The case is acted on at its primary complaint: one report, one notice per reporter.
+        message = t(
+            lang,
+            "admin.errors.follows_case",
+            case=exc.case_code,
+            action=t(lang, f"admin.action.{action}"),
         )
         return again(message, 409)
     except workflow.ConcurrentUpdate:

@@ -51,6 +51,10 @@ class ComplaintIn(BaseModel):
 class ComplaintAccepted(BaseModel):
     tracking_code: str
     status_url: str
+    private_url: str = Field(
+        description="The reporter's private page (the answer with its proof photos, PUAS / "
+        "TIDAK PUAS): give it to the reporter only; the status URL may be shared."
+    )
     duplicate: bool = Field(description="True when this Idempotency-Key was submitted before.")
 
 
@@ -150,6 +154,7 @@ async def create_complaint(
     out = ComplaintAccepted(
         tracking_code=accepted.tracking_code or "",
         status_url=f"{gateway.settings.public_base_url}/status/{accepted.tracking_code}",
+        private_url=gateway.reporter_links.url(accepted.tracking_code or ""),
         duplicate=accepted.duplicate,
     )
     return JSONResponse(out.model_dump(), status_code=200 if accepted.duplicate else 202)

@@ -88,7 +88,10 @@ async def submit_complaint(
     accepted = submit(gateway, valid, f"form:{submission_id}")
     if not accepted.duplicate:
         background.add_task(intake.process, gateway, accepted.inbound_id)
-    return RedirectResponse(f"/status/{accepted.tracking_code}?baru=1", status_code=303)
+    # The confirmation is the reporter's private page: its link is theirs alone (the answer,
+    # its photos, PUAS / TIDAK PUAS); the public /status/{code} stays shareable.
+    private = gateway.reporter_links.path(accepted.tracking_code or "")
+    return RedirectResponse(f"{private}?baru=1", status_code=303)
 
 
 @router.get("/status", response_class=HTMLResponse)
