@@ -113,7 +113,7 @@ def _file_by_form(
     files = [("photos", ("IMG_0001.jpg", photo, "image/jpeg"))] if photo else []
     response = client.client.post("/lapor", data=data, files=files, follow_redirects=False)
     assert response.status_code == 303, response.text[:500]
-    return response.headers["location"].split("/status/")[1].split("?")[0]
+    return response.headers["location"].split("/status/")[1].split("?")[0].split("/")[0]
 
 
 def _verify_and_dispose(koor: Admin, code: str, agency_id: int, title: str) -> None:

@@ -103,16 +103,21 @@ def test_suggestion_scores_are_percentages(clients: dict[str, Admin], gateway: G
 
 
 ACTION = re.compile(r"""\baction=["']([a-z_]+)["']""")
+# An action named by a module constant (`action=JOINED` with `JOINED = "clustered"`).
+ACTION_NAME = re.compile(r"\baction=(?:[a-z_]+\.)?([A-Z][A-Z_]+)\b")
+CONSTANT = re.compile(r"""^([A-Z][A-Z_]+) = ["']([a-z_]+)["']""", re.MULTILINE)
 
 
 def test_every_event_the_code_writes_has_a_label_in_both_languages() -> None:
     """A new kind of event without a catalog entry would show as a raw key."""
-    actions = {
-        name
+    sources = [
+        path.read_text(encoding="utf-8")
         for path in (ROOT / "gateway").rglob("*.py")
         if path.name != "cli.py"  # argparse's action="store_true"
-        for name in ACTION.findall(path.read_text(encoding="utf-8"))
-    }
+    ]
+    constants = {name: value for text in sources for name, value in CONSTANT.findall(text)}
+    actions = {name for text in sources for name in ACTION.findall(text)}
+    actions |= {constants[name] for text in sources for name in ACTION_NAME.findall(text)}
     actions |= {status.value for status in Status}  # core events move to a state by its name
     assert {"sla_reminder", "escalated", "core_status", "clustered"} <= actions
     for lang in ("id", "en"):
