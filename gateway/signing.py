@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from urllib.parse import parse_qsl, urlencode
 
@@ -39,9 +40,12 @@ def rewrite(
     fresh: bool = False,
     text: str | None = None,
     sender: str | None = None,
+    account_sid: str | None = None,
 ) -> bytes:
     """The same payload with a new message id (`fresh`), another text or another sender, so a
-    whole conversation can be played with one fixture file."""
+    whole conversation can be played with one fixture file. Twilio payloads are moved to
+    `account_sid` (the one the gateway is configured with): Twilio writes its account into
+    `AccountSid` and into every `MediaUrl`, and answers a media URL of another account 401."""
     if channel == "telegram":
         data = json.loads(body)
         if fresh or text is not None or sender is not None:
@@ -64,5 +68,9 @@ def rewrite(
             value = text
         elif key == "From" and sender is not None:
             value = prefix + sender
+        elif account_sid and key == "AccountSid":
+            value = account_sid
+        elif account_sid and key.startswith("MediaUrl"):
+            value = re.sub(r"/Accounts/AC\w+/", f"/Accounts/{account_sid}/", value)
         pairs.append((key, value))
     return urlencode(pairs).encode()

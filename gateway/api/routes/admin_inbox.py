@@ -1,22 +1,31 @@
 """The inbox (`/admin`), the complaint page (`/admin/complaints/{code}`) and the complaint's
-files (`/admin/attachments/{id}`, served only to those who may see the complaint)."""
+files (`/admin/attachments/{id}`, served only to those who may see the complaint; a failed
+download is tried again with `POST /admin/attachments/{id}/retry`)."""
 
 from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlmodel import Session
 
 from config.messages import t
-from gateway import complaint_view, core_manual, inbox
-from gateway.api.admin_deps import PrincipalDep, StaffDep, clock, forbidden, page
+from gateway import attachments, complaint_view, core_manual, inbox
+from gateway.api.admin_deps import (
+    CsrfForm,
+    KoordinatorDep,
+    PrincipalDep,
+    StaffDep,
+    clock,
+    forbidden,
+    page,
+)
 from gateway.api.deps import GatewayDep
 from gateway.context import Gateway
 from gateway.models import Agency, Attachment, AttachmentStatus, Category, Complaint, Role, Status
-from gateway.security import Principal
+from gateway.security import Principal, flash
 from gateway.tracking import normalize_code
 from gateway.web import request_language
 
@@ -119,6 +128,7 @@ def complaint_page(
         "max_photos": gateway.settings.upload_max_files,
         "core_manual": manual,
         "entry_id": uuid.uuid4().hex,
+        "download_attempts": attachments.MAX_ATTEMPTS,
     }
     return page(request, principal, "admin/complaint.html", context, status_code=status_code)
 
@@ -180,3 +190,32 @@ def attachment_file(
             "Content-Disposition": "inline",
         },
     )
+
+
+@router.post("/admin/attachments/{attachment_id}/retry")
+def retry_attachment(
+    request: Request,
+    attachment_id: int,
+    gateway: GatewayDep,
+    principal: KoordinatorDep,
+    form: CsrfForm,
+    background: BackgroundTasks,
+) -> Response:
+    """A koordinator's "try the download again": fresh attempts, and one now, after the answer
+    (a slow provider never holds the page); the complaint page shows the outcome."""
+    with gateway.db.read_session() as session:
+        attachment = session.get(Attachment, attachment_id)
+        complaint = (
+            session.get(Complaint, attachment.complaint_id)
+            if attachment is not None and attachment.complaint_id
+            else None
+        )
+        if attachment is None or complaint is None:
+            raise HTTPException(404)
+    lang = request_language(request)
+    if attachments.retry(gateway, attachment_id):
+        background.add_task(attachments.fetch_one, gateway, attachment_id)
+        flash(request, "success", t(lang, "admin.page.photo_retry_done"))
+    else:
+        flash(request, "info", t(lang, "admin.page.photo_retry_nothing"))
+    return RedirectResponse(f"/admin/complaints/{complaint.tracking_code}", 303)
