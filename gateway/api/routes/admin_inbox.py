@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from config.messages import t
-from gateway import attachments, complaint_view, core_manual, inbox
+from gateway import attachments, complaint_view, core_manual, inbox, webhooks
 from gateway.api.admin_deps import (
     CsrfForm,
     KoordinatorDep,
@@ -89,6 +89,8 @@ def inbox_page(request: Request, gateway: GatewayDep, principal: PrincipalDep) -
         "categories": [c.value for c in Category],
         "channels": inbox.CHANNELS,
         "now": clock(gateway).now,
+        # Signed provider requests kept raw because they could not be read (koordinator's).
+        "unreadable": webhooks.count_unreadable(gateway) if principal.is_koordinator else 0,
     }
     return page(request, principal, "admin/inbox.html", context)
 
