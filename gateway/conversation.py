@@ -42,6 +42,7 @@ from gateway.reporters import identify
 from gateway.tracking import normalize_code
 from normalizer.language import guess_language
 from normalizer.location import Gazetteer, find_places
+from normalizer.title import shorten
 
 if TYPE_CHECKING:
     from gateway.context import Gateway
@@ -391,7 +392,8 @@ def submit(turn: Turn, rows: list[InboundMessage], draft: Draft) -> Complaint:
         turn.text(
             "bot.submitted",
             code=complaint.tracking_code,
-            summary=complaint.title.rstrip(".!?… "),
+            # The title, cut at a phrase boundary; the text itself when it has none.
+            summary=(complaint.title or shorten(complaint.clean_text)).rstrip(".!?… "),
             details=details,
         ),
         cause=f"submitted-{complaint.tracking_code}",

@@ -232,3 +232,20 @@ def test_every_state_answers_every_input() -> None:
     assert set(STATES) == set(State)
     for state, row in STATES.items():
         assert set(row) == set(Input), state
+
+
+def test_the_tracking_code_reply_summarises_the_content_not_the_greeting(
+    gateway: Gateway,
+) -> None:
+    chat = Chat(gateway, sender="+6281200000077")
+    chat.send("halo")
+    chat.send("ya")
+    chat.send(
+        "Selamat pagi min, saya mau lapor lampu penerangan jalan di gang Melati RT 02 RW 04 "
+        "Kelurahan Leteh mati sudah 3 minggu, mohon ditindaklanjuti"
+    )
+    [reply] = chat.send("kirim")
+    assert (
+        "Ringkasan: Lampu penerangan jalan di gang Melati RT 02/RW 04 Kelurahan Leteh mati. "
+        in reply
+    )
