@@ -6,11 +6,12 @@ rubbish at another market after a pothole report) appended as "Tambahan" is lost
 it concerns, so the bot asks once instead (gateway/conversation.py, TAMBAH / BARU).
 
 "Clearly different" is judged with the normalizer, the way duplicates are: the new text is
-normalised like a complaint and compared with the open one by text similarity of their
-signatures, place (a different desa/kecamatan), topic (neither's best agency among the other's
-suggestions) and class (both confidently classified, differently). A message counts as
-different only when its text is not alike *and* one of those says it is elsewhere or about
-something else; short messages and ones that say they add ("tambahan: ...") never do.
+normalised like a complaint and compared with the open one by place (another desa or
+kecamatan: the same trouble elsewhere is another complaint, as it would be another cluster),
+then by text similarity of their signatures, topic (neither's best agency among the other's
+suggestions) and class (both confidently classified, differently): a message in no other place
+counts as different only when its text is not alike *and* its topic or class is another. Short
+messages and ones that say they add ("tambahan: ...") never do.
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ def differs(
         agencies=tuple(a.code for a in new.agencies[:2]),
     )
     found = score(mine, open_complaint)
+    if found.place == "different":
+        return True  # the same trouble elsewhere is another complaint (and another cluster)
     if found.text >= SAME_TEXT:
         return False
     suggested = new.suggested_class
@@ -67,7 +70,7 @@ def differs(
         and suggested.confidence >= CLASS_CONFIDENCE
         and suggested.cls != open_class[0]
     )
-    return found.place == "different" or found.topic == "different" or other_class
+    return found.topic == "different" or other_class
 
 
 def class_of(complaint: Complaint) -> tuple[str, float] | None:

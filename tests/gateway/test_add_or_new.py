@@ -85,6 +85,16 @@ def test_a_different_problem_is_asked_about_then_baru_files_it_apart(
     assert _additions(gateway) == []  # the road complaint got no "Tambahan"
 
 
+def test_the_same_trouble_in_another_village_is_asked_about(
+    gateway: Gateway, directory: None
+) -> None:
+    """The README's example: a second pothole, at SD 1 Leteh, after one in Sumbergirang."""
+    chat, code = _filed(gateway)
+    replies = chat.send("Jalan di depan SD 1 Leteh berlubang")
+    assert len(replies) == 1 and replies[0].startswith(f"Ini tambahan untuk laporan {code}")
+    assert _additions(gateway) == []
+
+
 @pytest.mark.parametrize("answer", ["TAMBAH", "tambahan", "tmbah", "tambah min"])
 def test_tambah_adds_it_to_the_open_report(gateway: Gateway, directory: None, answer: str) -> None:
     chat, code = _filed(gateway)

@@ -4,9 +4,10 @@ download is tried again with `POST /admin/attachments/{id}/retry`)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
-from fastapi import APIRouter, BackgroundTasks, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlmodel import Session
@@ -195,29 +196,35 @@ def attachment_file(
 
 
 @router.post("/admin/attachments/{attachment_id}/retry")
-def retry_attachment(
+async def retry_attachment(
     request: Request,
     attachment_id: int,
     gateway: GatewayDep,
     principal: KoordinatorDep,
     form: CsrfForm,
-    background: BackgroundTasks,
 ) -> Response:
-    """A koordinator's "try the download again": fresh attempts, and one now, after the answer
-    (a slow provider never holds the page); the complaint page shows the outcome."""
-    with gateway.db.read_session() as session:
-        attachment = session.get(Attachment, attachment_id)
-        complaint = (
-            session.get(Complaint, attachment.complaint_id)
-            if attachment is not None and attachment.complaint_id
-            else None
-        )
-        if attachment is None or complaint is None:
-            raise HTTPException(404)
+    """A koordinator's "try the download again": fresh attempts and one now, so the page the
+    admin comes back to shows the outcome (a slow provider holds it at most
+    MEDIA_DOWNLOAD_TIMEOUT_SECONDS)."""
+
+    def complaint_code() -> str:
+        with gateway.db.read_session() as session:
+            attachment = session.get(Attachment, attachment_id)
+            complaint = (
+                session.get(Complaint, attachment.complaint_id)
+                if attachment is not None and attachment.complaint_id
+                else None
+            )
+            if attachment is None or complaint is None:
+                raise HTTPException(404)
+            return complaint.tracking_code
+
+    code = await asyncio.to_thread(complaint_code)
     lang = request_language(request)
-    if attachments.retry(gateway, attachment_id):
-        background.add_task(attachments.fetch_one, gateway, attachment_id)
+    if not await asyncio.to_thread(attachments.retry, gateway, attachment_id):
+        flash(request, "info", t(lang, "admin.page.photo_retry_nothing"))
+    elif await attachments.fetch_one(gateway, attachment_id):
         flash(request, "success", t(lang, "admin.page.photo_retry_done"))
     else:
-        flash(request, "info", t(lang, "admin.page.photo_retry_nothing"))
-    return RedirectResponse(f"/admin/complaints/{complaint.tracking_code}", 303)
+        flash(request, "error", t(lang, "admin.page.photo_retry_failed"))
+    return RedirectResponse(f"/admin/complaints/{code}", 303)

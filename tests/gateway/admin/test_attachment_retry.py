@@ -64,6 +64,7 @@ def test_a_failed_download_shows_why_and_can_be_retried(
     assert stored.status == AttachmentStatus.STORED and stored.error is None
     assert same_picture(gateway.files.read(stored.storage_key or ""), photo)
     page = koor.get(f"/admin/complaints/{code}").text
+    assert "Foto berhasil diunduh." in page  # the outcome, at once
     assert f'src="/admin/attachments/{attachment_id}"' in page
     assert "Foto gagal diunduh" not in page
 
@@ -78,6 +79,7 @@ def test_a_retry_that_fails_again_says_so(
     assert response.status_code == 200
     row = _attachment(gateway, attachment_id)
     assert row.status == AttachmentStatus.FAILED and "404" in (row.error or "")
+    assert "Foto masih gagal diunduh" in response.text
     assert "Foto gagal diunduh" in response.text and "404" in response.text
 
 
