@@ -43,6 +43,8 @@ _EDGE = " ,;:-–—/"
 _TRAILING = re.compile(r"[\s,;:\-–—/(]+$")
 _PUNCTUATION_BREAK = re.compile(r"\s*(?:[,;:]|\s[-–—]|\()\s")
 _NUMBERISH = re.compile(r"^[\d.,/:-]+$")
+_WORD = re.compile(r"\s([^\W\d_]+)\b")
+_CLOSING_REACH = 70  # characters from the end of a sentence its closing filler may take
 
 
 @dataclass(frozen=True)
@@ -111,21 +113,23 @@ def make_title(
     rules = rules or default_title_rules()
     clean = text if isinstance(text, CleanText) else clean_text(text, lexicon)
     opening, closing = _edges(lexicon.greetings, rules.openings, rules.closings)
-    sentences = []
+    title = ""
+    identity: list[str] = []  # sentences that are only the reporter's masked identity
     for sentence in _SENTENCE_END.split(clean.text):
         content = _content(sentence, opening, closing, rules)
-        if content:
-            sentences.append(content)
-    # A sentence that is only the reporter's masked identity makes a poor title.
-    informative = [s for s in sentences if not _MASK_PLACEHOLDER.search(s)] or sentences
-    if not informative:
-        return ""
-    title = informative[0]
-    # A very short first sentence ("Jalan rusak.") reads better with the next one.
-    for following in informative[1:]:
+        if not content:
+            continue
+        if _MASK_PLACEHOLDER.search(content):
+            identity.append(content)  # a poor title: only when nothing else is said
+            continue
+        # A very short first sentence ("Jalan rusak.") reads better with the next one.
+        title = f"{title} {content}" if title else content
         if len(title) >= 25:
             break
-        title = f"{title} {following}"
+    if not title:
+        title = " ".join(identity)
+    if not title:
+        return ""
     if _is_shouting(title):
         title = _RT_RW_WORD.sub(lambda m: m.group().upper(), title.lower())
     title = shorten(title, limit, rules)
@@ -154,13 +158,22 @@ def _content(
     while sentence != previous:
         previous = sentence
         sentence = opening.sub("", sentence, count=1).lstrip(_EDGE + ".!?").rstrip(_EDGE)
-        sentence = closing.sub("", sentence, count=1).rstrip(_EDGE)
+        sentence = _without_closing(sentence, closing)
         # SMS rarely capitalises after a full stop, so "...report a problem. lampu mati" is one
         # sentence to the splitter: a leading clause of filler goes too.
         clause = _CLAUSE_END.search(sentence)
         if clause and not _says_something(sentence[: clause.start()], rules):
             sentence = sentence[clause.end() :]
     return sentence if _says_something(sentence, rules) else ""
+
+
+def _without_closing(sentence: str, closing: re.Pattern[str]) -> str:
+    """The sentence without its closing filler; only its tail is searched (closings are short,
+    and a pattern anchored at the end would otherwise be tried at every position)."""
+    start = sentence.find(" ", max(0, len(sentence) - _CLOSING_REACH))
+    start = 0 if start < 0 or len(sentence) <= _CLOSING_REACH else start
+    tail = closing.sub("", sentence[start:], count=1)
+    return (sentence[:start] + tail).rstrip(_EDGE)
 
 
 def _says_something(text: str, rules: TitleRules) -> bool:
@@ -173,9 +186,8 @@ def _phrase_cut(text: str, budget: int, rules: TitleRules) -> str | None:
     for match in _PUNCTUATION_BREAK.finditer(text):
         if rules.min_cut <= match.start() <= budget:
             best = match.start()
-    for match in re.finditer(r"\s(\S+)", text):
-        word = fold(match.group(1))
-        if word in rules.breaks and rules.min_cut <= match.start() <= budget:
+    for match in _WORD.finditer(text, rules.min_cut, budget + 1):
+        if match.group(1).lower() in rules.breaks:
             best = max(best or 0, match.start())
     if best is None:
         return None

@@ -158,8 +158,9 @@ def st_join(parts: list[str]) -> str:
 
 def _whole_words_of(title: str, text: str) -> bool:
     """Every word of the title is a whole word of the (cleaned) text: nothing cut mid-word."""
-    folded_text = set(fold(clean_text(text).text).split())
-    return all(word in folded_text for word in fold(title.removesuffix(ELLIPSIS)).split())
+    # Upper case on both sides: the title capitalises its first letter ("ı" becomes "I").
+    folded_text = set(fold(clean_text(text).text).upper().split())
+    return all(word in folded_text for word in fold(title.removesuffix(ELLIPSIS)).upper().split())
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
