@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from gateway.dedup import candidate
-from gateway.models import Complaint
+from gateway.models import Complaint, Status
 from normalizer.dedup import DuplicateCandidate, score
 from normalizer.pipeline import NormalizedComplaint
 from normalizer.text import fold
@@ -91,4 +91,7 @@ def about_something_else(
         return False  # not worth normalising
     # A transient complaint, never added to the session: only its text is read.
     normalized = gateway.enricher.normalize(session, Complaint(original_text=text))
-    return differs(normalized, candidate(complaint), class_of(complaint))
+    # After an answer the reporter responds to it ("petugasnya ramah sekali"), which classes
+    # otherwise than a complaint: there, only another place or topic says "another problem".
+    answered = complaint.status == Status.ANSWERED
+    return differs(normalized, candidate(complaint), None if answered else class_of(complaint))

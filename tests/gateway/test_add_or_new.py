@@ -259,3 +259,18 @@ def test_the_tracking_code_reply_summarises_the_content_not_the_greeting(
         "Ringkasan: Lampu penerangan jalan di gang Melati RT 02/RW 04 Kelurahan Leteh mati. "
         in reply
     )
+
+
+def test_after_an_answer_a_response_is_feedback_not_a_question(
+    gateway: Gateway, directory: None
+) -> None:
+    chat, code = _filed(gateway)
+    with gateway.db.session() as session:
+        complaint = session.scalar(select(Complaint))
+        assert complaint is not None
+        complaint.status = Status.ANSWERED.value  # test setup: the agency answered
+        session.commit()
+    replies = chat.send("Terima kasih, tapi bagaimana cara saya memantau perbaikan berikutnya?")
+    assert replies == [f"Terima kasih atas tanggapan Anda untuk laporan {code}."]
+    replies = chat.send(RUBBISH)  # another place: still asked about
+    assert replies[0].startswith(f"Ini tambahan untuk laporan {code}")
