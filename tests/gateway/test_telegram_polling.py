@@ -41,7 +41,10 @@ def test_polled_updates_reach_the_bot(
         try:
             for _ in range(200):  # wait for the outcome, not for a fixed time
                 with gateway.db.read_session() as session:
-                    if session.scalar(select(func.count()).select_from(InboundMessage)):
+                    # Processed, not just stored: the bot's reply is queued in that transaction.
+                    done = select(func.count()).select_from(InboundMessage)
+                    done = done.where(InboundMessage.status == InboundStatus.PROCESSED)
+                    if session.scalar(done):
                         return
                 await asyncio.sleep(0.05)
         finally:
