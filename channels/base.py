@@ -20,7 +20,9 @@ class SignatureError(Exception):
 
 
 class PayloadError(Exception):
-    """The request claims to be from the provider but cannot be parsed (answer 400)."""
+    """The request cannot be parsed. Signed by the provider, it is the provider's all the same:
+    the gateway keeps it raw for the admins and acknowledges it (a 4xx would only make the
+    provider retry, then drop it); unsigned input (the web form, the API) is answered 400."""
 
 
 @dataclass(frozen=True)

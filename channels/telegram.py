@@ -22,7 +22,10 @@ Inline buttons: a callback query is a BUTTON message with `button_payload` = the
 gateway calls so the user's spinner stops.
 
 Ignored (return [], answer 200): stickers alone, reactions, chat member changes, polls, service
-messages, anything from groups and channels.
+messages, anything from groups and channels. Parts of a message we do not read are dropped
+before python-telegram-bot reads it (`readable_update`), so older genuine shapes of them (a
+sticker without `is_animated`) never make an update unreadable; an update we still cannot read
+raises `PayloadError` and the gateway keeps it raw (gateway/webhooks.py).
 
 Outbound (`send`): through `telegram.Bot` with `base_url` at TELEGRAM_API_BASE_URL. Media first
 (one photo with the text as caption when it fits 1024 characters; several as a media group),
@@ -42,6 +45,7 @@ import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 from telegram import (
@@ -69,7 +73,7 @@ from telegram.error import (
     TimedOut,
 )
 from telegram.request import HTTPXRequest
-from telegram.warnings import PTBDeprecationWarning
+from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
 from channels.addresses import to_e164
 from channels.base import (
@@ -229,7 +233,7 @@ class TelegramChannel(Channel):
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             raise PayloadError("not a Telegram update: no integer update_id")
         try:
-            update = Update.de_json(data, None)
+            update = Update.de_json(readable_update(data), None)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise PayloadError(f"not a Telegram update: {type(exc).__name__}: {exc}") from None
         return self.inbound_messages(update)
@@ -466,11 +470,7 @@ class TelegramChannel(Channel):
         backoff = 1.0
         while True:
             try:
-                updates: Sequence[Update] = await self.bot.get_updates(
-                    offset=offset,
-                    timeout=self.settings.telegram_poll_timeout_seconds,
-                    allowed_updates=list(ALLOWED_UPDATES),
-                )
+                updates = await self._raw_updates(offset)
             except RetryAfter as exc:
                 await sleep(retry_after_seconds(exc))
                 continue
@@ -481,15 +481,93 @@ class TelegramChannel(Channel):
                 continue
             backoff = 1.0
             for update in updates:
-                body = json.dumps(update.to_dict(), ensure_ascii=False).encode()
+                body = json.dumps(update, ensure_ascii=False).encode()
                 raw = RawRequest(
                     body=body,
                     headers={"content-type": "application/json"},
                     url="telegram:getUpdates",
                     subpath="polling",
                 )
-                yield PolledUpdate(raw=raw, messages=self.inbound_messages(update))
-                offset = update.update_id + 1
+                try:
+                    messages = self.parse(raw)
+                except PayloadError:
+                    messages = []  # the gateway parses it again and keeps it raw
+                yield PolledUpdate(raw=raw, messages=messages)
+                update_id = update.get("update_id") if isinstance(update, dict) else None
+                if isinstance(update_id, int):
+                    offset = update_id + 1
+
+    async def _raw_updates(self, offset: int | None) -> Sequence[Any]:
+        """getUpdates as Telegram sent it: `Bot.get_updates` builds every update at once and
+        raises on the first one this version of python-telegram-bot cannot build (logging the
+        whole batch, personal data included), which would stop polling for good on a single
+        old-shaped update. Each update is read on its own by `parse` instead."""
+        timeout = self.settings.telegram_poll_timeout_seconds
+        with warnings.catch_warnings():
+            # "use Bot.get_updates instead": we do not, on purpose (see above).
+            warnings.simplefilter("ignore", PTBUserWarning)
+            result = await self.bot.do_api_request(
+                "getUpdates",
+                api_kwargs={
+                    "offset": offset,
+                    "timeout": timeout,
+                    "allowed_updates": list(ALLOWED_UPDATES),
+                },
+                read_timeout=self.settings.telegram_timeout_seconds + timeout,
+            )
+        return result if isinstance(result, list) else []
+
+
+# --- reading updates of any Bot API version ------------------------------------------------------
+
+# The parts of a message the gateway reads (`_from_message`, `_from_callback`). Everything else
+# (stickers, animations, games, polls, entities...) is dropped before python-telegram-bot builds
+# its objects: it requires every field the *current* Bot API guarantees, so an older but genuine
+# shape of something we ignore anyway (a sticker without `is_animated` or `file_unique_id`, sent
+# before Bot API 4.5) would otherwise make the whole update unreadable. The raw update is stored
+# verbatim whatever is dropped here.
+MESSAGE_FIELDS = frozenset(
+    {
+        "message_id",
+        "date",
+        "edit_date",
+        "chat",
+        "from",
+        "text",
+        "caption",
+        "photo",
+        "document",
+        "video",
+        "voice",
+        "audio",
+        "location",
+        "venue",
+        "contact",
+        "reply_to_message",
+        "media_group_id",
+        "reply_markup",
+    }
+)
+_MESSAGE_KEYS = ("message", "edited_message")
+
+
+def readable_update(data: dict[str, object]) -> dict[str, object]:
+    """The update with each message cut down to `MESSAGE_FIELDS` (a copy; `data` is kept)."""
+    result = dict(data)
+    for key in _MESSAGE_KEYS:
+        if isinstance(result.get(key), dict):
+            result[key] = _readable_message(result[key])  # type: ignore[arg-type]
+    query = result.get("callback_query")
+    if isinstance(query, dict) and isinstance(query.get("message"), dict):
+        result["callback_query"] = {**query, "message": _readable_message(query["message"])}
+    return result
+
+
+def _readable_message(message: dict[str, object]) -> dict[str, object]:
+    kept = {key: value for key, value in message.items() if key in MESSAGE_FIELDS}
+    if isinstance(kept.get("reply_to_message"), dict):
+        kept["reply_to_message"] = _readable_message(kept["reply_to_message"])  # type: ignore[arg-type]
+    return kept
 
 
 # --- helpers -------------------------------------------------------------------------------------

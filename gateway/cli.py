@@ -166,7 +166,14 @@ def cmd_send_fixture(settings: Settings, args: argparse.Namespace) -> int:
 
     settings = demo.demo_settings(settings)
     body = Path(args.file).read_bytes()
-    body = signing.rewrite(args.channel, body, fresh=args.fresh, text=args.text, sender=args.sender)
+    body = signing.rewrite(
+        args.channel,
+        body,
+        fresh=args.fresh,
+        text=args.text,
+        sender=args.sender,
+        account_sid=settings.twilio_account_sid or None,
+    )
     base = (args.url or settings.public_base_url).rstrip("/")
     url = f"{base}/webhooks/{args.channel}"
     try:

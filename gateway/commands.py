@@ -1,8 +1,9 @@
 """Bot commands in Indonesian and English: case-insensitive and tolerant of typos.
 
 A message is a command only when it is (nearly) nothing but the command: "BARU" starts a new
-report, but "baru saja jalan ambles" is a complaint. Typos are forgiven on the command word by
-edit distance (one edit for short words, two for long ones).
+report, but "baru saja jalan ambles" is a complaint; "TAMBAH" answers the bot's question whether
+a message adds to the open report, but "tambah lagi lubangnya" is content. Typos are forgiven
+on the command word by edit distance (one edit for short words, two for long ones).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ class Command(StrEnum):
     START = "start"
     CHECK = "check"
     NEW = "new"
+    ADD = "add"  # "yes, it belongs to my open report" (the TAMBAH / BARU question)
     CANCEL = "cancel"
     HELP = "help"
     SUBMIT = "submit"
@@ -38,6 +40,10 @@ VOCABULARY: dict[str, tuple[Command, str | None]] = {
     "check": (Command.CHECK, "en"),
     "baru": (Command.NEW, "id"),
     "new": (Command.NEW, "en"),
+    "tambah": (Command.ADD, "id"),
+    "tambahan": (Command.ADD, "id"),
+    "tambahkan": (Command.ADD, "id"),
+    "add": (Command.ADD, "en"),
     "batal": (Command.CANCEL, "id"),
     "batalkan": (Command.CANCEL, "id"),
     "cancel": (Command.CANCEL, "en"),

@@ -17,10 +17,12 @@ if TYPE_CHECKING:
     from gateway.context import Gateway
 
 
-def attachments_from(row: InboundMessage, complaint_id: int) -> list[Attachment]:
-    """Attachments named by an inbound row: the web form stored them already; chat channels
-    name them by provider URL or file id, downloaded later (gateway/attachments.py)."""
-    stored = row.channel == "webform"
+def attachments_from(
+    row: InboundMessage, complaint_id: int, *, stored: bool = False
+) -> list[Attachment]:
+    """Attachments named by an inbound row. Chat channels name them by provider URL or file id,
+    downloaded later (gateway/attachments.py); forms (the web form, the API, manual entry)
+    stored them before intake (`stored`): their `ref` is the storage key."""
     result = []
     for media in row.media:
         content_type = media.get("content_type") or ""
@@ -91,7 +93,8 @@ def create_from_form(gateway: Gateway, session: Session, row: InboundMessage) ->
         received_at=row.received_at,
     )
     file_complaint(gateway, session, complaint, now=now)
-    for attachment in attachments_from(row, complaint.id):  # type: ignore[arg-type]
+    # Every form (web form, API, manual entry) stores its photos before intake.
+    for attachment in attachments_from(row, complaint.id, stored=True):  # type: ignore[arg-type]
         session.add(attachment)
     row.complaint_id = complaint.id
     row.reporter_id = reporter.id

@@ -3,7 +3,9 @@
 One table (`STATES`) says what each state does with each kind of input. Loose messages within
 an idle window form one draft; the bot asks once for what is missing, submits the draft as a
 complaint and answers with the tracking code; later messages add to that complaint until it is
-closed. Nothing personal is kept before the reporter consents.
+closed — except a message clearly about another problem (gateway/additions.py): that one is
+held and the bot asks once whether it adds to the open report or starts a new one (TAMBAH /
+BARU). Nothing personal is kept before the reporter consents.
 
 Every reply is an outbox row keyed by the inbound message (or the draft) that caused it, so
 processing a message twice can never reply twice.
@@ -23,9 +25,9 @@ from sqlmodel import Session
 
 from channels.base import Button, MessageKind
 from config.messages import t
-from gateway import actions, dedup, feedback, notify, workflow
+from gateway import actions, additions, dedup, feedback, notify, workflow
 from gateway.clock import utcnow
-from gateway.commands import Command, ParsedCommand, parse_command
+from gateway.commands import Command, ParsedCommand, parse_command, parse_feedback
 from gateway.complaints import attachments_from, file_complaint
 from gateway.models import (
     Complaint,
@@ -40,6 +42,7 @@ from gateway.reporters import identify
 from gateway.tracking import normalize_code
 from normalizer.language import guess_language
 from normalizer.location import Gazetteer, find_places
+from normalizer.title import shorten
 
 if TYPE_CHECKING:
     from gateway.context import Gateway
@@ -52,6 +55,9 @@ class State(StrEnum):
     DRAFTING = "drafting"  # collecting messages into a draft
     ASKED = "asked"  # asked once for what is missing
     SUBMITTED = "submitted"  # has an open complaint; messages add to it
+    # A message about another problem came: held (a draft row) until the reporter answers
+    # whether it adds to the open complaint (TAMBAH) or starts a new one (BARU).
+    ADD_OR_NEW = "add_or_new"
 
 
 class Input(StrEnum):
@@ -62,6 +68,7 @@ class Input(StrEnum):
     NO = "no"
     SUBMIT = "submit"
     NEW = "new"
+    ADD = "add"  # TAMBAH: it belongs to the open complaint
     CANCEL = "cancel"
     IDLE = "idle"  # the idle window passed (from the sweep, not a message)
 
@@ -385,7 +392,8 @@ def submit(turn: Turn, rows: list[InboundMessage], draft: Draft) -> Complaint:
         turn.text(
             "bot.submitted",
             code=complaint.tracking_code,
-            summary=complaint.title.rstrip(".!?… "),
+            # The title, cut at a phrase boundary; the text itself when it has none.
+            summary=(complaint.title or shorten(complaint.clean_text)).rstrip(".!?… "),
             details=details,
         ),
         cause=f"submitted-{complaint.tracking_code}",
@@ -393,15 +401,47 @@ def submit(turn: Turn, rows: list[InboundMessage], draft: Draft) -> Complaint:
     return complaint
 
 
-def add_to_complaint(turn: Turn) -> None:
-    """A message after submitting joins the open complaint (or answers the admin's question)."""
-    session, row = turn.session, turn.row
-    assert row is not None
-    complaint = session.get(Complaint, turn.conversation.active_complaint_id)
+def _open_complaint(turn: Turn) -> Complaint | None:
+    complaint = turn.session.get(Complaint, turn.conversation.active_complaint_id)
     if complaint is None or Status(complaint.status) not in workflow.OPEN_STATES:
+        return None
+    return complaint
+
+
+def add_to_complaint(turn: Turn) -> None:
+    """A message after submitting joins the open complaint (or answers the admin's question);
+    one clearly about another problem is held, and the reporter asked: TAMBAH or BARU."""
+    row = turn.row
+    assert row is not None
+    complaint = _open_complaint(turn)
+    if complaint is None:
         turn.conversation.active_complaint_id = None
         start_draft(turn)
         return
+    if _about_something_else(turn, complaint, row):
+        ask_add_or_new(turn, complaint)
+        return
+    join_complaint(turn, complaint, row)
+
+
+def _about_something_else(turn: Turn, complaint: Complaint, row: InboundMessage) -> bool:
+    """Photos, locations, replies, answers to the admin's question (pending) and responses to
+    an answer (PUAS, a rating) are additions whatever they say; so is anything not clearly
+    about another problem."""
+    text = _content_text(row)
+    if not text or row.reply_to or complaint.status == Status.PENDING:
+        return False
+    if complaint.status == Status.ANSWERED:
+        feedback = parse_feedback(text)
+        if feedback.satisfied is not None or feedback.rating is not None:
+            return False
+    return additions.about_something_else(turn.gateway, turn.session, complaint, text)
+
+
+def join_complaint(turn: Turn, complaint: Complaint, row: InboundMessage) -> None:
+    """One message becomes part of the open complaint: its photos, its words for the admin (and
+    the answer the admin asked for, or the reporter's response to an answer)."""
+    session = turn.session
     row.complaint_id = complaint.id
     session.add(row)
     for attachment in attachments_from(row, complaint.id):  # type: ignore[arg-type]
@@ -413,7 +453,7 @@ def add_to_complaint(turn: Turn) -> None:
         )
         turn.say(turn.text("bot.resumed", code=complaint.tracking_code))
         return
-    if complaint.status == Status.ANSWERED and note:
+    if complaint.status == Status.ANSWERED and note and turn.row is not None:
         give_feedback(turn, complaint, note)
         return
     workflow.record(
@@ -424,6 +464,74 @@ def add_to_complaint(turn: Turn) -> None:
     if last_ack is None or turn.now - last_ack > turn.gateway.conversation_idle:
         turn.say(turn.text("bot.added", code=complaint.tracking_code))
         turn.conversation.last_ack_at = turn.now
+
+
+def ask_add_or_new(turn: Turn, complaint: Complaint) -> None:
+    """Once: is the held message an addition to the open complaint or a new one?"""
+    code = complaint.tracking_code
+    turn.say(
+        turn.text("bot.add_or_new", code=code),
+        kind="question",
+        buttons=(
+            Button(turn.text("bot.add_button", code=code), "cmd:add"),
+            Button(turn.text("bot.new_button"), "cmd:new"),
+        ),
+    )
+    turn.move(State.ADD_OR_NEW)
+
+
+def repeat_add_or_new(turn: Turn) -> None:
+    """An answer that is neither TAMBAH nor BARU ("ya", "kirim"): say what is expected."""
+    complaint = _open_complaint(turn)
+    if complaint is None:
+        new_from_held(turn)
+        return
+    ask_add_or_new(turn, complaint)
+
+
+def _held(turn: Turn) -> list[InboundMessage]:
+    return [row for row in draft_rows(turn.session, turn.conversation) if _has_content(row)]
+
+
+def add_held(turn: Turn) -> None:
+    """TAMBAH: what was held joins the open complaint, acknowledged once."""
+    complaint = _open_complaint(turn)
+    if complaint is None:  # closed meanwhile: it can only be a new report
+        new_from_held(turn)
+        return
+    turn.move(State.SUBMITTED)
+    turn.conversation.last_ack_at = None  # this answer is always acknowledged
+    for row in _held(turn):
+        join_complaint(turn, complaint, row)
+
+
+def add_held_after_wait(turn: Turn) -> None:
+    """No answer within the idle window: nothing may wait for ever, so what was held joins
+    the open complaint (the admin reads it), and the reporter is told how to file it apart."""
+    held = _held(turn)
+    complaint = _open_complaint(turn)
+    if not held:
+        turn.move(State.SUBMITTED if complaint else State.IDLE)
+        return
+    if complaint is None:  # closed meanwhile: a draft, filed when the next window passes
+        turn.conversation.active_complaint_id = None
+        start_draft(turn, acknowledge=False)
+        return
+    turn.move(State.SUBMITTED)
+    turn.conversation.last_ack_at = turn.now  # told below, in one message
+    for row in held:
+        join_complaint(turn, complaint, row)
+    turn.say(
+        turn.text("bot.added_after_wait", code=complaint.tracking_code),
+        cause=f"held{turn.conversation.id}-{held[0].id}",
+    )
+
+
+def new_from_held(turn: Turn) -> None:
+    """BARU: what was held starts a new draft (KIRIM or the idle window files it)."""
+    turn.conversation.active_complaint_id = None
+    start_draft(turn, acknowledge=False)
+    turn.say(turn.text("bot.new_from_message"))
 
 
 def give_feedback(turn: Turn, complaint: Complaint, text: str) -> None:
@@ -504,6 +612,7 @@ STATES: dict[State, dict[Input, Handler]] = {
         Input.NO: ask_consent,
         Input.SUBMIT: ask_consent,
         Input.NEW: ask_consent,
+        Input.ADD: ask_consent,
         Input.CANCEL: ask_consent,
         Input.IDLE: ignore,
     },
@@ -515,6 +624,7 @@ STATES: dict[State, dict[Input, Handler]] = {
         Input.NO: consent_declined,
         Input.SUBMIT: repeat_consent,
         Input.NEW: repeat_consent,
+        Input.ADD: repeat_consent,
         Input.CANCEL: consent_declined,
         Input.IDLE: ignore,
     },
@@ -526,6 +636,7 @@ STATES: dict[State, dict[Input, Handler]] = {
         Input.NO: ignore,
         Input.SUBMIT: lambda turn: turn.say(turn.text("bot.empty_draft")),
         Input.NEW: new_report,
+        Input.ADD: invite,
         Input.CANCEL: nothing_to_cancel,
         Input.IDLE: ignore,
     },
@@ -537,6 +648,7 @@ STATES: dict[State, dict[Input, Handler]] = {
         Input.NO: add_to_draft,
         Input.SUBMIT: finish_draft,
         Input.NEW: new_report,
+        Input.ADD: add_to_draft,
         Input.CANCEL: cancel_draft,
         Input.IDLE: finish_draft,
     },
@@ -548,6 +660,7 @@ STATES: dict[State, dict[Input, Handler]] = {
         Input.NO: add_to_draft,
         Input.SUBMIT: finish_draft,
         Input.NEW: new_report,
+        Input.ADD: add_to_draft,
         Input.CANCEL: cancel_draft,
         Input.IDLE: finish_draft,
     },
@@ -559,8 +672,21 @@ STATES: dict[State, dict[Input, Handler]] = {
         Input.NO: add_to_complaint,
         Input.SUBMIT: ignore,
         Input.NEW: new_report,
+        Input.ADD: remind_open_complaint,
         Input.CANCEL: nothing_to_cancel,
         Input.IDLE: ignore,
+    },
+    State.ADD_OR_NEW: {
+        Input.CONTENT: add_to_draft,  # held with the first, quietly: asked once
+        Input.EMPTY: empty_message,
+        Input.GREETING: add_to_draft,
+        Input.YES: repeat_add_or_new,
+        Input.NO: repeat_add_or_new,
+        Input.SUBMIT: repeat_add_or_new,
+        Input.NEW: new_from_held,
+        Input.ADD: add_held,
+        Input.CANCEL: cancel_draft,  # drops what was held
+        Input.IDLE: add_held_after_wait,
     },
 }
 
@@ -676,6 +802,7 @@ def classify(row: InboundMessage, parsed: ParsedCommand | None) -> Input:
             Command.NO: Input.NO,
             Command.SUBMIT: Input.SUBMIT,
             Command.NEW: Input.NEW,
+            Command.ADD: Input.ADD,
             Command.CANCEL: Input.CANCEL,
         }
         if parsed.command in mapping:
@@ -776,14 +903,18 @@ def _phone_of(row: InboundMessage) -> str | None:
     return row.sender if row.sender.startswith("+") else None
 
 
+# States the idle window moves on: a draft is filed, a held message joins the open complaint.
+WAITING_STATES = (State.DRAFTING, State.ASKED, State.ADD_OR_NEW)
+
+
 def idle_sweep(gateway: Gateway, now: datetime | None = None) -> int:
-    """Advance drafts whose reporter went quiet for the idle window; returns how many."""
+    """Advance conversations whose reporter went quiet for the idle window; returns how many."""
     now = now or utcnow()
     cutoff = now - gateway.conversation_idle
     with gateway.db.read_session() as session:
         ids = session.scalars(
             select(Conversation.id)
-            .where(Conversation.state.in_([State.DRAFTING.value, State.ASKED.value]))  # type: ignore[attr-defined]
+            .where(Conversation.state.in_([s.value for s in WAITING_STATES]))  # type: ignore[attr-defined]
             .where(Conversation.last_message_at <= cutoff)
         ).all()
     advanced = 0
@@ -792,7 +923,7 @@ def idle_sweep(gateway: Gateway, now: datetime | None = None) -> int:
             conversation = session.get(Conversation, conversation_id, with_for_update=True)
             if (
                 conversation is None
-                or conversation.state not in (State.DRAFTING, State.ASKED)
+                or conversation.state not in WAITING_STATES
                 or conversation.last_message_at is None
                 or conversation.last_message_at > cutoff
             ):

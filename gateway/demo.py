@@ -3,6 +3,11 @@ Twilio and Telegram APIs mounted inside itself and to the built-in SP4N core sim
 path — a complaint by SMS, WhatsApp or Telegram, a liaison's WhatsApp notification, an answer
 from the core — can be tried on one machine with no credentials.
 
+Photos: the fixtures name media the fakes never received (a real phone uploads the photo to
+WhatsApp or Telegram first), so the demo's fakes answer every unknown media id with one demo
+photo (`demo_photo`), fetched by the gateway through the real download paths: Twilio's
+authenticated media URL and its CDN redirect, Telegram's getFile and file URL.
+
 Demo mode is on only in development and only while no real Twilio or Telegram credential is
 set (DEMO_PROVIDERS=false turns it off). The demo credentials are fixed, public and useless
 anywhere but against these fakes; `lapor-gateway send-fixture` signs requests with them.
@@ -10,15 +15,17 @@ anywhere but against these fakes; `lapor-gateway send-fixture` signs requests wi
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
 from channels.fakes.telegram_api import FakeTelegram
-from channels.fakes.twilio_api import FakeTwilio
+from channels.fakes.twilio_api import FakeTwilio, StoredMedia
 from config.settings import Settings
 from gateway.web import render
 
@@ -73,10 +80,32 @@ def demo_settings(settings: Settings) -> Settings:
     )
 
 
+@lru_cache(maxsize=1)
+def demo_photo() -> bytes:
+    """The photo every demo media id shows: a grey road with a pothole, drawn with Pillow (no
+    file to ship, and nothing personal in it)."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (640, 480), (120, 124, 128))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, 640, 150), fill=(150, 190, 230))  # sky
+    draw.polygon([(250, 150), (390, 150), (640, 480), (0, 480)], fill=(70, 72, 75))  # road
+    draw.ellipse((230, 300, 430, 390), fill=(35, 30, 25))  # the pothole
+    draw.text((12, 12), "FOTO DEMO lapor-gateway", fill=(20, 20, 20))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=80)
+    return buffer.getvalue()
+
+
 class DemoProviders:
     def __init__(self) -> None:
-        self.twilio = FakeTwilio(account_sid=DEMO_TWILIO_SID, auth_token=DEMO_TWILIO_TOKEN)
-        self.telegram = FakeTelegram(token=DEMO_TELEGRAM_TOKEN)
+        photo = demo_photo()
+        self.twilio = FakeTwilio(
+            account_sid=DEMO_TWILIO_SID,
+            auth_token=DEMO_TWILIO_TOKEN,
+            any_media=StoredMedia(photo, "image/jpeg"),
+        )
+        self.telegram = FakeTelegram(token=DEMO_TELEGRAM_TOKEN, any_file=photo)
 
     def mount(self, app: FastAPI) -> None:
         app.mount(TWILIO_PREFIX, self.twilio.app)

@@ -10,6 +10,7 @@ a crash rolls both back and the row is simply processed again later.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -93,11 +94,37 @@ def accept(
     """Store one inbound message (once). Safe to call again with the same message."""
     for _ in range(3):
         try:
-            return _accept_once(db, message, raw_payload, raw_content_type, assign_code)
+            return _accept_once(db, message, raw_payload, raw_content_type, assign_code, {})
         except IntegrityError:
             # Only a tracking-code collision between two concurrent submissions gets here.
             continue
     raise RuntimeError("could not allocate a tracking code")
+
+
+def keep_unreadable(
+    db: Database,
+    channel: str,
+    body: bytes,
+    *,
+    content_type: str,
+    reason: str,
+    subpath: str = "",
+) -> Accepted:
+    """A request the provider signed but the parser cannot read: kept raw with the reason
+    (status `unreadable`, never processed by itself) so the provider can be acknowledged and an
+    admin can read it. The provider's retries carry the same body, so it is stored once."""
+    digest = hashlib.sha256(subpath.encode() + b"\n" + body).hexdigest()
+    message = base.InboundMessage(
+        channel=channel,
+        external_id=f"unreadable:{digest}",
+        sender="",
+        received_at=utcnow(),
+        extra={"subpath": subpath} if subpath else {},
+    )
+    unreadable = {"status": InboundStatus.UNREADABLE.value, "last_error": reason[:2000]}
+    return _accept_once(
+        db, message, body.decode("utf-8", errors="replace"), content_type, False, unreadable
+    )
 
 
 def _accept_once(
@@ -106,9 +133,10 @@ def _accept_once(
     raw_payload: str,
     raw_content_type: str,
     assign_code: bool,
+    overrides: dict[str, object],
 ) -> Accepted:
     with db.session() as session:
-        values = _row_values(message, raw_payload, raw_content_type)
+        values = {**_row_values(message, raw_payload, raw_content_type), **overrides}
         if assign_code:
             values["assigned_code"] = _free_code(session)
         insert = pg_insert if db.is_postgres else sqlite_insert

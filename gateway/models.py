@@ -67,6 +67,9 @@ class InboundStatus(StrEnum):
     PROCESSED = "processed"
     IGNORED = "ignored"
     FAILED = "failed"
+    # Signed by the provider, but the parser could not read it: kept raw for an admin
+    # (`/admin/unreadable`), never processed by itself.
+    UNREADABLE = "unreadable"
 
 
 class OutboxStatus(StrEnum):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -51,13 +52,16 @@ def rewrite(
     text: str | None = None,
     sender: str | None = None,
     now: datetime | None = None,
+    account_sid: str | None = None,
 ) -> bytes:
     """The same payload with a new message id (`fresh`), another text or another sender, so a
     whole conversation can be played with one fixture file.
 
     A new message is sent now: whenever the id changes, every provider timestamp in the payload
     moves to `now` (the latest one lands on `now`, the others keep their distance to it), so a
-    complaint played from a 2024 fixture is not years overdue."""
+    complaint played from a 2024 fixture is not years overdue. Twilio payloads are moved to
+    `account_sid` (the one the gateway is configured with): Twilio writes its account into
+    `AccountSid` and into every `MediaUrl`, and answers a media URL of another account 401."""
     renew = fresh or text is not None or sender is not None
     now = now or datetime.now(UTC)
     if channel == "telegram":
@@ -85,6 +89,10 @@ def rewrite(
             value = prefix + sender
         elif key in TWILIO_TIME_FORMATS and renew:
             value = now.astimezone(UTC).strftime(TWILIO_TIME_FORMATS[key])
+        elif account_sid and key == "AccountSid":
+            value = account_sid
+        elif account_sid and key.startswith("MediaUrl"):
+            value = re.sub(r"/Accounts/AC\w+/", f"/Accounts/{account_sid}/", value)
         pairs.append((key, value))
     return urlencode(pairs).encode()
 

@@ -19,7 +19,8 @@ from normalizer.dedup import DedupSignature, signature
 from normalizer.location import Gazetteer, PlaceMatch, PlaceRules, find_places, place_from_pin
 from normalizer.pii import PiiRules, PiiSpan, find_pii, without_identity
 from normalizer.routing import AgencyDirectory, AgencyRouter, AgencySuggestion
-from normalizer.text import Lexicon, clean_text, default_lexicon, make_title
+from normalizer.text import Lexicon, clean_text, default_lexicon
+from normalizer.title import make_title
 
 # A class suggestion this sure is passed to routing as a hint (see class_hints in routing.yaml).
 CLASS_HINT_CONFIDENCE = 0.5

@@ -1,4 +1,4 @@
-"""Clean Indonesian complaint text for display and matching, and make a short title.
+"""Clean Indonesian complaint text for display and matching (titles: normalizer/title.py).
 
 The original text is never changed (the caller keeps it verbatim; `CleanText.original` is the
 same object). `clean_text()` produces:
@@ -61,13 +61,10 @@ _RT_RW = re.compile(
     re.IGNORECASE,
 )
 _RT_RW_PAIR = re.compile(r"\brt\s*/\s*rw\s*[.:]?\s*0*(\d{1,3})\s*/\s*0*(\d{1,3})\b", re.IGNORECASE)
-_RT_RW_WORD = re.compile(r"\b(?:rt|rw)\b")
 _LETTERS = re.compile(r"[^\W\d_]")
-_MASK_PLACEHOLDER = re.compile(r"\[[A-Z]+\]")
 _SPACES = re.compile(r"[^\S\n]+")
 _NEWLINES = re.compile(r"\s*\n\s*")
 _NON_WORD = re.compile(r"[\W_]+")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[^\W_a-z])|\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +78,7 @@ class Abbreviation:
 
 @dataclass(frozen=True)
 class Lexicon:
-    """The word list `clean_text()` and `make_title()` work from (see lexicon.yaml)."""
+    """The word list `clean_text()` and `title.make_title()` work from (see lexicon.yaml)."""
 
     abbreviations: tuple[Abbreviation, ...]
     keep_double: frozenset[str]
@@ -193,45 +190,6 @@ def fold(text: str) -> str:
         decomposed = unicodedata.normalize("NFKD", text)
         text = "".join(c for c in decomposed if not unicodedata.combining(c))
     return _NON_WORD.sub(" ", text).strip()
-
-
-def make_title(text: str | CleanText, lexicon: Lexicon | None = None) -> str:
-    """A short title (at most `TITLE_MAX_CHARS`): the first sentence without greetings.
-
-    Returns "" for a text with nothing to say; the inbox template shows its own placeholder.
-    """
-    lexicon = lexicon or default_lexicon()
-    clean = text if isinstance(text, CleanText) else clean_text(text, lexicon)
-    sentences = []
-    for sentence in _SENTENCE_END.split(clean.text):
-        # Greetings open sentences as often as texts ("Selamat pagi min. Saya mau lapor ...").
-        stripped = lexicon._greeting_re.sub("", sentence.strip(), count=1).strip()  # type: ignore[attr-defined]
-        if _has_words(stripped):
-            sentences.append(stripped)
-    # A sentence that is only the reporter's masked identity makes a poor title.
-    informative = [s for s in sentences if not _MASK_PLACEHOLDER.search(s)] or sentences
-    if not informative:
-        return ""
-    title = informative[0]
-    # A very short first sentence ("Jalan rusak.") reads better with the next one.
-    for following in informative[1:]:
-        if len(title) >= 25:
-            break
-        title = f"{title} {following}"
-    if _is_shouting(title):
-        title = _RT_RW_WORD.sub(lambda m: m.group().upper(), title.lower())
-    title = title.rstrip(" ,;:-")
-    if len(title) > TITLE_MAX_CHARS:
-        cut = title[: TITLE_MAX_CHARS - 1]
-        space = cut.rfind(" ")
-        if space >= TITLE_MAX_CHARS // 2:
-            cut = cut[:space]
-        title = cut.rstrip(" ,;:.-") + "…"
-    return title[:1].upper() + title[1:]
-
-
-def _has_words(text: str) -> bool:
-    return any(c.isalnum() for c in text)
 
 
 def _visible(text: str) -> str:

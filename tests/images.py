@@ -69,3 +69,10 @@ def private_traces(data: bytes) -> list[str]:
     if b"Exif\x00\x00" in data:
         found.append("Exif segment")
     return found
+
+
+def same_picture(stored: bytes, sent: bytes) -> bool:
+    """The stored file shows the picture that was sent: same format and size (intake may
+    re-encode it to drop its metadata, so the bytes need not be equal)."""
+    first, second = Image.open(io.BytesIO(stored)), Image.open(io.BytesIO(sent))
+    return (first.format, first.size) == (second.format, second.size)

@@ -24,7 +24,7 @@ from gateway import cli, demo
 from gateway.app import create_app
 from gateway.context import Gateway
 from gateway.db import Database
-from gateway.models import Complaint, OutboxItem
+from gateway.models import Attachment, Complaint, OutboxItem
 from gateway.tracking import normalize_code
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -126,7 +126,7 @@ def _replies(db: Database, recipient: str) -> list[str]:
 def test_the_readme_provider_requests_get_the_answers_it_describes(
     environment: TestClient, db: Database, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    [block] = _blocks("sh")
+    block = _blocks("sh")[0]  # the first: single requests and the SMS conversation
     for command in _commands(block):
         assert cli.main(command[1:]) == 0, command
         assert capsys.readouterr().out.split()[0] in ("200", "204")
@@ -148,7 +148,7 @@ def test_the_readme_chat_example_prints_what_the_readme_shows(
     environment: TestClient, db: Database, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # The SMS conversation ran first in the README: its number already has a complaint.
-    [block] = _blocks("sh")
+    block = _blocks("sh")[0]
     for command in _commands(block):
         cli.main(command[1:])
     capsys.readouterr()
@@ -168,3 +168,24 @@ def test_the_readme_chat_example_prints_what_the_readme_shows(
     assert [CODE.sub("LPR-…", line) for line in printed] == shown
     with db.read_session() as session:
         assert len(session.scalars(select(Complaint)).all()) == 2  # its own complaint
+
+
+def test_the_readme_photo_fixtures_file_complaints_with_their_photo(
+    environment: TestClient, db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The photo walkthrough: a WhatsApp and a Telegram conversation that start with a photo end
+    as two complaints, each with its photo waiting to be fetched through the provider (the
+    download itself, against the demo's fakes on a real port: tests/gateway/test_demo_media.py)."""
+    block = _blocks("sh")[1]
+    assert "image_caption.form" in block and "photo_caption.json" in block
+    for command in _commands(block):
+        assert cli.main(command[1:]) == 0, command
+        assert capsys.readouterr().out.split()[0] in ("200", "204")
+    with db.read_session() as session:
+        complaints = session.scalars(select(Complaint).order_by(Complaint.id)).all()
+        assert [c.origin_channel for c in complaints] == ["twilio_whatsapp", "telegram"]
+        for complaint in complaints:
+            [photo] = session.scalars(
+                select(Attachment).where(Attachment.complaint_id == complaint.id)
+            ).all()
+            assert photo.kind == "photo" and photo.source == "reporter"

@@ -7,6 +7,10 @@ answerCallbackQuery, getFile (+ `GET /file/bot<token>/<path>`), setWebhook, dele
 getWebhookInfo, getUpdates (updates queued with `push_update()`; an `offset` confirms and drops
 the earlier ones, as Telegram does).
 
+Files are registered with `add_file()`; with `any_file` set (the demo), getFile of a file id
+nobody registered answers a `photos/...` path that serves those bytes, since the fixtures sent
+with `lapor-gateway send-fixture` name photos the fake never received.
+
 Every call is kept in `fake.calls` (`BotCall`: method, decoded parameters); `fake.sent(chat_id)`
 gives the send* calls to one chat. Failures are injected with `fail()`, e.g.
 `fake.fail("Forbidden: bot was blocked by the user", status=403, chat_id="777")`.
@@ -21,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import threading
 import time
 import zlib
@@ -33,6 +38,7 @@ from fastapi.responses import JSONResponse, Response
 
 BOT_USER = {"id": 900000001, "is_bot": True, "first_name": "LAPOR Bot", "username": "lapor_bot"}
 SEND_METHODS = ("sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup")
+ANY_FILE_DIR = "photos/any_"  # where getFile puts the `any_file` of an unregistered id
 
 
 @dataclass
@@ -73,6 +79,7 @@ class FakeTelegram:
     webhook: dict[str, Any] = field(default_factory=dict)
     offsets_seen: list[int | None] = field(default_factory=list)
     file_downloads: int = 0
+    any_file: bytes | None = None  # served for unregistered file ids (the demo)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -205,6 +212,9 @@ class FakeTelegram:
             return True
         if method == "getFile":
             stored = self.files.get(str(params.get("file_id")))
+            if stored is None and self.any_file is not None:
+                name = re.sub(r"[^A-Za-z0-9_-]", "_", str(params.get("file_id")))[:64]
+                stored = StoredFile(self.any_file, f"{ANY_FILE_DIR}{name}.jpg")
             if stored is None:
                 raise _ApiError(400, "Bad Request: invalid file_id")
             return {
@@ -251,12 +261,17 @@ class FakeTelegram:
         async def file(token: str, file_path: str) -> Response:
             if token != self.token:
                 return Response(status_code=401)
-            for stored in self.files.values():
-                if stored.file_path == file_path:
-                    with self._lock:
-                        self.file_downloads += 1
-                    return Response(stored.content, media_type="application/octet-stream")
-            return Response(status_code=404)
+            content = next(
+                (stored.content for stored in self.files.values() if stored.file_path == file_path),
+                None,
+            )
+            if content is None and file_path.startswith(ANY_FILE_DIR):
+                content = self.any_file
+            if content is None:
+                return Response(status_code=404)
+            with self._lock:
+                self.file_downloads += 1
+            return Response(content, media_type="application/octet-stream")
 
         return app
 

@@ -7,7 +7,9 @@ What it does (enough for the real `twilio` SDK):
   both sides or neither) and answers the Message resource JSON.
 - `GET  .../Messages.json?To=&From=&PageSize=` lists them, newest first, with pagination links.
 - `GET  .../Messages/{MessageSid}/Media/{MediaSid}` (Basic auth) redirects to `/cdn/{MediaSid}`,
-  as Twilio redirects to its media CDN; register bytes with `add_media()`.
+  as Twilio redirects to its media CDN; register bytes with `add_media()`. With `any_media`
+  set (the demo), a media id nobody registered serves that file instead of a 404: the fixtures
+  sent with `lapor-gateway send-fixture` name photos the fake never received.
 
 Everything sent is kept in `fake.sent` (`SentMessage`s). Failures are injected with `fail()`:
 the next matching create answers the given HTTP status and Twilio error code.
@@ -102,6 +104,7 @@ class FakeTwilio:
     failures: list[Failure] = field(default_factory=list)
     media: dict[str, StoredMedia] = field(default_factory=dict)
     media_requests: int = 0
+    any_media: StoredMedia | None = None  # served for unregistered media ids (the demo)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -237,7 +240,7 @@ class FakeTwilio:
         async def media(account_sid: str, message_sid: str, media_sid: str, request: Request):
             if not self._authorized(request, account_sid):
                 return _error(401, 20003, "Authenticate")
-            if media_sid not in self.media:
+            if media_sid not in self.media and self.any_media is None:
                 return _error(404, 20404, "The requested resource was not found")
             return RedirectResponse(str(request.url_for("cdn", media_sid=media_sid)), 307)
 
@@ -245,7 +248,7 @@ class FakeTwilio:
         async def cdn(media_sid: str) -> Response:
             with self._lock:
                 self.media_requests += 1
-            stored = self.media.get(media_sid)
+            stored = self.media.get(media_sid) or self.any_media
             if stored is None:
                 return Response(status_code=404)
             return Response(stored.content, media_type=stored.content_type)

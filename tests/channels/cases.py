@@ -15,7 +15,8 @@ statuses. The channel tests run every row through `verify` → `parse` → `pars
         else:
             assert 200 <= response.status_code < 300
 
-with settings from `channel_settings()`: TWILIO_PUBLIC_BASE_URL is `PUBLIC_BASE`, so the URL the
+with settings from `channel_settings()`; a row whose parser raises `PayloadError` is `unreadable`:
+the route keeps it raw and answers 2xx. TWILIO_PUBLIC_BASE_URL is `PUBLIC_BASE`, so the URL the
 route receives (`http://testserver/...`) is mapped to the public URL the signature covers.
 
 Secrets here are obviously fake test values; signatures are computed, never stored.
@@ -164,12 +165,18 @@ class WebhookCase:
 
     @property
     def http_status(self) -> int | None:
-        """What the webhook route must answer: 403, 400, or None for "a 2xx"."""
+        """What the webhook route must answer: 403 for a bad signature, else None for "a 2xx"
+        (a signed payload the parser cannot read is kept raw and acknowledged)."""
         if self.error is SignatureError:
             return 403
-        if self.error is PayloadError:
-            return 400
         return None
+
+    @property
+    def unreadable(self) -> bool:
+        """Signed by the provider, but the parser cannot read it: the route keeps it raw (status
+        `unreadable`, shown to admins) and acknowledges it, so the provider does not retry it
+        into oblivion."""
+        return self.error is PayloadError
 
 
 def fixture_bytes(channel: str, name: str) -> bytes:
@@ -414,6 +421,13 @@ def twilio_sms_cases() -> list[WebhookCase]:
             c,
             body=b'{"MessageSid": "SM1", "Body": "halo"}',
             error=PayloadError,
+        ),
+        WebhookCase(
+            "JSON instead of a form, badly signed: refused, not kept",
+            c,
+            body=b'{"MessageSid": "SM1", "Body": "halo"}',
+            sign=Sign.INVALID,
+            error=SignatureError,
         ),
         WebhookCase(
             "form without MessageSid",
@@ -713,7 +727,49 @@ def telegram_cases() -> list[WebhookCase]:
                 ),
             ),
         ),
+        WebhookCase(
+            "inline-message button: a callback query without message",
+            c,
+            "callback_query_inline_message.json",
+            messages=(
+                Expect(
+                    BUDI,
+                    "810000014",
+                    kind=MessageKind.BUTTON,
+                    also={
+                        "button_payload": "cmd:yes",
+                        "reply_to": None,
+                        "extra.chat_id": BUDI,
+                        "extra.callback_query_id": "4382bfdwdsb323b2e1",
+                    },
+                ),
+            ),
+        ),
         WebhookCase("sticker alone is ignored", c, "sticker.json"),
+        WebhookCase(
+            "old sticker without is_animated is ignored, not refused",
+            c,
+            "sticker_old_shape.json",
+        ),
+        WebhookCase(
+            "old sticker with a caption-less reply keeps the reply's text",
+            c,
+            "reply_to_old_sticker.json",
+            messages=(
+                Expect(
+                    BUDI,
+                    "810000016",
+                    "Yang ini maksud saya, jembatan di Desa Leteh",
+                    also={"reply_to": f"{BUDI}:110"},
+                ),
+            ),
+        ),
+        WebhookCase(
+            "photo sizes without width: signed but unreadable",
+            c,
+            "photo_without_sizes.json",
+            error=PayloadError,
+        ),
         WebhookCase("bot blocked (my_chat_member) is ignored", c, "my_chat_member.json"),
         WebhookCase("reaction is ignored", c, "message_reaction.json"),
         WebhookCase("group chat is ignored", c, "group_message.json"),
@@ -722,6 +778,13 @@ def telegram_cases() -> list[WebhookCase]:
             "missing secret token", c, "text.json", sign=Sign.MISSING, error=SignatureError
         ),
         WebhookCase("not JSON", c, body=b"update_id=1&message=halo", error=PayloadError),
+        WebhookCase(
+            "not JSON and a wrong secret: refused, not kept",
+            c,
+            body=b"update_id=1&message=halo",
+            sign=Sign.INVALID,
+            error=SignatureError,
+        ),
         WebhookCase("JSON but not an object", c, body=b"[1, 2, 3]", error=PayloadError),
         WebhookCase("no update_id", c, body=b'{"message": {"text": "halo"}}', error=PayloadError),
         WebhookCase(

@@ -10,7 +10,15 @@ from typing import Any, TypeVar
 
 import pytest
 
-from channels.base import Button, Media, MediaError, MessageKind, OutboundMessage, SignatureError
+from channels.base import (
+    Button,
+    Media,
+    MediaError,
+    MessageKind,
+    OutboundMessage,
+    PayloadError,
+    SignatureError,
+)
 from channels.fakes.server import closed_port_url
 from channels.telegram import TelegramChannel, split_telegram_text
 from config.settings import Settings
@@ -370,6 +378,28 @@ def test_polling_yields_updates_and_confirms_them(telegram: RunningTelegram) -> 
     assert channel.parse(polled[0].raw) == polled[0].messages
     # Updates are confirmed with the next getUpdates, only after both were handed over.
     assert telegram.fake.offsets_seen == [None, sticker_id + 1]
+
+
+def test_polling_survives_updates_it_cannot_read(telegram: RunningTelegram) -> None:
+    """An old sticker (which python-telegram-bot's own getUpdates cannot even build) and an
+    unreadable photo are handed over raw, with no messages, and polling goes on: the gateway
+    keeps them for the admins instead of polling dying on them."""
+    old_id = telegram.fake.push_update(_update("sticker_old_shape.json"))
+    bad_id = telegram.fake.push_update(_update("photo_without_sizes.json"))
+    text_id = telegram.fake.push_update(_update("text.json"))
+    channel = TelegramChannel(_settings(telegram))
+
+    async def scenario() -> list[Any]:
+        updates = channel.poll()
+        polled = [await anext(updates) for _ in range(3)]
+        await updates.aclose()
+        return polled
+
+    polled = _run(channel, scenario)
+    assert [[m.external_id for m in p.messages] for p in polled] == [[], [], [str(text_id)]]
+    assert [json.loads(p.raw.body)["update_id"] for p in polled] == [old_id, bad_id, text_id]
+    with pytest.raises(PayloadError):
+        channel.parse(polled[1].raw)  # the gateway keeps this one raw, as from the webhook
 
 
 def test_polling_backs_off_after_errors(telegram: RunningTelegram) -> None:

@@ -19,7 +19,7 @@ from gateway.scheduler import worker_id
 from tests.conftest import RunningTelegram, RunningTwilio
 from tests.gateway.chat import Chat
 from tests.gateway.core_env import make_gateway
-from tests.images import image_bytes, private_traces
+from tests.images import image_bytes, private_traces, same_picture
 
 
 @pytest.fixture
@@ -29,8 +29,11 @@ def live(
     yield make_gateway(db, db_url, tmp_path, "http://127.0.0.1:1", twilio, telegram), twilio
 
 
-def _whatsapp_complaint(gateway: Gateway, media: list[Media]) -> Complaint:
-    chat = Chat(gateway, channel="twilio_whatsapp", sender="+6281233330001")
+def _whatsapp_complaint(
+    gateway: Gateway, media: list[Media], channel: str = "twilio_whatsapp"
+) -> Complaint:
+    sender = "+6281233330001" if channel == "twilio_whatsapp" else "5550001"
+    chat = Chat(gateway, channel=channel, sender=sender)
     chat.send("halo")
     chat.send("ya")
     chat.send("Tumpukan sampah di depan Pasar Kragan sudah seminggu", media=media)
@@ -64,6 +67,26 @@ def test_whatsapp_photos_are_fetched_and_stored(live) -> None:  # type: ignore[n
     assert kept.startswith(b"\xff\xd8") and private_traces(kept) == [] and kept != photo
     assert failed.status == AttachmentStatus.FAILED and failed.error
     assert failed.complaint_id == stored.complaint_id  # the complaint is kept either way
+
+
+def test_telegram_photos_are_fetched_by_their_file_id(live, telegram: RunningTelegram) -> None:  # type: ignore[no-untyped-def]
+    """The file id arrives in the update; getFile then the file URL bring the bytes (the
+    attachment used to be asked for its storage key instead: "no file id")."""
+    gateway, _ = live
+    photo = image_bytes("JPEG")
+    telegram.fake.add_file("AgACAgUAAxkBAAIBZ2-1280", photo, "photos/file_7.jpg")
+    _whatsapp_complaint(
+        gateway,
+        [Media(ref="AgACAgUAAxkBAAIBZ2-1280", content_type="image/jpeg", size=len(photo))],
+        channel="telegram",
+    )
+    [pending] = _attachments(gateway)
+    assert pending.status == AttachmentStatus.PENDING
+    assert asyncio.run(attachments.fetch_pending(gateway)) == 1
+    [stored] = _attachments(gateway)
+    assert stored.status == AttachmentStatus.STORED, stored.error
+    assert same_picture(gateway.files.read(stored.storage_key or ""), photo)
+    assert telegram.fake.file_downloads == 1
 
 
 def test_oversized_media_fails_for_good(live) -> None:  # type: ignore[no-untyped-def]

@@ -1,5 +1,6 @@
 """Every channel case through the real webhook route and intake, on both databases: signatures
-403, garbage 400, ignored events 200 with nothing stored, messages stored once even when the
+403 with nothing stored, a signed payload the parser cannot read kept raw (status `unreadable`)
+and acknowledged, ignored events 200 with nothing stored, messages stored once even when the
 provider retries."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from sqlalchemy import func, select
 from gateway.app import create_app
 from gateway.context import Gateway
 from gateway.db import Database
-from gateway.models import InboundMessage, OutboxItem
+from gateway.models import InboundMessage, InboundStatus, OutboxItem
 from gateway.outbox import OutboxMessage, enqueue
 from tests.channels.cases import WebhookCase, all_cases, channel_settings, route_request
 
@@ -41,6 +42,11 @@ def _stored(gateway: Gateway) -> int:
         return session.scalar(select(func.count()).select_from(InboundMessage)) or 0
 
 
+def _rows(gateway: Gateway) -> list[InboundMessage]:
+    with gateway.db.read_session() as session:
+        return list(session.scalars(select(InboundMessage).order_by(InboundMessage.id)).all())
+
+
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.channel}:{c.label}" for c in CASES])
 def test_webhook_route(chat_client, case: WebhookCase) -> None:  # type: ignore[no-untyped-def]
     client, gateway = chat_client
@@ -51,10 +57,17 @@ def test_webhook_route(chat_client, case: WebhookCase) -> None:  # type: ignore[
         assert _stored(gateway) == 0
         return
     assert 200 <= response.status_code < 300
-    assert _stored(gateway) == len(case.messages)
+    expected = 1 if case.unreadable else len(case.messages)
+    assert _stored(gateway) == expected
+    if case.unreadable:
+        [row] = _rows(gateway)
+        assert row.status == InboundStatus.UNREADABLE and row.last_error
+        assert row.channel == case.channel and row.raw_payload == body.decode("utf-8", "replace")
+    else:
+        assert all(row.status != InboundStatus.UNREADABLE for row in _rows(gateway))
     again = client.post(path, content=body, headers=headers)  # the provider retries
     assert 200 <= again.status_code < 300
-    assert _stored(gateway) == len(case.messages)
+    assert _stored(gateway) == expected
 
 
 def test_unknown_channel_is_404(chat_client) -> None:  # type: ignore[no-untyped-def]

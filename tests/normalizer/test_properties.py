@@ -13,7 +13,8 @@ from normalizer.location import find_places, load_gazetteer
 from normalizer.pii import NAMA, find_pii
 from normalizer.pipeline import normalize
 from normalizer.routing import load_agency_directory
-from normalizer.text import TITLE_MAX_CHARS, clean_text, make_title
+from normalizer.text import TITLE_MAX_CHARS, clean_text
+from normalizer.title import make_title
 
 GAZETTEER = load_gazetteer()
 DIRECTORY = load_agency_directory()

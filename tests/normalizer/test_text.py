@@ -6,7 +6,8 @@ import pytest
 import yaml
 
 from normalizer.resources import data_file
-from normalizer.text import MAX_CHARS, TITLE_MAX_CHARS, clean_text, make_title
+from normalizer.text import MAX_CHARS, TITLE_MAX_CHARS, clean_text
+from normalizer.title import make_title
 
 CLEANING = [
     # (label, input, expected clean text)

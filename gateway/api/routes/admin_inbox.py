@@ -1,8 +1,10 @@
 """The inbox (`/admin`), the complaint page (`/admin/complaints/{code}`) and the complaint's
-files (`/admin/attachments/{id}`, served only to those who may see the complaint)."""
+files (`/admin/attachments/{id}`, served only to those who may see the complaint; a failed
+download is tried again with `POST /admin/attachments/{id}/retry`)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 from fastapi import APIRouter, HTTPException, Request
@@ -11,12 +13,20 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from config.messages import t
-from gateway import complaint_view, core_status, inbox
-from gateway.api.admin_deps import PrincipalDep, StaffDep, clock, forbidden, page
+from gateway import attachments, complaint_view, core_status, inbox, webhooks
+from gateway.api.admin_deps import (
+    CsrfForm,
+    KoordinatorDep,
+    PrincipalDep,
+    StaffDep,
+    clock,
+    forbidden,
+    page,
+)
 from gateway.api.deps import GatewayDep
 from gateway.context import Gateway
 from gateway.models import Agency, Attachment, AttachmentStatus, Category, Complaint, Status
-from gateway.security import Principal
+from gateway.security import Principal, flash
 from gateway.tracking import normalize_code
 from gateway.web import request_language
 
@@ -80,6 +90,8 @@ def inbox_page(request: Request, gateway: GatewayDep, principal: PrincipalDep) -
         "categories": [c.value for c in Category],
         "channels": inbox.CHANNELS,
         "now": clock(gateway).now,
+        # Signed provider requests kept raw because they could not be read (koordinator's).
+        "unreadable": webhooks.count_unreadable(gateway) if principal.is_koordinator else 0,
     }
     return page(request, principal, "admin/inbox.html", context)
 
@@ -121,6 +133,7 @@ def complaint_page(
         "max_photos": gateway.settings.upload_max_files,
         "core": core,
         "entry_id": uuid.uuid4().hex,
+        "download_attempts": attachments.MAX_ATTEMPTS,
     }
     return page(request, principal, "admin/complaint.html", context, status_code=status_code)
 
@@ -167,3 +180,38 @@ def attachment_file(
             "Content-Disposition": "inline",
         },
     )
+
+
+@router.post("/admin/attachments/{attachment_id}/retry")
+async def retry_attachment(
+    request: Request,
+    attachment_id: int,
+    gateway: GatewayDep,
+    principal: KoordinatorDep,
+    form: CsrfForm,
+) -> Response:
+    """A koordinator's "try the download again": fresh attempts and one now, so the page the
+    admin comes back to shows the outcome (a slow provider holds it at most
+    MEDIA_DOWNLOAD_TIMEOUT_SECONDS)."""
+
+    def complaint_code() -> str:
+        with gateway.db.read_session() as session:
+            attachment = session.get(Attachment, attachment_id)
+            complaint = (
+                session.get(Complaint, attachment.complaint_id)
+                if attachment is not None and attachment.complaint_id
+                else None
+            )
+            if attachment is None or complaint is None:
+                raise HTTPException(404)
+            return complaint.tracking_code
+
+    code = await asyncio.to_thread(complaint_code)
+    lang = request_language(request)
+    if not await asyncio.to_thread(attachments.retry, gateway, attachment_id):
+        flash(request, "info", t(lang, "admin.page.photo_retry_nothing"))
+    elif await attachments.fetch_one(gateway, attachment_id):
+        flash(request, "success", t(lang, "admin.page.photo_retry_done"))
+    else:
+        flash(request, "error", t(lang, "admin.page.photo_retry_failed"))
+    return RedirectResponse(f"/admin/complaints/{code}", 303)

@@ -1,13 +1,15 @@
 """`POST /webhooks/{channel}` (and `/webhooks/{channel}/{subpath}`, e.g. Twilio's status
-callback): a bad signature is 403, a malformed payload 400, a known-but-ignored event 200,
-our own failure 5xx so the provider retries."""
+callback): a bad signature is 403 and nothing is stored; a signed payload we cannot read is kept
+raw for the admins and acknowledged (the provider's signature proves it is genuine, and a 4xx
+would only lose it); a known-but-ignored event 200; our own failure 5xx so the provider
+retries."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse, Response
 
-from channels.base import PayloadError, RawRequest, SignatureError
+from channels.base import RawRequest, SignatureError
 from gateway import intake
 from gateway.api.deps import GatewayDep
 from gateway.webhooks import UnknownChannel, receive
@@ -35,8 +37,6 @@ async def _handle(
         return JSONResponse({"message": f"unknown channel {channel!r}"}, status_code=404)
     except SignatureError:
         return JSONResponse({"message": "invalid signature"}, status_code=403)
-    except PayloadError as exc:
-        return JSONResponse({"message": f"malformed payload: {exc}"}, status_code=400)
     for inbound_id in received.new_ids:
         background.add_task(intake.process, gateway, inbound_id)
     for message in received.messages:

@@ -126,6 +126,10 @@ def _routes(w: World, accounts: Accounts, directory: Directory) -> list[tuple[st
         ("POST", f"/admin/agencies/{directory.dlh}/liaisons", KOORDINATOR_FORM),
         ("POST", f"/admin/liaisons/{w.liaison}", KOORDINATOR_FORM),
         ("POST", f"/admin/outbox/{w.dead_letter}/resend", KOORDINATOR_FORM),
+        ("POST", f"/admin/attachments/{w.own_photo}/retry", KOORDINATOR_FORM),
+        ("GET", "/admin/unreadable", KOORDINATOR_PAGE),
+        ("POST", "/admin/unreadable/999/read", KOORDINATOR_FORM),
+        ("POST", "/admin/unreadable/999/dismiss", KOORDINATOR_FORM),
         ("GET", "/admin/simulator", KOORDINATOR_PAGE),
         ("POST", "/admin/simulator", KOORDINATOR_FORM),
     ]

@@ -28,7 +28,7 @@ from gateway.models import (
 )
 from tests.gateway.admin.conftest import Admin, Directory, csrf_of
 from tests.gateway.factories import make_complaint
-from tests.images import image_bytes
+from tests.images import image_bytes, same_picture
 
 S = Status
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>"\'><b>'
@@ -354,6 +354,39 @@ def test_manual_entry_creates_a_complaint_that_follows_the_same_path(
         },
     )
     assert verified.status_code == 303
+
+
+def test_a_photo_entered_by_hand_is_stored_and_shown_at_once(
+    clients: dict[str, Admin], gateway: Gateway
+) -> None:
+    """The manual entry stores its photos before intake, like the web form: they are not
+    provider references to download (that said "channel manual is not configured")."""
+    koor = clients["koor"]
+    photo = image_bytes("JPEG")
+    page = koor.get("/admin/entry").text
+    response = koor.client.post(
+        "/admin/entry",
+        data={
+            "csrf_token": csrf_of(page),
+            "source": "walk_in",
+            "description": "Warga datang: talud sungai di Desa Leteh longsor kemarin sore.",
+        },
+        files=[("photos", ("talud.jpg", photo, "image/jpeg"))],
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    code = response.headers["location"].rsplit("/", 1)[1]
+    with gateway.db.read_session() as session:
+        complaint = session.scalar(select(Complaint).where(Complaint.tracking_code == code))
+        assert complaint is not None
+        attachment = session.scalars(
+            select(Attachment).where(Attachment.complaint_id == complaint.id)
+        ).one()
+    assert attachment.status == "stored" and attachment.error is None
+    assert same_picture(gateway.files.read(attachment.storage_key or ""), photo)
+    page = koor.get(f"/admin/complaints/{code}").text
+    assert f'src="/admin/attachments/{attachment.id}"' in page
+    assert same_picture(koor.get(f"/admin/attachments/{attachment.id}").content, photo)
 
 
 @pytest.mark.parametrize(
