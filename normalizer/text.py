@@ -181,7 +181,7 @@ def load_colloquial(data: Mapping[str, Any], source: str = "lexicon") -> dict[st
     if not isinstance(rules, dict):
         raise DataFileError(f"{source}: 'colloquial' must be a mapping")
     try:
-        from indoNLP.preprocessing.slang_data import SLANG_DATA  # noqa: PLC0415
+        from indoNLP.preprocessing.slang_data import SLANG_DATA
     except ImportError:  # pragma: no cover - a declared dependency; keep working without it
         return {}
     never = {w.lower() for w in strings(rules.get("never", []), "colloquial.never", source)}
