@@ -164,7 +164,8 @@ class DuplicateCandidate:
     reporter_id: str | None
     created_at: datetime
     agencies: tuple[str, ...] = ()  # suggested agency codes, best first ("what it is about")
-    parts: PlaceParts = field(default_factory=PlaceParts)  # street, dusun, RT/RW, landmarks (`place_parts()`)
+    # street, dusun, RT/RW, landmarks (`normalizer.location.place_parts()`)
+    parts: PlaceParts = field(default_factory=PlaceParts)
     coordinates: tuple[float, float] | None = None  # the reporter's pin, when there is one
 
 
