@@ -200,7 +200,7 @@ def read_names(path: Path | str) -> list[str]:
 
 
 def _ordinary_words() -> set[str]:
-    from normalizer.text import default_lexicon  # noqa: PLC0415 - the lexicon loads data
+    from normalizer.text import default_lexicon
 
     lexicon = default_lexicon()
     standard = {w for value in lexicon.colloquial.values() for w in value.split()}
