@@ -255,9 +255,21 @@ def _bank_accounts(view: str, lowered: str, rules: PiiRules) -> list[PiiSpan]:
             lead = lowered[max(0, number.start() - 4) : number.start()]
             if "rp" in lead or _AMOUNT.match(view, number.start()):
                 continue  # an amount of money, not an account
+            if _not_an_account(number.group()):
+                continue  # a date or a call-centre number near a bank's name
             spans.append(PiiSpan(REKENING, number.start(), number.end(), number.group()))
             break
     return spans
+
+
+_DATE_LIKE = re.compile(r"(?:0?[1-9]|[12][0-9]|3[01])[-/. ](?:0?[1-9]|1[0-2])[-/. ](?:19|20)?\d\d")
+# Indonesian call-centre numbers: 14xxx, 1500xxx, 0800/0804 toll-free.
+_CALL_CENTRE = re.compile(r"14\d{3}|1500\d{3,4}|080[04]\d{6,8}")
+
+
+def _not_an_account(number: str) -> bool:
+    digits = re.sub(r"\D", "", number)
+    return bool(_DATE_LIKE.fullmatch(number.strip()) or _CALL_CENTRE.fullmatch(digits))
 
 
 def _emails(view: str) -> list[PiiSpan]:
@@ -290,6 +302,7 @@ def _names(view: str, rules: PiiRules) -> list[PiiSpan]:
     want_capital = has_lower and has_upper and not _mostly_upper(view)
     for phrase in rules._name_re.finditer(view):  # type: ignore[attr-defined]
         position = phrase.end()
+        capitalised = True
         words: list[tuple[int, int]] = []
         while len(words) < rules.name_max_words:
             token = _NAME_TOKEN.match(view, position)
@@ -301,8 +314,18 @@ def _names(view: str, rules: PiiRules) -> list[PiiSpan]:
             if not words and honorific:
                 position = token.end()
                 continue
-            if bare.lower() in rules.name_stopwords or (want_capital and not bare[:1].isupper()):
+            if bare.lower() in rules.name_stopwords:
                 break
+            if (
+                want_capital
+                and not bare[:1].isupper()
+                and ((words and capitalised) or len(words) >= 3)
+            ):
+                break  # a capitalised name ends at the first lower-case word
+            if not words:
+                # "nama saya budi santoso": after an explicit phrase a name may be written in
+                # lower case even in normally written text; it then ends at a stop word.
+                capitalised = bare[:1].isupper()
             start = token.start(1)
             ends_sentence = word.endswith(".") and len(bare) > 1
             words.append((start, start + len(bare) if ends_sentence else token.end(1)))
