@@ -50,6 +50,7 @@ _SIXTEEN_DIGITS = re.compile(r"(?<![0-9])(?<![0-9][ .-])[0-9](?:[ .-]?[0-9]){15}
 _ACCOUNT_DIGITS = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){5,21}(?![0-9])")
 _AMOUNT = re.compile(r"[0-9]{1,3}(?:\.[0-9]{3})+(?:,[0-9]+)?")
 _PHONE_HINT = re.compile(r"[0-9](?:[\s().-]{0,3}[0-9]){6,}")
+_MOBILE_RUN = re.compile(r"(?<![0-9])(?:\+62|62|0)8[1-9](?:[ .-]?[0-9]){6,10}(?![0-9])")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _NAME_TOKEN = re.compile(r"[^\S\n]*([^\W\d_]+(?:['’-][^\W\d_]+)*\.?)")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -289,7 +290,11 @@ def _phones(view: str) -> list[PiiSpan]:
                 continue
             spans.append(PiiSpan(TELEPON, match.start, match.end, raw))
     except (ValueError, IndexError):  # pragma: no cover - defensive: odd input must not crash
-        return spans
+        pass
+    # Mobile numbers the matcher misses: glued to a word ("Info 0889...berlaku"), or cut off.
+    for match in _MOBILE_RUN.finditer(view):
+        if not any(s.start < match.end() and match.start() < s.end for s in spans):
+            spans.append(PiiSpan(TELEPON, match.start(), match.end(), match.group()))
     return spans
 
 
