@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from gateway.db import Database
-from gateway.models import InboundMessage
+from gateway.models import InboundMessage, InboundStatus
 from gateway.webhooks import telegram_polling
 from tests.conftest import RunningTelegram, RunningTwilio
 from tests.gateway.core_env import make_gateway
@@ -41,7 +41,11 @@ def test_polled_updates_reach_the_bot(
         try:
             for _ in range(200):  # wait for the outcome, not for a fixed time
                 with gateway.db.read_session() as session:
-                    if session.scalar(select(func.count()).select_from(InboundMessage)):
+                    # Processed, not merely stored: processing runs in a thread that cancelling
+                    # the poller does not wait for.
+                    done = select(func.count()).select_from(InboundMessage)
+                    done = done.where(InboundMessage.status != InboundStatus.PENDING.value)
+                    if session.scalar(done):
                         return
                 await asyncio.sleep(0.05)
         finally:
