@@ -1,8 +1,8 @@
 """Words that do not mean what a keyword list thinks: "jalan" as the verb "to go", idioms and
-jokes ("banjir air mata" is no flood).
+jokes ("banjir air mata" is no flood), courtesy formulas ("maaf mengganggu" is no nuisance).
 
 Routing, the class suggestion and the not-a-report suggestion all read a complaint's *literal*
-tokens: figurative phrases blanked out, words in another sense renamed. The rules are data
+tokens: idioms and formulas blanked out, words in another sense renamed. The rules are data
 (`config/normalizer/senses.yaml`).
 """
 
@@ -36,16 +36,18 @@ class WordSense:
 @dataclass(frozen=True)
 class SenseRules:
     word_senses: tuple[WordSense, ...] = ()
-    figurative: tuple[tuple[str, ...], ...] = ()  # folded phrases, longest first
-    _figurative_by_first: Mapping[str, tuple[tuple[str, ...], ...]] = field(
+    figurative: tuple[tuple[str, ...], ...] = ()  # folded idioms, longest first
+    formulas: tuple[tuple[str, ...], ...] = ()  # folded courtesy formulas ("maaf mengganggu")
+    _by_first: Mapping[str, tuple[tuple[tuple[str, ...], bool], ...]] = field(
         init=False, repr=False, compare=False
     )
 
     def __post_init__(self) -> None:
-        by_first: dict[str, list[tuple[str, ...]]] = defaultdict(list)
-        for phrase in self.figurative:
-            by_first[phrase[0]].append(phrase)
-        object.__setattr__(self, "_figurative_by_first", {k: tuple(v) for k, v in by_first.items()})
+        by_first: dict[str, list[tuple[tuple[str, ...], bool]]] = defaultdict(list)
+        phrases = [(p, True) for p in self.figurative] + [(p, False) for p in self.formulas]
+        for phrase, idiom in sorted(phrases, key=lambda pi: -len(pi[0])):
+            by_first[phrase[0]].append((phrase, idiom))
+        object.__setattr__(self, "_by_first", {k: tuple(v) for k, v in by_first.items()})
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], source: str = "sense rules") -> SenseRules:
@@ -58,13 +60,10 @@ class SenseRules:
             if any("word" not in p.groupindex for p in compiled):
                 raise DataFileError(f"{source}: word sense patterns need a group named 'word'")
             senses.append(WordSense(str(raw["word"]), str(raw["reading"]), compiled))
-        phrases = {
-            tuple(fold(p).split())
-            for p in strings(data.get("figurative", []), "figurative", source)
-        }
         return cls(
             word_senses=tuple(senses),
-            figurative=tuple(sorted((p for p in phrases if p), key=lambda p: (-len(p), p))),
+            figurative=_phrases(data, "figurative", source),
+            formulas=_phrases(data, "formulas", source),
         )
 
 
@@ -78,17 +77,19 @@ def default_sense_rules() -> SenseRules:
     return load_sense_rules()
 
 
-def figurative_spans(
-    tokens: Sequence[str], rules: SenseRules | None = None
-) -> list[tuple[int, int]]:
-    """Token ranges of the idioms in `figurative` ("banjir air mata"), left to right."""
-    rules = rules or default_sense_rules()
-    spans: list[tuple[int, int]] = []
+def _phrases(data: Mapping[str, Any], key: str, source: str) -> tuple[tuple[str, ...], ...]:
+    folded = {tuple(fold(p).split()) for p in strings(data.get(key, []), key, source)}
+    return tuple(sorted((p for p in folded if p), key=lambda p: (-len(p), p)))
+
+
+def _phrase_spans(tokens: Sequence[str], rules: SenseRules) -> list[tuple[int, int, bool]]:
+    """Token ranges of idioms and formulas (start, end, is an idiom), left to right."""
+    spans: list[tuple[int, int, bool]] = []
     i = 0
     while i < len(tokens):
-        for phrase in rules._figurative_by_first.get(tokens[i], ()):  # longest first
+        for phrase, idiom in rules._by_first.get(tokens[i], ()):  # longest first
             if tuple(tokens[i : i + len(phrase)]) == phrase:
-                spans.append((i, i + len(phrase)))
+                spans.append((i, i + len(phrase), idiom))
                 i += len(phrase) - 1
                 break
         i += 1
@@ -96,8 +97,9 @@ def figurative_spans(
 
 
 def figurative_phrases(tokens: Sequence[str], rules: SenseRules | None = None) -> list[str]:
-    """The idioms found, as written in folded form ("banjir air mata")."""
-    return [" ".join(tokens[start:end]) for start, end in figurative_spans(tokens, rules)]
+    """The idioms found ("banjir air mata"), in folded form, left to right."""
+    spans = _phrase_spans(tokens, rules or default_sense_rules())
+    return [" ".join(tokens[start:end]) for start, end, idiom in spans if idiom]
 
 
 def literal_tokens(tokens: Sequence[str], rules: SenseRules | None = None) -> tuple[str, ...]:
@@ -105,7 +107,7 @@ def literal_tokens(tokens: Sequence[str], rules: SenseRules | None = None) -> tu
     ("mau jalan jalan ke pantai" -> "mau berjalan berjalan ke pantai")."""
     rules = rules or default_sense_rules()
     out = list(tokens)
-    for start, end in figurative_spans(tokens, rules):
+    for start, end, _ in _phrase_spans(tokens, rules):
         out[start:end] = [BLANK] * (end - start)
     if rules.word_senses:
         joined, starts = _joined(out)
