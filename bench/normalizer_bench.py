@@ -3,8 +3,9 @@
 Complaints come from `bench.corpus` (fixed seed): short SMS-style texts, longer web-form texts,
 some with personal data; one in ten is four complaints glued together (a long message). Each
 is normalised once with the keyword-only router and once with a router trained on generated
-dispositions; the stages are timed separately too. The first calls warm the caches (fuzzy
-look-ups of repeated words are cached, as they would be in a running gateway).
+dispositions; the stages are timed separately too. The 1,143 real SMS of `bench/data/sms` are
+normalised as well (real text, real lengths). The first calls warm the caches (fuzzy look-ups
+of repeated words are cached, as they would be in a running gateway).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bench.corpus import ComplaintFactory
 from normalizer.classify import classify
 from normalizer.dedup import signature
 from normalizer.location import find_places, load_gazetteer
+from normalizer.not_report import not_a_report
 from normalizer.pii import find_pii
 from normalizer.pipeline import normalize
 from normalizer.routing import AgencyRouter, load_agency_directory
@@ -81,9 +83,14 @@ def run(quick: bool = False) -> str:
         with_keywords(text)
         with_model(text)
     cleaned = [clean_text(t) for t in texts]
+    classes = {id(c): classify(c) for c in cleaned}
+    from bench.quality_real import sms_rows
+
+    real = [r["text"] for r in sms_rows()]
     rows = [
         ("normalize(), keyword routing", timed(with_keywords, texts)),
         ("normalize(), trained router (2,000 dispositions)", timed(with_model, texts)),
+        ("normalize(), trained router, 1,143 real SMS", timed(with_model, real)),
         ("· clean_text()", timed(clean_text, texts)),
         ("· find_pii()", timed(find_pii, texts)),
         ("· find_places()", timed(lambda t: find_places(t, gazetteer), cleaned)),  # type: ignore[arg-type]
@@ -91,6 +98,10 @@ def run(quick: bool = False) -> str:
         ("· AgencyRouter.suggest(), trained", timed(trained.suggest, cleaned)),  # type: ignore[arg-type]
         ("· AgencyRouter.suggest(), keywords", timed(keyword_router.suggest, cleaned)),  # type: ignore[arg-type]
         ("· dedup.signature()", timed(signature, cleaned)),  # type: ignore[arg-type]
+        (
+            "· not_a_report()",
+            timed(lambda c: not_a_report(c, classes[id(c)], directory), cleaned),  # type: ignore[arg-type]
+        ),
     ]
     lengths = sorted(len(t) for t in texts)
     model_kib = len(trained.to_json()) / 1024
