@@ -90,6 +90,7 @@ class PiiRules:
     not_nik_context: tuple[str, ...]
     bank_words: tuple[str, ...]
     bank_window: int
+    contact_words: tuple[str, ...]
     name_phrases: tuple[str, ...]
     name_honorifics: frozenset[str]
     name_stopwords: frozenset[str]
@@ -102,6 +103,7 @@ class PiiRules:
             "_kk_re": _word_alternation(self.kk_context),
             "_not_nik_re": _word_alternation(self.not_nik_context),
             "_bank_re": _word_alternation(self.bank_words),
+            "_contact_re": _word_alternation(self.contact_words),
             "_name_re": re.compile("|".join(f"(?:{p})" for p in self.name_phrases), re.I),
         }
         for name, value in compiled.items():
@@ -125,6 +127,7 @@ class PiiRules:
             not_nik_context=tuple(strings(data.get("not_nik_context"), "not_nik_context", source)),
             bank_words=tuple(strings(data.get("bank_words"), "bank_words", source)),
             bank_window=int(data.get("bank_window", 24)),
+            contact_words=tuple(strings(data.get("contact_words", []), "contact_words", source)),
             name_phrases=tuple(strings(data.get("name_phrases"), "name_phrases", source)),
             name_honorifics=_lowered(data, "name_honorifics", source),
             name_stopwords=_lowered(data, "name_stopwords", source),
@@ -258,6 +261,8 @@ def _bank_accounts(view: str, lowered: str, rules: PiiRules) -> list[PiiSpan]:
                 continue  # an amount of money, not an account
             if _not_an_account(number.group()):
                 continue  # a date or a call-centre number near a bank's name
+            if rules._contact_re.search(lowered, word.end(), number.start()):  # type: ignore[attr-defined]
+                break  # "bank ... hub LIA di 0857...": a number to call, not an account
             spans.append(PiiSpan(REKENING, number.start(), number.end(), number.group()))
             break
     return spans

@@ -195,6 +195,12 @@ DETECTION = [
      "Selamat pagi. Nama saya budi santoso dari Leteh, jalan rusak.", ["budi santoso"], "nama"),
     ("name in lower case after 'nama:'",
      "Lapor Pak, nama: siti aminah, lampu PJU mati.", ["siti aminah"], "nama"),
+    # the one phone of the real SMS set (bench/data/sms) the detector read as an account
+    ("a phone to call after a bank's name",
+     "pinjaman 125-200 jt dr bank hub LIA di 0857 2770 0159 proses cepat",
+     ["0857 2770 0159"], "telepon"),
+    ("a phone after 'rek' with a contact word between",
+     "rek BRI saya ganti, hubungi saya di 081234567890 ya", ["081234567890"], "telepon"),
 ]  # fmt: skip
 NOT_PII = [
     ("a date after a bank word", "Saya ke bank BRI tanggal 12-08-2024 tapi antre panjang."),
