@@ -91,6 +91,7 @@ class PiiRules:
     bank_words: tuple[str, ...]
     bank_window: int
     contact_words: tuple[str, ...]
+    not_account_words: tuple[str, ...]
     name_phrases: tuple[str, ...]
     name_honorifics: frozenset[str]
     name_stopwords: frozenset[str]
@@ -104,6 +105,7 @@ class PiiRules:
             "_not_nik_re": _word_alternation(self.not_nik_context),
             "_bank_re": _word_alternation(self.bank_words),
             "_contact_re": _word_alternation(self.contact_words),
+            "_not_account_re": _word_alternation(self.not_account_words),
             "_name_re": re.compile("|".join(f"(?:{p})" for p in self.name_phrases), re.I),
         }
         for name, value in compiled.items():
@@ -128,6 +130,9 @@ class PiiRules:
             bank_words=tuple(strings(data.get("bank_words"), "bank_words", source)),
             bank_window=int(data.get("bank_window", 24)),
             contact_words=tuple(strings(data.get("contact_words", []), "contact_words", source)),
+            not_account_words=tuple(
+                strings(data.get("not_account_words", []), "not_account_words", source)
+            ),
             name_phrases=tuple(strings(data.get("name_phrases"), "name_phrases", source)),
             name_honorifics=_lowered(data, "name_honorifics", source),
             name_stopwords=_lowered(data, "name_stopwords", source),
@@ -263,6 +268,8 @@ def _bank_accounts(view: str, lowered: str, rules: PiiRules) -> list[PiiSpan]:
                 continue  # a date or a call-centre number near a bank's name
             if rules._contact_re.search(lowered, word.end(), number.start()):  # type: ignore[attr-defined]
                 break  # "bank ... hub LIA di 0857...": a number to call, not an account
+            if rules._not_account_re.search(lowered, word.end(), number.start()):  # type: ignore[attr-defined]
+                break  # "BRI ... kode cek 02599875": a code, not an account
             spans.append(PiiSpan(REKENING, number.start(), number.end(), number.group()))
             break
     return spans
