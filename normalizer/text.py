@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -149,13 +149,30 @@ class Lexicon:
             stopwords=frozenset(
                 w.lower() for w in strings(data.get("stopwords", []), "stopwords", source)
             ),
-            colloquial=dict(colloquial or {}),
+            colloquial=_resolved(colloquial or {}, entries),
         )
 
     def expansion(self, form: str) -> str | None:
         lowered = form.lower()
         found = self._replacements.get(lowered)  # type: ignore[attr-defined]
         return found if found is not None else self.colloquial.get(lowered)
+
+
+def _resolved(
+    colloquial: Mapping[str, str], abbreviations: Sequence[Abbreviation]
+) -> dict[str, str]:
+    """The public lexicon with each target written the way our own rules write it, so cleaning
+    twice changes nothing: the lexicon says "ak" -> "aku", our rules "aku" -> "saya"."""
+    ours = {form.lower(): entry.to for entry in abbreviations for form in entry.forms}
+    table = dict(colloquial)
+    for form, target in table.items():
+        for _ in range(3):  # chains are short; a cycle just stops here
+            words = [ours.get(w, colloquial.get(w, w)) for w in target.split()]
+            if " ".join(words) == target:
+                break
+            target = " ".join(words)
+        table[form] = target
+    return table
 
 
 def load_lexicon(path: Path | str | None = None, *, public: bool = True) -> Lexicon:
