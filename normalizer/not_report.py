@@ -68,6 +68,7 @@ class NotReportRules:
     agency_keyword_evidence: float
     kinds: tuple[Kind, ...]
     evidence_phrases: tuple[tuple[float, re.Pattern[str]], ...] = ()
+    surely_a_report: float = float("inf")
 
     @classmethod
     def from_mapping(
@@ -116,6 +117,7 @@ class NotReportRules:
             agency_keyword_evidence=float(data.get("agency_keyword_evidence", 2)),
             kinds=tuple(kinds),
             evidence_phrases=tuple(evidence_phrases),
+            surely_a_report=float(data.get("surely_a_report", float("inf"))),
         )
 
 
@@ -160,9 +162,11 @@ def not_a_report(
     evidence = sum(
         rules.evidence_rules.get(rule, 0.0) for suggestion in classes for rule in suggestion.rules
     )
-    if directory is not None and directory.keyword_matches(tokens):
-        evidence += rules.agency_keyword_evidence
     evidence += sum(weight for weight, pattern in rules.evidence_phrases if pattern.search(folded))
+    if evidence < rules.surely_a_report and directory is not None:
+        evidence += rules.agency_keyword_evidence * bool(directory.keyword_matches(tokens))
+    if evidence >= rules.surely_a_report:
+        return None  # no need to look for markers (and long complaints stay fast)
     best: tuple[float, Kind, list[str]] | None = None
     for kind in rules.kinds:
         score, found = 0.0, []

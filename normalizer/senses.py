@@ -33,7 +33,7 @@ class WordSense:
     patterns: tuple[re.Pattern[str], ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity equality: hashable, usable as a cache key
 class SenseRules:
     word_senses: tuple[WordSense, ...] = ()
     figurative: tuple[tuple[str, ...], ...] = ()  # folded idioms, longest first
@@ -105,7 +105,12 @@ def figurative_phrases(tokens: Sequence[str], rules: SenseRules | None = None) -
 def literal_tokens(tokens: Sequence[str], rules: SenseRules | None = None) -> tuple[str, ...]:
     """The tokens read literally: idioms blanked out, words in another sense renamed
     ("mau jalan jalan ke pantai" -> "mau berjalan berjalan ke pantai")."""
-    rules = rules or default_sense_rules()
+    # Class rules, routing and the not-a-report suggestion all ask for the same text.
+    return _literal(tuple(tokens), rules or default_sense_rules())
+
+
+@lru_cache(maxsize=256)
+def _literal(tokens: tuple[str, ...], rules: SenseRules) -> tuple[str, ...]:
     out = list(tokens)
     for start, end, _ in _phrase_spans(tokens, rules):
         out[start:end] = [BLANK] * (end - start)
