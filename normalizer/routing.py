@@ -308,6 +308,16 @@ class AgencyRouter:
         return self._model.n_docs if self._model else 0
 
     @property
+    def held_out_accuracy(self) -> tuple[float, float] | None:
+        """(model alone, keywords first): top-1 accuracy on the training examples, each
+        predicted by a model that did not see it; None when there were too few to tell. The
+        CLI and the admin UI can show why the keywords or the model rank the agencies."""
+        model = self._model
+        if model is None or model.accuracy_learned < 0:
+            return None
+        return model.accuracy_learned, model.accuracy_keywords_first
+
+    @property
     def learned_decides(self) -> bool:
         """Whether the learned model, not the keywords, ranks the agencies."""
         model = self._model

@@ -197,8 +197,9 @@ def test_keywords_decide_while_there_is_too_little_data(directory: AgencyDirecto
 def test_the_model_decides_once_it_beats_the_keywords(directory: AgencyDirectory) -> None:
     router = AgencyRouter(directory).train(_history(200))
     assert router.learned_decides
-    model = router._model
-    assert model is not None and model.accuracy_learned >= model.accuracy_keywords_first
+    accuracy = router.held_out_accuracy
+    assert accuracy is not None and accuracy[0] >= accuracy[1]
+    assert AgencyRouter(directory).train(_history(10)).held_out_accuracy is None
 
 
 def test_an_agency_the_model_never_saw_comes_in_by_its_keyword(
