@@ -27,6 +27,7 @@ from types import ModuleType
 MODULES = (
     "bench.normalizer_bench",
     "bench.dedup_quality",
+    "bench.quality_real",
     "bench.dedup_lookup",
     "bench.inbox_bench",
 )

@@ -24,7 +24,7 @@ from normalizer.routing import load_agency_directory
 from normalizer.text import clean_text
 
 SECTION = "dedup-quality"
-TITLE = "Duplicate detection: quality on labelled pairs"
+TITLE = "Duplicate detection: quality on generated labelled pairs (not real data)"
 SEED = 20260302
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from normalizer.resources import DataFileError, data_file, read_yaml, require, strings
+from normalizer.senses import SenseRules, literal_tokens
 from normalizer.text import CleanText, clean_text
 
 ASPIRASI = "aspirasi"
@@ -109,16 +110,22 @@ class ClassSuggestion:
     rules: tuple[str, ...]
 
 
-def classify(text: str | CleanText, rules: ClassRules | None = None) -> tuple[ClassSuggestion, ...]:
-    """All four classes, best first; the first one is the suggestion."""
+def classify(
+    text: str | CleanText, rules: ClassRules | None = None, senses: SenseRules | None = None
+) -> tuple[ClassSuggestion, ...]:
+    """All four classes, best first; the first one is the suggestion.
+
+    Phrases are matched in the text read literally (`normalizer.senses`): "banjir air mata" is
+    no flood, "maaf mengganggu" no nuisance."""
     rules = rules or default_class_rules()
     clean = text if isinstance(text, CleanText) else clean_text(text)
+    folded = " ".join(literal_tokens(clean.tokens, senses))
     lowered = clean.text.lower()
     scores = dict(rules.prior)
     reasons: dict[str, list[str]] = {name: [] for name in CLASSES}
     fired: dict[str, list[str]] = {name: [] for name in CLASSES}
     for rule in rules.rules:
-        found = rule.matches(clean.folded, lowered)
+        found = rule.matches(folded, lowered)
         if not found:
             continue
         scores[rule.cls] += rule.weight

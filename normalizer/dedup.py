@@ -24,12 +24,15 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Literal
 
 from rapidfuzz import fuzz, process
 
+from normalizer.location import PlaceMatch, PlaceParts, haversine_km
+from normalizer.resources import data_file, read_yaml, require
 from normalizer.text import CleanText, Lexicon, clean_text, default_lexicon
 
 SAME_REPORTER_DUPLICATE = "same_reporter_duplicate"
@@ -45,6 +48,7 @@ MINHASH_BINS = 32
 MINHASH_ROWS = (
     2  # bins per band: 16 bands of 2 -> a pair with Jaccard 0.4 shares a key 94% of the time
 )
+STRICT_ROWS = 4  # 8 bands of 4: Jaccard 0.8 -> 98 %, 0.3 -> 6 %, unrelated (~0.1) -> 0.1 %
 # Words that say where or whose, not what: place words (the place is compared on its own) and
 # the words left by masked personal data ("NIK [NIK]" folds to "nik nik").
 _NOT_CONTENT = frozenset(
@@ -95,11 +99,42 @@ def band_keys(signature_text: str) -> tuple[str, ...]:
     Each character 3-gram is hashed once (crc32); its low bits pick one of `MINHASH_BINS` bins,
     the rest is the value; the minimum per bin is the sketch. Empty bins borrow from the next
     non-empty bin (rotation densification) so short texts still give every band a key. Keys are
-    `"<band>:<hex>"`; two complaints sharing any key are candidates.
+    `"<band>:<hex>"`; two complaints sharing any key are candidates. These loose keys (16 bands
+    of 2 bins) favour recall and must be scoped to a place (see `candidate_keys`).
     """
+    return _bands(_sketch(signature_text), MINHASH_ROWS, "")
+
+
+def text_keys(signature_text: str) -> tuple[str, ...]:
+    """Place-free candidate keys: the whole signature, and strict MinHash bands (8 bands of 4
+    bins). Two texts with a Jaccard similarity of 0.8 share one 98 % of the time, unrelated
+    complaints almost never, so they can be looked up across every open complaint."""
+    sketch = _sketch(signature_text)
+    if not sketch:
+        return ()
+    exact = f"x:{zlib.crc32(signature_text.encode('utf-8')):08x}"
+    return (exact, *_bands(sketch, STRICT_ROWS, "t"))
+
+
+def candidate_keys(signature_text: str, place: PlaceMatch | None = None) -> list[str]:
+    """Every key the gateway stores for a complaint (and looks up for a new one).
+
+    Text first: `text_keys()` find the same or nearly the same text wherever it comes from.
+    With a known village, its loose band keys (prefixed with kecamatan/village) also find
+    paraphrases of the same problem there. Place is evidence in `judge()`, never the only way
+    in.
+    """
+    keys = list(text_keys(signature_text))
+    if place is not None and place.village:
+        scope = f"v:{(place.kecamatan or '-').lower()}/{place.village.lower()}"
+        keys += [f"{scope}:{band}" for band in band_keys(signature_text)]
+    return keys
+
+
+def _sketch(signature_text: str) -> list[int]:
     shingles = _shingles(signature_text)
     if not shingles:
-        return ()
+        return []
     bins: list[int | None] = [None] * MINHASH_BINS
     for shingle in shingles:
         hashed = zlib.crc32(shingle.encode("utf-8"))
@@ -107,12 +142,15 @@ def band_keys(signature_text: str) -> tuple[str, ...]:
         current = bins[slot]
         if current is None or value < current:
             bins[slot] = value
-    filled = _densify(bins)
+    return _densify(bins)
+
+
+def _bands(sketch: list[int], rows: int, prefix: str) -> tuple[str, ...]:
     keys = []
-    for band in range(MINHASH_BINS // MINHASH_ROWS):
-        rows = filled[band * MINHASH_ROWS : (band + 1) * MINHASH_ROWS]
-        digest = zlib.crc32(",".join(map(str, rows)).encode("ascii"))
-        keys.append(f"{band}:{digest:08x}")
+    for band in range(len(sketch) // rows):
+        values = sketch[band * rows : (band + 1) * rows]
+        digest = zlib.crc32(",".join(map(str, values)).encode("ascii"))
+        keys.append(f"{prefix}{band}:{digest:08x}")
     return tuple(keys)
 
 
@@ -126,6 +164,9 @@ class DuplicateCandidate:
     reporter_id: str | None
     created_at: datetime
     agencies: tuple[str, ...] = ()  # suggested agency codes, best first ("what it is about")
+    # street, dusun, RT/RW, landmarks (`normalizer.location.place_parts()`)
+    parts: PlaceParts = field(default_factory=PlaceParts)
+    coordinates: tuple[float, float] | None = None  # the reporter's pin, when there is one
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +183,11 @@ class DedupThresholds:
     same_reporter_window: timedelta = timedelta(days=30)
     same_problem_window: timedelta = timedelta(days=14)
     cluster_on_kecamatan: bool = False
+    # `judge()`: text first, place as evidence. Without any place agreeing, only the same or
+    # nearly the same text (>= near_exact_text, nothing contradicting) clusters; with a place
+    # agreeing, the text plus the place's weight must reach cluster_evidence.
+    near_exact_text: float = 85.0
+    cluster_evidence: float = 66.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,3 +324,212 @@ def _place_relation(a: DuplicateCandidate, b: DuplicateCandidate) -> PlaceRelati
             return "different"
         return "same_kecamatan"
     return "unknown"
+
+
+# --- text first, place as evidence -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceWeights:
+    """How much each place finding adds to (or takes from) the text similarity in `judge()`.
+
+    A wrong merge hurts more than a missed one: a contradiction (another street, dusun, RT,
+    landmark of the same kind, village or kecamatan) weighs more than an agreement.
+    """
+
+    same_village: float = 10.0
+    same_kecamatan: float = 5.0
+    different_village: float = -30.0
+    different_kecamatan: float = -45.0
+    pin_near_km: float = 1.0
+    pin_near: float = 10.0
+    pin_close_km: float = 3.0
+    pin_close: float = 5.0
+    pin_far_km: float = 10.0
+    pin_far: float = -20.0
+    different_street: float = -35.0
+    different_hamlet: float = -30.0
+    different_rt: float = -20.0
+    different_rw: float = -20.0
+    different_landmark: float = -20.0
+    shared_part: float = 5.0
+    shared_parts_max: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Factor:
+    """One piece of evidence: a code (`same_village`, `different_street`, ...), its weight and
+    the names or distance involved, for the inbox to say why."""
+
+    code: str
+    weight: float
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """The decision for a pair and why: what the inbox shows for "why clustered / why not"."""
+
+    decision: Decision
+    text: float
+    evidence: float
+    place: PlaceRelation
+    hours_apart: float
+    same_reporter: bool
+    shared_words: tuple[str, ...]
+    distance_km: float | None
+    factors: tuple[Factor, ...]
+
+    @property
+    def conflicts(self) -> tuple[Factor, ...]:
+        return tuple(f for f in self.factors if f.weight < 0)
+
+    def reasons(self, texts: dict[str, str] | None = None) -> list[str]:
+        """Readable reasons (Indonesian by default, `config/normalizer/dedup.yaml`)."""
+        texts = texts or default_reason_texts()
+        lines = [
+            texts["text"].format(
+                similarity=round(self.text), words=", ".join(self.shared_words[:8]) or "-"
+            )
+        ]
+        for factor in self.factors:
+            template = texts.get(factor.code)
+            if template:
+                lines.append(template.format(detail=factor.detail))
+        lines.append(texts[f"decision_{self.decision}"])
+        return lines
+
+
+def judge(
+    a: DuplicateCandidate,
+    b: DuplicateCandidate,
+    thresholds: DedupThresholds | None = None,
+    weights: EvidenceWeights | None = None,
+) -> Judgement:
+    """Merge, cluster or leave apart, text first with place as evidence (see module doc)."""
+    t = thresholds or DedupThresholds()
+    w = weights or EvidenceWeights()
+    found = score(a, b)
+    factors: list[Factor] = []
+    if found.topic == "different":
+        factors.append(Factor("different_topic", -100.0, f"{a.agencies[0]} / {b.agencies[0]}"))
+    factors += _place_factors(a, b, found.place, w)
+    distance = None
+    if a.coordinates is not None and b.coordinates is not None:
+        distance = round(haversine_km(*a.coordinates, *b.coordinates), 2)
+        if distance <= w.pin_near_km:
+            factors.append(Factor("pin_near", w.pin_near, f"{distance:g}"))
+        elif distance <= w.pin_close_km:
+            factors.append(Factor("pin_close", w.pin_close, f"{distance:g}"))
+        elif distance > w.pin_far_km:
+            factors.append(Factor("pin_far", w.pin_far, f"{distance:g}"))
+    factors += _part_factors(a.parts, b.parts, w)
+    evidence = found.text + sum(f.weight for f in factors)
+    supported = any(f.weight > 0 for f in factors)  # a place, a pin or a street agrees
+    contradicted = any(f.weight < 0 for f in factors)
+    apart = timedelta(hours=found.hours_apart)
+    decision: Decision = DISTINCT
+    if (
+        found.same_reporter
+        and found.text >= t.same_reporter_text
+        and not contradicted
+        and apart <= t.same_reporter_window
+    ):
+        decision = SAME_REPORTER_DUPLICATE
+    elif (
+        apart <= t.same_problem_window
+        and not any(f.code == "different_topic" for f in factors)
+        and (
+            (supported and evidence >= t.cluster_evidence)
+            or (found.text >= t.near_exact_text and evidence >= t.near_exact_text)
+        )
+    ):
+        decision = SAME_PROBLEM
+    return Judgement(
+        decision=decision,
+        text=found.text,
+        evidence=round(evidence, 2),
+        place=found.place,
+        hours_apart=round(found.hours_apart, 2),
+        same_reporter=found.same_reporter,
+        shared_words=tuple(sorted(set(a.signature.split()) & set(b.signature.split()))),
+        distance_km=distance,
+        factors=tuple(factors),
+    )
+
+
+def _place_factors(
+    a: DuplicateCandidate, b: DuplicateCandidate, relation: PlaceRelation, w: EvidenceWeights
+) -> list[Factor]:
+    if relation == "same_village":
+        return [Factor("same_village", w.same_village, a.village or "")]
+    if relation == "same_kecamatan":
+        return [Factor("same_kecamatan", w.same_kecamatan, a.kecamatan or "")]
+    if relation == "different":
+        if a.kecamatan and b.kecamatan and a.kecamatan.casefold() != b.kecamatan.casefold():
+            return [
+                Factor(
+                    "different_kecamatan", w.different_kecamatan, f"{a.kecamatan} / {b.kecamatan}"
+                )
+            ]
+        return [Factor("different_village", w.different_village, f"{a.village} / {b.village}")]
+    return []
+
+
+def _part_factors(a: PlaceParts, b: PlaceParts, w: EvidenceWeights) -> list[Factor]:
+    factors: list[Factor] = []
+    shared = 0.0
+    for code, first, second, weight in (
+        ("street", a.streets, b.streets, w.different_street),
+        ("hamlet", a.hamlets, b.hamlets, w.different_hamlet),
+        ("rw", a.rw, b.rw, w.different_rw),
+    ):
+        if not first or not second:
+            continue
+        if _names_overlap(first, second):
+            shared += w.shared_part
+        else:
+            factors.append(Factor(f"different_{code}", weight, _pair(first, second)))
+    # RT numbers repeat in every RW: another RT counts only where the RW does not differ.
+    if a.rt and b.rt and not any(f.code == "different_rw" for f in factors):
+        if set(a.rt) & set(b.rt):
+            shared += w.shared_part
+        else:
+            factors.append(Factor("different_rt", w.different_rt, _pair(a.rt, b.rt)))
+    kinds_a = _by_kind(a.landmarks)
+    kinds_b = _by_kind(b.landmarks)
+    for kind in kinds_a.keys() & kinds_b.keys():
+        if _names_overlap(kinds_a[kind], kinds_b[kind]):
+            shared += w.shared_part
+        else:
+            factors.append(
+                Factor(
+                    "different_landmark", w.different_landmark, _pair(kinds_a[kind], kinds_b[kind])
+                )
+            )
+    if shared:
+        factors.append(Factor("shared_part", min(shared, w.shared_parts_max)))
+    return factors
+
+
+def _by_kind(landmarks: Sequence[str]) -> dict[str, list[str]]:
+    kinds: dict[str, list[str]] = {}
+    for landmark in landmarks:
+        kind, _, _name = landmark.partition(" ")
+        kinds.setdefault(kind, []).append(landmark)
+    return kinds
+
+
+def _names_overlap(first: Sequence[str], second: Sequence[str]) -> bool:
+    return any(fuzz.ratio(x, y) >= 85 for x in first for y in second)
+
+
+def _pair(first: Sequence[str], second: Sequence[str]) -> str:
+    return f"{', '.join(first)} / {', '.join(second)}"
+
+
+@lru_cache(maxsize=1)
+def default_reason_texts() -> dict[str, str]:
+    data = read_yaml(data_file("dedup.yaml"))
+    reasons = require(data, "reasons", dict, "dedup.yaml")
+    return {str(k): str(v) for k, v in reasons.items()}

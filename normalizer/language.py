@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-_ENGLISH = frozenset(
+ENGLISH_WORDS = frozenset(
     "the is are was were a an of to in on at for and or but with this that my your i we you "
     "there please not no yes have has been road street broken hello hi thanks thank help what "
     "where when how why it its from by can could would should will".split()
@@ -27,7 +27,7 @@ def guess_language(text: str) -> str | None:
     words = [w.lower() for w in _WORD.findall(text[:2000])]
     if not words:
         return None
-    english = sum(w in _ENGLISH for w in words)
+    english = sum(w in ENGLISH_WORDS for w in words)
     indonesian = sum(w in _INDONESIAN for w in words)
     if english >= 2 and english > 2 * indonesian:
         return "en"

@@ -11,6 +11,7 @@ also ordinary words ("sumber", "sarang", "pacar"), so such names only match afte
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -147,6 +148,9 @@ class PlaceRules:
     bare_threshold: float
     bare_min_length: int
     min_length: int
+    hamlet_words: frozenset[str] = frozenset()
+    landmark_nouns: frozenset[str] = frozenset()
+    landmark_stop: frozenset[str] = frozenset()
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], source: str = "place rules") -> PlaceRules:
@@ -170,6 +174,15 @@ class PlaceRules:
             bare_threshold=float(thresholds["bare"]),
             bare_min_length=int(data.get("bare_min_length", 8)),
             min_length=int(data.get("min_length", 4)),
+            hamlet_words=frozenset(
+                fold(w) for w in strings(data.get("hamlet_words", []), "hamlet_words", source)
+            ),
+            landmark_nouns=frozenset(
+                fold(w) for w in strings(data.get("landmark_nouns", []), "landmark_nouns", source)
+            ),
+            landmark_stop=frozenset(
+                fold(w) for w in strings(data.get("landmark_stop", []), "landmark_stop", source)
+            ),
         )
 
 
@@ -276,7 +289,7 @@ def place_from_pin(lat: float, lon: float, gazetteer: Gazetteer) -> PlaceMatch |
     for kec in gazetteer.kecamatan:
         if kec.centroid is None:
             continue
-        distance = _haversine_km(lat, lon, *kec.centroid)
+        distance = haversine_km(lat, lon, *kec.centroid)
         if nearest is None or distance < nearest[0]:
             nearest = (distance, kec.name)
     if nearest is None or nearest[0] > gazetteer.max_pin_km:
@@ -310,6 +323,8 @@ def _hits(tokens: Sequence[str], gazetteer: Gazetteer, rules: PlaceRules) -> lis
         if i < covered_until or token in context_words or token.isdigit():
             continue
         before = tokens[i - 1] if i > 0 else ""
+        if before in rules.hamlet_words:
+            continue  # "dusun Krajan": a hamlet (a part of the place), never a desa or kecamatan
         village_word = before in rules.village_words
         # "Puskesmas Sarang": a facility named after its kecamatan.
         kecamatan_word = before in rules.kecamatan_words or before in rules.landmark_words
@@ -423,10 +438,107 @@ def _key(name: str) -> str:
     return fold(name).replace(" ", "")
 
 
-def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     radius = 6371.0
     phi1, phi2 = math.radians(lat1), math.radians(lat2)
     d_phi = math.radians(lat2 - lat1)
     d_lambda = math.radians(lon2 - lon1)
     a = math.sin(d_phi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(d_lambda / 2) ** 2
     return 2 * radius * math.asin(math.sqrt(a))
+
+
+# --- parts of a place below the village: street, hamlet, RT/RW, landmark ----------------------
+
+_STREET = re.compile(
+    r"\b(?:[Jj]alan|JALAN|[Gg]ang|GANG)\s+((?:[A-Z][\w'’.-]*|\d{1,3}[A-Za-z]?)"
+    r"(?:\s+(?:[A-Z][\w'’.-]*|\d{1,3}[A-Za-z]?|No\.?|Raya|raya)){0,3})"
+)
+# Abbreviated street words in the ORIGINAL text mark a street even in lower case ("jl. pemuda").
+_STREET_ABBREVIATED = re.compile(r"(?i)\b(?:jl|jln|gg)\b\.?\s*([a-z][\w'’-]{2,}|\d{1,3}[a-z]?)")
+_HAMLET = re.compile(
+    r"(?i)\b(?:dusun|dsn|dukuh|dkh|dk|kampung|kp)\b\.?\s+([^\W\d_][\w'’-]+)"
+    r"(?:\s+(kulon|wetan|lor|kidul|tengah|utara|selatan|timur|barat|baru|krajan))?"
+)
+_RT = re.compile(r"\bRT (\d{2})\b")
+_RW = re.compile(r"\bRW (\d{2})\b")
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceParts:
+    """What narrows a place down inside a village, folded for comparison.
+
+    Two complaints with different parts (another street, another dusun, another RT, another
+    school of the same kind) are about different spots even in one village: duplicate detection
+    counts a difference against a merge or cluster.
+    """
+
+    streets: tuple[str, ...] = ()
+    hamlets: tuple[str, ...] = ()
+    rt: tuple[str, ...] = ()
+    rw: tuple[str, ...] = ()
+    landmarks: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.streets or self.hamlets or self.rt or self.rw or self.landmarks)
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {
+            "streets": list(self.streets),
+            "hamlets": list(self.hamlets),
+            "rt": list(self.rt),
+            "rw": list(self.rw),
+            "landmarks": list(self.landmarks),
+        }
+
+
+def place_parts(text: str | CleanText, rules: PlaceRules | None = None) -> PlaceParts:
+    """Streets (Jl./Jln./Gg./Gang), dusun/dukuh, RT/RW and landmarks ("depan SD 1", "dekat
+    masjid Al Ikhlas") named in a complaint."""
+    rules = rules or default_place_rules()
+    clean = text if isinstance(text, CleanText) else clean_text(text)
+    display = clean.text
+    streets: list[str] = []
+    for match in _STREET.finditer(display):
+        streets.append(_part_key(match.group(1)))
+    for match in _STREET_ABBREVIATED.finditer(clean.original):
+        streets.append(_part_key(match.group(1)))
+    hamlets = [
+        _part_key(" ".join(g for g in match.groups() if g)) for match in _HAMLET.finditer(display)
+    ]
+    landmarks = _landmarks(clean.tokens, rules)
+    return PlaceParts(
+        streets=_unique(s for s in streets if s and s not in rules.landmark_stop),
+        hamlets=_unique(h for h in hamlets if h and h.split()[0] not in rules.landmark_stop),
+        rt=_unique(_RT.findall(display)),
+        rw=_unique(_RW.findall(display)),
+        landmarks=_unique(landmarks),
+    )
+
+
+def _landmarks(tokens: Sequence[str], rules: PlaceRules) -> list[str]:
+    """A landmark noun ("sd", "masjid") and the 1-3 words naming it ("sd 1", "masjid al
+    ikhlas"); a bare noun names no particular landmark."""
+    found = []
+    for i, token in enumerate(tokens):
+        if token not in rules.landmark_nouns:
+            continue
+        name: list[str] = []
+        for word in tokens[i + 1 : i + 4]:
+            if word in rules.landmark_stop or word in rules.landmark_nouns:
+                break
+            name.append(word)
+            if word.isdigit():
+                break  # "sd 1": the number ends the name
+        if name:
+            found.append(f"{token} {' '.join(name)}")
+    return found
+
+
+def _part_key(text: str) -> str:
+    words = fold(text).split()
+    return " ".join(w.lstrip("0") or "0" if w.isdigit() else w for w in words)
+
+
+def _unique(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(i for i in items if i))

@@ -51,6 +51,7 @@ _SIXTEEN_DIGITS = re.compile(r"(?<![0-9])(?<![0-9][ .-])[0-9](?:[ .-]?[0-9]){15}
 _ACCOUNT_DIGITS = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){5,21}(?![0-9])")
 _AMOUNT = re.compile(r"[0-9]{1,3}(?:\.[0-9]{3})+(?:,[0-9]+)?")
 _PHONE_HINT = re.compile(r"[0-9](?:[\s().-]{0,3}[0-9]){6,}")
+_MOBILE_RUN = re.compile(r"(?<![0-9])(?:\+62|62|0)8[1-9](?:[ .-]?[0-9]){6,10}(?![0-9])")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _NAME_TOKEN = re.compile(r"[^\S\n]*([^\W\d_]+(?:['’-][^\W\d_]+)*\.?)")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -90,6 +91,8 @@ class PiiRules:
     not_nik_context: tuple[str, ...]
     bank_words: tuple[str, ...]
     bank_window: int
+    contact_words: tuple[str, ...]
+    not_account_words: tuple[str, ...]
     name_phrases: tuple[str, ...]
     name_honorifics: frozenset[str]
     name_stopwords: frozenset[str]
@@ -102,6 +105,8 @@ class PiiRules:
             "_kk_re": _word_alternation(self.kk_context),
             "_not_nik_re": _word_alternation(self.not_nik_context),
             "_bank_re": _word_alternation(self.bank_words),
+            "_contact_re": _word_alternation(self.contact_words),
+            "_not_account_re": _word_alternation(self.not_account_words),
             "_name_re": re.compile("|".join(f"(?:{p})" for p in self.name_phrases), re.I),
         }
         for name, value in compiled.items():
@@ -125,6 +130,10 @@ class PiiRules:
             not_nik_context=tuple(strings(data.get("not_nik_context"), "not_nik_context", source)),
             bank_words=tuple(strings(data.get("bank_words"), "bank_words", source)),
             bank_window=int(data.get("bank_window", 24)),
+            contact_words=tuple(strings(data.get("contact_words", []), "contact_words", source)),
+            not_account_words=tuple(
+                strings(data.get("not_account_words", []), "not_account_words", source)
+            ),
             name_phrases=tuple(strings(data.get("name_phrases"), "name_phrases", source)),
             name_honorifics=_lowered(data, "name_honorifics", source),
             name_stopwords=_lowered(data, "name_stopwords", source),
@@ -312,9 +321,25 @@ def _bank_accounts(view: str, lowered: str, rules: PiiRules) -> list[PiiSpan]:
             lead = lowered[max(0, number.start() - 4) : number.start()]
             if "rp" in lead or _AMOUNT.match(view, number.start()):
                 continue  # an amount of money, not an account
+            if _not_an_account(number.group()):
+                continue  # a date or a call-centre number near a bank's name
+            if rules._contact_re.search(lowered, word.end(), number.start()):  # type: ignore[attr-defined]
+                break  # "bank ... hub LIA di 0857...": a number to call, not an account
+            if rules._not_account_re.search(lowered, word.end(), number.start()):  # type: ignore[attr-defined]
+                break  # "BRI ... kode cek 02599875": a code, not an account
             spans.append(PiiSpan(REKENING, number.start(), number.end(), number.group()))
             break
     return spans
+
+
+_DATE_LIKE = re.compile(r"(?:0?[1-9]|[12][0-9]|3[01])[-/. ](?:0?[1-9]|1[0-2])[-/. ](?:19|20)?\d\d")
+# Indonesian call-centre numbers: 14xxx, 1500xxx, 0800/0804 toll-free.
+_CALL_CENTRE = re.compile(r"14\d{3}|1500\d{3,4}|080[04]\d{6,8}")
+
+
+def _not_an_account(number: str) -> bool:
+    digits = re.sub(r"\D", "", number)
+    return bool(_DATE_LIKE.fullmatch(number.strip()) or _CALL_CENTRE.fullmatch(digits))
 
 
 def _emails(view: str) -> list[PiiSpan]:
@@ -334,7 +359,11 @@ def _phones(view: str) -> list[PiiSpan]:
                 continue
             spans.append(PiiSpan(TELEPON, match.start, match.end, raw))
     except (ValueError, IndexError):  # pragma: no cover - defensive: odd input must not crash
-        return spans
+        pass
+    # Mobile numbers the matcher misses: glued to a word ("Info 0889...berlaku"), or cut off.
+    for match in _MOBILE_RUN.finditer(view):
+        if not any(s.start < match.end() and match.start() < s.end for s in spans):
+            spans.append(PiiSpan(TELEPON, match.start(), match.end(), match.group()))
     return spans
 
 
@@ -347,6 +376,7 @@ def _names(view: str, rules: PiiRules) -> list[PiiSpan]:
     want_capital = has_lower and has_upper and not _mostly_upper(view)
     for phrase in rules._name_re.finditer(view):  # type: ignore[attr-defined]
         position = phrase.end()
+        capitalised = True
         words: list[tuple[int, int]] = []
         while len(words) < rules.name_max_words:
             token = _NAME_TOKEN.match(view, position)
@@ -358,8 +388,18 @@ def _names(view: str, rules: PiiRules) -> list[PiiSpan]:
             if not words and honorific:
                 position = token.end()
                 continue
-            if bare.lower() in rules.name_stopwords or (want_capital and not bare[:1].isupper()):
+            if bare.lower() in rules.name_stopwords:
                 break
+            if (
+                want_capital
+                and not bare[:1].isupper()
+                and ((words and capitalised) or len(words) >= 3)
+            ):
+                break  # a capitalised name ends at the first lower-case word
+            if not words:
+                # "nama saya budi santoso": after an explicit phrase a name may be written in
+                # lower case even in normally written text; it then ends at a stop word.
+                capitalised = bare[:1].isupper()
             start = token.start(1)
             ends_sentence = word.endswith(".") and len(bare) > 1
             words.append((start, start + len(bare) if ends_sentence else token.end(1)))

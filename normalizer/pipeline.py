@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from normalizer.classify import ClassRules, ClassSuggestion, classify
 from normalizer.dedup import DedupSignature, signature
 from normalizer.location import Gazetteer, PlaceMatch, PlaceRules, find_places, place_from_pin
+from normalizer.not_report import NotReportRules, NotReportSuggestion, not_a_report
 from normalizer.pii import PiiRules, PiiSpan, find_pii, without_identity
 from normalizer.routing import AgencyDirectory, AgencyRouter, AgencySuggestion
 from normalizer.text import Lexicon, clean_text, default_lexicon
@@ -50,6 +51,8 @@ class NormalizedComplaint:
     data. `pii` spans index
     into `original`. `truncated` says the text was longer than the normalizer reads
     (`normalizer.text.MAX_CHARS`): the clean and masked texts then cover only its beginning.
+    `not_report` is set when the message looks like no report at all (spam, a promotion,
+    chit-chat, a joke): the inbox offers it for archiving ("arsipkan"); the admin decides.
     """
 
     original: str
@@ -66,6 +69,7 @@ class NormalizedComplaint:
     urls: tuple[str, ...]
     truncated: bool
     normalized_at: datetime
+    not_report: NotReportSuggestion | None = None
 
     @property
     def suggested_class(self) -> ClassSuggestion:
@@ -94,6 +98,7 @@ def normalize(
     pii_rules: PiiRules | None = None,
     place_rules: PlaceRules | None = None,
     class_rules: ClassRules | None = None,
+    not_report_rules: NotReportRules | None = None,
     max_agencies: int = 3,
 ) -> NormalizedComplaint:
     """Normalise one complaint. `router` is a trained `AgencyRouter`; without one, agencies are
@@ -129,6 +134,7 @@ def normalize(
         urls=clean.urls,
         truncated=clean.truncated,
         normalized_at=now,
+        not_report=not_a_report(clean, classes, directory, rules=not_report_rules),
     )
 
 

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from normalizer.language import ENGLISH_WORDS
 from normalizer.resources import DataFileError, data_file, read_yaml, require, strings
 
 MAX_CHARS = 20_000
@@ -52,8 +53,16 @@ _EMOJI = re.compile(
 _REPEATED_PUNCT = re.compile(r"([!?,;:])\1+|\.{4,}")
 _ELONGATED_WORD = re.compile(r"[^\W\d_]*([^\W\d_])\1{2,}[^\W\d_]*")
 _LETTER_RUN = re.compile(r"([^\W\d_])\1{2,}")
-# "anak2" -> "anak-anak": Indonesian writes reduplication with a 2 in SMS.
-_REDUPLICATION = re.compile(r"\b([^\W\d_]{3,})2\b")
+# "anak2" -> "anak-anak", "org2" -> "orang-orang", "kata2nya" -> "kata-katanya": Indonesian
+# writes reduplication with a 2 in SMS; the base is expanded first when it is an abbreviation.
+_REDUPLICATION = re.compile(r"\b([^\W\d_]{3,})2([^\W\d_]{0,4})\b")
+# Words after which a name follows: the colloquial lexicon leaves that name alone.
+_NAME_WORDS = frozenset(
+    "desa ds dusun dsn dukuh dk kampung kelurahan kel kecamatan kec kabupaten kab jalan jl jln "
+    "gang gg pak bu bapak ibu mas mbak nama bernama".split()
+)
+_LAST_WORD = re.compile(r"([^\W\d_]+)\.?\s+$")
+_WORD = re.compile(r"(?<![\w.@/-])[^\W\d_]{2,}(?![\w@]|-\w)")
 _RT_RW = re.compile(
     r"\b(?:rt|r\.t\.?)\s*[.:]?\s*(?:no\.?\s*)?0*(\d{1,3})"
     r"(?:(?:\s*/\s*(?:rw\.?\s*)?|\s*[,-]?\s*(?:rw|r\.w\.?)\s*[.:]?\s*)0*(\d{1,3}))?\b"
@@ -78,12 +87,18 @@ class Abbreviation:
 
 @dataclass(frozen=True)
 class Lexicon:
-    """The word list `clean_text()` and `title.make_title()` work from (see lexicon.yaml)."""
+    """The word list `clean_text()` and `title.make_title()` work from (see lexicon.yaml).
+
+    `colloquial` is the public colloquial-Indonesian lexicon (informal form -> standard form),
+    loaded as data (see `load_colloquial()`); the project's own `abbreviations` win where both
+    have a form.
+    """
 
     abbreviations: tuple[Abbreviation, ...]
     keep_double: frozenset[str]
     greetings: tuple[str, ...]
     stopwords: frozenset[str]
+    colloquial: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         replacements: dict[str, str] = {}
@@ -111,7 +126,12 @@ class Lexicon:
         )
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], source: str = "lexicon") -> Lexicon:
+    def from_mapping(
+        cls,
+        data: Mapping[str, Any],
+        source: str = "lexicon",
+        colloquial: Mapping[str, str] | None = None,
+    ) -> Lexicon:
         entries = []
         for raw in require(dict(data), "abbreviations", list, source):
             if not isinstance(raw, dict) or "forms" not in raw or "to" not in raw:
@@ -127,16 +147,81 @@ class Lexicon:
             stopwords=frozenset(
                 w.lower() for w in strings(data.get("stopwords", []), "stopwords", source)
             ),
+            colloquial=_resolved(colloquial or {}, entries),
         )
 
     def expansion(self, form: str) -> str | None:
-        return self._replacements.get(form.lower())  # type: ignore[attr-defined]
+        lowered = form.lower()
+        found = self._replacements.get(lowered)  # type: ignore[attr-defined]
+        return found if found is not None else self.colloquial.get(lowered)
 
 
-def load_lexicon(path: Path | str | None = None) -> Lexicon:
-    """Read a word list; the default is `config/normalizer/lexicon.yaml`."""
+def _resolved(
+    colloquial: Mapping[str, str], abbreviations: Sequence[Abbreviation]
+) -> dict[str, str]:
+    """The public lexicon with each target written the way our own rules write it, so cleaning
+    twice changes nothing: the lexicon says "ak" -> "aku", our rules "aku" -> "saya"."""
+    ours = {form.lower(): entry.to for entry in abbreviations for form in entry.forms}
+    table = dict(colloquial)
+    for form, target in table.items():
+        for _ in range(3):  # chains are short; a cycle just stops here
+            words = [ours.get(w, colloquial.get(w, w)) for w in target.split()]
+            if " ".join(words) == target:
+                break
+            target = " ".join(words)
+        table[form] = target
+    return table
+
+
+def load_lexicon(path: Path | str | None = None, *, public: bool = True) -> Lexicon:
+    """Read a word list; the default is `config/normalizer/lexicon.yaml`. With `public`, the
+    public colloquial lexicon named in its `colloquial` section is loaded beside it."""
     path = Path(path) if path else data_file("lexicon.yaml")
-    return Lexicon.from_mapping(read_yaml(path), str(path))
+    data = read_yaml(path)
+    colloquial = load_colloquial(data, str(path)) if public else {}
+    return Lexicon.from_mapping(data, str(path), colloquial)
+
+
+def load_colloquial(data: Mapping[str, Any], source: str = "lexicon") -> dict[str, str]:
+    """The public colloquial lexicon (informal -> standard form), filtered by the rules of the
+    word list's `colloquial` section.
+
+    The pairs are Salsabila et al.'s Colloquial Indonesian Lexicon (IALP 2018) as distributed
+    in the `indoNLP` package (MIT licence; `indoNLP.preprocessing.slang_data.SLANG_DATA`).
+    Kept out: forms in `never` (two meanings, or words that matter here such as "kk" =
+    Kartu Keluarga), common English words, forms that are themselves a standard form somewhere
+    in the lexicon (real words), one-letter forms, forms with digits (reduplication is a rule),
+    and identity pairs.
+    """
+    rules = data.get("colloquial") or {}
+    if not isinstance(rules, dict):
+        raise DataFileError(f"{source}: 'colloquial' must be a mapping")
+    try:
+        from indoNLP.preprocessing.slang_data import SLANG_DATA
+    except ImportError:  # pragma: no cover - a declared dependency; keep working without it
+        return {}
+    never = {w.lower() for w in strings(rules.get("never", []), "colloquial.never", source)}
+    # Reporters write English too: an English word is never read as Indonesian slang ("to" is
+    # "tapi" in the lexicon, "in" "ini").
+    never |= ENGLISH_WORDS
+    never |= {w.lower() for w in strings(rules.get("english", []), "colloquial.english", source)}
+    min_length = int(rules.get("min_length", 2))
+    standard = {w for value in SLANG_DATA.values() for w in value.lower().split()}
+    table: dict[str, str] = {}
+    for form, target in SLANG_DATA.items():
+        form, target = form.lower().strip(), target.lower().strip()
+        if (
+            len(form) < min_length
+            or not form.isalpha()
+            or not form.isascii()
+            or form in never
+            or form in standard
+            or form == target
+            or not target
+        ):
+            continue
+        table[form] = target
+    return table
 
 
 @lru_cache(maxsize=1)
@@ -227,11 +312,38 @@ def _clean_words(segment: str, lexicon: Lexicon, shouting: bool) -> str:
     segment = _REPEATED_PUNCT.sub(lambda m: m.group(1) or "...", segment)
     if _LETTER_RUN.search(segment):
         segment = _ELONGATED_WORD.sub(lambda m: _collapse(m.group(), lexicon.keep_double), segment)
-    segment = _REDUPLICATION.sub(r"\1-\1", segment)
+    segment = _REDUPLICATION.sub(lambda m: _reduplicate(m, lexicon), segment)
     segment = _normalise_rt_rw(segment)
-    return lexicon._abbreviation_re.sub(  # type: ignore[attr-defined]
+    segment = lexicon._abbreviation_re.sub(  # type: ignore[attr-defined]
         lambda m: _expand(m.group(), lexicon, shouting), segment
     )
+    if not lexicon.colloquial:
+        return segment
+    return _WORD.sub(lambda m: _expand_colloquial(m, lexicon, shouting), segment)
+
+
+def _reduplicate(match: re.Match[str], lexicon: Lexicon) -> str:
+    base, suffix = match.group(1), match.group(2)
+    expanded = lexicon.expansion(base)
+    if expanded is not None and " " not in expanded:
+        base = _with_case(base, expanded)
+    return f"{base}-{base.lower() if base[:1].isupper() else base}{suffix}"
+
+
+def _expand_colloquial(match: re.Match[str], lexicon: Lexicon, shouting: bool) -> str:
+    found = match.group()
+    replacement = lexicon.colloquial.get(found.lower())
+    if replacement is None:
+        return found
+    before_word = _LAST_WORD.search(match.string[max(0, match.start() - 24) : match.start()])
+    if before_word and before_word.group(1).lower() in _NAME_WORDS:
+        return found  # "desa ngiri", "jl. gede": a place name, whatever it means as slang
+    if not shouting and found[:1].isupper() and not found.isupper():
+        # A capitalised word inside a sentence is a name ("Dusun Ngemplak", "Pak Ade"), not slang.
+        before = match.string[: match.start()].rstrip()
+        if before and before[-1] not in ".!?:\n":
+            return found
+    return _cased(found, replacement, shouting)
 
 
 def _collapse(word: str, keep_double: Iterable[str]) -> str:
@@ -267,9 +379,21 @@ def _normalise_rt_rw(segment: str) -> str:
 
 
 def _expand(found: str, lexicon: Lexicon, shouting: bool) -> str:
-    replacement = lexicon.expansion(found)
+    replacement = lexicon._replacements.get(found.lower())  # type: ignore[attr-defined]
     if replacement is None:
         return found
+    return _cased(found, replacement, shouting)
+
+
+def _with_case(original: str, replacement: str) -> str:
+    if original.isupper() and len(original) > 1:
+        return replacement.upper()
+    if original[:1].isupper():
+        return replacement[:1].upper() + replacement[1:]
+    return replacement
+
+
+def _cased(found: str, replacement: str, shouting: bool) -> str:
     letters = [c for c in found if c.isalpha()]
     if letters and all(c.isupper() for c in letters):
         if len(letters) == 2 and not shouting and not found.endswith("."):

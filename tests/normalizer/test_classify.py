@@ -86,3 +86,24 @@ def test_rules_are_configurable() -> None:
     rules = ClassRules.from_mapping(data)
     assert classify("gaji guru honorer", rules)[0].cls == "aspirasi"
     assert classify("gaji guru honorer", load_class_rules())[0].cls != "aspirasi"
+
+
+# Questions from real LAPOR! reports (bench/data/lapor), reworded: a question about how to get
+# something is a request for information; "why did I not get it?" is a complaint.
+QUESTIONS = [
+    ("Bagaimana cara mendapatkan KIP? Anak saya kelas 2 SD", "permintaan_informasi"),
+    (
+        "Terus saya harus melapor kemana ya untuk mendapatkan kip mohon informasi",
+        "permintaan_informasi",
+    ),
+    ("kartunya tertinggal di kantor pos, lalu bagaimana?", "permintaan_informasi"),
+    ("apakah mahasiswa bisa menerima BSM atau tidak?", "permintaan_informasi"),
+    ("saya kenapa saya tidak dapat kartu KIP?", "pengaduan"),
+    ("mau tanya kenapa anak saya tidak mendapat KIP sedangkan temannya dapat", "pengaduan"),
+    ("Kenapa yang mendapat KIP hanya beberapa orang ?", "pengaduan"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), QUESTIONS)
+def test_questions_are_information_requests_unless_they_complain(text: str, expected: str) -> None:
+    assert classify(text)[0].cls == expected

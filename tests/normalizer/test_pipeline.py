@@ -118,3 +118,20 @@ def test_huge_text_is_truncated_and_flagged(
 def test_result_is_json_ready(directory: AgencyDirectory, gazetteer: Gazetteer) -> None:
     data = run(SMS, directory, gazetteer).as_dict()
     assert json.loads(json.dumps(data))["place"]["village"] == "Sumbergirang"
+
+
+def test_not_a_report_is_part_of_the_result(
+    directory: AgencyDirectory, gazetteer: Gazetteer
+) -> None:
+    promo = run("Paket internet 10GB cuma Rp25rb! Aktifkan di *123*5#", directory, gazetteer)
+    assert promo.not_report is not None and promo.not_report.kind == "promosi"
+    assert promo.not_report.action == "arsipkan"
+    assert json.loads(json.dumps(promo.as_dict()))["not_report"]["kind"] == "promosi"
+    assert run(SMS, directory, gazetteer).not_report is None
+
+
+def test_jalan_meaning_go_routes_nowhere_near_public_works(
+    directory: AgencyDirectory, gazetteer: Gazetteer
+) -> None:
+    result = run("mau jalan-jalan ke pantai sama keluarga besok", directory, gazetteer)
+    assert "DPUPR" not in [a.code for a in result.agencies]

@@ -123,3 +123,24 @@ def test_word_list_entries_are_documented_lower_case_and_unique() -> None:
             assert isinstance(form, str) and form == form.lower(), form
             assert form not in seen, f"{form} listed twice"
             seen.add(form)
+
+
+def test_cleaning_twice_changes_nothing_for_public_lexicon_chains() -> None:
+    # Found by the property test: the public lexicon says "ak" -> "aku", our rules "aku" -> "saya".
+    once = clean_text("aK mau lapor")
+    assert once.text.split()[0].lower() == "saya"
+    assert clean_text(once.text).text == once.text
+
+
+def test_english_words_are_never_read_as_indonesian_slang() -> None:
+    """The public lexicon lists "am" (sama), "so" (sok), "to" (tapi)...: an English complaint
+    ("I am writing to complain") must keep them."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    from normalizer.text import default_lexicon
+
+    colloquial = default_lexicon().colloquial
+    assert not sorted(w for w in ENGLISH_STOP_WORDS if w in colloquial)
+    assert clean_text("I am writing to complain, so please see it").text == (
+        "I am writing to complain, so please see it"
+    )
