@@ -4,8 +4,10 @@ through the real gateway, the SP4N core simulator and the fake Twilio (issue 10,
 SMS and WhatsApp reporters talk to the bot, a third reporter uses the web form in the browser;
 the koordinator sees one case with three reporters, verifies and disposes it; the liaison
 officer answers with a photo; the web-form reporter says PUAS on their private link and the SMS
-reporter TIDAK PUAS. Checked: the core got one report and every reporter's feedback on it, each
-reporter got each notice once, the inbox shows one row, the public pages stay public.
+reporter TIDAK PUAS. Checked: the core got one report (no reporter's number in its text), the
+liaison's "sedang diproses" and answer with the photo (stripped of the phone's GPS and device
+data) and every reporter's feedback on it; each reporter got each notice once; the inbox shows
+one row; the public pages show the case's public steps and nothing private.
 
 Each step is a small function over `Round`, so the round can be extended (the core receiving
 the liaison's answer, photo metadata...) by adding steps and checks, not plumbing.
@@ -36,7 +38,7 @@ from tests.gateway.admin.conftest import Accounts, Directory
 from tests.gateway.admin.test_browser import _login, chromium  # noqa: F401 - the fixture
 from tests.gateway.clusters import ROAD, Reporter
 from tests.gateway.core_env import start_core
-from tests.images import image_bytes
+from tests.images import phone_photo, private_traces
 
 pytestmark = pytest.mark.browser
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -54,6 +56,9 @@ class Core:
     def reports(self) -> list[dict]:
         data = httpx.get(f"{self.url}/api/v1/reports", timeout=10).json()
         return data["reports"] if isinstance(data, dict) else data
+
+    def report(self, core_id: str) -> dict:
+        return httpx.get(f"{self.url}/api/v1/reports/{core_id}", timeout=10).json()  # type: ignore[no-any-return]
 
     def feedback(self, core_id: str) -> list[str]:
         return sorted(f.text for f in self.simulator.store.feedback_of(core_id))
@@ -193,7 +198,9 @@ def koordinator_sees_one_case_and_disposes_it(r: Round) -> None:
 
 
 def liaison_answers_with_a_photo(r: Round, photo: Path) -> None:
-    photo.write_bytes(image_bytes("JPEG", (64, 48)))
+    """The liaison's phone photo carries its GPS position and device: none of it may leave."""
+    photo.write_bytes(phone_photo("JPEG", (48, 64), orientation=1))
+    assert private_traces(photo.read_bytes())
     page = r.page()
     _login(page, r.site, "pupr")
     expect(page.locator("#inbox-table tbody tr")).to_have_count(1)
@@ -215,7 +222,9 @@ def web_reporter_says_puas_on_the_private_link(r: Round) -> None:
     photo = page.locator("#answer-photos img")
     expect(photo).to_have_count(1)
     expect(photo).to_have_js_property("complete", True)
-    assert photo.evaluate("img => img.naturalWidth") == 64  # served through the signed link
+    assert photo.evaluate("img => img.naturalWidth") == 48  # served through the signed link
+    served = httpx.get(photo.get_attribute("src") or "", timeout=10)
+    assert served.status_code == 200 and private_traces(served.content) == []
     page.get_by_label("PUAS", exact=True).check()
     page.get_by_label("Komentar (opsional)").fill("Sudah rata, terima kasih")
     page.get_by_role("button", name="Kirim tanggapan").click()
@@ -250,9 +259,25 @@ def test_a_cluster_of_three_reporters_is_one_case_from_intake_to_feedback(  # ty
     reports = core.reports()
     assert len(reports) == 1 and reports[0]["idempotency_key"] == r.reporters["sms"].code
     r.core_id = reports[0]["id"]
+    filed = core.report(r.core_id)
+    # The primary's reporter in the reporter fields only; nobody's number in the text.
+    assert filed["reporter_contact"] == SMS_REPORTER
+    for number in (SMS_REPORTER, WA_REPORTER, SMS_REPORTER[3:], WA_REPORTER[3:]):
+        assert number not in filed["description"] and number not in filed["title"]
     liaison_answers_with_a_photo(r, tmp_path / "hasil.jpg")
     for who in ("sms", "whatsapp", "web"):
         assert r.complaint(who).status == Status.ANSWERED
+
+    # The core's record: the liaison's "sedang diproses", then the answer with its photo, once.
+    record = core.report(r.core_id)
+    assert [(e["kind"], e["status"]) for e in record["events"]] == [
+        ("status", "in_process"),
+        ("answer", "answered"),
+    ]
+    [core_photo] = record["events"][-1]["attachments"]
+    assert record["events"][-1]["text"] == ANSWER
+    fetched = httpx.get(core_photo["url"], timeout=10)  # the signed link the core fetches
+    assert fetched.status_code == 200 and private_traces(fetched.content) == []
     web_reporter_says_puas_on_the_private_link(r)
     sms_reporter_says_tidak_puas(r)
 
@@ -290,11 +315,16 @@ def test_a_cluster_of_three_reporters_is_one_case_from_intake_to_feedback(  # ty
     expect(page.locator("#inbox-table tbody tr")).to_have_count(1)
     expect(page.locator("#inbox-table .badge.reporters")).to_have_text("3 pelapor")
 
-    # The public status pages: the state, no photo, no form, no private link.
+    # The public status pages: the state and the case's public steps (the answer included, for
+    # the followers too); no photo, no form, no private link, no reporter's number, no feedback.
     secret = r.private_link.rsplit("/", 1)[1]
     for who in ("sms", "whatsapp", "web"):
         page.goto(f"{site}/status/{r.reporters[who].code}")
         expect(page.locator("#status")).to_have_text("Sedang diproses")
+        expect(page.locator("main")).to_contain_text("Instansi memberikan jawaban")
+        expect(page.locator("main")).to_contain_text(ANSWER)
         content = page.content()
         assert "<img" not in content and "feedback-form" not in content and secret not in content
+        for private in (SMS_REPORTER, WA_REPORTER, "lubangnya masih ada", "Sudah rata"):
+            assert private not in content
     page.close()
