@@ -341,8 +341,7 @@ async def citizen_form(request: Request) -> HTMLResponse:
     blank = {name: None for name in CitizenReportIn.model_fields}
     return _citizen_form(
         request,
-        blank
-        | {"token": secrets.token_hex(16), "category": "pengaduan", "source_channel": "web"},
+        blank | {"token": secrets.token_hex(16), "category": "pengaduan", "source_channel": "web"},
     )
 
 
