@@ -37,6 +37,7 @@ CHANNEL_WORDS: Mapping[str, str] = {
     "web": "web",
     "website": "web",
     "situs": "web",
+    "situs web": "web",
     "lapor go id": "web",
     "app": "app",
     "aplikasi": "app",
