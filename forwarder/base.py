@@ -189,6 +189,12 @@ class IncomingReport:
     # The core's JSON as it came (or the pasted text), for what the mapping does not cover.
     raw: Any = field(default=None, repr=False, compare=False, hash=False)
 
+    @property
+    def key(self) -> str:
+        """The gateway's idempotency key for it: one complaint per LAPOR! tracking id (the same
+        key as an `UnreadableReport` with that id, so a fixed report replaces its raw form)."""
+        return f"lapor:{self.core_id}"
+
 
 @dataclass(frozen=True)
 class UnreadableReport:

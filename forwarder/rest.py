@@ -409,16 +409,18 @@ def parse_incoming(
 def split_incoming(
     items: list[Any], mapping: RestMapping = RestMapping()
 ) -> tuple[list[IncomingReport], list[UnreadableReport]]:
-    """The mapped reports and the unreadable ones of a list, each in the core's order."""
-    reports: list[IncomingReport] = []
+    """The mapped reports and the unreadable ones of a list, each in the core's order. A
+    tracking id listed twice (re-disposed meanwhile) is one report: its last listing."""
+    latest: dict[str, IncomingReport] = {}
     unreadable: list[UnreadableReport] = []
     for item in items:
         parsed = parse_incoming(item, mapping)
         if isinstance(parsed, IncomingReport):
-            reports.append(parsed)
+            latest.pop(parsed.core_id, None)
+            latest[parsed.core_id] = parsed
         else:
             unreadable.append(parsed)
-    return reports, unreadable
+    return list(latest.values()), unreadable
 
 
 def _event_items(data: Any, mapping: RestMapping) -> list[Any]:

@@ -349,13 +349,13 @@ class CoreSimulator:
         agency_code = (agency_code or "").strip() or None
         if action is Action.DISPOSE and agency_code is None:
             raise ValueError("a disposition needs an agency")
+        if action in _NEEDS_TEXT and not (text and text.strip()):
+            raise ValueError(f"{_NEEDS_TEXT[action]} needs text")
         if already_done(report.status, action, agency_code, report.agency_code):
             return None, False
         if not report.at_regency:
             raise _not_at_regency(report)
         transition = apply_followup(report.status, action)
-        if action in _NEEDS_TEXT and not (text and text.strip()):
-            raise ValueError(f"{_NEEDS_TEXT[action]} needs text")
         event = self.store.record_change(
             core_id,
             expected_status=report.status,

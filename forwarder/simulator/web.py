@@ -397,14 +397,14 @@ async def file_citizen_report(
     if not FORM_TOKEN.fullmatch(token):
         values["token"] = secrets.token_hex(16)
         return _citizen_form(request, values, "Formulir kedaluwarsa; kirim sekali lagi.", 422)
-    if (values["latitude"] is None) != (values["longitude"] is None):
-        half = "Isi lintang dan bujur, atau kosongkan keduanya."
-        return _citizen_form(request, values, half, 422)
     try:
         report = CitizenReportIn.model_validate(values)
     except ValidationError as exc:
         field = str(exc.errors()[0]["loc"][0]) if exc.errors()[0]["loc"] else ""
         return _citizen_form(request, values, FORM_ERRORS.get(field, "Isian tidak valid."), 422)
+    if (report.latitude is None) != (report.longitude is None):
+        half = "Isi lintang dan bujur, atau kosongkan keduanya."
+        return _citizen_form(request, values, half, 422)
     payload = report.model_dump(mode="json")
     try:
         if photo is not None and photo.filename:
