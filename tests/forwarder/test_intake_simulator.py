@@ -7,6 +7,7 @@ Through the REST client with the default mapping, as the gateway will use it."""
 from __future__ import annotations
 
 import io
+import json
 import re
 import sqlite3
 from pathlib import Path
@@ -21,13 +22,15 @@ from forwarder.base import (
     Followup,
     FollowupKind,
     IncomingReport,
+    UnreadableReport,
 )
-from forwarder.rest import RestCoreClient
+from forwarder.rest import RestCoreClient, verify_push
+from forwarder.signing import sign_push
 from forwarder.simulator import Action, CoreSimulator, SimStatus
 from forwarder.simulator.lifecycle import TransitionError
 from forwarder.simulator.store import CoreStore
 
-from .conftest import FakeClock
+from .conftest import START, FakeClock
 from .test_push_delivery import Receiver, _pushing_core
 
 pytestmark = pytest.mark.anyio
@@ -379,3 +382,31 @@ def test_a_simulator_database_from_before_intake_is_upgraded(tmp_path: Path) -> 
         assert store.incoming_since(0, 10) == ([], False)
     finally:
         store.close()
+
+
+def test_a_signed_push_with_an_unmappable_report_keeps_it_raw() -> None:
+    """The event is sound, its report is not: the push is taken (not a 400 that would make the
+    core resend it for ever) and the report travels raw with the error."""
+    broken = {"id": "5000009", "description": "", "received_at": "2024-05-02T01:30:00+00:00"}
+    body = json.dumps(
+        {
+            "events": [
+                {
+                    "event_id": "sim-ab12-9",
+                    "report_id": "5000009",
+                    "kind": "incoming",
+                    "status": "unverified",
+                    "occurred_at": "2024-05-02T03:00:00+00:00",
+                    "report": broken,
+                }
+            ]
+        }
+    ).encode()
+    [event] = verify_push(body, sign_push(body, "s3cret", START), "s3cret", START)
+    assert event.kind is CoreEventKind.INCOMING
+    assert isinstance(event.report, UnreadableReport)
+    assert (event.report.core_id, event.report.error, event.report.raw) == (
+        "5000009",
+        "no report text at 'description'",
+        broken,
+    )
