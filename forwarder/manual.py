@@ -11,7 +11,13 @@ events.
 The other way round, what a liaison officer does in the gateway ("sedang diproses", the answer
 with its proof photos) and the gateway's closes raise `ManualSubmissionRequired` too, with a
 `ManualTask` whose `text` is ready to paste into LAPOR!'s follow-up box (`followup_task`); the
-admin pastes it, uploads the photos, and says so on the complaint page.
+admin pastes it, uploads the photos, and says so on the complaint page. So do the regency
+admin's SOP actions on a report (verify, dispose to an agency, return to the national admin,
+archive, ask the reporter): their task adds the step to click in LAPOR! (`followup_steps`).
+
+Reports citizens filed in LAPOR! itself reach the gateway the same way: the admin copies the
+report's page and pastes it; `read_pasted` turns it into an `IncomingReport` (forwarder/pasted.py
+describes the layouts it reads) or says, in the admin's language, what is missing.
 
 Why an exception rather than a placeholder `CoreRef`: a fake reference would look like a real
 tracking id to every caller; an exception that is neither `CoreUnavailable` (retry) nor
@@ -43,8 +49,10 @@ from forwarder.base import (
     CoreReport,
     CoreUpdates,
     FollowupKind,
+    IncomingReport,
     ManualTask,
 )
+from forwarder.pasted import PastedReportError, parse_pasted_report
 
 if TYPE_CHECKING:
     from config.settings import Settings
@@ -76,8 +84,31 @@ _FOLLOWUP_LABELS = {
     FollowupKind.PROGRESS.value: "Tindak lanjut: sedang diproses",
     FollowupKind.ANSWER.value: "Tindak lanjut: jawaban instansi",
     FollowupKind.CLOSE.value: "Tutup laporan",
+    FollowupKind.VERIFY.value: "Catatan verifikasi",
+    FollowupKind.DISPOSE.value: "Catatan disposisi",
+    FollowupKind.RETURN.value: "Alasan dikembalikan (bukan wewenang)",
+    FollowupKind.ARCHIVE.value: "Alasan diarsipkan",
+    FollowupKind.ASK.value: "Pertanyaan untuk pelapor",
     "report": "Nomor laporan SP4N-LAPOR!",
     "attachments": "Foto bukti",
+    "agency": "Instansi tujuan",
+    "steps": "Langkah di LAPOR!",
+}
+_FOLLOWUP_STEPS = {
+    FollowupKind.VERIFY.value: "Buka laporan {core_id} di LAPOR!, lalu klik Verifikasi.",
+    FollowupKind.DISPOSE.value: "Buka laporan {core_id} di LAPOR!, lalu disposisikan ke {agency}.",
+    FollowupKind.RETURN.value: "Buka laporan {core_id} di LAPOR!, klik Kembalikan (bukan"
+    " wewenang), lalu tempel alasannya.",
+    FollowupKind.ARCHIVE.value: "Buka laporan {core_id} di LAPOR!, klik Arsipkan, lalu tempel"
+    " alasannya.",
+    FollowupKind.ASK.value: "Buka laporan {core_id} di LAPOR!, lalu kirim pertanyaan ini kepada"
+    " pelapor.",
+}
+_PASTE_ERRORS = {
+    "empty": "Tempel teks halaman laporan LAPOR! terlebih dahulu.",
+    "too_long": "Teks yang ditempel terlalu panjang.",
+    "no_tracking_id": "ID tracking LAPOR! tidak ditemukan dalam teks yang ditempel.",
+    "no_text": "Isi laporan tidak ditemukan dalam teks yang ditempel.",
 }
 
 AgencyNames = Callable[[str], str | None]
@@ -89,6 +120,15 @@ class ManualSubmissionRequired(Exception):
     def __init__(self, task: ManualTask) -> None:
         super().__init__(f"manual submission to SP4N-LAPOR! needed ({task.idempotency_key})")
         self.task = task
+
+
+class InvalidPastedReport(ValueError):
+    """The pasted text is not a LAPOR! report we can read; `message` is for the admin."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
 
 
 class InvalidTrackingId(ValueError):
@@ -113,8 +153,13 @@ class ManualTexts:
     invalid_tracking_id: str
     template: jinja2.Template
     timezone: ZoneInfo
-    # kind of follow-up (progress, answer, close), "report" and "attachments" -> label
+    # kind of follow-up (progress, answer, close, verify ...), "report", "attachments",
+    # "agency" and "steps" -> label
     followup_labels: Mapping[str, str]
+    # kind of the regency admin's action -> what to click in LAPOR! ({core_id}, {agency})
+    followup_steps: Mapping[str, str]
+    # why a paste is unreadable (forwarder.pasted.PastedReportError.reason) -> the message
+    paste_errors: Mapping[str, str]
 
     @classmethod
     def load(
@@ -145,6 +190,8 @@ def _load_texts(path: str, language: str, timezone: str) -> ManualTexts:
         template=env.from_string(texts["template"]),
         timezone=ZoneInfo(timezone),
         followup_labels={**_FOLLOWUP_LABELS, **texts.get("followup_labels", {})},
+        followup_steps={**_FOLLOWUP_STEPS, **texts.get("followup_steps", {})},
+        paste_errors={**_PASTE_ERRORS, **texts.get("paste_errors", {})},
     )
 
 
@@ -244,17 +291,27 @@ def build_followup_task(
     attachments: tuple[CoreAttachment, ...],
     idempotency_key: str,
     texts: ManualTexts,
+    agency: str | None = None,
 ) -> ManualTask:
     """A follow-up ready to paste into LAPOR!: `text` is exactly what goes into the follow-up
-    box; the photos are links for the admin to download and upload there."""
+    box (the answer, the reason, the question; empty for a verification without a note); the
+    photos are links for the admin to download and upload there; a regency admin's action also
+    says what to click (`agency`: the name and code a disposal goes to)."""
     labels = texts.followup_labels
     fields = {}
     if core_id:
         fields[labels["report"]] = core_id
-    fields[labels[kind.value]] = text.strip()
+    step = texts.followup_steps.get(kind.value)
+    if step:
+        fields[labels["steps"]] = step.format(core_id=core_id or "", agency=agency or "")
+    if agency:
+        fields[labels["agency"]] = agency
+    if text.strip():
+        fields[labels[kind.value]] = text.strip()
     if attachments:
         fields[labels["attachments"]] = "\n".join(a.url for a in attachments)
-    return ManualTask(idempotency_key=idempotency_key, text=text.strip() + "\n", fields=fields)
+    pasted = text.strip() + "\n" if text.strip() else ""
+    return ManualTask(idempotency_key=idempotency_key, text=pasted, fields=fields)
 
 
 def parse_tracking_id(typed: str, pattern: str = DEFAULT_ID_PATTERN, message: str = "") -> str:
@@ -346,8 +403,16 @@ class ManualCoreClient(CoreClient):
         text: str,
         attachments: tuple[CoreAttachment, ...],
         idempotency_key: str,
+        agency_code: str | None = None,
     ) -> ManualTask:
-        return build_followup_task(kind, core_id, text, attachments, idempotency_key, self.texts)
+        """The copy-ready task of any follow-up (`agency_code`: where a disposal goes)."""
+        agency = None
+        if agency_code:
+            name = self.agency_names(agency_code)
+            agency = f"{name} ({agency_code})" if name else agency_code
+        return build_followup_task(
+            kind, core_id, text, attachments, idempotency_key, self.texts, agency
+        )
 
     async def progress(self, core_id: str, text: str, idempotency_key: str) -> CoreReceipt:
         task = self.followup_task(FollowupKind.PROGRESS, core_id, text, (), idempotency_key)
@@ -366,6 +431,50 @@ class ManualCoreClient(CoreClient):
     async def close(self, core_id: str, reason: str, idempotency_key: str) -> CoreReceipt:
         task = self.followup_task(FollowupKind.CLOSE, core_id, reason, (), idempotency_key)
         raise ManualSubmissionRequired(task)
+
+    # --- the regency admin's actions, as tasks ------------------------------------------------
+
+    def _action(
+        self, kind: FollowupKind, core_id: str, text: str, key: str, agency_code: str | None = None
+    ) -> ManualSubmissionRequired:
+        return ManualSubmissionRequired(
+            self.followup_task(kind, core_id, text, (), key, agency_code)
+        )
+
+    async def verify(self, core_id: str, note: str, idempotency_key: str) -> CoreReceipt:
+        raise self._action(FollowupKind.VERIFY, core_id, note, idempotency_key)
+
+    async def dispose(
+        self, core_id: str, agency_code: str, note: str, idempotency_key: str
+    ) -> CoreReceipt:
+        raise self._action(FollowupKind.DISPOSE, core_id, note, idempotency_key, agency_code)
+
+    async def return_to_national(
+        self, core_id: str, reason: str, idempotency_key: str
+    ) -> CoreReceipt:
+        raise self._action(FollowupKind.RETURN, core_id, reason, idempotency_key)
+
+    async def archive(self, core_id: str, reason: str, idempotency_key: str) -> CoreReceipt:
+        raise self._action(FollowupKind.ARCHIVE, core_id, reason, idempotency_key)
+
+    async def ask_reporter(self, core_id: str, question: str, idempotency_key: str) -> CoreReceipt:
+        raise self._action(FollowupKind.ASK, core_id, question, idempotency_key)
+
+    # --- reports pasted from LAPOR! ----------------------------------------------------------
+
+    def read_pasted(self, text: str, now: datetime | None = None) -> IncomingReport:
+        """The LAPOR! report in the text an admin pasted (`InvalidPastedReport` with a message
+        in the admin's language when it lacks the tracking id or the report's text). The same
+        report pasted twice has the same `core_id`: the gateway keeps one complaint."""
+        try:
+            return parse_pasted_report(
+                text,
+                now=now or datetime.now(UTC),
+                timezone_name=self.texts.timezone.key,
+                id_pattern=self.id_pattern,
+            )
+        except PastedReportError as exc:
+            raise InvalidPastedReport(exc.reason, self.texts.paste_errors[exc.reason]) from None
 
     def confirm(self, typed_tracking_id: str) -> CoreRef:
         """The `CoreRef` for the tracking id the admin typed (raises `InvalidTrackingId`)."""

@@ -5,14 +5,20 @@ header and field name is a `RestMapping` a deployment can override from a JSON/Y
 (`CORE_REST_MAPPING_FILE`); the defaults speak our simulator's API (docs/core-api.md).
 
 Safety rules, in the order they matter:
-- every submit and every follow-up (progress, answer, close) carries an `Idempotency-Key`;
+- every submit and every follow-up (progress, answer, close, verify, dispose, return, archive,
+  ask) carries an `Idempotency-Key`;
 - a submit or follow-up whose outcome is unknown (timeout, dropped connection, 500/502/504) is
   reconciled: we ask the core for the key before raising, so what it did accept is returned,
   not sent twice; a connect error or 503 means nothing reached the core, so there is nothing
   to ask;
-- reads (`find`, `updates`) are retried here with exponential backoff; a submit is not: the
+- reads (`find`, `updates`, `incoming`) are retried here with exponential backoff; a submit is
+  not: the
   gateway's outbox owns its retries (and should call `find(key)` before re-submitting);
 - 5xx, 408, 425, 429 and network failures raise `CoreUnavailable`; other 4xx `CoreRejected`.
+
+Incoming reports (filed in LAPOR!, disposed to the regency) are read through the mapping's
+`incoming_fields`; one that cannot be mapped becomes an `UnreadableReport` with its raw JSON,
+never an exception that would stall the cursor.
 
 `verify_push` checks and parses the events a core pushes to the gateway (`POST /core/events`).
 """
@@ -26,12 +32,11 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 import httpx
 import yaml
@@ -47,7 +52,12 @@ from forwarder.base import (
     CoreReport,
     CoreUnavailable,
     CoreUpdates,
+    IncomingPage,
+    IncomingReport,
+    UnreadableReport,
 )
+from forwarder.jsonpath import get_path, parse_attachments, parse_time, set_path
+from forwarder.lapor_words import CATEGORIES, category_of, channel_of, flag_of
 from forwarder.signing import (
     DEFAULT_TOLERANCE_SECONDS,
     PushSignatureError,
@@ -93,6 +103,15 @@ DEFAULT_EVENT_FIELDS = _frozen(
         "agency_code": "agency_code",
         "attachments": "attachments",
         "origin_key": "origin_key",
+        "report": "report",  # an `incoming` event's report, read by `incoming_fields`
+    }
+)
+# IncomingReport attribute -> dotted path in one incoming report of the core's JSON.
+DEFAULT_INCOMING_FIELDS = _frozen(
+    {
+        f.name: ("id" if f.name == "core_id" else f.name)
+        for f in dataclasses.fields(IncomingReport)
+        if f.name != "raw"
     }
 )
 DEFAULT_EVENT_KINDS = _frozen({kind.value: kind.value for kind in CoreEventKind})
@@ -139,6 +158,25 @@ class RestMapping:
     feedback_text_field: str = "text"
     feedback_rating_field: str = "rating"
     naive_timezone: str = "UTC"  # for timestamps the core sends without an offset
+    # Intake: reports filed in LAPOR! and disposed to the regency, by cursor (since_param and
+    # limit_param as for events). An empty path: this core offers none (an empty page).
+    incoming_path: str = "/api/v1/incoming"
+    incoming_list_field: str = "reports"  # empty: the answer is the list itself
+    incoming_cursor_field: str = "cursor"
+    incoming_more_field: str = "more"
+    incoming_fields: Mapping[str, str] = field(default_factory=lambda: DEFAULT_INCOMING_FIELDS)
+    # The core's words for a class / a channel -> ours (added to forwarder/lapor_words.py).
+    category_values: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
+    channel_values: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
+    # The regency admin's actions (keyed like follow-ups; an empty path: the core takes none).
+    verify_path: str = "/api/v1/reports/{core_id}/verify"
+    dispose_path: str = "/api/v1/reports/{core_id}/dispose"
+    return_path: str = "/api/v1/reports/{core_id}/return"
+    archive_path: str = "/api/v1/reports/{core_id}/archive"
+    ask_path: str = "/api/v1/reports/{core_id}/ask"
+    dispose_agency_field: str = "agency_code"
+    action_reason_field: str = "reason"  # of a return or an archive
+    ask_question_field: str = "question"
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RestMapping:
@@ -165,6 +203,16 @@ class RestMapping:
         bad_kinds = set(values.get("event_kinds", {}).values()) - {k.value for k in CoreEventKind}
         if bad_kinds:
             raise ValueError(f"event_kinds maps to unknown kinds: {', '.join(sorted(bad_kinds))}")
+        bad_incoming = set(values.get("incoming_fields", {})) - set(DEFAULT_INCOMING_FIELDS)
+        if bad_incoming:
+            raise ValueError(
+                f"incoming_fields names unknown fields: {', '.join(sorted(bad_incoming))}"
+            )
+        bad_classes = set(values.get("category_values", {}).values()) - CATEGORIES
+        if bad_classes:
+            raise ValueError(
+                f"category_values maps to unknown classes: {', '.join(sorted(bad_classes))}"
+            )
         return cls(**values)
 
     @classmethod
@@ -181,26 +229,6 @@ class RestMapping:
         if not isinstance(data, Mapping):
             raise ValueError(f"{path}: the core mapping must be a mapping at the top level")
         return cls.from_dict(data)
-
-
-# --- JSON paths ------------------------------------------------------------------------------
-
-
-def get_path(data: Any, path: str) -> Any:
-    """`data["a"]["b"]` for "a.b"; None when any step is missing."""
-    current = data
-    for part in path.split("."):
-        if not isinstance(current, Mapping) or part not in current:
-            return None
-        current = current[part]
-    return current
-
-
-def set_path(data: dict[str, Any], path: str, value: Any) -> None:
-    parts = path.split(".")
-    for part in parts[:-1]:
-        data = data.setdefault(part, {})
-    data[parts[-1]] = value
 
 
 # --- reports out ------------------------------------------------------------------------------
@@ -237,17 +265,10 @@ class _BadEvent(ValueError):
 
 
 def _parse_time(value: Any, naive_timezone: str) -> datetime:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC)
-    if not isinstance(value, str) or not value:
-        raise _BadEvent("occurred_at is missing")
     try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise _BadEvent(f"occurred_at is not ISO 8601: {value[:40]!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo(naive_timezone))
-    return moment
+        return parse_time(value, naive_timezone, "occurred_at")
+    except ValueError as exc:
+        raise _BadEvent(str(exc)) from None
 
 
 def _optional_text(item: Mapping[str, Any], path: str) -> str | None:
@@ -258,19 +279,7 @@ def _optional_text(item: Mapping[str, Any], path: str) -> str | None:
 
 
 def _parse_attachments(value: Any, mapping: RestMapping) -> tuple[CoreAttachment, ...]:
-    if not isinstance(value, list):
-        return ()
-    found = []
-    for raw in value:
-        url = get_path(raw, mapping.attachment_fields["url"]) if isinstance(raw, Mapping) else None
-        if not url:
-            continue
-        filename = get_path(raw, mapping.attachment_fields["filename"]) or str(url).rsplit("/")[-1]
-        content_type = (
-            get_path(raw, mapping.attachment_fields["content_type"]) or "application/octet-stream"
-        )
-        found.append(CoreAttachment(str(url), str(filename), str(content_type)))
-    return tuple(found)
+    return parse_attachments(value, mapping.attachment_fields)
 
 
 def parse_event(item: Any, mapping: RestMapping = RestMapping()) -> CoreEvent | None:
@@ -287,6 +296,11 @@ def parse_event(item: Any, mapping: RestMapping = RestMapping()) -> CoreEvent | 
     if kind is None:
         log.warning("core event %s has an unknown kind %r; ignored", event_id, raw_kind)
         return None
+    report = None
+    if kind == CoreEventKind.INCOMING.value and fields.get("report"):
+        carried = get_path(item, fields["report"])
+        if carried is not None:
+            report = parse_incoming(carried, mapping)
     return CoreEvent(
         event_id=str(event_id),
         core_id=str(core_id),
@@ -299,7 +313,114 @@ def parse_event(item: Any, mapping: RestMapping = RestMapping()) -> CoreEvent | 
         attachments=_parse_attachments(get_path(item, fields.get("attachments", "")), mapping)
         if fields.get("attachments")
         else (),
+        report=report,
     )
+
+
+# --- incoming reports -------------------------------------------------------------------------
+
+
+def _id_text(value: Any) -> str | None:
+    if value is None or isinstance(value, bool | Mapping | list):
+        return None
+    text = str(value).strip().lstrip("#")
+    return text or None
+
+
+def _clean(value: Any, limit: int = 20000) -> str | None:
+    if value is None or isinstance(value, Mapping | list):
+        return None
+    text = str(value).strip()
+    return text[:limit] or None
+
+
+def _coordinate(value: Any, bound: float) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if -bound <= number <= bound and number == number else None
+
+
+def parse_incoming(
+    item: Any, mapping: RestMapping = RestMapping()
+) -> IncomingReport | UnreadableReport:
+    """One incoming report of the core's JSON, or an `UnreadableReport` saying why not.
+
+    Strict about what a complaint cannot be without (the tracking id, the text, the time it was
+    filed); lenient about the rest (an unknown class is None, a broken coordinate left out).
+    """
+    if not isinstance(item, Mapping):
+        return UnreadableReport(error="an incoming report must be a JSON object", raw=item)
+    fields = mapping.incoming_fields
+
+    def value(name: str) -> Any:
+        return get_path(item, fields.get(name, ""))
+
+    core_id = _id_text(value("core_id"))
+    try:
+        if core_id is None:
+            raise ValueError(f"no tracking id at {fields.get('core_id')!r}")
+        description = _clean(value("description"))
+        if description is None:
+            raise ValueError(f"no report text at {fields.get('description')!r}")
+        received_at = parse_time(value("received_at"), mapping.naive_timezone, "received_at")
+        disposed = value("disposed_at")
+        disposed_at = (
+            None
+            if disposed in (None, "")
+            else parse_time(disposed, mapping.naive_timezone, "disposed_at")
+        )
+    except ValueError as exc:
+        # The id and the reason only: the report's text and reporter stay out of the log.
+        log.warning("incoming report %s kept unreadable: %s", core_id or "(no id)", exc)
+        return UnreadableReport(error=str(exc), raw=item, core_id=core_id)
+    latitude = _coordinate(value("latitude"), 90)
+    longitude = _coordinate(value("longitude"), 180)
+    if latitude is None or longitude is None:
+        latitude = longitude = None  # half a coordinate places nothing
+    anonim = flag_of(value("anonim"))
+    return IncomingReport(
+        core_id=core_id,
+        title=_clean(value("title"), 300) or "",
+        description=description,
+        received_at=received_at,
+        category=category_of(value("category"), mapping.category_values),
+        topic=_clean(value("topic"), 200),
+        source_channel=channel_of(value("source_channel"), mapping.channel_values),
+        disposed_at=disposed_at,
+        agency_code=_clean(value("agency_code"), 50),
+        status=_clean(value("status"), 60),
+        location_text=_clean(value("location_text"), 500),
+        latitude=latitude,
+        longitude=longitude,
+        kecamatan=_clean(value("kecamatan"), 100),
+        kelurahan=_clean(value("kelurahan"), 100),
+        # Privacy by default: an anonymous report names nobody, whatever the core sent.
+        reporter_name=None if anonim else _clean(value("reporter_name"), 200),
+        reporter_contact=None if anonim else _clean(value("reporter_contact"), 200),
+        anonim=anonim,
+        rahasia=flag_of(value("rahasia")),
+        attachments=_parse_attachments(value("attachments"), mapping),
+        raw=item,
+    )
+
+
+def split_incoming(
+    items: list[Any], mapping: RestMapping = RestMapping()
+) -> tuple[list[IncomingReport], list[UnreadableReport]]:
+    """The mapped reports and the unreadable ones of a list, each in the core's order. A
+    tracking id listed twice (re-disposed meanwhile) is one report: its last listing."""
+    latest: dict[str, IncomingReport] = {}
+    unreadable: list[UnreadableReport] = []
+    for item in items:
+        parsed = parse_incoming(item, mapping)
+        if isinstance(parsed, IncomingReport):
+            latest.pop(parsed.core_id, None)
+            latest[parsed.core_id] = parsed
+        else:
+            unreadable.append(parsed)
+    return list(latest.values()), unreadable
 
 
 def _event_items(data: Any, mapping: RestMapping) -> list[Any]:
@@ -495,6 +616,30 @@ class RestCoreClient(CoreClient):
             more=bool(more),
         )
 
+    async def incoming(self, since: str | None) -> IncomingPage:
+        if not self.mapping.incoming_path:
+            return IncomingPage(reports=[], cursor=since, more=False)
+        params: dict[str, Any] = {self.mapping.limit_param: self.page_size}
+        if since is not None:
+            params[self.mapping.since_param] = since
+        response = await self._get(self.mapping.incoming_path, params, "incoming")
+        data = self._json(response, "incoming")
+        list_field = self.mapping.incoming_list_field
+        items = get_path(data, list_field) if list_field else data
+        if not isinstance(items, list):
+            # A page we cannot read at all says nothing about where the cursor should go.
+            raise CoreUnavailable("incoming: unreadable answer: expected a list of reports")
+        reports, unreadable = split_incoming(items, self.mapping)
+        is_object = isinstance(data, Mapping)
+        cursor = get_path(data, self.mapping.incoming_cursor_field) if is_object else None
+        more = get_path(data, self.mapping.incoming_more_field) if is_object else None
+        return IncomingPage(
+            reports=reports,
+            unreadable=unreadable,
+            cursor=str(cursor) if cursor not in (None, "") else since,
+            more=bool(more),
+        )
+
     async def send_feedback(self, core_id: str, text: str, rating: int | None) -> None:
         # Not retried here: a repeated POST would record the feedback twice.
         path = self.mapping.feedback_path.format(core_id=quote(core_id, safe=""))
@@ -540,6 +685,55 @@ class RestCoreClient(CoreClient):
         return await self._followup(
             "close", self.mapping.close_path, core_id, body, idempotency_key
         )
+
+    # --- the regency admin's actions ---------------------------------------------------------
+
+    def _note_body(self, note: str) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        if note and self.mapping.followup_text_field:
+            set_path(body, self.mapping.followup_text_field, note)
+        return body
+
+    async def verify(self, core_id: str, note: str, idempotency_key: str) -> CoreReceipt:
+        return await self._followup(
+            "verify", self.mapping.verify_path, core_id, self._note_body(note), idempotency_key
+        )
+
+    async def dispose(
+        self, core_id: str, agency_code: str, note: str, idempotency_key: str
+    ) -> CoreReceipt:
+        body = self._note_body(note)
+        set_path(body, self.mapping.dispose_agency_field, agency_code)
+        return await self._followup(
+            "dispose", self.mapping.dispose_path, core_id, body, idempotency_key
+        )
+
+    def _reason_body(self, reason: str) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        if self.mapping.action_reason_field:
+            set_path(body, self.mapping.action_reason_field, reason)
+        return body
+
+    async def return_to_national(
+        self, core_id: str, reason: str, idempotency_key: str
+    ) -> CoreReceipt:
+        return await self._followup(
+            "return", self.mapping.return_path, core_id, self._reason_body(reason), idempotency_key
+        )
+
+    async def archive(self, core_id: str, reason: str, idempotency_key: str) -> CoreReceipt:
+        return await self._followup(
+            "archive",
+            self.mapping.archive_path,
+            core_id,
+            self._reason_body(reason),
+            idempotency_key,
+        )
+
+    async def ask_reporter(self, core_id: str, question: str, idempotency_key: str) -> CoreReceipt:
+        body: dict[str, Any] = {}
+        set_path(body, self.mapping.ask_question_field, question)
+        return await self._followup("ask", self.mapping.ask_path, core_id, body, idempotency_key)
 
     async def find_followup(self, core_id: str, idempotency_key: str) -> CoreReceipt | None:
         if not self.mapping.followup_find_path:
@@ -664,7 +858,11 @@ __all__ = [
     "PushSignatureError",
     "RestCoreClient",
     "RestMapping",
+    "get_path",
     "parse_events",
+    "parse_incoming",
     "report_payload",
+    "set_path",
+    "split_incoming",
     "verify_push",
 ]

@@ -66,6 +66,7 @@ _TABLE: dict[str, str] = {
     # side states
     "ditunda": "pending",
     "menunggu kelengkapan": "pending",
+    "menunggu tanggapan pelapor": "pending",  # the simulator: a question to the reporter
     "pending": "pending",
     "diarsipkan": "archived",
     "arsip": "archived",

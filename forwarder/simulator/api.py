@@ -1,8 +1,10 @@
 """The simulated core's JSON API, version 1 (documented in docs/core-api.md).
 
-Reports are created once per `Idempotency-Key`; so are the agency's follow-ups the gateway sends
-(in process, answer, close); events are read after an integer cursor; an admin part switches
-faults on and off and plays the LAPOR! admin for tests that cannot click.
+Reports are created once per `Idempotency-Key`; so are the follow-ups the gateway sends (the
+agency's in process, answer, close; the regency admin's verify, dispose, return, archive, ask);
+events are read after an integer cursor, and so are the citizens' reports disposed to the regency
+(`/incoming`); an admin part switches faults on and off and plays the LAPOR! admin, the national
+admin and the citizen for tests that cannot click.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from forwarder.simulator.core import (
     KeyReused,
     ReportNotFound,
     event_json,
+    incoming_json,
     report_json,
 )
 from forwarder.simulator.lifecycle import STATUS_LABELS, Action, SimStatus, TransitionError
@@ -27,6 +30,7 @@ from forwarder.simulator.lifecycle import STATUS_LABELS, Action, SimStatus, Tran
 API_KEY_HEADER = "X-API-Key"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_EVENTS_PAGE = 500
+MAX_INCOMING_PAGE = 200
 
 
 def get_core(request: Request) -> CoreSimulator:
@@ -97,6 +101,59 @@ class FollowupIn(BaseModel):
 
 class CloseIn(BaseModel):
     reason: str = Field(default="", max_length=2000)
+
+
+class NoteIn(BaseModel):
+    """A verification's optional note."""
+
+    text: str = Field(default="", max_length=5000)
+
+
+class DisposeIn(BaseModel):
+    """The regency disposes a report to one of its agencies (OPD)."""
+
+    agency_code: str = Field(min_length=1, max_length=50)
+    text: str = Field(default="", max_length=5000)
+
+
+class QuestionIn(BaseModel):
+    question: str = Field(min_length=1, max_length=5000)
+
+
+class CitizenReportIn(BaseModel):
+    """A report as a citizen files it in LAPOR! (the web form, the app, SMS 1708)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    title: str = Field(default="", max_length=300)  # SMS 1708 reports have none
+    description: str = Field(min_length=1, max_length=20000)
+    category: Category
+    topic: str | None = Field(default=None, max_length=100)
+    source_channel: Literal["web", "app", "sms1708"] = "web"
+    location_text: str | None = Field(default=None, max_length=500)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    kecamatan: str | None = Field(default=None, max_length=100)
+    kelurahan: str | None = Field(default=None, max_length=100)
+    reporter_name: str | None = Field(default=None, max_length=200)
+    reporter_contact: str | None = Field(default=None, max_length=200)
+    anonim: bool = False
+    rahasia: bool = False
+    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=20)
+
+
+class RegencyDispositionIn(BaseModel):
+    """The national admin disposes a citizen's report to the regency (or one of its agencies)."""
+
+    agency_code: str | None = Field(default=None, max_length=50)
+    text: str | None = Field(default=None, max_length=2000)
+
+
+class ReplyIn(BaseModel):
+    """The reporter's answer to a question asked through LAPOR!."""
+
+    text: str = Field(min_length=1, max_length=20000)
+    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=20)
 
 
 class DispositionIn(BaseModel):
@@ -172,10 +229,9 @@ async def get_report(core_id: str, core: CoreDep) -> dict[str, Any]:
         report = core.get(core_id)
     except ReportNotFound:
         raise HTTPException(404, "no such report") from None
-    instance = core.store.instance_id
     return {
         **report_json(report),
-        "events": [event_json(e, instance) for e in core.store.events_of(core_id)],
+        "events": [core.event_body(e) for e in core.store.events_of(core_id)],
         "feedback": [
             {"text": f.text, "rating": f.rating, "received_at": f.received_at}
             for f in core.store.feedback_of(core_id)
@@ -192,9 +248,25 @@ async def list_events(
     """Events with a cursor greater than `since`, oldest first."""
     events, more = core.store.events_since(since, limit)
     cursor = events[-1].seq if events else since
-    instance = core.store.instance_id
     return {
-        "events": [event_json(e, instance) for e in events],
+        "events": [core.event_body(e) for e in events],
+        "cursor": str(cursor),
+        "more": more,
+    }
+
+
+@router.get("/incoming")
+async def list_incoming(
+    core: CoreDep,
+    since: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_INCOMING_PAGE)] = 100,
+) -> dict[str, Any]:
+    """Citizens' reports disposed to the regency, in the order they arrived there, after the
+    cursor; each appears once (as it is now), however often it is re-disposed."""
+    entries, more = core.store.incoming_since(since, limit)
+    cursor = entries[-1].seq if entries else since
+    return {
+        "reports": [incoming_json(entry) for entry in entries],
         "cursor": str(cursor),
         "more": more,
     }
@@ -220,6 +292,7 @@ async def _followup(
     idempotency_key: str | None,
     text: str | None,
     attachments: list[AttachmentIn] | None = None,
+    agency_code: str | None = None,
 ) -> dict[str, Any]:
     key = _required_key(idempotency_key)
     try:
@@ -229,6 +302,7 @@ async def _followup(
             key,
             text=text,
             attachments=[a.model_dump() for a in attachments or []],
+            agency_code=agency_code,
         )
     except ReportNotFound:
         raise HTTPException(404, "no such report") from None
@@ -239,7 +313,7 @@ async def _followup(
     response.status_code = 201 if created else 200
     if created and core.take_fault(FaultMode.TIMEOUT_AFTER_ACCEPT):
         await core.hold(core.faults.delay_seconds)  # stored; the gateway just never hears so
-    if event is None:  # closing a closed report
+    if event is None:  # already done: closing a closed report, verifying a verified one ...
         status = core.get(core_id).status
         return {
             "event_id": None,
@@ -290,6 +364,81 @@ async def post_close(
     return await _followup(
         core, response, core_id, Action.CLOSE, idempotency_key, body.reason or None
     )
+
+
+@router.post("/reports/{core_id}/verify", status_code=201)
+async def post_verify(
+    core_id: str,
+    body: NoteIn,
+    response: Response,
+    core: CoreDep,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    """The regency admin verified the report (relevant, complete, clear)."""
+    return await _followup(
+        core, response, core_id, Action.VERIFY, idempotency_key, body.text or None
+    )
+
+
+@router.post("/reports/{core_id}/dispose", status_code=201)
+async def post_dispose(
+    core_id: str,
+    body: DisposeIn,
+    response: Response,
+    core: CoreDep,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    """The regency disposes the report to one of its agencies (OPD)."""
+    return await _followup(
+        core,
+        response,
+        core_id,
+        Action.DISPOSE,
+        idempotency_key,
+        body.text or None,
+        agency_code=body.agency_code,
+    )
+
+
+@router.post("/reports/{core_id}/return", status_code=201)
+async def post_return(
+    core_id: str,
+    body: CloseIn,
+    response: Response,
+    core: CoreDep,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    """ "Bukan wewenang": back to LAPOR!'s national admin, with the reason (required)."""
+    return await _followup(
+        core, response, core_id, Action.RETURN, idempotency_key, body.reason or None
+    )
+
+
+@router.post("/reports/{core_id}/archive", status_code=201)
+async def post_archive(
+    core_id: str,
+    body: CloseIn,
+    response: Response,
+    core: CoreDep,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    """An irrelevant report is archived."""
+    return await _followup(
+        core, response, core_id, Action.ARCHIVE, idempotency_key, body.reason or None
+    )
+
+
+@router.post("/reports/{core_id}/ask", status_code=201)
+async def post_ask(
+    core_id: str,
+    body: QuestionIn,
+    response: Response,
+    core: CoreDep,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    """Pend the report with a question to the reporter, who answers on LAPOR! (the citizen's
+    page); the answer comes back as a `reporter_reply` event."""
+    return await _followup(core, response, core_id, Action.ASK, idempotency_key, body.question)
 
 
 @router.get("/reports/{core_id}/followups")
@@ -349,6 +498,49 @@ async def post_action(core_id: str, body: ActionIn, core: CoreDep) -> dict[str, 
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
     return event_json(event, core.store.instance_id)
+
+
+@admin.post("/citizen-reports", status_code=201)
+async def post_citizen_report(
+    body: CitizenReportIn,
+    response: Response,
+    core: CoreDep,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    """Play a citizen filing a report in LAPOR! itself (once per key): it waits for the
+    national admin."""
+    key = _required_key(idempotency_key)
+    report, created = core.file_report(f"citizen:{key}", body.model_dump(mode="json"))
+    response.status_code = 201 if created else 200
+    return report_json(report)
+
+
+@admin.post("/reports/{core_id}/dispose-regency", status_code=201)
+async def post_dispose_regency(
+    core_id: str, body: RegencyDispositionIn, core: CoreDep
+) -> dict[str, Any]:
+    """Play the national admin: dispose a citizen's report to the regency."""
+    try:
+        event = core.dispose_to_regency(core_id, body.agency_code, body.text)
+    except ReportNotFound:
+        raise HTTPException(404, "no such report") from None
+    except TransitionError as exc:
+        raise HTTPException(409, str(exc)) from None
+    return core.event_body(event)
+
+
+@admin.post("/reports/{core_id}/reporter-reply", status_code=201)
+async def post_reporter_reply(core_id: str, body: ReplyIn, core: CoreDep) -> dict[str, Any]:
+    """Play the reporter answering the question asked through LAPOR!."""
+    try:
+        event = core.reporter_reply(core_id, body.text, [a.model_dump() for a in body.attachments])
+    except ReportNotFound:
+        raise HTTPException(404, "no such report") from None
+    except TransitionError as exc:
+        raise HTTPException(409, str(exc)) from None
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return core.event_body(event)
 
 
 @admin.post("/tick")

@@ -1,5 +1,12 @@
 """The simulated SP4N-LAPOR core itself: reports, their life, push delivery, faults, auto-answer.
 
+Two kinds of report live here. The regency's gateway submits its own (`submit`); a citizen files
+one in LAPOR! itself (`file_report`: the web form, the app, SMS 1708), where it waits for the
+national admin, who disposes it to the regency (`dispose_to_regency`). From then on it is in the
+regency's incoming feed (the `intake` table) and the regency acts on it like on its own: verify,
+dispose to an agency, return it to the national admin ("bukan wewenang"), archive it, or ask the
+reporter a question, which the citizen answers on their page (`reporter_reply`).
+
 `CoreSimulator` is what the web app's routes call; tests and the gateway's end-to-end tests may
 call it directly too (`act`, `tick`, `push_due`) to drive the core deterministically with their
 own clock, without sleeping. The background loop (`run_background`) only calls the same methods
@@ -25,14 +32,18 @@ from forwarder.signing import sign_push
 from forwarder.simulator.lifecycle import (
     AUTO_PATH,
     KIND_DISPOSITION,
+    KIND_INCOMING,
+    KIND_REPORTER_REPLY,
     STATUS_LABELS,
     Action,
+    Origin,
     SimStatus,
     TransitionError,
+    already_done,
     apply,
     apply_followup,
 )
-from forwarder.simulator.store import CoreStore, StoredEvent, StoredReport
+from forwarder.simulator.store import CoreStore, IntakeEntry, StoredEvent, StoredReport
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +55,8 @@ DEFAULT_AGENCY = "DINKOMINFO"
 AUTO_ACTOR = "auto"
 # Who did a follow-up that came through the API: the agency, by way of the regency's gateway.
 GATEWAY_ACTOR = "gateway"
+NATIONAL_ACTOR = "nasional"  # LAPOR!'s national admin
+REPORTER_ACTOR = "pelapor"  # the citizen who filed the report
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
 
@@ -76,8 +89,31 @@ class ReportNotFound(Exception):
     pass
 
 
+# Follow-ups that mean nothing without words: the answer, the question, why it is returned.
+_NEEDS_TEXT = {Action.ANSWER: "an answer", Action.ASK: "a question", Action.RETURN: "a return"}
+
+
 class KeyReused(Exception):
     """An idempotency key already used for a follow-up on another report."""
+
+
+def _not_at_regency(report: StoredReport) -> TransitionError:
+    return TransitionError(
+        f"report {report.core_id} is with LAPOR!'s national admin, not disposed to the regency"
+    )
+
+
+def _side_changes(report: StoredReport, action: Action, to: SimStatus) -> dict[str, Any]:
+    """What else changes on the report with its status: a citizen's report returned leaves the
+    regency for the national admin; a question remembers where the reply goes back to."""
+    changes: dict[str, Any] = {}
+    if action is Action.RETURN and report.origin is Origin.LAPOR:
+        changes["regency_at"] = None
+    if to is SimStatus.PENDING and report.status is not SimStatus.PENDING:
+        changes["status_before"] = report.status.value
+    elif to is not SimStatus.PENDING and report.status_before is not None:
+        changes["status_before"] = None
+    return changes
 
 
 class CoreSimulator:
@@ -139,6 +175,82 @@ class CoreSimulator:
             log.info("core simulator: report %s received", report.core_id)
         return report, created
 
+    def file_report(
+        self, idempotency_key: str, payload: dict[str, Any]
+    ) -> tuple[StoredReport, bool]:
+        """A citizen files a report in LAPOR! itself, once per key (the form's token): it waits
+        for the national admin. (report, created)."""
+        report, created = self.store.create_report(
+            idempotency_key, payload, self.clock(), origin=Origin.LAPOR
+        )
+        if created:
+            log.info("core simulator: citizen's report %s filed", report.core_id)
+        return report, created
+
+    def dispose_to_regency(
+        self, core_id: str, agency_code: str | None = None, text: str | None = None
+    ) -> StoredEvent:
+        """The national admin's "disposisikan ke pemda": the report joins the regency's incoming
+        feed (and is pushed). TransitionError unless it is a citizen's report waiting at the
+        national admin."""
+        report = self.get(core_id)
+        if report.origin is not Origin.LAPOR:
+            raise TransitionError(f"report {core_id} came from the regency itself")
+        if report.at_regency:
+            raise TransitionError(f"report {core_id} is with the regency already")
+        event = self.store.dispose_to_regency(
+            core_id,
+            (agency_code or "").strip() or None,
+            text.strip() if text and text.strip() else None,
+            NATIONAL_ACTOR,
+            self.clock(),
+            push_queued=bool(self.push_url),
+        )
+        if event is None:
+            raise TransitionError(
+                f"cannot dispose report {core_id} to the regency while it is"
+                f" {report.status.value} ({STATUS_LABELS[report.status]})"
+            )
+        self._notify_push()
+        return event
+
+    def reporter_reply(
+        self, core_id: str, text: str, attachments: list[dict[str, str]] | None = None
+    ) -> StoredEvent:
+        """The reporter answers the question asked through LAPOR!: the report goes back to where
+        it was before the question, with a `reporter_reply` event."""
+        report = self.get(core_id)
+        if report.status is not SimStatus.PENDING:
+            raise TransitionError(f"report {core_id} has no open question")
+        if not text.strip():
+            raise ValueError("a reply needs text")
+        back = report.status_before or SimStatus.UNVERIFIED
+        event = self.store.record_change(
+            core_id,
+            expected_status=SimStatus.PENDING,
+            new_status=back,
+            kind=KIND_REPORTER_REPLY,
+            text=text.strip(),
+            agency_code=None,
+            attachments=list(attachments or []),
+            actor=REPORTER_ACTOR,
+            now=self.clock(),
+            push_queued=bool(self.push_url),
+            report_changes={"status_before": None},
+        )
+        if event is None:
+            raise TransitionError(f"report {core_id} changed meanwhile; try again")
+        self._notify_push()
+        return event
+
+    def open_question(self, core_id: str) -> StoredEvent | None:
+        """The question the reporter is asked now (the last one), while the report is pending."""
+        report = self.get(core_id)
+        if report.status is not SimStatus.PENDING:
+            return None
+        asked = [e for e in self.store.events_of(core_id) if e.status == SimStatus.PENDING.value]
+        return asked[-1] if asked else None
+
     def get(self, core_id: str) -> StoredReport:
         report = self.store.get_report(core_id)
         if report is None:
@@ -157,6 +269,8 @@ class CoreSimulator:
     ) -> StoredEvent:
         """Do what the LAPOR! admin or agency does; raise TransitionError when not allowed."""
         report = self.get(core_id)
+        if not report.at_regency:
+            raise _not_at_regency(report)
         transition = apply(report.status, action)
         if action is Action.DISPOSE:
             agency_code = (agency_code or report.agency_code or DEFAULT_AGENCY).strip()
@@ -175,6 +289,7 @@ class CoreSimulator:
             actor=actor,
             now=self.clock(),
             push_queued=bool(self.push_url),
+            report_changes=_side_changes(report, action, transition.to),
         )
         if event is None:  # someone changed it between our read and write: say so plainly
             raise TransitionError(f"report {core_id} changed meanwhile; try again")
@@ -185,6 +300,8 @@ class CoreSimulator:
         """The regency moves a report to another agency. Before LAPOR!'s admin has disposed it,
         only the agency it will go to changes; after, it is a re-disposition. None: no change."""
         report = self.get(core_id)
+        if not report.at_regency:
+            raise _not_at_regency(report)
         agency_code = agency_code.strip()
         if report.agency_code == agency_code:
             return None
@@ -215,33 +332,43 @@ class CoreSimulator:
         *,
         text: str | None = None,
         attachments: list[dict[str, str]] | None = None,
+        agency_code: str | None = None,
     ) -> tuple[StoredEvent | None, bool]:
-        """The agency's follow-up through the gateway (in process, answer, close), once per key:
-        (event, created). The same key again returns the first event, whatever happened since;
-        closing a closed report changes nothing (None, False)."""
+        """The regency's follow-up through the gateway, once per key: (event, created).
+
+        The agency's (in process, answer, close) and the regency admin's (verify, dispose to an
+        agency, return to the national admin, archive, ask the reporter). The same key again
+        returns the first event, whatever happened since; a follow-up that is already done
+        (closing a closed report, verifying a verified one) changes nothing (None, False)."""
         known = self.store.event_by_origin(idempotency_key)
         if known is not None:
             if known.core_id != core_id:
                 raise KeyReused(idempotency_key)
             return known, False
         report = self.get(core_id)
-        if action is Action.CLOSE and report.status is SimStatus.CLOSED:
+        agency_code = (agency_code or "").strip() or None
+        if action is Action.DISPOSE and agency_code is None:
+            raise ValueError("a disposition needs an agency")
+        if action in _NEEDS_TEXT and not (text and text.strip()):
+            raise ValueError(f"{_NEEDS_TEXT[action]} needs text")
+        if already_done(report.status, action, agency_code, report.agency_code):
             return None, False
+        if not report.at_regency:
+            raise _not_at_regency(report)
         transition = apply_followup(report.status, action)
-        if action is Action.ANSWER and not (text and text.strip()):
-            raise ValueError("an answer needs text")
         event = self.store.record_change(
             core_id,
             expected_status=report.status,
             new_status=transition.to,
             kind=transition.kind,
             text=text.strip() if text else None,
-            agency_code=None,
+            agency_code=agency_code if action is Action.DISPOSE else None,
             attachments=list(attachments or []),
             actor=GATEWAY_ACTOR,
             now=self.clock(),
             push_queued=bool(self.push_url),
             origin_key=idempotency_key,
+            report_changes=_side_changes(report, action, transition.to),
         )
         if event is None:
             known = self.store.event_by_origin(idempotency_key)
@@ -265,6 +392,8 @@ class CoreSimulator:
         before = now - timedelta(seconds=self.auto_answer_seconds)
         events = []
         for report in self.store.reports_idle_since(list(AUTO_PATH), before):
+            if report.origin is Origin.LAPOR:
+                continue  # a citizen's report: the regency's admin works it, not a canned path
             if self.store.followups_of(report.core_id):
                 continue  # the agency works it through the gateway: no canned answer over it
             action = AUTO_PATH[report.status]
@@ -302,8 +431,7 @@ class CoreSimulator:
                 if item is None:
                     return delivered
                 body = json.dumps(
-                    {"events": [event_json(item.event, self.store.instance_id)]},
-                    ensure_ascii=False,
+                    {"events": [self.event_body(item.event)]}, ensure_ascii=False
                 ).encode("utf-8")
                 headers = {"Content-Type": "application/json"}
                 headers.update(sign_push(body, self.push_secret, moment))
@@ -341,6 +469,16 @@ class CoreSimulator:
         if response.is_success:
             return None
         return f"HTTP {response.status_code}"
+
+    # --- JSON ----------------------------------------------------------------------------
+
+    def event_body(self, event: StoredEvent) -> dict[str, Any]:
+        """An event as the API and the push send it; an `incoming` one carries its report."""
+        body = event_json(event, self.store.instance_id)
+        if event.kind == KIND_INCOMING:
+            entry = self.store.intake_of(event.core_id)
+            body["report"] = incoming_json(entry) if entry else None
+        return body
 
     # --- faults --------------------------------------------------------------------------
 
@@ -433,4 +571,37 @@ def report_json(report: StoredReport) -> dict[str, Any]:
         "agency_code": report.agency_code,
         "created_at": report.created_at,
         "updated_at": report.changed_at,
+    }
+
+
+def incoming_json(entry: IntakeEntry) -> dict[str, Any]:
+    """A citizen's report as the regency's incoming feed shows it (docs/core-api.md). LAPOR!
+    keeps the citizen's contact (answers go back through LAPOR!) and shares the name only when
+    the report is not anonymous."""
+    report = entry.report
+    data = report.payload
+    anonim = bool(data.get("anonim"))
+    return {
+        "id": report.core_id,
+        "seq": entry.seq,
+        "title": data.get("title") or "",
+        "description": data.get("description"),
+        "category": data.get("category"),
+        "topic": data.get("topic"),
+        "source_channel": data.get("source_channel"),
+        "received_at": report.created_at,
+        "disposed_at": entry.disposed_at,
+        "agency_code": entry.agency_code,
+        "status": report.status.value,
+        "status_label": STATUS_LABELS[report.status],
+        "location_text": data.get("location_text"),
+        "latitude": data.get("latitude"),
+        "longitude": data.get("longitude"),
+        "kecamatan": data.get("kecamatan"),
+        "kelurahan": data.get("kelurahan"),
+        "reporter_name": None if anonim else data.get("reporter_name"),
+        "reporter_contact": None,
+        "anonim": anonim,
+        "rahasia": bool(data.get("rahasia")),
+        "attachments": data.get("attachments") or [],
     }

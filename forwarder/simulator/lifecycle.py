@@ -1,9 +1,13 @@
 """The life of a report inside the simulated SP4N-LAPOR core: statuses, actions, transitions.
 
-Pure data and one function. A report starts `unverified` ("Belum Terverifikasi"); the LAPOR!
+Pure data and a few functions. A report starts `unverified` ("Belum Terverifikasi"); the LAPOR!
 admin verifies it, disposes it to an agency, the agency marks it in process and answers, and the
-report is closed. Archive and return are the admin's ways out. Every accepted action produces
-one event of the kind in `TRANSITIONS`.
+report is closed. Archive and return are the admin's ways out; a question to the reporter pends
+it until the reporter answers. Every accepted action produces one event of the kind in
+`TRANSITIONS` (a person on the page) or `FOLLOWUP_TRANSITIONS` (the regency's gateway).
+
+A report a citizen filed in LAPOR! itself sits with the national admin until it is disposed to
+the regency (`Origin.LAPOR`, see core.py); only then may anyone act on it.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ class SimStatus(StrEnum):
     CLOSED = "closed"
     ARCHIVED = "archived"
     RETURNED = "returned"
+    PENDING = "pending"  # a question to the reporter is open
 
 
 # What SP4N-LAPOR! shows a person for each status (the simulator's web page and the API's
@@ -36,7 +41,19 @@ STATUS_LABELS: dict[SimStatus, str] = {
     SimStatus.CLOSED: "Ditutup",
     SimStatus.ARCHIVED: "Diarsipkan",
     SimStatus.RETURNED: "Dikembalikan",
+    SimStatus.PENDING: "Menunggu Tanggapan Pelapor",
 }
+
+
+class Origin(StrEnum):
+    """Who put the report into the simulated core."""
+
+    GATEWAY = "gateway"  # the regency's gateway submitted it through the API
+    LAPOR = "lapor"  # a citizen filed it in LAPOR! itself (web, app, SMS 1708)
+
+
+# How a citizen reaches LAPOR! (the words of forwarder.base.LAPOR_CHANNELS).
+CITIZEN_CHANNELS: dict[str, str] = {"web": "Situs web", "app": "Aplikasi", "sms1708": "SMS 1708"}
 
 
 class Action(StrEnum):
@@ -47,6 +64,7 @@ class Action(StrEnum):
     CLOSE = "close"
     ARCHIVE = "archive"
     RETURN = "return"
+    ASK = "ask"  # a question to the reporter (from the gateway)
 
 
 ACTION_LABELS: dict[Action, str] = {
@@ -57,6 +75,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.CLOSE: "Tutup",
     Action.ARCHIVE: "Arsipkan",
     Action.RETURN: "Kembalikan",
+    Action.ASK: "Tanya pelapor",
 }
 
 # Event kinds as the API sends them; the same words as forwarder.base.CoreEventKind.
@@ -64,6 +83,8 @@ KIND_STATUS = "status"
 KIND_DISPOSITION = "disposition"
 KIND_ANSWER = "answer"
 KIND_CLOSED = "closed"
+KIND_INCOMING = "incoming"  # disposed to the regency: the report is the regency's now
+KIND_REPORTER_REPLY = "reporter_reply"  # the reporter answered a question
 
 
 @dataclass(frozen=True)
@@ -86,20 +107,41 @@ TRANSITIONS: dict[Action, Transition] = {
         frozenset({_S.DISPOSED, _S.IN_PROCESS, _S.ANSWERED}), _S.ANSWERED, KIND_ANSWER
     ),
     Action.CLOSE: Transition(frozenset({_S.ANSWERED}), _S.CLOSED, KIND_CLOSED),
-    Action.ARCHIVE: Transition(frozenset({_S.UNVERIFIED, _S.VERIFIED}), _S.ARCHIVED, KIND_STATUS),
+    Action.ARCHIVE: Transition(
+        frozenset({_S.UNVERIFIED, _S.VERIFIED, _S.PENDING}), _S.ARCHIVED, KIND_STATUS
+    ),
     Action.RETURN: Transition(
-        frozenset({_S.UNVERIFIED, _S.VERIFIED, _S.DISPOSED}), _S.RETURNED, KIND_STATUS
+        frozenset({_S.UNVERIFIED, _S.VERIFIED, _S.DISPOSED, _S.PENDING}), _S.RETURNED, KIND_STATUS
     ),
 }
 
 # What the regency's integration (the gateway) does for the agency through the API. The regency
 # verified and disposed the report itself before filing it, so an agency may say "in process"
 # or answer while LAPOR!'s own admin has not clicked through verify and dispose yet.
+# The regency admin's own SOP actions come the same way (on reports filed in LAPOR! and
+# disposed to the regency, mostly): verify, dispose to an agency (a verified report, or one the
+# regency verifies and disposes at once), return to the national admin, archive, ask the reporter.
 _OPEN_FOR_AGENCY = frozenset({_S.UNVERIFIED, _S.VERIFIED, _S.DISPOSED, _S.IN_PROCESS})
+_BEFORE_DISPOSITION = frozenset({_S.UNVERIFIED, _S.VERIFIED, _S.PENDING})
 FOLLOWUP_TRANSITIONS: dict[Action, Transition] = {
     Action.PROCESS: Transition(_OPEN_FOR_AGENCY, _S.IN_PROCESS, KIND_STATUS),
     Action.ANSWER: Transition(_OPEN_FOR_AGENCY | {_S.ANSWERED}, _S.ANSWERED, KIND_ANSWER),
     Action.CLOSE: Transition(frozenset({_S.ANSWERED}), _S.CLOSED, KIND_CLOSED),
+    Action.VERIFY: Transition(frozenset({_S.UNVERIFIED}), _S.VERIFIED, KIND_STATUS),
+    Action.DISPOSE: Transition(_OPEN_FOR_AGENCY, _S.DISPOSED, KIND_DISPOSITION),
+    Action.RETURN: Transition(_BEFORE_DISPOSITION | {_S.DISPOSED}, _S.RETURNED, KIND_STATUS),
+    Action.ARCHIVE: Transition(_BEFORE_DISPOSITION, _S.ARCHIVED, KIND_STATUS),
+    Action.ASK: Transition(_BEFORE_DISPOSITION, _S.PENDING, KIND_STATUS),
+}
+
+# Where a follow-up is already done, so that it changes nothing (no event, no error): the
+# core's own people did it first (LAPOR!'s admin verified it; the report was closed already).
+_PAST_VERIFICATION = frozenset({_S.VERIFIED, _S.DISPOSED, _S.IN_PROCESS, _S.ANSWERED, _S.CLOSED})
+ALREADY_DONE: dict[Action, frozenset[SimStatus]] = {
+    Action.CLOSE: frozenset({_S.CLOSED}),
+    Action.VERIFY: _PAST_VERIFICATION,
+    Action.RETURN: frozenset({_S.RETURNED}),
+    Action.ARCHIVE: frozenset({_S.ARCHIVED}),
 }
 
 # Auto-answer for demos walks a report one step per period along this path.
@@ -117,7 +159,9 @@ class TransitionError(Exception):
 
 def apply(current: SimStatus, action: Action) -> Transition:
     """The transition `action` makes from `current`; raise `TransitionError` if not allowed."""
-    transition = TRANSITIONS[action]
+    transition = TRANSITIONS.get(action)
+    if transition is None:
+        raise TransitionError(f"{action.value} is for the regency's gateway, not for the page")
     if current not in transition.allowed_from:
         raise TransitionError(
             f"cannot {action.value} a report that is {current.value} ({STATUS_LABELS[current]})"
@@ -135,6 +179,19 @@ def apply_followup(current: SimStatus, action: Action) -> Transition:
             f"cannot {action.value} a report that is {current.value} ({STATUS_LABELS[current]})"
         )
     return transition
+
+
+def already_done(
+    current: SimStatus,
+    action: Action,
+    agency_code: str | None = None,
+    current_agency: str | None = None,
+) -> bool:
+    """True when the follow-up would change nothing: the report is there already (a disposal
+    to the agency a disposed report already has counts too)."""
+    if action is Action.DISPOSE:
+        return current in (_S.DISPOSED, _S.IN_PROCESS) and agency_code == current_agency
+    return current in ALREADY_DONE.get(action, frozenset())
 
 
 def allowed_actions(current: SimStatus) -> list[Action]:

@@ -1,10 +1,16 @@
 """The simulated core's own database: one SQLite file, stdlib `sqlite3`, nothing shared.
 
-Reports (one per idempotency key), their events (a monotonic integer `seq` is the cursor; an
-event caused by the gateway's follow-up carries that follow-up's idempotency key, unique, as
-`origin_key`), reporter feedback, and the push queue (one row per event still to be
-delivered). Every write that belongs together happens in one transaction, so an event and its
+Reports (one per idempotency key; `origin` says whether the gateway submitted it or a citizen
+filed it in LAPOR!, `regency_at` when the national admin disposed a citizen's report to the
+regency), their events (a monotonic integer `seq` is the cursor; an event caused by the
+gateway's follow-up carries that follow-up's idempotency key, unique, as `origin_key`), the
+intake (one row per citizen's report the first time it reaches the regency; its `seq` is the
+cursor of the incoming feed), reporter feedback, and the push queue (one row per event still to
+be delivered). Every write that belongs together happens in one transaction, so an event and its
 push row appear together or not at all.
+
+Older simulator databases are upgraded in place when opened (`_upgrade`): missing columns are
+added, new tables created.
 """
 
 from __future__ import annotations
@@ -13,14 +19,14 @@ import json
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from forwarder.simulator.lifecycle import SimStatus
+from forwarder.simulator.lifecycle import KIND_INCOMING, Origin, SimStatus
 
 # LAPOR! tracking ids are plain numbers; starting high makes them look like real ones.
 CORE_ID_BASE = 5_000_000
@@ -35,7 +41,10 @@ CREATE TABLE IF NOT EXISTS reports (
     status TEXT NOT NULL,
     agency_code TEXT,
     created_at TEXT NOT NULL,
-    changed_at TEXT NOT NULL
+    changed_at TEXT NOT NULL,
+    origin TEXT NOT NULL DEFAULT 'gateway',
+    regency_at TEXT,
+    status_before TEXT
 );
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -57,6 +66,12 @@ CREATE TABLE IF NOT EXISTS feedback (
     rating INTEGER,
     received_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS intake (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    core_id TEXT NOT NULL UNIQUE REFERENCES reports(core_id),
+    disposed_at TEXT NOT NULL,
+    agency_code TEXT
+);
 CREATE TABLE IF NOT EXISTS push_queue (
     event_seq INTEGER PRIMARY KEY REFERENCES events(seq),
     attempts INTEGER NOT NULL DEFAULT 0,
@@ -66,6 +81,18 @@ CREATE TABLE IF NOT EXISTS push_queue (
     last_error TEXT
 );
 """
+# Columns added since the first simulator database, with their SQL type: added in place to an
+# older database when it is opened.
+_ADDED_COLUMNS: dict[str, dict[str, str]] = {
+    "events": {"origin_key": "TEXT"},
+    "reports": {
+        "origin": "TEXT NOT NULL DEFAULT 'gateway'",
+        "regency_at": "TEXT",
+        "status_before": "TEXT",
+    },
+}
+# What `record_change` may set on a report besides its status and agency.
+_REPORT_COLUMNS = frozenset({"regency_at", "status_before"})
 # Run after _SCHEMA, once the column exists (added to older simulator databases first).
 _ORIGIN_INDEX = (
     "CREATE UNIQUE INDEX IF NOT EXISTS events_origin_key ON events(origin_key)"
@@ -98,6 +125,25 @@ class StoredReport:
     agency_code: str | None
     created_at: str
     changed_at: str
+    origin: Origin = Origin.GATEWAY
+    regency_at: str | None = None  # a citizen's report: when it was disposed to the regency
+    status_before: SimStatus | None = None  # while pending: where the reporter's reply goes
+
+    @property
+    def at_regency(self) -> bool:
+        """The regency (its gateway, its agencies) may act on it: it submitted the report, or
+        the national admin disposed it there (and it was not returned since)."""
+        return self.origin is Origin.GATEWAY or self.regency_at is not None
+
+
+@dataclass(frozen=True)
+class IntakeEntry:
+    """A citizen's report in the regency's incoming feed."""
+
+    seq: int  # the feed's cursor
+    disposed_at: str  # when it first reached the regency
+    agency_code: str | None  # the agency the national admin disposed it to, if any
+    report: StoredReport
 
 
 @dataclass(frozen=True)
@@ -145,7 +191,7 @@ class CoreStore:
                 self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._conn.executescript(_SCHEMA)
-            self._add_origin_key()
+            self._upgrade()
             self.instance_id = self._instance_id()
 
     def close(self) -> None:
@@ -163,11 +209,14 @@ class CoreStore:
                 raise
             self._conn.execute("COMMIT")
 
-    def _add_origin_key(self) -> None:
-        # A simulator database from before follow-ups lacks the column; add it in place.
-        columns = {row["name"] for row in self._conn.execute("PRAGMA table_info(events)")}
-        if "origin_key" not in columns:
-            self._conn.execute("ALTER TABLE events ADD COLUMN origin_key TEXT")
+    def _upgrade(self) -> None:
+        # A simulator database from an older version lacks some columns; add them in place
+        # (new tables came with _SCHEMA's CREATE IF NOT EXISTS).
+        for table, added in _ADDED_COLUMNS.items():
+            columns = {row["name"] for row in self._conn.execute(f"PRAGMA table_info({table})")}
+            for name, sql_type in added.items():
+                if name not in columns:
+                    self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}")
         self._conn.execute(_ORIGIN_INDEX)
 
     def _instance_id(self) -> str:
@@ -183,7 +232,11 @@ class CoreStore:
     # --- reports -------------------------------------------------------------------------
 
     def create_report(
-        self, idempotency_key: str, payload: dict[str, Any], now: datetime
+        self,
+        idempotency_key: str,
+        payload: dict[str, Any],
+        now: datetime,
+        origin: Origin = Origin.GATEWAY,
     ) -> tuple[StoredReport, bool]:
         """Store a report once per key: (report, created). A known key returns the original."""
         with self._tx() as conn:
@@ -194,7 +247,7 @@ class CoreStore:
             core_id = str(CORE_ID_BASE + int(next_seq))
             conn.execute(
                 "INSERT INTO reports (seq, core_id, idempotency_key, payload, status, agency_code,"
-                " created_at, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_at, changed_at, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     next_seq,
                     core_id,
@@ -204,6 +257,7 @@ class CoreStore:
                     payload.get("agency_code"),
                     iso(now),
                     iso(now),
+                    origin.value,
                 ),
             )
             created = self._report_where(conn, "core_id = ?", core_id)
@@ -262,6 +316,91 @@ class CoreStore:
             agency_code=row["agency_code"],
             created_at=row["created_at"],
             changed_at=row["changed_at"],
+            origin=Origin(row["origin"]),
+            regency_at=row["regency_at"],
+            status_before=SimStatus(row["status_before"]) if row["status_before"] else None,
+        )
+
+    # --- intake: citizens' reports disposed to the regency ---------------------------------
+
+    def dispose_to_regency(
+        self,
+        core_id: str,
+        agency_code: str | None,
+        text: str | None,
+        actor: str,
+        now: datetime,
+        push_queued: bool,
+    ) -> StoredEvent | None:
+        """The national admin disposes a citizen's report to the regency (to one of its agencies
+        when `agency_code`): the first time it joins the incoming feed and writes an `incoming`
+        event; after a return it writes a `disposition` event. None when the report is not a
+        citizen's report waiting at the national admin."""
+        with self._tx() as conn:
+            report = self._report_where(conn, "core_id = ?", core_id)
+            if (
+                report is None
+                or report.at_regency
+                or report.status not in (SimStatus.UNVERIFIED, SimStatus.RETURNED)
+            ):
+                return None
+            first = (
+                conn.execute(
+                    "INSERT OR IGNORE INTO intake (core_id, disposed_at, agency_code)"
+                    " VALUES (?, ?, ?)",
+                    (core_id, iso(now), agency_code),
+                ).rowcount
+                == 1
+            )
+            conn.execute(
+                "UPDATE reports SET status = ?, regency_at = ?, agency_code = ?, changed_at = ?,"
+                " status_before = NULL WHERE core_id = ?",
+                (SimStatus.UNVERIFIED.value, iso(now), agency_code, iso(now), core_id),
+            )
+            return self._insert_event(
+                conn,
+                core_id,
+                kind=KIND_INCOMING if first else "disposition",
+                status=SimStatus.UNVERIFIED,
+                text=text,
+                agency_code=agency_code,
+                attachments=[],
+                actor=actor,
+                now=now,
+                push_queued=push_queued,
+                origin_key=None,
+            )
+
+    _INTAKE_SELECT = (
+        "SELECT i.seq AS intake_seq, i.disposed_at AS intake_disposed_at,"
+        " i.agency_code AS intake_agency, r.*"
+        " FROM intake i JOIN reports r ON r.core_id = i.core_id"
+    )
+
+    def incoming_since(self, since: int, limit: int) -> tuple[list[IntakeEntry], bool]:
+        """The regency's incoming feed after the cursor, oldest first, and whether more wait."""
+        with self._lock:
+            rows = self._conn.execute(
+                self._INTAKE_SELECT + " WHERE i.seq > ? ORDER BY i.seq LIMIT ?",
+                (since, limit + 1),
+            ).fetchall()
+        entries = [self._intake(row) for row in rows[:limit]]
+        return entries, len(rows) > limit
+
+    def intake_of(self, core_id: str) -> IntakeEntry | None:
+        with self._lock:
+            row = self._conn.execute(
+                self._INTAKE_SELECT + " WHERE i.core_id = ?", (core_id,)
+            ).fetchone()
+        return self._intake(row) if row else None
+
+    @classmethod
+    def _intake(cls, row: sqlite3.Row) -> IntakeEntry:
+        return IntakeEntry(
+            seq=row["intake_seq"],
+            disposed_at=row["intake_disposed_at"],
+            agency_code=row["intake_agency"],
+            report=cls._report(row),
         )
 
     # --- events --------------------------------------------------------------------------
@@ -280,8 +419,10 @@ class CoreStore:
         now: datetime,
         push_queued: bool,
         origin_key: str | None = None,
+        report_changes: Mapping[str, Any] | None = None,
     ) -> StoredEvent | None:
-        """Change the status and write its event (and push row) at once.
+        """Change the status (and `report_changes`: `regency_at`, `status_before`) and write
+        its event (and push row) at once.
 
         Returns None when the status is no longer `expected_status` (someone else acted first)
         or an event with `origin_key` exists already (the same follow-up, sent twice at once).
@@ -299,6 +440,7 @@ class CoreStore:
                 now=now,
                 push_queued=push_queued,
                 origin_key=origin_key,
+                report_changes=report_changes or {},
             )
         except sqlite3.IntegrityError:
             if origin_key is None:
@@ -319,42 +461,75 @@ class CoreStore:
         now: datetime,
         push_queued: bool,
         origin_key: str | None,
+        report_changes: Mapping[str, Any],
     ) -> StoredEvent | None:
+        unknown = set(report_changes) - _REPORT_COLUMNS
+        if unknown:
+            raise ValueError(f"cannot set {', '.join(sorted(unknown))} on a report")
         with self._tx() as conn:
-            agency_sql = ", agency_code = ?" if agency_code is not None else ""
-            params: list[Any] = [new_status.value, iso(now)]
+            changes: dict[str, Any] = {"status": new_status.value, "changed_at": iso(now)}
             if agency_code is not None:
-                params.append(agency_code)
-            params += [core_id, expected_status.value]
+                changes["agency_code"] = agency_code
+            changes.update(report_changes)
+            assignments = ", ".join(f"{name} = ?" for name in changes)
             updated = conn.execute(
-                f"UPDATE reports SET status = ?, changed_at = ?{agency_sql}"  # noqa: S608
-                " WHERE core_id = ? AND status = ?",
-                params,
+                f"UPDATE reports SET {assignments} WHERE core_id = ? AND status = ?",  # noqa: S608
+                [*changes.values(), core_id, expected_status.value],
             ).rowcount
             if updated != 1:
                 return None
-            cursor = conn.execute(
-                "INSERT INTO events (core_id, kind, status, text, agency_code, attachments, actor,"
-                " occurred_at, origin_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    core_id,
-                    kind,
-                    new_status.value,
-                    text,
-                    agency_code,
-                    json.dumps(attachments, ensure_ascii=False),
-                    actor,
-                    iso(now),
-                    origin_key,
-                ),
+            return self._insert_event(
+                conn,
+                core_id,
+                kind=kind,
+                status=new_status,
+                text=text,
+                agency_code=agency_code,
+                attachments=attachments,
+                actor=actor,
+                now=now,
+                push_queued=push_queued,
+                origin_key=origin_key,
             )
-            seq = int(cursor.lastrowid or 0)
-            if push_queued:
-                conn.execute(
-                    "INSERT INTO push_queue (event_seq, next_attempt_at) VALUES (?, ?)",
-                    (seq, iso(now)),
-                )
-            row = conn.execute("SELECT * FROM events WHERE seq = ?", (seq,)).fetchone()
+
+    def _insert_event(
+        self,
+        conn: sqlite3.Connection,
+        core_id: str,
+        *,
+        kind: str,
+        status: SimStatus,
+        text: str | None,
+        agency_code: str | None,
+        attachments: list[dict[str, str]],
+        actor: str,
+        now: datetime,
+        push_queued: bool,
+        origin_key: str | None,
+    ) -> StoredEvent:
+        """Write one event (and its push row) inside the caller's transaction."""
+        cursor = conn.execute(
+            "INSERT INTO events (core_id, kind, status, text, agency_code, attachments, actor,"
+            " occurred_at, origin_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                core_id,
+                kind,
+                status.value,
+                text,
+                agency_code,
+                json.dumps(attachments, ensure_ascii=False),
+                actor,
+                iso(now),
+                origin_key,
+            ),
+        )
+        seq = int(cursor.lastrowid or 0)
+        if push_queued:
+            conn.execute(
+                "INSERT INTO push_queue (event_seq, next_attempt_at) VALUES (?, ?)",
+                (seq, iso(now)),
+            )
+        row = conn.execute("SELECT * FROM events WHERE seq = ?", (seq,)).fetchone()
         return self._event(row)
 
     def events_since(self, since: int, limit: int) -> tuple[list[StoredEvent], bool]:

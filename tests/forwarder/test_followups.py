@@ -255,13 +255,16 @@ async def test_the_page_shows_the_gateway_answer_with_its_photo(
     assert "Ditindaklanjuti" in page  # the report's status label, as LAPOR! shows it
 
 
-def test_only_follow_ups_go_through_the_follow_up_door(core: CoreSimulator) -> None:
+def test_a_follow_up_already_done_in_lapor_changes_nothing(core: CoreSimulator) -> None:
+    """LAPOR!'s own admin verified first: the gateway's verify is no news and no error."""
     report, _ = core.submit("k1", {"title": "x"})
     core.act(report.core_id, Action.VERIFY)
-    with pytest.raises(TransitionError, match="not a follow-up"):
-        core.followup(report.core_id, Action.VERIFY, "k:verify")
+    assert core.followup(report.core_id, Action.VERIFY, "k:verify") == (None, False)
+    assert len(core.store.events_of(report.core_id)) == 1
     event, created = core.followup(report.core_id, Action.PROCESS, "k:p")
     assert created and event is not None and event.origin_key == "k:p"
+    with pytest.raises(TransitionError, match="cannot archive"):
+        core.followup(report.core_id, Action.ARCHIVE, "k:a", text="tidak relevan")
 
 
 def test_manual_follow_ups_are_copy_ready_tasks() -> None:

@@ -32,6 +32,7 @@ SIMULATOR_EXPECTED = {
     SimStatus.CLOSED: "closed",
     SimStatus.ARCHIVED: "archived",
     SimStatus.RETURNED: "returned",
+    SimStatus.PENDING: "pending",
 }
 
 
