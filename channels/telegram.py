@@ -47,7 +47,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 from telegram import (
     Bot,
     CallbackQuery,
@@ -89,7 +88,7 @@ from channels.base import (
     SendResult,
     SignatureError,
 )
-from channels.media import fetch_limited
+from channels.media import fetch_media, media_policy
 from channels.text_split import split_text
 from config.settings import Settings
 
@@ -430,17 +429,15 @@ class TelegramChannel(Channel):
             )
         if not file.file_path:
             raise MediaError("Telegram gave no file path", retryable=True)
-        async with httpx.AsyncClient(
-            timeout=self.settings.media_download_timeout_seconds
-        ) as client:
-            return await fetch_limited(
-                client,
-                file.file_path,
-                max_bytes=max_bytes,
-                allowed_types=self.settings.media_allowed_types,
-                claimed_type=media.content_type,
-                describe=f"Telegram file {file.file_unique_id}",
-            )
+        return await fetch_media(
+            file.file_path,
+            policy=media_policy(self.settings, "telegram"),
+            max_bytes=max_bytes,
+            allowed_types=self.settings.media_allowed_types,
+            claimed_type=media.content_type,
+            describe=f"Telegram file {str(file.file_unique_id)[:40]}",
+            timeout=self.settings.media_download_timeout_seconds,
+        )
 
     # --- webhook registration and polling --------------------------------------------------------
 

@@ -27,7 +27,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-import httpx
 import requests
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
@@ -49,7 +48,7 @@ from channels.base import (
     SignatureError,
     WebhookAck,
 )
-from channels.media import fetch_limited
+from channels.media import fetch_media, media_policy
 from config.settings import Settings
 
 TWILIO_DEFAULT_API = "https://api.twilio.com"
@@ -276,7 +275,8 @@ def rebase_twilio_url(url: str, api_base: str) -> str:
     if api_base.rstrip("/") == TWILIO_DEFAULT_API:
         return url
     parts = urlsplit(url)
-    if not (parts.hostname or "").endswith("twilio.com"):
+    host = parts.hostname or ""
+    if host != "twilio.com" and not host.endswith(".twilio.com"):
         return url
     base = urlsplit(api_base)
     return urlunsplit(
@@ -451,26 +451,25 @@ class TwilioChannel(Channel):
         return f"{base.rstrip('/')}/webhooks/{self.name}/status"
 
     async def download(self, media: Media, max_bytes: int) -> tuple[bytes, str | None]:
-        """Fetch a `MediaUrl` with the account's basic auth (Twilio then redirects to its CDN)."""
+        """Fetch a `MediaUrl`: only from Twilio's media hosts (TWILIO_MEDIA_HOSTS), the
+        account's Basic auth only to the API host; Twilio then redirects to its CDN, which
+        gets no credentials (`channels.media`)."""
         if not media.url:
             raise MediaError("Twilio media has no URL", retryable=False)
         token = self.settings.twilio_auth_token
         if not self.settings.twilio_account_sid or token is None:
             raise MediaError("Twilio is not configured, media cannot be fetched", retryable=True)
         url = rebase_twilio_url(media.url, self.settings.twilio_api_base_url)
-        # httpx drops the Authorization header on the redirect to another host, as it should.
-        async with httpx.AsyncClient(
-            timeout=self.settings.media_download_timeout_seconds
-        ) as client:
-            return await fetch_limited(
-                client,
-                url,
-                max_bytes=max_bytes,
-                allowed_types=self.settings.media_allowed_types,
-                claimed_type=media.content_type,
-                auth=(self.settings.twilio_account_sid, token.get_secret_value()),
-                describe=f"Twilio media {url.rsplit('/', 1)[-1]}",
-            )
+        return await fetch_media(
+            url,
+            policy=media_policy(self.settings, "twilio"),
+            max_bytes=max_bytes,
+            allowed_types=self.settings.media_allowed_types,
+            claimed_type=media.content_type,
+            auth=(self.settings.twilio_account_sid, token.get_secret_value()),
+            describe=f"Twilio media {url.rsplit('/', 1)[-1][:40]}",
+            timeout=self.settings.media_download_timeout_seconds,
+        )
 
 
 def location_label(label: str | None, address: str | None) -> str | None:

@@ -51,7 +51,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import requests
@@ -76,7 +75,7 @@ from channels.base import (
     SignatureError,
     WebhookAck,
 )
-from channels.media import fetch_limited
+from channels.media import fetch_media, media_policy
 from config.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -883,12 +882,14 @@ class XChannel(Channel):
         return SendResult.sent(provider_id)
 
     async def download(self, media: Media, max_bytes: int) -> tuple[bytes, str | None]:
+        """A post's photo or video (pbs.twimg.com, video.twimg.com), or a DM's attachment
+        (ton.twitter.com, signed with the user context): X_MEDIA_HOSTS only, the signature only
+        to the DM media host."""
         if not media.url:
             raise MediaError("X media without a URL", retryable=False)
+        policy = media_policy(self.settings, "x")
         auth = None
-        host = urlsplit(media.url).hostname or ""
-        private = host.startswith("ton.") or "/ton/" in media.url  # DM media need the user
-        if private and self.has_user_context:
+        if policy.sends_credentials_to(media.url) and self.has_user_context:
             s = self.settings
             assert s.x_consumer_secret and s.x_access_token_secret
             auth = _OAuth1(
@@ -899,15 +900,13 @@ class XChannel(Channel):
                     resource_owner_secret=s.x_access_token_secret.get_secret_value(),
                 )
             )
-        async with httpx.AsyncClient(
-            timeout=self.settings.media_download_timeout_seconds
-        ) as client:
-            return await fetch_limited(
-                client,
-                media.url,
-                max_bytes=max_bytes,
-                allowed_types=self.settings.media_allowed_types,
-                claimed_type=media.content_type,
-                auth=auth,
-                describe="X media",
-            )
+        return await fetch_media(
+            media.url,
+            policy=policy,
+            max_bytes=max_bytes,
+            allowed_types=self.settings.media_allowed_types,
+            claimed_type=media.content_type,
+            auth=auth,
+            describe="X media",
+            timeout=self.settings.media_download_timeout_seconds,
+        )

@@ -20,6 +20,7 @@ from channels.base import (
     RawRequest,
     WebhookAck,
 )
+from channels.media import media_policy
 from channels.meta.graph import GraphClient
 from channels.meta.payloads import Notification
 from channels.meta.webhook import answer_handshake, read_notification, verify_signature
@@ -105,6 +106,7 @@ class MetaChannel(Channel):
             raise MediaError(f"{self.name} media has no URL", retryable=False)
         return await self.graph.fetch(
             media.url,
+            policy=media_policy(self.settings, "meta"),
             max_bytes=max_bytes,
             allowed_types=self.settings.media_allowed_types,
             claimed_type=media.content_type,
