@@ -183,6 +183,31 @@ def fixture_bytes(channel: str, name: str) -> bytes:
     return (FIXTURES / channel / name).read_bytes()
 
 
+DROP = object()  # in `mutated`: remove the key
+
+
+def mutated(channel: str, fixture: str, changes: Mapping[str, object]) -> bytes:
+    """A JSON fixture with values set at dotted paths (`message.photo.0.width`), `DROP`
+    removing the key: a poison payload built from a genuine one. JSON escapes keep U+0000 and
+    lone surrogates as `\\u0000` and `\\ud800`, as a hostile sender would write them."""
+    data = json.loads(fixture_bytes(channel, fixture))
+    for path, value in changes.items():
+        *parents, last = path.split(".")
+        target: Any = data
+        for part in parents:
+            target = target[int(part)] if isinstance(target, list) else target[part]
+        key: Any = int(last) if isinstance(target, list) else last
+        if value is DROP:
+            del target[key]
+        else:
+            target[key] = value
+    return json.dumps(data).encode()
+
+
+def deep_json(levels: int, inner: bytes = b"1") -> bytes:
+    return b'{"a": ' * levels + inner + b"}" * levels
+
+
 def webhook_path(case: WebhookCase) -> str:
     path = f"/webhooks/{case.channel}"
     return f"{path}/{case.subpath}" if case.subpath else path
@@ -765,9 +790,197 @@ def telegram_cases() -> list[WebhookCase]:
             ),
         ),
         WebhookCase(
-            "photo sizes without width: signed but unreadable",
+            "photo sizes without width or height: still a photo",
             c,
             "photo_without_sizes.json",
+            messages=(
+                Expect(
+                    BUDI,
+                    "810000017",
+                    "Foto talud yang longsor",
+                    media=1,
+                    also={"media.0.ref": "AgACAgUAAxkBAAIBc1-90", "media.0.size": 1234},
+                ),
+            ),
+        ),
+        # --- poison updates (issue 13): read what can be read, else unreadable, never a 500
+        WebhookCase(
+            "a photo size with a null width: still a photo, the next size taken",
+            c,
+            body=mutated(c, "photo_caption.json", {"message.photo.1.width": None}),
+            messages=(
+                Expect(
+                    BUDI,
+                    "810000003",
+                    "Ini fotonya, lubangnya dalam sekali",
+                    media=1,
+                    also={"media.0.ref": "AgACAgUAAxkBAAIBZ2-320"},
+                ),
+            ),
+        ),
+        WebhookCase(
+            "photo sizes that are no objects or have a size in words: the good ones read",
+            c,
+            body=mutated(
+                c,
+                "photo_caption.json",
+                {"message.photo.0": "kecil", "message.photo.1.file_size": "besar"},
+            ),
+            messages=(
+                Expect(
+                    BUDI,
+                    "810000003",
+                    "Ini fotonya, lubangnya dalam sekali",
+                    media=1,
+                    also={"media.0.ref": "AgACAgUAAxkBAAIBZ2-1280", "media.0.size": None},
+                ),
+            ),
+        ),
+        WebhookCase(
+            "a date past the year 9999: received now, Telegram's date kept",
+            c,
+            body=mutated(c, "text.json", {"message.date": 10**20}),
+            messages=(
+                Expect(
+                    BUDI,
+                    "810000001",
+                    "Jalan di Desa Sumberjo rusak parah, banyak lubang besar",
+                    also={
+                        "received_at": FIXED_NOW,
+                        "extra.provider_time": "100000000000000000000",
+                    },
+                ),
+            ),
+        ),
+        WebhookCase(
+            "a date in the year 5138: received now, Telegram's date kept",
+            c,
+            body=mutated(c, "text.json", {"message.date": 10**11}),
+            messages=(
+                Expect(
+                    BUDI,
+                    "810000001",
+                    "Jalan di Desa Sumberjo rusak parah, banyak lubang besar",
+                    also={
+                        "received_at": FIXED_NOW,
+                        "extra.provider_time": "5138-11-16T09:46:40+00:00",
+                    },
+                ),
+            ),
+        ),
+        WebhookCase(
+            "a date that is text: received now",
+            c,
+            body=mutated(c, "text.json", {"message.date": "kemarin"}),
+            messages=(
+                Expect(
+                    BUDI,
+                    "810000001",
+                    "Jalan di Desa Sumberjo rusak parah, banyak lubang besar",
+                    also={"received_at": FIXED_NOW, "extra.provider_time": "kemarin"},
+                ),
+            ),
+        ),
+        WebhookCase(
+            "a location that is no number beside a photo: dropped, the photo and caption kept",
+            c,
+            body=mutated(
+                c,
+                "photo_caption.json",
+                {"message.location": {"latitude": "abc", "longitude": 111.3}},
+            ),
+            messages=(
+                Expect(
+                    BUDI,
+                    "810000003",
+                    "Ini fotonya, lubangnya dalam sekali",
+                    media=1,
+                    also={"location": None, "extra.location_dropped": "true"},
+                ),
+            ),
+        ),
+        WebhookCase(
+            "a location alone that is no number: unreadable, kept raw",
+            c,
+            "location_not_numbers.json",
+            error=PayloadError,
+        ),
+        WebhookCase(
+            "a location out of range: unreadable",
+            c,
+            body=mutated(c, "location.json", {"message.location.latitude": 1e308 * 10}),
+            error=PayloadError,
+        ),
+        WebhookCase(
+            "a venue whose location is no object: the message's own location kept",
+            c,
+            body=mutated(c, "venue.json", {"message.venue.location": [1, 2]}),
+            messages=(
+                Expect(
+                    BUDI,
+                    "810000006",
+                    location=(-6.70402, 111.33897),
+                    also={"location.label": None, "extra.location_dropped": "true"},
+                ),
+            ),
+        ),
+        WebhookCase(
+            "a venue and a location that are no numbers: unreadable",
+            c,
+            body=mutated(
+                c,
+                "venue.json",
+                {"message.venue.location.latitude": "x", "message.location.longitude": None},
+            ),
+            error=PayloadError,
+        ),
+        WebhookCase(
+            "text with U+0000 and a lone surrogate: NUL removed, surrogate replaced",
+            c,
+            body=mutated(c, "text.json", {"message.text": "Jalan\x00 rusak \ud800 parah"}),
+            messages=(Expect(BUDI, "810000001", "Jalan rusak \ufffd parah"),),
+        ),
+        WebhookCase(
+            "text that is a number: unreadable",
+            c,
+            body=mutated(c, "text.json", {"message.text": 12345}),
+            error=PayloadError,
+        ),
+        WebhookCase(
+            "text longer than CHAT_MAX_CHARS: cut, and the message says so",
+            c,
+            body=mutated(c, "text.json", {"message.text": "lubang " * 1000}),
+            messages=(
+                Expect(
+                    BUDI,
+                    "810000001",
+                    ("lubang " * 1000)[:4096],
+                    also={"extra.text_truncated": "4096", "extra.text_chars": "7000"},
+                ),
+            ),
+        ),
+        WebhookCase(
+            "a sender and a chat of the wrong types",
+            c,
+            body=mutated(c, "text.json", {"message.from": "Budi", "message.chat.id": "x"}),
+            error=PayloadError,
+        ),
+        WebhookCase(
+            "an update id of 300 digits: unreadable",
+            c,
+            body=mutated(c, "text.json", {"update_id": 10**299}),
+            error=PayloadError,
+        ),
+        WebhookCase(
+            "a number of 5,000 digits: unreadable",
+            c,
+            body=b'{"update_id": ' + b"7" * 5000 + b"}",
+            error=PayloadError,
+        ),
+        WebhookCase(
+            "JSON nested 1,000 levels deep: unreadable",
+            c,
+            body=b'{"update_id": 9, "message": ' + deep_json(1000) + b"}",
             error=PayloadError,
         ),
         WebhookCase("bot blocked (my_chat_member) is ignored", c, "my_chat_member.json"),

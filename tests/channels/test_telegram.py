@@ -382,10 +382,10 @@ def test_polling_yields_updates_and_confirms_them(telegram: RunningTelegram) -> 
 
 def test_polling_survives_updates_it_cannot_read(telegram: RunningTelegram) -> None:
     """An old sticker (which python-telegram-bot's own getUpdates cannot even build) and an
-    unreadable photo are handed over raw, with no messages, and polling goes on: the gateway
+    unreadable location are handed over raw, with no messages, and polling goes on: the gateway
     keeps them for the admins instead of polling dying on them."""
     old_id = telegram.fake.push_update(_update("sticker_old_shape.json"))
-    bad_id = telegram.fake.push_update(_update("photo_without_sizes.json"))
+    bad_id = telegram.fake.push_update(_update("location_not_numbers.json"))
     text_id = telegram.fake.push_update(_update("text.json"))
     channel = TelegramChannel(_settings(telegram))
 
