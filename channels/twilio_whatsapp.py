@@ -31,11 +31,11 @@ from channels.addresses import to_e164
 from channels.base import (
     InboundMessage,
     Location,
-    Media,
     MessageKind,
     OutboundMessage,
     SendResult,
 )
+from channels.sanitize import LOCATION_DROPPED
 from channels.twilio_common import TwilioChannel, TwilioMessageForm, location_label
 
 WHATSAPP_PREFIX = "whatsapp:"
@@ -69,11 +69,14 @@ class TwilioWhatsAppChannel(TwilioChannel):
                 longitude=form.longitude,
                 label=location_label(form.label, form.address),
             )
-        extra = {"to": form.to}
+        media, extra = self.media_and_card(form)
+        extra["to"] = form.to
         if form.wa_id:
             extra["wa_id"] = form.wa_id
         if form.message_type:
             extra["message_type"] = form.message_type
+        if form.location_unreadable:
+            extra[LOCATION_DROPPED] = "true"
         return InboundMessage(
             channel=self.name,
             external_id=form.message_sid,
@@ -81,7 +84,7 @@ class TwilioWhatsAppChannel(TwilioChannel):
             received_at=self.now(),
             text=(form.button_text or form.body) if is_button else form.body,
             sender_name=form.profile_name or None,
-            media=tuple(Media(url=m.url, content_type=m.content_type) for m in form.media),
+            media=media,
             location=location,
             kind=MessageKind.BUTTON if is_button else MessageKind.MESSAGE,
             reply_to=form.replied_message_sid,

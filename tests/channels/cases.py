@@ -473,7 +473,72 @@ def twilio_sms_cases() -> list[WebhookCase]:
             subpath="status",
             error=PayloadError,
         ),
+        # --- hostile input (issue 13): cut or unreadable, never a 500
+        WebhookCase(
+            "an SMS of 5,000 characters: cut to CHAT_MAX_CHARS, and the message says so",
+            c,
+            body=_sms_form("a" * 5000),
+            messages=(
+                Expect(
+                    "+6281234560001",
+                    "SM9001",
+                    "a" * 4096,
+                    also={"extra.text_truncated": "4096", "extra.text_chars": "5000"},
+                ),
+            ),
+        ),
+        WebhookCase(
+            "a signed SMS over WEBHOOK_MAX_BYTES (the 10 MB SMS): unreadable",
+            c,
+            body=_sms_form("a" * (1024 * 1024)),
+            error=PayloadError,
+        ),
+        WebhookCase(
+            "U+0000 in an SMS: removed",
+            c,
+            body=_sms_form("Jalan\x00 rusak"),
+            messages=(Expect("+6281234560001", "SM9001", "Jalan rusak"),),
+        ),
+        WebhookCase(
+            "a MessageSid of 300 characters: unreadable",
+            c,
+            body=_sms_form("halo", sid="SM" + "9" * 298),
+            error=PayloadError,
+        ),
+        WebhookCase(
+            "NumMedia that is no number",
+            c,
+            body=_sms_form("halo", NumMedia="dua"),
+            error=PayloadError,
+        ),
+        WebhookCase(
+            "NumMedia over ten",
+            c,
+            body=_sms_form("halo", NumMedia="11"),
+            error=PayloadError,
+        ),
+        WebhookCase(
+            "a status callback with an ErrorCode of 5,000 digits",
+            c,
+            body=b"MessageSid=SM1&MessageStatus=failed&ErrorCode=" + b"3" * 5000,
+            subpath="status",
+            error=PayloadError,
+        ),
     ]
+
+
+def _sms_form(body: str, *, sid: str = "SM9001", **more: str) -> bytes:
+    """An incoming SMS form as Twilio posts it, with `body` (and any other fields)."""
+    fields = {
+        "MessageSid": sid,
+        "AccountSid": TEST_TWILIO_ACCOUNT_SID,
+        "From": "+6281234560001",
+        "To": SMS_NUMBER,
+        "Body": body,
+        "NumMedia": "0",
+        **more,
+    }
+    return urlencode(fields).encode()
 
 
 # --- WhatsApp ------------------------------------------------------------------------------------
@@ -604,11 +669,49 @@ def twilio_whatsapp_cases() -> list[WebhookCase]:
             error=PayloadError,
         ),
         WebhookCase(
-            "latitude that is no number",
+            "latitude that is no number, and nothing else: unreadable",
             c,
             body=b"MessageSid=SM1&From=whatsapp%3A%2B6281234560011&Latitude=selatan"
             b"&Longitude=111.3&Body=",
             error=PayloadError,
+        ),
+        WebhookCase(
+            "latitude that is no number beside text: the location dropped, the text kept",
+            c,
+            body=b"MessageSid=SM1&From=whatsapp%3A%2B6281234560011&Latitude=abc"
+            b"&Longitude=111.3&Body=Di+depan+pasar",
+            messages=(
+                Expect(
+                    "+6281234560011",
+                    "SM1",
+                    "Di depan pasar",
+                    also={"location": None, "extra.location_dropped": "true"},
+                ),
+            ),
+        ),
+        WebhookCase(
+            "latitude out of range, and nothing else: unreadable",
+            c,
+            body=b"MessageSid=SM1&From=whatsapp%3A%2B6281234560011&Latitude=91"
+            b"&Longitude=111.3&Body=",
+            error=PayloadError,
+        ),
+        WebhookCase(
+            "a contact card: Twilio's vCard set apart to be read, not stored as media",
+            c,
+            "contact_card.form",
+            messages=(
+                Expect(
+                    "+6281234560011",
+                    _sid("MM", 0xC008),
+                    media=0,
+                    also={
+                        "extra.contact_card_url": _media_url(8, 8),
+                        "extra.message_type": "contacts",
+                        "contact_phone": None,  # read from the card by resolve_contact
+                    },
+                ),
+            ),
         ),
     ]
 

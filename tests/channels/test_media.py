@@ -98,7 +98,7 @@ def _download(channel: Any, media: Media) -> tuple[bytes, str | None]:
     return asyncio.run(channel.download(media, 100_000))
 
 
-# --- Twilio: the credentials ---------------------------------------------------------------------
+# --- Twilio: the credentials ----------------------------------------------------------------------
 
 
 def test_a_twilio_media_url_on_another_host_is_not_fetched(trap: Trap) -> None:
@@ -167,7 +167,7 @@ def test_only_twilio_hosts_are_rebased_to_the_api_base() -> None:
     assert rebase_twilio_url(evil, "http://127.0.0.1:9000") == evil
 
 
-# --- the other channels ----------------------------------------------------------------------------
+# --- the other channels ---------------------------------------------------------------------------
 
 
 def test_a_messenger_attachment_elsewhere_than_meta_cdn_is_not_fetched(trap: Trap) -> None:
@@ -185,7 +185,7 @@ def test_x_dm_media_credentials_never_go_to_another_host(trap: Trap) -> None:
     assert trap.requests == []
 
 
-# --- the policy itself ------------------------------------------------------------------------------
+# --- the policy itself ----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
