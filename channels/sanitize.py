@@ -19,6 +19,7 @@ and read by any person:
 - A location's coordinates are finite numbers within ±90/±180, else they are dropped (the label
   stays) and `extra["location_dropped"]` says so; a media item without a usable URL or file id
   is dropped and counted in `extra["media_dropped"]`; a media size is a non-negative int or None.
+  A message left with nothing at all once they are dropped is `PayloadError` (kept raw).
 - A value of the wrong type where the contract wants a string is `PayloadError`.
 
 A parser raises only `PayloadError` (and `verify` only `SignatureError`): `reading()` turns the
@@ -79,6 +80,7 @@ TEXT_CHARS = "text_chars"  # characters the provider sent
 PROVIDER_TIME = "provider_time"  # the provider's time when it was not usable
 LOCATION_DROPPED = "location_dropped"
 MEDIA_DROPPED = "media_dropped"  # how many media items could not be used
+CONTACT_CARD_URL = "contact_card_url"  # a contact card still to be read (channels/vcard.py)
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
@@ -277,6 +279,17 @@ def finish_message(message: InboundMessage, *, max_chars: int, now: datetime) ->
     if not isinstance(message.kind, MessageKind):
         raise PayloadError("kind is not a MessageKind")
     text = truncate(_string(message.text, "text"), max_chars, extra)
+    media = _media(message.media, extra)
+    location = _location(message.location, extra)
+    if (LOCATION_DROPPED in extra or MEDIA_DROPPED in extra) and not (
+        text.strip()
+        or media
+        or location
+        or message.button_payload
+        or message.contact_phone
+        or extra.get(CONTACT_CARD_URL)
+    ):
+        raise PayloadError("nothing readable left: the location or media were unusable")
     return replace(
         message,
         external_id=_identifier(message.external_id, "external id", required=True),
@@ -284,8 +297,8 @@ def finish_message(message: InboundMessage, *, max_chars: int, now: datetime) ->
         received_at=_received_at(message.received_at, now, extra),
         text=text,
         sender_name=_clip(_optional(message.sender_name, "sender name"), NAME_MAX) or None,
-        media=_media(message.media, extra),
-        location=_location(message.location, extra),
+        media=media,
+        location=location,
         reply_to=_identifier(message.reply_to, "reply_to"),
         edits=_identifier(message.edits, "edits"),
         button_payload=_clip(_optional(message.button_payload, "button payload"), PAYLOAD_MAX),

@@ -13,11 +13,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from channels.sanitize import clean_text
+from channels.sanitize import CONTACT_CARD_URL, clean_text
+
+__all__ = [
+    "CONTACT_CARD_URL",
+    "VCARD_MAX_BYTES",
+    "VCARD_TYPES",
+    "ContactCard",
+    "is_vcard",
+    "read_vcard",
+]
 
 VCARD_TYPES = frozenset({"text/vcard", "text/x-vcard", "text/directory"})
 VCARD_MAX_BYTES = 64 * 1024  # a card with a photo in it is larger: its numbers come first
-CONTACT_CARD_URL = "contact_card_url"  # extra: where the card waits to be read
 
 _FOLDED = re.compile(r"\r?\n[ \t]")  # RFC 6350 3.2: a line starting with a blank continues
 
