@@ -257,6 +257,16 @@ class PollError(Exception):
 
 
 @dataclass(frozen=True)
+class Unreadable:
+    """An item a poller fetched but cannot read (a poison mail or post): its raw record and
+    why. It must not stop the source (the cursor moves past it), and it must not be lost: the
+    gateway keeps it like a signed webhook it cannot read (status `unreadable`)."""
+
+    raw: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class PollResult:
     """What one poll brought: messages (oldest first), the cursor to store with them in one
     transaction, whether more is waiting now, and what the call cost (API units, reads)."""
@@ -268,6 +278,8 @@ class PollResult:
     # The provider's own record of each message by `external_id` (a tweet's JSON, a mail's
     # headers), for the gateway to keep as the raw payload beside the parsed message.
     raw: Mapping[str, str] = field(default_factory=dict)
+    # What was fetched and could not be read, for the gateway to keep (never dropped silently).
+    unreadable: tuple[Unreadable, ...] = ()
 
 
 class Poller(ABC):

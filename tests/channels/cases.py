@@ -1183,6 +1183,61 @@ def x_cases() -> list[WebhookCase]:
             body=b'{"for_user_id": "1", "tweet_create_events": [{"id_str": "5", "text": "x"}]}',
             error=PayloadError,
         ),
+        # --- hostile input (issue 13)
+        WebhookCase(
+            "a DM created past the year 9999: received now, X's time kept",
+            c,
+            body=mutated(c, "aaa_dm.json", {"direct_message_events.0.created_timestamp": "9" * 25}),
+            messages=(
+                Expect(
+                    BUDI_X,
+                    "dm:1860000000000000307",
+                    "Selamat pagi, saya yang lapor jalan rusak di Pasarbanggi. Lubangnya di depan "
+                    "balai desa.",
+                    also={"received_at": FIXED_NOW, "extra.provider_time": "9" * 25},
+                ),
+            ),
+        ),
+        WebhookCase(
+            "a mention's point out of range: dropped, the place's name kept",
+            c,
+            body=mutated(
+                c, "aaa_mention.json", {"tweet_create_events.0.coordinates.coordinates": [500, 91]}
+            ),
+            messages=(
+                Expect(
+                    BUDI_X,
+                    "tweet:1860000000000000105",
+                    "Jalan di Desa Pasarbanggi berlubang besar, bahaya untuk pengendara motor. "
+                    "Mohon segera diperbaiki https://t.co/fakePhoto1",
+                    media=1,
+                    also={
+                        "location.label": "Rembang, Jawa Tengah",
+                        "extra.location_dropped": "true",
+                    },
+                ),
+            ),
+        ),
+        WebhookCase(
+            "JSON nested 1,000 levels deep",
+            c,
+            body=b'{"for_user_id": "1", "x": ' + deep_json(1000) + b"}",
+            error=PayloadError,
+        ),
+        WebhookCase(
+            "users that are a list",
+            c,
+            body=mutated(c, "aaa_dm.json", {"users": []}),
+            messages=(
+                Expect(
+                    BUDI_X,
+                    "dm:1860000000000000307",
+                    "Selamat pagi, saya yang lapor jalan rusak di Pasarbanggi. Lubangnya di depan "
+                    "balai desa.",
+                    also={"sender_name": None},
+                ),
+            ),
+        ),
     ]
 
 
