@@ -226,6 +226,13 @@ class Channel(ABC):
         """Fetch an attachment (with the provider's auth); raise `MediaError` on failure."""
         raise MediaError("this channel has no downloadable media", retryable=False)
 
+    async def resolve_contact(self, message: InboundMessage) -> InboundMessage:
+        """The message with a shared contact card it only points to read into `contact_phone`
+        (`extra["contact_card_url"]`: Twilio's WhatsApp vCards). I/O: the gateway calls it
+        after the ack. `MediaError` when the card cannot be fetched. Most channels carry the
+        number in the payload itself and return the message as it is."""
+        return message
+
 
 class MediaError(Exception):
     def __init__(self, message: str, *, retryable: bool) -> None:
