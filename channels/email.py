@@ -577,7 +577,9 @@ class EmailChannel(Channel):
         extra = dict(parsed.message.extra)
         if any(m.ref is None for m in media):
             extra["large_attachments"] = "left in the mailbox"
-        return replace(parsed.message, media=tuple(media), extra=extra)
+        message = replace(parsed.message, media=tuple(media), extra=extra)
+        # Again, now with the attachments (their names come from the mail too).
+        return finish_message(message, max_chars=s.email_max_chars, now=self.now())
 
     # E-mail pushes nothing through the webhook route.
     def verify(self, raw: RawRequest) -> None:

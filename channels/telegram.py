@@ -92,6 +92,7 @@ from channels.media import fetch_media, media_policy
 from channels.sanitize import (
     LOCATION_DROPPED,
     MEDIA_DROPPED,
+    PROVIDER_TIME,
     check_body_size,
     coordinate,
     finish,
@@ -721,8 +722,8 @@ def _readable_message(message: dict[str, object], notes: ReadNotes | None) -> di
     kept["chat"] = chat
     date = kept.get("date")
     if _int(date) is None or not 0 <= date <= _LAST_TIMESTAMP:  # type: ignore[operator]
-        if date is not None:
-            notes.drop("date", provider_time=str(date)[:64])
+        if date is not None:  # a bad date is no lost content: the message is simply "now"
+            notes.extra[PROVIDER_TIME] = str(date)[:64]
         kept["date"] = None  # python-telegram-bot then has no date: the message is "now"
     edit_date = kept.pop("edit_date", None)
     if _int(edit_date) is not None and 0 <= edit_date <= _LAST_TIMESTAMP:  # type: ignore[operator]
@@ -731,7 +732,9 @@ def _readable_message(message: dict[str, object], notes: ReadNotes | None) -> di
         user = _readable_user(kept.pop("from"))
         if user is not None:
             kept["from"] = user
-    for key in ("text", "caption", "media_group_id"):
+    if "media_group_id" in kept and _text(kept["media_group_id"]) is None:
+        del kept["media_group_id"]
+    for key in ("text", "caption"):
         if key in kept and _text(kept[key]) is None:
             del kept[key]
             notes.drop(key)

@@ -303,3 +303,16 @@ def test_a_hostile_mail_is_read_and_cleaned(tmp_path: Path) -> None:
     assert message.extra["text_truncated"] == "1000" and int(message.extra["text_chars"]) > 30000
     assert message.extra["subject"] == "Aduan jalan"
     assert message.received_at == NOW and message.extra["provider_time"].startswith("9999-12-31")
+
+
+def test_an_attachment_name_with_nul_and_surrogates_is_cleaned(tmp_path: Path) -> None:
+    mail = EmailMessage()
+    mail["From"] = "Budi <budi.santoso@contoh.test>"
+    mail["To"] = OURS
+    mail["Subject"] = "Foto"
+    mail["Message-ID"] = "<foto-0001@contoh.test>"
+    mail.set_content("Fotonya terlampir.")
+    mail.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename="a\x00b.pdf")
+    message = _channel(tmp_path).read(mail.as_bytes(), uidvalidity=1, uid=1)
+    [attachment] = message.media
+    assert attachment.filename is not None and "\x00" not in attachment.filename

@@ -38,7 +38,7 @@ from channels.base import (
     SignatureError,
     WebhookAck,
 )
-from channels.email import parse_mail
+from channels.email import EmailChannel
 from channels.meta.facebook import FacebookChannel
 from channels.meta.instagram import InstagramChannel
 from channels.meta.whatsapp_cloud import WhatsAppCloudChannel
@@ -459,14 +459,22 @@ def hostile_mail(draw: st.DrawFn) -> bytes:
     return head + b"\n\n" + body
 
 
-@FUZZ
-@given(hostile_mail())
-def test_mail_parser(mail: bytes) -> None:
-    try:
-        parsed = parse_mail(mail, our_address="pengaduan@lapor.test", now=FIXED_NOW, max_chars=5000)
-    except PayloadError:
-        return
-    assert_storable(parsed.message, "email", max_chars=5000)
+def test_mail_reader(tmp_path: Path) -> None:
+    """The mailbox poller's reading of one mail: the parser, then the attachments spooled."""
+    mailbox = EmailChannel(
+        channel_settings(data_dir=tmp_path, email_max_chars=5000), now=lambda: FIXED_NOW
+    )
+
+    @FUZZ
+    @given(hostile_mail())
+    def run(mail: bytes) -> None:
+        try:
+            message = mailbox.read(mail, uidvalidity=1, uid=1)
+        except PayloadError:
+            return
+        assert_storable(message, "email", max_chars=5000)
+
+    run()
 
 
 # --- the web form and its JSON twin ---------------------------------------------------------------
