@@ -499,7 +499,7 @@ class TelegramChannel(Channel):
                 continue
             backoff = 1.0
             for update in updates:
-                body = json.dumps(update, ensure_ascii=False).encode()
+                body = _update_body(update)
                 raw = RawRequest(
                     body=body,
                     headers={"content-type": "application/json"},
@@ -534,6 +534,16 @@ class TelegramChannel(Channel):
                 read_timeout=self.settings.telegram_timeout_seconds + timeout,
             )
         return result if isinstance(result, list) else []
+
+
+def _update_body(update: object) -> bytes:
+    """A polled update as the webhook would have carried it. Readable UTF-8 where it can be;
+    a lone surrogate (which no UTF-8 encoder takes) is kept as its JSON escape instead, so one
+    odd update never stops polling."""
+    try:
+        return json.dumps(update, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return json.dumps(update).encode()
 
 
 # --- reading updates of any Bot API version, and poison ones -------------------------------------

@@ -420,3 +420,16 @@ def test_polling_backs_off_after_errors(telegram: RunningTelegram) -> None:
     first = _run(channel, scenario)
     assert [m.external_id for m in first.messages] == [str(text_id)]
     assert delays == [1.0, 2.0]
+
+
+def test_a_polled_update_with_a_lone_surrogate_does_not_stop_polling() -> None:
+    """Polling re-serialises each update; a lone surrogate (no UTF-8 encoder takes it) raised
+    UnicodeEncodeError there, out of the polling loop."""
+    from channels.base import RawRequest
+    from channels.telegram import _update_body
+
+    update = json.loads(fixture_bytes("telegram", "text.json"))
+    update["message"]["text"] = "Jalan rusak \ud800"
+    raw = RawRequest(_update_body(update), {}, "telegram:getUpdates", subpath="polling")
+    [message] = TelegramChannel(channel_settings(), now=lambda: FIXED_NOW).parse(raw)
+    assert message.text == "Jalan rusak \ufffd"
