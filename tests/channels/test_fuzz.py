@@ -14,6 +14,7 @@ suite runs the same examples every time (`make test`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -46,8 +47,9 @@ from channels.sanitize import EARLIEST, FUTURE_SLACK
 from channels.telegram import TelegramChannel
 from channels.twilio_sms import TwilioSmsChannel
 from channels.twilio_whatsapp import TwilioWhatsAppChannel
-from channels.webform import validate_form
+from channels.webform import WebformChannel, validate_form
 from channels.x import XChannel
+from channels.youtube import YouTubeChannel
 from tests.channels.cases import (
     FIXED_NOW,
     FIXTURES,
@@ -414,6 +416,31 @@ def test_handshake(name: str) -> None:
         assert ack is None or isinstance(ack, WebhookAck)
         if ack is not None:
             _clean(ack.body, "handshake answer", 1000)
+
+    run()
+
+
+@pytest.mark.parametrize(
+    "channel", [YouTubeChannel(SETTINGS), EmailChannel(SETTINGS), WebformChannel()]
+)
+def test_channels_without_webhooks_refuse_everything_cleanly(channel: Channel) -> None:
+    """YouTube and e-mail are polled, the web form has its own routes: whatever reaches their
+    webhook is a 403 (`SignatureError`) or unreadable (`PayloadError`), never a 500."""
+
+    @FUZZ
+    @given(
+        st.binary(max_size=300),
+        st.dictionaries(st.sampled_from(HEADERS), st.text(max_size=20)),
+        st.dictionaries(st.sampled_from(("crc_token", "hub.challenge")), HOSTILE_STRINGS),
+    )
+    def run(body: bytes, headers: dict[str, str], query: dict[str, str]) -> None:
+        raw = RawRequest(body, headers, "https://lapor.example.go.id/webhooks/x", query)
+        with contextlib.suppress(SignatureError):
+            channel.verify(raw)
+        with pytest.raises(PayloadError):
+            channel.parse(raw)
+        assert channel.parse_statuses(raw) == []
+        assert channel.handshake(raw) is None
 
     run()
 
