@@ -24,8 +24,12 @@ gateway calls so the user's spinner stops.
 Ignored (return [], answer 200): stickers alone, reactions, chat member changes, polls, service
 messages, anything from groups and channels. Parts of a message we do not read are dropped
 before python-telegram-bot reads it (`readable_update`), so older genuine shapes of them (a
-sticker without `is_animated`) never make an update unreadable; an update we still cannot read
-raises `PayloadError` and the gateway keeps it raw (gateway/webhooks.py).
+sticker without `is_animated`) never make an update unreadable, and the parts we read are
+checked field by field, because python-telegram-bot checks no types: a photo size without its
+width is still a photo, a date past the year 9999 is "now" (`extra["provider_time"]` keeps
+Telegram's), a location that is no number is dropped and the rest kept. An update we still
+cannot read raises `PayloadError` and the gateway keeps it raw (gateway/webhooks.py); every
+message passes `channels.sanitize.finish` (no NUL, CHAT_MAX_CHARS, ids within 200).
 
 Outbound (`send`): through `telegram.Bot` with `base_url` at TELEGRAM_API_BASE_URL. Media first
 (one photo with the text as caption when it fits 1024 characters; several as a media group),
@@ -238,10 +242,8 @@ class TelegramChannel(Channel):
     def parse(self, raw: RawRequest) -> list[InboundMessage]:
         check_body_size(raw, self.settings.webhook_max_bytes)
         data = load_json(raw.body, "not a Telegram update")
-        update_id = data.get("update_id") if isinstance(data, dict) else None
-        if not isinstance(update_id, int) or isinstance(update_id, bool):
+        if not isinstance(data, dict) or _int(data.get("update_id")) is None:
             raise PayloadError("not a Telegram update: no integer update_id")
-        assert isinstance(data, dict)
         with reading("not a Telegram update"):
             readable, notes = readable_update(data)
             update = Update.de_json(readable, None)

@@ -11,6 +11,10 @@ Webhooks: incoming messages POST a form to `/webhooks/<channel>`; delivery recei
 - The form is parsed into a typed model (`TwilioMessageForm`, `TwilioStatusForm`).
 - Statuses map to `DeliveryState` through `TWILIO_STATUS`; Twilio error codes to a retryable or
   permanent failure through `TWILIO_ERRORS`.
+- Hostile forms (`NumMedia=dua`, a missing `MediaUrl1`, a body over WEBHOOK_MAX_BYTES) are
+  `PayloadError`; messages pass `channels.sanitize.finish` (CHAT_MAX_CHARS, no NUL). Media and
+  contact cards are fetched from Twilio's media hosts only, the Basic auth sent to the API host
+  only (`download`, `resolve_contact`).
 - Sending goes through the real SDK `Client`. Its `http_client` is `ApiBaseHttpClient`, a
   `TwilioHttpClient` that rewrites `https://*.twilio.com` to `TWILIO_API_BASE_URL` (a local
   fake in tests and in the demo, a proxy in some deployments). The SDK is synchronous; each call

@@ -7,10 +7,13 @@ Signatures, the form model, statuses and sending are shared with SMS in `channel
 
 Inbound: `From` is `whatsapp:+62...`; the sender is the bare E.164 number (the channel says it
 is WhatsApp). Photos and documents (`NumMedia`, `MediaUrl{n}`, `MediaContentType{n}`) become
-`Media` to download with Twilio's basic auth; a location pin (`Latitude`, `Longitude`, `Label`,
-`Address`) becomes `Location`; a template quick-reply (`ButtonPayload`, `ButtonText`) is a
-BUTTON message; `ProfileName` is the sender's display name. Stickers and reactions
-(`MessageType`) and messages with nothing in them are ignored (200, no message).
+`Media` to download with Twilio's basic auth (only from TWILIO_MEDIA_HOSTS, `channels.media`); a
+shared contact (`MessageType=contacts`: a vCard file) is set apart in `extra["contact_card_url"]`
+for `resolve_contact`; a location pin (`Latitude`, `Longitude`, `Label`, `Address`) becomes
+`Location` (coordinates that are no numbers are dropped, the text kept); a template
+quick-reply (`ButtonPayload`, `ButtonText`) is a BUTTON message; `ProfileName` is the sender's
+display name. Stickers and reactions (`MessageType`) and messages with nothing in them are
+ignored (200, no message).
 
 Outbound: WhatsApp lets a business write freely only within 24 hours of the person's last
 message (the customer-service window, shortened by TWILIO_WHATSAPP_WINDOW_MARGIN_SECONDS since a

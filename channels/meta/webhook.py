@@ -7,7 +7,10 @@
   `hub.challenge`): the token is compared in constant time and the challenge echoed as plain
   text. A wrong or missing token is a `SignatureError` (403).
 - `read_notification`: the JSON body as a `Notification` of the expected `object`
-  ("whatsapp_business_account", "instagram" or "page"); anything else is a `PayloadError`.
+  ("whatsapp_business_account", "instagram" or "page"); anything else (not JSON, too deep,
+  too large) is a `PayloadError`.
+- `from_epoch`: Meta's timestamps; one that is no number or past the year 9999 is "now", Meta's
+  value kept for `extra["provider_time"]`.
 """
 
 from __future__ import annotations
