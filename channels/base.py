@@ -226,6 +226,13 @@ class Channel(ABC):
         """Fetch an attachment (with the provider's auth); raise `MediaError` on failure."""
         raise MediaError("this channel has no downloadable media", retryable=False)
 
+    async def resolve_contact(self, message: InboundMessage) -> InboundMessage:
+        """The message with a shared contact card it only points to read into `contact_phone`
+        (`extra["contact_card_url"]`: Twilio's WhatsApp vCards). I/O: the gateway calls it
+        after the ack. `MediaError` when the card cannot be fetched. Most channels carry the
+        number in the payload itself and return the message as it is."""
+        return message
+
 
 class MediaError(Exception):
     def __init__(self, message: str, *, retryable: bool) -> None:
@@ -257,6 +264,16 @@ class PollError(Exception):
 
 
 @dataclass(frozen=True)
+class Unreadable:
+    """An item a poller fetched but cannot read (a poison mail or post): its raw record and
+    why. It must not stop the source (the cursor moves past it), and it must not be lost: the
+    gateway keeps it like a signed webhook it cannot read (status `unreadable`)."""
+
+    raw: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class PollResult:
     """What one poll brought: messages (oldest first), the cursor to store with them in one
     transaction, whether more is waiting now, and what the call cost (API units, reads)."""
@@ -268,6 +285,8 @@ class PollResult:
     # The provider's own record of each message by `external_id` (a tweet's JSON, a mail's
     # headers), for the gateway to keep as the raw payload beside the parsed message.
     raw: Mapping[str, str] = field(default_factory=dict)
+    # What was fetched and could not be read, for the gateway to keep (never dropped silently).
+    unreadable: tuple[Unreadable, ...] = ()
 
 
 class Poller(ABC):

@@ -78,7 +78,9 @@ from channels.base import (
     ReplyMode,
     SendResult,
     SignatureError,
+    Unreadable,
 )
+from channels.sanitize import ID_MAX, clean_text, finish_message, reading
 from config.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -249,16 +251,30 @@ def _body_text(mail: MailMessage, subtype: str) -> str:
 def _received_at(mail: MailMessage, fallback: datetime) -> datetime:
     try:
         parsed = email.utils.parsedate_to_datetime(_header(mail, "date"))
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return fallback
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def parse_mail(raw: bytes, *, our_address: str, now: datetime) -> ParsedMail:
-    """One mail as it sits in the mailbox → the message, its attachments, its full text."""
+def parse_mail(
+    raw: bytes, *, our_address: str, now: datetime, max_chars: int = 20000
+) -> ParsedMail:
+    """One mail as it sits in the mailbox → the message, its attachments, its full text.
+    `PayloadError` for a mail the e-mail package cannot read at all; the text is cut to
+    `max_chars` (EMAIL_MAX_CHARS) and cleaned like every channel's (`channels.sanitize`)."""
+    with reading("unreadable mail"):
+        parsed = _parse_mail(raw, our_address=our_address, now=now)
+        message = finish_message(parsed.message, max_chars=max_chars, now=now)
+    return replace(parsed, message=message, original_text=clean_text(parsed.original_text))
+
+
+def _parse_mail(raw: bytes, *, our_address: str, now: datetime) -> ParsedMail:
     mail = MailMessage.from_bytes(raw)
     name, sender = _address(_header(mail, "from"))
-    message_ids = _ids(_header(mail, "message-id"))
+    if len(sender) > ID_MAX:  # no address is that long: keep the mail, not the address
+        sender = ""
+    # A Message-ID longer than the column is no usable id: the mail's own hash is.
+    message_ids = [i for i in _ids(_header(mail, "message-id")) if len(i) <= ID_MAX]
     external_id = message_ids[0] if message_ids else "sha256:" + hashlib.sha256(raw).hexdigest()
     subject = mail.subject.strip()
     original = _body_text(mail, "plain") or html_to_text(_body_text(mail, "html"))
@@ -287,7 +303,7 @@ def parse_mail(raw: bytes, *, our_address: str, now: datetime) -> ParsedMail:
         )
         for index, part in enumerate(mail.attachments)
     )
-    in_reply_to = _ids(_header(mail, "in-reply-to"))
+    in_reply_to = [i for i in _ids(_header(mail, "in-reply-to")) if len(i) <= ID_MAX]
     message = InboundMessage(
         channel=EmailChannel.name,
         external_id=external_id,
@@ -304,7 +320,7 @@ def parse_mail(raw: bytes, *, our_address: str, now: datetime) -> ParsedMail:
 
 def raw_record(raw: bytes) -> str:
     """What the gateway keeps as the raw payload: the mail, cut at RAW_KEEP_BYTES."""
-    text = raw[:RAW_KEEP_BYTES].decode("utf-8", errors="replace")
+    text = clean_text(raw[:RAW_KEEP_BYTES].decode("utf-8", errors="replace"))  # no NUL kept
     return text if len(raw) <= RAW_KEEP_BYTES else text + "\n[... cut: the mail stays in IMAP]"
 
 
@@ -449,6 +465,7 @@ class MailboxPoller(Poller):
             raise _imap_failure(exc) from None
         messages: list[InboundMessage] = []
         raw: dict[str, str] = {}
+        unreadable: list[Unreadable] = []
         day = state.day
         last = state.uid if validity == state.uidvalidity else 0
         for uid in batch:
@@ -456,14 +473,25 @@ class MailboxPoller(Poller):
             if data is None:  # expunged between SEARCH and FETCH
                 last = max(last, uid)
                 continue
-            message = self.mail.read(data, validity, uid)
+            try:
+                message = self.mail.read(data, validity, uid)
+            except PayloadError as exc:  # one poison mail must not stop the mailbox
+                logger.warning("email: mail UID %s unreadable, handed over raw", uid)
+                unreadable.append(Unreadable(raw_record(data), str(exc)))
+                last = max(last, uid)
+                continue
             messages.append(message)
             raw[message.external_id] = raw_record(data)
             last = max(last, uid)
             day = max(day, message.received_at.date()) if day else message.received_at.date()
         cursor = UidCursor(validity, last, day)
         return PollResult(
-            messages, cursor.dumps(), more=len(uids) > len(batch), cost=len(batch), raw=raw
+            messages,
+            cursor.dumps(),
+            more=len(uids) > len(batch),
+            cost=len(batch),
+            raw=raw,
+            unreadable=tuple(unreadable),
         )
 
     async def wait_for_news(self, timeout: float) -> None:
@@ -527,7 +555,9 @@ class EmailChannel(Channel):
     def read(self, raw: bytes, uidvalidity: int, uid: int) -> InboundMessage:
         """A fetched mail as a message, its attachments in the spool (or left in the mailbox)."""
         s = self.settings
-        parsed = parse_mail(raw, our_address=s.email_address, now=self.now())
+        parsed = parse_mail(
+            raw, our_address=s.email_address, now=self.now(), max_chars=s.email_max_chars
+        )
         media = []
         for part in parsed.attachments:
             url = imap_part_url(
@@ -547,7 +577,9 @@ class EmailChannel(Channel):
         extra = dict(parsed.message.extra)
         if any(m.ref is None for m in media):
             extra["large_attachments"] = "left in the mailbox"
-        return replace(parsed.message, media=tuple(media), extra=extra)
+        message = replace(parsed.message, media=tuple(media), extra=extra)
+        # Again, now with the attachments (their names come from the mail too).
+        return finish_message(message, max_chars=s.email_max_chars, now=self.now())
 
     # E-mail pushes nothing through the webhook route.
     def verify(self, raw: RawRequest) -> None:

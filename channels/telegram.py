@@ -24,8 +24,12 @@ gateway calls so the user's spinner stops.
 Ignored (return [], answer 200): stickers alone, reactions, chat member changes, polls, service
 messages, anything from groups and channels. Parts of a message we do not read are dropped
 before python-telegram-bot reads it (`readable_update`), so older genuine shapes of them (a
-sticker without `is_animated`) never make an update unreadable; an update we still cannot read
-raises `PayloadError` and the gateway keeps it raw (gateway/webhooks.py).
+sticker without `is_animated`) never make an update unreadable, and the parts we read are
+checked field by field, because python-telegram-bot checks no types: a photo size without its
+width is still a photo, a date past the year 9999 is "now" (`extra["provider_time"]` keeps
+Telegram's), a location that is no number is dropped and the rest kept. An update we still
+cannot read raises `PayloadError` and the gateway keeps it raw (gateway/webhooks.py); every
+message passes `channels.sanitize.finish` (no NUL, CHAT_MAX_CHARS, ids within 200).
 
 Outbound (`send`): through `telegram.Bot` with `base_url` at TELEGRAM_API_BASE_URL. Media first
 (one photo with the text as caption when it fits 1024 characters; several as a media group),
@@ -38,7 +42,7 @@ location" button when `request_location`; otherwise the reply keyboard is remove
 from __future__ import annotations
 
 import asyncio
-import hmac
+import contextlib
 import json
 import logging
 import warnings
@@ -47,7 +51,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 from telegram import (
     Bot,
     CallbackQuery,
@@ -89,7 +92,18 @@ from channels.base import (
     SendResult,
     SignatureError,
 )
-from channels.media import fetch_limited
+from channels.media import fetch_media, media_policy
+from channels.sanitize import (
+    LOCATION_DROPPED,
+    MEDIA_DROPPED,
+    PROVIDER_TIME,
+    check_body_size,
+    coordinate,
+    finish,
+    load_json,
+    reading,
+    secrets_match,
+)
 from channels.text_split import split_text
 from config.settings import Settings
 
@@ -222,40 +236,47 @@ class TelegramChannel(Channel):
         given = raw.header(SECRET_HEADER)
         if not given:
             raise SignatureError(f"missing {SECRET_HEADER}")
-        if not hmac.compare_digest(given.encode(), secret.get_secret_value().encode()):
+        if not secrets_match(given, secret.get_secret_value()):
             raise SignatureError(f"{SECRET_HEADER} does not match")
 
     def parse(self, raw: RawRequest) -> list[InboundMessage]:
-        try:
-            data = json.loads(raw.body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise PayloadError(f"not JSON: {exc}") from None
-        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        check_body_size(raw, self.settings.webhook_max_bytes)
+        data = load_json(raw.body, "not a Telegram update")
+        if not isinstance(data, dict) or _int(data.get("update_id")) is None:
             raise PayloadError("not a Telegram update: no integer update_id")
-        try:
-            update = Update.de_json(readable_update(data), None)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise PayloadError(f"not a Telegram update: {type(exc).__name__}: {exc}") from None
-        return self.inbound_messages(update)
+        with reading("not a Telegram update"):
+            readable, notes = readable_update(data)
+            update = Update.de_json(readable, None)
+            messages = self.inbound_messages(update, notes)
+        return finish(messages, max_chars=self.settings.chat_max_chars, now=self.now())
 
-    def inbound_messages(self, update: Update) -> list[InboundMessage]:
+    def inbound_messages(
+        self, update: Update, notes: ReadNotes | None = None
+    ) -> list[InboundMessage]:
         """The messages in one update (webhook or polling); [] for what we do not handle."""
+        notes = notes or ReadNotes({}, [])
         external_id = str(update.update_id)
         if update.message is not None:
-            message = self._from_message(external_id, update.message, MessageKind.MESSAGE)
+            message = self._from_message(external_id, update.message, MessageKind.MESSAGE, notes)
         elif update.edited_message is not None:
-            message = self._from_message(external_id, update.edited_message, MessageKind.EDITED)
+            message = self._from_message(
+                external_id, update.edited_message, MessageKind.EDITED, notes
+            )
         elif update.callback_query is not None:
             message = self._from_callback(external_id, update.callback_query)
         else:
             message = None
         if message is None:
+            if notes.dropped:  # a message whose content we could not read is no sticker
+                raise PayloadError(
+                    f"not a Telegram update we can read: {', '.join(notes.dropped)} unreadable"
+                )
             logger.info("telegram update %s ignored: nothing we handle", external_id)
             return []
         return [message]
 
     def _from_message(
-        self, external_id: str, message: Message, kind: MessageKind
+        self, external_id: str, message: Message, kind: MessageKind, notes: ReadNotes
     ) -> InboundMessage | None:
         if message.chat.type != ChatType.PRIVATE:
             return None
@@ -263,6 +284,7 @@ class TelegramChannel(Channel):
         location = _location_of(message)
         contact_phone = None
         extra = {
+            **notes.extra,
             "message_ref": message_ref(message.chat.id, message.message_id),
             "message_id": str(message.message_id),
             "chat_id": str(message.chat.id),
@@ -430,17 +452,15 @@ class TelegramChannel(Channel):
             )
         if not file.file_path:
             raise MediaError("Telegram gave no file path", retryable=True)
-        async with httpx.AsyncClient(
-            timeout=self.settings.media_download_timeout_seconds
-        ) as client:
-            return await fetch_limited(
-                client,
-                file.file_path,
-                max_bytes=max_bytes,
-                allowed_types=self.settings.media_allowed_types,
-                claimed_type=media.content_type,
-                describe=f"Telegram file {file.file_unique_id}",
-            )
+        return await fetch_media(
+            file.file_path,
+            policy=media_policy(self.settings, "telegram"),
+            max_bytes=max_bytes,
+            allowed_types=self.settings.media_allowed_types,
+            claimed_type=media.content_type,
+            describe=f"Telegram file {str(file.file_unique_id)[:40]}",
+            timeout=self.settings.media_download_timeout_seconds,
+        )
 
     # --- webhook registration and polling --------------------------------------------------------
 
@@ -481,7 +501,7 @@ class TelegramChannel(Channel):
                 continue
             backoff = 1.0
             for update in updates:
-                body = json.dumps(update, ensure_ascii=False).encode()
+                body = _update_body(update)
                 raw = RawRequest(
                     body=body,
                     headers={"content-type": "application/json"},
@@ -518,7 +538,17 @@ class TelegramChannel(Channel):
         return result if isinstance(result, list) else []
 
 
-# --- reading updates of any Bot API version ------------------------------------------------------
+def _update_body(update: object) -> bytes:
+    """A polled update as the webhook would have carried it. Readable UTF-8 where it can be;
+    a lone surrogate (which no UTF-8 encoder takes) is kept as its JSON escape instead, so one
+    odd update never stops polling."""
+    try:
+        return json.dumps(update, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return json.dumps(update).encode()
+
+
+# --- reading updates of any Bot API version, and poison ones -------------------------------------
 
 # The parts of a message the gateway reads (`_from_message`, `_from_callback`). Everything else
 # (stickers, animations, games, polls, entities...) is dropped before python-telegram-bot builds
@@ -549,24 +579,244 @@ MESSAGE_FIELDS = frozenset(
     }
 )
 _MESSAGE_KEYS = ("message", "edited_message")
+_FILE_KINDS = {  # the file objects we read, and the counts python-telegram-bot requires
+    "document": (),
+    "video": ("width", "height", "duration"),
+    "voice": ("duration",),
+    "audio": ("duration",),
+}
+_LAST_TIMESTAMP = 253402300799  # 9999-12-31T23:59:59Z: datetime goes no further
 
 
-def readable_update(data: dict[str, object]) -> dict[str, object]:
-    """The update with each message cut down to `MESSAGE_FIELDS` (a copy; `data` is kept)."""
+class UnreadableUpdate(PayloadError):
+    """Not a Telegram update we can read at all (no chat, no message id...)."""
+
+
+@dataclass
+class ReadNotes:
+    """What `readable_update` had to leave out of the update's message, for `extra`."""
+
+    extra: dict[str, str]
+    dropped: list[str]
+
+    def drop(self, name: str, **extra: str) -> None:
+        self.dropped.append(name)
+        self.extra.update(extra)
+
+
+def readable_update(data: dict[str, object]) -> tuple[dict[str, object], ReadNotes]:
+    """The update as python-telegram-bot can build it (a copy; `data` is kept): each message cut
+    down to `MESSAGE_FIELDS`, and every field we read checked, because python-telegram-bot
+    checks no types and a poison update (a photo size with a null width, a date past the year
+    9999, a location that is no number) would otherwise fail in our code or the database and
+    be retried by Telegram for ever. A bad field is dropped or clamped (a photo without its
+    size is still a photo; a bad date becomes "now"; a bad location is dropped, the rest of
+    the message kept) and noted; a message with no chat or id is `UnreadableUpdate`."""
+    notes = ReadNotes({}, [])
     result = dict(data)
     for key in _MESSAGE_KEYS:
-        if isinstance(result.get(key), dict):
-            result[key] = _readable_message(result[key])  # type: ignore[arg-type]
-    query = result.get("callback_query")
-    if isinstance(query, dict) and isinstance(query.get("message"), dict):
-        result["callback_query"] = {**query, "message": _readable_message(query["message"])}
-    return result
+        if key in result:
+            if not isinstance(result[key], dict):
+                raise UnreadableUpdate(f"not a Telegram update: {key} is not an object")
+            result[key] = _readable_message(result[key], notes)  # type: ignore[arg-type]
+    if "callback_query" in result:
+        result["callback_query"] = _readable_callback(result["callback_query"])
+    return result, notes
 
 
-def _readable_message(message: dict[str, object]) -> dict[str, object]:
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _count(value: object) -> int:
+    number = _int(value)
+    return number if number is not None and number >= 0 else 0
+
+
+def _readable_user(value: object) -> dict[str, object] | None:
+    if not isinstance(value, dict) or _int(value.get("id")) is None:
+        return None
+    user: dict[str, object] = {
+        "id": value["id"],
+        "is_bot": value.get("is_bot") is True,
+        "first_name": _text(value.get("first_name")) or "",
+    }
+    for key in ("last_name", "username", "language_code"):
+        if _text(value.get(key)) is not None:
+            user[key] = value[key]
+    return user
+
+
+def _readable_chat(value: object) -> dict[str, object] | None:
+    if not isinstance(value, dict) or _int(value.get("id")) is None:
+        return None
+    if _text(value.get("type")) is None:
+        return None
+    return {"id": value["id"], "type": value["type"]}
+
+
+def _readable_point(value: object) -> dict[str, float] | None:
+    if not isinstance(value, dict):
+        return None
+    latitude = coordinate(value.get("latitude"), 90)
+    longitude = coordinate(value.get("longitude"), 180)
+    if latitude is None or longitude is None:
+        return None
+    return {"latitude": latitude, "longitude": longitude}
+
+
+def _readable_photo(value: object) -> list[dict[str, object]]:
+    """The photo sizes with a file id; a size missing its dimensions counts as 0×0."""
+    sizes = []
+    for size in value if isinstance(value, list) else []:
+        if not isinstance(size, dict) or not _text(size.get("file_id")):
+            continue
+        item: dict[str, object] = {
+            "file_id": size["file_id"],
+            "file_unique_id": _text(size.get("file_unique_id")) or size["file_id"],
+            "width": _count(size.get("width")),
+            "height": _count(size.get("height")),
+        }
+        if _int(size.get("file_size")) is not None and size["file_size"] >= 0:
+            item["file_size"] = size["file_size"]
+        sizes.append(item)
+    return sizes
+
+
+def _readable_file(value: object, counts: tuple[str, ...]) -> dict[str, object] | None:
+    if not isinstance(value, dict) or not _text(value.get("file_id")):
+        return None
+    item: dict[str, object] = {
+        "file_id": value["file_id"],
+        "file_unique_id": _text(value.get("file_unique_id")) or value["file_id"],
+    }
+    item.update({key: _count(value.get(key)) for key in counts})
+    if _int(value.get("file_size")) is not None and value["file_size"] >= 0:
+        item["file_size"] = value["file_size"]
+    for key in ("mime_type", "file_name"):
+        if _text(value.get(key)) is not None:
+            item[key] = value[key]
+    return item
+
+
+def _readable_keyboard(value: object) -> dict[str, object] | None:
+    """The inline keyboard's buttons that have a text (for `_button_label`)."""
+    rows = value.get("inline_keyboard") if isinstance(value, dict) else None
+    if not isinstance(rows, list):
+        return None
+    kept = []
+    for row in rows:
+        buttons = []
+        for button in row if isinstance(row, list) else []:
+            if not isinstance(button, dict) or _text(button.get("text")) is None:
+                continue
+            item = {"text": button["text"]}
+            if _text(button.get("callback_data")) is not None:
+                item["callback_data"] = button["callback_data"]
+            buttons.append(item)
+        kept.append(buttons)
+    return {"inline_keyboard": kept}
+
+
+def _readable_message(message: dict[str, object], notes: ReadNotes | None) -> dict[str, object]:
+    """One message with only the fields we read, each of the type python-telegram-bot and our
+    code expect. `notes` is None for a message quoted inside another (its faults are dropped
+    silently: only the outer message is the citizen's)."""
+    notes = notes or ReadNotes({}, [])
     kept = {key: value for key, value in message.items() if key in MESSAGE_FIELDS}
-    if isinstance(kept.get("reply_to_message"), dict):
-        kept["reply_to_message"] = _readable_message(kept["reply_to_message"])  # type: ignore[arg-type]
+    chat = _readable_chat(kept.get("chat"))
+    if chat is None or _int(kept.get("message_id")) is None:
+        raise UnreadableUpdate("not a Telegram update: a message without chat or message_id")
+    kept["chat"] = chat
+    date = kept.get("date")
+    if _int(date) is None or not 0 <= date <= _LAST_TIMESTAMP:  # type: ignore[operator]
+        if date is not None:  # a bad date is no lost content: the message is simply "now"
+            notes.extra[PROVIDER_TIME] = str(date)[:64]
+        kept["date"] = None  # python-telegram-bot then has no date: the message is "now"
+    edit_date = kept.pop("edit_date", None)
+    if _int(edit_date) is not None and 0 <= edit_date <= _LAST_TIMESTAMP:  # type: ignore[operator]
+        kept["edit_date"] = edit_date
+    if "from" in kept:
+        user = _readable_user(kept.pop("from"))
+        if user is not None:
+            kept["from"] = user
+    if "media_group_id" in kept and _text(kept["media_group_id"]) is None:
+        del kept["media_group_id"]
+    for key in ("text", "caption"):
+        if key in kept and _text(kept[key]) is None:
+            del kept[key]
+            notes.drop(key)
+    if "photo" in kept:
+        sizes = _readable_photo(kept.pop("photo"))
+        if sizes:
+            kept["photo"] = sizes
+        else:
+            notes.drop("photo", **{MEDIA_DROPPED: "1"})
+    for key, counts in _FILE_KINDS.items():
+        if key in kept:
+            item = _readable_file(kept.pop(key), counts)
+            if item is not None:
+                kept[key] = item
+            else:
+                notes.drop(key, **{MEDIA_DROPPED: "1"})
+    if "location" in kept:
+        point = _readable_point(kept.pop("location"))
+        if point is not None:
+            kept["location"] = point
+        else:
+            notes.drop("location", **{LOCATION_DROPPED: "true"})
+    if "venue" in kept:
+        venue = kept.pop("venue")
+        point = _readable_point(venue.get("location")) if isinstance(venue, dict) else None
+        if point is not None and isinstance(venue, dict):
+            title, address = _text(venue.get("title")), _text(venue.get("address"))
+            kept["venue"] = {"location": point, "title": title or "", "address": address or ""}
+        else:
+            notes.drop("venue", **{LOCATION_DROPPED: "true"})
+    if "contact" in kept:
+        contact = kept.pop("contact")
+        if isinstance(contact, dict) and _text(contact.get("phone_number")):
+            kept["contact"] = {
+                "phone_number": contact["phone_number"],
+                "first_name": _text(contact.get("first_name")) or "",
+                **({"user_id": contact["user_id"]} if _int(contact.get("user_id")) else {}),
+            }
+        else:
+            notes.drop("contact")
+    if "reply_markup" in kept:
+        markup = _readable_keyboard(kept.pop("reply_markup"))
+        if markup is not None:
+            kept["reply_markup"] = markup
+    if "reply_to_message" in kept:
+        quoted = kept.pop("reply_to_message")
+        with contextlib.suppress(UnreadableUpdate):  # not needed to read this one
+            if isinstance(quoted, dict):
+                kept["reply_to_message"] = _readable_message(quoted, None)
+    return kept
+
+
+def _readable_callback(query: object) -> dict[str, object]:
+    if not isinstance(query, dict) or _text(query.get("id")) is None:
+        raise UnreadableUpdate("not a Telegram update: a callback_query without id")
+    user = _readable_user(query.get("from"))
+    if user is None:
+        raise UnreadableUpdate("not a Telegram update: a callback_query without from")
+    kept: dict[str, object] = {
+        "id": query["id"],
+        "from": user,
+        "chat_instance": _text(query.get("chat_instance")) or "",
+    }
+    for key in ("data", "inline_message_id"):
+        if _text(query.get(key)) is not None:
+            kept[key] = query[key]
+    if isinstance(query.get("message"), dict):
+        # Without it the button still names its chat through `from`.
+        with contextlib.suppress(UnreadableUpdate):
+            kept["message"] = _readable_message(query["message"], None)
     return kept
 
 

@@ -11,6 +11,10 @@ Webhooks: incoming messages POST a form to `/webhooks/<channel>`; delivery recei
 - The form is parsed into a typed model (`TwilioMessageForm`, `TwilioStatusForm`).
 - Statuses map to `DeliveryState` through `TWILIO_STATUS`; Twilio error codes to a retryable or
   permanent failure through `TWILIO_ERRORS`.
+- Hostile forms (`NumMedia=dua`, a missing `MediaUrl1`, a body over WEBHOOK_MAX_BYTES) are
+  `PayloadError`; messages pass `channels.sanitize.finish` (CHAT_MAX_CHARS, no NUL). Media and
+  contact cards are fetched from Twilio's media hosts only, the Basic auth sent to the API host
+  only (`download`, `resolve_contact`).
 - Sending goes through the real SDK `Client`. Its `http_client` is `ApiBaseHttpClient`, a
   `TwilioHttpClient` that rewrites `https://*.twilio.com` to `TWILIO_API_BASE_URL` (a local
   fake in tests and in the demo, a proxy in some deployments). The SDK is synchronous; each call
@@ -22,12 +26,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from abc import abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-import httpx
 import requests
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
@@ -36,6 +40,7 @@ from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
+from channels.addresses import to_e164
 from channels.base import (
     Channel,
     DeliveryState,
@@ -49,7 +54,16 @@ from channels.base import (
     SignatureError,
     WebhookAck,
 )
-from channels.media import fetch_limited
+from channels.media import fetch_media, media_policy
+from channels.sanitize import (
+    check_body_size,
+    coordinate,
+    finish,
+    finish_message,
+    finish_statuses,
+    reading,
+)
+from channels.vcard import CONTACT_CARD_URL, VCARD_MAX_BYTES, VCARD_TYPES, is_vcard, read_vcard
 from config.settings import Settings
 
 TWILIO_DEFAULT_API = "https://api.twilio.com"
@@ -113,8 +127,9 @@ class TwilioMessageForm(BaseModel):
     profile_name: str | None = Field(default=None, alias="ProfileName")
     wa_id: str | None = Field(default=None, alias="WaId")
     message_type: str | None = Field(default=None, alias="MessageType")
-    latitude: float | None = Field(default=None, alias="Latitude", ge=-90, le=90)
-    longitude: float | None = Field(default=None, alias="Longitude", ge=-180, le=180)
+    latitude: float | None = Field(default=None, alias="Latitude")
+    longitude: float | None = Field(default=None, alias="Longitude")
+    location_unreadable: bool = False  # a pin was sent, its coordinates were no numbers
     address: str | None = Field(default=None, alias="Address")
     label: str | None = Field(default=None, alias="Label")
     button_text: str | None = Field(default=None, alias="ButtonText")
@@ -137,6 +152,22 @@ class TwilioMessageForm(BaseModel):
                 raise ValueError(f"NumMedia is {count} but MediaUrl{n} is missing")
             media.append({"url": url, "content_type": data.get(f"MediaContentType{n}") or None})
         return {**data, "media": media}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _readable_location(cls, data: Any) -> Any:
+        """A pin whose coordinates are no numbers or out of range (`Latitude=abc`) is left out
+        and noted, so the rest of the message is still read."""
+        if not isinstance(data, Mapping):
+            return data
+        given = (data.get("Latitude"), data.get("Longitude"))
+        if all(value in (None, "") for value in given):
+            return data
+        rest = {k: v for k, v in data.items() if k not in ("Latitude", "Longitude")}
+        latitude, longitude = coordinate(given[0], 90), coordinate(given[1], 180)
+        if latitude is None or longitude is None:
+            return {**rest, "location_unreadable": True}
+        return {**rest, "Latitude": latitude, "Longitude": longitude}
 
     @classmethod
     def from_form(cls, form: Mapping[str, str]) -> TwilioMessageForm:
@@ -231,8 +262,9 @@ def describe_error(code: int | None, fallback: str = "") -> str:
     return f"Twilio {code}: {text}" if code is not None else f"Twilio: {text}"
 
 
-def delivery_statuses(channel: str, raw: RawRequest) -> list[DeliveryStatus]:
+def delivery_statuses(channel: str, raw: RawRequest, max_bytes: int) -> list[DeliveryStatus]:
     """The status callback in `raw` as a `DeliveryStatus`; [] for an incoming message."""
+    check_body_size(raw, max_bytes)
     form = parse_form(raw.body)
     if not is_status_callback(raw, form):
         return []
@@ -243,7 +275,7 @@ def delivery_statuses(channel: str, raw: RawRequest) -> list[DeliveryStatus]:
     error = None
     if state is DeliveryState.FAILED:
         error = describe_error(status.error_code, status.error_message or status.message_status)
-    return [DeliveryStatus(channel, status.message_sid, state, error)]
+    return finish_statuses([DeliveryStatus(channel, status.message_sid, state, error)])
 
 
 def send_failure(exc: Exception) -> SendResult:
@@ -276,7 +308,8 @@ def rebase_twilio_url(url: str, api_base: str) -> str:
     if api_base.rstrip("/") == TWILIO_DEFAULT_API:
         return url
     parts = urlsplit(url)
-    if not (parts.hostname or "").endswith("twilio.com"):
+    host = parts.hostname or ""
+    if host != "twilio.com" and not host.endswith(".twilio.com"):
         return url
     base = urlsplit(api_base)
     return urlunsplit(
@@ -412,24 +445,76 @@ class TwilioChannel(Channel):
             raise SignatureError(f"X-Twilio-Signature does not match a request to {url}")
 
     def parse(self, raw: RawRequest) -> list[InboundMessage]:
+        check_body_size(raw, self.settings.webhook_max_bytes)
         form = parse_form(raw.body)
         if is_status_callback(raw, form):
             TwilioStatusForm.from_form(form)  # a garbled receipt is a 400 whichever is asked
             return []
-        message = self.inbound_message(TwilioMessageForm.from_form(form))
+        typed = TwilioMessageForm.from_form(form)
+        with reading(f"not a {self.name} message"):
+            message = self.inbound_message(typed)
         if message is None or not (
-            message.text.strip() or message.media or message.location or message.button_payload
+            message.text.strip()
+            or message.media
+            or message.location
+            or message.button_payload
+            or message.extra.get(CONTACT_CARD_URL)
         ):
+            if typed.location_unreadable:  # a pin we cannot read is no empty message
+                raise PayloadError(f"a {self.name} location whose coordinates are no numbers")
             logger.info("%s message ignored: nothing we handle", self.name)
             return []
-        return [message]
+        return finish([message], max_chars=self.settings.chat_max_chars, now=self.now())
 
     @abstractmethod
     def inbound_message(self, form: TwilioMessageForm) -> InboundMessage | None:
         """The channel's reading of one incoming message form; None for one we ignore."""
 
     def parse_statuses(self, raw: RawRequest) -> list[DeliveryStatus]:
-        return delivery_statuses(self.name, raw)
+        return delivery_statuses(self.name, raw, self.settings.webhook_max_bytes)
+
+    @staticmethod
+    def media_and_card(form: TwilioMessageForm) -> tuple[tuple[Media, ...], dict[str, str]]:
+        """The form's attachments, and a shared contact card set apart: a WhatsApp contact
+        arrives as a vCard file (`MessageType=contacts`, `text/vcard`), read by
+        `resolve_contact`, not stored as a photo or document."""
+        media: list[Media] = []
+        extra: dict[str, str] = {}
+        for item in form.media:
+            if is_vcard(item.content_type) and CONTACT_CARD_URL not in extra:
+                extra[CONTACT_CARD_URL] = item.url
+            else:
+                media.append(Media(url=item.url, content_type=item.content_type))
+        return tuple(media), extra
+
+    async def resolve_contact(self, message: InboundMessage) -> InboundMessage:
+        """The message with its contact card read: `contact_phone` the card's first number
+        (E.164), `extra["contact_name"]` its name, `extra["contact_is_sender"]` when it is the
+        sender's own WhatsApp number. The card is fetched like any media (Twilio's hosts, the
+        Basic auth to the API host only), at most `VCARD_MAX_BYTES`; `MediaError` when it
+        cannot be (retryable or not). A message without a card is returned as it is."""
+        url = message.extra.get(CONTACT_CARD_URL)
+        if not url:
+            return message
+        data, _ = await self.download(
+            Media(url=url, content_type="text/vcard"), VCARD_MAX_BYTES, VCARD_TYPES
+        )
+        card = read_vcard(data)
+        region = self.settings.phone_default_region
+        numbers = [to_e164(number, region) for number in card.phones]
+        extra = {k: v for k, v in message.extra.items() if k != CONTACT_CARD_URL}
+        extra["contact_card"] = "read"
+        if card.name:
+            extra["contact_name"] = card.name[:200]
+        sender_id = message.extra.get("wa_id") or message.sender.lstrip("+")
+        if sender_id and sender_id in card.wa_ids:
+            extra["contact_is_sender"] = "true"
+        resolved = replace(
+            message, contact_phone=next((n for n in numbers if n), None), extra=extra
+        )
+        return finish_message(
+            resolved, max_chars=self.settings.chat_max_chars, now=message.received_at
+        )
 
     def ack(self, raw: RawRequest) -> WebhookAck:
         """Empty TwiML in `twiml` mode, else 204: replies are sent later, through the REST API.
@@ -450,27 +535,30 @@ class TwilioChannel(Channel):
         base = self.settings.twilio_public_base_url or self.settings.public_base_url
         return f"{base.rstrip('/')}/webhooks/{self.name}/status"
 
-    async def download(self, media: Media, max_bytes: int) -> tuple[bytes, str | None]:
-        """Fetch a `MediaUrl` with the account's basic auth (Twilio then redirects to its CDN)."""
+    async def download(
+        self, media: Media, max_bytes: int, allowed_types: Collection[str] | None = None
+    ) -> tuple[bytes, str | None]:
+        """Fetch a `MediaUrl`: only from Twilio's media hosts (TWILIO_MEDIA_HOSTS), the
+        account's Basic auth only to the API host; Twilio then redirects to its CDN, which
+        gets no credentials (`channels.media`)."""
         if not media.url:
             raise MediaError("Twilio media has no URL", retryable=False)
         token = self.settings.twilio_auth_token
         if not self.settings.twilio_account_sid or token is None:
             raise MediaError("Twilio is not configured, media cannot be fetched", retryable=True)
         url = rebase_twilio_url(media.url, self.settings.twilio_api_base_url)
-        # httpx drops the Authorization header on the redirect to another host, as it should.
-        async with httpx.AsyncClient(
-            timeout=self.settings.media_download_timeout_seconds
-        ) as client:
-            return await fetch_limited(
-                client,
-                url,
-                max_bytes=max_bytes,
-                allowed_types=self.settings.media_allowed_types,
-                claimed_type=media.content_type,
-                auth=(self.settings.twilio_account_sid, token.get_secret_value()),
-                describe=f"Twilio media {url.rsplit('/', 1)[-1]}",
-            )
+        return await fetch_media(
+            url,
+            policy=media_policy(self.settings, "twilio"),
+            max_bytes=max_bytes,
+            allowed_types=self.settings.media_allowed_types
+            if allowed_types is None
+            else allowed_types,
+            claimed_type=media.content_type,
+            auth=(self.settings.twilio_account_sid, token.get_secret_value()),
+            describe=f"Twilio media {url.rsplit('/', 1)[-1][:40]}",
+            timeout=self.settings.media_download_timeout_seconds,
+        )
 
 
 def location_label(label: str | None, address: str | None) -> str | None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from channels.addresses import to_e164
-from channels.base import InboundMessage, Media, OutboundMessage, SendResult
+from channels.base import InboundMessage, OutboundMessage, SendResult
 from channels.sms_segments import count_segments, split_sms
 from channels.twilio_common import TwilioChannel, TwilioMessageForm
 
@@ -35,6 +35,7 @@ class TwilioSmsChannel(TwilioChannel):
     name = "twilio_sms"
 
     def inbound_message(self, form: TwilioMessageForm) -> InboundMessage | None:
+        media, extra = self.media_and_card(form)  # an MMS may carry a contact card too
         return InboundMessage(
             channel=self.name,
             external_id=form.message_sid,
@@ -42,8 +43,8 @@ class TwilioSmsChannel(TwilioChannel):
             sender=to_e164(form.sender, self.settings.phone_default_region) or form.sender,
             received_at=self.now(),
             text=form.body,
-            media=tuple(Media(url=m.url, content_type=m.content_type) for m in form.media),
-            extra={"to": form.to},
+            media=media,
+            extra={**extra, "to": form.to},
         )
 
     def _messages(self, text: str) -> list[str]:

@@ -7,10 +7,13 @@ Signatures, the form model, statuses and sending are shared with SMS in `channel
 
 Inbound: `From` is `whatsapp:+62...`; the sender is the bare E.164 number (the channel says it
 is WhatsApp). Photos and documents (`NumMedia`, `MediaUrl{n}`, `MediaContentType{n}`) become
-`Media` to download with Twilio's basic auth; a location pin (`Latitude`, `Longitude`, `Label`,
-`Address`) becomes `Location`; a template quick-reply (`ButtonPayload`, `ButtonText`) is a
-BUTTON message; `ProfileName` is the sender's display name. Stickers and reactions
-(`MessageType`) and messages with nothing in them are ignored (200, no message).
+`Media` to download with Twilio's basic auth (only from TWILIO_MEDIA_HOSTS, `channels.media`); a
+shared contact (`MessageType=contacts`: a vCard file) is set apart in `extra["contact_card_url"]`
+for `resolve_contact`; a location pin (`Latitude`, `Longitude`, `Label`, `Address`) becomes
+`Location` (coordinates that are no numbers are dropped, the text kept); a template
+quick-reply (`ButtonPayload`, `ButtonText`) is a BUTTON message; `ProfileName` is the sender's
+display name. Stickers and reactions (`MessageType`) and messages with nothing in them are
+ignored (200, no message).
 
 Outbound: WhatsApp lets a business write freely only within 24 hours of the person's last
 message (the customer-service window, shortened by TWILIO_WHATSAPP_WINDOW_MARGIN_SECONDS since a
@@ -31,11 +34,11 @@ from channels.addresses import to_e164
 from channels.base import (
     InboundMessage,
     Location,
-    Media,
     MessageKind,
     OutboundMessage,
     SendResult,
 )
+from channels.sanitize import LOCATION_DROPPED
 from channels.twilio_common import TwilioChannel, TwilioMessageForm, location_label
 
 WHATSAPP_PREFIX = "whatsapp:"
@@ -69,11 +72,14 @@ class TwilioWhatsAppChannel(TwilioChannel):
                 longitude=form.longitude,
                 label=location_label(form.label, form.address),
             )
-        extra = {"to": form.to}
+        media, extra = self.media_and_card(form)
+        extra["to"] = form.to
         if form.wa_id:
             extra["wa_id"] = form.wa_id
         if form.message_type:
             extra["message_type"] = form.message_type
+        if form.location_unreadable:
+            extra[LOCATION_DROPPED] = "true"
         return InboundMessage(
             channel=self.name,
             external_id=form.message_sid,
@@ -81,7 +87,7 @@ class TwilioWhatsAppChannel(TwilioChannel):
             received_at=self.now(),
             text=(form.button_text or form.body) if is_button else form.body,
             sender_name=form.profile_name or None,
-            media=tuple(Media(url=m.url, content_type=m.content_type) for m in form.media),
+            media=media,
             location=location,
             kind=MessageKind.BUTTON if is_button else MessageKind.MESSAGE,
             reply_to=form.replied_message_sid,

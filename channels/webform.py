@@ -28,6 +28,7 @@ from channels.base import (
     SendResult,
 )
 from channels.images import DEFAULT_MAX_SIDE, ImageRejected, clean_image
+from channels.sanitize import clean_text
 from channels.sniff import sniff_image
 from config.messages import t
 
@@ -82,8 +83,10 @@ class FormErrors:
 
 
 def _text(data: Mapping[str, object], key: str) -> str:
+    """A field as text without U+0000 and lone surrogates (`channels.sanitize.clean_text`):
+    no database stores them and nobody typed them."""
     value = data.get(key)
-    return str(value).strip() if value is not None else ""
+    return clean_text(str(value)).strip() if value is not None else ""
 
 
 def _flag(data: Mapping[str, object], key: str) -> bool:

@@ -51,7 +51,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import requests
@@ -74,9 +73,20 @@ from channels.base import (
     ReplyMode,
     SendResult,
     SignatureError,
+    Unreadable,
     WebhookAck,
 )
-from channels.media import fetch_limited
+from channels.media import fetch_media, media_policy
+from channels.sanitize import (
+    PROVIDER_TIME,
+    check_body_size,
+    finish,
+    load_json,
+    provider_time,
+    reading,
+    reason,
+    secrets_match,
+)
 from config.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -226,7 +236,8 @@ class XPage(_Model):
 
 def crc_response_token(consumer_secret: str, crc_token: str) -> str:
     """X's CRC answer: `sha256=` + base64 HMAC-SHA256 of the token with the consumer secret."""
-    digest = hmac.new(consumer_secret.encode(), crc_token.encode(), hashlib.sha256).digest()
+    token = crc_token.encode("utf-8", "surrogatepass")  # any query text, never an exception
+    digest = hmac.new(consumer_secret.encode(), token, hashlib.sha256).digest()
     return "sha256=" + base64.b64encode(digest).decode()
 
 
@@ -498,6 +509,18 @@ class SweepCursor:
         return False
 
 
+def _record(raw_item: Any, includes: XIncludes) -> str:
+    """An item as X listed it, with what the page included for it: the raw record kept."""
+    return json.dumps(
+        {"data": raw_item, "includes": includes.model_dump(exclude_defaults=True)}, default=str
+    )
+
+
+def _unreadable(raw_item: Any, includes: XIncludes, exc: Exception) -> Unreadable:
+    logger.warning("x item unreadable, handed over raw: %s", type(exc).__name__)
+    return Unreadable(_record(raw_item, includes), reason("unreadable X item", exc))
+
+
 def _newest(*ids: str | None) -> str | None:
     present = [i for i in ids if i]
     return max(present, key=int) if present else None
@@ -532,6 +555,7 @@ class _XSweepPoller(Poller):
 
     def _sweep(self, state: SweepCursor) -> PollResult:
         found: list[tuple[Any, XIncludes, dict[str, Any]]] = []  # newest first
+        unreadable: list[Unreadable] = []
         reads = pages = 0
         next_token = state.resume
         reached = limited = False
@@ -541,8 +565,13 @@ class _XSweepPoller(Poller):
                 page = XPage.model_validate(response.json())
                 reads += len(page.data)
                 for raw_item in page.data:
-                    item = self.item_model.model_validate(raw_item)
-                    if state.is_old(item.id, item.created_at):
+                    try:
+                        item = self.item_model.model_validate(raw_item)
+                        item_id = int(item.id)  # ids are numbers: the cursor compares them
+                    except ValueError as exc:  # one poison post must not stop the source
+                        unreadable.append(_unreadable(raw_item, page.includes, exc))
+                        continue
+                    if state.is_old(str(item_id), item.created_at):
                         reached = True
                         break
                     found.append((item, page.includes, raw_item))
@@ -571,16 +600,26 @@ class _XSweepPoller(Poller):
         messages: list[InboundMessage] = []
         raw: dict[str, str] = {}
         for item, includes, raw_item in reversed(found):
-            message = self._message(item, includes)
-            if message is None:
+            try:
+                with reading(f"unreadable X {self.name} item"):
+                    message = self._message(item, includes)
+                    if message is None:
+                        continue
+                    [message] = finish(
+                        [message], max_chars=self.settings.chat_max_chars, now=self.x.now()
+                    )
+            except PayloadError as exc:
+                unreadable.append(_unreadable(raw_item, includes, exc))
                 continue
             messages.append(message)
-            raw[message.external_id] = json.dumps(
-                {"data": raw_item, "includes": includes.model_dump(exclude_defaults=True)},
-                default=str,
-            )
+            raw[message.external_id] = _record(raw_item, includes)
         return PollResult(
-            messages, cursor.dumps(), more=not done and not limited, cost=reads, raw=raw
+            messages,
+            cursor.dumps(),
+            more=not done and not limited,
+            cost=reads,
+            raw=raw,
+            unreadable=tuple(unreadable),
         )
 
 
@@ -730,19 +769,17 @@ class XChannel(Channel):
         given = raw.header(SIGNATURE_HEADER)
         if not given:
             raise SignatureError(f"missing {SIGNATURE_HEADER}")
-        if not hmac.compare_digest(given.encode(), webhook_signature(secret, raw.body).encode()):
+        if not secrets_match(given, webhook_signature(secret, raw.body)):
             raise SignatureError(f"{SIGNATURE_HEADER} does not match")
 
     def parse(self, raw: RawRequest) -> list[InboundMessage]:
-        try:
-            data = json.loads(raw.body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise PayloadError(f"not JSON: {exc}") from None
+        check_body_size(raw, self.settings.webhook_max_bytes)
+        data = load_json(raw.body, "not an X account activity delivery")
         if not isinstance(data, dict) or not isinstance(data.get("for_user_id"), str):
             raise PayloadError("not an X account activity delivery: no for_user_id")
         ours = data["for_user_id"]
         messages: list[InboundMessage] = []
-        try:
+        with reading("garbled X delivery"):
             for tweet in data.get("tweet_create_events") or []:
                 message = self._activity_tweet(tweet, ours)
                 if message is not None:
@@ -752,11 +789,9 @@ class XChannel(Channel):
                 message = self._activity_dm(event, users, ours)
                 if message is not None:
                     messages.append(message)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise PayloadError(f"garbled X delivery: {type(exc).__name__}: {exc}") from None
         if not messages:
-            logger.info("x delivery ignored: %s", sorted(k for k in data if k != "for_user_id"))
-        return messages
+            logger.info("x delivery ignored: %d keys", len(data))
+        return finish(messages, max_chars=self.settings.chat_max_chars, now=self.now())
 
     def _activity_tweet(self, tweet: dict[str, Any], ours: str) -> InboundMessage | None:
         """A v1.1 tweet object as `mention_message` would read its v2 twin."""
@@ -822,12 +857,14 @@ class XChannel(Channel):
             )
         sender = users.get(sender_id) or {}
         low, high = sorted((sender_id, recipient), key=int)
+        # Milliseconds; one past the year 9999 (or no number) is "now", X's value kept.
+        created_at, original_time = provider_time(event.get("created_timestamp"), self.now())
         v2 = XDmEvent(
             id=event["id"],
             event_type="MessageCreate",
             text=data.get("text", ""),
             sender_id=sender_id,
-            created_at=datetime.fromtimestamp(int(event["created_timestamp"]) / 1000, UTC),
+            created_at=created_at,
             dm_conversation_id=f"{low}-{high}",
             attachments=XAttachments(media_keys=[m.media_key for m in media]),
         )
@@ -841,7 +878,10 @@ class XChannel(Channel):
             ],
             media=media,
         )
-        return dm_message(v2, includes, ours, self.now())
+        message = dm_message(v2, includes, ours, self.now())
+        if message is not None and original_time:
+            message = replace(message, extra={**message.extra, PROVIDER_TIME: original_time})
+        return message
 
     # --- outbound ---
 
@@ -883,12 +923,14 @@ class XChannel(Channel):
         return SendResult.sent(provider_id)
 
     async def download(self, media: Media, max_bytes: int) -> tuple[bytes, str | None]:
+        """A post's photo or video (pbs.twimg.com, video.twimg.com), or a DM's attachment
+        (ton.twitter.com, signed with the user context): X_MEDIA_HOSTS only, the signature only
+        to the DM media host."""
         if not media.url:
             raise MediaError("X media without a URL", retryable=False)
+        policy = media_policy(self.settings, "x")
         auth = None
-        host = urlsplit(media.url).hostname or ""
-        private = host.startswith("ton.") or "/ton/" in media.url  # DM media need the user
-        if private and self.has_user_context:
+        if policy.sends_credentials_to(media.url) and self.has_user_context:
             s = self.settings
             assert s.x_consumer_secret and s.x_access_token_secret
             auth = _OAuth1(
@@ -899,15 +941,13 @@ class XChannel(Channel):
                     resource_owner_secret=s.x_access_token_secret.get_secret_value(),
                 )
             )
-        async with httpx.AsyncClient(
-            timeout=self.settings.media_download_timeout_seconds
-        ) as client:
-            return await fetch_limited(
-                client,
-                media.url,
-                max_bytes=max_bytes,
-                allowed_types=self.settings.media_allowed_types,
-                claimed_type=media.content_type,
-                auth=auth,
-                describe="X media",
-            )
+        return await fetch_media(
+            media.url,
+            policy=policy,
+            max_bytes=max_bytes,
+            allowed_types=self.settings.media_allowed_types,
+            claimed_type=media.content_type,
+            auth=auth,
+            describe="X media",
+            timeout=self.settings.media_download_timeout_seconds,
+        )

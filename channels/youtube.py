@@ -40,7 +40,7 @@ from google.oauth2.credentials import Credentials
 from google_auth_httplib2 import AuthorizedHttp
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 
 from channels.base import (
     Channel,
@@ -54,7 +54,9 @@ from channels.base import (
     ReplyMode,
     SendResult,
     SignatureError,
+    Unreadable,
 )
+from channels.sanitize import finish_message, reading, reason
 from config.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -88,7 +90,8 @@ class CommentSnippet(_Model):
     text_display: str = Field("", alias="textDisplay")
     video_id: str | None = Field(None, alias="videoId")
     parent_id: str | None = Field(None, alias="parentId")
-    published_at: datetime = Field(alias="publishedAt")
+    # Aware: the cursor compares it with its own times (a naive one would raise TypeError).
+    published_at: AwareDatetime = Field(alias="publishedAt")
 
 
 class Comment(_Model):
@@ -308,6 +311,7 @@ class YouTubeCommentsPoller(Poller):
         reached = False
         threads: list[tuple[CommentThread, dict[str, Any]]] = []
         fresh: list[tuple[Comment, CommentThread]] = []
+        unreadable: list[Unreadable] = []
         try:
             while pages < self.settings.youtube_max_pages_per_poll:
                 request = service.commentThreads().list(
@@ -321,7 +325,15 @@ class YouTubeCommentsPoller(Poller):
                 page = ThreadPage.model_validate(request.execute(num_retries=0))
                 pages += 1
                 for raw_thread in page.items:
-                    thread = CommentThread.model_validate(raw_thread)
+                    try:
+                        thread = CommentThread.model_validate(raw_thread)
+                    except ValidationError as exc:  # one poison thread must not stop the source
+                        published = _published(raw_thread)
+                        if published is not None and published < state.since:
+                            reached = True  # taken by an earlier sweep: the sweep ends here
+                            break
+                        unreadable.append(_unreadable(raw_thread, exc))
+                        continue
                     top = thread.snippet.top_level_comment
                     if state.is_old(top):
                         if top.snippet.published_at < state.since:
@@ -362,11 +374,43 @@ class YouTubeCommentsPoller(Poller):
         raw: dict[str, str] = {}
         raw_threads = {thread.id: raw_thread for thread, raw_thread in threads}
         for comment, thread in fresh:
-            message = comment_message(comment, thread, self.settings.youtube_channel_id)
-            if message is not None:
-                messages.append(message)
-                raw[message.external_id] = json.dumps(raw_threads[thread.id])
-        return PollResult(messages, cursor.dumps(), more=not done, cost=pages, raw=raw)
+            try:
+                with reading("unreadable YouTube comment"):
+                    message = comment_message(comment, thread, self.settings.youtube_channel_id)
+                    if message is None:
+                        continue
+                    message = finish_message(
+                        message, max_chars=self.settings.chat_max_chars, now=self.youtube.now()
+                    )
+            except PayloadError as exc:
+                unreadable.append(_unreadable(raw_threads[thread.id], exc))
+                continue
+            messages.append(message)
+            raw[message.external_id] = json.dumps(raw_threads[thread.id])
+        return PollResult(
+            messages,
+            cursor.dumps(),
+            more=not done,
+            cost=pages,
+            raw=raw,
+            unreadable=tuple(unreadable),
+        )
+
+
+def _published(raw_thread: Any) -> datetime | None:
+    """When an unreadable thread was published, read leniently (a time without zone is UTC),
+    so the sweep still knows where it stands; None when even that cannot be read."""
+    try:
+        text = raw_thread["snippet"]["topLevelComment"]["snippet"]["publishedAt"]
+        when = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except (KeyError, TypeError, ValueError):
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _unreadable(raw_thread: Any, exc: Exception) -> Unreadable:
+    logger.warning("youtube thread unreadable, handed over raw: %s", type(exc).__name__)
+    return Unreadable(json.dumps(raw_thread, default=str), reason("unreadable YouTube item", exc))
 
 
 class YouTubeChannel(Channel):

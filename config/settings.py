@@ -61,6 +61,13 @@ class Settings(BaseSettings):
     upload_max_files: int = Field(default=3, ge=0, le=10)
     # Photos are shrunk to this many pixels on their longer side (channels/images.py).
     image_max_side: int = Field(default=2560, ge=320, le=10000)
+    # What one chat message may hand over (SMS, WhatsApp, Telegram, Meta, X, YouTube): longer
+    # text is cut to this many characters and the bot says so (channels/sanitize.py).
+    chat_max_chars: int = Field(default=4096, ge=160)
+    # The same for one e-mail's text (the whole mail stays in the raw record).
+    email_max_chars: int = Field(default=20000, ge=1000)
+    # A webhook body larger than this is no genuine provider request: unreadable.
+    webhook_max_bytes: int = Field(default=1024 * 1024, ge=16 * 1024)
 
     # --- outbox ----------------------------------------------------------------------------
     outbox_poll_seconds: float = Field(default=2.0, gt=0)
@@ -205,6 +212,27 @@ class Settings(BaseSettings):
         ]
     )
     media_download_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Where each source's attachments may be fetched from (and redirected to): host names,
+    # "*.example.com" for its subdomains, "host:port" for one port (channels/media.py). The
+    # host of the source's API base URL (TWILIO_API_BASE_URL...) is always allowed as well.
+    twilio_media_hosts: list[str] = Field(
+        default_factory=lambda: [
+            "api.twilio.com",
+            "*.twiliocdn.com",
+            "s3-external-1.amazonaws.com",
+        ]
+    )
+    telegram_media_hosts: list[str] = Field(default_factory=lambda: ["api.telegram.org"])
+    meta_media_hosts: list[str] = Field(
+        default_factory=lambda: ["*.fbcdn.net", "*.fbsbx.com", "*.cdninstagram.com"]
+    )
+    x_media_hosts: list[str] = Field(
+        default_factory=lambda: ["pbs.twimg.com", "video.twimg.com", "ton.twitter.com"]
+    )
+    core_media_hosts: list[str] = Field(default_factory=list)  # besides CORE_BASE_URL's host
+    # Whether media may come from private, loopback or link-local addresses (the local fakes);
+    # empty: yes unless APP_ENV=production. The hosts of the configured base URLs are trusted.
+    media_allow_private_addresses: bool | None = None
 
     # --- the SP4N-LAPOR core -------------------------------------------------------------------
     core_backend: Literal["simulator", "rest", "manual"] = "simulator"

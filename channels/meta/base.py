@@ -20,9 +20,11 @@ from channels.base import (
     RawRequest,
     WebhookAck,
 )
+from channels.media import media_policy
 from channels.meta.graph import GraphClient
 from channels.meta.payloads import Notification
 from channels.meta.webhook import answer_handshake, read_notification, verify_signature
+from channels.sanitize import finish, finish_statuses, reading
 from config.settings import Settings
 
 # WhatsApp's customer-service window and Messenger's/Instagram's standard messaging window.
@@ -64,12 +66,15 @@ class MetaChannel(Channel):
         return answer_handshake(raw, self.settings.meta_verify_token)
 
     def notification(self, raw: RawRequest) -> Notification:
-        return read_notification(raw, self.object_name)
+        return read_notification(raw, self.object_name, self.settings.webhook_max_bytes)
 
     def parse(self, raw: RawRequest) -> list[InboundMessage]:
+        notification = self.notification(raw)
+        with reading(f"not a {self.name} notification"):
+            found = self.inbound_messages(notification)
         messages: list[InboundMessage] = []
         seen: set[str] = set()
-        for message in self.inbound_messages(self.notification(raw)):
+        for message in finish(found, max_chars=self.settings.chat_max_chars, now=self.now()):
             if message.external_id in seen:  # Meta may repeat an item inside one batch
                 continue
             seen.add(message.external_id)
@@ -82,7 +87,9 @@ class MetaChannel(Channel):
         raise NotImplementedError
 
     def parse_statuses(self, raw: RawRequest) -> list[DeliveryStatus]:
-        return self.delivery_statuses(self.notification(raw))
+        notification = self.notification(raw)
+        with reading(f"not a {self.name} notification"):
+            return finish_statuses(self.delivery_statuses(notification))
 
     def delivery_statuses(self, notification: Notification) -> list[DeliveryStatus]:
         return []
@@ -105,6 +112,7 @@ class MetaChannel(Channel):
             raise MediaError(f"{self.name} media has no URL", retryable=False)
         return await self.graph.fetch(
             media.url,
+            policy=media_policy(self.settings, "meta"),
             max_bytes=max_bytes,
             allowed_types=self.settings.media_allowed_types,
             claimed_type=media.content_type,

@@ -86,7 +86,8 @@ class FacebookChannel(MessengerChannel):
             )
             if not (feed.message.strip() or media):
                 continue
-            extra = {"field": "feed"}
+            received_at, time_extra = from_epoch(feed.created_time or entry.time, self.now())
+            extra = {"field": "feed", **time_extra}
             if author is None:
                 # Meta leaves `from` out for some people; the private reply still reaches them
                 # through the comment id, and its answer names their PSID.
@@ -101,7 +102,7 @@ class FacebookChannel(MessengerChannel):
                     channel=self.name,
                     external_id=feed.comment_id,
                     sender=author.id if author else f"comment:{feed.comment_id}",
-                    received_at=from_epoch(feed.created_time or entry.time, self.now()),
+                    received_at=received_at,
                     text=feed.message,
                     sender_name=author.name if author else None,
                     media=media,

@@ -23,7 +23,7 @@ import httpx
 from pydantic import SecretStr, ValidationError
 
 from channels.base import MediaError, SendResult
-from channels.media import fetch_limited
+from channels.media import MediaPolicy, fetch_media
 from channels.meta.payloads import GraphErrorResponse
 
 # Graph error code → (what it means for an admin, whether a later retry may succeed).
@@ -229,6 +229,7 @@ class GraphClient:
         self,
         url: str,
         *,
+        policy: MediaPolicy,
         max_bytes: int,
         allowed_types: Collection[str],
         claimed_type: str | None,
@@ -236,18 +237,19 @@ class GraphClient:
         authenticated: bool,
         timeout: float | None = None,
     ) -> tuple[bytes, str | None]:
-        """Download a media file (WhatsApp's media URLs want the bearer token, CDN links not)."""
+        """Download a media file under `policy` (META_MEDIA_HOSTS). WhatsApp's media URLs want
+        the bearer token, which goes only to the policy's credential hosts; CDN links get none."""
         auth = BearerAuth(self._token) if authenticated and self._token else None
-        async with httpx.AsyncClient(timeout=timeout or self.timeout) as client:
-            return await fetch_limited(
-                client,
-                url,
-                max_bytes=max_bytes,
-                allowed_types=allowed_types,
-                claimed_type=claimed_type,
-                auth=auth,
-                describe=describe,
-            )
+        return await fetch_media(
+            url,
+            policy=policy,
+            max_bytes=max_bytes,
+            allowed_types=allowed_types,
+            claimed_type=claimed_type,
+            auth=auth,
+            describe=describe,
+            timeout=timeout or self.timeout,
+        )
 
 
 def read_answer(model: Any, answer: dict[str, Any]) -> Any:

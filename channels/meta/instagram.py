@@ -77,7 +77,8 @@ class InstagramChannel(MessengerChannel):
                 continue  # our own reply under a post
             if not comment.text.strip():
                 continue
-            extra = {"field": change.field}
+            received_at, time_extra = from_epoch(entry.time, self.now())
+            extra = {"field": change.field, **time_extra}
             if comment.author.username:
                 extra["username"] = comment.author.username
             if comment.media is not None:
@@ -91,7 +92,7 @@ class InstagramChannel(MessengerChannel):
                     channel=self.name,
                     external_id=comment.id,
                     sender=comment.author.id,
-                    received_at=from_epoch(entry.time, self.now()),
+                    received_at=received_at,
                     text=comment.text,
                     sender_name=comment.author.username,
                     reply_to=comment.parent_id,

@@ -113,7 +113,7 @@ class MessengerChannel(MetaChannel):
     def direct_message(self, event: MessagingEvent) -> InboundMessage | None:
         if not self._ours(event.recipient.id):
             return None  # an echo or an event for another Page
-        received_at = from_epoch(event.timestamp, self.now())
+        received_at, time_extra = from_epoch(event.timestamp, self.now())
         if event.postback is not None:
             postback = event.postback
             mid = postback.mid or f"postback:{event.sender.id}:{event.timestamp}"
@@ -125,6 +125,7 @@ class MessengerChannel(MetaChannel):
                 text=postback.title,
                 kind=MessageKind.BUTTON,
                 button_payload=postback.payload or postback.title,
+                extra=time_extra,
             )
         message = event.message
         if message is None:
@@ -161,6 +162,7 @@ class MessengerChannel(MetaChannel):
             kind=MessageKind.BUTTON if quick else MessageKind.MESSAGE,
             button_payload=quick.payload if quick else None,
             reply_to=message.reply_to.mid if message.reply_to else None,
+            extra=time_extra,
         )
 
     def delivery_statuses(self, notification: Notification) -> list[DeliveryStatus]:

@@ -7,21 +7,31 @@
   `hub.challenge`): the token is compared in constant time and the challenge echoed as plain
   text. A wrong or missing token is a `SignatureError` (403).
 - `read_notification`: the JSON body as a `Notification` of the expected `object`
-  ("whatsapp_business_account", "instagram" or "page"); anything else is a `PayloadError`.
+  ("whatsapp_business_account", "instagram" or "page"); anything else (not JSON, too deep,
+  too large) is a `PayloadError`.
+- `from_epoch`: Meta's timestamps; one that is no number or past the year 9999 is "now", Meta's
+  value kept for `extra["provider_time"]`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pydantic import SecretStr, ValidationError
 
 from channels.base import PayloadError, RawRequest, SignatureError, WebhookAck
 from channels.meta.payloads import Notification, first_error
+from channels.sanitize import (
+    PROVIDER_TIME,
+    check_body_size,
+    clean_text,
+    load_json,
+    provider_time,
+    secrets_match,
+)
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 SIGNATURE_PREFIX = "sha256="
@@ -48,7 +58,7 @@ def verify_signature(raw: RawRequest, app_secret: SecretStr | None) -> None:
         raise SignatureError(f"missing {SIGNATURE_HEADER}")
     if not given.startswith(SIGNATURE_PREFIX):
         raise SignatureError(f"{SIGNATURE_HEADER} is not a sha256= signature")
-    if not hmac.compare_digest(given.strip().encode(), sign(raw.body, secret).encode()):
+    if not secrets_match(given.strip(), sign(raw.body, secret)):
         raise SignatureError(f"{SIGNATURE_HEADER} does not match the body")
 
 
@@ -61,18 +71,18 @@ def answer_handshake(raw: RawRequest, verify_token: SecretStr | None) -> Webhook
     challenge = raw.query.get("hub.challenge") or ""
     if mode != "subscribe":
         raise SignatureError(f"hub.mode is {mode!r}, not 'subscribe'")
-    if not hmac.compare_digest(given.encode(), expected.encode()):
+    if not secrets_match(given, expected):
         raise SignatureError("hub.verify_token does not match META_VERIFY_TOKEN")
     if not _CHALLENGE.fullmatch(challenge):
         raise PayloadError("hub.challenge is missing or not a plain token")
     return WebhookAck(status_code=200, body=challenge, media_type="text/plain")
 
 
-def read_notification(raw: RawRequest, expected_object: str) -> Notification:
-    try:
-        data = json.loads(raw.body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PayloadError(f"not JSON: {exc}") from None
+def read_notification(
+    raw: RawRequest, expected_object: str, max_bytes: int = 1024 * 1024
+) -> Notification:
+    check_body_size(raw, max_bytes)
+    data = load_json(raw.body, "not a Meta notification")
     if not isinstance(data, dict):
         raise PayloadError("not a Meta notification: the body is not a JSON object")
     try:
@@ -81,20 +91,15 @@ def read_notification(raw: RawRequest, expected_object: str) -> Notification:
         raise PayloadError(f"not a Meta notification: {first_error(exc)}") from None
     if notification.object != expected_object:
         raise PayloadError(
-            f"a notification for object {notification.object!r} sent to the "
+            f"a notification for object {clean_text(notification.object)[:60]!r} sent to the "
             f"{expected_object!r} webhook (check the callback URL in the Meta app)"
         )
     return notification
 
 
-def from_epoch(value: int | str | None, fallback: datetime) -> datetime:
-    """Meta's timestamps: seconds (WhatsApp, feed) or milliseconds (Messenger), as UTC."""
-    if value is None or value == "":
-        return fallback
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise PayloadError(f"not a timestamp: {value!r}") from None
-    if number >= 1_000_000_000_000:  # milliseconds
-        return datetime.fromtimestamp(number / 1000, tz=UTC)
-    return datetime.fromtimestamp(number, tz=UTC)
+def from_epoch(value: int | str | None, now: datetime) -> tuple[datetime, dict[str, str]]:
+    """Meta's timestamps (seconds: WhatsApp, feed; milliseconds: Messenger) as UTC, and what to
+    add to `extra`: a time that is no number or out of range is `now`, Meta's value kept in
+    `extra["provider_time"]`."""
+    when, original = provider_time(value, now)
+    return when, ({PROVIDER_TIME: original} if original else {})

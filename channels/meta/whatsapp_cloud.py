@@ -197,11 +197,13 @@ class WhatsAppCloudChannel(MetaChannel):
             return None
         if not (text.strip() or media or location or contact_phone or button_payload):
             return None
+        received_at, time_extra = from_epoch(message.timestamp, self.now())
+        extra.update(time_extra)
         return InboundMessage(
             channel=self.name,
             external_id=message.id,
             sender=to_e164(message.sender, region) or message.sender,
-            received_at=from_epoch(message.timestamp, self.now()),
+            received_at=received_at,
             text=text,
             sender_name=name,
             media=media,

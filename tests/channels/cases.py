@@ -183,6 +183,31 @@ def fixture_bytes(channel: str, name: str) -> bytes:
     return (FIXTURES / channel / name).read_bytes()
 
 
+DROP = object()  # in `mutated`: remove the key
+
+
+def mutated(channel: str, fixture: str, changes: Mapping[str, object]) -> bytes:
+    """A JSON fixture with values set at dotted paths (`message.photo.0.width`), `DROP`
+    removing the key: a poison payload built from a genuine one. JSON escapes keep U+0000 and
+    lone surrogates as `\\u0000` and `\\ud800`, as a hostile sender would write them."""
+    data = json.loads(fixture_bytes(channel, fixture))
+    for path, value in changes.items():
+        *parents, last = path.split(".")
+        target: Any = data
+        for part in parents:
+            target = target[int(part)] if isinstance(target, list) else target[part]
+        key: Any = int(last) if isinstance(target, list) else last
+        if value is DROP:
+            del target[key]
+        else:
+            target[key] = value
+    return json.dumps(data).encode()
+
+
+def deep_json(levels: int, inner: bytes = b"1") -> bytes:
+    return b'{"a": ' * levels + inner + b"}" * levels
+
+
 def webhook_path(case: WebhookCase) -> str:
     path = f"/webhooks/{case.channel}"
     return f"{path}/{case.subpath}" if case.subpath else path
@@ -313,7 +338,8 @@ def check_case(channel: Channel, case: WebhookCase) -> list[InboundMessage]:
         assert message.text == expected.text
         assert len(message.media) == expected.media
         where = message.location
-        got = (where.latitude, where.longitude) if where else None
+        # A location with only a label (its coordinates dropped) counts as no coordinates.
+        got = (where.latitude, where.longitude) if where and where.latitude is not None else None
         assert got == expected.location
         for path, value in expected.also.items():
             assert _resolve(message, path) == value, path
@@ -448,7 +474,72 @@ def twilio_sms_cases() -> list[WebhookCase]:
             subpath="status",
             error=PayloadError,
         ),
+        # --- hostile input (issue 13): cut or unreadable, never a 500
+        WebhookCase(
+            "an SMS of 5,000 characters: cut to CHAT_MAX_CHARS, and the message says so",
+            c,
+            body=_sms_form("a" * 5000),
+            messages=(
+                Expect(
+                    "+6281234560001",
+                    "SM9001",
+                    "a" * 4096,
+                    also={"extra.text_truncated": "4096", "extra.text_chars": "5000"},
+                ),
+            ),
+        ),
+        WebhookCase(
+            "a signed SMS over WEBHOOK_MAX_BYTES (the 10 MB SMS): unreadable",
+            c,
+            body=_sms_form("a" * (1024 * 1024)),
+            error=PayloadError,
+        ),
+        WebhookCase(
+            "U+0000 in an SMS: removed",
+            c,
+            body=_sms_form("Jalan\x00 rusak"),
+            messages=(Expect("+6281234560001", "SM9001", "Jalan rusak"),),
+        ),
+        WebhookCase(
+            "a MessageSid of 300 characters: unreadable",
+            c,
+            body=_sms_form("halo", sid="SM" + "9" * 298),
+            error=PayloadError,
+        ),
+        WebhookCase(
+            "NumMedia that is no number",
+            c,
+            body=_sms_form("halo", NumMedia="dua"),
+            error=PayloadError,
+        ),
+        WebhookCase(
+            "NumMedia over ten",
+            c,
+            body=_sms_form("halo", NumMedia="11"),
+            error=PayloadError,
+        ),
+        WebhookCase(
+            "a status callback with an ErrorCode of 5,000 digits",
+            c,
+            body=b"MessageSid=SM1&MessageStatus=failed&ErrorCode=" + b"3" * 5000,
+            subpath="status",
+            error=PayloadError,
+        ),
     ]
+
+
+def _sms_form(body: str, *, sid: str = "SM9001", **more: str) -> bytes:
+    """An incoming SMS form as Twilio posts it, with `body` (and any other fields)."""
+    fields = {
+        "MessageSid": sid,
+        "AccountSid": TEST_TWILIO_ACCOUNT_SID,
+        "From": "+6281234560001",
+        "To": SMS_NUMBER,
+        "Body": body,
+        "NumMedia": "0",
+        **more,
+    }
+    return urlencode(fields).encode()
 
 
 # --- WhatsApp ------------------------------------------------------------------------------------
@@ -579,11 +670,49 @@ def twilio_whatsapp_cases() -> list[WebhookCase]:
             error=PayloadError,
         ),
         WebhookCase(
-            "latitude that is no number",
+            "latitude that is no number, and nothing else: unreadable",
             c,
             body=b"MessageSid=SM1&From=whatsapp%3A%2B6281234560011&Latitude=selatan"
             b"&Longitude=111.3&Body=",
             error=PayloadError,
+        ),
+        WebhookCase(
+            "latitude that is no number beside text: the location dropped, the text kept",
+            c,
+            body=b"MessageSid=SM1&From=whatsapp%3A%2B6281234560011&Latitude=abc"
+            b"&Longitude=111.3&Body=Di+depan+pasar",
+            messages=(
+                Expect(
+                    "+6281234560011",
+                    "SM1",
+                    "Di depan pasar",
+                    also={"location": None, "extra.location_dropped": "true"},
+                ),
+            ),
+        ),
+        WebhookCase(
+            "latitude out of range, and nothing else: unreadable",
+            c,
+            body=b"MessageSid=SM1&From=whatsapp%3A%2B6281234560011&Latitude=91"
+            b"&Longitude=111.3&Body=",
+            error=PayloadError,
+        ),
+        WebhookCase(
+            "a contact card: Twilio's vCard set apart to be read, not stored as media",
+            c,
+            "contact_card.form",
+            messages=(
+                Expect(
+                    "+6281234560011",
+                    _sid("MM", 0xC008),
+                    media=0,
+                    also={
+                        "extra.contact_card_url": _media_url(8, 8),
+                        "extra.message_type": "contacts",
+                        "contact_phone": None,  # read from the card by resolve_contact
+                    },
+                ),
+            ),
         ),
     ]
 
@@ -765,9 +894,197 @@ def telegram_cases() -> list[WebhookCase]:
             ),
         ),
         WebhookCase(
-            "photo sizes without width: signed but unreadable",
+            "photo sizes without width or height: still a photo",
             c,
             "photo_without_sizes.json",
+            messages=(
+                Expect(
+                    BUDI,
+                    "810000017",
+                    "Foto talud yang longsor",
+                    media=1,
+                    also={"media.0.ref": "AgACAgUAAxkBAAIBc1-90", "media.0.size": 1234},
+                ),
+            ),
+        ),
+        # --- poison updates (issue 13): read what can be read, else unreadable, never a 500
+        WebhookCase(
+            "a photo size with a null width: still a photo, the next size taken",
+            c,
+            body=mutated(c, "photo_caption.json", {"message.photo.1.width": None}),
+            messages=(
+                Expect(
+                    BUDI,
+                    "810000003",
+                    "Ini fotonya, lubangnya dalam sekali",
+                    media=1,
+                    also={"media.0.ref": "AgACAgUAAxkBAAIBZ2-320"},
+                ),
+            ),
+        ),
+        WebhookCase(
+            "photo sizes that are no objects or have a size in words: the good ones read",
+            c,
+            body=mutated(
+                c,
+                "photo_caption.json",
+                {"message.photo.0": "kecil", "message.photo.1.file_size": "besar"},
+            ),
+            messages=(
+                Expect(
+                    BUDI,
+                    "810000003",
+                    "Ini fotonya, lubangnya dalam sekali",
+                    media=1,
+                    also={"media.0.ref": "AgACAgUAAxkBAAIBZ2-1280", "media.0.size": None},
+                ),
+            ),
+        ),
+        WebhookCase(
+            "a date past the year 9999: received now, Telegram's date kept",
+            c,
+            body=mutated(c, "text.json", {"message.date": 10**20}),
+            messages=(
+                Expect(
+                    BUDI,
+                    "810000001",
+                    "Jalan di Desa Sumberjo rusak parah, banyak lubang besar",
+                    also={
+                        "received_at": FIXED_NOW,
+                        "extra.provider_time": "100000000000000000000",
+                    },
+                ),
+            ),
+        ),
+        WebhookCase(
+            "a date in the year 5138: received now, Telegram's date kept",
+            c,
+            body=mutated(c, "text.json", {"message.date": 10**11}),
+            messages=(
+                Expect(
+                    BUDI,
+                    "810000001",
+                    "Jalan di Desa Sumberjo rusak parah, banyak lubang besar",
+                    also={
+                        "received_at": FIXED_NOW,
+                        "extra.provider_time": "5138-11-16T09:46:40+00:00",
+                    },
+                ),
+            ),
+        ),
+        WebhookCase(
+            "a date that is text: received now",
+            c,
+            body=mutated(c, "text.json", {"message.date": "kemarin"}),
+            messages=(
+                Expect(
+                    BUDI,
+                    "810000001",
+                    "Jalan di Desa Sumberjo rusak parah, banyak lubang besar",
+                    also={"received_at": FIXED_NOW, "extra.provider_time": "kemarin"},
+                ),
+            ),
+        ),
+        WebhookCase(
+            "a location that is no number beside a photo: dropped, the photo and caption kept",
+            c,
+            body=mutated(
+                c,
+                "photo_caption.json",
+                {"message.location": {"latitude": "abc", "longitude": 111.3}},
+            ),
+            messages=(
+                Expect(
+                    BUDI,
+                    "810000003",
+                    "Ini fotonya, lubangnya dalam sekali",
+                    media=1,
+                    also={"location": None, "extra.location_dropped": "true"},
+                ),
+            ),
+        ),
+        WebhookCase(
+            "a location alone that is no number: unreadable, kept raw",
+            c,
+            "location_not_numbers.json",
+            error=PayloadError,
+        ),
+        WebhookCase(
+            "a location out of range: unreadable",
+            c,
+            body=mutated(c, "location.json", {"message.location.latitude": 1e308 * 10}),
+            error=PayloadError,
+        ),
+        WebhookCase(
+            "a venue whose location is no object: the message's own location kept",
+            c,
+            body=mutated(c, "venue.json", {"message.venue.location": [1, 2]}),
+            messages=(
+                Expect(
+                    BUDI,
+                    "810000006",
+                    location=(-6.70402, 111.33897),
+                    also={"location.label": None, "extra.location_dropped": "true"},
+                ),
+            ),
+        ),
+        WebhookCase(
+            "a venue and a location that are no numbers: unreadable",
+            c,
+            body=mutated(
+                c,
+                "venue.json",
+                {"message.venue.location.latitude": "x", "message.location.longitude": None},
+            ),
+            error=PayloadError,
+        ),
+        WebhookCase(
+            "text with U+0000 and a lone surrogate: NUL removed, surrogate replaced",
+            c,
+            body=mutated(c, "text.json", {"message.text": "Jalan\x00 rusak \ud800 parah"}),
+            messages=(Expect(BUDI, "810000001", "Jalan rusak \ufffd parah"),),
+        ),
+        WebhookCase(
+            "text that is a number: unreadable",
+            c,
+            body=mutated(c, "text.json", {"message.text": 12345}),
+            error=PayloadError,
+        ),
+        WebhookCase(
+            "text longer than CHAT_MAX_CHARS: cut, and the message says so",
+            c,
+            body=mutated(c, "text.json", {"message.text": "lubang " * 1000}),
+            messages=(
+                Expect(
+                    BUDI,
+                    "810000001",
+                    ("lubang " * 1000)[:4096],
+                    also={"extra.text_truncated": "4096", "extra.text_chars": "7000"},
+                ),
+            ),
+        ),
+        WebhookCase(
+            "a sender and a chat of the wrong types",
+            c,
+            body=mutated(c, "text.json", {"message.from": "Budi", "message.chat.id": "x"}),
+            error=PayloadError,
+        ),
+        WebhookCase(
+            "an update id of 300 digits: unreadable",
+            c,
+            body=mutated(c, "text.json", {"update_id": 10**299}),
+            error=PayloadError,
+        ),
+        WebhookCase(
+            "a number of 5,000 digits: unreadable",
+            c,
+            body=b'{"update_id": ' + b"7" * 5000 + b"}",
+            error=PayloadError,
+        ),
+        WebhookCase(
+            "JSON nested 1,000 levels deep: unreadable",
+            c,
+            body=b'{"update_id": 9, "message": ' + deep_json(1000) + b"}",
             error=PayloadError,
         ),
         WebhookCase("bot blocked (my_chat_member) is ignored", c, "my_chat_member.json"),
@@ -865,6 +1182,61 @@ def x_cases() -> list[WebhookCase]:
             c,
             body=b'{"for_user_id": "1", "tweet_create_events": [{"id_str": "5", "text": "x"}]}',
             error=PayloadError,
+        ),
+        # --- hostile input (issue 13)
+        WebhookCase(
+            "a DM created past the year 9999: received now, X's time kept",
+            c,
+            body=mutated(c, "aaa_dm.json", {"direct_message_events.0.created_timestamp": "9" * 25}),
+            messages=(
+                Expect(
+                    BUDI_X,
+                    "dm:1860000000000000307",
+                    "Selamat pagi, saya yang lapor jalan rusak di Pasarbanggi. Lubangnya di depan "
+                    "balai desa.",
+                    also={"received_at": FIXED_NOW, "extra.provider_time": "9" * 25},
+                ),
+            ),
+        ),
+        WebhookCase(
+            "a mention's point out of range: dropped, the place's name kept",
+            c,
+            body=mutated(
+                c, "aaa_mention.json", {"tweet_create_events.0.coordinates.coordinates": [500, 91]}
+            ),
+            messages=(
+                Expect(
+                    BUDI_X,
+                    "tweet:1860000000000000105",
+                    "Jalan di Desa Pasarbanggi berlubang besar, bahaya untuk pengendara motor. "
+                    "Mohon segera diperbaiki https://t.co/fakePhoto1",
+                    media=1,
+                    also={
+                        "location.label": "Rembang, Jawa Tengah",
+                        "extra.location_dropped": "true",
+                    },
+                ),
+            ),
+        ),
+        WebhookCase(
+            "JSON nested 1,000 levels deep",
+            c,
+            body=b'{"for_user_id": "1", "x": ' + deep_json(1000) + b"}",
+            error=PayloadError,
+        ),
+        WebhookCase(
+            "users that are a list",
+            c,
+            body=mutated(c, "aaa_dm.json", {"users": []}),
+            messages=(
+                Expect(
+                    BUDI_X,
+                    "dm:1860000000000000307",
+                    "Selamat pagi, saya yang lapor jalan rusak di Pasarbanggi. Lubangnya di depan "
+                    "balai desa.",
+                    also={"sender_name": None},
+                ),
+            ),
         ),
     ]
 

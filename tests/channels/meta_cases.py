@@ -16,15 +16,20 @@ from typing import Any
 
 from channels.base import DeliveryState, MessageKind, PayloadError, SignatureError
 from tests.channels.cases import (
+    DROP,
+    FIXED_NOW,
     PHONE_NUMBER_ID,
     TEST_META_VERIFY_TOKEN,
     Expect,
     ExpectStatus,
     Sign,
     WebhookCase,
+    deep_json,
+    mutated,
 )
 
 AT = datetime(2024, 11, 20, 8, 30, tzinfo=UTC)
+WA_MESSAGE = "entry.0.changes.0.value.messages.0"  # a WhatsApp fixture's message, for `mutated`
 SITI, BUDI = "+6281234560021", "+6281234560022"
 IG_CITIZEN, IG_COMMENTER = "6390012345678901", "6390012345678902"
 FB_CITIZEN, FB_COMMENTER = "25000000000000001", "25000000000000002"
@@ -66,6 +71,26 @@ def _garbled(channel: str, other_object: str) -> list[WebhookCase]:
         ),
         WebhookCase("not JSON", channel, body=b"object=page&entry=1", error=PayloadError),
         WebhookCase("JSON but not an object", channel, body=b'[{"entry": []}]', error=PayloadError),
+        WebhookCase(
+            "JSON nested 1,000 levels deep",
+            channel,
+            body=b'{"object": "'
+            + other_object.encode()
+            + b'", "entry": ['
+            + deep_json(1000)
+            + b"]}",
+            error=PayloadError,
+        ),
+        WebhookCase(
+            "a body over WEBHOOK_MAX_BYTES",
+            channel,
+            body=b'{"object": "'
+            + other_object.encode()
+            + b'", "entry": [], "x": "'
+            + b"a" * (1024 * 1024)
+            + b'"}',
+            error=PayloadError,
+        ),
         WebhookCase(
             "no entry list",
             channel,
@@ -280,21 +305,98 @@ def whatsapp_cloud_cases() -> list[WebhookCase]:
             body=_wa_body({"id": "wamid.X", "timestamp": "1732091400", "type": "text"}),
             error=PayloadError,
         ),
+        # --- hostile input (issue 13): read what can be read, else unreadable, never a 500
         WebhookCase(
-            "message with a timestamp that is no number",
+            "a timestamp that is no number: received now, Meta's value kept",
             c,
-            body=_wa_body(
+            body=_wa_body(_wa_text("halo", timestamp="kemarin")),
+            messages=(
+                Expect(
+                    SITI,
+                    "wamid.Y",
+                    "halo",
+                    also={"received_at": FIXED_NOW, "extra.provider_time": "kemarin"},
+                ),
+            ),
+        ),
+        WebhookCase(
+            "a timestamp past the year 9999: received now, Meta's value kept",
+            c,
+            body=_wa_body(_wa_text("halo", timestamp="9" * 30)),
+            messages=(
+                Expect(
+                    SITI,
+                    "wamid.Y",
+                    "halo",
+                    also={"received_at": FIXED_NOW, "extra.provider_time": "9" * 30},
+                ),
+            ),
+        ),
+        WebhookCase(
+            "U+0000 and a lone surrogate in the text, a text over CHAT_MAX_CHARS",
+            c,
+            body=_wa_body(_wa_text("Air\x00 mati \ud800 " + "x" * 5000)),
+            messages=(
+                Expect(
+                    SITI,
+                    "wamid.Y",
+                    ("Air mati \ufffd " + "x" * 5000)[:4096],
+                    also={"extra.text_truncated": "4096", "extra.text_chars": "5011"},
+                ),
+            ),
+        ),
+        WebhookCase(
+            "a location out of range: the coordinates dropped, the place's name kept",
+            c,
+            body=mutated(c, "location.json", {f"{WA_MESSAGE}.location.latitude": 500}),
+            messages=(
+                Expect(
+                    SITI,
+                    wamid(6),
+                    also={
+                        "location.label": "Pasar Kota Rembang, Jl. Pemuda No. 12, Rembang",
+                        "extra.location_dropped": "true",
+                    },
+                ),
+            ),
+        ),
+        WebhookCase(
+            "a location out of range and nothing else: unreadable",
+            c,
+            body=mutated(
+                c,
+                "location.json",
                 {
-                    "from": "6281234560021",
-                    "id": "wamid.Y",
-                    "timestamp": "kemarin",
-                    "type": "text",
-                    "text": {"body": "halo"},
-                }
+                    f"{WA_MESSAGE}.location.latitude": 500,
+                    f"{WA_MESSAGE}.location.name": DROP,
+                    f"{WA_MESSAGE}.location.address": DROP,
+                },
             ),
             error=PayloadError,
         ),
+        WebhookCase(
+            "a location with coordinates as words: unreadable",
+            c,
+            body=mutated(c, "location.json", {f"{WA_MESSAGE}.location.latitude": "selatan"}),
+            error=PayloadError,
+        ),
+        WebhookCase(
+            "a message id of 300 characters: unreadable",
+            c,
+            body=_wa_body({**_wa_text("halo"), "id": "wamid." + "A" * 294}),
+            error=PayloadError,
+        ),
     ]
+
+
+def _wa_text(body: str, *, timestamp: str = "1732091400") -> dict[str, Any]:
+    return {
+        "from": "6281234560021",
+        "id": "wamid.Y",
+        "timestamp": timestamp,
+        "type": "text",
+        "text": {"body": body},
+    }
 
 
 def _wa_body(message: Mapping[str, Any]) -> bytes:
@@ -453,6 +555,27 @@ def instagram_cases() -> list[WebhookCase]:
             ),
         ),
         *_garbled(c, "instagram"),
+        WebhookCase(
+            "a message timestamp of 31 digits: received now, Meta's value kept",
+            c,
+            body=mutated(c, "text.json", {"entry.0.messaging.0.timestamp": 10**30}),
+            messages=(
+                Expect(
+                    IG_CITIZEN,
+                    ig_mid(1),
+                    "Min, trotoar di alun-alun rusak dan membahayakan pejalan kaki",
+                    also={"received_at": FIXED_NOW, "extra.provider_time": str(10**30)},
+                ),
+            ),
+        ),
+        WebhookCase(
+            "an attachment URL that is a number: unreadable",
+            c,
+            body=mutated(
+                c, "image.json", {"entry.0.messaging.0.message.attachments.0.payload.url": 7}
+            ),
+            error=PayloadError,
+        ),
         WebhookCase(
             "a Page notification sent to the Instagram webhook",
             c,
@@ -648,6 +771,32 @@ def facebook_cases() -> list[WebhookCase]:
         ),
         *_garbled(c, "page"),
         WebhookCase(
+            "a comment created in the year 33658: received now, Meta's time kept",
+            c,
+            body=mutated(c, "comment.json", {"entry.0.changes.0.value.created_time": 10**12 - 1}),
+            messages=(
+                Expect(
+                    FB_COMMENTER,
+                    "900000000000001_1200000000000001",
+                    "Air PDAM di Kelurahan Leteh mati tiga hari, tolong dicek",
+                    also={"received_at": FIXED_NOW, "extra.provider_time": str(10**12 - 1)},
+                ),
+            ),
+        ),
+        WebhookCase(
+            "a shared location at latitude infinity: unreadable",
+            c,
+            body=mutated(
+                c,
+                "location.json",
+                {
+                    "entry.0.messaging.0.message.attachments.0.payload.coordinates.lat": 1e999,
+                    "entry.0.messaging.0.message.attachments.0.title": DROP,
+                },
+            ),
+            error=PayloadError,
+        ),
+        WebhookCase(
             "feed comment without a comment id",
             c,
             body=b'{"object": "page", "entry": [{"id": "108000000001708", "changes": [{"field": '
@@ -691,6 +840,16 @@ HANDSHAKE_CASES = [
     HandshakeCase(
         "a challenge with markup is not reflected",
         _hub(hub_challenge="<script>alert(1)</script>"),
+        error=PayloadError,
+    ),
+    HandshakeCase(
+        "a verify token with a lone surrogate: refused, not a 500",
+        _hub("\ud800" + TEST_META_VERIFY_TOKEN),
+        error=SignatureError,
+    ),
+    HandshakeCase(
+        "a challenge with a lone surrogate: not reflected",
+        _hub(hub_challenge="\ud800"),
         error=PayloadError,
     ),
     HandshakeCase(

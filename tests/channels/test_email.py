@@ -283,3 +283,36 @@ def test_send_failures(
     result = asyncio.run(channel.send(message or _reply("Halo")))
     assert not result.ok and result.retryable is retryable
     assert mentions in (result.error or "")
+
+
+def test_a_hostile_mail_is_read_and_cleaned(tmp_path: Path) -> None:
+    """A Message-ID longer than the column, an address of 300 characters, U+0000, a date in the
+    year 9999 and a body over EMAIL_MAX_CHARS: the mail is kept, readable by any database."""
+    mail = EmailMessage()
+    mail["From"] = "x" * 290 + "@contoh.test"
+    mail["To"] = OURS
+    mail["Subject"] = "Aduan\x00 jalan"
+    mail["Message-ID"] = "<" + "m" * 300 + "@contoh.test>"
+    mail["Date"] = "Fri, 31 Dec 9999 23:00:00 +0000"
+    mail.set_content("Jalan\x00 rusak " + "parah " * 5000)
+    raw = mail.as_bytes()
+    message = _channel(tmp_path, email_max_chars=1000).read(raw, uidvalidity=1, uid=1)
+    assert message.external_id.startswith("sha256:") and message.thread_ref is None
+    assert message.sender == ""
+    assert message.text.startswith("Jalan rusak parah") and len(message.text) == 1000
+    assert message.extra["text_truncated"] == "1000" and int(message.extra["text_chars"]) > 30000
+    assert message.extra["subject"] == "Aduan jalan"
+    assert message.received_at == NOW and message.extra["provider_time"].startswith("9999-12-31")
+
+
+def test_an_attachment_name_with_nul_and_surrogates_is_cleaned(tmp_path: Path) -> None:
+    mail = EmailMessage()
+    mail["From"] = "Budi <budi.santoso@contoh.test>"
+    mail["To"] = OURS
+    mail["Subject"] = "Foto"
+    mail["Message-ID"] = "<foto-0001@contoh.test>"
+    mail.set_content("Fotonya terlampir.")
+    mail.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename="a\x00b.pdf")
+    message = _channel(tmp_path).read(mail.as_bytes(), uidvalidity=1, uid=1)
+    [attachment] = message.media
+    assert attachment.filename is not None and "\x00" not in attachment.filename

@@ -382,10 +382,10 @@ def test_polling_yields_updates_and_confirms_them(telegram: RunningTelegram) -> 
 
 def test_polling_survives_updates_it_cannot_read(telegram: RunningTelegram) -> None:
     """An old sticker (which python-telegram-bot's own getUpdates cannot even build) and an
-    unreadable photo are handed over raw, with no messages, and polling goes on: the gateway
+    unreadable location are handed over raw, with no messages, and polling goes on: the gateway
     keeps them for the admins instead of polling dying on them."""
     old_id = telegram.fake.push_update(_update("sticker_old_shape.json"))
-    bad_id = telegram.fake.push_update(_update("photo_without_sizes.json"))
+    bad_id = telegram.fake.push_update(_update("location_not_numbers.json"))
     text_id = telegram.fake.push_update(_update("text.json"))
     channel = TelegramChannel(_settings(telegram))
 
@@ -420,3 +420,16 @@ def test_polling_backs_off_after_errors(telegram: RunningTelegram) -> None:
     first = _run(channel, scenario)
     assert [m.external_id for m in first.messages] == [str(text_id)]
     assert delays == [1.0, 2.0]
+
+
+def test_a_polled_update_with_a_lone_surrogate_does_not_stop_polling() -> None:
+    """Polling re-serialises each update; a lone surrogate (no UTF-8 encoder takes it) raised
+    UnicodeEncodeError there, out of the polling loop."""
+    from channels.base import RawRequest
+    from channels.telegram import _update_body
+
+    update = json.loads(fixture_bytes("telegram", "text.json"))
+    update["message"]["text"] = "Jalan rusak \ud800"
+    raw = RawRequest(_update_body(update), {}, "telegram:getUpdates", subpath="polling")
+    [message] = TelegramChannel(channel_settings(), now=lambda: FIXED_NOW).parse(raw)
+    assert message.text == "Jalan rusak \ufffd"

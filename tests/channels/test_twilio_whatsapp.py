@@ -172,7 +172,7 @@ def test_find_sent_free_text(twilio: RunningTwilio) -> None:
     assert asyncio.run(channel.find_sent(message, since)) == result.provider_message_id
 
 
-# --- media downloads -----------------------------------------------------------------------------
+# --- media downloads ------------------------------------------------------------------------------
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 2000
 
@@ -220,3 +220,51 @@ def test_download(twilio: RunningTwilio, case: DownloadCase) -> None:
         data, content_type = asyncio.run(channel.download(media, case.max_bytes))
         assert case.stored is not None
         assert (data, content_type) == case.stored
+
+
+# --- a shared contact card (issue 13, item 13) ----------------------------------------------------
+
+# What WhatsApp puts in the card it shares (Twilio passes the file on as `text/vcard`).
+VCARD = (
+    b"BEGIN:VCARD\r\nVERSION:3.0\r\nN:Wibowo;Slamet;;;\r\nFN:Pak RT Slamet\r\n"
+    b"item1.TEL;waid=6281234567001:+62 812-3456-7001\r\nitem1.X-ABLabel:Ponsel\r\n"
+    b"END:VCARD\r\n"
+)
+
+
+def _contact_message(twilio: RunningTwilio, card: bytes, **settings: Any) -> Any:
+    case = next(c for c in twilio_whatsapp_cases() if c.fixture == "contact_card.form")
+    [message] = check_case(TwilioWhatsAppChannel(channel_settings(), now=lambda: FIXED_NOW), case)
+    twilio.fake.add_media(
+        "MM0000000000000000000000000000c008",
+        "ME00000000000000000000000000000008",
+        card,
+        "text/vcard",
+    )
+    channel = TwilioWhatsAppChannel(_settings(twilio, **settings), now=lambda: FIXED_NOW)
+    return asyncio.run(channel.resolve_contact(message))
+
+
+def test_a_contact_card_keeps_its_phone_number(twilio: RunningTwilio) -> None:
+    """The reported defect: Twilio's documented contact payload carries the number only in the
+    vCard file, and the message came out with no number at all."""
+    resolved = _contact_message(twilio, VCARD)
+    assert resolved.contact_phone == "+6281234567001"
+    assert resolved.extra["contact_name"] == "Pak RT Slamet"
+    assert "contact_is_sender" not in resolved.extra
+    assert "contact_card_url" not in resolved.extra and resolved.media == ()
+
+
+def test_the_sender_s_own_card_is_recognised(twilio: RunningTwilio) -> None:
+    own = VCARD.replace(b"6281234567001:+62 812-3456-7001", b"6281234560011:+62 812-3456-0011")
+    resolved = _contact_message(twilio, own)
+    assert resolved.contact_phone == CITIZEN and resolved.extra["contact_is_sender"] == "true"
+
+
+def test_a_card_that_cannot_be_fetched_says_whether_to_retry(twilio: RunningTwilio) -> None:
+    with pytest.raises(MediaError) as caught:
+        _contact_message(twilio, VCARD, twilio_api_base_url="closed")
+    assert caught.value.retryable is True
+    with pytest.raises(MediaError) as too_big:
+        _contact_message(twilio, b"BEGIN:VCARD\r\n" + b"NOTE:x\r\n" * 20000)
+    assert too_big.value.retryable is False

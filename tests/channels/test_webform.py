@@ -103,3 +103,18 @@ def test_sender_is_the_contact_when_given_so_channels_can_link() -> None:
     assert webform.sender_address(form, "abc") == "+6281234567890"
     anonymous, _ = webform.validate_form(VALID, limits=LIMITS)
     assert anonymous is not None and webform.sender_address(anonymous, "abc") == "web:abc"
+
+
+def test_nul_and_lone_surrogates_never_reach_the_database() -> None:
+    """PostgreSQL refuses U+0000 (issue 13, item 1) and no encoder takes a lone surrogate: the
+    form and the JSON API hand over the text without them."""
+    data = {
+        "description": "Jalan\x00 rusak parah di depan SD Negeri 2 \ud800",
+        "name": "Bu\x00di",
+        "location_text": "Desa\x00 Leteh",
+        "consent": "1",
+    }
+    form, errors = webform.validate_form(data)
+    assert not errors and form is not None
+    assert form.description == "Jalan rusak parah di depan SD Negeri 2 \ufffd"
+    assert (form.name, form.location_text) == ("Budi", "Desa Leteh")

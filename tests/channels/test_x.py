@@ -106,6 +106,15 @@ def test_crc_handshake_answers_the_hmac_of_the_token() -> None:
         unset.handshake(raw)
 
 
+def test_a_lone_surrogate_in_the_crc_token_or_the_signature_is_no_500() -> None:
+    channel = XChannel(channel_settings())
+    url = "https://lapor.example.go.id/webhooks/x"
+    ack = channel.handshake(RawRequest(b"", {}, url, {"crc_token": "\ud800abc"}))
+    assert ack is not None and ack.status_code == 200
+    with pytest.raises(SignatureError):
+        channel.verify(RawRequest(b"{}", {"x-twitter-webhooks-signature": "sha256=\ud800"}, url))
+
+
 # --- polling: the documented pages through tweepy ----------------------------------------------
 
 
@@ -172,6 +181,22 @@ def test_a_backlog_is_read_across_polls_without_loss_or_double(x_api: RunningX) 
     assert [m.text[-2:].strip() for m in third.messages] == ["13"]
     seen = [m.external_id for r in (first, second, third) for m in r.messages]
     assert len(seen) == len(set(seen)) == 13
+
+
+def test_a_poison_post_is_handed_over_raw_and_the_sweep_goes_on(x_api: RunningX) -> None:
+    """One post X lists in a shape we cannot read (here its text is a number) stopped every
+    later poll with a PollError; now it is handed over raw and the cursor moves past it."""
+    _mention(x_api, 1)
+    poison = _mention(x_api, 2)
+    poison["text"] = 12345
+    _mention(x_api, 3)
+    channel = _channel(x_api)
+    result = _poll(channel, "x_mentions", SweepCursor(since_id="1").dumps())
+    assert [m.text for m in result.messages] == ["laporan nomor 1", "laporan nomor 3"]
+    [unreadable] = result.unreadable
+    assert poison["id"] in unreadable.raw and "text" in unreadable.reason
+    state = SweepCursor.loads(result.cursor)
+    assert state is not None and int(state.since_id or 0) > int(poison["id"])
 
 
 def test_rate_limit_429_is_a_retryable_poll_error_with_the_reset(x_api: RunningX) -> None:

@@ -94,6 +94,28 @@ def test_same_second_comments_are_neither_skipped_nor_repeated(youtube_api: Runn
     assert [m.text for m in second.messages] == ["komentar kedua pada detik yang sama"]
 
 
+def test_a_poison_thread_is_handed_over_raw_and_the_sweep_goes_on(
+    youtube_api: RunningYouTube,
+) -> None:
+    """A thread in a shape we cannot read stopped every later poll; now it is handed over raw
+    (its text is a number here; a time without its zone is refused the same way)."""
+    fake = youtube_api.fake
+    fake.comment("A", "komentar pertama", NOW - timedelta(minutes=3))
+    poison = fake.comment("B", "x", NOW - timedelta(minutes=2))
+    poison["snippet"]["topLevelComment"]["snippet"]["textDisplay"] = 12345
+    naive = fake.comment("C", "tanpa zona waktu", NOW - timedelta(minutes=1))
+    naive["snippet"]["topLevelComment"]["snippet"]["publishedAt"] = "2024-11-20T09:59:00"
+    fake.comment("D", "komentar terakhir", NOW)
+    result = _poll(_channel(youtube_api), BEFORE)
+    assert [m.text for m in result.messages] == ["komentar pertama", "komentar terakhir"]
+    assert sorted(thread["id"] for thread in (poison, naive)) == sorted(
+        json.loads(u.raw)["id"] for u in result.unreadable
+    )
+    assert any("timezone" in u.reason for u in result.unreadable)
+    again = _poll(_channel(youtube_api), result.cursor)
+    assert again.messages == [] and again.unreadable == ()  # not handed over twice
+
+
 def test_a_long_backlog_is_swept_across_polls(youtube_api: RunningYouTube) -> None:
     fake = youtube_api.fake
     for n in range(250):

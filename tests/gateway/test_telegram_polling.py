@@ -73,7 +73,7 @@ def test_a_polled_update_that_cannot_be_read_is_kept_and_polling_goes_on(
         telegram_mode="polling",
         telegram_poll_timeout_seconds=0,
     )
-    for name in ("sticker_old_shape.json", "photo_without_sizes.json", "text.json"):
+    for name in ("sticker_old_shape.json", "location_not_numbers.json", "text.json"):
         update = json.loads((FIXTURE.parent / name).read_text())
         update.pop("update_id", None)
         telegram.fake.push_update(update)
@@ -94,4 +94,4 @@ def test_a_polled_update_that_cannot_be_read_is_kept_and_polling_goes_on(
     with gateway.db.read_session() as session:
         rows = session.scalars(select(InboundMessage).order_by(InboundMessage.id)).all()
     assert rows[0].status == InboundStatus.UNREADABLE
-    assert "photo" in rows[0].raw_payload and rows[1].text.startswith("Jalan di Desa Sumberjo")
+    assert "location" in rows[0].raw_payload and rows[1].text.startswith("Jalan di Desa Sumberjo")
