@@ -5,8 +5,8 @@ The open complaints are made from a few thousand generated complaints run throug
 normalizer; each is replicated with a different time (spread over two years), reporter and
 a few words changed, so that buckets are as full as real data of that size would make them.
 Rows are bulk-loaded (COPY on PostgreSQL, executemany on SQLite), the `dedup_key` index is
-built afterwards and timed, and then `gateway.dedup.find()` — the code the gateway runs — is
-timed for probe complaints that are not in the table.
+built afterwards and timed, and then `gateway.complaints.dedup.find()` — the code the gateway runs —
+is timed for probe complaints that are not in the table.
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from sqlalchemy import text
 
 from bench.corpus import ComplaintFactory
 from config.settings import load_settings
-from gateway import dedup
+from gateway.complaints import dedup
 from gateway.context import Gateway
-from gateway.db import Database
-from gateway.migrate import upgrade
-from gateway.models import Complaint
+from gateway.store.db import Database
+from gateway.store.migrate import upgrade
+from gateway.store.models import Complaint
 from normalizer.dedup import band_keys
 from normalizer.location import load_gazetteer
 from normalizer.pipeline import normalize
@@ -367,9 +367,10 @@ def run(quick: bool = False) -> str:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return (
         "\n".join(lines)
-        + f"\n\nEach look-up is `gateway.dedup.find()` for a new complaint: its reporter's recent "
-        f"complaints plus the village-scoped band-key buckets, then scoring with the normalizer. "
-        f"{len(probe)} probes; peak memory of the benchmark process {peak:.0f} MiB "
-        f"(including the generated rows held for loading). Targets: p95 < 10 ms at 100k, "
+        + "\n\nEach look-up is `gateway.complaints.dedup.find()` for a new complaint: its "
+        "reporter's recent complaints plus the village-scoped band-key buckets, then scoring "
+        f"with the normalizer. {len(probe)} probes; peak memory of the benchmark process "
+        f"{peak:.0f} MiB (including the generated rows held for loading). Targets: p95 < 10 ms "
+        "at 100k, "
         f"< 20 ms at 1M."
     )

@@ -8,7 +8,7 @@ of the complaints are done (closed, archived, returned, merged), the last 2% are
 spread over twelve channels-and-classes, fourteen kecamatan and twenty agencies; one in 500
 mentions "longsor" (a selective search), one in twelve is about "jalan berlubang" (a broad one).
 
-Each scenario calls `gateway.inbox.list_page()` exactly as the inbox page does: the page of 50
+Each scenario calls `gateway.admin.inbox.list_page()` exactly as the inbox page does: the page of 50
 rows plus every count beside the filters (one per status, per deadline state, all, open).
 PostgreSQL runs in a schema of its own in TEST_DATABASE_URL (default: the local `test`
 database) and is skipped, with a note, when it cannot be reached.
@@ -31,10 +31,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from gateway import inbox
-from gateway.db import Database
-from gateway.inbox import Clock, InboxFilter, Scope
-from gateway.migrate import upgrade
+from gateway.admin import inbox
+from gateway.admin.inbox import Clock, InboxFilter, Scope
+from gateway.store.db import Database
+from gateway.store.migrate import upgrade
 
 SECTION = "admin-inbox"
 TITLE = "Admin inbox: the list query with 1,000,000 complaints"

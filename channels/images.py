@@ -8,7 +8,7 @@ JPEG stays JPEG (quality 85), PNG stays PNG, WebP stays WebP, HEIC/HEIF (iPhones
 JPEG and PNG. Only the first frame of an animation is kept: a complaint needs a photo.
 
 It lives beside `sniff.py` because the web form's validation (`channels/webform.py`) calls it —
-that is how a form answers "this file is not a photo" in words — and `gateway/attachments.py`
+that is how a form answers "this file is not a photo" in words — and `gateway/intake/attachments.py`
 calls it for every download. It is pure: bytes in, bytes out.
 """
 

@@ -53,7 +53,7 @@ from channels.base import (
 
 logger = logging.getLogger(__name__)
 
-# The gateway's column lengths (gateway/models.py), which a message must fit.
+# The gateway's column lengths (gateway/store/models.py), which a message must fit.
 ID_MAX = 200
 NAME_MAX = 200
 LABEL_MAX = 500

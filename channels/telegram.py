@@ -28,7 +28,7 @@ sticker without `is_animated`) never make an update unreadable, and the parts we
 checked field by field, because python-telegram-bot checks no types: a photo size without its
 width is still a photo, a date past the year 9999 is "now" (`extra["provider_time"]` keeps
 Telegram's), a location that is no number is dropped and the rest kept. An update we still
-cannot read raises `PayloadError` and the gateway keeps it raw (gateway/webhooks.py); every
+cannot read raises `PayloadError` and the gateway keeps it raw (gateway/intake/webhooks.py); every
 message passes `channels.sanitize.finish` (no NUL, CHAT_MAX_CHARS, ids within 200).
 
 Outbound (`send`): through `telegram.Bot` with `base_url` at TELEGRAM_API_BASE_URL. Media first

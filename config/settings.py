@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = "json"
     scheduler_enabled: bool = True
     # Development only: with no Twilio/Telegram credentials, talk to fake providers mounted
-    # inside the gateway and start the SP4N core simulator beside it (see gateway/demo.py).
+    # inside the gateway and start the SP4N core simulator beside it (see gateway/dev/demo.py).
     demo_providers: bool = True
 
     # --- intake and the web form ---------------------------------------------------------------

@@ -16,8 +16,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from config.messages import language, t
 from config.settings import Settings, get_settings
 from forwarder.simulator.server import serve_simulator, simulator_options
-from gateway import demo, intake
 from gateway.api import admin_deps
+from gateway.api.pages import STATIC_DIR, render, request_language
 from gateway.api.routes import (
     admin_actions,
     admin_auth,
@@ -39,10 +39,11 @@ from gateway.api.routes import (
     webhooks,
 )
 from gateway.context import Gateway
-from gateway.db import UNAVAILABLE_ERRORS
-from gateway.scheduler import Scheduler
-from gateway.web import STATIC_DIR, render, request_language
-from gateway.webhooks import telegram_polling
+from gateway.dev import demo
+from gateway.intake import inbound as intake
+from gateway.intake.webhooks import telegram_polling
+from gateway.jobs.scheduler import Scheduler
+from gateway.store.db import UNAVAILABLE_ERRORS
 
 log = logging.getLogger(__name__)
 

@@ -10,11 +10,11 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from config.settings import Settings, SettingsError, load_settings, local_base_url
-from gateway.auth import AccountError, create_user
+from gateway.admin.accounts import AccountError, create_user
 from gateway.context import Gateway
-from gateway.db import Database
-from gateway.migrate import upgrade
-from gateway.models import Agency, Role
+from gateway.store.db import Database
+from gateway.store.migrate import upgrade
+from gateway.store.models import Agency, Role
 
 
 def _gateway(settings: Settings) -> Gateway:
@@ -77,7 +77,7 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.seed import seed_demo
+    from gateway.dev.seed import seed_demo
 
     result = seed_demo(_gateway(settings), reset_passwords=args.reset_passwords)
     print(
@@ -98,7 +98,7 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_process_pending(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway import intake
+    from gateway.intake import inbound as intake
 
     count = intake.resume(_gateway(settings))
     print(f"processed {count} stored message(s)")
@@ -106,7 +106,7 @@ def cmd_process_pending(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_dispatch(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.scheduler import worker_id
+    from gateway.jobs.scheduler import worker_id
 
     count = asyncio.run(_gateway(settings).dispatcher(worker_id()).drain())
     print(f"handled {count} outbox row(s)")
@@ -116,7 +116,7 @@ def cmd_dispatch(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_import_csv(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from gateway import importer
+    from gateway.intake import importer
 
     path = Path(args.file)
     if not path.is_file():
@@ -149,7 +149,7 @@ def cmd_import_csv(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_train_router(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway import enrich
+    from gateway.complaints import enrich
 
     count = enrich.train_router(_gateway(settings))
     print(f"agency routing trained on {count} disposed complaint(s)")
@@ -162,7 +162,7 @@ def cmd_send_fixture(settings: Settings, args: argparse.Namespace) -> int:
 
     import httpx
 
-    from gateway import demo, signing
+    from gateway.dev import demo, signing
 
     settings = demo.demo_settings(settings)
     body = Path(args.file).read_bytes()
@@ -193,9 +193,9 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     from sqlalchemy import func, select
 
     from channels.base import InboundMessage as Message
-    from gateway import intake
     from gateway.clock import utcnow
-    from gateway.models import OutboxItem
+    from gateway.intake import inbound as intake
+    from gateway.store.models import OutboxItem
 
     gateway = _gateway(demo_settings_for_cli(settings))
     with gateway.db.read_session() as session:
@@ -231,7 +231,7 @@ def parse_now(value: str | None, timezone: str) -> datetime | None:
         return None
     from zoneinfo import ZoneInfo
 
-    from gateway.sla import resolve_timezone
+    from workdays.calendar import resolve_timezone
 
     zone: ZoneInfo = resolve_timezone(timezone)
     text = value.strip()
@@ -243,7 +243,7 @@ def parse_now(value: str | None, timezone: str) -> datetime | None:
 
 def cmd_sweep(settings: Settings, args: argparse.Namespace) -> int:
     """Reminders, escalation, automatic close and the digest, now or at `--now`."""
-    from gateway import sweeps
+    from gateway.sla import sweeps
 
     try:
         now = parse_now(args.now, settings.timezone)
@@ -254,7 +254,7 @@ def cmd_sweep(settings: Settings, args: argparse.Namespace) -> int:
     result = sweeps.run(gateway, now, with_digest=not args.no_digest)
     print("\n".join(result.lines()))
     if args.dispatch:
-        from gateway.scheduler import worker_id
+        from gateway.jobs.scheduler import worker_id
 
         count = asyncio.run(gateway.dispatcher(worker_id()).drain())
         print(f"handled {count} outbox row(s)")
@@ -267,8 +267,9 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
 
     from sqlalchemy import select
 
-    from gateway import report_export, reports
     from gateway.clock import utcnow
+    from gateway.reports import export as report_export
+    from gateway.reports import figures as reports
 
     gateway = _gateway(settings)
     calendar = gateway.calendar
@@ -313,7 +314,7 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_strip_photos(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.photo_cleanup import strip_stored_photos
+    from gateway.store.photo_cleanup import strip_stored_photos
 
     result = strip_stored_photos(_gateway(settings))
     print(
@@ -324,7 +325,7 @@ def cmd_strip_photos(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def demo_settings_for_cli(settings: Settings) -> Settings:
-    from gateway import demo
+    from gateway.dev import demo
 
     return demo.demo_settings(settings)
 
@@ -437,8 +438,8 @@ def build_parser() -> argparse.ArgumentParser:
 def check_calendar(settings: Settings) -> str | None:
     """The holiday files and the time zone, checked before anything starts: a bad date in a
     holiday file is one clear line naming the file and the line, not a traceback."""
-    from gateway.calendar_days import load_files
-    from gateway.sla import HolidayFileError, resolve_timezone
+    from gateway.sla.calendar_days import load_files
+    from workdays.calendar import HolidayFileError, resolve_timezone
 
     try:
         resolve_timezone(settings.timezone)

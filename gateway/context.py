@@ -12,24 +12,21 @@ from channels import registry
 from channels.base import Channel
 from channels.webform import Limits, WebformChannel
 from config.settings import Settings
-from gateway import (
-    calendar_days,
-    complaints,
-    conversation,
-    core_sync,
-    deadlines,
-    delivery,
-    enrich,
-    importer,
-    manual_entry,
-    outbox,
-)
-from gateway.db import Database
-from gateway.intake import Processor
-from gateway.media_links import MediaLinks
-from gateway.reporter_links import ReporterLinks
-from gateway.sla import SlaPolicy, WorkingCalendar
-from gateway.storage import FileStore
+from gateway.bot import conversation
+from gateway.complaints import create as complaints
+from gateway.complaints import enrich
+from gateway.complaints.reporter_links import ReporterLinks
+from gateway.core import sync as core_sync
+from gateway.intake import importer, manual_entry
+from gateway.intake.inbound import Processor
+from gateway.outbox import delivery
+from gateway.outbox import queue as outbox
+from gateway.sla import calendar_days, deadlines
+from gateway.store.db import Database
+from gateway.store.files import FileStore
+from gateway.store.media_links import MediaLinks
+from workdays.calendar import WorkingCalendar
+from workdays.deadlines import SlaPolicy
 
 
 def build_channels(settings: Settings) -> dict[str, Channel]:

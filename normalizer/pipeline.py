@@ -47,8 +47,8 @@ class NormalizedComplaint:
 
     `masked_text` is the original with personal data replaced; `masked_clean_text` is the clean
     text with personal data replaced — what the gateway stores as the text it forwards and
-    publishes (see gateway/disclosure.py). `title` is made from it, so it never shows personal
-    data. `pii` spans index
+    publishes (see gateway/complaints/disclosure.py). `title` is made from it, so it never shows
+    personal data. `pii` spans index
     into `original`. `truncated` says the text was longer than the normalizer reads
     (`normalizer.text.MAX_CHARS`): the clean and masked texts then cover only its beginning.
     `not_report` is set when the message looks like no report at all (spam, a promotion,

@@ -25,8 +25,8 @@ from channels.fakes.telegram_api import FakeTelegram
 from channels.fakes.twilio_api import FakeTwilio
 from config.settings import Settings, load_settings
 from gateway.context import Gateway
-from gateway.db import Database
-from gateway.migrate import upgrade
+from gateway.store.db import Database
+from gateway.store.migrate import upgrade
 from tests.channels.cases import (
     INSTAGRAM_ID,
     PAGE_ID,
@@ -109,7 +109,7 @@ def _truncate_pg(db: Database) -> None:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
-        path = tmp_path / "gateway.db"
+        path = tmp_path / "gateway.store.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
     return request.getfixturevalue("pg_schema_url")

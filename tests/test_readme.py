@@ -20,12 +20,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from config.settings import load_settings
-from gateway import cli, demo
+from gateway import cli
 from gateway.app import create_app
+from gateway.complaints.tracking import normalize_code
 from gateway.context import Gateway
-from gateway.db import Database
-from gateway.models import Attachment, Complaint, OutboxItem
-from gateway.tracking import normalize_code
+from gateway.dev import demo
+from gateway.store.db import Database
+from gateway.store.models import Attachment, Complaint, OutboxItem
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -14,14 +14,14 @@ from starlette.datastructures import FormData
 
 from config.messages import t
 from config.settings import Settings
-from gateway import security
+from gateway.admin import sessions as security
+from gateway.admin.inbox import Clock
+from gateway.admin.sessions import Principal, SessionState
 from gateway.api.deps import GatewayDep, get_gateway
+from gateway.api.pages import render, request_language
 from gateway.clock import utcnow
 from gateway.context import Gateway, secret_key
-from gateway.inbox import Clock
-from gateway.models import Role
-from gateway.security import Principal, SessionState
-from gateway.web import render, request_language
+from gateway.store.models import Role
 
 
 class LoginRequired(Exception):

@@ -10,10 +10,11 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from channels.base import InboundMessage, Location, Media, MessageKind
-from gateway import conversation, intake
+from gateway.bot import conversation
 from gateway.clock import utcnow
 from gateway.context import Gateway
-from gateway.models import OutboxItem
+from gateway.intake import inbound as intake
+from gateway.store.models import OutboxItem
 
 _ids = itertools.count(1)
 

@@ -15,11 +15,11 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from gateway import actions, lifecycle, workflow
+from gateway.admin.directory import load_directory, sync_directory
+from gateway.complaints import actions, lifecycle, workflow
+from gateway.complaints.tracking import find_code
 from gateway.context import Gateway
-from gateway.directory import load_directory, sync_directory
-from gateway.models import Agency, Complaint, ComplaintEvent, OutboxItem
-from gateway.tracking import find_code
+from gateway.store.models import Agency, Complaint, ComplaintEvent, OutboxItem
 from tests.gateway.chat import Chat
 
 # One problem (a road in one village), told a little differently by each reporter.

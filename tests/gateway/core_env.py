@@ -12,10 +12,10 @@ import httpx
 from channels.fakes.server import FakeServer
 from forwarder.simulator.app import create_app as create_core
 from forwarder.simulator.core import CoreSimulator
-from gateway import workflow
+from gateway.complaints import workflow
 from gateway.context import Gateway
-from gateway.db import Database
-from gateway.scheduler import worker_id
+from gateway.jobs.scheduler import worker_id
+from gateway.store.db import Database
 from tests.channels.cases import channel_settings
 from tests.conftest import RunningTelegram, RunningTwilio
 
@@ -32,7 +32,7 @@ class CoreEnv:
         return asyncio.run(self.gateway.dispatcher(worker_id()).drain(now))
 
     def poll(self) -> int:
-        from gateway import core_sync
+        from gateway.core import sync as core_sync
 
         return asyncio.run(core_sync.poll(self.gateway))
 
@@ -92,8 +92,9 @@ def dispose(gateway: Gateway, complaint_id: int, agency_code: str = "DPUPR") -> 
     """Verify and dispose as an admin would (the admin actions add the UI on top of this)."""
     from sqlalchemy import select
 
-    from gateway import core_sync, deadlines
-    from gateway.models import Agency, Complaint, Status
+    from gateway.core import sync as core_sync
+    from gateway.sla import deadlines
+    from gateway.store.models import Agency, Complaint, Status
 
     with gateway.db.session() as session:
         complaint = session.get(Complaint, complaint_id)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from channels.base import InboundMessage
-from gateway import workflow
-from gateway.db import Database
-from gateway.models import Complaint, Status
-from gateway.tracking import new_code
+from gateway.complaints import workflow
+from gateway.complaints.tracking import new_code
+from gateway.store.db import Database
+from gateway.store.models import Complaint, Status
 
 
 def make_complaint(db: Database, status: Status = Status.RECEIVED, **fields: object) -> Complaint:

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import select
 
 from channels.base import Location, Media
-from gateway import workflow
-from gateway.commands import Command, parse_command
+from gateway.admin.directory import load_directory, sync_directory
+from gateway.bot.commands import Command, parse_command
+from gateway.complaints import workflow
+from gateway.complaints.tracking import find_code
 from gateway.context import Gateway
-from gateway.directory import load_directory, sync_directory
-from gateway.models import Complaint, ComplaintEvent, Conversation, InboundMessage, Status
-from gateway.tracking import find_code
+from gateway.store.models import Complaint, ComplaintEvent, Conversation, InboundMessage, Status
 from tests.gateway.chat import Chat
 
 ROAD = "Jalan berlubang besar di Jl. Pemuda dekat pasar Desa Sumbergirang Lasem"
@@ -237,7 +237,7 @@ def test_tambah_is_a_typo_tolerant_command(typed: str, command: Command | None) 
 
 
 def test_every_state_answers_every_input() -> None:
-    from gateway.conversation import STATES, Input, State
+    from gateway.bot.conversation import STATES, Input, State
 
     assert set(STATES) == set(State)
     for state, row in STATES.items():

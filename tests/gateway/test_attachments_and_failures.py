@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import select
 
 from channels.base import Media
-from gateway import attachments
 from gateway.context import Gateway
-from gateway.db import Database
-from gateway.models import Attachment, AttachmentStatus, Complaint, OutboxItem, OutboxStatus
-from gateway.scheduler import worker_id
+from gateway.intake import attachments
+from gateway.jobs.scheduler import worker_id
+from gateway.store.db import Database
+from gateway.store.models import Attachment, AttachmentStatus, Complaint, OutboxItem, OutboxStatus
 from tests.conftest import RunningTelegram, RunningTwilio
 from tests.gateway.chat import Chat
 from tests.gateway.core_env import make_gateway

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
-from gateway.db import Database
-from gateway.migrate import upgrade
-from gateway.models import Complaint, ComplaintEvent
+from gateway.store.db import Database
+from gateway.store.migrate import upgrade
+from gateway.store.models import Complaint, ComplaintEvent
 from tests.conftest import DEFAULT_PG, _pg_reachable
 
 AT = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)

@@ -13,11 +13,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from gateway import deadlines, feedback, inbox, lifecycle, sweeps, workflow
+from gateway.admin import inbox
 from gateway.app import create_app
+from gateway.complaints import feedback, lifecycle, workflow
 from gateway.context import Gateway
-from gateway.db import Database
-from gateway.models import Complaint, OutboxItem, Status
+from gateway.sla import deadlines, sweeps
+from gateway.store.db import Database
+from gateway.store.models import Complaint, OutboxItem, Status
 from tests.conftest import RunningTelegram, RunningTwilio
 from tests.gateway import clusters
 from tests.gateway.clusters import ANSWER, Reporter
@@ -165,8 +167,8 @@ def test_an_admin_action_on_a_member_is_refused_and_names_the_primary(
         primary = clusters.by_chat(gateway, SMS, "+6281210000011")
         member = clusters.by_chat(gateway, WA, "+6281210000012")
         with gateway.db.session() as session:
-            from gateway import auth
-            from gateway.models import Role
+            from gateway.admin import accounts as auth
+            from gateway.store.models import Role
 
             auth.create_user(session, "koor", "correct horse battery", role=Role.KOORDINATOR)
             auth.create_user(
@@ -379,7 +381,7 @@ def test_unclustering_gives_a_member_back_its_own_life(
 def test_a_primary_with_followers_cannot_be_merged_away(
     client: TestClient, gateway: Gateway, agency: int
 ) -> None:
-    from gateway import actions
+    from gateway.complaints import actions
 
     primary, _member, _web = _case_of_three(gateway, client)
     other = clusters.by_chat(

@@ -7,9 +7,11 @@ import pytest
 from sqlalchemy import select
 
 from channels.base import Location, Media, MessageKind
-from gateway import intake, workflow
+from gateway.complaints import workflow
+from gateway.complaints.tracking import find_code, new_code
 from gateway.context import Gateway
-from gateway.models import (
+from gateway.intake import inbound as intake
+from gateway.store.models import (
     Attachment,
     Complaint,
     ComplaintEvent,
@@ -19,7 +21,6 @@ from gateway.models import (
     Reporter,
     Status,
 )
-from gateway.tracking import find_code, new_code
 from tests.gateway.chat import Chat
 
 

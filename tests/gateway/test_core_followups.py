@@ -22,11 +22,14 @@ from sqlalchemy import select
 from channels.fakes.server import FakeServer
 from config.messages import t
 from forwarder.rest import parse_events
-from gateway import actions, core_sync, sweeps, workflow
 from gateway.app import create_app
 from gateway.clock import utcnow
-from gateway.db import Database
-from gateway.models import (
+from gateway.complaints import actions, workflow
+from gateway.complaints.tracking import find_code
+from gateway.core import sync as core_sync
+from gateway.sla import sweeps
+from gateway.store.db import Database
+from gateway.store.models import (
     Complaint,
     ComplaintEvent,
     CoreEventLog,
@@ -34,7 +37,6 @@ from gateway.models import (
     OutboxStatus,
     Status,
 )
-from gateway.tracking import find_code
 from tests.conftest import RunningTelegram, RunningTwilio
 from tests.gateway.chat import Chat
 from tests.gateway.core_dialect import MAPPING_YAML, DialectCore
@@ -384,7 +386,7 @@ def test_a_report_that_cannot_be_filed_leaves_its_follow_ups_waiting_then_revive
         session.commit()
     [submit] = rows(env, core_sync.CORE_SUBMIT)
     with env.gateway.db.session() as session:
-        from gateway import outbox
+        from gateway.outbox import queue as outbox
 
         assert outbox.requeue_dead(session, submit.id)  # type: ignore[arg-type]
         session.commit()

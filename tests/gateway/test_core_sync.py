@@ -15,12 +15,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from gateway import core_sync, workflow
 from gateway.app import create_app
 from gateway.clock import utcnow
-from gateway.db import Database
-from gateway.models import Complaint, CoreEventLog, OutboxItem, OutboxStatus, Status
-from gateway.tracking import find_code
+from gateway.complaints import workflow
+from gateway.complaints.tracking import find_code
+from gateway.core import sync as core_sync
+from gateway.store.db import Database
+from gateway.store.models import Complaint, CoreEventLog, OutboxItem, OutboxStatus, Status
 from tests.conftest import RunningTelegram, RunningTwilio
 from tests.gateway.chat import Chat
 from tests.gateway.core_env import CoreEnv, dispose, make_gateway, start_core
@@ -164,7 +165,7 @@ def test_killed_mid_dispatch_neither_loses_nor_doubles(env: CoreEnv) -> None:
     reply = chat.last[0]
     import asyncio
 
-    from gateway.delivery import outbound_from
+    from gateway.outbox.delivery import outbound_from
 
     dying = env.gateway.dispatcher("dying")
     [claim] = [c for c in dying.claim() if c.item.id == reply.id]
@@ -267,8 +268,8 @@ def test_feedback_goes_to_the_core_and_tidak_puas_reopens(env: CoreEnv) -> None:
 
 
 def test_a_redisposition_reaches_the_core(env: CoreEnv) -> None:
-    from gateway import actions
-    from gateway.models import Agency
+    from gateway.complaints import actions
+    from gateway.store.models import Agency
 
     complaint = _file(env, "twilio_sms", "+6281211110007", "Lampu jalan mati di Jl. Pemuda Rembang")
     dispose(env.gateway, complaint.id)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from gateway import deadlines, workflow
+from gateway.complaints import workflow
+from gateway.complaints.tracking import new_code
 from gateway.context import Gateway
-from gateway.models import Complaint, Status
-from gateway.tracking import new_code
+from gateway.sla import deadlines
+from gateway.store.models import Complaint, Status
 
 
 def wib(day: int, hour: int = 10) -> datetime:

@@ -19,11 +19,15 @@ from sqlalchemy import select
 
 from channels.fakes.server import FakeServer
 from config.settings import Settings, load_settings
-from gateway import attachments, auth, cli, demo, intake
+from gateway import cli
+from gateway.admin import accounts as auth
 from gateway.app import create_app
 from gateway.context import Gateway
-from gateway.db import Database
-from gateway.models import Attachment, AttachmentStatus, Complaint, Role
+from gateway.dev import demo
+from gateway.intake import attachments
+from gateway.intake import inbound as intake
+from gateway.store.db import Database
+from gateway.store.models import Attachment, AttachmentStatus, Complaint, Role
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 

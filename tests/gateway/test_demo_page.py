@@ -17,8 +17,8 @@ import pytest
 
 from channels.fakes.server import FakeServer
 from config.settings import load_settings
-from gateway import demo
 from gateway.app import create_app
+from gateway.dev import demo
 
 CHROMIUM = "/usr/bin/chromium"
 LONG_TEXT = (

@@ -7,15 +7,16 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from gateway import enrich, seed
+from gateway.complaints import enrich
+from gateway.complaints.tracking import find_code
 from gateway.context import Gateway
-from gateway.models import Complaint, ComplaintEvent, Status
-from gateway.tracking import find_code
+from gateway.dev import seed
+from gateway.store.models import Complaint, ComplaintEvent, Status
 from tests.gateway.chat import Chat
 
 
 def _directory(gateway: Gateway) -> None:
-    from gateway.directory import load_directory, sync_directory
+    from gateway.admin.directory import load_directory, sync_directory
 
     with gateway.db.session() as session:
         sync_directory(session, load_directory(gateway.settings.agency_directory_file))
@@ -122,7 +123,7 @@ def test_different_problems_in_one_village_stay_apart(gateway: Gateway) -> None:
 def test_routing_learns_from_dispositions(gateway: Gateway) -> None:
     _directory(gateway)
     with gateway.db.session() as session:
-        from gateway.models import Agency
+        from gateway.store.models import Agency
 
         dlh = session.scalar(select(Agency).where(Agency.code == "DLH"))
         assert dlh is not None

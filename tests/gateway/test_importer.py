@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from gateway import importer
+from gateway.admin.directory import load_directory, sync_directory
 from gateway.cli import main
 from gateway.context import Gateway
-from gateway.directory import load_directory, sync_directory
-from gateway.models import Agency, Complaint
+from gateway.intake import importer
+from gateway.store.models import Agency, Complaint
 
 ROWS = [
     ("tanggal", "uraian", "kategori", "opd", "sumber"),

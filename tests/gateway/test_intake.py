@@ -6,9 +6,9 @@ import threading
 
 from sqlalchemy import func, select
 
-from gateway import intake
 from gateway.context import Gateway
-from gateway.models import Complaint, ComplaintEvent, InboundMessage, InboundStatus, Status
+from gateway.intake import inbound as intake
+from gateway.store.models import Complaint, ComplaintEvent, InboundMessage, InboundStatus, Status
 from tests.gateway.factories import inbound
 
 
@@ -88,7 +88,7 @@ def test_a_crash_during_processing_rolls_back_and_the_row_is_retried(gateway: Ga
 
     def crashing(gw: Gateway, session: object, row: InboundMessage) -> None:
         gateway.processors["webform"] = original
-        from gateway.complaints import create_from_form
+        from gateway.complaints.create import create_from_form
 
         create_from_form(gw, session, row)  # type: ignore[arg-type]
         raise RuntimeError("power cut")

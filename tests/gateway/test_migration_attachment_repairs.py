@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from gateway.db import Database
-from gateway.migrate import upgrade
+from gateway.store.db import Database
+from gateway.store.migrate import upgrade
 from tests.conftest import _pg_base_url, _pg_reachable
 
 BEFORE = "reports_0001"

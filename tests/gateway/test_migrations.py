@@ -6,9 +6,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
-import gateway.models  # noqa: F401
-from gateway.db import Database
-from gateway.migrate import include_object
+import gateway.store.models  # noqa: F401
+from gateway.store.db import Database
+from gateway.store.migrate import include_object
 
 
 def test_migrations_match_the_models(db: Database) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from gateway import status_notices
 from gateway.context import Gateway
-from gateway.models import Complaint, Status
+from gateway.outbox import status_notices
+from gateway.store.models import Complaint, Status
 from tests.gateway.chat import Chat
 
 
@@ -55,7 +55,7 @@ def test_every_reporter_of_a_cluster_is_told_once(gateway: Gateway) -> None:
         chat.send("halo")
         chat.send("ya")
         chat.send("Jembatan di Desa Sumbergirang Kecamatan Lasem ambrol, warga tidak bisa lewat")
-        from gateway.tracking import find_code
+        from gateway.complaints.tracking import find_code
 
         codes.append(find_code(chat.send("kirim")[0]))
     routes = _notices(gateway, codes[0], Status.ANSWERED)

@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
-from gateway import outbox
 from gateway.clock import utcnow
-from gateway.db import Database
-from gateway.models import OutboxItem, OutboxStatus
-from gateway.outbox import Backoff, Delivered, Dispatcher, OutboxMessage
+from gateway.outbox import queue as outbox
+from gateway.outbox.queue import Backoff, Delivered, Dispatcher, OutboxMessage
+from gateway.store.db import Database
+from gateway.store.models import OutboxItem, OutboxStatus
 
 
 class Recorder(outbox.BaseHandler):
@@ -236,8 +236,8 @@ def test_backoff_jitter_stays_within_bounds(attempts: int) -> None:
 
 def test_hooks_racing_on_one_complaint_are_retried_not_lost(db: Database) -> None:
     """Several deliveries of one complaint finish at once; each hook writes on the complaint."""
-    from gateway import workflow
-    from gateway.models import Complaint
+    from gateway.complaints import workflow
+    from gateway.store.models import Complaint
     from tests.gateway.factories import make_complaint
 
     complaint = make_complaint(db)
@@ -268,7 +268,7 @@ def test_hooks_racing_on_one_complaint_are_retried_not_lost(db: Database) -> Non
         thread.join(timeout=60)
     with db.read_session() as session:
         statuses = set(session.scalars(select(OutboxItem.status)).all())
-        from gateway.models import ComplaintEvent
+        from gateway.store.models import ComplaintEvent
 
         notes = session.scalars(
             select(ComplaintEvent.note).where(ComplaintEvent.action == "delivered")

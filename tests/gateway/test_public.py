@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 
 from config.settings import load_settings
 from gateway.app import create_app
+from gateway.complaints.tracking import normalize_code
 from gateway.context import Gateway
-from gateway.models import Attachment, Complaint, InboundMessage
-from gateway.tracking import normalize_code
+from gateway.store.models import Attachment, Complaint, InboundMessage
 from tests.images import image_bytes, private_traces
 
 DESCRIPTION = "Jalan di depan SD Negeri 2 Lasem berlubang besar, sudah tiga motor jatuh."
@@ -215,7 +215,7 @@ def test_unknown_or_mistyped_codes(client: TestClient, path: str, status: int, t
 
 
 def test_a_valid_code_that_does_not_exist(client: TestClient) -> None:
-    from gateway.tracking import new_code
+    from gateway.complaints.tracking import new_code
 
     response = client.get(f"/status/{new_code()}")
     assert response.status_code == 404 and "tidak ditemukan" in response.text
@@ -258,7 +258,7 @@ def test_times_are_shown_in_the_deployments_time_zone(client: TestClient, gatewa
     code = client.post(
         "/api/v1/complaints", json={"description": DESCRIPTION, "consent": True}
     ).json()["tracking_code"]
-    from gateway.models import ComplaintEvent
+    from gateway.store.models import ComplaintEvent
 
     with gateway.db.read_session() as session:
         received = session.scalar(  # the history shows when each event happened

@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime, timedelta
 from fastapi.testclient import TestClient
 
 from gateway.context import Gateway
-from gateway.models import Agency, Status
-from gateway.reports import Period
+from gateway.reports.figures import Period
+from gateway.store.models import Agency, Status
 from tests.gateway.factories import make_complaint
 
 

@@ -11,9 +11,9 @@ import re
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from gateway import workflow
+from gateway.complaints import workflow
 from gateway.context import Gateway
-from gateway.models import Complaint, OutboxItem, Status
+from gateway.store.models import Complaint, OutboxItem, Status
 from tests.gateway import clusters
 from tests.gateway.clusters import ANSWER
 from tests.images import image_bytes

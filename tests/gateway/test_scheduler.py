@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from gateway.context import Gateway
-from gateway.scheduler import Scheduler
+from gateway.jobs.scheduler import Scheduler
 
 
 def test_every_instance_runs_the_background_jobs(gateway: Gateway) -> None:

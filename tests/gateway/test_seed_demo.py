@@ -15,11 +15,12 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from gateway import auth, cli
-from gateway.db import Database
-from gateway.migrate import upgrade
-from gateway.models import User
-from gateway.seed import DEMO_ADMIN, DEMO_LIAISON
+from gateway import cli
+from gateway.admin import accounts as auth
+from gateway.dev.seed import DEMO_ADMIN, DEMO_LIAISON
+from gateway.store.db import Database
+from gateway.store.migrate import upgrade
+from gateway.store.models import User
 
 LOGIN = re.compile(r"^demo (admin|liaison) login[^:]*: (\S+) / (\S+)$", re.MULTILINE)
 

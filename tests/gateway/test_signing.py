@@ -14,11 +14,11 @@ from sqlalchemy import select
 
 from channels.base import PayloadError, RawRequest
 from channels.registry import build_channels
-from gateway import signing
 from gateway.app import create_app
 from gateway.context import Gateway
-from gateway.db import Database
-from gateway.models import Complaint, InboundMessage
+from gateway.dev import signing
+from gateway.store.db import Database
+from gateway.store.models import Complaint, InboundMessage
 from tests.channels.cases import channel_settings
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

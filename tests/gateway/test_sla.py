@@ -16,19 +16,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.sla import (
+from workdays.calendar import (
     HOLIDAY_DIR,
-    Deadlines,
     Holiday,
     HolidayFileError,
     HolidayKind,
+    WorkingCalendar,
+    load_holiday_config,
+)
+from workdays.deadlines import (
+    Deadlines,
     Pause,
     SlaPolicy,
     Timeline,
-    WorkingCalendar,
     compute_deadlines,
     is_overdue,
-    load_holiday_config,
     reminders_due,
 )
 

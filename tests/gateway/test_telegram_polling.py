@@ -9,9 +9,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from gateway.db import Database
-from gateway.models import InboundMessage, InboundStatus
-from gateway.webhooks import telegram_polling
+from gateway.intake.webhooks import telegram_polling
+from gateway.store.db import Database
+from gateway.store.models import InboundMessage, InboundStatus
 from tests.conftest import RunningTelegram, RunningTwilio
 from tests.gateway.core_env import make_gateway
 

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from gateway import tracking
+from gateway.complaints import tracking
 
 rng = random.Random(42)
 SAMPLE = [tracking.new_code() for _ in range(200)]

@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 
 from gateway.app import create_app
 from gateway.context import Gateway
-from gateway.db import Database
-from gateway.models import InboundMessage, InboundStatus, OutboxItem
-from gateway.outbox import OutboxMessage, enqueue
+from gateway.outbox.queue import OutboxMessage, enqueue
+from gateway.store.db import Database
+from gateway.store.models import InboundMessage, InboundStatus, OutboxItem
 from tests.channels.cases import WebhookCase, all_cases, channel_settings, route_request
 
 CASES = all_cases()

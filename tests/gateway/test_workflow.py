@@ -8,9 +8,10 @@ import itertools
 import pytest
 from sqlalchemy import func, select
 
-from gateway import outbox, workflow
-from gateway.db import Database
-from gateway.models import Complaint, ComplaintEvent, OutboxItem, Status
+from gateway.complaints import workflow
+from gateway.outbox import queue as outbox
+from gateway.store.db import Database
+from gateway.store.models import Complaint, ComplaintEvent, OutboxItem, Status
 from tests.gateway.factories import make_complaint
 
 ALLOWED = [(a, b) for a, targets in workflow.TRANSITIONS.items() for b in targets]

@@ -2,7 +2,7 @@
 
 Each action reads its fields from the form, then runs in one transaction: the complaint is
 loaded (404 if this user may not see it), the version the admin saw is checked, the action in
-`gateway.actions` does its work, and one commit makes it durable. When the action is not
+`gateway.complaints.actions` does its work, and one commit makes it durable. When the action is not
 possible in the current state (409), someone else changed the complaint meanwhile (409), or
 the input is wrong (422), the page is shown again with a clear message and nothing changed.
 """
@@ -21,17 +21,18 @@ from starlette.datastructures import FormData, UploadFile
 
 from channels import webform
 from config.messages import t
-from gateway import actions, core_manual, lifecycle, workflow
+from gateway.admin.complaint_view import ROLE_ACTIONS
+from gateway.admin.sessions import Principal, flash
 from gateway.api.admin_deps import CsrfForm, StaffDep, forbidden, form_text
 from gateway.api.deps import GatewayDep
+from gateway.api.pages import request_language
 from gateway.api.routes.admin_inbox import complaint_page, visible_complaint
-from gateway.complaint_view import ROLE_ACTIONS
+from gateway.complaints import actions, lifecycle, workflow
+from gateway.complaints.tracking import normalize_code
 from gateway.context import Gateway
-from gateway.models import Complaint
-from gateway.security import Principal, flash
-from gateway.storage import StoredFile
-from gateway.tracking import normalize_code
-from gateway.web import request_language
+from gateway.core import manual as core_manual
+from gateway.store.files import StoredFile
+from gateway.store.models import Complaint
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger(__name__)

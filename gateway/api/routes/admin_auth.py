@@ -10,13 +10,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from config.messages import t
-from gateway import security
+from gateway.admin import sessions as security
+from gateway.admin.sessions import LoginOutcome
 from gateway.api.admin_deps import CsrfForm, form_text, page
 from gateway.api.deps import GatewayDep
+from gateway.api.pages import request_language
 from gateway.clock import utcnow
 from gateway.context import secret_key
-from gateway.security import LoginOutcome
-from gateway.web import request_language
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger(__name__)

@@ -13,13 +13,14 @@ from sqlmodel import Session
 
 from channels.webform import normalize_phone
 from config.messages import t
-from gateway import auth, directory
+from gateway.admin import accounts as auth
+from gateway.admin import directory
+from gateway.admin.sessions import Principal, flash
 from gateway.api.admin_deps import CsrfForm, KoordinatorDep, form_text, page
 from gateway.api.deps import GatewayDep
+from gateway.api.pages import request_language
 from gateway.clock import as_utc, utcnow
-from gateway.models import Agency, Liaison, Role, User
-from gateway.security import Principal, flash
-from gateway.web import request_language
+from gateway.store.models import Agency, Liaison, Role, User
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
 """Manual entry (`/admin/entry`): a complaint that came by phone, at the desk or on a platform
-the gateway does not read, recorded by a koordinator (see `gateway.manual_entry`)."""
+the gateway does not read, recorded by a koordinator (see `gateway.intake.manual_entry`)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from starlette.datastructures import UploadFile
 
 from channels import webform
 from config.messages import t
-from gateway import manual_entry
+from gateway.admin.sessions import flash
 from gateway.api.admin_deps import CsrfForm, KoordinatorDep, form_text, page
 from gateway.api.deps import GatewayDep
-from gateway.security import flash
-from gateway.web import request_language
+from gateway.api.pages import request_language
+from gateway.intake import manual_entry
 
 router = APIRouter(include_in_schema=False)
 

@@ -10,14 +10,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from config.messages import t
-from gateway import calendar_days
+from gateway.admin.sessions import Principal, flash
 from gateway.api.admin_deps import CsrfForm, KoordinatorDep, form_text, page
 from gateway.api.deps import GatewayDep
-from gateway.calendar_days import CalendarDayInvalid, DayKind
+from gateway.api.pages import request_language
 from gateway.clock import utcnow
 from gateway.context import Gateway
-from gateway.security import Principal, flash
-from gateway.web import request_language
+from gateway.sla import calendar_days
+from gateway.sla.calendar_days import CalendarDayInvalid, DayKind
 
 router = APIRouter(include_in_schema=False)
 

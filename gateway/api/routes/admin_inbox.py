@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from config.messages import t
-from gateway import attachments, complaint_view, core_status, inbox, webhooks
+from gateway.admin import complaint_view, inbox
+from gateway.admin.sessions import Principal, flash
 from gateway.api.admin_deps import (
     CsrfForm,
     KoordinatorDep,
@@ -24,11 +25,12 @@ from gateway.api.admin_deps import (
     page,
 )
 from gateway.api.deps import GatewayDep
+from gateway.api.pages import request_language
+from gateway.complaints.tracking import normalize_code
 from gateway.context import Gateway
-from gateway.models import Agency, Attachment, AttachmentStatus, Category, Complaint, Status
-from gateway.security import Principal, flash
-from gateway.tracking import normalize_code
-from gateway.web import request_language
+from gateway.core import status as core_status
+from gateway.intake import attachments, webhooks
+from gateway.store.models import Agency, Attachment, AttachmentStatus, Category, Complaint, Status
 
 router = APIRouter(include_in_schema=False)
 

@@ -9,12 +9,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 
 from config.messages import t
-from gateway import outbox
+from gateway.admin.sessions import flash
 from gateway.api.admin_deps import CsrfForm, KoordinatorDep, page
 from gateway.api.deps import GatewayDep
-from gateway.models import Complaint, OutboxItem, OutboxStatus
-from gateway.security import flash
-from gateway.web import request_language
+from gateway.api.pages import request_language
+from gateway.outbox import queue as outbox
+from gateway.store.models import Complaint, OutboxItem, OutboxStatus
 
 router = APIRouter(include_in_schema=False)
 

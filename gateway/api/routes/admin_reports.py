@@ -14,13 +14,15 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from config.messages import t
-from gateway import digest, report_export, reports
+from gateway.admin.sessions import Principal
 from gateway.api.admin_deps import KoordinatorDep, PrincipalDep, page
 from gateway.api.deps import GatewayDep
+from gateway.api.pages import request_language
 from gateway.clock import utcnow
 from gateway.context import Gateway
-from gateway.security import Principal
-from gateway.web import request_language
+from gateway.reports import digest
+from gateway.reports import export as report_export
+from gateway.reports import figures as reports
 
 router = APIRouter(include_in_schema=False)
 

@@ -7,9 +7,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from gateway import simulator
 from gateway.api.admin_deps import CsrfForm, KoordinatorDep, form_text, page
 from gateway.api.deps import GatewayDep
+from gateway.dev import bot_simulator as simulator
 
 router = APIRouter(include_in_schema=False)
 

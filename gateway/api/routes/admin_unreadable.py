@@ -10,11 +10,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from channels.base import PayloadError
 from config.messages import t
-from gateway import intake, webhooks
+from gateway.admin.sessions import flash
 from gateway.api.admin_deps import CsrfForm, KoordinatorDep, page
 from gateway.api.deps import GatewayDep
-from gateway.security import flash
-from gateway.web import request_language
+from gateway.api.pages import request_language
+from gateway.intake import inbound as intake
+from gateway.intake import webhooks
 
 router = APIRouter(include_in_schema=False)
 

@@ -18,10 +18,11 @@ from pydantic import BaseModel, Field
 
 from channels import webform
 from config.messages import language, t
-from gateway import intake, public_status
 from gateway.api.deps import GatewayDep
-from gateway.submission import submit
-from gateway.tracking import normalize_code
+from gateway.complaints import public_status
+from gateway.complaints.tracking import normalize_code
+from gateway.intake import inbound as intake
+from gateway.intake.web_form import submit
 
 router = APIRouter(prefix="/api/v1", tags=["complaints"])
 

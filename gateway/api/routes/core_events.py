@@ -10,9 +10,9 @@ from fastapi.responses import JSONResponse
 
 from forwarder.registry import build_push_verifier
 from forwarder.rest import PushPayloadError, PushSignatureError
-from gateway import core_sync
 from gateway.api.deps import GatewayDep
 from gateway.clock import utcnow
+from gateway.core import sync as core_sync
 
 router = APIRouter(tags=["core"])
 

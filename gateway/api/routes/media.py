@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
 
 from gateway.api.deps import GatewayDep
-from gateway.models import Attachment, AttachmentStatus
+from gateway.store.models import Attachment, AttachmentStatus
 
 router = APIRouter(include_in_schema=False)
 

@@ -11,11 +11,12 @@ from starlette.datastructures import UploadFile
 
 from channels import webform
 from config.messages import t
-from gateway import intake, public_status
 from gateway.api.deps import GatewayDep
-from gateway.submission import submit
-from gateway.tracking import normalize_code
-from gateway.web import render, request_language
+from gateway.api.pages import render, request_language
+from gateway.complaints import public_status
+from gateway.complaints.tracking import normalize_code
+from gateway.intake import inbound as intake
+from gateway.intake.web_form import submit
 
 router = APIRouter(include_in_schema=False)
 

@@ -8,12 +8,12 @@ from datetime import timedelta
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
-from gateway import publication
 from gateway.api.deps import GatewayDep
+from gateway.api.pages import render, request_language
 from gateway.clock import utcnow
 from gateway.context import Gateway
-from gateway.reports import Period
-from gateway.web import render, request_language
+from gateway.reports import publication
+from gateway.reports.figures import Period
 
 router = APIRouter(include_in_schema=False)
 

@@ -1,8 +1,8 @@
-"""The web-form reporter's private page, `/status/{code}/{token}` (gateway/reporter_links.py):
-where their complaint stands, the agency's answer with its proof photos, and — while the case
-waits for it — PUAS / TIDAK PUAS with a comment. A web-form reporter cannot reply "PUAS" on a
-chat thread; this page is their way to finish, and their response goes through the same
-`feedback.give()` as a chat reply (it counts for the whole case).
+"""The web-form reporter's private page, `/status/{code}/{token}`
+(gateway/complaints/reporter_links.py): where their complaint stands, the agency's answer with its
+proof photos, and — while the case waits for it — PUAS / TIDAK PUAS with a comment. A web-form
+reporter cannot reply "PUAS" on a chat thread; this page is their way to finish, and their response
+goes through the same `feedback.give()` as a chat reply (it counts for the whole case).
 
 The public status page (`/status/{code}`) stays what anyone with the code may see: no answer
 photos, no form. A wrong token answers 404, like an unknown code. The form is protected by a
@@ -23,12 +23,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from config.messages import t
-from gateway import feedback, lifecycle, public_status, workflow
 from gateway.api.deps import GatewayDep
+from gateway.api.pages import render, request_language
+from gateway.complaints import feedback, lifecycle, public_status, workflow
+from gateway.complaints.tracking import normalize_code
 from gateway.context import Gateway
-from gateway.models import Complaint
-from gateway.tracking import normalize_code
-from gateway.web import render, request_language
+from gateway.store.models import Complaint
 
 router = APIRouter(include_in_schema=False)
 

@@ -10,9 +10,9 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse, Response
 
 from channels.base import RawRequest, SignatureError
-from gateway import intake
 from gateway.api.deps import GatewayDep
-from gateway.webhooks import UnknownChannel, receive
+from gateway.intake import inbound as intake
+from gateway.intake.webhooks import UnknownChannel, receive
 
 router = APIRouter(tags=["webhooks"])
 

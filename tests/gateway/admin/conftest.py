@@ -11,9 +11,9 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
-from gateway import auth
+from gateway.admin import accounts as auth
 from gateway.context import Gateway
-from gateway.models import Agency, Liaison, Role
+from gateway.store.models import Agency, Liaison, Role
 
 PASSWORD = "correct horse battery"
 

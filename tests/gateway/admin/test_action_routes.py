@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from gateway.context import Gateway
-from gateway.models import Attachment, Complaint, ComplaintEvent, OutboxItem, Status
+from gateway.store.models import Attachment, Complaint, ComplaintEvent, OutboxItem, Status
 from tests.gateway.admin.conftest import Admin, Directory, csrf_of, version_of
 from tests.gateway.factories import make_complaint
 from tests.images import image_bytes, private_traces

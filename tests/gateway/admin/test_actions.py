@@ -12,16 +12,16 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from gateway import actions, workflow
+from gateway.complaints import actions, workflow
 from gateway.context import Gateway
-from gateway.models import (
+from gateway.store.files import StoredFile
+from gateway.store.models import (
     Attachment,
     Complaint,
     ComplaintEvent,
     OutboxItem,
     Status,
 )
-from gateway.storage import StoredFile
 from tests.gateway.admin.conftest import Directory
 from tests.gateway.factories import make_complaint
 from tests.images import image_bytes

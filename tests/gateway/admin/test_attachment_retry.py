@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from gateway import attachments
 from gateway.context import Gateway
-from gateway.models import Attachment, AttachmentStatus, Status
+from gateway.intake import attachments
+from gateway.store.models import Attachment, AttachmentStatus, Status
 from tests.conftest import RunningTwilio
 from tests.gateway.admin.conftest import Admin
 from tests.gateway.factories import make_complaint

@@ -14,10 +14,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from gateway import workflow
-from gateway.complaint_view import KOORDINATOR_ACTIONS, LIAISON_ACTIONS
+from gateway.admin.complaint_view import KOORDINATOR_ACTIONS, LIAISON_ACTIONS
+from gateway.complaints import workflow
 from gateway.context import Gateway
-from gateway.models import (
+from gateway.store.models import (
     Attachment,
     Complaint,
     Liaison,

@@ -22,8 +22,8 @@ from sqlalchemy import select
 from channels.fakes.server import FakeServer
 from config.settings import Settings
 from gateway.context import Gateway
-from gateway.db import Database
-from gateway.models import Complaint, Reporter, ReporterIdentity, Status
+from gateway.store.db import Database
+from gateway.store.models import Complaint, Reporter, ReporterIdentity, Status
 from tests.channels.cases import channel_settings
 from tests.conftest import RunningTwilio
 from tests.gateway.admin.conftest import PASSWORD, Accounts, Directory

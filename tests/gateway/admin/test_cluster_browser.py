@@ -29,8 +29,8 @@ from channels.fakes.server import FakeServer
 from config.settings import Settings
 from forwarder.simulator.core import CoreSimulator
 from gateway.context import Gateway
-from gateway.db import Database
-from gateway.models import Complaint, Status
+from gateway.store.db import Database
+from gateway.store.models import Complaint, Status
 from tests.channels.cases import channel_settings
 from tests.conftest import RunningTwilio
 from tests.gateway import clusters

@@ -12,10 +12,11 @@ import pytest
 from sqlalchemy import select
 
 from config.messages import t
-from gateway import actions, core_sync, workflow
+from gateway.complaints import actions, workflow
 from gateway.context import Gateway
-from gateway.models import Complaint, ComplaintEvent, OutboxItem, OutboxStatus, Status
-from gateway.scheduler import worker_id
+from gateway.core import sync as core_sync
+from gateway.jobs.scheduler import worker_id
+from gateway.store.models import Complaint, ComplaintEvent, OutboxItem, OutboxStatus, Status
 from tests.gateway.admin.conftest import Admin, Directory, csrf_of, version_of
 from tests.gateway.factories import make_complaint
 from tests.images import image_bytes

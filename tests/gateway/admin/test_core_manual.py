@@ -10,11 +10,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from gateway import actions, core_sync, workflow
 from gateway.app import create_app
+from gateway.complaints import actions, workflow
 from gateway.context import Gateway
-from gateway.models import Complaint, ComplaintEvent, OutboxItem, Status
-from gateway.scheduler import worker_id
+from gateway.core import sync as core_sync
+from gateway.jobs.scheduler import worker_id
+from gateway.store.models import Complaint, ComplaintEvent, OutboxItem, Status
 from tests.gateway.admin.conftest import Accounts, Admin, Directory, login
 from tests.gateway.factories import make_complaint
 

@@ -4,7 +4,7 @@ must once a 24-hour window is closed, so they reach the fake Twilio instead of d
 from __future__ import annotations
 
 from config.settings import load_settings
-from gateway import demo
+from gateway.dev import demo
 
 
 def test_demo_mode_has_a_template_for_liaison_notices(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session
 
-from gateway import actions, inbox, workflow
+from gateway.admin import inbox
+from gateway.admin.inbox import Clock, InboxFilter, Scope
+from gateway.complaints import actions, workflow
 from gateway.context import Gateway
-from gateway.inbox import Clock, InboxFilter, Scope
-from gateway.models import Complaint, Status
+from gateway.store.models import Complaint, Status
 from tests.gateway.admin.conftest import Admin, Directory
 from tests.gateway.factories import make_complaint
 

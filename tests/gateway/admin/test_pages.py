@@ -11,9 +11,9 @@ import pytest
 from markupsafe import Markup
 from sqlalchemy import select
 
-from gateway import complaint_view
+from gateway.admin import complaint_view
 from gateway.context import Gateway
-from gateway.models import (
+from gateway.store.models import (
     Agency,
     Attachment,
     Complaint,

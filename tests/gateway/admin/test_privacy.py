@@ -1,6 +1,6 @@
 """Personal data is safe by default (issue 10, section 2): what leaves the gateway is built by
-`gateway.disclosure` from the masked clean text; the complaint page shows exactly that; public
-pages show an allow-list; every stored photo has lost its metadata."""
+`gateway.complaints.disclosure` from the masked clean text; the complaint page shows exactly that;
+public pages show an allow-list; every stored photo has lost its metadata."""
 
 from __future__ import annotations
 
@@ -19,10 +19,12 @@ from sqlalchemy import select
 from channels.base import Media
 from config.settings import Settings, load_settings
 from forwarder.simulator.core import CoreSimulator
-from gateway import attachments
+from gateway.complaints.public_status import PUBLIC_EVENTS
 from gateway.context import Gateway
-from gateway.db import Database
-from gateway.models import (
+from gateway.intake import attachments
+from gateway.jobs.scheduler import worker_id
+from gateway.store.db import Database
+from gateway.store.models import (
     Attachment,
     AttachmentStatus,
     Complaint,
@@ -31,8 +33,6 @@ from gateway.models import (
     OutboxItem,
     Status,
 )
-from gateway.public_status import PUBLIC_EVENTS
-from gateway.scheduler import worker_id
 from tests.conftest import RunningTelegram, RunningTwilio
 from tests.gateway.admin.conftest import Admin, Directory, csrf_of, version_of
 from tests.gateway.chat import Chat
@@ -485,7 +485,7 @@ def test_downloaded_chat_and_core_photos_are_stored_without_metadata(
 
 
 def test_storage_refuses_an_image_that_still_carries_metadata(gateway: Gateway) -> None:
-    from gateway.storage import UncleanImage
+    from gateway.store.files import UncleanImage
 
     with pytest.raises(UncleanImage):
         gateway.files.put(phone_photo("JPEG"), "image/jpeg")
@@ -495,7 +495,7 @@ def test_storage_refuses_an_image_that_still_carries_metadata(gateway: Gateway) 
 def test_strip_photos_cleans_what_was_stored_before_and_deletes_the_original(
     gateway: Gateway,
 ) -> None:
-    from gateway.photo_cleanup import strip_stored_photos
+    from gateway.store.photo_cleanup import strip_stored_photos
 
     original = phone_photo("JPEG")
     key = "ab/old-original.jpg"  # written as the gateway did before photos were cleaned

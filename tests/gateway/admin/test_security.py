@@ -9,11 +9,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from config.settings import Settings
-from gateway import security
+from gateway.admin import sessions as security
 from gateway.app import create_app
 from gateway.clock import utcnow
 from gateway.context import Gateway
-from gateway.models import Complaint, Status, User
+from gateway.store.models import Complaint, Status, User
 from tests.gateway.admin.conftest import PASSWORD, Accounts, Admin, csrf_of, login
 from tests.gateway.factories import make_complaint
 

@@ -7,8 +7,8 @@ import asyncio
 from sqlalchemy import select
 
 from gateway.context import Gateway
-from gateway.models import Complaint, OutboxItem, OutboxStatus
-from gateway.scheduler import worker_id
+from gateway.jobs.scheduler import worker_id
+from gateway.store.models import Complaint, OutboxItem, OutboxStatus
 from tests.gateway.admin.conftest import Admin
 
 

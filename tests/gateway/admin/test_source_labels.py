@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gateway import importer
 from gateway.context import Gateway
+from gateway.intake import importer
 from tests.gateway.admin.conftest import Admin
 
 

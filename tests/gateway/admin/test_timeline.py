@@ -20,9 +20,11 @@ from sqlalchemy import select
 
 from config.messages import catalog
 from forwarder.base import CoreEvent, CoreEventKind
-from gateway import core_sync, sweeps, workflow
+from gateway.complaints import workflow
 from gateway.context import Gateway
-from gateway.models import Complaint, Status
+from gateway.core import sync as core_sync
+from gateway.sla import sweeps
+from gateway.store.models import Complaint, Status
 from tests.gateway.admin.conftest import Admin, Directory
 from tests.gateway.sla import story
 from tests.gateway.sla.story import wib

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from config.settings import Settings
-from gateway import intake
 from gateway.context import Gateway
-from gateway.models import InboundMessage, InboundStatus, OutboxItem
+from gateway.intake import inbound as intake
+from gateway.store.models import InboundMessage, InboundStatus, OutboxItem
 from tests.channels.cases import TEST_TELEGRAM_SECRET, channel_settings, fixture_bytes
 from tests.gateway.admin.conftest import Admin
 

@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from gateway import actions, deadlines, workflow
+from gateway.complaints import actions, workflow
+from gateway.complaints.tracking import new_code
 from gateway.context import Gateway
-from gateway.models import Complaint, ComplaintEvent, OutboxItem
-from gateway.tracking import new_code
+from gateway.sla import deadlines
+from gateway.store.models import Complaint, ComplaintEvent, OutboxItem
 
 REPORTER_PHONE = "+6281234500009"
 

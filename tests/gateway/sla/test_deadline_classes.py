@@ -53,8 +53,8 @@ def test_pending_and_back_moves_the_verification_deadline(
     with gateway.db.session() as session:
         from sqlalchemy import select
 
-        from gateway import actions, workflow
-        from gateway.models import Complaint
+        from gateway.complaints import actions, workflow
+        from gateway.store.models import Complaint
 
         complaint = session.scalar(select(Complaint).where(Complaint.tracking_code == code))
         actions.resume_from_pending(

@@ -8,11 +8,11 @@ import asyncio
 import pytest
 from sqlalchemy import text
 
-from gateway import scheduler as scheduling
 from gateway.context import Gateway
-from gateway.db import Database
-from gateway.leader import Leadership
-from gateway.scheduler import DIGEST_JOB, SWEEP_JOB, SWEEP_STORE, Scheduler
+from gateway.jobs import scheduler as scheduling
+from gateway.jobs.leader import Leadership
+from gateway.jobs.scheduler import DIGEST_JOB, SWEEP_JOB, SWEEP_STORE, Scheduler
+from gateway.store.db import Database
 
 
 def test_one_leader_among_instances_sharing_postgresql(db: Database) -> None:

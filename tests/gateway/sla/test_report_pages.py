@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from gateway import digest, sweeps
 from gateway.context import Gateway
-from gateway.models import Complaint, OutboxItem, User
+from gateway.reports import digest
+from gateway.sla import sweeps
+from gateway.store.models import Complaint, OutboxItem, User
 from tests.gateway.admin.conftest import Accounts, Admin, Directory
 from tests.gateway.sla import story
 from tests.gateway.sla.story import wib
@@ -143,7 +144,7 @@ def test_an_admin_holiday_moves_running_deadlines_in_every_instance(
         2026, 11, 25, 16, 59, 59, 999999, tzinfo=UTC
     )
     with gateway.db.read_session() as session:
-        from gateway.models import CalendarDay
+        from gateway.store.models import CalendarDay
 
         entry = session.scalar(select(CalendarDay))
     assert entry is not None

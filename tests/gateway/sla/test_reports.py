@@ -28,10 +28,13 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from gateway import actions, report_export, reports, sweeps, workflow
+from gateway.complaints import actions, workflow
 from gateway.context import Gateway
-from gateway.models import Complaint
-from gateway.reports import Period
+from gateway.reports import export as report_export
+from gateway.reports import figures as reports
+from gateway.reports.figures import Period
+from gateway.sla import sweeps
+from gateway.store.models import Complaint
 from tests.gateway.admin.conftest import Directory
 from tests.gateway.sla import story
 from tests.gateway.sla.story import wib

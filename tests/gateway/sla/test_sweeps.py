@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from gateway import sweeps
 from gateway.context import Gateway
-from gateway.models import Complaint, OutboxItem, Status
+from gateway.sla import sweeps
+from gateway.store.models import Complaint, OutboxItem, Status
 from tests.gateway.admin.conftest import Directory
 from tests.gateway.sla import story
 from tests.gateway.sla.story import wib
@@ -154,7 +154,7 @@ def test_an_agency_without_liaison_officers_gets_no_reminder_but_is_escalated(
     gateway: Gateway, directory: Directory
 ) -> None:
     with gateway.db.session() as session:
-        from gateway.models import Agency
+        from gateway.store.models import Agency
 
         lonely = Agency(code="BKD", name="Badan Kepegawaian Daerah")
         session.add(lonely)

@@ -1,0 +1,179 @@
+"""Fetching attachments that arrived as provider references (WhatsApp media URLs, Telegram file
+ids, photos in the core's answers). The complaint never waits for them: a failed download marks
+the attachment failed, with the reason, for the admin and is retried later (up to
+`MAX_ATTEMPTS`, or never when retrying cannot help); the complaint itself is kept. A koordinator
+can ask for another try from the complaint page (`retry`)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+import httpx
+from sqlalchemy import select
+
+from channels.base import Media, MediaError
+from channels.images import ImageRejected, clean_image
+from channels.media import fetch_limited
+from channels.sniff import IMAGE_TYPES, sniff
+from gateway.store.models import Attachment, AttachmentStatus, InboundMessage
+
+if TYPE_CHECKING:
+    from gateway.context import Gateway
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 6
+
+
+def _with_channel():  # type: ignore[no-untyped-def]
+    """Attachments with the channel of the message that named them (None: not a channel's)."""
+    return select(Attachment, InboundMessage.channel).join(
+        InboundMessage, InboundMessage.id == Attachment.inbound_message_id, isouter=True
+    )
+
+
+def _pending(gateway: Gateway, limit: int) -> list[tuple[Attachment, str | None]]:
+    with gateway.db.read_session() as session:
+        rows = session.execute(
+            _with_channel()
+            .where(Attachment.status.in_([AttachmentStatus.PENDING, AttachmentStatus.FAILED]))  # type: ignore[attr-defined]
+            .where(Attachment.attempts < MAX_ATTEMPTS)
+            .order_by(Attachment.id)
+            .limit(limit)
+        ).all()
+    return [(row[0], row[1]) for row in rows]
+
+
+async def _download(
+    gateway: Gateway, attachment: Attachment, channel_name: str | None
+) -> tuple[bytes, str | None]:
+    limit = gateway.settings.upload_max_bytes
+    media = Media(
+        url=attachment.original_url,
+        ref=attachment.provider_ref,  # a Telegram file id; nothing is stored yet
+        content_type=attachment.content_type,
+        size=attachment.size,
+    )
+    if attachment.source == "core" or channel_name is None:
+        if not attachment.original_url:
+            raise MediaError("no URL to fetch", retryable=False)
+        async with httpx.AsyncClient(timeout=30) as client:
+            return await fetch_limited(
+                client,
+                attachment.original_url,
+                max_bytes=limit,
+                allowed_types=gateway.settings.media_allowed_types,
+                claimed_type=attachment.content_type,
+            )
+    channel = gateway.channels.get(channel_name)
+    if channel is None:
+        raise MediaError(f"channel {channel_name} is not configured", retryable=True)
+    return await channel.download(media, limit)
+
+
+def safe_content(data: bytes, claimed: str | None, max_side: int) -> tuple[bytes, str]:
+    """What is stored of a download, and its type: a photo (by its bytes, or claimed to be one)
+    only cleaned — decoded, without metadata, shrunk; any other file as it came. A "photo" that
+    does not decode fails for good (`MediaError`, not retryable), with the reason."""
+    kind = sniff(data)
+    if kind in IMAGE_TYPES or (kind is None and (claimed or "").startswith("image/")):
+        try:
+            clean = clean_image(data, max_side=max_side)
+        except ImageRejected as rejected:
+            raise MediaError(f"not a usable photo ({rejected})", retryable=False) from None
+        return clean.data, clean.content_type
+    return data, kind or claimed or "application/octet-stream"
+
+
+def _record(
+    gateway: Gateway,
+    attachment_id: int,
+    data: bytes | None,
+    content_type: str | None,
+    error: MediaError | None,
+) -> None:
+    with gateway.db.session() as session:
+        attachment = session.get(Attachment, attachment_id)
+        if attachment is None:
+            return
+        attachment.attempts += 1
+        if data is not None:
+            kind = content_type or "application/octet-stream"  # from safe_content()
+            stored = gateway.files.put(data, kind)
+            attachment.storage_key = stored.key
+            attachment.sha256 = stored.sha256
+            attachment.size = stored.size
+            attachment.content_type = kind
+            attachment.status = AttachmentStatus.STORED
+            attachment.error = None
+        else:
+            assert error is not None
+            attachment.status = AttachmentStatus.FAILED
+            attachment.error = str(error)[:2000]
+            if not error.retryable:
+                attachment.attempts = MAX_ATTEMPTS  # retrying cannot help
+        session.add(attachment)
+        session.commit()
+
+
+async def _fetch(gateway: Gateway, attachment: Attachment, channel_name: str | None) -> bool:
+    """One download attempt, recorded on the attachment; True when it is stored now."""
+    try:
+        data, content_type = await _download(gateway, attachment, channel_name)
+        data, content_type = await asyncio.to_thread(
+            safe_content, data, content_type, gateway.settings.image_max_side
+        )
+    except MediaError as exc:
+        log.warning(
+            "attachment download failed",
+            extra={"attachment_id": attachment.id, "retryable": exc.retryable},
+        )
+        await asyncio.to_thread(_record, gateway, attachment.id, None, None, exc)  # type: ignore[arg-type]
+        return False
+    await asyncio.to_thread(_record, gateway, attachment.id, data, content_type, None)  # type: ignore[arg-type]
+    return True
+
+
+async def fetch_pending(gateway: Gateway, limit: int = 20) -> int:
+    """Download what is pending; returns how many were stored now."""
+    stored = 0
+    for attachment, channel_name in await asyncio.to_thread(_pending, gateway, limit):
+        stored += await _fetch(gateway, attachment, channel_name)
+    return stored
+
+
+def gives_up(attachment: Attachment) -> bool:
+    """Failed, and the periodic download will not try again by itself."""
+    return attachment.status == AttachmentStatus.FAILED and attachment.attempts >= MAX_ATTEMPTS
+
+
+def retry(gateway: Gateway, attachment_id: int) -> bool:
+    """An admin's "try again": a failed attachment gets a fresh set of attempts (the reason of
+    the last failure stays shown until the next try). False if it is not failed."""
+    with gateway.db.session() as session:
+        attachment = session.get(Attachment, attachment_id, with_for_update=True)
+        if attachment is None or attachment.status != AttachmentStatus.FAILED:
+            return False
+        attachment.status = AttachmentStatus.PENDING
+        attachment.attempts = 0
+        session.add(attachment)
+        session.commit()
+    return True
+
+
+async def fetch_one(gateway: Gateway, attachment_id: int) -> bool:
+    """Try one attachment now (after `retry`); True when it is stored."""
+
+    def load() -> tuple[Attachment, str | None] | None:
+        with gateway.db.read_session() as session:
+            row = session.execute(
+                _with_channel()
+                .where(Attachment.id == attachment_id)
+                .where(Attachment.status == AttachmentStatus.PENDING)
+            ).first()
+        return (row[0], row[1]) if row else None
+
+    found = await asyncio.to_thread(load)
+    return found is not None and await _fetch(gateway, *found)

@@ -1,0 +1,232 @@
+"""Intake: store every inbound message durably before the provider is acknowledged, then turn
+it into (part of) a complaint outside the request.
+
+`accept()` is the only thing a webhook does before answering: one INSERT, idempotent on
+(channel, external_id), so a provider's retry is recognised and answered as success.
+`process()` runs afterwards (a background task, the start-up resume, the periodic sweep); it
+claims the row with a conditional UPDATE in the same transaction that creates the complaint, so
+a crash rolls both back and the row is simply processed again later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from channels import base
+from gateway.clock import utcnow
+from gateway.complaints.tracking import new_code
+from gateway.complaints.workflow import commit
+from gateway.store.db import Database
+from gateway.store.models import Complaint, InboundMessage, InboundStatus
+
+if TYPE_CHECKING:
+    from gateway.context import Gateway
+
+log = logging.getLogger(__name__)
+
+MAX_PROCESS_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Accepted:
+    inbound_id: int
+    duplicate: bool  # the provider sent this one before
+    tracking_code: str | None = None  # pre-assigned (web form) so the citizen sees it at once
+
+
+def _row_values(message: base.InboundMessage, raw_payload: str, raw_content_type: str) -> dict:
+    location = message.location
+    return {
+        "channel": message.channel,
+        "external_id": message.external_id,
+        "sender": message.sender,
+        "sender_name": message.sender_name,
+        "kind": message.kind.value,
+        "text": message.text,
+        "media": [asdict(m) for m in message.media],
+        "latitude": location.latitude if location else None,
+        "longitude": location.longitude if location else None,
+        "location_label": location.label if location else None,
+        "reply_to": message.reply_to,
+        "edits": message.edits,
+        "button_payload": message.button_payload,
+        "contact_phone": message.contact_phone,
+        "language": message.language,
+        "extra": dict(message.extra),
+        "raw_payload": raw_payload,
+        "raw_content_type": raw_content_type,
+        "received_at": message.received_at,
+        "status": InboundStatus.PENDING.value,
+        "attempts": 0,
+        "created_at": utcnow(),
+    }
+
+
+def _free_code(session: Session) -> str:
+    while True:
+        code = new_code()
+        taken = session.scalar(
+            select(Complaint.id).where(Complaint.tracking_code == code)
+        ) or session.scalar(select(InboundMessage.id).where(InboundMessage.assigned_code == code))
+        if not taken:
+            return code
+
+
+def accept(
+    db: Database,
+    message: base.InboundMessage,
+    *,
+    raw_payload: str = "",
+    raw_content_type: str = "",
+    assign_code: bool = False,
+) -> Accepted:
+    """Store one inbound message (once). Safe to call again with the same message."""
+    for _ in range(3):
+        try:
+            return _accept_once(db, message, raw_payload, raw_content_type, assign_code, {})
+        except IntegrityError:
+            # Only a tracking-code collision between two concurrent submissions gets here.
+            continue
+    raise RuntimeError("could not allocate a tracking code")
+
+
+def keep_unreadable(
+    db: Database,
+    channel: str,
+    body: bytes,
+    *,
+    content_type: str,
+    reason: str,
+    subpath: str = "",
+) -> Accepted:
+    """A request the provider signed but the parser cannot read: kept raw with the reason
+    (status `unreadable`, never processed by itself) so the provider can be acknowledged and an
+    admin can read it. The provider's retries carry the same body, so it is stored once."""
+    digest = hashlib.sha256(subpath.encode() + b"\n" + body).hexdigest()
+    message = base.InboundMessage(
+        channel=channel,
+        external_id=f"unreadable:{digest}",
+        sender="",
+        received_at=utcnow(),
+        extra={"subpath": subpath} if subpath else {},
+    )
+    unreadable = {"status": InboundStatus.UNREADABLE.value, "last_error": reason[:2000]}
+    return _accept_once(
+        db, message, body.decode("utf-8", errors="replace"), content_type, False, unreadable
+    )
+
+
+def _accept_once(
+    db: Database,
+    message: base.InboundMessage,
+    raw_payload: str,
+    raw_content_type: str,
+    assign_code: bool,
+    overrides: dict[str, object],
+) -> Accepted:
+    with db.session() as session:
+        values = {**_row_values(message, raw_payload, raw_content_type), **overrides}
+        if assign_code:
+            values["assigned_code"] = _free_code(session)
+        insert = pg_insert if db.is_postgres else sqlite_insert
+        stmt = (
+            insert(InboundMessage)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+            .returning(InboundMessage.id)
+        )
+        new_id = session.connection().execute(stmt).scalar()
+        if new_id is not None:
+            session.commit()
+            return Accepted(new_id, duplicate=False, tracking_code=values.get("assigned_code"))
+        existing = session.execute(
+            select(InboundMessage.id, InboundMessage.assigned_code, InboundMessage.complaint_id)
+            .where(InboundMessage.channel == message.channel)
+            .where(InboundMessage.external_id == message.external_id)
+        ).one()
+        code = existing.assigned_code
+        if existing.complaint_id and not code:
+            code = session.scalar(
+                select(Complaint.tracking_code).where(Complaint.id == existing.complaint_id)
+            )
+        session.commit()
+        return Accepted(existing.id, duplicate=True, tracking_code=code)
+
+
+# --- processing -------------------------------------------------------------------------------
+
+Processor = Callable[["Gateway", Session, InboundMessage], None]
+
+
+def process(gateway: Gateway, inbound_id: int) -> bool:
+    """Turn one stored message into (part of) a complaint. False if someone already did."""
+    now = utcnow()
+    with gateway.db.session() as session:
+        claimed = session.execute(
+            update(InboundMessage)
+            .where(InboundMessage.id == inbound_id)
+            .where(InboundMessage.status == InboundStatus.PENDING.value)
+            .values(status=InboundStatus.PROCESSED.value, processed_at=now)
+        ).rowcount  # type: ignore[attr-defined]
+        if not claimed:
+            session.rollback()
+            return False
+        row = session.get(InboundMessage, inbound_id)
+        assert row is not None
+        try:
+            gateway.processor_for(row.channel)(gateway, session, row)
+            commit(session)
+        except Exception as exc:
+            session.rollback()
+            _record_failure(gateway.db, inbound_id, exc)
+            return False
+    log.info("inbound processed", extra={"inbound_id": inbound_id, "channel": row.channel})
+    return True
+
+
+def _record_failure(db: Database, inbound_id: int, exc: Exception) -> None:
+    log.exception("inbound processing failed", extra={"inbound_id": inbound_id})
+    with db.session() as session:
+        row = session.get(InboundMessage, inbound_id)
+        if row is None:
+            return
+        row.attempts += 1
+        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        if row.attempts >= MAX_PROCESS_ATTEMPTS:
+            row.status = InboundStatus.FAILED.value  # visible to admins, never silently dropped
+        session.add(row)
+        session.commit()
+
+
+def unprocessed_ids(db: Database, older_than_seconds: float = 0) -> list[int]:
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    with db.read_session() as session:
+        return list(
+            session.scalars(
+                select(InboundMessage.id)
+                .where(InboundMessage.status == InboundStatus.PENDING.value)
+                .where(InboundMessage.created_at <= cutoff)
+                .order_by(InboundMessage.id)
+            ).all()
+        )
+
+
+def resume(gateway: Gateway, older_than_seconds: float = 0) -> int:
+    """Process what was stored but never processed (a crash, a restart, a lost task)."""
+    done = 0
+    for inbound_id in unprocessed_ids(gateway.db, older_than_seconds):
+        done += process(gateway, inbound_id)
+    if done:
+        log.info("resumed unprocessed inbound messages", extra={"count": done})
+    return done

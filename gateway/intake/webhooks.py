@@ -1,0 +1,239 @@
+"""Webhook handling, shared by the HTTP route and Telegram's polling loop:
+look up → verify → parse → store (intake) → acknowledge. Delivery receipts update the outbox.
+
+Nothing slow happens here: one INSERT per message, then the provider gets its answer; the
+conversation runs afterwards (`intake.process`).
+
+A request whose signature is valid is the provider's, even when the parser cannot read it (an
+older or newer payload shape, a field we did not expect): refusing it with a 4xx would only make
+the provider retry and then drop it. It is kept raw instead (`intake.keep_unreadable`, status
+`unreadable`), acknowledged, and shown to admins on `/admin/unreadable`, where it can be read
+again once the parser knows the shape (`read_again`). A bad signature stays 403, nothing stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select
+
+from channels.base import (
+    DeliveryState,
+    DeliveryStatus,
+    InboundMessage,
+    PayloadError,
+    RawRequest,
+    SignatureError,
+    WebhookAck,
+)
+from gateway.clock import utcnow
+from gateway.complaints import workflow
+from gateway.intake import inbound as intake
+from gateway.store.models import Complaint, InboundStatus, OutboxItem
+from gateway.store.models import InboundMessage as InboundRow
+
+if TYPE_CHECKING:
+    from gateway.context import Gateway
+
+log = logging.getLogger(__name__)
+
+
+class UnknownChannel(LookupError):
+    pass
+
+
+@dataclass
+class Received:
+    ack: WebhookAck
+    stored: list[intake.Accepted] = field(default_factory=list)
+    messages: list[InboundMessage] = field(default_factory=list)
+    unreadable: intake.Accepted | None = None  # kept raw: signed, but the parser failed
+
+    @property
+    def new_ids(self) -> list[int]:
+        return [a.inbound_id for a in self.stored if not a.duplicate]
+
+
+def receive(gateway: Gateway, name: str, raw: RawRequest, *, verified: bool = False) -> Received:
+    """Raises UnknownChannel (404), SignatureError (403); a payload the parser cannot read is
+    kept raw and acknowledged like any other."""
+    channel = gateway.channels.get(name)
+    if channel is None or name == "webform":
+        raise UnknownChannel(name)
+    if not verified:
+        channel.verify(raw)
+    content_type = raw.header("content-type") or ""
+    try:
+        statuses = channel.parse_statuses(raw)
+        messages = channel.parse(raw)
+    except PayloadError as exc:
+        kept = intake.keep_unreadable(
+            gateway.db,
+            name,
+            raw.body,
+            content_type=content_type,
+            reason=str(exc) or type(exc).__name__,
+            subpath=raw.subpath.strip("/"),
+        )
+        log.warning(
+            "webhook payload unreadable, kept raw",
+            extra={"channel": name, "inbound_id": kept.inbound_id, "duplicate": kept.duplicate},
+        )
+        return Received(channel.ack(raw), unreadable=kept)
+    raw_text = raw.body.decode("utf-8", errors="replace")
+    stored = [
+        intake.accept(gateway.db, message, raw_payload=raw_text, raw_content_type=content_type)
+        for message in messages
+    ]
+    if statuses:
+        record_statuses(gateway, statuses)
+    if not messages and not statuses:
+        log.info("webhook event ignored", extra={"channel": name})
+    return Received(channel.ack(raw), stored, messages)
+
+
+def unreadable(gateway: Gateway, limit: int = 100) -> list[InboundRow]:
+    """The kept-raw payloads an admin has not dealt with yet, newest first."""
+    with gateway.db.read_session() as session:
+        return list(
+            session.scalars(
+                select(InboundRow)
+                .where(InboundRow.status == InboundStatus.UNREADABLE.value)
+                .order_by(InboundRow.id.desc())  # type: ignore[union-attr]
+                .limit(limit)
+            ).all()
+        )
+
+
+def count_unreadable(gateway: Gateway) -> int:
+    with gateway.db.read_session() as session:
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(InboundRow)
+                .where(InboundRow.status == InboundStatus.UNREADABLE.value)
+            )
+            or 0
+        )
+
+
+class NotUnreadable(LookupError):
+    """No kept-raw payload with this id (already read again, or dismissed)."""
+
+
+def read_again(gateway: Gateway, inbound_id: int) -> Received:
+    """Parse a kept-raw payload again with today's parser (after an upgrade taught it the
+    shape). What it now yields is accepted as if it had just arrived (idempotent on the
+    provider's ids) and the raw row is closed; still unreadable raises `PayloadError` and the
+    row stays, with the new reason. Not verified again: it was, when it arrived."""
+    with gateway.db.read_session() as session:
+        row = session.get(InboundRow, inbound_id)
+        if row is None or row.status != InboundStatus.UNREADABLE:
+            raise NotUnreadable(inbound_id)
+        channel = gateway.channels.get(row.channel)
+        payload, content_type = row.raw_payload, row.raw_content_type
+        raw = RawRequest(
+            body=payload.encode("utf-8"),
+            headers={"content-type": content_type},
+            url=f"stored:inbound/{inbound_id}",
+            subpath=(row.extra or {}).get("subpath", ""),
+        )
+    if channel is None:
+        raise NotUnreadable(inbound_id)
+    try:
+        statuses = channel.parse_statuses(raw)
+        messages = channel.parse(raw)
+    except PayloadError as exc:
+        _close_unreadable(gateway, inbound_id, still=str(exc) or type(exc).__name__)
+        raise
+    stored = [
+        intake.accept(gateway.db, message, raw_payload=payload, raw_content_type=content_type)
+        for message in messages
+    ]
+    if statuses:
+        record_statuses(gateway, statuses)
+    _close_unreadable(gateway, inbound_id, read=len(messages) + len(statuses))
+    return Received(channel.ack(raw), stored, messages)
+
+
+def dismiss_unreadable(gateway: Gateway, inbound_id: int) -> bool:
+    """An admin read it and dealt with it by hand: out of the list, the raw payload kept."""
+    return _close_unreadable(gateway, inbound_id, read=None)
+
+
+def _close_unreadable(
+    gateway: Gateway, inbound_id: int, *, read: int | None = None, still: str | None = None
+) -> bool:
+    with gateway.db.session() as session:
+        row = session.get(InboundRow, inbound_id, with_for_update=True)
+        if row is None or row.status != InboundStatus.UNREADABLE:
+            return False
+        if still is not None:
+            row.last_error = still[:2000]
+        else:
+            row.status = InboundStatus.IGNORED.value
+            row.processed_at = utcnow()
+            note = "dismissed by an admin" if read is None else f"read again: {read} item(s)"
+            row.last_error = f"{note}; was: {row.last_error or ''}"[:2000]
+        session.add(row)
+        session.commit()
+    return True
+
+
+def record_statuses(gateway: Gateway, statuses: list[DeliveryStatus]) -> None:
+    """A provider's receipt for something we sent: note it on the outbox row, and a failure on
+    the complaint so the admin sees the reporter did not get it."""
+    with gateway.db.session() as session:
+        for status in statuses:
+            row = session.scalar(
+                select(OutboxItem)
+                .where(OutboxItem.channel == status.channel)
+                .where(OutboxItem.provider_message_id == status.provider_message_id)
+            )
+            if row is None:
+                continue
+            row.delivery_state = status.state.value
+            session.add(row)
+            if status.state is DeliveryState.FAILED and row.complaint_id:
+                complaint = session.get(Complaint, row.complaint_id)
+                if complaint is not None:
+                    problem = (
+                        f"{status.channel} → {row.recipient}: {status.error or 'gagal terkirim'}"
+                    )
+                    workflow.record(
+                        session,
+                        complaint,
+                        actor="system",
+                        action="delivery_failed",
+                        changes={"delivery_problem": problem[:2000]},
+                        note=problem,
+                    )
+        workflow.commit(session)
+
+
+async def telegram_polling(gateway: Gateway) -> None:
+    """TELEGRAM_MODE=polling: fetch updates over our own authenticated connection (no public URL
+    needed) and feed them through the same intake as the webhook."""
+    import asyncio
+
+    channel = gateway.channels.get("telegram")
+    poll = getattr(channel, "poll", None)
+    if poll is None:
+        return
+    async for update in poll():
+        received = await asyncio.to_thread(receive, gateway, "telegram", update.raw, verified=True)
+        for inbound_id in received.new_ids:
+            await asyncio.to_thread(intake.process, gateway, inbound_id)
+
+
+__all__ = [
+    "NotUnreadable",
+    "PayloadError",
+    "Received",
+    "SignatureError",
+    "UnknownChannel",
+    "read_again",
+    "receive",
+]

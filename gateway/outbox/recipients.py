@@ -1,0 +1,213 @@
+"""Who gets told what: outbox messages for reporters (on their own channel and language) and for
+agency liaison officers (over WhatsApp). Building them is pure bookkeeping; the outbox sends.
+
+Every message carries an idempotency key built from the complaint and the event that caused it,
+so the same event can never queue the same message twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable
+
+from sqlalchemy import or_, select
+from sqlmodel import Session
+
+from channels.base import Button, Media
+from config.messages import has, t
+from gateway.complaints import disclosure
+from gateway.outbox.delivery import NOTIFY_LIAISON, REPLY, message_payload
+from gateway.outbox.queue import OutboxMessage
+from gateway.store.models import Agency, Complaint, Liaison, Reporter, ReporterIdentity
+
+LIAISON_CHANNEL = "twilio_whatsapp"
+SMS_CHANNEL = "twilio_sms"
+
+
+def _last_inbound(session: Session, channel: str | None, address: str | None):  # type: ignore[no-untyped-def]
+    if not channel or not address:
+        return None
+    return session.scalar(
+        select(ReporterIdentity.last_inbound_at)
+        .where(ReporterIdentity.channel == channel)
+        .where(ReporterIdentity.address == address)
+    )
+
+
+def to_reporter(
+    session: Session,
+    complaint: Complaint,
+    text: str,
+    *,
+    event_key: str,
+    kind: str = "reply",
+    media: tuple[Media, ...] = (),
+    buttons: tuple[Button, ...] = (),
+    request_location: bool = False,
+    template_variables: dict[str, str] | None = None,
+    via: tuple[str, str] | None = None,
+) -> OutboxMessage | None:
+    """A message to the complaint's reporter on the channel and thread they wrote from (or on
+    `via` = (channel, address), e.g. an SMS copy for a web-form reporter)."""
+    channel, address = via or (complaint.reply_channel, complaint.reply_address)
+    if not channel or not address:
+        return None  # e.g. a manual entry from a walk-in with no contact
+    variables = {"code": complaint.tracking_code, "text": text, **(template_variables or {})}
+    return OutboxMessage(
+        kind=REPLY,
+        key=f"{complaint.tracking_code}:{event_key}:{channel}:{address}",
+        channel=channel,
+        recipient=address,
+        complaint_id=complaint.id,
+        payload=message_payload(
+            text,
+            kind=kind,
+            language=complaint.language,
+            media=media,
+            buttons=buttons,
+            request_location=request_location,
+            template_variables=variables,
+            last_inbound_at=_last_inbound(session, channel, address),
+        ),
+    )
+
+
+def cluster_members(session: Session, complaint: Complaint) -> list[Complaint]:
+    """Every complaint of the complaint's case: the primary (the cluster's root), the complaints
+    that follow it, and those folded (merged) into any of them."""
+    root = complaint.cluster_id or complaint.id
+    members = list(
+        session.scalars(
+            select(Complaint)
+            .where(or_(Complaint.id == root, Complaint.cluster_id == root))
+            .order_by(Complaint.id)
+        ).all()
+    )
+    known = {m.id for m in members} | {complaint.id}
+    folded = session.scalars(
+        select(Complaint)
+        .where(Complaint.merged_into_id.in_(known))  # type: ignore[union-attr]
+        .order_by(Complaint.id)
+    ).all()
+    for member in folded:
+        if member.id not in known:
+            known.add(member.id)
+            members.append(member)
+    if complaint not in members:
+        members.insert(0, complaint)
+    return members
+
+
+Route = tuple[str, str]  # (channel, address): one way to reach one reporter
+
+
+def routes_of(session: Session, member: Complaint, *, sms_copies: bool = False) -> list[Route]:
+    """Where a complaint's reporter is told things: their own thread, and an SMS copy for a
+    web-form reporter who left a phone number (`sms_copies`)."""
+    routes: list[Route] = []
+    if member.reply_channel and member.reply_address:
+        routes.append((member.reply_channel, member.reply_address))
+    phone = _webform_phone(session, member) if sms_copies else None
+    if phone:
+        routes.append((SMS_CHANNEL, phone))
+    return routes
+
+
+def to_cluster(
+    session: Session,
+    complaint: Complaint,
+    text_key: str,
+    *,
+    event_key: str,
+    kind: str,
+    media: tuple[Media, ...] = (),
+    sms_copies: bool = False,
+    private_link: Callable[[str], str] | None = None,
+    exclude: Collection[Route] = (),
+    members: Iterable[Complaint] | None = None,
+    **values: str,
+) -> list[OutboxMessage]:
+    """One message per reporter of the case, each in their own language and channel: a
+    reporter with several complaints in the case on one address gets it once, and the routes
+    in `exclude` (someone already answered directly) get nothing. With `sms_copies`, a web-form
+    reporter who left a phone number also gets it by SMS.
+
+    A web-form reporter cannot reply on their thread (the status page): where the catalog has
+    `<text_key>_web` they read that instead, and their SMS copy is `<text_key>_web_sms` with
+    their private link (`private_link(code)`, see gateway/complaints/reporter_links.py)."""
+    messages: dict[Route, OutboxMessage] = {}
+    skip = set(exclude)
+    for member in members if members is not None else cluster_members(session, complaint):
+        web = member.origin_channel == "webform" and has(member.language, f"{text_key}_web")
+        for route in routes_of(session, member, sms_copies=sms_copies):
+            if route in skip or route in messages:
+                continue
+            key, extra = text_key, {}
+            if web and route[0] == member.reply_channel:
+                key = f"{text_key}_web"
+            elif web and private_link is not None:
+                key = f"{text_key}_web_sms"
+                extra = {"link": private_link(member.tracking_code)}
+            text = t(member.language, key, code=member.tracking_code, **values, **extra)
+            via = None if route == (member.reply_channel, member.reply_address) else route
+            message = to_reporter(
+                session, member, text, event_key=event_key, kind=kind, media=media, via=via
+            )
+            if message is not None:
+                messages[route] = message
+    return list(messages.values())
+
+
+def _webform_phone(session: Session, complaint: Complaint) -> str | None:
+    if complaint.origin_channel != "webform" or complaint.reporter_id is None:
+        return None
+    reporter = session.get(Reporter, complaint.reporter_id)
+    return reporter.phone if reporter is not None else None
+
+
+def liaisons_of(session: Session, agency_id: int) -> list[Liaison]:
+    return list(
+        session.scalars(
+            select(Liaison)
+            .where(Liaison.agency_id == agency_id)
+            .where(Liaison.active.is_(True))  # type: ignore[attr-defined]
+            .order_by(Liaison.id)
+        ).all()
+    )
+
+
+def to_liaisons(
+    session: Session,
+    complaint: Complaint,
+    agency: Agency,
+    text_key: str,
+    *,
+    event_key: str,
+    kind: str = "notification",
+    base_url: str,
+    **values: str,
+) -> list[OutboxMessage]:
+    """A WhatsApp message to each liaison officer of the agency (template variables included,
+    since the officer's 24-hour window is usually closed)."""
+    link = f"{base_url}/admin/complaints/{complaint.tracking_code}"
+    variables = {
+        **disclosure.liaison_values(session, complaint),  # the masked title, never a number
+        "agency": agency.name,
+        "link": link,
+        **values,
+    }
+    text = t("id", text_key, **variables)
+    return [
+        OutboxMessage(
+            kind=NOTIFY_LIAISON,
+            key=f"{complaint.tracking_code}:{event_key}:liaison:{liaison.id}",
+            channel=LIAISON_CHANNEL,
+            recipient=liaison.whatsapp,
+            complaint_id=complaint.id,
+            payload=message_payload(text, kind=kind, template_variables=variables),
+        )
+        for liaison in liaisons_of(session, agency.id)  # type: ignore[arg-type]
+    ]
+
+
+def flatten(*groups: Iterable[OutboxMessage | None]) -> list[OutboxMessage]:
+    return [m for group in groups for m in group if m is not None]

@@ -1,0 +1,64 @@
+"""Status changes worth telling the reporters (verified, disposed to agency X, being processed,
+answered, closed...), configurable per status with REPORTER_STATUS_NOTICES. One message per
+reporter of the case (a cluster is one case), on their own channel and in their language;
+web-form reporters read a variant that points to their private link instead of "reply PUAS"."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session
+
+from channels.base import Media
+from gateway.outbox import recipients as notify
+from gateway.outbox.queue import OutboxMessage
+from gateway.store.models import Agency, Complaint, Status
+
+if TYPE_CHECKING:
+    from gateway.context import Gateway
+
+
+def notices(
+    gateway: Gateway,
+    session: Session,
+    complaint: Complaint,
+    status: Status,
+    *,
+    event_key: str,
+    media: tuple[Media, ...] = (),
+    answer: str = "",
+    reason: str = "",
+    text_key: str | None = None,
+    exclude: Collection[notify.Route] = (),
+    members: list[Complaint] | None = None,
+    always: bool = False,
+    **values: str,
+) -> list[OutboxMessage]:
+    """`text_key` replaces the status's usual text (e.g. the automatic close says why);
+    `exclude` skips reporters told otherwise; `members` narrows who is told (a reporter who
+    just joined the case); `always` sends even when the status is not in the setting."""
+    if not always and status.value not in gateway.reporter_notice_statuses:
+        return []
+    agency = session.get(Agency, complaint.agency_id) if complaint.agency_id else None
+    return notify.to_cluster(
+        session,
+        complaint,
+        text_key or f"reporter.status_{status.value}",
+        event_key=event_key,
+        kind="answer" if status is Status.ANSWERED else "status",
+        media=media,
+        sms_copies=sms_copies(gateway),
+        private_link=gateway.reporter_links.url,
+        exclude=exclude,
+        members=members,
+        agency=agency.name if agency else "instansi",
+        answer=answer,
+        reason=reason,
+        **values,
+    )
+
+
+def sms_copies(gateway: Gateway) -> bool:
+    """Web-form reporters who left a number get SMS copies (WEBFORM_SMS_COPIES)."""
+    return gateway.settings.webform_sms_copies and bool(gateway.settings.twilio_sms_number)

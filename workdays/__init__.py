@@ -1,0 +1,1 @@
+"""Working days: the calendar and the deadline arithmetic, pure (imports config only)."""
