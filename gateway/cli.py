@@ -377,8 +377,21 @@ def build_parser() -> argparse.ArgumentParser:
     imports.add_argument("--limit", type=int, help="import at most this many rows")
     sub.add_parser("train-router", help="retrain agency suggestions from past dispositions")
     fixture = sub.add_parser("send-fixture", help="POST a signed provider payload to the gateway")
-    fixture.add_argument("channel", choices=["twilio_sms", "twilio_whatsapp", "telegram"])
-    fixture.add_argument("file", help="e.g. tests/fixtures/twilio_whatsapp/text.form")
+    fixture.add_argument(
+        "channel",
+        choices=[
+            "twilio_sms",
+            "twilio_whatsapp",
+            "telegram",
+            "whatsapp_cloud",
+            "instagram",
+            "facebook",
+        ],
+    )
+    fixture.add_argument(
+        "file",
+        help="e.g. tests/fixtures/twilio_whatsapp/text.form, tests/fixtures/instagram/comment.json",
+    )
     fixture.add_argument("--url", help="the gateway's base URL (default PUBLIC_BASE_URL)")
     fixture.add_argument(
         "--fresh",
@@ -386,7 +399,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="give the message a new id (so it is not taken for a retry) and the time now",
     )
     fixture.add_argument("--text", help="replace the message text (a new message id too)")
-    fixture.add_argument("--from", dest="sender", help="replace the sender (E.164 or chat id)")
+    fixture.add_argument(
+        "--from", dest="sender", help="replace the sender (E.164, chat id, PSID or IGSID)"
+    )
     chat = sub.add_parser("chat", help="send one message to the bot and print its replies")
     chat.add_argument(
         "--channel", default="twilio_sms", choices=["twilio_sms", "twilio_whatsapp", "telegram"]

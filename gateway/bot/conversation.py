@@ -25,7 +25,7 @@ from sqlmodel import Session
 
 from channels.base import Button, MessageKind
 from config.messages import t
-from gateway.bot import additions
+from gateway.bot import additions, public_posts
 from gateway.bot.commands import Command, ParsedCommand, parse_command, parse_feedback
 from gateway.bot.reporters import identify
 from gateway.clock import utcnow
@@ -816,8 +816,16 @@ def classify(row: InboundMessage, parsed: ParsedCommand | None) -> Input:
 
 
 def handle_message(gateway: Gateway, session: Session, row: InboundMessage) -> None:
-    """The chat channels' processor: one inbound message through the conversation."""
+    """The chat channels' processor: one inbound message through the conversation. A public
+    comment (gateway/bot/public_posts.py) is answered privately, with only a neutral word in
+    public, or recorded and left alone when it asks nothing."""
     now = utcnow()
+    public = public_posts.is_public(row)
+    if public and not public_posts.worth_answering(row.text):
+        row.status = InboundStatus.IGNORED.value
+        row.last_error = "public comment with nothing to act on: recorded, not answered"
+        session.add(row)
+        return
     reporter, _identity = identify(
         session,
         row.channel,
@@ -826,6 +834,7 @@ def handle_message(gateway: Gateway, session: Session, row: InboundMessage) -> N
         display_name=row.sender_name,
         phone=row.contact_phone or _phone_of(row),
         language=None,
+        opens_window=not public,
     )
     conversation = _conversation(session, row.channel, row.sender, reporter, now)
     row.conversation_id = conversation.id
@@ -855,6 +864,10 @@ def handle_message(gateway: Gateway, session: Session, row: InboundMessage) -> N
             state = State.IDLE  # consented on another channel
             turn.move(state)
         STATES[state][classify(row, parsed)](turn)
+    if public:
+        turn.replies = public_posts.replies_to_comment(
+            gateway, row, turn.replies, language=turn.lang
+        )
     conversation.last_message_at = now
     conversation.updated_at = now
     session.add(conversation)

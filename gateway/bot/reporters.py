@@ -20,8 +20,11 @@ def identify(
     phone: str | None = None,
     email: str | None = None,
     language: str | None = None,
+    opens_window: bool = True,
 ) -> tuple[Reporter, ReporterIdentity]:
-    """The reporter behind (channel, address), created or linked on first contact."""
+    """The reporter behind (channel, address), created or linked on first contact.
+    `opens_window`: the message opened the provider's messaging window to this address (a
+    public comment does not: Meta allows only a private reply to it)."""
     identity = session.scalar(
         select(ReporterIdentity)
         .where(ReporterIdentity.channel == channel)
@@ -40,7 +43,8 @@ def identify(
             address=address,
             created_at=now,
         )
-    identity.last_inbound_at = now
+    if opens_window:
+        identity.last_inbound_at = now
     if display_name:
         identity.display_name = display_name[:200]
         reporter.display_name = reporter.display_name or display_name[:200]

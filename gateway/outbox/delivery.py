@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from channels.base import Button, Channel, Media, OutboundMessage, SendResult
+from channels.base import Button, Channel, Media, OutboundMessage, ReplyMode, SendResult
 from config.messages import t
 from gateway.clock import as_utc
 from gateway.complaints import workflow
@@ -36,7 +36,12 @@ def message_payload(
     request_location: bool = False,
     template_variables: Mapping[str, str] | None = None,
     last_inbound_at: datetime | None = None,
+    reply_mode: ReplyMode = ReplyMode.DIRECT,
+    reply_to: str | None = None,
 ) -> dict[str, Any]:
+    """The JSON form of an `OutboundMessage`'s content, as an outbox row keeps it. `reply_mode`
+    and `reply_to` say where it goes on the platform: a public reply or Meta's private reply
+    under a comment (`reply_to` = the comment's id) rather than a direct message."""
     return {
         "text": text,
         "kind": kind,
@@ -46,6 +51,8 @@ def message_payload(
         "request_location": request_location,
         "template_variables": dict(template_variables or {}),
         "last_inbound_at": last_inbound_at.isoformat() if last_inbound_at else None,
+        "reply_mode": ReplyMode(reply_mode).value,
+        "reply_to": reply_to,
     }
 
 
@@ -69,16 +76,21 @@ def outbound_from(item: OutboxItem) -> OutboundMessage:
         if last_inbound
         else None,
         template_variables=payload.get("template_variables", {}),
+        reply_mode=ReplyMode(payload.get("reply_mode") or ReplyMode.DIRECT),
+        reply_to=payload.get("reply_to"),
     )
 
 
 def _delivered(result: SendResult) -> Delivered:
+    details: dict[str, Any] = {"parts": result.parts}
+    if result.recipient:
+        details["recipient"] = result.recipient
     return Delivered(
         ok=result.ok,
         provider_message_id=result.provider_message_id,
         retryable=result.retryable,
         error=result.error,
-        details={"parts": result.parts},
+        details=details,
     )
 
 
@@ -96,6 +108,16 @@ class ChannelMessageHandler(outbox.BaseHandler):
         if channel is None:
             return Delivered(ok=False, error=f"channel {item.channel!r} is not configured")
         return _delivered(await channel.send(outbound_from(item)))
+
+    def on_sent(self, session: Session, item: OutboxItem, result: Delivered) -> None:
+        """Meta's private reply goes to a comment and answers with the person's messaging id:
+        that id joins the commenter's reporter and conversation, so their direct messages
+        continue the conversation the comment started (see gateway/bot/public_posts.py)."""
+        resolved = result.details.get("recipient")
+        if resolved and (item.payload or {}).get("reply_mode") == ReplyMode.PRIVATE_REPLY:
+            from gateway.bot.public_posts import link_private_thread
+
+            link_private_thread(session, item.channel or "", item.recipient or "", resolved)
 
     async def reconcile(self, item: OutboxItem) -> Delivered | None:
         channel = self.channels.get(item.channel or "")

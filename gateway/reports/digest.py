@@ -22,7 +22,6 @@ from gateway.complaints import lifecycle
 from gateway.outbox import queue as outbox
 from gateway.outbox.delivery import NOTIFY_ADMIN, message_payload
 from gateway.outbox.queue import OutboxMessage
-from gateway.outbox.recipients import LIAISON_CHANNEL
 from gateway.store.models import Agency, Complaint, ComplaintEvent, Role, Status, User
 from workdays.calendar import WorkingCalendar
 
@@ -173,7 +172,7 @@ def send(gateway: Gateway, now: datetime) -> int:
             message = OutboxMessage(
                 kind=NOTIFY_ADMIN,
                 key=f"digest:{today.isoformat()}:user:{user.id}",
-                channel=LIAISON_CHANNEL,
+                channel=settings.liaison_whatsapp_channel,
                 recipient=user.whatsapp,
                 payload=message_payload(
                     t(user.language, "digest.whatsapp", **values),
