@@ -162,7 +162,8 @@ def _rewrite_meta(
         for change in entry.get("changes") or []:
             value = change.get("value") or {}
             _rewrite_whatsapp(value, renew=renew, text=text, sender=sender, now=now)
-            if change.get("field") in ("comments", "live_comments", "feed") and value.get("id"):
+            comment = value.get("id") or value.get("comment_id")
+            if change.get("field") in ("comments", "live_comments", "feed") and comment:
                 _rewrite_comment(value, renew=renew, text=text, sender=sender, now=now)
 
 
