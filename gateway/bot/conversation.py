@@ -40,6 +40,7 @@ from gateway.store.models import (
     InboundMessage,
     InboundStatus,
     Reporter,
+    ReporterIdentity,
     Status,
 )
 from normalizer.language import guess_language
@@ -140,13 +141,27 @@ class Turn:
                     buttons=buttons,
                     request_location=request_location,
                     template_variables={"text": text},
-                    last_inbound_at=self.now if self.row else conversation.last_message_at,
+                    last_inbound_at=self.window_opened_at(),
                 ),
             )
         )
 
     def move(self, state: State) -> None:
         self.conversation.state = state.value
+
+    def window_opened_at(self) -> datetime | None:
+        """When the person last wrote to us directly, which opens the provider's messaging
+        window (WhatsApp, Messenger, Instagram: 24 hours). A public comment opens none, so the
+        idle sweep after one must not take the comment's time for it."""
+        if self.row is not None and not public_posts.is_public(self.row):
+            return self.now
+        conversation = self.conversation
+        identity = self.session.execute(
+            select(ReporterIdentity.last_inbound_at)
+            .where(ReporterIdentity.channel == conversation.channel)
+            .where(ReporterIdentity.address == conversation.address)
+        ).first()
+        return identity[0] if identity is not None else conversation.last_message_at
 
 
 # --- the draft --------------------------------------------------------------------------------

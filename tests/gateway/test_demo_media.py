@@ -77,6 +77,29 @@ def _send_fixture(settings: Settings, channel: str, name: str, **options: Any) -
     assert cli.cmd_send_fixture(settings, args) == 0
 
 
+def _koordinator(settings: Settings, app: Any) -> TestClient:
+    """A koordinator logged in to the demo's admin pages."""
+    with app.state.gateway.db.session() as session:
+        auth.create_user(session, "koor", "correct horse battery", role=Role.KOORDINATOR)
+        session.commit()
+    client = TestClient(app, base_url=settings.public_base_url)
+    login = client.get("/admin/login").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', login)
+    assert token
+    response = client.post(
+        "/admin/login",
+        data={
+            "csrf_token": token.group(1),
+            "username": "koor",
+            "password": "correct horse battery",
+            "next": "/admin",
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    return client
+
+
 def _settle(gateway: Gateway) -> None:
     """Wait for the webhook's background processing (the served app runs it after the ack)."""
     deadline = time.monotonic() + 20
@@ -115,24 +138,8 @@ def test_the_readme_photo_fixtures_reach_the_complaint_page(
         assert attachment.status == AttachmentStatus.STORED, attachment.error
         assert attachment.complaint_id == complaint.id
         assert attachment.content_type == "image/jpeg"
-        auth.create_user(session, "koor", "correct horse battery", role=Role.KOORDINATOR)
-        session.commit()
 
-    client = TestClient(app, base_url=settings.public_base_url)
-    login = client.get("/admin/login").text
-    token = re.search(r'name="csrf_token" value="([^"]+)"', login)
-    assert token
-    response = client.post(
-        "/admin/login",
-        data={
-            "csrf_token": token.group(1),
-            "username": "koor",
-            "password": "correct horse battery",
-            "next": "/admin",
-        },
-        follow_redirects=False,
-    )
-    assert response.status_code == 303
+    client = _koordinator(settings, app)
     page = client.get(f"/admin/complaints/{complaint.tracking_code}").text
     assert f'src="/admin/attachments/{attachment.id}"' in page
     assert "belum diunduh" not in page
@@ -175,3 +182,8 @@ def test_meta_channels_in_the_demo_comment_dm_and_photo(demo_gateway: tuple[Sett
     assert "balasan pribadi atas komentar" in page
     assert complaints[0].tracking_code in page and complaints[1].tracking_code in page
     assert "WhatsApp Cloud" in page and "+6281234560021" in page
+    # The complaint page: the comment is marked public, with the post it is under.
+    admin = _koordinator(settings, app)
+    complaint_page = admin.get(f"/admin/complaints/{complaints[0].tracking_code}").text
+    assert "Komentar publik di bawah postingan" in complaint_page
+    assert f'href="{demo.DEMO_INSTAGRAM_PERMALINK}"' in complaint_page

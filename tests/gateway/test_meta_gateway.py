@@ -13,6 +13,7 @@ import asyncio
 import io
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,8 @@ from sqlalchemy import func, select
 from config.messages import t
 from gateway.admin.directory import load_directory, sync_directory
 from gateway.app import create_app
+from gateway.bot import conversation
+from gateway.clock import utcnow
 from gateway.complaints import actions, workflow
 from gateway.complaints.tracking import find_code
 from gateway.context import Gateway
@@ -397,3 +400,34 @@ def test_a_whatsapp_cloud_failed_status_reaches_the_outbox_row(
     with env.gateway.db.read_session() as session:
         row = session.get(OutboxItem, first.id)
         assert row is not None and row.delivery_state == "failed"
+
+
+def test_a_comment_does_not_open_the_messaging_window(env: MetaEnv) -> None:
+    """Someone who consented in the DMs two days ago comments under a post: the private reply
+    starts the draft, and when the idle window files it, the bot knows the DM window is closed
+    (a comment opens none): it does not send free text Meta would refuse, and says why."""
+    assert env.post("instagram", "text.json", text="halo", sender=IG_COMMENTER) == 200
+    assert env.post("instagram", "text.json", text="ya", sender=IG_COMMENTER) == 200
+    env.dispatch()
+    two_days_ago = utcnow() - timedelta(days=2)
+    with env.gateway.db.session() as session:
+        identity = session.scalars(select(ReporterIdentity)).one()
+        identity.last_inbound_at = two_days_ago
+        session.add(identity)
+        session.commit()
+    env.meta.fake.add_comment(COMMENT_ID, IG_COMMENTER, POST_ID)
+    assert env.post_original("instagram", "comment.json") == 200
+    env.dispatch()
+    [private] = env.delivered("private_reply")
+    assert private.text == t("id", "bot.draft_started")
+    sent_before = len(env.delivered("message"))
+    assert conversation.idle_sweep(env.gateway, now=utcnow() + timedelta(minutes=30)) == 1
+    env.dispatch()
+    assert len(env.delivered("message")) == sent_before  # nothing Meta would refuse
+    with env.gateway.db.read_session() as session:
+        complaint = session.scalars(select(Complaint)).one()
+        [row] = session.scalars(
+            select(OutboxItem).where(OutboxItem.idempotency_key.contains("submitted"))  # type: ignore[attr-defined]
+        ).all()
+    assert row.status == OutboxStatus.DEAD and "INSTAGRAM_MESSAGE_TAGS" in (row.last_error or "")
+    assert "INSTAGRAM_MESSAGE_TAGS" in (complaint.delivery_problem or "")
