@@ -48,7 +48,7 @@ from normalizer.location import Gazetteer, find_places
 from normalizer.title import shorten
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import Conversing
 
 
 class State(StrEnum):
@@ -99,7 +99,7 @@ PLACE_WORDS = re.compile(
 class Turn:
     """What handling one input produced: replies and where the conversation goes."""
 
-    gateway: Gateway
+    gateway: Conversing
     session: Session
     conversation: Conversation
     reporter: Reporter
@@ -830,7 +830,7 @@ def classify(row: InboundMessage, parsed: ParsedCommand | None) -> Input:
     return Input.GREETING if _is_greeting(row) else Input.EMPTY
 
 
-def handle_message(gateway: Gateway, session: Session, row: InboundMessage) -> None:
+def handle_message(gateway: Conversing, session: Session, row: InboundMessage) -> None:
     """The chat channels' processor: one inbound message through the conversation. A public
     comment (gateway/bot/public_posts.py) is answered privately, with only a neutral word in
     public, or recorded and left alone when it asks nothing."""
@@ -893,7 +893,7 @@ def handle_message(gateway: Gateway, session: Session, row: InboundMessage) -> N
 
 
 def apply_edit(
-    gateway: Gateway,
+    gateway: Conversing,
     session: Session,
     conversation: Conversation,
     row: InboundMessage,
@@ -938,7 +938,7 @@ def _phone_of(row: InboundMessage) -> str | None:
 WAITING_STATES = (State.DRAFTING, State.ASKED, State.ADD_OR_NEW)
 
 
-def idle_sweep(gateway: Gateway, now: datetime | None = None) -> int:
+def idle_sweep(gateway: Conversing, now: datetime | None = None) -> int:
     """Advance conversations whose reporter went quiet for the idle window; returns how many."""
     now = now or utcnow()
     cutoff = now - gateway.conversation_idle

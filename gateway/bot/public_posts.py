@@ -12,8 +12,9 @@ citizen's message like any other, but it is public. The policy, in one place for
   of that turn are joined into it (`replies_to_comment`). Channels without a private reply to a
   post (X) send them as a direct message.
 - Meta answers the private reply with the person's messaging id, which may differ from the
-  comment's author id on Facebook: `link_private_thread` joins that id to the commenter's
-  reporter and conversation, so the direct messages that follow continue the same draft.
+  comment's author id on Facebook: `reporters.link_private_thread` (called by the outbox once
+  it is sent) joins that id to the commenter's reporter and conversation, so the direct
+  messages that follow continue the same draft.
 - When the complaint is answered, the answer goes to the private thread as for every reporter,
   and under the comment a short public note with the tracking code (`answered_notes`) unless
   the reporter chose `rahasia`.
@@ -34,13 +35,12 @@ from sqlmodel import Session
 
 from channels.base import Button, ReplyMode
 from config.messages import t
-from gateway.clock import utcnow
 from gateway.outbox.delivery import REPLY, message_payload
 from gateway.outbox.queue import OutboxMessage
-from gateway.store.models import Complaint, Conversation, InboundMessage, ReporterIdentity
+from gateway.store.models import Complaint, InboundMessage
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import Configured, Receiving
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def _joined(texts: list[str]) -> str:
 
 
 def replies_to_comment(
-    gateway: Gateway, row: InboundMessage, replies: list[OutboxMessage], *, language: str
+    gateway: Configured, row: InboundMessage, replies: list[OutboxMessage], *, language: str
 ) -> list[OutboxMessage]:
     """What goes out for one public comment instead of the bot's `replies`: the neutral public
     acknowledgement under it (PUBLIC_COMMENT_REPLIES) and one private message with what the
@@ -180,7 +180,7 @@ def comments_of(session: Session, complaint_ids: Iterable[int]) -> list[InboundM
 
 
 def answered_notes(
-    gateway: Gateway, session: Session, members: Iterable[Complaint]
+    gateway: Configured, session: Session, members: Iterable[Complaint]
 ) -> list[OutboxMessage]:
     """A short public note under the comment a complaint started from, once it is answered:
     "sudah ditindaklanjuti, kode LPR-…" and its public status page. Never for a `rahasia`
@@ -214,62 +214,6 @@ def answered_notes(
     return list(notes.values())
 
 
-def link_private_thread(session: Session, channel: str, commenter: str, resolved: str) -> None:
-    """The private reply to `commenter`'s comment reached the messaging id `resolved`: their
-    direct messages will come from it. It joins the commenter's reporter, and the conversation
-    (and open complaints) the comment started move to it, so the person continues where the
-    comment left off. Instagram's ids are the same; Facebook's may differ."""
-    if not commenter or not resolved or commenter == resolved:
-        return
-    source = session.scalar(
-        select(ReporterIdentity)
-        .where(ReporterIdentity.channel == channel)
-        .where(ReporterIdentity.address == commenter)
-    )
-    if source is None:
-        return
-    target = session.scalar(
-        select(ReporterIdentity)
-        .where(ReporterIdentity.channel == channel)
-        .where(ReporterIdentity.address == resolved)
-    )
-    if target is None:
-        session.add(
-            ReporterIdentity(
-                reporter_id=source.reporter_id,
-                channel=channel,
-                address=resolved,
-                display_name=source.display_name,
-                created_at=utcnow(),
-            )
-        )
-    elif target.reporter_id != source.reporter_id:
-        # They wrote to us before, as another reporter record: their existing conversation
-        # stays theirs; merging two reporters is an admin's decision, not the bot's.
-        log.info("private reply reached a known sender", extra={"channel": channel})
-        return
-    existing = session.scalar(
-        select(Conversation.id)
-        .where(Conversation.channel == channel)
-        .where(Conversation.address == resolved)
-    )
-    conversation = session.scalar(
-        select(Conversation)
-        .where(Conversation.channel == channel)
-        .where(Conversation.address == commenter)
-    )
-    if conversation is not None and existing is None:
-        conversation.address = resolved
-        session.add(conversation)
-    for complaint in session.scalars(
-        select(Complaint)
-        .where(Complaint.reply_channel == channel)
-        .where(Complaint.reply_address == commenter)
-    ).all():
-        complaint.reply_address = resolved
-        session.add(complaint)
-
-
 def _post_link_of(row: InboundMessage) -> Any:
     from channels.base import InboundMessage as Message
 
@@ -285,7 +229,7 @@ def _post_link_of(row: InboundMessage) -> Any:
     )
 
 
-async def resolve_permalinks(gateway: Gateway, inbound_ids: Iterable[int]) -> int:
+async def resolve_permalinks(gateway: Receiving, inbound_ids: Iterable[int]) -> int:
     """Ask the channel where the post of each public comment is (Instagram's comment webhook
     does not say; Facebook's does) and keep the link with the comment. Done after the webhook
     was acknowledged; a link that cannot be had now is simply missing. Returns how many were

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlmodel import Session
 
-from gateway.store.models import Reporter, ReporterIdentity
+from gateway.clock import utcnow
+from gateway.store.models import Complaint, Conversation, Reporter, ReporterIdentity
+
+log = logging.getLogger(__name__)
 
 
 def identify(
@@ -68,3 +72,59 @@ def _find_by_contact(session: Session, phone: str | None, email: str | None) -> 
     if email:
         return session.scalar(select(Reporter).where(Reporter.email == email).limit(1))
     return None
+
+
+def link_private_thread(session: Session, channel: str, commenter: str, resolved: str) -> None:
+    """The private reply to `commenter`'s comment reached the messaging id `resolved`: their
+    direct messages will come from it. It joins the commenter's reporter, and the conversation
+    (and open complaints) the comment started move to it, so the person continues where the
+    comment left off. Instagram's ids are the same; Facebook's may differ."""
+    if not commenter or not resolved or commenter == resolved:
+        return
+    source = session.scalar(
+        select(ReporterIdentity)
+        .where(ReporterIdentity.channel == channel)
+        .where(ReporterIdentity.address == commenter)
+    )
+    if source is None:
+        return
+    target = session.scalar(
+        select(ReporterIdentity)
+        .where(ReporterIdentity.channel == channel)
+        .where(ReporterIdentity.address == resolved)
+    )
+    if target is None:
+        session.add(
+            ReporterIdentity(
+                reporter_id=source.reporter_id,
+                channel=channel,
+                address=resolved,
+                display_name=source.display_name,
+                created_at=utcnow(),
+            )
+        )
+    elif target.reporter_id != source.reporter_id:
+        # They wrote to us before, as another reporter record: their existing conversation
+        # stays theirs; merging two reporters is an admin's decision, not the bot's.
+        log.info("private reply reached a known sender", extra={"channel": channel})
+        return
+    existing = session.scalar(
+        select(Conversation.id)
+        .where(Conversation.channel == channel)
+        .where(Conversation.address == resolved)
+    )
+    conversation = session.scalar(
+        select(Conversation)
+        .where(Conversation.channel == channel)
+        .where(Conversation.address == commenter)
+    )
+    if conversation is not None and existing is None:
+        conversation.address = resolved
+        session.add(conversation)
+    for complaint in session.scalars(
+        select(Complaint)
+        .where(Complaint.reply_channel == channel)
+        .where(Complaint.reply_address == commenter)
+    ).all():
+        complaint.reply_address = resolved
+        session.add(complaint)

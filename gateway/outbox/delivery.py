@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from channels.base import Button, Channel, Media, OutboundMessage, ReplyMode, SendResult
 from config.messages import t
+from gateway.bot import reporters
 from gateway.clock import as_utc
 from gateway.complaints import workflow
 from gateway.outbox import queue as outbox
@@ -115,9 +116,9 @@ class ChannelMessageHandler(outbox.BaseHandler):
         continue the conversation the comment started (see gateway/bot/public_posts.py)."""
         resolved = result.details.get("recipient")
         if resolved and (item.payload or {}).get("reply_mode") == ReplyMode.PRIVATE_REPLY:
-            from gateway.bot.public_posts import link_private_thread
-
-            link_private_thread(session, item.channel or "", item.recipient or "", resolved)
+            reporters.link_private_thread(
+                session, item.channel or "", item.recipient or "", resolved
+            )
 
     async def reconcile(self, item: OutboxItem) -> Delivered | None:
         channel = self.channels.get(item.channel or "")
