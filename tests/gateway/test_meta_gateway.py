@@ -13,7 +13,7 @@ import asyncio
 import io
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,6 +22,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from config.messages import t
+from gateway.admin import accounts
 from gateway.admin.directory import load_directory, sync_directory
 from gateway.app import create_app
 from gateway.bot import conversation
@@ -31,6 +32,7 @@ from gateway.complaints.tracking import find_code
 from gateway.context import Gateway
 from gateway.dev import signing
 from gateway.jobs.scheduler import worker_id
+from gateway.reports import digest
 from gateway.store.db import Database
 from gateway.store.models import (
     Agency,
@@ -97,7 +99,11 @@ def env(db: Database, db_url: str, tmp_path: Path, meta: RunningMeta) -> Iterato
         meta_graph_base_url=meta.url,
         # Liaison notices go through WhatsApp Cloud here, so nothing leaves for Twilio.
         liaison_whatsapp_channel="whatsapp_cloud",
-        whatsapp_cloud_templates={"notification": "lapor_notifikasi", "answer": "lapor_jawaban"},
+        whatsapp_cloud_templates={
+            "notification": "lapor_notifikasi",
+            "answer": "lapor_jawaban",
+            "digest": "lapor_ringkasan",
+        },
         instagram_message_tags={"answer": "HUMAN_AGENT"},
     )
     gateway = Gateway.create(settings, db=db)
@@ -381,25 +387,65 @@ def test_a_closed_whatsapp_window_fails_for_good_and_the_complaint_says_so(env: 
     assert "131047" in (_complaint(env.gateway, code).delivery_problem or "")
 
 
-def test_a_whatsapp_cloud_failed_status_reaches_the_outbox_row(
+def test_a_whatsapp_cloud_failed_status_reaches_the_outbox_row_and_the_complaint(
     env: MetaEnv,
 ) -> None:
-    assert env.post("whatsapp_cloud", "text.json", text="halo", sender=WA_SENDER) == 200
+    """Meta's `failed` status for a reply we sent: the outbox row says so, and the complaint
+    shows the delivery problem with Meta's code and meaning, as for Twilio."""
+    for text in ("halo", "ya", "Jalan berlubang besar di Jl. Pemuda Rembang depan pasar", "kirim"):
+        assert env.post("whatsapp_cloud", "text.json", text=text, sender=WA_SENDER) == 200
     env.dispatch()
     with env.gateway.db.read_session() as session:
-        first = session.scalars(select(OutboxItem).order_by(OutboxItem.id)).first()
-    assert first is not None and first.provider_message_id
+        submitted = session.scalars(
+            select(OutboxItem).where(OutboxItem.complaint_id.is_not(None))  # type: ignore[union-attr]
+        ).first()
+    assert submitted is not None and submitted.provider_message_id
     data = json.loads((FIXTURES / "whatsapp_cloud" / "status_failed.json").read_text())
-    data["entry"][0]["changes"][0]["value"]["statuses"][0]["id"] = first.provider_message_id
+    data["entry"][0]["changes"][0]["value"]["statuses"][0]["id"] = submitted.provider_message_id
     raw = json.dumps(data).encode()
     url = f"{env.gateway.settings.public_base_url}/webhooks/whatsapp_cloud"
     headers = signing.signed_headers(env.gateway.settings, "whatsapp_cloud", url, raw)
-    assert (
-        env.client.post("/webhooks/whatsapp_cloud", content=raw, headers=headers).status_code == 200
-    )
+    response = env.client.post("/webhooks/whatsapp_cloud", content=raw, headers=headers)
+    assert response.status_code == 200
     with env.gateway.db.read_session() as session:
-        row = session.get(OutboxItem, first.id)
-        assert row is not None and row.delivery_state == "failed"
+        row = session.get(OutboxItem, submitted.id)
+        complaint = session.get(Complaint, submitted.complaint_id)
+    assert row is not None and row.delivery_state == "failed"
+    assert complaint is not None and "131047" in (complaint.delivery_problem or "")
+
+
+def test_the_digest_goes_over_whatsapp_cloud_when_configured(env: MetaEnv) -> None:
+    """LIAISON_WHATSAPP_CHANNEL=whatsapp_cloud: the koordinators' morning digest (like the
+    liaison notices above) is an approved WhatsApp Cloud template, not a Twilio message."""
+    with env.gateway.db.session() as session:
+        user = accounts.create_user(session, "koor", "correct horse battery")
+        user.whatsapp = "+6281211112222"
+        session.add(user)
+        session.commit()
+    wednesday_morning = datetime(2026, 11, 25, 0, 5, tzinfo=UTC)  # 07:05 WIB
+    assert digest.send(env.gateway, wednesday_morning) == 1
+    env.dispatch()
+    [sent] = env.delivered("whatsapp", "6281211112222")
+    assert sent.body["type"] == "template"
+    assert sent.body["template"]["name"] == "lapor_ringkasan"
+
+
+def test_a_private_reply_is_never_sent_twice_after_an_unknown_outcome(env: MetaEnv) -> None:
+    """A dispatcher that died while sending the private reply: Meta keeps no list of what it
+    sent and allows one private reply per comment, so the row is not sent again but becomes a
+    dead letter saying the outcome is unknown."""
+    env.meta.fake.add_comment(COMMENT_ID, IG_COMMENTER, POST_ID)
+    assert env.post_original("instagram", "comment.json") == 200
+    dispatcher = env.gateway.dispatcher(worker_id())
+    claimed = dispatcher.claim()
+    assert {c.item.payload["reply_mode"] for c in claimed} == {"public", "private_reply"}
+    later = utcnow() + timedelta(seconds=env.gateway.settings.outbox_lease_seconds + 5)
+    asyncio.run(env.gateway.dispatcher("another-worker").drain(later))
+    assert env.delivered() == []
+    with env.gateway.db.read_session() as session:
+        rows = session.scalars(select(OutboxItem)).all()
+    assert {r.status for r in rows} == {OutboxStatus.DEAD}
+    assert all((r.last_error or "").startswith("uncertain") for r in rows)
 
 
 def test_a_comment_does_not_open_the_messaging_window(env: MetaEnv) -> None:
