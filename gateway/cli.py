@@ -347,6 +347,17 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
 }
 
 
+# The chat channels a person can write on: `send-fixture` signs their webhooks, `chat` plays them.
+CHAT_CHANNELS = [
+    "twilio_sms",
+    "twilio_whatsapp",
+    "telegram",
+    "whatsapp_cloud",
+    "instagram",
+    "facebook",
+]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lapor-gateway", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -377,17 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
     imports.add_argument("--limit", type=int, help="import at most this many rows")
     sub.add_parser("train-router", help="retrain agency suggestions from past dispositions")
     fixture = sub.add_parser("send-fixture", help="POST a signed provider payload to the gateway")
-    fixture.add_argument(
-        "channel",
-        choices=[
-            "twilio_sms",
-            "twilio_whatsapp",
-            "telegram",
-            "whatsapp_cloud",
-            "instagram",
-            "facebook",
-        ],
-    )
+    fixture.add_argument("channel", choices=CHAT_CHANNELS)
     fixture.add_argument(
         "file",
         help="e.g. tests/fixtures/twilio_whatsapp/text.form, tests/fixtures/instagram/comment.json",
@@ -403,9 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--from", dest="sender", help="replace the sender (E.164, chat id, PSID or IGSID)"
     )
     chat = sub.add_parser("chat", help="send one message to the bot and print its replies")
-    chat.add_argument(
-        "--channel", default="twilio_sms", choices=["twilio_sms", "twilio_whatsapp", "telegram"]
-    )
+    chat.add_argument("--channel", default="twilio_sms", choices=CHAT_CHANNELS)
     chat.add_argument("--from", dest="sender", default="+6281234567890")
     chat.add_argument("text", nargs="+")
     sub.add_parser("process-pending", help="process stored inbound messages now")
