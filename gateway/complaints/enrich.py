@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from gateway.clock import utcnow
 from gateway.store.models import Agency, Complaint, GatewayState
-from normalizer.location import Gazetteer, load_gazetteer
+from normalizer.location import Gazetteer, load_gazetteer, place_parts
 from normalizer.pipeline import NormalizedComplaint, normalize
 from normalizer.routing import Agency as RoutingAgency
 from normalizer.routing import AgencyDirectory, AgencyRouter
@@ -111,6 +111,24 @@ def enrich(gateway: Gateway, session: Session, complaint: Complaint) -> Normaliz
         {"kind": s.kind, "start": s.start, "end": s.end, "text": s.text} for s in result.pii
     ]
     complaint.dedup_signature = result.signature.text
+    # Streets, dusun, RT/RW and landmarks, read from the masked text (what the gateway may keep
+    # and show): another street or dusun keeps two similar complaints apart (dedup.judge()).
+    complaint.place_parts = {
+        name: values for name, values in place_parts(result.masked_clean_text).as_dict().items()
+        if values
+    }
+    suggestion = result.not_report
+    complaint.not_report = (
+        {
+            "kind": suggestion.kind,
+            "label": suggestion.label,
+            "strength": round(suggestion.strength, 3),
+            "reason": suggestion.reason,
+            "action": suggestion.action,
+        }
+        if suggestion is not None
+        else {}
+    )
     complaint.category_suggestions = [
         {"category": c.cls, "label": c.label, "score": round(c.confidence, 3), "reason": c.reason}
         for c in result.classes
