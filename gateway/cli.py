@@ -166,9 +166,7 @@ def cmd_gazetteer(settings: Settings, args: argparse.Namespace) -> int:
     try:
         centroids = gazetteer_build.read_centroids(args.centroids) if args.centroids else None
         extra = gazetteer_build.read_names(args.needs_context) if args.needs_context else ()
-        text = gazetteer_build.build(
-            args.regency, centroids=centroids, extra_needs_context=extra
-        )
+        text = gazetteer_build.build(args.regency, centroids=centroids, extra_needs_context=extra)
     except LookupError as exc:
         print(f"cannot build the gazetteer: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 2
@@ -426,7 +424,9 @@ def build_parser() -> argparse.ArgumentParser:
     gazetteer.add_argument(
         "--output", help="file to write (default: GAZETTEER_FILE; - for standard output)"
     )
-    gazetteer.add_argument("--centroids", help="CSV of kecamatan centroids: code,latitude,longitude")
+    gazetteer.add_argument(
+        "--centroids", help="CSV of kecamatan centroids: code,latitude,longitude"
+    )
     gazetteer.add_argument(
         "--needs-context", help="names that need a place word first, one a line (local words)"
     )

@@ -114,7 +114,8 @@ def enrich(gateway: Gateway, session: Session, complaint: Complaint) -> Normaliz
     # Streets, dusun, RT/RW and landmarks, read from the masked text (what the gateway may keep
     # and show): another street or dusun keeps two similar complaints apart (dedup.judge()).
     complaint.place_parts = {
-        name: values for name, values in place_parts(result.masked_clean_text).as_dict().items()
+        name: values
+        for name, values in place_parts(result.masked_clean_text).as_dict().items()
         if values
     }
     suggestion = result.not_report

@@ -64,9 +64,7 @@ def _complaint(session, code: str, status: str, **fields: object) -> Complaint: 
     existing = {c["name"] for c in inspect(session.connection()).get_columns("complaint")}
     table = Complaint.__table__  # type: ignore[attr-defined]
     values = {
-        c.name: getattr(row, c.key)
-        for c in table.columns
-        if c.name in existing and c.name != "id"
+        c.name: getattr(row, c.key) for c in table.columns if c.name in existing and c.name != "id"
     }
     row.id = session.execute(insert(table).values(values).returning(table.c.id)).scalar_one()
     return row

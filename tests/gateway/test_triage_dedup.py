@@ -68,7 +68,7 @@ def test_exact_duplicates_without_a_village_are_clustered(gateway: Gateway) -> N
 
 
 def test_a_common_hamlet_name_does_not_link_two_provinces(gateway: Gateway) -> None:
-    """"dusun Krajan" exists all over Java; it was read as kecamatan Kragan (Rembang) and linked
+    """ "dusun Krajan" exists all over Java; it was read as kecamatan Kragan (Rembang) and linked
     complaints from two provinces."""
     _directory(gateway)
     first = _file(
@@ -90,7 +90,7 @@ def test_a_common_hamlet_name_does_not_link_two_provinces(gateway: Gateway) -> N
 
 
 def test_another_street_in_the_same_village_is_another_problem(gateway: Gateway) -> None:
-    """"Jalan rusak di Jl. A, desa L" and the same sentence with Jl. B were merged every time."""
+    """ "Jalan rusak di Jl. A, desa L" and the same sentence with Jl. B were merged every time."""
     _directory(gateway)
     sender = "+6281255551021"
     first = _file(
@@ -156,4 +156,5 @@ def test_the_judgements_say_why(gateway: Gateway) -> None:
     judgement = judged[near_miss.id]
     assert judgement.decision == "distinct"
     assert [f.code for f in judgement.conflicts] == ["different_street"]
-    assert "diponegoro" in judgement.conflicts[0].detail and "kartini" in judgement.conflicts[0].detail
+    detail = judgement.conflicts[0].detail
+    assert "diponegoro" in detail and "kartini" in detail
