@@ -41,7 +41,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Session
 
-from gateway.complaints import lifecycle
+from gateway.complaints import lifecycle, workflow
 from gateway.complaints.tracking import normalize_code
 from gateway.store.models import Agency, Category, Complaint, Status
 
@@ -392,6 +392,11 @@ class InboxRow:
     redisposition_requested: bool
     escalated: bool = False  # overdue answer: forwarded to Ombudsman RI
     reporters: int = 1  # a case's primary: its own reporter and those of its followers
+    # The normalizer's "bukan laporan" suggestion ({} for a report) and whether the row may be
+    # archived from the inbox right now ("Arsipkan", through actions.archive / lifecycle.step).
+    not_report: dict[str, Any] = field(default_factory=dict)
+    archivable: bool = False
+    version: int = 1
 
     @property
     def place(self) -> str:
@@ -437,6 +442,8 @@ _ROW_COLUMNS = (
     Complaint.cluster_id,
     Complaint.redisposition_requested_at,
     Complaint.escalated,
+    Complaint.not_report,
+    Complaint.version,
 )
 
 
@@ -510,6 +517,11 @@ def list_page(
                 redisposition_requested=r.redisposition_requested_at is not None,
                 escalated=bool(r.escalated),
                 reporters=1 + followers.get(r.id, 0),
+                not_report=r.not_report or {},
+                archivable=bool(r.not_report)
+                and r.id not in followers
+                and workflow.can_transition(Status(r.status), S.ARCHIVED),
+                version=r.version,
             )
         )
     result = InboxPage(filter=f, rows=rows, has_next=len(found) > page_size)

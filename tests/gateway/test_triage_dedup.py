@@ -7,7 +7,6 @@ then the duplicate look-up through `dedup_key`), from different reporters unless
 
 from __future__ import annotations
 
-import itertools
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -18,9 +17,8 @@ from gateway.complaints import dedup
 from gateway.complaints.create import file_complaint
 from gateway.context import Gateway
 from gateway.store.models import Complaint, DedupKey, Status
+from tests.gateway.factories import new_code
 from tests.gateway.test_enrich_dedup import _directory
-
-_codes = itertools.count(1)
 
 
 def _file(gateway: Gateway, sender: str, text: str, *, minutes: int = 0) -> Complaint:
@@ -28,7 +26,7 @@ def _file(gateway: Gateway, sender: str, text: str, *, minutes: int = 0) -> Comp
     with gateway.db.session() as session:
         reporter, _ = identify(session, "twilio_sms", sender, now=now)
         complaint = Complaint(
-            tracking_code=f"LPR-TD{next(_codes):04d}",
+            tracking_code=new_code(),
             reporter_id=reporter.id,
             origin_channel="twilio_sms",
             reply_channel="twilio_sms",
