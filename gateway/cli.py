@@ -149,10 +149,20 @@ def cmd_import_csv(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_train_router(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from gateway.complaints import enrich
 
-    count = enrich.train_router(_gateway(settings))
-    print(f"agency routing trained on {count} disposed complaint(s)")
+    trained = enrich.train_router(_gateway(settings))
+    decides = "the learned model" if trained.learned_decides else "the directory's keywords"
+    print(
+        f"agency routing trained on {trained.examples} example(s): {trained.dispositions} "
+        f"disposed complaint(s), {trained.imports} labelled imported row(s); {decides} "
+        "rank(s) the suggestions (stored in the database as JSON)"
+    )
+    if args.output:
+        Path(args.output).write_text(trained.model_json, encoding="utf-8")
+        print(f"model written to {args.output}")
     return 0
 
 
@@ -410,10 +420,11 @@ def build_parser() -> argparse.ArgumentParser:
     imports.add_argument("--source-column", help="where it came from (instagram, sms...)")
     imports.add_argument("--location-column", help="a place, if the file has one")
     imports.add_argument("--limit", type=int, help="import at most this many rows")
-    sub.add_parser(
+    train = sub.add_parser(
         "train-router",
         help="retrain agency suggestions from past dispositions and labelled imports",
     )
+    train.add_argument("--output", help="also write the model (JSON) to this file")
     gazetteer = sub.add_parser(
         "gazetteer",
         help="write a kabupaten/kota's gazetteer from the official region table (ODbL)",

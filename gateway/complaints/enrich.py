@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MODEL_KEY = "routing.model"
+IMPORT_CHANNEL = "import"  # gateway/intake/importer.CHANNEL: rows with an agency are labelled
 
 
 @dataclass(frozen=True)
@@ -162,23 +163,45 @@ def enrich(gateway: Gateway, session: Session, complaint: Complaint) -> Normaliz
     return result
 
 
-def train_router(gateway: Gateway) -> int:
+@dataclass(frozen=True)
+class Training:
+    """What the router learned from: admins' dispositions and labelled imported rows."""
+
+    dispositions: int
+    imports: int
+    model_json: str
+    learned_decides: bool
+
+    @property
+    def examples(self) -> int:
+        return self.dispositions + self.imports
+
+
+def train_router(gateway: Gateway) -> Training:
     """Retrain agency routing from every complaint an admin disposed (their choice is the
-    label); store the model so every instance uses it. Returns the number of examples."""
+    label) and every imported row that came with an agency (`import-csv --agency-column`);
+    store the model (JSON, never a pickle) so every instance uses it."""
     with gateway.db.session() as session:
         gateway.enricher._refresh(session)
         directory = gateway.enricher.directory
         assert directory is not None
         rows = session.execute(
-            select(Complaint.masked_text, Complaint.clean_text, Agency.code)
+            select(
+                Complaint.masked_text, Complaint.clean_text, Complaint.origin_channel, Agency.code
+            )
             .join(Agency, Agency.id == Complaint.agency_id)
-            .where(Complaint.disposed_at.is_not(None))  # type: ignore[union-attr]
+            .where(
+                Complaint.disposed_at.is_not(None)  # type: ignore[union-attr]
+                | (Complaint.origin_channel == IMPORT_CHANNEL)
+            )
         ).all()
         examples = [(row.masked_text or row.clean_text, row.code) for row in rows]
+        imports = sum(1 for row in rows if row.origin_channel == IMPORT_CHANNEL)
         router = AgencyRouter(directory).train(examples)
+        model = router.to_json().decode()
         state = session.get(GatewayState, MODEL_KEY) or GatewayState(key=MODEL_KEY)
-        state.value = router.to_json().decode()
+        state.value = model
         state.updated_at = utcnow()
         session.add(state)
         session.commit()
-    return len(examples)
+    return Training(len(examples) - imports, imports, model, router.learned_decides)
