@@ -374,8 +374,11 @@ def run(quick: bool = False) -> str:
         for engine in ("sqlite", "postgresql"):
             lines.append(measure(engine, pool, n, probe))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     return (
         "\n".join(lines)
+        + f"\n\nLoad average of the shared 2-core machine at the end (1/5/15 min): {load}; "
+        "other sessions were running tests at the same time, so these are upper bounds."
         + "\n\nEach look-up is `gateway.complaints.dedup.find()` for a new complaint: its "
         "reporter's recent complaints plus the buckets of its keys within the time window (text "
         "keys for every complaint, village-scoped keys where the village is known), then "
