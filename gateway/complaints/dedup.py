@@ -24,9 +24,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from gateway.complaints import lifecycle, workflow
+from gateway.store.db import row_ids
 from gateway.store.models import Complaint, DedupKey, Status
 from normalizer.dedup import (
     DISTINCT,
@@ -42,7 +43,7 @@ from normalizer.dedup import (
 from normalizer.location import PlaceMatch, PlaceParts
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import CaseParts, Configured
 
 MAX_CANDIDATES = 200
 # The complaint page shows near misses from this text similarity up (0..100): "why not".
@@ -58,7 +59,7 @@ __all__ = [
 ]
 
 
-def thresholds(gateway: Gateway) -> DedupThresholds:
+def thresholds(gateway: Configured) -> DedupThresholds:
     s = gateway.settings
     return DedupThresholds(
         same_reporter_text=s.dedup_same_reporter_text,
@@ -138,33 +139,33 @@ def _candidate_ids(
         # Both ways in time: imported rows arrive in any order.
         window = limits.same_problem_window
         query = (
-            select(DedupKey.complaint_id)
-            .where(DedupKey.key.in_(keys))  # type: ignore[attr-defined]
-            .where(DedupKey.created_at >= complaint.received_at - window)
-            .where(DedupKey.created_at <= complaint.received_at + window)
+            select(col(DedupKey.complaint_id))
+            .where(col(DedupKey.key).in_(keys))
+            .where(col(DedupKey.created_at) >= complaint.received_at - window)
+            .where(col(DedupKey.created_at) <= complaint.received_at + window)
             .distinct()
             .limit(MAX_CANDIDATES)
         )
         if complaint.id is not None:
-            query = query.where(DedupKey.complaint_id != complaint.id)
+            query = query.where(col(DedupKey.complaint_id) != complaint.id)
         ids |= set(session.scalars(query).all())
     if complaint.reporter_id is not None:
         since = complaint.received_at - limits.same_reporter_window
         query = (
-            select(Complaint.id)
-            .where(Complaint.reporter_id == complaint.reporter_id)
-            .where(Complaint.received_at >= since)
-            .order_by(Complaint.received_at.desc())  # type: ignore[attr-defined]
+            select(col(Complaint.id))
+            .where(col(Complaint.reporter_id) == complaint.reporter_id)
+            .where(col(Complaint.received_at) >= since)
+            .order_by(col(Complaint.received_at).desc())
             .limit(MAX_CANDIDATES)
         )
         if complaint.id is not None:
-            query = query.where(Complaint.id != complaint.id)
-        ids |= {i for i in session.scalars(query).all() if i is not None}
+            query = query.where(col(Complaint.id) != complaint.id)
+        ids |= set(row_ids(session.scalars(query)))
     return ids
 
 
 def considered(
-    gateway: Gateway,
+    gateway: Configured,
     session: Session,
     complaint: Complaint,
     *,
@@ -175,15 +176,16 @@ def considered(
     limits = thresholds(gateway)
     ids = _candidate_ids(session, complaint, limits, keys_for(complaint))
     ids |= include or set()
-    ids.discard(complaint.id)  # type: ignore[arg-type]
+    if complaint.id is not None:
+        ids.discard(complaint.id)
     if not ids:
         return []
     others = session.scalars(
         select(Complaint)
-        .where(Complaint.id.in_(ids))  # type: ignore[union-attr]
+        .where(col(Complaint.id).in_(ids))
         .where(
-            Complaint.status.in_([s.value for s in workflow.OPEN_STATES])  # type: ignore[attr-defined]
-            | Complaint.id.in_(include or set())  # type: ignore[union-attr]
+            col(Complaint.status).in_([s.value for s in workflow.OPEN_STATES])
+            | col(Complaint.id).in_(include or set())
         )
     ).all()
     mine = candidate(complaint)
@@ -197,7 +199,7 @@ def _rank(judgement: Judgement) -> tuple[int, float]:
     return order.get(judgement.decision, 0), judgement.evidence
 
 
-def find(gateway: Gateway, session: Session, complaint: Complaint) -> Match | None:
+def find(gateway: Configured, session: Session, complaint: Complaint) -> Match | None:
     """The best duplicate among open complaints, or None."""
     judged = considered(gateway, session, complaint)
     if not judged or judged[0][1].decision == DISTINCT:  # best first: none is a duplicate
@@ -211,7 +213,7 @@ def index(session: Session, complaint: Complaint) -> None:
         session.add(DedupKey(complaint_id=complaint.id, key=key, created_at=complaint.received_at))  # type: ignore[arg-type]
 
 
-def fold(gateway: Gateway, session: Session, complaint: Complaint, now: datetime) -> Match | None:
+def fold(gateway: CaseParts, session: Session, complaint: Complaint, now: datetime) -> Match | None:
     """Index a new complaint and fold it into a duplicate when there is one."""
     match = find(gateway, session, complaint)
     index(session, complaint)
