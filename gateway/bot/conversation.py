@@ -42,11 +42,8 @@ from gateway.store.models import (
     Reporter,
     Status,
 )
-from normalizer.classify import classify as classify_text
 from normalizer.language import guess_language
 from normalizer.location import Gazetteer, find_places
-from normalizer.not_report import not_a_report
-from normalizer.text import clean_text
 from normalizer.title import shorten
 
 if TYPE_CHECKING:
@@ -337,8 +334,7 @@ def start_draft_unless_chat(turn: Turn) -> None:
 
 
 def _chat_kind(turn: Turn, text: str) -> str | None:
-    clean = clean_text(text)
-    suggestion = not_a_report(clean, classify_text(clean), turn.gateway.enricher.directory)
+    suggestion = turn.gateway.enricher.normalize_text(turn.session, text).not_report
     return suggestion.kind if suggestion is not None else None
 
 

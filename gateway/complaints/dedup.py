@@ -151,7 +151,7 @@ def _candidate_ids(
         ids |= set(session.scalars(query).all())
     if complaint.reporter_id is not None:
         since = complaint.received_at - limits.same_reporter_window
-        query = (
+        own = (
             select(col(Complaint.id))
             .where(col(Complaint.reporter_id) == complaint.reporter_id)
             .where(col(Complaint.received_at) >= since)
@@ -159,8 +159,8 @@ def _candidate_ids(
             .limit(MAX_CANDIDATES)
         )
         if complaint.id is not None:
-            query = query.where(col(Complaint.id) != complaint.id)
-        ids |= set(row_ids(session.scalars(query)))
+            own = own.where(col(Complaint.id) != complaint.id)
+        ids |= set(row_ids(session.scalars(own)))
     return ids
 
 
