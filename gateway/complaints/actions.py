@@ -200,6 +200,9 @@ def verify(
         changes=changes,
         public=True,
         notice=lifecycle.Notice(S.VERIFIED),
+        messages=lambda event_id: [
+            core_sync.sop_message(session, complaint, core_sync.CORE_VERIFY, event_id, {"text": ""})
+        ],
         now=now,
     )
 
@@ -252,12 +255,23 @@ def dispose(
     _require_state(complaint, {S.VERIFIED}, "dispose")
     agency = _agency(session, agency_id)
 
-    def consequences(event_id: int) -> list[OutboxMessage]:
-        # The case goes to the core once, from its primary complaint (followers never do).
-        core_sync.enqueue_submit(session, complaint)
-        return _liaison_notices(
-            gateway, session, complaint, agency, "notify.liaison_disposed", event_id
+    def consequences(event_id: int) -> list[OutboxMessage | None]:
+        notices: list[OutboxMessage | None] = list(
+            _liaison_notices(
+                gateway, session, complaint, agency, "notify.liaison_disposed", event_id
+            )
         )
+        if core_sync.lapor_record(session, complaint) is not None:
+            # The case already has its record in LAPOR! (it was filed there): the disposition
+            # goes to that record, and the case is never filed a second time.
+            payload = {"agency_code": agency.code, "text": _optional(note, MAX_TEXT) or ""}
+            notices.append(
+                core_sync.sop_message(session, complaint, core_sync.CORE_DISPOSE, event_id, payload)
+            )
+        else:
+            # The case goes to the core once, from its primary complaint (followers never do).
+            core_sync.enqueue_submit(session, complaint)
+        return notices
 
     return lifecycle.step(
         gateway,
@@ -307,10 +321,21 @@ def redispose(
             *_liaison_notices(
                 gateway, session, complaint, agency, "notify.liaison_redisposed", event_id
             ),
-            core_sync.redispose_message(complaint, event_id),
+            _redispose_message(session, complaint, agency, reason, event_id),
         ],
         now=now,
     )
+
+
+def _redispose_message(
+    session: Session, complaint: Complaint, agency: Agency, reason: str, event_id: int
+) -> OutboxMessage | None:
+    """A LAPOR! record is disposed again, once per key (`core_dispose`); the gateway's own
+    report is moved with the keyless re-disposition (`core_redispose`)."""
+    if core_sync.lapor_record(session, complaint) is not None:
+        payload = {"agency_code": agency.code, "text": reason.strip()}
+        return core_sync.sop_message(session, complaint, core_sync.CORE_DISPOSE, event_id, payload)
+    return core_sync.redispose_message(complaint, event_id)
 
 
 def _liaison_notices(
@@ -346,11 +371,29 @@ def pend(
     now = now or utcnow()
     lifecycle.require_case(session, complaint, "pend")
     question = _required(question, "question_required", min_chars=5)
-    if not complaint.reply_channel or not complaint.reply_address:
+    through_lapor = complaint.origin_channel == core_sync.LAPOR_CHANNEL and bool(
+        core_sync.lapor_record(session, complaint)
+    )
+    if not through_lapor and (not complaint.reply_channel or not complaint.reply_address):
         raise ActionInvalid("no_reply_channel")
     text = t(
         complaint.language, "reporter.question", code=complaint.tracking_code, question=question
     )
+
+    def ask(event_id: int) -> list[OutboxMessage | None]:
+        if through_lapor:
+            # LAPOR!'s citizen has no channel here: the question goes to them through LAPOR!,
+            # whose reply comes back as a `reporter_reply` event (gateway/core/sync.py).
+            payload = {"text": question}
+            return [
+                core_sync.sop_message(session, complaint, core_sync.CORE_ASK, event_id, payload)
+            ]
+        return [
+            notify.to_reporter(
+                session, complaint, text, event_key=f"pending:{event_id}", kind="question"
+            )
+        ]
+
     return lifecycle.step(
         gateway,
         session,
@@ -360,11 +403,7 @@ def pend(
         action="pending",
         note=question,
         public=True,
-        messages=lambda event_id: [
-            notify.to_reporter(
-                session, complaint, text, event_key=f"pending:{event_id}", kind="question"
-            )
-        ],
+        messages=ask,
         now=now,
     )
 
@@ -448,6 +487,7 @@ def _close_with_reason(
     now = now or utcnow()
     lifecycle.require_case(session, complaint, action)
     reason = _required(reason, "reason_required")
+    kind = core_sync.CORE_ARCHIVE if to is S.ARCHIVED else core_sync.CORE_RETURN
     return lifecycle.step(
         gateway,
         session,
@@ -458,6 +498,10 @@ def _close_with_reason(
         note=reason,
         public=True,
         notice=lifecycle.Notice(to, reason=reason),
+        # A case with a LAPOR! record is archived or returned to LAPOR!'s national admin there.
+        messages=lambda event_id: [
+            core_sync.sop_message(session, complaint, kind, event_id, {"text": reason})
+        ],
         now=now,
     )
 

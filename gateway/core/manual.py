@@ -113,6 +113,7 @@ def followup_task(
         str(item.payload.get("text", "")),
         core_sync.followup_attachments(gateway, session, item),
         item.idempotency_key,
+        agency_code=item.payload.get("agency_code"),
     )
 
 
