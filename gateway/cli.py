@@ -122,26 +122,31 @@ def cmd_import_csv(settings: Settings, args: argparse.Namespace) -> int:
     if not path.is_file():
         print(f"no such file: {path}", file=sys.stderr)
         return 2
-    columns = importer.Columns(
-        text=args.text_column,
-        category=args.category_column,
-        agency=args.agency_column,
-        date=args.date_column,
-        source=args.source_column,
-        location=args.location_column,
-    )
-    total = importer.count_rows(path)
-    if args.limit is not None:
-        total = min(total, args.limit)
+    given = {
+        "text": args.text_column,
+        "category": args.category_column,
+        "agency": args.agency_column,
+        "date": args.date_column,
+        "source": args.source_column,
+        "location": args.location_column,
+        "id": args.id_column,
+        "link": args.link_column,
+    }
     try:
+        # A regional system's export: its profile finds the columns not named explicitly.
+        columns = importer.columns_for(args.source, importer.header_of(path), given)
+        total = importer.count_rows(path)
+        if args.limit is not None:
+            total = min(total, args.limit)
         summary = importer.import_csv(
             _gateway(settings),
             path,
             columns,
             limit=args.limit,
             progress=importer.progress_bar(total),
+            source=args.source,
         )
-    except importer.CsvImportError as exc:
+    except (importer.CsvImportError, UnicodeDecodeError) as exc:
         print(f"cannot import: {exc}", file=sys.stderr)
         return 2
     print("\n".join(summary.lines()))
@@ -330,10 +335,17 @@ def demo_settings_for_cli(settings: Settings) -> Settings:
     return demo.demo_settings(settings)
 
 
+def importer_sources() -> list[str]:
+    from gateway.intake.importer import SOURCE_NAMES
+
+    return list(SOURCE_NAMES)
+
+
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "send-fixture": cmd_send_fixture,
     "chat": cmd_chat,
     "import-csv": cmd_import_csv,
+    "import-xlsx": cmd_import_csv,
     "train-router": cmd_train_router,
     "migrate": cmd_migrate,
     "serve": cmd_serve,
@@ -366,9 +378,20 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="give the demo accounts (admin, penghubung.dpupr) new passwords",
     )
-    imports = sub.add_parser("import-csv", help="import historical complaints from a CSV file")
-    imports.add_argument("file")
-    imports.add_argument("--text-column", required=True, help="the column with the complaint")
+    imports = sub.add_parser(
+        "import-csv",
+        aliases=["import-xlsx"],
+        help="import complaints from a CSV or XLSX file (a regional system's export: --source)",
+    )
+    imports.add_argument("file", help="a .csv file, or an .xlsx workbook (its first sheet)")
+    imports.add_argument(
+        "--source",
+        choices=importer_sources(),
+        help="the regional system the file was exported from (its ids and links are kept)",
+    )
+    imports.add_argument("--id-column", help="the row's id in that system (the import key)")
+    imports.add_argument("--link-column", help="the report's address in that system")
+    imports.add_argument("--text-column", help="the column with the complaint")
     imports.add_argument("--category-column", help="class as admins recorded it (compared)")
     imports.add_argument("--agency-column", help="agency code or name (compared, and kept)")
     imports.add_argument("--date-column", help="when it was received")
