@@ -34,6 +34,7 @@ from gateway.api.routes import (
     core_events,
     health,
     media,
+    open311,
     public,
     publication,
     reporter_page,
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     app.include_router(media.router)
     app.include_router(webhooks.router)
     app.include_router(core_events.router)
+    app.include_router(open311.router)
     if demo_mode:
         demo.DemoProviders().mount(app)
     admin_deps.install(app, settings)

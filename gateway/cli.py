@@ -335,6 +335,33 @@ def demo_settings_for_cli(settings: Settings) -> Settings:
     return demo.demo_settings(settings)
 
 
+def cmd_open311_key(settings: Settings, args: argparse.Namespace) -> int:
+    """Issue, list or revoke the API keys of Open311 `POST requests` (a koordinator's job)."""
+    from gateway.open311 import keys
+
+    gateway = _gateway(settings)
+    if args.action == "create":
+        if not args.name:
+            print("give the name of who holds the key: open311-key create NAME", file=sys.stderr)
+            return 2
+        issued = keys.issue(gateway, " ".join(args.name), actor="cli")
+        print(f"key #{issued.id} for {issued.name} (shown once, store it now):")
+        print(issued.key)
+        return 0
+    if args.action == "revoke":
+        if not args.name or not args.name[0].isdigit():
+            print("give the key's number: open311-key revoke 3", file=sys.stderr)
+            return 2
+        done = keys.revoke(gateway, int(args.name[0]))
+        print("revoked" if done else "no such active key")
+        return 0 if done else 1
+    for row in keys.listing(gateway):
+        state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
+        used = f"last used {row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never used"
+        print(f"#{row.id}\t{row.name}\t{state}\t{used}")
+    return 0
+
+
 def importer_sources() -> list[str]:
     from gateway.intake.importer import SOURCE_NAMES
 
@@ -346,6 +373,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "chat": cmd_chat,
     "import-csv": cmd_import_csv,
     "import-xlsx": cmd_import_csv,
+    "open311-key": cmd_open311_key,
     "train-router": cmd_train_router,
     "migrate": cmd_migrate,
     "serve": cmd_serve,
@@ -390,6 +418,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="the regional system the file was exported from (its ids and links are kept)",
     )
     imports.add_argument("--id-column", help="the row's id in that system (the import key)")
+    open311_key = sub.add_parser("open311-key", help="Open311 API keys: create, list, revoke")
+    open311_key.add_argument("action", choices=["create", "list", "revoke"])
+    open311_key.add_argument("name", nargs="*", help="create: who holds it; revoke: its number")
     imports.add_argument("--link-column", help="the report's address in that system")
     imports.add_argument("--text-column", help="the column with the complaint")
     imports.add_argument("--category-column", help="class as admins recorded it (compared)")
