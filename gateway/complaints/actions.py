@@ -620,7 +620,16 @@ def uncluster(
     """
     if not lifecycle.is_follower(complaint):
         raise NotAllowed(complaint, "uncluster")
-    return lifecycle.leave(gateway, session, complaint, actor=actor, now=now)
+    case = lifecycle.case_of(session, complaint)
+    event = lifecycle.leave(gateway, session, complaint, actor=actor, now=now)
+    if Status(case.status) in (S.DISPOSED, S.IN_PROGRESS, S.ANSWERED) and not core_sync.in_core(
+        session, core_sync.core_owner(session, case)
+    ):
+        # The case was disposed while a LAPOR! report that joined it stood for it in the core;
+        # that report has its own life again, so the case gets its own record now.
+        session.flush()
+        core_sync.enqueue_submit(session, case)
+    return event
 
 
 def reply(

@@ -387,3 +387,60 @@ __all__ = [
     "take_lapor_report",
     "take_pasted",
 ]
+
+
+# --- an unreadable report read again ------------------------------------------------------------
+
+
+class StillUnreadable(ValueError):
+    """The kept report is still not readable with today's mapping (the reason is the message)."""
+
+
+def read_again(gateway: Gateway, inbound_id: int) -> Taken:
+    """An admin asks for a kept-raw LAPOR! report to be read again (after the mapping file was
+    fixed): readable now, it becomes the complaint in the row's place; still not, the row stays
+    with the new reason (`StillUnreadable`). `LookupError` when there is no such kept row."""
+    from forwarder.rest import RestMapping, parse_incoming
+
+    with gateway.db.read_session() as session:
+        row = session.get(InboundMessage, inbound_id)
+        if row is None or row.channel != CHANNEL or row.status != InboundStatus.UNREADABLE:
+            raise LookupError(inbound_id)
+        raw_text = row.raw_payload
+    try:
+        raw: Any = json.loads(raw_text)
+    except ValueError:
+        raw = raw_text
+    parsed = parse_incoming(raw, RestMapping.for_settings(gateway.settings))
+    if isinstance(parsed, UnreadableReport):
+        with gateway.db.session() as session:
+            kept = session.get(InboundMessage, inbound_id)
+            if kept is not None:
+                kept.last_error = f"LAPOR!: {parsed.error}"[:2000]
+                session.add(kept)
+                session.commit()
+        raise StillUnreadable(parsed.error)
+    if parsed.key != _key_of(gateway, inbound_id):
+        # Read now, it names another id than it was kept under: it is taken under its own id,
+        # and the raw row is closed as read.
+        taken = take(gateway, parsed, "manual")
+        _close(gateway, inbound_id, taken)
+        return taken
+    return take(gateway, parsed, "manual")
+
+
+def _key_of(gateway: Gateway, inbound_id: int) -> str | None:
+    with gateway.db.read_session() as session:
+        row = session.get(InboundMessage, inbound_id)
+        return row.external_id if row is not None else None
+
+
+def _close(gateway: Gateway, inbound_id: int, taken: Taken) -> None:
+    with gateway.db.session() as session:
+        row = session.get(InboundMessage, inbound_id)
+        if row is not None and row.status == InboundStatus.UNREADABLE:
+            row.status = InboundStatus.IGNORED.value
+            row.processed_at = utcnow()
+            row.last_error = f"read again: {taken.tracking_code or taken.outcome}"[:2000]
+            session.add(row)
+            session.commit()

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -328,6 +328,11 @@ def _in_core(session: Session, complaint: Complaint) -> bool:
     return session.scalar(query) is not None
 
 
+def in_core(session: Session, complaint: Complaint) -> bool:
+    """Filed in the core, or queued to be."""
+    return _in_core(session, complaint)
+
+
 def core_owner(session: Session, complaint: Complaint) -> Complaint:
     """The complaint whose report stands for this case in the core: the complaint itself when
     it is filed (or queued to be), else the complaint it was merged into or the primary of its
@@ -347,13 +352,19 @@ def core_owner(session: Session, complaint: Complaint) -> Complaint:
         if _in_core(session, other):
             return other
         queue += [other.merged_into_id, other.cluster_id]
-    # A report filed in LAPOR! that joined the case (it follows the case's primary): its record
-    # is the case's one record in the core, so the case is never filed a second time.
+    # A report filed in LAPOR! that joined the case (it follows the case's primary, or an admin
+    # merged it in): its record is the case's one record in the core, so the case is never
+    # filed a second time.
     member = session.scalar(
         select(Complaint)
         .where(Complaint.cluster_id.in_(seen))  # type: ignore[union-attr]
         .where(Complaint.core_ref.is_not(None))  # type: ignore[union-attr]
-        .where(Complaint.status != Status.MERGED.value)
+        .where(
+            or_(
+                Complaint.status != Status.MERGED.value,
+                Complaint.origin_channel == LAPOR_CHANNEL,
+            )
+        )
         .order_by(Complaint.id)
         .limit(1)
     )

@@ -10,6 +10,7 @@ PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -374,3 +375,132 @@ def test_attachments_go_through_the_attachment_pipeline(env: CoreEnv) -> None:
         assert attachment.source == "core" and attachment.status == "pending"
         assert attachment.original_url == "http://127.0.0.1:9/banjir.jpg"
         assert session.scalar(select(func.count()).select_from(Complaint)) == 1
+
+
+def _incoming_event(core_id: str, event_id: str, report: dict) -> dict:
+    return {
+        "event_id": event_id,
+        "seq": 1,
+        "report_id": core_id,
+        "kind": "incoming",
+        "status": "unverified",
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "report": report,
+    }
+
+
+def test_a_signed_push_brings_the_report_in_and_an_unreadable_one_is_kept(
+    env: CoreEnv,
+) -> None:
+    """The `incoming` event pushed to /core/events: the report joins at once (before any poll);
+    an unmappable report inside a valid push is kept raw, not a 400; the same event twice is
+    applied once."""
+    from fastapi.testclient import TestClient
+    from pydantic import SecretStr
+
+    from forwarder.signing import sign_push
+    from gateway.app import create_app
+
+    secret = "push-secret-for-tests"
+    settings = env.gateway.settings.model_copy(update={"core_push_secret": SecretStr(secret)})
+    env.gateway.settings = settings
+    good = {
+        "id": "5008001",
+        "title": "Pohon tumbang",
+        "description": "Pohon tumbang menutup Jl. Gatot Subroto sejak pagi, kendaraan tertahan.",
+        "category": "pengaduan",
+        "source_channel": "app",
+        "received_at": "2026-03-02T01:30:00+00:00",
+        "disposed_at": "2026-03-02T03:00:00+00:00",
+    }
+    bad = {"id": "5008002", "title": "tanpa isi", "received_at": "2026-03-02T01:30:00+00:00"}
+    body = json.dumps(
+        {
+            "events": [
+                _incoming_event("5008001", "push-1", good),
+                _incoming_event("5008002", "push-2", bad),
+            ]
+        }
+    ).encode()
+    headers = {**sign_push(body, secret, datetime.now(UTC)), "content-type": "application/json"}
+    with TestClient(create_app(settings, env.gateway)) as client:
+        response = client.post("/core/events", content=body, headers=headers)
+        assert response.status_code == 200, response.text
+        assert response.json()["outcomes"] == ["lapor new", "lapor unreadable"]
+        again = client.post("/core/events", content=body, headers=headers)
+        assert again.json()["outcomes"] == ["duplicate", "duplicate"]
+    [complaint] = lapor_complaints(env)
+    assert complaint.core_ref == "5008001" and complaint.source == "app"
+    with env.gateway.db.read_session() as session:
+        kept = session.scalar(
+            select(InboundMessage).where(InboundMessage.external_id == "lapor:5008002")
+        )
+        assert kept is not None and kept.status == InboundStatus.UNREADABLE
+
+
+def test_an_unreadable_report_read_again_from_the_admin_page(env: CoreEnv) -> None:
+    """The koordinator's "read again" on /admin/unreadable: still unreadable keeps the row with
+    the reason; once the raw report reads (here: its text was there under the mapped name all
+    along, the row was kept by an older mapping), it becomes the complaint."""
+    from gateway.intake import webhooks
+
+    raw = {
+        "id": "5008003",
+        "description": "Lampu penerangan jalan di Jl. Sunan Bonang mati sejak seminggu.",
+        "received_at": "2026-03-02T01:30:00+00:00",
+    }
+    intake.take(env.gateway, UnreadableReport("old mapping", raw, "5008003"), "poll")
+    broken = UnreadableReport("no text", {"id": "5008004"}, "5008004")
+    intake.take(env.gateway, broken, "poll")
+    with env.gateway.db.read_session() as session:
+        rows = {
+            r.external_id: r.id
+            for r in session.scalars(
+                select(InboundMessage).where(InboundMessage.channel == "lapor")
+            )
+        }
+    with pytest.raises(webhooks.PayloadError):
+        webhooks.read_again(env.gateway, rows["lapor:5008004"])
+    received = webhooks.read_again(env.gateway, rows["lapor:5008003"])
+    assert len(received.messages) == 1
+    [complaint] = lapor_complaints(env)
+    assert complaint.core_ref == "5008003"
+    with pytest.raises(webhooks.NotUnreadable):
+        webhooks.read_again(env.gateway, rows["lapor:5008003"])
+    assert [r.external_id for r in webhooks.unreadable(env.gateway)] == ["lapor:5008004"]
+
+
+def test_separating_the_lapor_report_from_a_disposed_case_files_the_case(env: CoreEnv) -> None:
+    """The LAPOR! report stood for the case in the core; once an admin separates it, the case
+    (a WhatsApp complaint) needs a record of its own — queued then, not lost."""
+    chat = Chat(env.gateway, channel="twilio_sms", sender="+6281211130002")
+    for text in ("halo", "ya", "Lampu jalan di Jl. Diponegoro Leteh mati sudah seminggu.", "kirim"):
+        chat.send(text)
+    with env.gateway.db.read_session() as session:
+        first = session.scalar(select(Complaint).where(Complaint.origin_channel == "twilio_sms"))
+        assert first is not None
+    report = IncomingReport(
+        core_id="5008005",
+        title="Lampu jalan",
+        description="Lampu jalan di Jl. Diponegoro Leteh mati sudah seminggu, gelap sekali.",
+        received_at=datetime.now(UTC),
+        raw={},
+    )
+    taken = intake.take(env.gateway, report, "poll")
+    with env.gateway.db.session() as session:
+        mine = session.get(Complaint, taken.complaint_id)
+        case = session.get(Complaint, first.id)
+        assert mine is not None and case is not None
+        if mine.cluster_id != case.id:
+            lifecycle.join(env.gateway, session, mine, case, actor="user:1")
+        workflow.commit(session)
+    verify(env, first.tracking_code)
+    act(
+        env, first.tracking_code, actions.dispose, actor="user:1", agency_id=agency_id(env, "DPUPR")
+    )
+    assert core_sync.CORE_SUBMIT not in kinds(env)
+    lapor_code = lapor_complaints(env)[0].tracking_code
+    act(env, lapor_code, actions.uncluster, actor="user:1")
+    assert core_sync.CORE_SUBMIT in kinds(env)
+    env.dispatch()
+    assert by_code(env, first.tracking_code).core_ref not in (None, "5008005")
