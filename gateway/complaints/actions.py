@@ -40,7 +40,6 @@ from gateway.core import sync as core_sync
 from gateway.outbox import queue as outbox
 from gateway.outbox import recipients as notify
 from gateway.outbox.queue import OutboxMessage
-from gateway.sla import deadlines
 from gateway.store.files import StoredFile
 from gateway.store.models import (
     Agency,
@@ -54,7 +53,7 @@ from gateway.store.models import (
 from normalizer.pii import mask_personal_data
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import CaseParts
 
 log = logging.getLogger(__name__)
 S = Status
@@ -146,7 +145,7 @@ def _agency(session: Session, agency_id: int | None) -> Agency:
     return agency
 
 
-def deadline_text(gateway: Gateway, complaint: Complaint, lang: str = "id") -> str:
+def deadline_text(gateway: CaseParts, complaint: Complaint, lang: str = "id") -> str:
     """The answer deadline as a liaison officer reads it (local date)."""
     if complaint.answer_due_at is None:
         return t(lang, "admin.deadline_not_set")
@@ -158,7 +157,7 @@ def deadline_text(gateway: Gateway, complaint: Complaint, lang: str = "id") -> s
 
 
 def verify(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -208,7 +207,7 @@ def verify(
 
 
 def anonymise(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -239,7 +238,7 @@ def anonymise(
 
 
 def dispose(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -290,7 +289,7 @@ def dispose(
 
 
 def redispose(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -339,7 +338,7 @@ def _redispose_message(
 
 
 def _liaison_notices(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     agency: Agency,
@@ -358,7 +357,7 @@ def _liaison_notices(
 
 
 def pend(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -413,7 +412,7 @@ def resume_from_pending(
     complaint: Complaint,
     actor: str,
     *,
-    gateway: Gateway,
+    gateway: CaseParts,
     note: str | None = None,
     now: datetime | None = None,
 ) -> ComplaintEvent:
@@ -442,7 +441,7 @@ def resume_from_pending(
 
 
 def archive(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -458,7 +457,7 @@ def archive(
 
 
 def return_complaint(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -474,7 +473,7 @@ def return_complaint(
 
 
 def _close_with_reason(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     to: Status,
@@ -507,7 +506,7 @@ def _close_with_reason(
 
 
 def merge(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     target: Complaint,
@@ -531,7 +530,14 @@ def merge(
     if lifecycle.followers(session, complaint):
         # The reporters following this case would follow a merged complaint.
         raise ActionInvalid("merge_has_followers")
-    event = workflow.transition(
+    text = t(
+        complaint.language,
+        "reporter.merged",
+        code=complaint.tracking_code,
+        target=target.tracking_code,
+    )
+    event = lifecycle.step_own(
+        gateway,
         session,
         complaint,
         S.MERGED,
@@ -540,25 +546,21 @@ def merge(
         changes={"merged_into_id": target.id, "cluster_id": target.cluster_id or target.id},
         note=target.tracking_code,
         public=True,
+        messages=lambda event_id: [
+            notify.to_reporter(
+                session, complaint, text, event_key=f"merged:{event_id}", kind="status"
+            )
+        ],
         now=now,
     )
-    event_id = _event_id(session, event)
     workflow.record(
         session, target, actor=actor, action="merged_in", note=complaint.tracking_code, now=now
     )
-    deadlines.refresh(gateway, session, complaint, now)
-    text = t(
-        complaint.language,
-        "reporter.merged",
-        code=complaint.tracking_code,
-        target=target.tracking_code,
-    )
-    _tell_reporter(session, complaint, text, f"merged:{event_id}", "status")
     return event
 
 
 def unmerge(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -580,7 +582,8 @@ def unmerge(
     before = (merged.before or {}) if merged is not None else {}
     cluster_before = before.get("cluster_id") if "cluster_id" in before else complaint.cluster_id
     target = session.get(Complaint, complaint.merged_into_id) if complaint.merged_into_id else None
-    event = workflow.transition(
+    event = lifecycle.step_own(
+        gateway,
         session,
         complaint,
         S.RECEIVED,
@@ -600,7 +603,6 @@ def unmerge(
             note=complaint.tracking_code,
             now=now,
         )
-    deadlines.refresh(gateway, session, complaint, now)
     if lifecycle.is_follower(complaint):
         # Back in the case it followed before the merge: it takes the case's state at once.
         workflow.follow(session, complaint, lifecycle.case_of(session, complaint), now=now)
@@ -608,7 +610,7 @@ def unmerge(
 
 
 def uncluster(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -633,7 +635,7 @@ def uncluster(
 
 
 def reply(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -656,7 +658,7 @@ def reply(
 
 
 def acknowledge(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -685,7 +687,7 @@ def acknowledge(
 
 
 def answer(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -751,7 +753,7 @@ def answer(
 
 
 def request_redisposition(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
