@@ -19,6 +19,7 @@ readable listing of the same id takes its place.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from sqlmodel import Session
 
 from forwarder.base import CoreAttachment, IncomingReport, UnreadableReport
 from forwarder.manual import InvalidPastedReport, ManualCoreClient
+from forwarder.registry import build_core_client
 from gateway.clock import as_utc, utcnow
 from gateway.complaints import lifecycle, workflow
 from gateway.complaints.create import file_complaint
@@ -49,7 +51,7 @@ from gateway.store.models import (
 )
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import Filing, Stored
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +127,7 @@ def _fill_row(row: InboundMessage, report: IncomingReport, source: str, now: dat
 
 
 def take_lapor_report(
-    gateway: Gateway,
+    gateway: Filing,
     session: Session,
     report: IncomingReport,
     source: str,
@@ -166,7 +168,7 @@ def take_lapor_report(
 
 
 def _file(
-    gateway: Gateway,
+    gateway: Filing,
     session: Session,
     row: InboundMessage,
     report: IncomingReport,
@@ -291,7 +293,7 @@ def keep_unreadable(session: Session, bad: UnreadableReport, now: datetime | Non
     return Taken("unreadable")
 
 
-def take(gateway: Gateway, report: IncomingReport | UnreadableReport, source: str) -> Taken:
+def take(gateway: Filing, report: IncomingReport | UnreadableReport, source: str) -> Taken:
     """One report in its own transaction (the same id arriving by push and poll at once: one
     of them wins, the other finds it)."""
     for _ in range(2):
@@ -311,13 +313,13 @@ def take(gateway: Gateway, report: IncomingReport | UnreadableReport, source: st
 # --- polling ------------------------------------------------------------------------------------
 
 
-def _cursor(gateway: Gateway) -> str | None:
+def _cursor(gateway: Stored) -> str | None:
     with gateway.db.read_session() as session:
         row = session.get(GatewayState, CURSOR_KEY)
         return row.value if row else None
 
 
-def _save_cursor(gateway: Gateway, cursor: str | None) -> None:
+def _save_cursor(gateway: Stored, cursor: str | None) -> None:
     if cursor is None:
         return
     with gateway.db.session() as session:
@@ -328,18 +330,15 @@ def _save_cursor(gateway: Gateway, cursor: str | None) -> None:
         session.commit()
 
 
-async def poll_incoming(gateway: Gateway, max_pages: int = 20) -> int:
+async def poll_incoming(gateway: Filing, max_pages: int = 20) -> int:
     """Take the reports disposed to the regency since the stored cursor. The cursor moves only
     after a page is taken, so a crash replays the page (harmless: idempotent on the id). Not
     for the manual backend, whose `incoming()` is always empty. Returns the new complaints."""
-    import asyncio
-
-    from gateway.core.sync import CoreHandlers
-
     if gateway.settings.core_backend == "manual":
         return 0
     created = 0
-    async with CoreHandlers(gateway).client() as core:
+    core = build_core_client(gateway.settings)
+    try:
         cursor = await asyncio.to_thread(_cursor, gateway)
         for _ in range(max_pages):
             page = await core.incoming(cursor)  # CoreUnavailable: the next round tries again
@@ -351,13 +350,15 @@ async def poll_incoming(gateway: Gateway, max_pages: int = 20) -> int:
                 cursor = page.cursor
             if not page.more:
                 break
+    finally:
+        await core.aclose()
     return created
 
 
 # --- pasted by an admin -------------------------------------------------------------------------
 
 
-def take_pasted(gateway: Gateway, text: str, *, actor: str, language: str) -> Taken:
+def take_pasted(gateway: Filing, text: str, *, actor: str, language: str) -> Taken:
     """An admin pasted a LAPOR! report (works with every backend: a report the poll has not
     brought yet gets the same key, so it stays one complaint). `InvalidPastedReport` carries the
     message to show."""
@@ -396,7 +397,7 @@ class StillUnreadable(ValueError):
     """The kept report is still not readable with today's mapping (the reason is the message)."""
 
 
-def read_again(gateway: Gateway, inbound_id: int) -> Taken:
+def read_again(gateway: Filing, inbound_id: int) -> Taken:
     """An admin asks for a kept-raw LAPOR! report to be read again (after the mapping file was
     fixed): readable now, it becomes the complaint in the row's place; still not, the row stays
     with the new reason (`StillUnreadable`). `LookupError` when there is no such kept row."""
@@ -429,13 +430,13 @@ def read_again(gateway: Gateway, inbound_id: int) -> Taken:
     return take(gateway, parsed, "manual")
 
 
-def _key_of(gateway: Gateway, inbound_id: int) -> str | None:
+def _key_of(gateway: Stored, inbound_id: int) -> str | None:
     with gateway.db.read_session() as session:
         row = session.get(InboundMessage, inbound_id)
         return row.external_id if row is not None else None
 
 
-def _close(gateway: Gateway, inbound_id: int, taken: Taken) -> None:
+def _close(gateway: Stored, inbound_id: int, taken: Taken) -> None:
     with gateway.db.session() as session:
         row = session.get(InboundMessage, inbound_id)
         if row is not None and row.status == InboundStatus.UNREADABLE:

@@ -66,7 +66,7 @@ from gateway.store.models import (
 )
 
 if TYPE_CHECKING:
-    from gateway.parts import CaseParts
+    from gateway.parts import CaseParts, Filing
 
 log = logging.getLogger(__name__)
 
@@ -736,9 +736,7 @@ def feedback_message(
 # --- events from the core ---------------------------------------------------------------------
 
 
-def apply_event(
-    gateway: CaseParts, event: CoreEvent, source: str, now: datetime | None = None
-) -> str:
+def apply_event(gateway: Filing, event: CoreEvent, source: str, now: datetime | None = None) -> str:
     """Apply one core event in its own transaction; returns what happened (for the log)."""
     with gateway.db.session() as session:
         outcome = apply_event_in(gateway, session, event, source, now)
@@ -753,7 +751,7 @@ def apply_event(
 
 
 def apply_event_in(
-    gateway: CaseParts, session: Session, event: CoreEvent, source: str, now: datetime | None = None
+    gateway: Filing, session: Session, event: CoreEvent, source: str, now: datetime | None = None
 ) -> str:
     """Apply one core event inside the caller's transaction (polled, pushed, or typed in by an
     admin with the manual backend), recording it in the event log."""
@@ -795,7 +793,7 @@ def apply_event_in(
 
 
 def _incoming(
-    gateway: Gateway, session: Session, event: CoreEvent, source: str, now: datetime
+    gateway: Filing, session: Session, event: CoreEvent, source: str, now: datetime
 ) -> str:
     """A report filed in LAPOR! reached the regency: it joins the inbox (or, unreadable, is kept
     raw); without the report in the event the poll of the intake brings it."""
@@ -876,13 +874,11 @@ def _apply(
 
 
 def _reporter_reply(
-    gateway: Gateway, session: Session, complaint: Complaint, event: CoreEvent, now: datetime
+    gateway: CaseParts, session: Session, complaint: Complaint, event: CoreEvent, now: datetime
 ) -> str:
     """The reporter answered, through LAPOR!, the question the admin asked there: their words
     (and photos, fetched like any) join the complaint, and a pending case goes back to where it
     was — the same path as a reporter answering on their own channel."""
-    from gateway.complaints import actions
-
     for attachment in event.attachments:
         session.add(
             Attachment(
@@ -897,8 +893,19 @@ def _reporter_reply(
         )
     text = (event.text or "").strip()
     if Status(complaint.status) is Status.PENDING:
-        actions.resume_from_pending(
-            session, complaint, "reporter", gateway=gateway, note=text or None, now=now
+        # As `actions.resume_from_pending` for a reporter: back to where it was pended from.
+        back = Status(complaint.status_before_pending or Status.RECEIVED.value)
+        lifecycle.step(
+            gateway,
+            session,
+            complaint,
+            back,
+            actor="reporter",
+            action="resumed",
+            changes={"status_before_pending": None},
+            note=text or None,
+            public=True,
+            now=now,
         )
         return "pending -> " + complaint.status
     workflow.record(
@@ -989,7 +996,7 @@ def _save_cursor(gateway: CaseParts, cursor: str | None) -> None:
         session.commit()
 
 
-async def poll(gateway: CaseParts, max_pages: int = 20) -> int:
+async def poll(gateway: Filing, max_pages: int = 20) -> int:
     """Take the core's events since the stored cursor; the cursor moves only after a page is
     applied, so a crash mid-page replays it (harmless: events are idempotent)."""
     if gateway.settings.core_backend == "manual":

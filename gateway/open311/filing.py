@@ -23,7 +23,7 @@ from gateway.open311.georeport import MAX_DESCRIPTION, GeoReportError
 from gateway.store.models import Category, Complaint, InboundMessage
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import Filing, Intake
 
 # GeoReport's field names → the web form's.
 _FIELDS = {"description": "description", "email": "email", "phone": "phone"}
@@ -79,7 +79,7 @@ class GeoReportErrors(GeoReportError):
 
 
 def file(
-    gateway: Gateway,
+    gateway: Intake,
     key_id: int,
     form: webform.ComplaintForm,
     service_code: str,
@@ -112,7 +112,7 @@ def file(
     return Filed(accepted.tracking_code or "", accepted.duplicate)
 
 
-def create_from_open311(gateway: Gateway, session: Session, row: InboundMessage) -> None:
+def create_from_open311(gateway: Filing, session: Session, row: InboundMessage) -> None:
     """The `open311` channel's processor: a web-form complaint with the client's service code
     as its class (the admin verifies it) and no channel to answer on."""
     complaints.create_from_form(gateway, session, row)

@@ -17,7 +17,7 @@ from gateway.clock import utcnow
 from gateway.store.models import InboundMessage, Open311Key
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import Stored
 
 CHANNEL = "open311"
 PREFIX = "o311_"
@@ -34,7 +34,7 @@ class IssuedKey:
     key: str  # shown once
 
 
-def issue(gateway: Gateway, name: str, *, actor: str) -> IssuedKey:
+def issue(gateway: Stored, name: str, *, actor: str) -> IssuedKey:
     name = " ".join(name.split())[:120]
     if not name:
         raise ValueError("a key needs the name of who holds it")
@@ -47,7 +47,7 @@ def issue(gateway: Gateway, name: str, *, actor: str) -> IssuedKey:
         return IssuedKey(row.id, row.name, key)
 
 
-def revoke(gateway: Gateway, key_id: int) -> bool:
+def revoke(gateway: Stored, key_id: int) -> bool:
     with gateway.db.session() as session:
         row = session.get(Open311Key, key_id)
         if row is None or row.revoked_at is not None:
@@ -58,12 +58,12 @@ def revoke(gateway: Gateway, key_id: int) -> bool:
         return True
 
 
-def listing(gateway: Gateway) -> list[Open311Key]:
+def listing(gateway: Stored) -> list[Open311Key]:
     with gateway.db.read_session() as session:
         return list(session.scalars(select(Open311Key).order_by(Open311Key.id)).all())
 
 
-def holder(gateway: Gateway, key: str | None) -> Open311Key | None:
+def holder(gateway: Stored, key: str | None) -> Open311Key | None:
     """The active key's row, or None (unknown, revoked, or none given)."""
     if not key or len(key) > 200:
         return None
@@ -76,7 +76,7 @@ def holder(gateway: Gateway, key: str | None) -> Open311Key | None:
     return row
 
 
-def used_last_hour(gateway: Gateway, key_id: int, now: datetime | None = None) -> int:
+def used_last_hour(gateway: Stored, key_id: int, now: datetime | None = None) -> int:
     since = (now or utcnow()) - timedelta(hours=1)
     with gateway.db.read_session() as session:
         return (
@@ -97,7 +97,7 @@ def sender_prefix(key_id: int) -> str:
     return f"{CHANNEL}:{key_id}:"
 
 
-def touch(gateway: Gateway, key_id: int) -> None:
+def touch(gateway: Stored, key_id: int) -> None:
     with gateway.db.session() as session:
         row = session.get(Open311Key, key_id)
         if row is not None:
