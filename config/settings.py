@@ -254,6 +254,12 @@ class Settings(BaseSettings):
     core_simulator_db: Path = Path("var/core.db")
     core_simulator_auto_answer_seconds: float | None = Field(default=None, gt=0)
 
+    # --- Open311 GeoReport v2 (/open311/v2/, docs/open311.md) ------------------------------------
+    # The jurisdiction_id clients may send (empty: one jurisdiction, the parameter is ignored).
+    open311_jurisdiction_id: str = Field(default="", max_length=200)
+    # POST requests per API key per hour (a civic app, not a flood).
+    open311_posts_per_hour: int = Field(default=60, ge=1)
+
     # --- deadlines (working days, see docs/sla.md) ----------------------------------------------
     holiday_region: str | None = "rembang"
     # The holiday files: <year>.yaml (collective leave) and regional/<region>.yaml.

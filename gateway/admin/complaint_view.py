@@ -95,7 +95,9 @@ def available_actions(principal: Principal, complaint: Complaint) -> list[str]:
         "verify": status is S.RECEIVED,
         "anonymise": status in actions.MASKABLE_STATES,
         "dispose": status is S.VERIFIED,
-        "pend": status in (S.RECEIVED, S.VERIFIED) and reachable,
+        # LAPOR!'s citizen is asked through LAPOR! (no channel here).
+        "pend": status in (S.RECEIVED, S.VERIFIED)
+        and (reachable or complaint.origin_channel == "lapor"),
         "resume": status is S.PENDING,
         "archive": workflow.can_transition(status, S.ARCHIVED),
         "return": workflow.can_transition(status, S.RETURNED),
