@@ -31,11 +31,12 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from channels.base import Button, ReplyMode
 from config.messages import t
-from gateway.outbox.delivery import REPLY, message_payload
+from gateway.outbox.delivery import REPLY
+from gateway.outbox.payloads import ChannelPayload
 from gateway.outbox.queue import OutboxMessage
 from gateway.store.models import Complaint, InboundMessage
 
@@ -116,11 +117,12 @@ def replies_to_comment(
     channel, author, ref = row.channel, row.sender, thread_ref(row)
     if not ref:
         return replies  # nothing to reply under: the bot's replies go as direct messages
-    texts = [str(reply.payload.get("text", "")) for reply in replies]
+    said = [reply.payload for reply in replies if isinstance(reply.payload, ChannelPayload)]
+    texts = [payload.text for payload in said]
     buttons: tuple[Button, ...] = ()
-    for reply in replies:
-        if reply.payload.get("buttons"):
-            buttons = tuple(Button(**b) for b in reply.payload["buttons"])
+    for payload in said:
+        if payload.buttons:
+            buttons = payload.buttons
     text = _joined(texts) or t(language, "public.private_default")
     mode = PRIVATE_MODE.get(channel, ReplyMode.DIRECT)
     complaint_id = next((r.complaint_id for r in replies if r.complaint_id), None)
@@ -134,7 +136,7 @@ def replies_to_comment(
             channel=channel,
             recipient=author,
             complaint_id=complaint_id,
-            payload=message_payload(
+            payload=ChannelPayload(
                 text,
                 kind="question" if buttons else "reply",
                 language=language,
@@ -156,7 +158,7 @@ def public_ack(channel: str, ref: str, author: str, language: str) -> OutboxMess
         key=f"public:{channel}:{ref}:ack",
         channel=channel,
         recipient=author,  # the line of the dispatcher: after nothing, before the private reply
-        payload=message_payload(
+        payload=ChannelPayload(
             t(language, "public.ack"),
             kind="public",
             language=language,
@@ -173,8 +175,8 @@ def comments_of(session: Session, complaint_ids: Iterable[int]) -> list[InboundM
         return []
     rows = session.scalars(
         select(InboundMessage)
-        .where(InboundMessage.complaint_id.in_(ids))  # type: ignore[union-attr]
-        .order_by(InboundMessage.id)
+        .where(col(InboundMessage.complaint_id).in_(ids))
+        .order_by(col(InboundMessage.id))
     ).all()
     return [row for row in rows if is_public(row) and thread_ref(row)]
 
@@ -203,7 +205,7 @@ def answered_notes(
             channel=row.channel,
             recipient=row.sender,
             complaint_id=complaint.id,
-            payload=message_payload(
+            payload=ChannelPayload(
                 t(complaint.language, "public.answered", code=code, link=link),
                 kind="public",
                 language=complaint.language,
@@ -239,7 +241,7 @@ async def resolve_permalinks(gateway: Receiving, inbound_ids: Iterable[int]) -> 
     def load() -> list[InboundMessage]:
         with gateway.db.read_session() as session:
             rows = session.scalars(
-                select(InboundMessage).where(InboundMessage.id.in_(list(inbound_ids)))  # type: ignore[union-attr]
+                select(InboundMessage).where(col(InboundMessage.id).in_(list(inbound_ids)))
             ).all()
         return [r for r in rows if is_public(r) and not (r.extra or {}).get("permalink")]
 

@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from gateway.clock import utcnow
 from gateway.store.models import Complaint, Conversation, Reporter, ReporterIdentity
@@ -31,8 +31,8 @@ def identify(
     public comment does not: Meta allows only a private reply to it)."""
     identity = session.scalar(
         select(ReporterIdentity)
-        .where(ReporterIdentity.channel == channel)
-        .where(ReporterIdentity.address == address)
+        .where(col(ReporterIdentity.channel) == channel)
+        .where(col(ReporterIdentity.address) == address)
     )
     if identity is not None:
         reporter = session.get(Reporter, identity.reporter_id)
@@ -66,11 +66,11 @@ def identify(
 
 def _find_by_contact(session: Session, phone: str | None, email: str | None) -> Reporter | None:
     if phone:
-        found = session.scalar(select(Reporter).where(Reporter.phone == phone).limit(1))
+        found = session.scalar(select(Reporter).where(col(Reporter.phone) == phone).limit(1))
         if found:
             return found
     if email:
-        return session.scalar(select(Reporter).where(Reporter.email == email).limit(1))
+        return session.scalar(select(Reporter).where(col(Reporter.email) == email).limit(1))
     return None
 
 
@@ -83,15 +83,15 @@ def link_private_thread(session: Session, channel: str, commenter: str, resolved
         return
     source = session.scalar(
         select(ReporterIdentity)
-        .where(ReporterIdentity.channel == channel)
-        .where(ReporterIdentity.address == commenter)
+        .where(col(ReporterIdentity.channel) == channel)
+        .where(col(ReporterIdentity.address) == commenter)
     )
     if source is None:
         return
     target = session.scalar(
         select(ReporterIdentity)
-        .where(ReporterIdentity.channel == channel)
-        .where(ReporterIdentity.address == resolved)
+        .where(col(ReporterIdentity.channel) == channel)
+        .where(col(ReporterIdentity.address) == resolved)
     )
     if target is None:
         session.add(
@@ -109,22 +109,22 @@ def link_private_thread(session: Session, channel: str, commenter: str, resolved
         log.info("private reply reached a known sender", extra={"channel": channel})
         return
     existing = session.scalar(
-        select(Conversation.id)
-        .where(Conversation.channel == channel)
-        .where(Conversation.address == resolved)
+        select(col(Conversation.id))
+        .where(col(Conversation.channel) == channel)
+        .where(col(Conversation.address) == resolved)
     )
     conversation = session.scalar(
         select(Conversation)
-        .where(Conversation.channel == channel)
-        .where(Conversation.address == commenter)
+        .where(col(Conversation.channel) == channel)
+        .where(col(Conversation.address) == commenter)
     )
     if conversation is not None and existing is None:
         conversation.address = resolved
         session.add(conversation)
     for complaint in session.scalars(
         select(Complaint)
-        .where(Complaint.reply_channel == channel)
-        .where(Complaint.reply_address == commenter)
+        .where(col(Complaint.reply_channel) == channel)
+        .where(col(Complaint.reply_address) == commenter)
     ).all():
         complaint.reply_address = resolved
         session.add(complaint)

@@ -149,7 +149,7 @@ def demo_photo() -> bytes:
     return buffer.getvalue()
 
 
-class _DemoMedia(dict):  # type: ignore[type-arg]
+class _DemoMedia(dict[str, MetaMedia]):
     """WhatsApp Cloud media ids: the demo photo for every id the fake was never given (a real
     phone uploads the photo to Meta first), except the posts whose permalink it knows."""
 
@@ -158,14 +158,14 @@ class _DemoMedia(dict):  # type: ignore[type-arg]
         self.photo = MetaMedia(photo, "image/jpeg")
         self.posts = posts
 
-    def get(self, key: str, default: object = None) -> object:
+    def get(self, key: str, default: MetaMedia | None = None) -> MetaMedia | None:  # type: ignore[override]
         found = super().get(key)
         if found is None and key not in self.posts:
             return self.photo
         return found
 
 
-class _DemoComments(dict):  # type: ignore[type-arg]
+class _DemoComments(dict[str, FakeComment]):
     """Who wrote a comment, for the private reply's answer: the fake's own list, else the
     gateway's record of the comment (the demo runs in the gateway's process)."""
 
@@ -173,19 +173,20 @@ class _DemoComments(dict):  # type: ignore[type-arg]
         super().__init__()
         self.db = db
 
-    def get(self, key: str, default: object = None) -> object:
+    def get(self, key: str, default: FakeComment | None = None) -> FakeComment | None:  # type: ignore[override]
         found = super().get(key)
         if found is not None or self.db is None:
             return found
         from sqlalchemy import select
+        from sqlmodel import col
 
         from gateway.store.models import InboundMessage
 
         with self.db.read_session() as session:
             author = session.scalar(
-                select(InboundMessage.sender)
-                .where(InboundMessage.channel.in_(("instagram", "facebook")))  # type: ignore[attr-defined]
-                .where(InboundMessage.external_id == key)
+                select(col(InboundMessage.sender))
+                .where(col(InboundMessage.channel).in_(("instagram", "facebook")))
+                .where(col(InboundMessage.external_id) == key)
             )
         return FakeComment(author_id=author) if author else default
 

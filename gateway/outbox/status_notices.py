@@ -6,7 +6,7 @@ An answer also puts a short public note under the comment a complaint started fr
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING
 
 from sqlmodel import Session
@@ -35,7 +35,7 @@ def notices(
     exclude: Collection[notify.Route] = (),
     members: list[Complaint] | None = None,
     always: bool = False,
-    **values: str,
+    values: Mapping[str, str] | None = None,
 ) -> list[OutboxMessage]:
     """`text_key` replaces the status's usual text (e.g. the automatic close says why);
     `exclude` skips reporters told otherwise; `members` narrows who is told (a reporter who
@@ -57,7 +57,7 @@ def notices(
         agency=agency.name if agency else "instansi",
         answer=answer,
         reason=reason,
-        **values,
+        **(values or {}),
     )
     if status is Status.ANSWERED:
         # Complaints that started as a public comment: a neutral note with the code under it.
