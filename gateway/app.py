@@ -113,7 +113,7 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     app.include_router(core_events.router)
     app.include_router(open311.router)
     if demo_mode:
-        demo.DemoProviders().mount(app)
+        demo.DemoProviders(gateway.db).mount(app)
     admin_deps.install(app, settings)
     for admin_router in (
         admin_auth.router,

@@ -439,6 +439,17 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
 }
 
 
+# The chat channels a person can write on: `send-fixture` signs their webhooks, `chat` plays them.
+CHAT_CHANNELS = [
+    "twilio_sms",
+    "twilio_whatsapp",
+    "telegram",
+    "whatsapp_cloud",
+    "instagram",
+    "facebook",
+]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lapor-gateway", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -503,8 +514,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--needs-context", help="names that need a place word first, one a line (local words)"
     )
     fixture = sub.add_parser("send-fixture", help="POST a signed provider payload to the gateway")
-    fixture.add_argument("channel", choices=["twilio_sms", "twilio_whatsapp", "telegram"])
-    fixture.add_argument("file", help="e.g. tests/fixtures/twilio_whatsapp/text.form")
+    fixture.add_argument("channel", choices=CHAT_CHANNELS)
+    fixture.add_argument(
+        "file",
+        help="e.g. tests/fixtures/twilio_whatsapp/text.form, tests/fixtures/instagram/comment.json",
+    )
     fixture.add_argument("--url", help="the gateway's base URL (default PUBLIC_BASE_URL)")
     fixture.add_argument(
         "--fresh",
@@ -512,11 +526,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="give the message a new id (so it is not taken for a retry) and the time now",
     )
     fixture.add_argument("--text", help="replace the message text (a new message id too)")
-    fixture.add_argument("--from", dest="sender", help="replace the sender (E.164 or chat id)")
-    chat = sub.add_parser("chat", help="send one message to the bot and print its replies")
-    chat.add_argument(
-        "--channel", default="twilio_sms", choices=["twilio_sms", "twilio_whatsapp", "telegram"]
+    fixture.add_argument(
+        "--from", dest="sender", help="replace the sender (E.164, chat id, PSID or IGSID)"
     )
+    chat = sub.add_parser("chat", help="send one message to the bot and print its replies")
+    chat.add_argument("--channel", default="twilio_sms", choices=CHAT_CHANNELS)
     chat.add_argument("--from", dest="sender", default="+6281234567890")
     chat.add_argument("text", nargs="+")
     sub.add_parser("process-pending", help="process stored inbound messages now")

@@ -165,6 +165,17 @@ class MessageView:
     photos: list[Attachment]
 
     @property
+    def public(self) -> bool:
+        """A comment under the regency's post: anyone could read it (see public_posts)."""
+        return bool((self.row.extra or {}).get("public"))
+
+    @property
+    def post_link(self) -> str | None:
+        """Where the comment's post is on the platform (only a web link is shown)."""
+        link = str((self.row.extra or {}).get("permalink") or "")
+        return link if link.startswith("https://") else None
+
+    @property
     def map_url(self) -> str | None:
         if self.row.latitude is None or self.row.longitude is None:
             return None

@@ -355,6 +355,7 @@ def _liaison_notices(
         text_key,
         event_key=f"disposed:{event_id}",
         base_url=gateway.settings.public_base_url,
+        channel=gateway.settings.liaison_whatsapp_channel,
         deadline=deadline_text(gateway, complaint),
     )
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from channels.base import Button, Media
+from channels.base import Button, Media, ReplyMode
 from gateway.clock import as_utc
 
 
@@ -33,6 +33,10 @@ class ChannelPayload:
     # When the recipient last wrote to us: WhatsApp's 24-hour window decides free text or a
     # template at delivery time, from this.
     last_inbound_at: datetime | None = None
+    # Where it goes on the platform: a direct message, or a public reply or Meta's private
+    # reply under a comment (`reply_to` = the comment's id).
+    reply_mode: ReplyMode = ReplyMode.DIRECT
+    reply_to: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -44,6 +48,8 @@ class ChannelPayload:
             "request_location": self.request_location,
             "template_variables": dict(self.template_variables),
             "last_inbound_at": self.last_inbound_at.isoformat() if self.last_inbound_at else None,
+            "reply_mode": ReplyMode(self.reply_mode).value,
+            "reply_to": self.reply_to,
         }
 
     @classmethod
@@ -60,6 +66,8 @@ class ChannelPayload:
                 str(k): str(v) for k, v in (data.get("template_variables") or {}).items()
             },
             last_inbound_at=as_utc(datetime.fromisoformat(last)) if last else None,
+            reply_mode=ReplyMode(data.get("reply_mode") or ReplyMode.DIRECT),
+            reply_to=str(data["reply_to"]) if data.get("reply_to") else None,
         )
 
 
