@@ -117,8 +117,8 @@ def replies_to_comment(
     channel, author, ref = row.channel, row.sender, thread_ref(row)
     if not ref:
         return replies  # nothing to reply under: the bot's replies go as direct messages
-    said = [reply.payload for reply in replies if isinstance(reply.payload, ChannelPayload)]
-    texts = [payload.text for payload in said]
+    said = [r.payload for r in replies if isinstance(r.payload, ChannelPayload)]
+    texts = [p.text for p in said]
     buttons: tuple[Button, ...] = ()
     for payload in said:
         if payload.buttons:

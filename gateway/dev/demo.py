@@ -30,6 +30,7 @@ from functools import lru_cache
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
+from sqlmodel import col
 
 from channels.fakes.meta_graph import Delivery as MetaDelivery
 from channels.fakes.meta_graph import FakeComment, FakeMetaGraph
@@ -149,7 +150,7 @@ def demo_photo() -> bytes:
     return buffer.getvalue()
 
 
-class _DemoMedia(dict[str, MetaMedia]):
+class _DemoMedia(dict):
     """WhatsApp Cloud media ids: the demo photo for every id the fake was never given (a real
     phone uploads the photo to Meta first), except the posts whose permalink it knows."""
 
@@ -158,14 +159,14 @@ class _DemoMedia(dict[str, MetaMedia]):
         self.photo = MetaMedia(photo, "image/jpeg")
         self.posts = posts
 
-    def get(self, key: str, default: MetaMedia | None = None) -> MetaMedia | None:  # type: ignore[override]
+    def get(self, key: str, default: object = None) -> object:
         found = super().get(key)
         if found is None and key not in self.posts:
             return self.photo
         return found
 
 
-class _DemoComments(dict[str, FakeComment]):
+class _DemoComments(dict):
     """Who wrote a comment, for the private reply's answer: the fake's own list, else the
     gateway's record of the comment (the demo runs in the gateway's process)."""
 
@@ -173,12 +174,11 @@ class _DemoComments(dict[str, FakeComment]):
         super().__init__()
         self.db = db
 
-    def get(self, key: str, default: FakeComment | None = None) -> FakeComment | None:  # type: ignore[override]
+    def get(self, key: str, default: object = None) -> object:
         found = super().get(key)
         if found is not None or self.db is None:
             return found
         from sqlalchemy import select
-        from sqlmodel import col
 
         from gateway.store.models import InboundMessage
 

@@ -83,8 +83,8 @@ class ChannelMessageHandler(outbox.BaseHandler):
         that id joins the commenter's reporter and conversation, so their direct messages
         continue the conversation the comment started (see gateway/bot/public_posts.py)."""
         resolved = result.details.get("recipient")
-        mode = ChannelPayload.from_json(item.payload or {}).reply_mode
-        if resolved and mode is ReplyMode.PRIVATE_REPLY:
+        private = ChannelPayload.from_json(item.payload or {}).reply_mode is ReplyMode.PRIVATE_REPLY
+        if resolved and private:
             reporters.link_private_thread(
                 session, item.channel or "", item.recipient or "", resolved
             )

@@ -33,8 +33,8 @@ class ChannelPayload:
     # When the recipient last wrote to us: WhatsApp's 24-hour window decides free text or a
     # template at delivery time, from this.
     last_inbound_at: datetime | None = None
-    # Where on the platform: a direct message (the default), a public reply under the comment
-    # `reply_to`, or Meta's private reply to it (gateway/bot/public_posts.py).
+    # Where it goes on the platform: a direct message, or a public reply or Meta's private
+    # reply under a comment (`reply_to` = the comment's id).
     reply_mode: ReplyMode = ReplyMode.DIRECT
     reply_to: str | None = None
 
@@ -48,7 +48,7 @@ class ChannelPayload:
             "request_location": self.request_location,
             "template_variables": dict(self.template_variables),
             "last_inbound_at": self.last_inbound_at.isoformat() if self.last_inbound_at else None,
-            "reply_mode": self.reply_mode.value,
+            "reply_mode": ReplyMode(self.reply_mode).value,
             "reply_to": self.reply_to,
         }
 

@@ -20,6 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from config.messages import t
 from gateway.admin import accounts
@@ -397,7 +398,7 @@ def test_a_whatsapp_cloud_failed_status_reaches_the_outbox_row_and_the_complaint
     env.dispatch()
     with env.gateway.db.read_session() as session:
         submitted = session.scalars(
-            select(OutboxItem).where(OutboxItem.complaint_id.is_not(None))  # type: ignore[union-attr]
+            select(OutboxItem).where(col(OutboxItem.complaint_id).is_not(None))
         ).first()
     assert submitted is not None and submitted.provider_message_id
     data = json.loads((FIXTURES / "whatsapp_cloud" / "status_failed.json").read_text())
@@ -473,7 +474,7 @@ def test_a_comment_does_not_open_the_messaging_window(env: MetaEnv) -> None:
     with env.gateway.db.read_session() as session:
         complaint = session.scalars(select(Complaint)).one()
         [row] = session.scalars(
-            select(OutboxItem).where(OutboxItem.idempotency_key.contains("submitted"))  # type: ignore[attr-defined]
+            select(OutboxItem).where(col(OutboxItem.idempotency_key).contains("submitted"))
         ).all()
     assert row.status == OutboxStatus.DEAD and "INSTAGRAM_MESSAGE_TAGS" in (row.last_error or "")
     assert "INSTAGRAM_MESSAGE_TAGS" in (complaint.delivery_problem or "")
