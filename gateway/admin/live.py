@@ -1,0 +1,58 @@
+"""What changed since a page was drawn (issue 18, live list): the inbox and the complaint page
+poll (htmx, `ADMIN_LIVE_POLL_SECONDS`) with the newest audit event id they know; nothing new is
+answered 204 and the page stays as it is — typed input included — and something new redraws only
+the changing parts, saying who acted ("diubah oleh X").
+
+Every change of a complaint writes an audit event (new complaints, actions, notes, assignment,
+core events, sweeps), so the newest event id is the one cheap stamp (the primary key's index).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from gateway.admin.notes import user_names
+from gateway.store.models import ComplaintEvent
+
+
+def stamp(session: Session) -> int:
+    return int(session.scalar(select(func.max(ComplaintEvent.id))) or 0)
+
+
+def parse_stamp(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Change:
+    complaint_id: int
+    actor: str  # a colleague's name; "" when not a person (the reporter, the system, the core)
+    action: str
+
+
+MAX_CHANGES = 500
+
+
+def changes_since(
+    session: Session, since: int, *, me: str, complaint_id: int | None = None
+) -> dict[int, Change]:
+    """The last change of each complaint after event `since` by anyone but `me`."""
+    query = select(
+        ComplaintEvent.id, ComplaintEvent.complaint_id, ComplaintEvent.actor, ComplaintEvent.action
+    ).where(ComplaintEvent.id > since)  # type: ignore[operator]
+    if complaint_id is not None:
+        query = query.where(ComplaintEvent.complaint_id == complaint_id)
+    rows = session.execute(query.order_by(ComplaintEvent.id).limit(MAX_CHANGES)).all()  # type: ignore[arg-type]
+    names = user_names(session, [r.actor for r in rows])
+    found: dict[int, Change] = {}
+    for row in rows:
+        if row.actor == me:
+            continue
+        found[row.complaint_id] = Change(row.complaint_id, names.get(row.actor, ""), row.action)
+    return found
