@@ -47,7 +47,7 @@
   }
 
   function drawMap(el) {
-    var map = L.map(el, { zoomControl: true, attributionControl: !!el.dataset.tiles });
+    var map = L.map(el, { zoomControl: true, attributionControl: !!el.dataset.tiles, maxZoom: 18 });
     if (el.dataset.tiles) {
       L.tileLayer(el.dataset.tiles, { maxZoom: 19, attribution: text(el.dataset.attribution || "") }).addTo(map);
     } else {
@@ -97,7 +97,8 @@
           var cluster = L.marker([lat, lon], { icon: clusterIcon(g.pins), title: String(g.pins.length) });
           cluster.on("click", function () {
             var bounds = L.latLngBounds(g.pins.map(function (p) { return [p.lat, p.lon]; }));
-            if (map.getZoom() >= 17 || bounds.getNorthEast().equals(bounds.getSouthWest())) {
+            // At the deepest zoom (or one spot): list them instead of zooming further.
+            if (map.getZoom() >= map.getMaxZoom() || bounds.getNorthEast().equals(bounds.getSouthWest())) {
               cluster.bindPopup(g.pins.map(popup).join("<hr>")).openPopup();
             } else {
               map.fitBounds(bounds.pad(0.5));
@@ -122,11 +123,12 @@
         pins = body.pins || [];
         var count = document.getElementById(el.id + "-count");
         if (count) count.textContent = count.dataset.template.replace("{n}", pins.length);
+        map.on("zoomend", redraw);
         if (!(centre.length === 2 && !isNaN(centre[0])) && pins.length) {
-          map.fitBounds(L.latLngBounds(pins.map(function (p) { return [p.lat, p.lon]; })).pad(0.2), { maxZoom: 15 });
+          // Not animated: the pins are drawn once, at the zoom they are seen at.
+          map.fitBounds(L.latLngBounds(pins.map(function (p) { return [p.lat, p.lon]; })).pad(0.2), { maxZoom: 15, animate: false });
         }
         redraw();
-        map.on("zoomend", redraw);
       });
   }
 
