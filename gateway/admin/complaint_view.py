@@ -48,7 +48,7 @@ from gateway.store.models import (
 )
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import Linked
 
 S = Status
 
@@ -402,7 +402,7 @@ def build(
     now: datetime,
     soon: timedelta,
     lang: str = DEFAULT_LANGUAGE,
-    gateway: Gateway | None = None,
+    gateway: Linked | None = None,
 ) -> ComplaintView:
     full = principal.role is Role.KOORDINATOR
     view = ComplaintView(

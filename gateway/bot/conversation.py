@@ -47,7 +47,7 @@ from normalizer.location import Gazetteer, find_places
 from normalizer.title import shorten
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import Conversing
 
 
 class State(StrEnum):
@@ -98,7 +98,7 @@ PLACE_WORDS = re.compile(
 class Turn:
     """What handling one input produced: replies and where the conversation goes."""
 
-    gateway: Gateway
+    gateway: Conversing
     session: Session
     conversation: Conversation
     reporter: Reporter
@@ -815,7 +815,7 @@ def classify(row: InboundMessage, parsed: ParsedCommand | None) -> Input:
     return Input.GREETING if _is_greeting(row) else Input.EMPTY
 
 
-def handle_message(gateway: Gateway, session: Session, row: InboundMessage) -> None:
+def handle_message(gateway: Conversing, session: Session, row: InboundMessage) -> None:
     """The chat channels' processor: one inbound message through the conversation."""
     now = utcnow()
     reporter, _identity = identify(
@@ -865,7 +865,7 @@ def handle_message(gateway: Gateway, session: Session, row: InboundMessage) -> N
 
 
 def apply_edit(
-    gateway: Gateway,
+    gateway: Conversing,
     session: Session,
     conversation: Conversation,
     row: InboundMessage,
@@ -910,7 +910,7 @@ def _phone_of(row: InboundMessage) -> str | None:
 WAITING_STATES = (State.DRAFTING, State.ASKED, State.ADD_OR_NEW)
 
 
-def idle_sweep(gateway: Gateway, now: datetime | None = None) -> int:
+def idle_sweep(gateway: Conversing, now: datetime | None = None) -> int:
     """Advance conversations whose reporter went quiet for the idle window; returns how many."""
     now = now or utcnow()
     cutoff = now - gateway.conversation_idle

@@ -40,7 +40,6 @@ from gateway.core import sync as core_sync
 from gateway.outbox import queue as outbox
 from gateway.outbox import recipients as notify
 from gateway.outbox.queue import OutboxMessage
-from gateway.sla import deadlines
 from gateway.store.files import StoredFile
 from gateway.store.models import (
     Agency,
@@ -55,7 +54,7 @@ from gateway.store.models import (
 from normalizer.pii import mask_personal_data
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import CaseParts
 
 log = logging.getLogger(__name__)
 S = Status
@@ -147,7 +146,7 @@ def _agency(session: Session, agency_id: int | None) -> Agency:
     return agency
 
 
-def deadline_text(gateway: Gateway, complaint: Complaint, lang: str = "id") -> str:
+def deadline_text(gateway: CaseParts, complaint: Complaint, lang: str = "id") -> str:
     """The answer deadline as a liaison officer reads it (local date)."""
     if complaint.answer_due_at is None:
         return t(lang, "admin.deadline_not_set")
@@ -159,7 +158,7 @@ def deadline_text(gateway: Gateway, complaint: Complaint, lang: str = "id") -> s
 
 
 def verify(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -206,7 +205,7 @@ def verify(
 
 
 def anonymise(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -237,7 +236,7 @@ def anonymise(
 
 
 def dispose(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -292,7 +291,7 @@ def dispose(
 
 
 def redispose(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -330,7 +329,7 @@ def redispose(
 
 
 def _liaison_notices(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     agency: Agency,
@@ -349,7 +348,7 @@ def _liaison_notices(
 
 
 def pend(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -390,7 +389,7 @@ def resume_from_pending(
     complaint: Complaint,
     actor: str,
     *,
-    gateway: Gateway,
+    gateway: CaseParts,
     note: str | None = None,
     now: datetime | None = None,
 ) -> ComplaintEvent:
@@ -419,7 +418,7 @@ def resume_from_pending(
 
 
 def archive(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -435,7 +434,7 @@ def archive(
 
 
 def return_complaint(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -451,7 +450,7 @@ def return_complaint(
 
 
 def _close_with_reason(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     to: Status,
@@ -479,7 +478,7 @@ def _close_with_reason(
 
 
 def merge(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     target: Complaint,
@@ -503,7 +502,14 @@ def merge(
     if lifecycle.followers(session, complaint):
         # The reporters following this case would follow a merged complaint.
         raise ActionInvalid("merge_has_followers")
-    event = workflow.transition(
+    text = t(
+        complaint.language,
+        "reporter.merged",
+        code=complaint.tracking_code,
+        target=target.tracking_code,
+    )
+    event = lifecycle.step_own(
+        gateway,
         session,
         complaint,
         S.MERGED,
@@ -512,25 +518,21 @@ def merge(
         changes={"merged_into_id": target.id, "cluster_id": target.cluster_id or target.id},
         note=target.tracking_code,
         public=True,
+        messages=lambda event_id: [
+            notify.to_reporter(
+                session, complaint, text, event_key=f"merged:{event_id}", kind="status"
+            )
+        ],
         now=now,
     )
-    event_id = _event_id(session, event)
     workflow.record(
         session, target, actor=actor, action="merged_in", note=complaint.tracking_code, now=now
     )
-    deadlines.refresh(gateway, session, complaint, now)
-    text = t(
-        complaint.language,
-        "reporter.merged",
-        code=complaint.tracking_code,
-        target=target.tracking_code,
-    )
-    _tell_reporter(session, complaint, text, f"merged:{event_id}", "status")
     return event
 
 
 def unmerge(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -552,7 +554,8 @@ def unmerge(
     before = (merged.before or {}) if merged is not None else {}
     cluster_before = before.get("cluster_id") if "cluster_id" in before else complaint.cluster_id
     target = session.get(Complaint, complaint.merged_into_id) if complaint.merged_into_id else None
-    event = workflow.transition(
+    event = lifecycle.step_own(
+        gateway,
         session,
         complaint,
         S.RECEIVED,
@@ -572,7 +575,6 @@ def unmerge(
             note=complaint.tracking_code,
             now=now,
         )
-    deadlines.refresh(gateway, session, complaint, now)
     if lifecycle.is_follower(complaint):
         # Back in the case it followed before the merge: it takes the case's state at once.
         workflow.follow(session, complaint, lifecycle.case_of(session, complaint), now=now)
@@ -580,7 +582,7 @@ def unmerge(
 
 
 def uncluster(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -596,7 +598,7 @@ def uncluster(
 
 
 def reply(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -619,7 +621,7 @@ def reply(
 
 
 def acknowledge(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -648,7 +650,7 @@ def acknowledge(
 
 
 def answer(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -714,7 +716,7 @@ def answer(
 
 
 def request_redisposition(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,

@@ -15,7 +15,7 @@ from gateway.sla import deadlines
 from gateway.store.models import Attachment, AttachmentStatus, Complaint, InboundMessage
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import Filing
 
 
 def attachments_from(
@@ -48,7 +48,7 @@ def attachments_from(
 
 
 def file_complaint(
-    gateway: Gateway,
+    gateway: Filing,
     session: Session,
     complaint: Complaint,
     *,
@@ -63,7 +63,7 @@ def file_complaint(
     return dedup.fold(gateway, session, complaint, now)
 
 
-def create_from_form(gateway: Gateway, session: Session, row: InboundMessage) -> None:
+def create_from_form(gateway: Filing, session: Session, row: InboundMessage) -> None:
     """The web form's processor: one submission is one complete complaint."""
     now = utcnow()
     extra = row.extra or {}

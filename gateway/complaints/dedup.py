@@ -31,13 +31,13 @@ from normalizer.dedup import (
 )
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import CaseParts
 
 MAX_CANDIDATES = 200
 __all__ = ["SAME_PROBLEM", "SAME_REPORTER_DUPLICATE", "Match", "find", "fold", "index"]
 
 
-def thresholds(gateway: Gateway) -> DedupThresholds:
+def thresholds(gateway: CaseParts) -> DedupThresholds:
     s = gateway.settings
     return DedupThresholds(
         same_reporter_text=s.dedup_same_reporter_text,
@@ -73,7 +73,7 @@ class Match:
     text_score: float
 
 
-def find(gateway: Gateway, session: Session, complaint: Complaint) -> Match | None:
+def find(gateway: CaseParts, session: Session, complaint: Complaint) -> Match | None:
     """The best duplicate among open complaints, or None."""
     limits = thresholds(gateway)
     ids: set[int] = set()
@@ -127,7 +127,7 @@ def index(session: Session, complaint: Complaint) -> None:
         session.add(DedupKey(complaint_id=complaint.id, key=key, created_at=complaint.received_at))  # type: ignore[arg-type]
 
 
-def fold(gateway: Gateway, session: Session, complaint: Complaint, now: datetime) -> Match | None:
+def fold(gateway: CaseParts, session: Session, complaint: Complaint, now: datetime) -> Match | None:
     """Index a new complaint and fold it into a duplicate when there is one."""
     match = find(gateway, session, complaint)
     index(session, complaint)

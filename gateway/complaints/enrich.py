@@ -11,20 +11,18 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlmodel import Session
 
 from gateway.clock import utcnow
+from gateway.parts import Configured, Enriching, Stored
 from gateway.store.models import Agency, Complaint, GatewayState
 from normalizer.location import Gazetteer, load_gazetteer
 from normalizer.pipeline import NormalizedComplaint, normalize
 from normalizer.routing import Agency as RoutingAgency
 from normalizer.routing import AgencyDirectory, AgencyRouter
-
-if TYPE_CHECKING:
-    from gateway.context import Gateway
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +48,7 @@ class Enricher:
         self.router: AgencyRouter | None = None
         self.agency_ids: dict[str, int] = {}
 
-    def _refresh(self, session: Session) -> None:
+    def refresh(self, session: Session) -> None:
         agencies = session.scalars(
             select(Agency).where(Agency.active.is_(True)).order_by(Agency.code)  # type: ignore[attr-defined]
         ).all()
@@ -77,7 +75,7 @@ class Enricher:
             self._directory_key, self._model_stamp = key, stamp
 
     def normalize(self, session: Session, complaint: Complaint) -> NormalizedComplaint:
-        self._refresh(session)
+        self.refresh(session)
         assert self.directory is not None
         pin = None
         if complaint.latitude is not None or complaint.location_text:
@@ -95,11 +93,18 @@ class Enricher:
         )
 
 
-def make_enricher(gateway: Gateway) -> Enricher:
+def make_enricher(gateway: Configured) -> Enricher:
     return Enricher(load_gazetteer(gateway.settings.gazetteer_file))
 
 
-def enrich(gateway: Gateway, session: Session, complaint: Complaint) -> NormalizedComplaint:
+class Training(Stored, Protocol):
+    """Retraining the router reaches into the enricher's directory (this module's own class)."""
+
+    @property
+    def enricher(self) -> Enricher: ...
+
+
+def enrich(gateway: Enriching, session: Session, complaint: Complaint) -> NormalizedComplaint:
     """Fill the complaint's derived fields (the original text is never touched)."""
     enricher = gateway.enricher
     result = enricher.normalize(session, complaint)
@@ -143,11 +148,11 @@ def enrich(gateway: Gateway, session: Session, complaint: Complaint) -> Normaliz
     return result
 
 
-def train_router(gateway: Gateway) -> int:
+def train_router(gateway: Training) -> int:
     """Retrain agency routing from every complaint an admin disposed (their choice is the
     label); store the model so every instance uses it. Returns the number of examples."""
     with gateway.db.session() as session:
-        gateway.enricher._refresh(session)
+        gateway.enricher.refresh(session)
         directory = gateway.enricher.directory
         assert directory is not None
         rows = session.execute(

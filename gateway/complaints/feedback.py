@@ -35,7 +35,7 @@ from gateway.outbox import status_notices
 from gateway.store.models import Complaint, ComplaintEvent, Status
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import CaseParts
 
 SATISFIED = "reporter_satisfied"  # PUAS noted; the case waits for the other reporters
 UNSATISFIED = "reporter_unsatisfied"  # TIDAK PUAS on a follower (the case reopened)
@@ -61,7 +61,7 @@ def awaits_feedback(session: Session, complaint: Complaint) -> bool:
 
 
 def give(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     member: Complaint,
     text: str,

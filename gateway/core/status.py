@@ -29,7 +29,7 @@ from gateway.store.models import (
 )
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import CaseParts
 
 QUEUED = "queued"
 SENT = "sent"
@@ -76,7 +76,7 @@ def state_of(item: OutboxItem, owner: Complaint) -> str:
 
 
 def build(
-    gateway: Gateway, session: Session, complaint: Complaint, principal: Principal, language: str
+    gateway: CaseParts, session: Session, complaint: Complaint, principal: Principal, language: str
 ) -> CoreBox:
     owner = core_sync.core_owner(session, complaint)
     items = session.scalars(

@@ -63,7 +63,7 @@ from gateway.store.models import (
 )
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import CaseParts
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ def enqueue_submit(session: Session, complaint: Complaint) -> None:
     outbox.enqueue(session, submit_message(complaint), max_attempts=SUBMIT_MAX_ATTEMPTS)
 
 
-def build_report(gateway: Gateway, session: Session, complaint: Complaint) -> CoreReport:
+def build_report(gateway: CaseParts, session: Session, complaint: Complaint) -> CoreReport:
     """The complaint as the core receives it: built by `gateway.complaints.disclosure` (masked text,
     the reporter only in the reporter fields and not at all when `anonim`)."""
     return disclosure.core_report(gateway, session, complaint)
@@ -134,7 +134,7 @@ def build_report(gateway: Gateway, session: Session, complaint: Complaint) -> Co
 class CoreHandlers:
     """Outbox handlers for the core; one short-lived client per delivery (no shared loop)."""
 
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, gateway: CaseParts) -> None:
         self.gateway = gateway
 
     @asynccontextmanager
@@ -371,7 +371,7 @@ def answer_message(
 
 
 def close_message(
-    gateway: Gateway, session: Session, complaint: Complaint, reason: str
+    gateway: CaseParts, session: Session, complaint: Complaint, reason: str
 ) -> OutboxMessage | None:
     """Closing the report in the core: `CLOSED_BY_REPORTER`, `CLOSED_AFTER_FEEDBACK` or
     `CLOSED_SILENT`. A case closes once, so the key is the case's (whichever reporter of a
@@ -389,7 +389,7 @@ def close_message(
 
 
 def followup_attachments(
-    gateway: Gateway, session: Session, item: OutboxItem
+    gateway: CaseParts, session: Session, item: OutboxItem
 ) -> tuple[disclosure.CoreAttachment, ...]:
     """The row's photos as the core fetches them: signed, expiring links, fresh each time."""
     ids = [int(i) for i in item.payload.get("attachment_ids", [])]
@@ -646,7 +646,7 @@ def feedback_message(
 
 
 def apply_event(
-    gateway: Gateway, event: CoreEvent, source: str, now: datetime | None = None
+    gateway: CaseParts, event: CoreEvent, source: str, now: datetime | None = None
 ) -> str:
     """Apply one core event in its own transaction; returns what happened (for the log)."""
     with gateway.db.session() as session:
@@ -662,7 +662,7 @@ def apply_event(
 
 
 def apply_event_in(
-    gateway: Gateway, session: Session, event: CoreEvent, source: str, now: datetime | None = None
+    gateway: CaseParts, session: Session, event: CoreEvent, source: str, now: datetime | None = None
 ) -> str:
     """Apply one core event inside the caller's transaction (polled, pushed, or typed in by an
     admin with the manual backend), recording it in the event log."""
@@ -697,7 +697,7 @@ def apply_event_in(
 
 
 def _apply(
-    gateway: Gateway, session: Session, complaint: Complaint, event: CoreEvent, now: datetime
+    gateway: CaseParts, session: Session, complaint: Complaint, event: CoreEvent, now: datetime
 ) -> str:
     if event.status:
         complaint.core_status = event.status[:60]
@@ -742,7 +742,7 @@ def _mapped(status: str | None) -> Status | None:
 
 
 def _answer(
-    gateway: Gateway, session: Session, complaint: Complaint, event: CoreEvent, now: datetime
+    gateway: CaseParts, session: Session, complaint: Complaint, event: CoreEvent, now: datetime
 ) -> str:
     """An answer from the agency in the core: to `answered`, and to every reporter of the
     cluster on their own channel."""
@@ -801,13 +801,13 @@ def _answer(
     return f"answer recorded in {current.value}"
 
 
-def _cursor(gateway: Gateway) -> str | None:
+def _cursor(gateway: CaseParts) -> str | None:
     with gateway.db.read_session() as session:
         row = session.get(GatewayState, CURSOR_KEY)
         return row.value if row else None
 
 
-def _save_cursor(gateway: Gateway, cursor: str | None) -> None:
+def _save_cursor(gateway: CaseParts, cursor: str | None) -> None:
     if cursor is None:
         return
     with gateway.db.session() as session:
@@ -818,7 +818,7 @@ def _save_cursor(gateway: Gateway, cursor: str | None) -> None:
         session.commit()
 
 
-async def poll(gateway: Gateway, max_pages: int = 20) -> int:
+async def poll(gateway: CaseParts, max_pages: int = 20) -> int:
     """Take the core's events since the stored cursor; the cursor moves only after a page is
     applied, so a crash mid-page replays it (harmless: events are idempotent)."""
     if gateway.settings.core_backend == "manual":

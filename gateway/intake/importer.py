@@ -26,7 +26,7 @@ from gateway.intake import inbound as intake
 from gateway.store.models import Agency, Category, Complaint, InboundMessage
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import ImportParts
 
 CHANNEL = "import"
 CATEGORY_WORDS = {
@@ -161,7 +161,7 @@ def _agency_lookup(session: Session) -> dict[str, Agency]:
     return lookup
 
 
-def process_import(gateway: Gateway, session: Session, row: InboundMessage) -> None:
+def process_import(gateway: ImportParts, session: Session, row: InboundMessage) -> None:
     """The processor for imported rows: one row is one complaint, as the file says."""
     extra = row.extra or {}
     complaint = Complaint(
@@ -182,7 +182,7 @@ def process_import(gateway: Gateway, session: Session, row: InboundMessage) -> N
 
 
 def import_csv(
-    gateway: Gateway,
+    gateway: ImportParts,
     path: Path,
     columns: Columns,
     *,
@@ -250,7 +250,7 @@ def import_csv(
 
 
 def _account(
-    gateway: Gateway,
+    gateway: ImportParts,
     inbound_id: int,
     summary: Summary,
     given_class: Category | None,

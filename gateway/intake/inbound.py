@@ -31,7 +31,7 @@ from gateway.store.db import Database
 from gateway.store.models import Complaint, InboundMessage, InboundStatus
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import Intake
 
 log = logging.getLogger(__name__)
 
@@ -166,10 +166,10 @@ def _accept_once(
 
 # --- processing -------------------------------------------------------------------------------
 
-Processor = Callable[["Gateway", Session, InboundMessage], None]
+Processor = Callable[["Intake", Session, InboundMessage], None]
 
 
-def process(gateway: Gateway, inbound_id: int) -> bool:
+def process(gateway: Intake, inbound_id: int) -> bool:
     """Turn one stored message into (part of) a complaint. False if someone already did."""
     now = utcnow()
     with gateway.db.session() as session:
@@ -222,7 +222,7 @@ def unprocessed_ids(db: Database, older_than_seconds: float = 0) -> list[int]:
         )
 
 
-def resume(gateway: Gateway, older_than_seconds: float = 0) -> int:
+def resume(gateway: Intake, older_than_seconds: float = 0) -> int:
     """Process what was stored but never processed (a crash, a restart, a lost task)."""
     done = 0
     for inbound_id in unprocessed_ids(gateway.db, older_than_seconds):

@@ -49,7 +49,14 @@ class OutboxMessage:
     not_before: datetime | None = None
 
 
-def enqueue(session: Session, message: OutboxMessage, *, max_attempts: int = 8) -> bool:
+# A row's `max_attempts` of 0 means "the deployment's OUTBOX_MAX_ATTEMPTS", read by the
+# dispatcher when it decides; kinds that need more patience (the core submission) set their own.
+DEPLOYMENT_LIMIT = 0
+
+
+def enqueue(
+    session: Session, message: OutboxMessage, *, max_attempts: int = DEPLOYMENT_LIMIT
+) -> bool:
     """Queue a message inside the caller's transaction. False if the key was already queued."""
     now = utcnow()
     values = {
@@ -146,9 +153,11 @@ class Dispatcher:
         batch_size: int = 20,
         lease_seconds: int = 120,
         backoff: Backoff | None = None,
+        max_attempts: int = 8,
         rng: random.Random | None = None,
     ) -> None:
         self.db = db
+        self.max_attempts = max_attempts
         self.handlers = handlers
         self.worker_id = worker_id
         self.batch_size = batch_size
@@ -287,7 +296,7 @@ class Dispatcher:
                 row.provider_message_id = result.provider_message_id
                 if handler is not None:
                     handler.on_sent(session, row, result)
-            elif result.retryable and row.attempts < row.max_attempts:
+            elif result.retryable and row.attempts < (row.max_attempts or self.max_attempts):
                 row.status = OutboxStatus.PENDING
                 row.last_error = result.error
                 row.next_attempt_at = now + timedelta(

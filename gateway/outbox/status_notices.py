@@ -16,11 +16,11 @@ from gateway.outbox.queue import OutboxMessage
 from gateway.store.models import Agency, Complaint, Status
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import Linked
 
 
 def notices(
-    gateway: Gateway,
+    gateway: Linked,
     session: Session,
     complaint: Complaint,
     status: Status,
@@ -59,6 +59,6 @@ def notices(
     )
 
 
-def sms_copies(gateway: Gateway) -> bool:
+def sms_copies(gateway: Linked) -> bool:
     """Web-form reporters who left a number get SMS copies (WEBFORM_SMS_COPIES)."""
     return gateway.settings.webform_sms_copies and bool(gateway.settings.twilio_sms_number)

@@ -27,7 +27,7 @@ from gateway.store.models import Agency, Complaint, ComplaintEvent, Role, Status
 from workdays.calendar import WorkingCalendar
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import TimedStore
 
 S = Status
 VERIFYING = (S.RECEIVED.value, S.VERIFIED.value)
@@ -147,7 +147,7 @@ def variables(digest: Digest, link: str) -> dict[str, str]:
     }
 
 
-def send(gateway: Gateway, now: datetime) -> int:
+def send(gateway: TimedStore, now: datetime) -> int:
     """Queue today's digest to every koordinator with a WhatsApp number, once a day, from
     `DIGEST_TIME` local on working days. Returns how many messages were new."""
     calendar, settings = gateway.calendar, gateway.settings

@@ -22,7 +22,7 @@ from channels.images import ImageRejected, clean_image, metadata_left
 from gateway.store.models import Attachment, AttachmentStatus, InboundMessage, InboundStatus
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import Filed
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def _needs_cleaning(data: bytes, max_side: int) -> bool:
         return max(image.size) > max_side
 
 
-def strip_stored_photos(gateway: Gateway) -> CleanupResult:
+def strip_stored_photos(gateway: Filed) -> CleanupResult:
     result = CleanupResult()
     max_side = gateway.settings.image_max_side
     with gateway.db.read_session() as session:
@@ -82,7 +82,7 @@ def strip_stored_photos(gateway: Gateway) -> CleanupResult:
     return result
 
 
-def _delete_unused(gateway: Gateway, keys: set[str]) -> int:
+def _delete_unused(gateway: Filed, keys: set[str]) -> int:
     if not keys:
         return 0
     with gateway.db.read_session() as session:
