@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlmodel import Session
 
+from gateway import parts
 from gateway.admin.inbox import (
     ANSWER_CLOCK,
     OPEN_STATES,
@@ -34,8 +35,10 @@ from gateway.reports import publication
 from gateway.reports.figures import Period
 from gateway.store.models import Agency, Category, Complaint, Reporter
 
-if TYPE_CHECKING:
-    from gateway.context import Gateway
+
+class MapParts(parts.Enriching, parts.Timed, Protocol):
+    """What the maps need: the gazetteer (kecamatan centroids), the settings, the calendar."""
+
 
 MAX_PINS = 2000
 
@@ -57,7 +60,7 @@ class Pin:
         return asdict(self)
 
 
-def centroids(gateway: Gateway) -> dict[str, tuple[float, float]]:
+def centroids(gateway: MapParts) -> dict[str, tuple[float, float]]:
     """kecamatan name (lower case) → centroid, from the gazetteer."""
     return {
         k.name.lower(): k.centroid
@@ -66,7 +69,7 @@ def centroids(gateway: Gateway) -> dict[str, tuple[float, float]]:
     }
 
 
-def kecamatan_labels(gateway: Gateway) -> list[dict[str, Any]]:
+def kecamatan_labels(gateway: MapParts) -> list[dict[str, Any]]:
     return [
         {"name": k.name, "lat": k.centroid[0], "lon": k.centroid[1]}
         for k in gateway.enricher.gazetteer.kecamatan
@@ -83,7 +86,7 @@ def place(
     return (centre[0], centre[1], True) if centre else None
 
 
-def complaint_pin(gateway: Gateway, complaint: Complaint) -> dict[str, Any] | None:
+def complaint_pin(gateway: MapParts, complaint: Complaint) -> dict[str, Any] | None:
     where = place(complaint, centroids(gateway))
     if where is None:
         return None
@@ -99,7 +102,7 @@ def _due(complaint: Complaint) -> Any:
 
 
 def admin_pins(
-    gateway: Gateway,
+    gateway: MapParts,
     session: Session,
     scope: Scope,
     clock: Clock,
@@ -153,7 +156,7 @@ def admin_pins(
     return pins
 
 
-def public_pins(gateway: Gateway, session: Session, month: Period) -> list[Pin]:
+def public_pins(gateway: MapParts, session: Session, month: Period) -> list[Pin]:
     """The month's resolved complaints as `/publikasi` publishes them, located roughly."""
     calendar = gateway.calendar
     start = calendar.start_of_day(month.first)

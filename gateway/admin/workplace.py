@@ -5,17 +5,14 @@ saved replies that fit, and the live stamp the page polls with."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
+from gateway import parts
 from gateway.admin import assignment, conversation, live, notes, saved_replies
 from gateway.admin.sessions import Principal
 from gateway.complaints import lifecycle
 from gateway.store.models import Complaint, User
-
-if TYPE_CHECKING:
-    from gateway.context import Gateway
 
 
 @dataclass
@@ -32,7 +29,7 @@ class Workplace:
 
 
 def build(
-    gateway: Gateway,
+    gateway: parts.Configured,
     session: Session,
     complaint: Complaint,
     principal: Principal,
