@@ -518,3 +518,19 @@ class SavedReply(SQLModel, table=True):
     created_at: datetime = _created()
     updated_by: str | None = Field(default=None, max_length=120)
     updated_at: datetime = _created()
+
+
+class AuditEntry(SQLModel, table=True):
+    """The audit log of what is not a complaint (users, agencies, liaison officers, saved
+    replies): who changed what, when. Complaints keep theirs in `complaint_event`; the admin's
+    audit page reads both (and the calendar's own records)."""
+
+    __tablename__ = "audit_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    actor: str = Field(max_length=120)  # user:<id>
+    area: str = Field(max_length=30, index=True)  # user | agency | liaison | saved_reply
+    action: str = Field(max_length=40)  # created | changed | password | unlocked
+    subject: str = Field(default="", max_length=200)  # a username, an agency code, a title
+    detail: dict[str, Any] = _json(dict)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)

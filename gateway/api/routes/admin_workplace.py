@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from config.messages import t
-from gateway.admin import assignment, inbox, live, maps, notes, saved_replies
+from gateway.admin import assignment, audit, inbox, live, maps, notes, saved_replies
 from gateway.admin.sessions import flash
 from gateway.api.admin_deps import (
     CsrfForm,
@@ -32,7 +32,7 @@ from gateway.api.pages import render, request_language
 from gateway.api.routes.admin_inbox import scope_of, visible_complaint
 from gateway.complaints import lifecycle
 from gateway.complaints.actions import ActionInvalid
-from gateway.store.models import Agency, Category, Complaint
+from gateway.store.models import Agency, Category, Complaint, User
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger(__name__)
@@ -278,7 +278,7 @@ def save_reply(
     reply_id = _int(form_text(form, "reply_id")) if form_text(form, "reply_id") else None
     try:
         with gateway.db.session() as session:
-            saved_replies.save(
+            saved = saved_replies.save(
                 session,
                 actor=principal.actor,
                 reply_id=reply_id,
@@ -289,6 +289,14 @@ def save_reply(
                 agency_id=form_text(form, "agency_id"),
                 active=form_text(form, "active") != "0",
             )
+            audit.record(
+                session,
+                actor=principal.actor,
+                area="saved_reply",
+                action="created" if reply_id is None else "changed",
+                subject=saved.title,
+                detail={"active": saved.active, "category": saved.category},
+            )
             session.commit()
     except ActionInvalid as exc:
         values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
@@ -297,3 +305,37 @@ def save_reply(
         )
     flash(request, "success", t(lang, "workplace.replies.saved"))
     return RedirectResponse("/admin/replies", 303)
+
+
+# --- the audit log (koordinator) -----------------------------------------------------------------
+
+
+def _audit_lines(request: Request, gateway: GatewayDep, limit: int) -> tuple[object, list]:
+    f = audit.AuditFilter.from_query(request.query_params)
+    with gateway.db.read_session() as session:
+        rows = audit.lines(session, f, clock(gateway).tz, limit=limit)
+    return f, rows
+
+
+@router.get("/admin/audit", response_class=HTMLResponse)
+def audit_page(request: Request, gateway: GatewayDep, principal: KoordinatorDep) -> HTMLResponse:
+    f, rows = _audit_lines(request, gateway, 500)
+    with gateway.db.read_session() as session:
+        users = session.scalars(select(User).order_by(User.username)).all()
+    context = {"f": f, "rows": rows, "areas": audit.AREAS, "users": users}
+    return page(request, principal, "admin/audit.html", context)
+
+
+@router.get("/admin/audit.csv")
+def audit_csv(request: Request, gateway: GatewayDep, principal: KoordinatorDep) -> Response:
+    _, rows = _audit_lines(request, gateway, audit.MAX_ROWS)
+    body = audit.to_csv(rows, clock(gateway).tz).encode("utf-8-sig")
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": 'attachment; filename="audit.csv"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

@@ -1,4 +1,4 @@
-"""workplace: who is on a complaint, internal notes, saved replies (issue 18)
+"""workplace: who is on a complaint, internal notes, saved replies, the audit log (issue 18)
 
 Disposition notes used to be the text of the (public) `disposed` event: they move to the
 internal notes, marked for the agency they were written for, and leave the event.
@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 import gateway.store.db
 
@@ -67,6 +68,24 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["agency_id"], ["agency.id"]),
         sa.PrimaryKeyConstraint("id"),
     )
+    op.create_table(
+        "audit_entry",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("actor", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+        sa.Column("area", sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
+        sa.Column("action", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column("subject", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column(
+            "detail",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("created_at", gateway.store.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("audit_entry", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_audit_entry_area"), ["area"], unique=False)
+        batch_op.create_index(batch_op.f("ix_audit_entry_created_at"), ["created_at"], unique=False)
     connection = op.get_bind()
     # A disposition note was written for the agency: it becomes an internal note the agency's
     # liaison officers see, and the public event keeps no text.
@@ -84,6 +103,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("audit_entry", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_audit_entry_created_at"))
+        batch_op.drop_index(batch_op.f("ix_audit_entry_area"))
+    op.drop_table("audit_entry")
     op.drop_table("saved_reply")
     with op.batch_alter_table("complaint_note", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_complaint_note_complaint_id"))
