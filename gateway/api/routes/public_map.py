@@ -38,3 +38,12 @@ def public_pins(month: str, gateway: GatewayDep) -> JSONResponse:
         pins = maps.public_pins(gateway, session, period)
     fields = ("lat", "lon", "title", "category", "agency", "kecamatan")
     return JSONResponse({"pins": [{k: p.as_json()[k] for k in fields} for p in pins]})
+
+
+@router.get("/peta/kecamatan.json")
+def kecamatan(gateway: GatewayDep) -> JSONResponse:
+    """What the web form's optional pin map needs: the tile URL and the kecamatan names."""
+    return JSONResponse(
+        {"tiles": gateway.settings.map_tile_url, "labels": maps.kecamatan_labels(gateway)},
+        headers={"Cache-Control": "public, max-age=3600"},
+    )
