@@ -9,14 +9,15 @@ message on the complaint page and nothing changes. Polling answers 204 when noth
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from config.messages import t
-from gateway.admin import assignment, audit, inbox, live, maps, notes, saved_replies
+from gateway.admin import assignment, audit, inbox, live, maps, notes, ombudsman, saved_replies
 from gateway.admin.sessions import flash
 from gateway.api.admin_deps import (
     CsrfForm,
@@ -32,6 +33,7 @@ from gateway.api.pages import render, request_language
 from gateway.api.routes.admin_inbox import scope_of, visible_complaint
 from gateway.complaints import lifecycle
 from gateway.complaints.actions import ActionInvalid
+from gateway.reports.figures import Period
 from gateway.store.models import Agency, Category, Complaint, User
 
 router = APIRouter(include_in_schema=False)
@@ -337,5 +339,55 @@ def audit_csv(request: Request, gateway: GatewayDep, principal: KoordinatorDep) 
             "Content-Disposition": 'attachment; filename="audit.csv"',
             "Cache-Control": "no-store",
             "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+# --- the Ombudsman package (koordinator) ---------------------------------------------------------
+
+
+def _ombudsman_month(gateway: GatewayDep, value: str | None) -> Period:
+    if value:
+        try:
+            return Period.parse("monthly", value)
+        except ValueError:
+            raise HTTPException(404) from None
+    today = gateway.calendar.local_date(clock(gateway).now)
+    return Period.containing("monthly", today)
+
+
+@router.get("/admin/ombudsman", response_class=HTMLResponse)
+def ombudsman_page(
+    request: Request, gateway: GatewayDep, principal: KoordinatorDep
+) -> HTMLResponse:
+    month = _ombudsman_month(gateway, request.query_params.get("month"))
+    lang = request_language(request)
+    with gateway.db.read_session() as session:
+        items = ombudsman.package(gateway, session, month, lang)
+    context = {
+        "month": month,
+        "items": items,
+        "now": clock(gateway).now,
+        "previous": Period.containing("monthly", month.first - timedelta(days=1)).label,
+        "following": Period.containing("monthly", month.last + timedelta(days=1)).label,
+    }
+    return page(request, principal, "admin/ombudsman.html", context)
+
+
+@router.get("/admin/ombudsman/{month}.xlsx")
+def ombudsman_xlsx(
+    request: Request, month: str, gateway: GatewayDep, principal: KoordinatorDep
+) -> Response:
+    period = _ombudsman_month(gateway, month)
+    lang = request_language(request)
+    with gateway.db.read_session() as session:
+        items = ombudsman.package(gateway, session, period, lang)
+    body = ombudsman.to_xlsx(items, period, lang, gateway.settings.timezone, clock(gateway).now)
+    return Response(
+        body,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={
+            "Content-Disposition": f'attachment; filename="ombudsman-{period.label}.xlsx"',
+            "Cache-Control": "no-store",
         },
     )
