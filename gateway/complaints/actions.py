@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from channels.base import Media
 from config.messages import t
@@ -494,7 +494,7 @@ def merge(
     if Status(target.status) not in MERGE_TARGET_STATES:
         raise ActionInvalid("merge_target_closed", code=target.tracking_code)
     members = session.scalar(
-        select(Complaint.id).where(Complaint.merged_into_id == complaint.id).limit(1)
+        select(col(Complaint.id)).where(col(Complaint.merged_into_id) == complaint.id).limit(1)
     )
     if members is not None:
         # Its own duplicates would lose their way to the answer; merge the other way round.
@@ -545,9 +545,9 @@ def unmerge(
     _require_state(complaint, {S.MERGED}, "unmerge")
     merged = session.scalar(
         select(ComplaintEvent)
-        .where(ComplaintEvent.complaint_id == complaint.id)
-        .where(ComplaintEvent.action.in_(("merged", "auto_merged")))  # type: ignore[attr-defined]
-        .order_by(ComplaintEvent.id.desc())  # type: ignore[union-attr]
+        .where(col(ComplaintEvent.complaint_id) == complaint.id)
+        .where(col(ComplaintEvent.action).in_(("merged", "auto_merged")))
+        .order_by(col(ComplaintEvent.id).desc())
         .limit(1)
     )
     # The cluster it had before the merge (an automatic merge by the duplicate finder keeps it).

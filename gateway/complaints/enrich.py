@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from gateway.clock import utcnow
 from gateway.parts import Configured, Enriching, Stored
@@ -50,7 +50,7 @@ class Enricher:
 
     def refresh(self, session: Session) -> None:
         agencies = session.scalars(
-            select(Agency).where(Agency.active.is_(True)).order_by(Agency.code)  # type: ignore[attr-defined]
+            select(Agency).where(col(Agency.active).is_(True)).order_by(Agency.code)
         ).all()
         key = tuple((a.id, a.code, a.name, a.function_group, tuple(a.keywords)) for a in agencies)
         model = session.get(GatewayState, MODEL_KEY)
@@ -75,14 +75,20 @@ class Enricher:
             self._directory_key, self._model_stamp = key, stamp
 
     def normalize(self, session: Session, complaint: Complaint) -> NormalizedComplaint:
-        self.refresh(session)
-        assert self.directory is not None
         pin = None
         if complaint.latitude is not None or complaint.location_text:
             pin = _Pin(complaint.latitude, complaint.longitude, complaint.location_text)
         text = complaint.original_text
         if complaint.location_text and complaint.location_text not in text:
             text = f"{text}\n{complaint.location_text}"
+        return self.normalize_text(session, text, pin)
+
+    def normalize_text(
+        self, session: Session, text: str, pin: _Pin | None = None
+    ) -> NormalizedComplaint:
+        """A text read as a complaint would be, without making one (e.g. a later message)."""
+        self.refresh(session)
+        assert self.directory is not None
         return normalize(
             text,
             location=pin,
@@ -156,9 +162,9 @@ def train_router(gateway: Training) -> int:
         directory = gateway.enricher.directory
         assert directory is not None
         rows = session.execute(
-            select(Complaint.masked_text, Complaint.clean_text, Agency.code)
-            .join(Agency, Agency.id == Complaint.agency_id)
-            .where(Complaint.disposed_at.is_not(None))  # type: ignore[union-attr]
+            select(col(Complaint.masked_text), col(Complaint.clean_text), col(Agency.code))
+            .join(Agency, col(Agency.id) == col(Complaint.agency_id))
+            .where(col(Complaint.disposed_at).is_not(None))
         ).all()
         examples = [(row.masked_text or row.clean_text, row.code) for row in rows]
         router = AgencyRouter(directory).train(examples)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from forwarder.base import CoreEventKind, ManualTask
 from forwarder.manual import InvalidTrackingId, ManualCoreClient, manual_event
@@ -88,8 +88,8 @@ def record_tracking_id(
     )
     submit = session.scalar(
         select(OutboxItem)
-        .where(OutboxItem.complaint_id == complaint.id)
-        .where(OutboxItem.kind == core_sync.CORE_SUBMIT)
+        .where(col(OutboxItem.complaint_id) == complaint.id)
+        .where(col(OutboxItem.kind) == core_sync.CORE_SUBMIT)
     )
     if submit is not None:
         submit.delivery_state = core_sync.PASTED

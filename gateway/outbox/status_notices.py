@@ -5,7 +5,7 @@ web-form reporters read a variant that points to their private link instead of "
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING
 
 from sqlmodel import Session
@@ -33,7 +33,7 @@ def notices(
     exclude: Collection[notify.Route] = (),
     members: list[Complaint] | None = None,
     always: bool = False,
-    **values: str,
+    values: Mapping[str, str] | None = None,
 ) -> list[OutboxMessage]:
     """`text_key` replaces the status's usual text (e.g. the automatic close says why);
     `exclude` skips reporters told otherwise; `members` narrows who is told (a reporter who
@@ -55,7 +55,7 @@ def notices(
         agency=agency.name if agency else "instansi",
         answer=answer,
         reason=reason,
-        **values,
+        **(values or {}),
     )
 
 
