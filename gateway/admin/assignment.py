@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from gateway.admin.sessions import Principal
 from gateway.clock import utcnow
@@ -42,17 +42,19 @@ def holder(session: Session, complaint_id: int) -> User | None:
 
 def candidates(session: Session, complaint: Complaint, principal: Principal) -> list[User]:
     """Whom this user may assign the complaint to, by name."""
-    query = select(User).where(User.active.is_(True))  # type: ignore[attr-defined]
+    query = select(User).where(col(User.active).is_(True))
     if principal.is_koordinator:
         agency = complaint.agency_id if complaint.agency_id is not None else -1
         query = query.where(
-            (User.role == Role.KOORDINATOR.value)
-            | ((User.role == Role.LIAISON.value) & (User.agency_id == agency))
+            (col(User.role) == Role.KOORDINATOR.value)
+            | ((col(User.role) == Role.LIAISON.value) & (col(User.agency_id) == agency))
         )
     elif principal.is_liaison and principal.agency_id is not None:
         if complaint.agency_id != principal.agency_id:
             return []
-        query = query.where(User.role == Role.LIAISON.value, User.agency_id == principal.agency_id)
+        query = query.where(
+            col(User.role) == Role.LIAISON.value, col(User.agency_id) == principal.agency_id
+        )
     else:
         return []
     users = session.scalars(query).all()
@@ -119,9 +121,9 @@ def holders(session: Session, complaint_ids: list[int]) -> dict[int, str]:
     if not complaint_ids:
         return {}
     rows = session.execute(
-        select(ComplaintAssignment.complaint_id, User.display_name, User.username)
-        .join(User, User.id == ComplaintAssignment.user_id)  # type: ignore[arg-type]
-        .where(ComplaintAssignment.complaint_id.in_(complaint_ids))  # type: ignore[attr-defined]
+        select(col(ComplaintAssignment.complaint_id), col(User.display_name), col(User.username))
+        .join(User, col(User.id) == col(ComplaintAssignment.user_id))
+        .where(col(ComplaintAssignment.complaint_id).in_(complaint_ids))
     )
     return {r.complaint_id: r.display_name or r.username for r in rows}
 

@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from gateway.admin.notes import user_names
 from gateway.clock import as_utc, utcnow
@@ -98,21 +98,19 @@ def lines(session: Session, f: AuditFilter, tz: ZoneInfo, limit: int = 500) -> l
     found: list[Line] = []
     needle = f.subject.lower()
     if f.area in ("", "complaint"):
-        query = select(ComplaintEvent, Complaint.tracking_code).join(
+        query = select(ComplaintEvent, col(Complaint.tracking_code)).join(
             Complaint,
-            Complaint.id == ComplaintEvent.complaint_id,  # type: ignore[arg-type]
+            col(Complaint.id) == ComplaintEvent.complaint_id,
         )
         if f.actor:
-            query = query.where(ComplaintEvent.actor == f.actor)
+            query = query.where(col(ComplaintEvent.actor) == f.actor)
         if start:
-            query = query.where(ComplaintEvent.created_at >= start)  # type: ignore[operator]
+            query = query.where(col(ComplaintEvent.created_at) >= start)
         if end:
-            query = query.where(ComplaintEvent.created_at < end)  # type: ignore[operator]
+            query = query.where(col(ComplaintEvent.created_at) < end)
         if needle:
-            query = query.where(Complaint.tracking_code.ilike(f"%{needle}%"))  # type: ignore[attr-defined]
-        rows = session.execute(
-            query.order_by(ComplaintEvent.id.desc()).limit(limit)  # type: ignore[union-attr]
-        ).all()
+            query = query.where(col(Complaint.tracking_code).ilike(f"%{needle}%"))
+        rows = session.execute(query.order_by(col(ComplaintEvent.id).desc()).limit(limit)).all()
         for event, code in rows:
             moved = f"{event.from_status or ''} → {event.to_status}" if event.to_status else ""
             found.append(
@@ -127,18 +125,18 @@ def lines(session: Session, f: AuditFilter, tz: ZoneInfo, limit: int = 500) -> l
                 )
             )
     if f.area != "complaint" and f.area != "calendar":
-        query = select(AuditEntry)
+        entries = select(AuditEntry)
         if f.area:
-            query = query.where(AuditEntry.area == f.area)
+            entries = entries.where(col(AuditEntry.area) == f.area)
         if f.actor:
-            query = query.where(AuditEntry.actor == f.actor)
+            entries = entries.where(col(AuditEntry.actor) == f.actor)
         if start:
-            query = query.where(AuditEntry.created_at >= start)  # type: ignore[operator]
+            entries = entries.where(col(AuditEntry.created_at) >= start)
         if end:
-            query = query.where(AuditEntry.created_at < end)  # type: ignore[operator]
+            entries = entries.where(col(AuditEntry.created_at) < end)
         if needle:
-            query = query.where(AuditEntry.subject.ilike(f"%{needle}%"))  # type: ignore[attr-defined]
-        for entry in session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit)):  # type: ignore[union-attr]
+            entries = entries.where(col(AuditEntry.subject).ilike(f"%{needle}%"))
+        for entry in session.scalars(entries.order_by(col(AuditEntry.id).desc()).limit(limit)):
             detail = ", ".join(f"{k}={v}" for k, v in sorted(entry.detail.items()))
             found.append(
                 Line(
@@ -153,8 +151,8 @@ def lines(session: Session, f: AuditFilter, tz: ZoneInfo, limit: int = 500) -> l
             )
     if f.area in ("", "calendar"):
         for day in session.scalars(
-            select(CalendarDay).order_by(CalendarDay.id.desc()).limit(limit)
-        ):  # type: ignore[arg-type]
+            select(CalendarDay).order_by(col(CalendarDay.id).desc()).limit(limit)
+        ):
             events = [(as_utc(day.created_at), day.created_by, "declared")]
             if day.removed_at is not None:
                 events.append((as_utc(day.removed_at), day.removed_by or "", "removed"))

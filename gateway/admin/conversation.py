@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from gateway.clock import as_utc
 from gateway.outbox.delivery import REPLY
@@ -60,9 +60,9 @@ def build(session: Session, complaint: Complaint) -> list[ChatItem]:
     photos: dict[int, list[Attachment]] = {}
     for attachment in session.scalars(
         select(Attachment)
-        .where(Attachment.complaint_id == complaint.id)
-        .where(Attachment.inbound_message_id.is_not(None))  # type: ignore[union-attr]
-        .order_by(Attachment.id)  # type: ignore[arg-type]
+        .where(col(Attachment.complaint_id) == complaint.id)
+        .where(col(Attachment.inbound_message_id).is_not(None))
+        .order_by(col(Attachment.id))
     ):
         photos.setdefault(attachment.inbound_message_id, []).append(attachment)  # type: ignore[arg-type]
     items = [
@@ -80,15 +80,15 @@ def build(session: Session, complaint: Complaint) -> list[ChatItem]:
         )
         for row in session.scalars(
             select(InboundMessage)
-            .where(InboundMessage.complaint_id == complaint.id)
-            .order_by(InboundMessage.received_at, InboundMessage.id)  # type: ignore[arg-type]
+            .where(col(InboundMessage.complaint_id) == complaint.id)
+            .order_by(col(InboundMessage.received_at), col(InboundMessage.id))
         )
     ]
     for item in session.scalars(
         select(OutboxItem)
-        .where(OutboxItem.complaint_id == complaint.id)
-        .where(OutboxItem.kind == REPLY)
-        .order_by(OutboxItem.id)  # type: ignore[arg-type]
+        .where(col(OutboxItem.complaint_id) == complaint.id)
+        .where(col(OutboxItem.kind) == REPLY)
+        .order_by(col(OutboxItem.id))
     ):
         payload = item.payload or {}
         items.append(

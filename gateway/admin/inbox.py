@@ -362,7 +362,7 @@ def conditions(
         where.append(col(Complaint.redisposition_requested_at).is_not(None))
     if f.assigned == "me":
         mine = select(col(ComplaintAssignment.complaint_id)).where(
-            ComplaintAssignment.user_id == (scope.user_id or -1)
+            col(ComplaintAssignment.user_id) == (scope.user_id or -1)
         )
         where.append(col(Complaint.id).in_(mine))
     elif f.assigned == "none":

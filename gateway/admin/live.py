@@ -12,14 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from gateway.admin.notes import user_names
 from gateway.store.models import ComplaintEvent
 
 
 def stamp(session: Session) -> int:
-    return int(session.scalar(select(func.max(ComplaintEvent.id))) or 0)
+    return int(session.scalar(select(func.max(col(ComplaintEvent.id)))) or 0)
 
 
 def parse_stamp(value: str | None) -> int | None:
@@ -44,11 +44,14 @@ def changes_since(
 ) -> dict[int, Change]:
     """The last change of each complaint after event `since` by anyone but `me`."""
     query = select(
-        ComplaintEvent.id, ComplaintEvent.complaint_id, ComplaintEvent.actor, ComplaintEvent.action
-    ).where(ComplaintEvent.id > since)  # type: ignore[operator]
+        col(ComplaintEvent.id),
+        col(ComplaintEvent.complaint_id),
+        col(ComplaintEvent.actor),
+        col(ComplaintEvent.action),
+    ).where(col(ComplaintEvent.id) > since)
     if complaint_id is not None:
-        query = query.where(ComplaintEvent.complaint_id == complaint_id)
-    rows = session.execute(query.order_by(ComplaintEvent.id).limit(MAX_CHANGES)).all()  # type: ignore[arg-type]
+        query = query.where(col(ComplaintEvent.complaint_id) == complaint_id)
+    rows = session.execute(query.order_by(col(ComplaintEvent.id)).limit(MAX_CHANGES)).all()
     names = user_names(session, [r.actor for r in rows])
     found: dict[int, Change] = {}
     for row in rows:

@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from gateway import parts
 from gateway.admin.inbox import (
@@ -116,22 +116,20 @@ def admin_pins(
     query = select(Complaint)
     if cluster_of is not None:
         root = cluster_of.cluster_id or cluster_of.id
-        query = query.where((Complaint.cluster_id == root) | (Complaint.id == root))
+        query = query.where((col(Complaint.cluster_id) == root) | (col(Complaint.id) == root))
     else:
         query = query.where(
-            Complaint.status.in_(OPEN_STATES),  # type: ignore[attr-defined]
+            col(Complaint.status).in_(OPEN_STATES),
             lifecycle.not_follower(),
         )
     condition = scope_condition(scope)
     if condition is not None:
         query = query.where(condition)
     if agency_id is not None:
-        query = query.where(Complaint.agency_id == agency_id)
+        query = query.where(col(Complaint.agency_id) == agency_id)
     if category in {c.value for c in Category}:
-        query = query.where(Complaint.category == category)
-    rows = session.scalars(
-        query.order_by(Complaint.received_at.desc()).limit(MAX_PINS)  # type: ignore[attr-defined]
-    ).all()
+        query = query.where(col(Complaint.category) == category)
+    rows = session.scalars(query.order_by(col(Complaint.received_at).desc()).limit(MAX_PINS)).all()
     agencies = {a.id: a.name for a in session.scalars(select(Agency))}
     known = centroids(gateway)
     pins = []
@@ -162,16 +160,16 @@ def public_pins(gateway: MapParts, session: Session, month: Period) -> list[Pin]
     start = calendar.start_of_day(month.first)
     end = calendar.start_of_day(month.last + timedelta(days=1))
     rows = session.execute(
-        select(Complaint, Agency.name, Reporter)
-        .join(Agency, Agency.id == Complaint.agency_id)
-        .outerjoin(Reporter, Reporter.id == Complaint.reporter_id)
+        select(Complaint, col(Agency.name), Reporter)
+        .join(Agency, col(Agency.id) == col(Complaint.agency_id))
+        .outerjoin(Reporter, col(Reporter.id) == col(Complaint.reporter_id))
         .where(
-            Complaint.status.in_(publication.RESOLVED),  # type: ignore[attr-defined]
-            Complaint.rahasia.is_(False),  # type: ignore[attr-defined]
-            Complaint.answered_at >= start,  # type: ignore[operator]
-            Complaint.answered_at < end,  # type: ignore[operator]
+            col(Complaint.status).in_(publication.RESOLVED),
+            col(Complaint.rahasia).is_(False),
+            col(Complaint.answered_at) >= start,
+            col(Complaint.answered_at) < end,
         )
-        .order_by(Complaint.answered_at)
+        .order_by(col(Complaint.answered_at))
         .limit(MAX_PINS)
     ).all()
     known = centroids(gateway)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from gateway.admin.sessions import Principal
 from gateway.clock import utcnow
@@ -77,12 +77,12 @@ def visible(session: Session, complaint: Complaint, principal: Principal) -> lis
     see the complaint at all)."""
     if principal.is_viewer:
         return []
-    query = select(ComplaintNote).where(ComplaintNote.complaint_id == complaint.id)
+    query = select(ComplaintNote).where(col(ComplaintNote.complaint_id) == complaint.id)
     if not principal.is_koordinator:
         if principal.agency_id is None or complaint.agency_id != principal.agency_id:
             return []
-        query = query.where(ComplaintNote.for_agency.is_(True))  # type: ignore[attr-defined]
-    notes = session.scalars(query.order_by(ComplaintNote.id)).all()  # type: ignore[arg-type]
+        query = query.where(col(ComplaintNote.for_agency).is_(True))
+    notes = session.scalars(query.order_by(col(ComplaintNote.id))).all()
     names = user_names(session, [n.author for n in notes])
     return [
         NoteView(n.id, names.get(n.author, ""), n.body, n.for_agency, n.created_at)  # type: ignore[arg-type]
@@ -96,6 +96,8 @@ def user_names(session: Session, actors: list[str]) -> dict[str, str]:
     if not ids:
         return {}
     rows = session.execute(
-        select(User.id, User.display_name, User.username).where(User.id.in_(ids))  # type: ignore[union-attr]
+        select(col(User.id), col(User.display_name), col(User.username)).where(
+            col(User.id).in_(ids)
+        )
     )
     return {f"user:{r.id}": r.display_name or r.username for r in rows}

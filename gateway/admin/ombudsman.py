@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from config.messages import t
 from gateway import parts
@@ -75,27 +75,27 @@ def package(gateway: OmbudsmanParts, session: Session, month: Period, lang: str)
     start = calendar.start_of_day(month.first)
     end = calendar.start_of_day(month.last + timedelta(days=1))
     rows = session.execute(
-        select(Complaint, Agency.name, Reporter)
-        .outerjoin(Agency, Agency.id == Complaint.agency_id)
-        .outerjoin(Reporter, Reporter.id == Complaint.reporter_id)
+        select(Complaint, col(Agency.name), Reporter)
+        .outerjoin(Agency, col(Agency.id) == col(Complaint.agency_id))
+        .outerjoin(Reporter, col(Reporter.id) == col(Complaint.reporter_id))
         .where(
-            Complaint.escalated.is_(True),  # type: ignore[attr-defined]
-            Complaint.escalated_at >= start,  # type: ignore[operator]
-            Complaint.escalated_at < end,  # type: ignore[operator]
+            col(Complaint.escalated).is_(True),
+            col(Complaint.escalated_at) >= start,
+            col(Complaint.escalated_at) < end,
         )
-        .order_by(Complaint.escalated_at, Complaint.id)
+        .order_by(col(Complaint.escalated_at), col(Complaint.id))
     ).all()
     liaison_ids = {
         f"user:{uid}"
-        for uid in session.scalars(select(User.id).where(User.role == Role.LIAISON.value))
+        for uid in session.scalars(select(col(User.id)).where(col(User.role) == Role.LIAISON.value))
     }
     found = []
     for complaint, agency, reporter in rows:
         events = session.scalars(
             select(ComplaintEvent)
-            .where(ComplaintEvent.complaint_id == complaint.id)
-            .where(ComplaintEvent.action != "note_added")
-            .order_by(ComplaintEvent.created_at, ComplaintEvent.id)  # type: ignore[arg-type]
+            .where(col(ComplaintEvent.complaint_id) == complaint.id)
+            .where(col(ComplaintEvent.action) != "note_added")
+            .order_by(col(ComplaintEvent.created_at), col(ComplaintEvent.id))
         ).all()
         found.append(
             Escalated(

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from config.messages import t
 from gateway.clock import utcnow
@@ -71,14 +71,14 @@ def offered(
     `agency_id`, theirs), filled in. English when the reporter writes English and the reply
     has an English text."""
     agency = agency_id if agency_id is not None else complaint.agency_id
-    query = select(SavedReply).where(SavedReply.active.is_(True))  # type: ignore[attr-defined]
+    query = select(SavedReply).where(col(SavedReply.active).is_(True))
     query = query.where(
-        or_(SavedReply.category.is_(None), SavedReply.category == complaint.category)  # type: ignore[union-attr]
+        or_(col(SavedReply.category).is_(None), col(SavedReply.category) == complaint.category)
     )
     query = query.where(
-        or_(SavedReply.agency_id.is_(None), SavedReply.agency_id == agency)  # type: ignore[union-attr]
+        or_(col(SavedReply.agency_id).is_(None), col(SavedReply.agency_id) == agency)
     )
-    rows = session.scalars(query.order_by(SavedReply.title, SavedReply.id)).all()  # type: ignore[arg-type]
+    rows = session.scalars(query.order_by(col(SavedReply.title), col(SavedReply.id))).all()
     english = complaint.language == "en"
     return [
         Offered(
@@ -93,7 +93,7 @@ def offered(
 def all_replies(session: Session) -> list[SavedReply]:
     return list(
         session.scalars(
-            select(SavedReply).order_by(SavedReply.active.desc(), SavedReply.title)  # type: ignore[attr-defined]
+            select(SavedReply).order_by(col(SavedReply.active).desc(), col(SavedReply.title))
         ).all()
     )
 

@@ -41,7 +41,7 @@ def build(
     follower = lifecycle.is_follower(complaint)
     values = saved_replies.values_for(session, complaint, complaint.language, deadline)
     return Workplace(
-        holder=assignment.holder(session, complaint.id) if complaint.id else None,  # type: ignore[arg-type]
+        holder=assignment.holder(session, complaint.id) if complaint.id else None,
         candidates=[] if follower else assignment.candidates(session, complaint, principal),
         notes=notes.visible(session, complaint, principal),
         chat=conversation.build(session, complaint) if principal.is_koordinator else [],
