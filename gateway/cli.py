@@ -14,6 +14,7 @@ from sqlmodel import col
 from config.settings import Settings, SettingsError, load_settings, local_base_url
 from gateway.admin.accounts import AccountError, create_user
 from gateway.context import Gateway
+from gateway.outbox.payloads import ChannelPayload
 from gateway.store.db import Database
 from gateway.store.migrate import upgrade
 from gateway.store.models import Agency, Role
@@ -222,7 +223,7 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
             .order_by(col(OutboxItem.id))
         ).all()
     for reply in replies:
-        print(f"bot: {reply.payload.get('text', '')}")
+        print(f"bot: {ChannelPayload.from_json(reply.payload).text}")
     if not replies:
         print("(no reply: the bot is collecting your messages; send KIRIM to submit)")
     return 0

@@ -32,7 +32,7 @@ from gateway.clock import utcnow
 from gateway.complaints import actions, dedup, feedback, workflow
 from gateway.complaints.create import attachments_from, file_complaint
 from gateway.complaints.tracking import normalize_code
-from gateway.outbox import recipients as notify
+from gateway.outbox.payloads import ChannelPayload
 from gateway.outbox.queue import OutboxMessage
 from gateway.store.models import (
     Complaint,
@@ -133,7 +133,7 @@ class Turn:
                 channel=conversation.channel,
                 recipient=conversation.address,
                 complaint_id=conversation.active_complaint_id,
-                payload=notify.message_payload(
+                payload=ChannelPayload(
                     text,
                     kind=kind,
                     language=self.lang,

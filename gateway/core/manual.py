@@ -24,6 +24,7 @@ from gateway.complaints import lifecycle, workflow
 from gateway.complaints.actions import ActionInvalid, NotAllowed
 from gateway.core import sync as core_sync
 from gateway.outbox import queue as outbox
+from gateway.outbox.payloads import CorePayload
 from gateway.store.models import Complaint, OutboxItem, OutboxStatus, Status
 
 if TYPE_CHECKING:
@@ -110,7 +111,7 @@ def followup_task(
     return client.followup_task(
         kind,
         owner.core_ref if owner else None,
-        str(item.payload.get("text", "")),
+        CorePayload.from_json(item.payload).text,
         core_sync.followup_attachments(gateway, session, item),
         item.idempotency_key,
     )
@@ -147,7 +148,11 @@ def record_pasted(
     row.updated_at = utcnow()
     session.add(row)
     workflow.record(
-        session, owner, actor=actor, action="core_pasted", note=row.payload.get("text") or None
+        session,
+        owner,
+        actor=actor,
+        action="core_pasted",
+        note=CorePayload.from_json(row.payload).text or None,
     )
 
 

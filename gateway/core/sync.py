@@ -49,6 +49,7 @@ from forwarder.status_map import to_internal
 from gateway.clock import as_utc, utcnow
 from gateway.complaints import disclosure, lifecycle, workflow
 from gateway.outbox import queue as outbox
+from gateway.outbox.payloads import CorePayload
 from gateway.outbox.queue import Delivered, OutboxMessage
 from gateway.store.models import (
     Agency,
@@ -215,12 +216,10 @@ class CoreSubmitHandler(CoreHandlers, outbox.BaseHandler):
 
 class CoreFeedbackHandler(CoreHandlers, outbox.BaseHandler):
     async def deliver(self, item) -> Delivered:
-        payload = item.payload
+        payload = CorePayload.from_json(item.payload)
         try:
             async with self.client() as core:
-                await core.send_feedback(
-                    payload["core_id"], payload.get("text", ""), payload.get("rating")
-                )
+                await core.send_feedback(payload.core_id or "", payload.text, payload.rating)
         except CoreUnavailable as exc:
             return Delivered(ok=False, retryable=True, error=str(exc))
         except CoreRejected as exc:
@@ -260,7 +259,9 @@ class CoreRedisposeHandler(CoreHandlers, outbox.BaseHandler):
             return Delivered(ok=False, retryable=True, error="not yet filed in the core")
         try:
             async with self.client() as core:
-                await core.redispose(core_ref, agency_code, item.payload.get("reason", ""))
+                await core.redispose(
+                    core_ref, agency_code, CorePayload.from_json(item.payload).reason
+                )
         except CoreUnavailable as exc:
             return Delivered(ok=False, retryable=True, error=str(exc))
         except CoreRejected as exc:
@@ -334,7 +335,7 @@ def core_owner(session: Session, complaint: Complaint) -> Complaint:
 
 
 def _followup_message(
-    session: Session, complaint: Complaint, kind: str, key: str, payload: dict[str, object]
+    session: Session, complaint: Complaint, kind: str, key: str, payload: CorePayload
 ) -> OutboxMessage | None:
     owner = core_owner(session, complaint)
     if not _in_core(session, owner):
@@ -351,7 +352,7 @@ def progress_message(session: Session, complaint: Complaint, event_id: int) -> O
     """ "Sedang diproses" for the core, once per event (a liaison officer acknowledged)."""
     agency = session.get(Agency, complaint.agency_id) if complaint.agency_id else None
     text = t(CORE_LANGUAGE, "core_followup.progress", agency=agency.name if agency else "instansi")
-    return _followup_message(session, complaint, CORE_PROGRESS, str(event_id), {"text": text})
+    return _followup_message(session, complaint, CORE_PROGRESS, str(event_id), CorePayload(text))
 
 
 def answer_message(
@@ -363,10 +364,7 @@ def answer_message(
 ) -> OutboxMessage | None:
     """The agency's answer for the core with its proof photos (stored attachments, sent as
     signed links built at delivery), once per event."""
-    payload: dict[str, object] = {
-        "text": text,
-        "attachment_ids": [a.id for a in attachments if a.id is not None],
-    }
+    payload = CorePayload(text, attachment_ids=tuple(a.id for a in attachments if a.id is not None))
     return _followup_message(session, complaint, CORE_ANSWER, str(event_id), payload)
 
 
@@ -384,7 +382,7 @@ def close_message(
         days=gateway.sla_policy.feedback_working_days,
     )
     return _followup_message(
-        session, complaint, CORE_CLOSE, "case", {"text": text, "reason": reason}
+        session, complaint, CORE_CLOSE, "case", CorePayload(text, reason=reason)
     )
 
 
@@ -392,7 +390,7 @@ def followup_attachments(
     gateway: CaseParts, session: Session, item: OutboxItem
 ) -> tuple[disclosure.CoreAttachment, ...]:
     """The row's photos as the core fetches them: signed, expiring links, fresh each time."""
-    ids = [int(i) for i in item.payload.get("attachment_ids", [])]
+    ids = list(CorePayload.from_json(item.payload).attachment_ids)
     if not ids:
         return ()
     rows = session.scalars(
@@ -486,7 +484,7 @@ class CoreFollowupHandler(CoreHandlers, outbox.BaseHandler):
             return _Followup(
                 kind=FOLLOWUPS[item.kind],
                 core_ref=complaint.core_ref,
-                text=str(item.payload.get("text", "")),
+                text=CorePayload.from_json(item.payload).text,
                 attachments=followup_attachments(self.gateway, session, item),
                 blocker=f"{blocker.kind} #{blocker.id}" if blocker is not None else None,
                 blocker_in_flight=in_flight,
@@ -610,7 +608,9 @@ def own_followup(session: Session, complaint: Complaint, event: CoreEvent) -> Ou
     for row in rows:
         if row.kind != kind:
             continue
-        if kind == CORE_ANSWER and _words(row.payload.get("text")) != _words(event.text):
+        if kind == CORE_ANSWER and _words(CorePayload.from_json(row.payload).text) != _words(
+            event.text
+        ):
             continue
         if kind == CORE_PROGRESS and (
             _mapped(event.status) is not Status.IN_PROGRESS
@@ -634,11 +634,9 @@ def feedback_message(
         kind=CORE_FEEDBACK,
         key=f"{complaint.tracking_code}:feedback:{key}",
         complaint_id=complaint.id,
-        payload={
-            "core_id": complaint.core_ref,
-            "text": disclosure.feedback_text(text),
-            "rating": rating,
-        },
+        payload=CorePayload(
+            disclosure.feedback_text(text), core_id=complaint.core_ref, rating=rating
+        ),
     )
 
 

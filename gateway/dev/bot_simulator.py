@@ -22,6 +22,7 @@ from channels.base import Location
 from gateway.clock import utcnow
 from gateway.context import Gateway
 from gateway.intake import inbound as intake
+from gateway.outbox.payloads import ChannelPayload
 from gateway.store.models import InboundMessage, OutboxItem
 
 PREFIX = "sim:"
@@ -92,8 +93,8 @@ def transcript(gateway: Gateway, channel: str, sender: str, limit: int = 100) ->
         Line(
             row.created_at,
             True,
-            row.payload.get("text", ""),
-            tuple(b["label"] for b in row.payload.get("buttons", [])),
+            ChannelPayload.from_json(row.payload).text,
+            tuple(b.label for b in ChannelPayload.from_json(row.payload).buttons),
         )
         for row in replies
     ]

@@ -15,7 +15,8 @@ from sqlmodel import Session, col
 from channels.base import Button, Media
 from config.messages import has, t
 from gateway.complaints import disclosure
-from gateway.outbox.delivery import NOTIFY_LIAISON, REPLY, message_payload
+from gateway.outbox.delivery import NOTIFY_LIAISON, REPLY
+from gateway.outbox.payloads import ChannelPayload
 from gateway.outbox.queue import OutboxMessage
 from gateway.store.models import Agency, Complaint, Liaison, Reporter, ReporterIdentity
 
@@ -58,7 +59,7 @@ def to_reporter(
         channel=channel,
         recipient=address,
         complaint_id=complaint.id,
-        payload=message_payload(
+        payload=ChannelPayload(
             text,
             kind=kind,
             language=complaint.language,
@@ -203,7 +204,7 @@ def to_liaisons(
             channel=LIAISON_CHANNEL,
             recipient=liaison.whatsapp,
             complaint_id=complaint.id,
-            payload=message_payload(text, kind=kind, template_variables=variables),
+            payload=ChannelPayload(text, kind=kind, template_variables=variables),
         )
         for liaison in liaisons_of(session, agency.id)  # type: ignore[arg-type]
     ]
