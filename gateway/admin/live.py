@@ -10,11 +10,12 @@ core events, sweeps), so the newest event id is the one cheap stamp (the primary
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from gateway.admin.notes import user_names
+from gateway.admin.notes import NOTE_EVENT, user_names
 from gateway.store.models import ComplaintEvent
 
 
@@ -40,14 +41,21 @@ MAX_CHANGES = 500
 
 
 def changes_since(
-    session: Session, since: int, *, me: str, complaint_id: int | None = None
+    session: Session,
+    since: int,
+    *,
+    me: str,
+    complaint_id: int | None = None,
+    staff_notes_hidden: bool = False,
 ) -> dict[int, Change]:
-    """The last change of each complaint after event `since` by anyone but `me`."""
-    query = select(
+    """The last change of each complaint after event `since` by anyone but `me`; with
+    `staff_notes_hidden` (a liaison officer) a note only koordinators read is no change."""
+    query: Any = select(
         col(ComplaintEvent.id),
         col(ComplaintEvent.complaint_id),
         col(ComplaintEvent.actor),
         col(ComplaintEvent.action),
+        col(ComplaintEvent.after).label("details"),
     ).where(col(ComplaintEvent.id) > since)
     if complaint_id is not None:
         query = query.where(col(ComplaintEvent.complaint_id) == complaint_id)
@@ -56,6 +64,12 @@ def changes_since(
     found: dict[int, Change] = {}
     for row in rows:
         if row.actor == me:
+            continue
+        if (
+            staff_notes_hidden
+            and row.action == NOTE_EVENT
+            and not (row.details or {}).get("for_agency")
+        ):
             continue
         found[row.complaint_id] = Change(row.complaint_id, names.get(row.actor, ""), row.action)
     return found

@@ -156,7 +156,11 @@ def live_inbox(request: Request, gateway: GatewayDep) -> Response:
             count_cap=s.admin_inbox_count_cap,
         )
         changed = (
-            live.changes_since(session, since, me=principal.actor) if since is not None else {}
+            live.changes_since(
+                session, since, me=principal.actor, staff_notes_hidden=not principal.is_koordinator
+            )
+            if since is not None
+            else {}
         )
     context = {
         "principal": principal,
@@ -182,7 +186,13 @@ def live_complaint(request: Request, code: str, gateway: GatewayDep) -> Response
     since = live.parse_stamp(request.query_params.get("since")) or 0
     with gateway.db.read_session() as session:
         complaint = visible_complaint(session, principal, code)
-        changes = live.changes_since(session, since, me=principal.actor, complaint_id=complaint.id)
+        changes = live.changes_since(
+            session,
+            since,
+            me=principal.actor,
+            complaint_id=complaint.id,
+            staff_notes_hidden=not principal.is_koordinator,
+        )
     if not changes:
         return Response(status_code=204)
     change = next(iter(changes.values()))

@@ -404,3 +404,18 @@ def test_the_public_map_is_rounded_and_keeps_rahasia_and_people_out(
     page = clients["anonymous"].get("/publikasi/2026-10/peta")
     assert page.status_code == 200 and "/static/vendor/leaflet/leaflet.js" in page.text
     assert 'href="/publikasi/2026-10/peta"' in clients["anonymous"].get("/publikasi/2026-10").text
+
+
+def test_a_liaison_is_not_told_of_a_staff_only_note(
+    clients: dict[str, Admin], gateway: Gateway, directory: Directory
+) -> None:
+    code = _disposed(gateway, directory).tracking_code
+    page = clients["pupr"].get(f"/admin/complaints/{code}").text
+    stamp = re.search(r"/live\?since=(\d+)", page)
+    assert stamp
+    live_url = f"/admin/complaints/{code}/live?since={stamp.group(1)}"
+    clients["koor"].post(f"/admin/complaints/{code}/note", {"body": STAFF_NOTE})
+    assert clients["pupr"].get(live_url).status_code == 204
+    clients["koor"].post(f"/admin/complaints/{code}/note", {"body": AGENCY_NOTE, "for_agency": "1"})
+    told = clients["pupr"].get(live_url)
+    assert told.status_code == 200 and "Diubah oleh koor" in told.text
