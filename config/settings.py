@@ -323,6 +323,17 @@ class Settings(BaseSettings):
     admin_inbox_count_cap: int = Field(default=5000, ge=100)
     # A deadline closer than this many hours is "due soon" in the inbox.
     admin_due_soon_hours: int = Field(default=48, ge=1)
+    # The inbox and the complaint page ask for changes this often (htmx polling; 0: never).
+    admin_live_poll_seconds: int = Field(default=10, ge=0, le=3600)
+
+    # --- maps (admin map, complaint pin, web form pin, public map; docs/admin.md) ---------------
+    # A tile URL template ("https://tile.example.org/{z}/{x}/{y}.png"); empty: no tiles, the maps
+    # show pins on a plain background with the gazetteer's kecamatan labels (demo, tests).
+    map_tile_url: str = ""
+    # The attribution the tile provider requires (shown on the map); HTML is escaped.
+    map_tile_attribution: str = ""
+    # The public map of resolved complaints rounds locations to this many decimals (2 ≈ 1 km).
+    public_map_decimals: int = Field(default=2, ge=1, le=4)
 
     # --- data files ----------------------------------------------------------------------------
     agency_directory_file: Path = CONFIG_DIR / "agencies.yaml"
