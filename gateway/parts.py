@@ -87,6 +87,8 @@ class Normalizing(Protocol):
 
     def normalize(self, session: Session, complaint: Complaint) -> NormalizedComplaint: ...
 
+    def normalize_text(self, session: Session, text: str) -> NormalizedComplaint: ...
+
 
 class Enriching(Stored, Protocol):
     @property

@@ -27,7 +27,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from sqlalchemy import select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 from starlette.middleware.sessions import SessionMiddleware
 
 from config.settings import Settings
@@ -133,8 +133,11 @@ def session_principal(
     settings: Settings,
     secret: str,
     now: datetime | None = None,
+    *,
+    touch: bool = True,
 ) -> tuple[SessionState, Principal | None]:
-    """The user behind the request's session, if it is still valid."""
+    """The user behind the request's session, if it is still valid. `touch=False` (a page
+    polling for changes by itself) does not count as activity: a tab left open still idles out."""
     data = request.session
     uid = data.get("uid")
     if not isinstance(uid, int):
@@ -153,7 +156,7 @@ def session_principal(
     ):
         end_session(request)
         return SessionState.EXPIRED, None
-    if stamp - int(data.get("seen", 0)) >= _REFRESH_SECONDS:
+    if touch and stamp - int(data.get("seen", 0)) >= _REFRESH_SECONDS:
         data["seen"] = stamp  # marks the session modified: the cookie is re-signed
     return SessionState.ACTIVE, Principal(
         user_id=user.id,  # type: ignore[arg-type]
@@ -227,7 +230,7 @@ def authenticate(
 ) -> LoginResult:
     """Check a login and keep the failure count; the caller commits."""
     now = now or utcnow()
-    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    user = session.scalar(select(User).where(col(User.username) == username.strip().lower()))
     if user is None or not user.active:
         verify_password(_DUMMY_HASH, password)
         return LoginResult(LoginOutcome.INVALID)
@@ -237,9 +240,9 @@ def authenticate(
         # One atomic increment: two wrong guesses at once both count.
         failures = session.execute(
             update(User)
-            .where(User.id == user.id)  # type: ignore[arg-type]
-            .values(failed_logins=User.failed_logins + 1)
-            .returning(User.failed_logins)
+            .where(col(User.id) == user.id)
+            .values(failed_logins=col(User.failed_logins) + 1)
+            .returning(col(User.failed_logins))
         ).scalar_one()
         if failures >= max_failures:
             until = now + lockout

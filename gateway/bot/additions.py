@@ -89,8 +89,7 @@ def about_something_else(
     """Whether `text`, sent after `complaint` was filed, is clearly about another problem."""
     if len(fold(text).split()) < MIN_WORDS:
         return False  # not worth normalising
-    # A transient complaint, never added to the session: only its text is read.
-    normalized = gateway.enricher.normalize(session, Complaint(original_text=text))
+    normalized = gateway.enricher.normalize_text(session, text)
     # After an answer the reporter responds to it ("petugasnya ramah sekali"), which classes
     # otherwise than a complaint: there, only another place or topic says "another problem".
     answered = complaint.status == Status.ANSWERED

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from channels.base import Media
 from config.messages import t
@@ -39,6 +39,7 @@ from gateway.complaints import lifecycle, workflow
 from gateway.core import sync as core_sync
 from gateway.outbox import queue as outbox
 from gateway.outbox import recipients as notify
+from gateway.outbox.payloads import CorePayload
 from gateway.outbox.queue import OutboxMessage
 from gateway.store.files import StoredFile
 from gateway.store.models import (
@@ -48,6 +49,7 @@ from gateway.store.models import (
     Category,
     Complaint,
     ComplaintEvent,
+    ComplaintNote,
     Status,
 )
 from normalizer.pii import mask_personal_data
@@ -200,7 +202,9 @@ def verify(
         public=True,
         notice=lifecycle.Notice(S.VERIFIED),
         messages=lambda event_id: [
-            core_sync.sop_message(session, complaint, core_sync.CORE_VERIFY, event_id, {"text": ""})
+            core_sync.sop_message(
+                session, complaint, core_sync.CORE_VERIFY, event_id, CorePayload()
+            )
         ],
         now=now,
     )
@@ -248,11 +252,16 @@ def dispose(
     now: datetime | None = None,
 ) -> ComplaintEvent:
     """Send a verified complaint to the competent agency: queue the forward to the SP4N core
-    and a WhatsApp notice to each of the agency's liaison officers; tell the reporter(s)."""
+    and a WhatsApp notice to each of the agency's liaison officers; tell the reporter(s).
+
+    The koordinator's note is for the agency, not for the public: it becomes an internal note
+    the agency's liaison officers read (`ComplaintNote`), never the text of the public
+    `disposed` event, which the status page and the core's history are built from."""
     now = now or utcnow()
     lifecycle.require_case(session, complaint, "dispose")
     _require_state(complaint, {S.VERIFIED}, "dispose")
     agency = _agency(session, agency_id)
+    note_text = _optional(note, MAX_TEXT)
 
     def consequences(event_id: int) -> list[OutboxMessage | None]:
         notices: list[OutboxMessage | None] = list(
@@ -263,7 +272,7 @@ def dispose(
         if core_sync.lapor_record(session, complaint) is not None:
             # The case already has its record in LAPOR! (it was filed there): the disposition
             # goes to that record, and the case is never filed a second time.
-            payload = {"agency_code": agency.code, "text": _optional(note, MAX_TEXT) or ""}
+            payload = CorePayload(_optional(note, MAX_TEXT) or "", agency_code=agency.code)
             notices.append(
                 core_sync.sop_message(session, complaint, core_sync.CORE_DISPOSE, event_id, payload)
             )
@@ -272,7 +281,7 @@ def dispose(
             core_sync.enqueue_submit(session, complaint)
         return notices
 
-    return lifecycle.step(
+    event = lifecycle.step(
         gateway,
         session,
         complaint,
@@ -280,12 +289,22 @@ def dispose(
         actor=actor,
         action="disposed",
         changes={"agency_id": agency.id, "redisposition_requested_at": None},
-        note=_optional(note, MAX_TEXT),
         public=True,
         notice=lifecycle.Notice(S.DISPOSED),
         messages=consequences,
         now=now,
     )
+    if note_text:
+        session.add(
+            ComplaintNote(
+                complaint_id=complaint.id,  # type: ignore[arg-type]
+                author=actor,
+                body=note_text,
+                for_agency=True,
+                created_at=now,
+            )
+        )
+    return event
 
 
 def redispose(
@@ -332,7 +351,7 @@ def _redispose_message(
     """A LAPOR! record is disposed again, once per key (`core_dispose`); the gateway's own
     report is moved with the keyless re-disposition (`core_redispose`)."""
     if core_sync.lapor_record(session, complaint) is not None:
-        payload = {"agency_code": agency.code, "text": reason.strip()}
+        payload = CorePayload(reason.strip(), agency_code=agency.code)
         return core_sync.sop_message(session, complaint, core_sync.CORE_DISPOSE, event_id, payload)
     return core_sync.redispose_message(complaint, event_id)
 
@@ -352,6 +371,7 @@ def _liaison_notices(
         text_key,
         event_key=f"disposed:{event_id}",
         base_url=gateway.settings.public_base_url,
+        channel=gateway.settings.liaison_whatsapp_channel,
         deadline=deadline_text(gateway, complaint),
     )
 
@@ -383,7 +403,7 @@ def pend(
         if through_lapor:
             # LAPOR!'s citizen has no channel here: the question goes to them through LAPOR!,
             # whose reply comes back as a `reporter_reply` event (gateway/core/sync.py).
-            payload = {"text": question}
+            payload = CorePayload(question)
             return [
                 core_sync.sop_message(session, complaint, core_sync.CORE_ASK, event_id, payload)
             ]
@@ -499,7 +519,7 @@ def _close_with_reason(
         notice=lifecycle.Notice(to, reason=reason),
         # A case with a LAPOR! record is archived or returned to LAPOR!'s national admin there.
         messages=lambda event_id: [
-            core_sync.sop_message(session, complaint, kind, event_id, {"text": reason})
+            core_sync.sop_message(session, complaint, kind, event_id, CorePayload(reason))
         ],
         now=now,
     )
@@ -522,7 +542,7 @@ def merge(
     if Status(target.status) not in MERGE_TARGET_STATES:
         raise ActionInvalid("merge_target_closed", code=target.tracking_code)
     members = session.scalar(
-        select(Complaint.id).where(Complaint.merged_into_id == complaint.id).limit(1)
+        select(col(Complaint.id)).where(col(Complaint.merged_into_id) == complaint.id).limit(1)
     )
     if members is not None:
         # Its own duplicates would lose their way to the answer; merge the other way round.
@@ -573,9 +593,9 @@ def unmerge(
     _require_state(complaint, {S.MERGED}, "unmerge")
     merged = session.scalar(
         select(ComplaintEvent)
-        .where(ComplaintEvent.complaint_id == complaint.id)
-        .where(ComplaintEvent.action.in_(("merged", "auto_merged")))  # type: ignore[attr-defined]
-        .order_by(ComplaintEvent.id.desc())  # type: ignore[union-attr]
+        .where(col(ComplaintEvent.complaint_id) == complaint.id)
+        .where(col(ComplaintEvent.action).in_(("merged", "auto_merged")))
+        .order_by(col(ComplaintEvent.id).desc())
         .limit(1)
     )
     # The cluster it had before the merge (an automatic merge by the duplicate finder keeps it).

@@ -78,6 +78,8 @@ def create_from_form(gateway: Filing, session: Session, row: InboundMessage) -> 
         language=row.language,
     )
     reporter.consent_at = reporter.consent_at or row.received_at
+    # Web-form rows get their code at intake, before the ack (the citizen sees it at once).
+    assert row.assigned_code is not None
     complaint = Complaint(
         tracking_code=row.assigned_code,
         reporter_id=reporter.id,

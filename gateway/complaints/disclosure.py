@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from channels.sniff import EXTENSIONS
 from forwarder.base import CoreAttachment, CoreReport
@@ -74,9 +74,9 @@ def core_report(gateway: Linked, session: Session, complaint: Complaint) -> Core
     reporter = reporter_of(session, complaint)
     attachments = session.scalars(
         select(Attachment)
-        .where(Attachment.complaint_id == complaint.id)
-        .where(Attachment.source == "reporter")
-        .where(Attachment.status == AttachmentStatus.STORED)
+        .where(col(Attachment.complaint_id) == complaint.id)
+        .where(col(Attachment.source) == "reporter")
+        .where(col(Attachment.status) == AttachmentStatus.STORED)
         .order_by(Attachment.id)  # type: ignore[arg-type]
     ).all()
     anonim = complaint.anonim

@@ -33,7 +33,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from channels.base import Media
 from config.messages import t
@@ -84,8 +84,8 @@ def not_follower() -> ColumnElement[bool]:
     """SQL: the complaint is not a follower — one row per case in lists and counts (a merged
     complaint is folded, not following: it keeps its own row)."""
     return or_(
-        Complaint.cluster_id.is_(None),  # type: ignore[union-attr]
-        Complaint.merged_into_id.is_not(None),  # type: ignore[union-attr]
+        col(Complaint.cluster_id).is_(None),
+        col(Complaint.merged_into_id).is_not(None),
     )
 
 
@@ -108,9 +108,9 @@ def followers(session: Session, case: Complaint) -> list[Complaint]:
     return list(
         session.scalars(
             select(Complaint)
-            .where(Complaint.cluster_id == case.id)
-            .where(Complaint.status != S.MERGED.value)
-            .order_by(Complaint.id)
+            .where(col(Complaint.cluster_id) == case.id)
+            .where(col(Complaint.status) != S.MERGED.value)
+            .order_by(col(Complaint.id))
         ).all()
     )
 
@@ -232,7 +232,7 @@ def step_own(
                 reason=notice.reason,
                 text_key=notice.text_key,
                 exclude=notice.exclude,
-                **notice.values,
+                values=notice.values,
             ),
         )
     _enqueue(session, messages(event.id) if callable(messages) else messages)
@@ -326,10 +326,10 @@ def case_answer(
 ) -> tuple[str, tuple[Media, ...]]:
     """The case's latest answer and its proof photos (for a reporter who joins afterwards)."""
     answer = session.scalar(
-        select(ComplaintEvent.note)
-        .where(ComplaintEvent.complaint_id == case.id)
-        .where(ComplaintEvent.action == "answered")
-        .order_by(ComplaintEvent.id.desc())  # type: ignore[union-attr]
+        select(col(ComplaintEvent.note))
+        .where(col(ComplaintEvent.complaint_id) == case.id)
+        .where(col(ComplaintEvent.action) == "answered")
+        .order_by(col(ComplaintEvent.id).desc())
         .limit(1)
     )
     return answer or "", answer_media(gateway, session, case)
@@ -340,9 +340,9 @@ def answer_media(gateway: CaseParts, session: Session, case: Complaint) -> tuple
     signed links, the core's from where the core keeps them."""
     photos = session.scalars(
         select(Attachment)
-        .where(Attachment.complaint_id == case.id)
-        .where(Attachment.source.in_(("liaison", "core")))  # type: ignore[attr-defined]
-        .order_by(Attachment.id)
+        .where(col(Attachment.complaint_id) == case.id)
+        .where(col(Attachment.source).in_(("liaison", "core")))
+        .order_by(col(Attachment.id))
     ).all()
     media = []
     for a in photos:
@@ -401,8 +401,8 @@ def own_values(session: Session, complaint: Complaint) -> dict[str, Any]:
     case_id = complaint.cluster_id
     events = session.scalars(
         select(ComplaintEvent)
-        .where(ComplaintEvent.complaint_id == complaint.id)
-        .order_by(ComplaintEvent.id)
+        .where(col(ComplaintEvent.complaint_id) == complaint.id)
+        .order_by(col(ComplaintEvent.id))
     ).all()
     joined_at = max(
         (i for i, e in enumerate(events) if (e.after or {}).get("cluster_id") == case_id),

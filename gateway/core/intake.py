@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from forwarder.base import CoreAttachment, IncomingReport, UnreadableReport
 from forwarder.manual import InvalidPastedReport, ManualCoreClient
@@ -81,8 +81,8 @@ def _raw_text(raw: Any) -> tuple[str, str]:
 def _row(session: Session, key: str) -> InboundMessage | None:
     return session.scalar(
         select(InboundMessage)
-        .where(InboundMessage.channel == CHANNEL)
-        .where(InboundMessage.external_id == key)
+        .where(col(InboundMessage.channel) == CHANNEL)
+        .where(col(InboundMessage.external_id) == key)
     )
 
 
@@ -138,7 +138,9 @@ def take_lapor_report(
     now = now or utcnow()
     row = _row(session, report.key)
     known = session.scalar(
-        select(Complaint).where(Complaint.core_ref == report.core_id).order_by(Complaint.id)
+        select(Complaint)
+        .where(col(Complaint.core_ref) == report.core_id)
+        .order_by(col(Complaint.id))
     )
     if row is not None and row.status != InboundStatus.UNREADABLE.value:
         complaint = known or (
@@ -183,6 +185,7 @@ def _file(
         session.flush()
         reporter_id = reporter.id
     category = report.category if report.category in {c.value for c in Category} else None
+    assert row.assigned_code is not None  # LAPOR! reports get their code when stored
     complaint = Complaint(
         tracking_code=row.assigned_code,
         reporter_id=reporter_id,
@@ -253,7 +256,7 @@ def _suggest_agency(session: Session, complaint: Complaint, code: str | None) ->
     knows it (the admin still disposes)."""
     if not code:
         return
-    agency = session.scalar(select(Agency).where(Agency.code == code))
+    agency = session.scalar(select(Agency).where(col(Agency.code) == code))
     if agency is None or not agency.active:
         return
     others = [s for s in complaint.agency_suggestions if s.get("code") != agency.code]
@@ -342,7 +345,8 @@ async def poll_incoming(gateway: Filing, max_pages: int = 20) -> int:
         cursor = await asyncio.to_thread(_cursor, gateway)
         for _ in range(max_pages):
             page = await core.incoming(cursor)  # CoreUnavailable: the next round tries again
-            for item in [*page.reports, *page.unreadable]:
+            items: list[IncomingReport | UnreadableReport] = [*page.reports, *page.unreadable]
+            for item in items:
                 taken = await asyncio.to_thread(take, gateway, item, "poll")
                 created += taken.outcome in ("new", "replaced unreadable")
             if page.cursor != cursor:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from forwarder.base import CoreEventKind, ManualTask
 from forwarder.manual import InvalidTrackingId, ManualCoreClient, manual_event
@@ -24,10 +24,11 @@ from gateway.complaints import lifecycle, workflow
 from gateway.complaints.actions import ActionInvalid, NotAllowed
 from gateway.core import sync as core_sync
 from gateway.outbox import queue as outbox
+from gateway.outbox.payloads import CorePayload
 from gateway.store.models import Complaint, OutboxItem, OutboxStatus, Status
 
 if TYPE_CHECKING:
-    from gateway.parts import CaseParts
+    from gateway.parts import CaseParts, Filing
 
 NOT_FOR_CORE = frozenset({Status.ARCHIVED, Status.RETURNED, Status.MERGED})
 # The rows an admin pastes into LAPOR! by hand (the submission has its own form: the id typed back).
@@ -88,8 +89,8 @@ def record_tracking_id(
     )
     submit = session.scalar(
         select(OutboxItem)
-        .where(OutboxItem.complaint_id == complaint.id)
-        .where(OutboxItem.kind == core_sync.CORE_SUBMIT)
+        .where(col(OutboxItem.complaint_id) == complaint.id)
+        .where(col(OutboxItem.kind) == core_sync.CORE_SUBMIT)
     )
     if submit is not None:
         submit.delivery_state = core_sync.PASTED
@@ -110,10 +111,10 @@ def followup_task(
     return client.followup_task(
         kind,
         owner.core_ref if owner else None,
-        str(item.payload.get("text", "")),
+        CorePayload.from_json(item.payload).text,
         core_sync.followup_attachments(gateway, session, item),
         item.idempotency_key,
-        agency_code=item.payload.get("agency_code"),
+        agency_code=CorePayload.from_json(item.payload).agency_code,
     )
 
 
@@ -148,7 +149,11 @@ def record_pasted(
     row.updated_at = utcnow()
     session.add(row)
     workflow.record(
-        session, owner, actor=actor, action="core_pasted", note=row.payload.get("text") or None
+        session,
+        owner,
+        actor=actor,
+        action="core_pasted",
+        note=CorePayload.from_json(row.payload).text or None,
     )
 
 
@@ -165,7 +170,7 @@ def resend(
 
 
 def record_answer(
-    gateway: CaseParts,
+    gateway: Filing,  # the core's events may file a LAPOR! report, so filing is in reach
     session: Session,
     complaint: Complaint,
     *,

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from channels.base import Media
 from config.messages import t
@@ -52,6 +52,7 @@ from forwarder.status_map import to_internal
 from gateway.clock import as_utc, utcnow
 from gateway.complaints import disclosure, lifecycle, workflow
 from gateway.outbox import queue as outbox
+from gateway.outbox.payloads import CorePayload
 from gateway.outbox.queue import Delivered, OutboxMessage
 from gateway.store.models import (
     Agency,
@@ -171,7 +172,7 @@ class CoreSubmitHandler(CoreHandlers, outbox.BaseHandler):
                 return None
             return build_report(self.gateway, session, complaint)
 
-    async def deliver(self, item) -> Delivered:  # type: ignore[no-untyped-def]
+    async def deliver(self, item) -> Delivered:
         report = await asyncio.to_thread(self._report, item.complaint_id)
         if report is None:
             return Delivered(ok=False, error="the complaint no longer exists")
@@ -196,11 +197,11 @@ class CoreSubmitHandler(CoreHandlers, outbox.BaseHandler):
             return Delivered(ok=False, retryable=False, error=f"core rejected: {exc}")
         return Delivered(ok=True, provider_message_id=ref.core_id, details={"status": ref.status})
 
-    async def reconcile(self, item) -> Delivered | None:  # type: ignore[no-untyped-def]
+    async def reconcile(self, item) -> Delivered | None:
         # Unlike a chat message, a report can be looked up: submit only if the core lacks it.
         return await self.deliver(item)
 
-    def on_sent(self, session: Session, item, result: Delivered) -> None:  # type: ignore[no-untyped-def]
+    def on_sent(self, session: Session, item, result: Delivered) -> None:
         complaint = session.get(Complaint, item.complaint_id)
         if complaint is None:
             return
@@ -222,7 +223,7 @@ class CoreSubmitHandler(CoreHandlers, outbox.BaseHandler):
         )
         release_after_filing(session, complaint)
 
-    def on_dead(self, session: Session, item, error: str) -> None:  # type: ignore[no-untyped-def]
+    def on_dead(self, session: Session, item, error: str) -> None:
         complaint = session.get(Complaint, item.complaint_id)
         if complaint is not None:
             workflow.record(
@@ -231,20 +232,18 @@ class CoreSubmitHandler(CoreHandlers, outbox.BaseHandler):
 
 
 class CoreFeedbackHandler(CoreHandlers, outbox.BaseHandler):
-    async def deliver(self, item) -> Delivered:  # type: ignore[no-untyped-def]
-        payload = item.payload
+    async def deliver(self, item) -> Delivered:
+        payload = CorePayload.from_json(item.payload)
         try:
             async with self.client() as core:
-                await core.send_feedback(
-                    payload["core_id"], payload.get("text", ""), payload.get("rating")
-                )
+                await core.send_feedback(payload.core_id or "", payload.text, payload.rating)
         except CoreUnavailable as exc:
             return Delivered(ok=False, retryable=True, error=str(exc))
         except CoreRejected as exc:
             return Delivered(ok=False, error=str(exc))
         return Delivered(ok=True)
 
-    async def reconcile(self, item) -> Delivered | None:  # type: ignore[no-untyped-def]
+    async def reconcile(self, item) -> Delivered | None:
         return await self.deliver(item)  # feedback twice is harmless, lost feedback is not
 
 
@@ -266,7 +265,7 @@ class CoreRedisposeHandler(CoreHandlers, outbox.BaseHandler):
             agency = session.get(Agency, complaint.agency_id) if complaint.agency_id else None
             return complaint.core_ref, agency.code if agency else None, complaint.tracking_code
 
-    async def deliver(self, item) -> Delivered:  # type: ignore[no-untyped-def]
+    async def deliver(self, item) -> Delivered:
         if self.gateway.settings.core_backend == "manual":
             return Delivered(ok=True, details={"manual": True})  # the admin re-disposes in LAPOR!
         core_ref, agency_code, _code = await asyncio.to_thread(self._target, item.complaint_id)
@@ -277,22 +276,24 @@ class CoreRedisposeHandler(CoreHandlers, outbox.BaseHandler):
             return Delivered(ok=False, retryable=True, error="not yet filed in the core")
         try:
             async with self.client() as core:
-                await core.redispose(core_ref, agency_code, item.payload.get("reason", ""))
+                await core.redispose(
+                    core_ref, agency_code, CorePayload.from_json(item.payload).reason
+                )
         except CoreUnavailable as exc:
             return Delivered(ok=False, retryable=True, error=str(exc))
         except CoreRejected as exc:
             return Delivered(ok=False, error=str(exc))
         return Delivered(ok=True)
 
-    async def reconcile(self, item) -> Delivered | None:  # type: ignore[no-untyped-def]
+    async def reconcile(self, item) -> Delivered | None:
         return await self.deliver(item)  # moving to the agency it already has changes nothing
 
-    def on_sent(self, session: Session, item, result: Delivered) -> None:  # type: ignore[no-untyped-def]
+    def on_sent(self, session: Session, item, result: Delivered) -> None:
         if result.details.get("manual"):
             item.delivery_state = MANUAL  # waits for the admin, like every manual task
         release_next(session, item)
 
-    def on_dead(self, session: Session, item, error: str) -> None:  # type: ignore[no-untyped-def]
+    def on_dead(self, session: Session, item, error: str) -> None:
         complaint = session.get(Complaint, item.complaint_id)
         if complaint is not None:
             workflow.record(
@@ -320,9 +321,9 @@ def _in_core(session: Session, complaint: Complaint) -> bool:
     if complaint.core_ref:
         return True
     query = (
-        select(OutboxItem.id)
-        .where(OutboxItem.kind == CORE_SUBMIT)
-        .where(OutboxItem.complaint_id == complaint.id)
+        select(col(OutboxItem.id))
+        .where(col(OutboxItem.kind) == CORE_SUBMIT)
+        .where(col(OutboxItem.complaint_id) == complaint.id)
         .limit(1)
     )
     return session.scalar(query) is not None
@@ -357,15 +358,15 @@ def core_owner(session: Session, complaint: Complaint) -> Complaint:
     # filed a second time.
     member = session.scalar(
         select(Complaint)
-        .where(Complaint.cluster_id.in_(seen))  # type: ignore[union-attr]
-        .where(Complaint.core_ref.is_not(None))  # type: ignore[union-attr]
+        .where(col(Complaint.cluster_id).in_(seen))
+        .where(col(Complaint.core_ref).is_not(None))
         .where(
             or_(
-                Complaint.status != Status.MERGED.value,
-                Complaint.origin_channel == LAPOR_CHANNEL,
+                col(Complaint.status) != Status.MERGED.value,
+                col(Complaint.origin_channel) == LAPOR_CHANNEL,
             )
         )
-        .order_by(Complaint.id)
+        .order_by(col(Complaint.id))
         .limit(1)
     )
     return member if member is not None else complaint
@@ -386,7 +387,7 @@ def sop_message(
     complaint: Complaint,
     kind: str,
     event_id: int,
-    payload: dict[str, object],
+    payload: CorePayload,
 ) -> OutboxMessage | None:
     """An admin's SOP action (`core_verify`, `core_dispose`, `core_return`, `core_archive`,
     `core_ask`) for the LAPOR! record of the case, once per event; None when the case has no
@@ -409,7 +410,7 @@ def sop_message(
 
 
 def _followup_message(
-    session: Session, complaint: Complaint, kind: str, key: str, payload: dict[str, object]
+    session: Session, complaint: Complaint, kind: str, key: str, payload: CorePayload
 ) -> OutboxMessage | None:
     owner = core_owner(session, complaint)
     if not _in_core(session, owner):
@@ -426,7 +427,7 @@ def progress_message(session: Session, complaint: Complaint, event_id: int) -> O
     """ "Sedang diproses" for the core, once per event (a liaison officer acknowledged)."""
     agency = session.get(Agency, complaint.agency_id) if complaint.agency_id else None
     text = t(CORE_LANGUAGE, "core_followup.progress", agency=agency.name if agency else "instansi")
-    return _followup_message(session, complaint, CORE_PROGRESS, str(event_id), {"text": text})
+    return _followup_message(session, complaint, CORE_PROGRESS, str(event_id), CorePayload(text))
 
 
 def answer_message(
@@ -438,10 +439,7 @@ def answer_message(
 ) -> OutboxMessage | None:
     """The agency's answer for the core with its proof photos (stored attachments, sent as
     signed links built at delivery), once per event."""
-    payload: dict[str, object] = {
-        "text": text,
-        "attachment_ids": [a.id for a in attachments if a.id is not None],
-    }
+    payload = CorePayload(text, attachment_ids=tuple(a.id for a in attachments if a.id is not None))
     return _followup_message(session, complaint, CORE_ANSWER, str(event_id), payload)
 
 
@@ -459,7 +457,7 @@ def close_message(
         days=gateway.sla_policy.feedback_working_days,
     )
     return _followup_message(
-        session, complaint, CORE_CLOSE, "case", {"text": text, "reason": reason}
+        session, complaint, CORE_CLOSE, "case", CorePayload(text, reason=reason)
     )
 
 
@@ -467,14 +465,14 @@ def followup_attachments(
     gateway: CaseParts, session: Session, item: OutboxItem
 ) -> tuple[disclosure.CoreAttachment, ...]:
     """The row's photos as the core fetches them: signed, expiring links, fresh each time."""
-    ids = [int(i) for i in item.payload.get("attachment_ids", [])]
+    ids = list(CorePayload.from_json(item.payload).attachment_ids)
     if not ids:
         return ()
     rows = session.scalars(
         select(Attachment)
-        .where(Attachment.id.in_(ids))  # type: ignore[union-attr]
-        .where(Attachment.status == AttachmentStatus.STORED)
-        .order_by(Attachment.id)
+        .where(col(Attachment.id).in_(ids))
+        .where(col(Attachment.status) == AttachmentStatus.STORED)
+        .order_by(col(Attachment.id))
     ).all()
     return disclosure.core_attachments(gateway, rows)
 
@@ -483,11 +481,11 @@ def waiting_for(session: Session, item: OutboxItem) -> OutboxItem | None:
     """The first row for the same report queued before this one and not delivered yet."""
     return session.scalar(
         select(OutboxItem)
-        .where(OutboxItem.complaint_id == item.complaint_id)
-        .where(OutboxItem.kind.in_(ORDERED_KINDS))  # type: ignore[attr-defined]
-        .where(OutboxItem.id < item.id)  # type: ignore[operator]
-        .where(OutboxItem.status.in_((OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT)))  # type: ignore[attr-defined]
-        .order_by(OutboxItem.id)
+        .where(col(OutboxItem.complaint_id) == item.complaint_id)
+        .where(col(OutboxItem.kind).in_(ORDERED_KINDS))
+        .where(col(OutboxItem.id) < item.id)
+        .where(col(OutboxItem.status).in_((OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT)))
+        .order_by(col(OutboxItem.id))
         .limit(1)
     )
 
@@ -497,11 +495,11 @@ def release_next(session: Session, item: OutboxItem) -> None:
     the end of its backoff."""
     following = session.scalar(
         select(OutboxItem)
-        .where(OutboxItem.complaint_id == item.complaint_id)
-        .where(OutboxItem.kind.in_(ORDERED_KINDS))  # type: ignore[attr-defined]
-        .where(OutboxItem.id > item.id)  # type: ignore[operator]
-        .where(OutboxItem.status == OutboxStatus.PENDING)
-        .order_by(OutboxItem.id)
+        .where(col(OutboxItem.complaint_id) == item.complaint_id)
+        .where(col(OutboxItem.kind).in_(ORDERED_KINDS))
+        .where(col(OutboxItem.id) > item.id)
+        .where(col(OutboxItem.status) == OutboxStatus.PENDING)
+        .order_by(col(OutboxItem.id))
         .limit(1)
     )
     if following is not None:
@@ -514,9 +512,9 @@ def release_after_filing(session: Session, complaint: Complaint) -> None:
     waiting (dead letters saying "not yet filed" or "waiting for") are queued again."""
     rows = session.scalars(
         select(OutboxItem)
-        .where(OutboxItem.complaint_id == complaint.id)
-        .where(OutboxItem.kind.in_((CORE_REDISPOSE, *FOLLOWUPS)))  # type: ignore[attr-defined]
-        .where(OutboxItem.status.in_((OutboxStatus.PENDING, OutboxStatus.DEAD)))  # type: ignore[attr-defined]
+        .where(col(OutboxItem.complaint_id) == complaint.id)
+        .where(col(OutboxItem.kind).in_((CORE_REDISPOSE, *FOLLOWUPS)))
+        .where(col(OutboxItem.status).in_((OutboxStatus.PENDING, OutboxStatus.DEAD)))
     ).all()
     now = utcnow()
     for row in rows:
@@ -562,11 +560,11 @@ class CoreFollowupHandler(CoreHandlers, outbox.BaseHandler):
             return _Followup(
                 kind=FOLLOWUPS[item.kind],
                 core_ref=complaint.core_ref,
-                text=str(item.payload.get("text", "")),
+                text=CorePayload.from_json(item.payload).text,
                 attachments=followup_attachments(self.gateway, session, item),
                 blocker=f"{blocker.kind} #{blocker.id}" if blocker is not None else None,
                 blocker_in_flight=in_flight,
-                agency_code=item.payload.get("agency_code") or None,
+                agency_code=CorePayload.from_json(item.payload).agency_code,
             )
 
     async def _ready(self, item: OutboxItem) -> _Followup | Delivered:
@@ -587,7 +585,7 @@ class CoreFollowupHandler(CoreHandlers, outbox.BaseHandler):
             await asyncio.sleep(self.IN_FLIGHT_POLL_SECONDS)
             waited += self.IN_FLIGHT_POLL_SECONDS
 
-    async def deliver(self, item) -> Delivered:  # type: ignore[no-untyped-def]
+    async def deliver(self, item) -> Delivered:
         ready = await self._ready(item)
         if isinstance(ready, Delivered):
             return ready
@@ -621,11 +619,11 @@ class CoreFollowupHandler(CoreHandlers, outbox.BaseHandler):
             return Delivered(ok=False, retryable=False, error=f"core rejected: {exc}")
         return _receipt_delivered(receipt)
 
-    async def reconcile(self, item) -> Delivered | None:  # type: ignore[no-untyped-def]
+    async def reconcile(self, item) -> Delivered | None:
         # The dispatcher died mid-send: the core is asked for the key before anything is sent.
         return await self.deliver(item)
 
-    def on_sent(self, session: Session, item, result: Delivered) -> None:  # type: ignore[no-untyped-def]
+    def on_sent(self, session: Session, item, result: Delivered) -> None:
         complaint = session.get(Complaint, item.complaint_id)
         if complaint is None:
             return
@@ -644,7 +642,7 @@ class CoreFollowupHandler(CoreHandlers, outbox.BaseHandler):
             )
         release_next(session, item)
 
-    def on_dead(self, session: Session, item, error: str) -> None:  # type: ignore[no-untyped-def]
+    def on_dead(self, session: Session, item, error: str) -> None:
         complaint = session.get(Complaint, item.complaint_id)
         if complaint is not None:
             workflow.note(
@@ -668,9 +666,9 @@ def own_followup(session: Session, complaint: Complaint, event: CoreEvent) -> Ou
     that does not, the event id the core answered with, then the content decide."""
     rows = session.scalars(
         select(OutboxItem)
-        .where(OutboxItem.complaint_id == complaint.id)
-        .where(OutboxItem.kind.in_(tuple(FOLLOWUPS)))  # type: ignore[attr-defined]
-        .order_by(OutboxItem.id)
+        .where(col(OutboxItem.complaint_id) == complaint.id)
+        .where(col(OutboxItem.kind).in_(tuple(FOLLOWUPS)))
+        .order_by(col(OutboxItem.id))
     ).all()
     if event.origin_key:
         return next((r for r in rows if r.idempotency_key == event.origin_key), None)
@@ -690,9 +688,14 @@ def own_followup(session: Session, complaint: Complaint, event: CoreEvent) -> Ou
     for row in rows:
         if row.kind != kind:
             continue
-        if kind == CORE_DISPOSE and event.agency_code not in (None, row.payload.get("agency_code")):
+        if kind == CORE_DISPOSE and event.agency_code not in (
+            None,
+            CorePayload.from_json(row.payload).agency_code,
+        ):
             continue
-        if kind == CORE_ANSWER and _words(row.payload.get("text")) != _words(event.text):
+        if kind == CORE_ANSWER and _words(CorePayload.from_json(row.payload).text) != _words(
+            event.text
+        ):
             continue
         if kind == CORE_PROGRESS and (
             _mapped(event.status) is not Status.IN_PROGRESS
@@ -725,11 +728,9 @@ def feedback_message(
         kind=CORE_FEEDBACK,
         key=f"{complaint.tracking_code}:feedback:{key}",
         complaint_id=complaint.id,
-        payload={
-            "core_id": complaint.core_ref,
-            "text": disclosure.feedback_text(text),
-            "rating": rating,
-        },
+        payload=CorePayload(
+            disclosure.feedback_text(text), core_id=complaint.core_ref, rating=rating
+        ),
     )
 
 
@@ -756,13 +757,17 @@ def apply_event_in(
     """Apply one core event inside the caller's transaction (polled, pushed, or typed in by an
     admin with the manual backend), recording it in the event log."""
     now = now or utcnow()
-    if session.scalar(select(CoreEventLog.id).where(CoreEventLog.event_id == event.event_id)):
+    if session.scalar(
+        select(col(CoreEventLog.id)).where(col(CoreEventLog.event_id) == event.event_id)
+    ):
         return "duplicate"
     incoming = None
     if event.kind is CoreEventKind.INCOMING:
         incoming = _incoming(gateway, session, event, source, now)
     complaint = session.scalar(
-        select(Complaint).where(Complaint.core_ref == event.core_id).order_by(Complaint.id)
+        select(Complaint)
+        .where(col(Complaint.core_ref) == event.core_id)
+        .order_by(col(Complaint.id))
     )
     own = own_followup(session, complaint, event) if complaint is not None else None
     if incoming is not None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 from sqlalchemy import select
+from sqlmodel import col
 
 from channels.base import Media, MediaError
 from channels.images import ImageRejected, clean_image
@@ -27,10 +28,10 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
 
 
-def _with_channel():  # type: ignore[no-untyped-def]
+def _with_channel():
     """Attachments with the channel of the message that named them (None: not a channel's)."""
-    return select(Attachment, InboundMessage.channel).join(
-        InboundMessage, InboundMessage.id == Attachment.inbound_message_id, isouter=True
+    return select(Attachment, col(InboundMessage.channel)).join(
+        InboundMessage, col(InboundMessage.id) == col(Attachment.inbound_message_id), isouter=True
     )
 
 
@@ -38,7 +39,7 @@ def _pending(gateway: Fetching, limit: int) -> list[tuple[Attachment, str | None
     with gateway.db.read_session() as session:
         rows = session.execute(
             _with_channel()
-            .where(Attachment.status.in_([AttachmentStatus.PENDING, AttachmentStatus.FAILED]))  # type: ignore[attr-defined]
+            .where(col(Attachment.status).in_([AttachmentStatus.PENDING, AttachmentStatus.FAILED]))
             .where(Attachment.attempts < MAX_ATTEMPTS)
             .order_by(Attachment.id)
             .limit(limit)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -21,13 +21,13 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from channels import base
 from gateway.clock import utcnow
 from gateway.complaints.tracking import new_code
 from gateway.complaints.workflow import commit
-from gateway.store.db import Database
+from gateway.store.db import Database, row_ids
 from gateway.store.models import Complaint, InboundMessage, InboundStatus
 
 if TYPE_CHECKING:
@@ -43,6 +43,19 @@ class Accepted:
     inbound_id: int
     duplicate: bool  # the provider sent this one before
     tracking_code: str | None = None  # pre-assigned (web form) so the citizen sees it at once
+
+
+def _extra(message: base.InboundMessage) -> dict[str, object]:
+    """The channel's extras, and whether the message was public (a comment under a post: see
+    gateway/bot/public_posts.py), what a reply goes under, and where to see it."""
+    extra: dict[str, object] = dict(message.extra)
+    if message.public:
+        extra["public"] = True
+    if message.thread_ref:
+        extra["thread_ref"] = message.thread_ref
+    if message.permalink:
+        extra["permalink"] = message.permalink
+    return extra
 
 
 def _row_values(message: base.InboundMessage, raw_payload: str, raw_content_type: str) -> dict:
@@ -63,7 +76,7 @@ def _row_values(message: base.InboundMessage, raw_payload: str, raw_content_type
         "button_payload": message.button_payload,
         "contact_phone": message.contact_phone,
         "language": message.language,
-        "extra": dict(message.extra),
+        "extra": _extra(message),
         "raw_payload": raw_payload,
         "raw_content_type": raw_content_type,
         "received_at": message.received_at,
@@ -77,8 +90,10 @@ def _free_code(session: Session) -> str:
     while True:
         code = new_code()
         taken = session.scalar(
-            select(Complaint.id).where(Complaint.tracking_code == code)
-        ) or session.scalar(select(InboundMessage.id).where(InboundMessage.assigned_code == code))
+            select(col(Complaint.id)).where(col(Complaint.tracking_code) == code)
+        ) or session.scalar(
+            select(col(InboundMessage.id)).where(col(InboundMessage.assigned_code) == code)
+        )
         if not taken:
             return code
 
@@ -133,7 +148,7 @@ def _accept_once(
     raw_payload: str,
     raw_content_type: str,
     assign_code: bool,
-    overrides: dict[str, object],
+    overrides: Mapping[str, object],
 ) -> Accepted:
     with db.session() as session:
         values = {**_row_values(message, raw_payload, raw_content_type), **overrides}
@@ -144,21 +159,27 @@ def _accept_once(
             insert(InboundMessage)
             .values(**values)
             .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-            .returning(InboundMessage.id)
+            .returning(col(InboundMessage.id))
         )
         new_id = session.connection().execute(stmt).scalar()
         if new_id is not None:
             session.commit()
             return Accepted(new_id, duplicate=False, tracking_code=values.get("assigned_code"))
         existing = session.execute(
-            select(InboundMessage.id, InboundMessage.assigned_code, InboundMessage.complaint_id)
-            .where(InboundMessage.channel == message.channel)
-            .where(InboundMessage.external_id == message.external_id)
+            select(
+                col(InboundMessage.id),
+                col(InboundMessage.assigned_code),
+                col(InboundMessage.complaint_id),
+            )
+            .where(col(InboundMessage.channel) == message.channel)
+            .where(col(InboundMessage.external_id) == message.external_id)
         ).one()
         code = existing.assigned_code
         if existing.complaint_id and not code:
             code = session.scalar(
-                select(Complaint.tracking_code).where(Complaint.id == existing.complaint_id)
+                select(col(Complaint.tracking_code)).where(
+                    col(Complaint.id) == existing.complaint_id
+                )
             )
         session.commit()
         return Accepted(existing.id, duplicate=True, tracking_code=code)
@@ -175,8 +196,8 @@ def process(gateway: Intake, inbound_id: int) -> bool:
     with gateway.db.session() as session:
         claimed = session.execute(
             update(InboundMessage)
-            .where(InboundMessage.id == inbound_id)
-            .where(InboundMessage.status == InboundStatus.PENDING.value)
+            .where(col(InboundMessage.id) == inbound_id)
+            .where(col(InboundMessage.status) == InboundStatus.PENDING.value)
             .values(status=InboundStatus.PROCESSED.value, processed_at=now)
         ).rowcount  # type: ignore[attr-defined]
         if not claimed:
@@ -212,13 +233,13 @@ def _record_failure(db: Database, inbound_id: int, exc: Exception) -> None:
 def unprocessed_ids(db: Database, older_than_seconds: float = 0) -> list[int]:
     cutoff = utcnow() - timedelta(seconds=older_than_seconds)
     with db.read_session() as session:
-        return list(
+        return row_ids(
             session.scalars(
-                select(InboundMessage.id)
-                .where(InboundMessage.status == InboundStatus.PENDING.value)
-                .where(InboundMessage.created_at <= cutoff)
-                .order_by(InboundMessage.id)
-            ).all()
+                select(col(InboundMessage.id))
+                .where(col(InboundMessage.status) == InboundStatus.PENDING.value)
+                .where(col(InboundMessage.created_at) <= cutoff)
+                .order_by(col(InboundMessage.id))
+            )
         )
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from channels.base import (
     DeliveryState,
@@ -100,8 +101,8 @@ def unreadable(gateway: Intake, limit: int = 100) -> list[InboundRow]:
         return list(
             session.scalars(
                 select(InboundRow)
-                .where(InboundRow.status == InboundStatus.UNREADABLE.value)
-                .order_by(InboundRow.id.desc())  # type: ignore[union-attr]
+                .where(col(InboundRow.status) == InboundStatus.UNREADABLE.value)
+                .order_by(col(InboundRow.id).desc())
                 .limit(limit)
             ).all()
         )
@@ -113,7 +114,7 @@ def count_unreadable(gateway: Intake) -> int:
             session.scalar(
                 select(func.count())
                 .select_from(InboundRow)
-                .where(InboundRow.status == InboundStatus.UNREADABLE.value)
+                .where(col(InboundRow.status) == InboundStatus.UNREADABLE.value)
             )
             or 0
         )
@@ -212,8 +213,8 @@ def record_statuses(gateway: Intake, statuses: list[DeliveryStatus]) -> None:
         for status in statuses:
             row = session.scalar(
                 select(OutboxItem)
-                .where(OutboxItem.channel == status.channel)
-                .where(OutboxItem.provider_message_id == status.provider_message_id)
+                .where(col(OutboxItem.channel) == status.channel)
+                .where(col(OutboxItem.provider_message_id) == status.provider_message_id)
             )
             if row is None:
                 continue

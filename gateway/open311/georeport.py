@@ -29,7 +29,7 @@ from xml.etree import ElementTree as ET
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from config.messages import t
 from gateway.clock import as_utc
@@ -225,27 +225,27 @@ def parse_query(params: Mapping[str, str], now: datetime, timezone: str, lang: s
 
 def find(session: Session, query: Query) -> list[Complaint]:
     """The complaints the query names, as the list shows them (newest first, capped)."""
-    stmt = select(Complaint).where(Complaint.rahasia.is_(False))  # type: ignore[attr-defined]
+    stmt = select(Complaint).where(col(Complaint.rahasia).is_(False))
     if query.ids:
-        stmt = stmt.where(Complaint.tracking_code.in_(query.ids))  # type: ignore[attr-defined]
-        stmt = stmt.where(Complaint.status.in_([s.value for s in SHOWN_STATES]))  # type: ignore[attr-defined]
+        stmt = stmt.where(col(Complaint.tracking_code).in_(query.ids))
+        stmt = stmt.where(col(Complaint.status).in_([s.value for s in SHOWN_STATES]))
     else:
-        stmt = stmt.where(Complaint.status.in_([s.value for s in LISTED_STATES]))  # type: ignore[attr-defined]
+        stmt = stmt.where(col(Complaint.status).in_([s.value for s in LISTED_STATES]))
         # One request per case: the complaints that follow another one's case are its reporters.
         stmt = stmt.where(lifecycle.not_follower())
         if query.service_codes:
-            stmt = stmt.where(Complaint.category.in_(query.service_codes))  # type: ignore[attr-defined]
+            stmt = stmt.where(col(Complaint.category).in_(query.service_codes))
         if query.start is not None:
-            stmt = stmt.where(Complaint.received_at >= query.start)
+            stmt = stmt.where(col(Complaint.received_at) >= query.start)
         if query.end is not None:
-            stmt = stmt.where(Complaint.received_at <= query.end)
+            stmt = stmt.where(col(Complaint.received_at) <= query.end)
         if query.statuses and len(set(query.statuses)) == 1:
             closed = [s.value for s in CLOSED_STATES]
             if query.statuses[0] == "closed":
-                stmt = stmt.where(Complaint.status.in_(closed))  # type: ignore[attr-defined]
+                stmt = stmt.where(col(Complaint.status).in_(closed))
             else:
-                stmt = stmt.where(Complaint.status.not_in(closed))  # type: ignore[attr-defined]
-    stmt = stmt.order_by(Complaint.received_at.desc()).limit(MAX_RESULTS)  # type: ignore[attr-defined]
+                stmt = stmt.where(col(Complaint.status).not_in(closed))
+    stmt = stmt.order_by(col(Complaint.received_at).desc()).limit(MAX_RESULTS)
     return list(session.scalars(stmt).all())
 
 
@@ -254,9 +254,9 @@ def one(session: Session, code: str) -> Complaint | None:
     `rahasia` complaint is not there at all."""
     return session.scalar(
         select(Complaint)
-        .where(Complaint.tracking_code == code.strip().upper())
-        .where(Complaint.rahasia.is_(False))  # type: ignore[attr-defined]
-        .where(Complaint.status.in_([s.value for s in SHOWN_STATES]))  # type: ignore[attr-defined]
+        .where(col(Complaint.tracking_code) == code.strip().upper())
+        .where(col(Complaint.rahasia).is_(False))
+        .where(col(Complaint.status).in_([s.value for s in SHOWN_STATES]))
     )
 
 

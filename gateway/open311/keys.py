@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from gateway.clock import utcnow
 from gateway.store.models import InboundMessage, Open311Key
@@ -60,7 +61,7 @@ def revoke(gateway: Stored, key_id: int) -> bool:
 
 def listing(gateway: Stored) -> list[Open311Key]:
     with gateway.db.read_session() as session:
-        return list(session.scalars(select(Open311Key).order_by(Open311Key.id)).all())
+        return list(session.scalars(select(Open311Key).order_by(col(Open311Key.id))).all())
 
 
 def holder(gateway: Stored, key: str | None) -> Open311Key | None:
@@ -69,7 +70,7 @@ def holder(gateway: Stored, key: str | None) -> Open311Key | None:
         return None
     digest = _hash(key)
     with gateway.db.read_session() as session:
-        row = session.scalar(select(Open311Key).where(Open311Key.key_hash == digest))
+        row = session.scalar(select(Open311Key).where(col(Open311Key.key_hash) == digest))
     # The look-up is by hash; comparing again in constant time costs nothing.
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, digest):
         return None
@@ -83,9 +84,9 @@ def used_last_hour(gateway: Stored, key_id: int, now: datetime | None = None) ->
             session.scalar(
                 select(func.count())
                 .select_from(InboundMessage)
-                .where(InboundMessage.channel == CHANNEL)
-                .where(InboundMessage.sender.like(f"{sender_prefix(key_id)}%"))  # type: ignore[attr-defined]
-                .where(InboundMessage.created_at >= since)
+                .where(col(InboundMessage.channel) == CHANNEL)
+                .where(col(InboundMessage.sender).like(f"{sender_prefix(key_id)}%"))
+                .where(col(InboundMessage.created_at) >= since)
             )
             or 0
         )

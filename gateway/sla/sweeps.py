@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import or_, select
-from sqlmodel import Session
+from sqlalchemy import ColumnElement, or_, select
+from sqlmodel import Session, col
 
 from gateway.clock import utcnow
 from gateway.complaints import feedback, lifecycle, workflow
@@ -40,6 +40,7 @@ from gateway.outbox import queue as outbox
 from gateway.outbox import recipients as notify
 from gateway.reports import digest
 from gateway.sla import calendar_days, deadlines
+from gateway.store.db import row_ids
 from gateway.store.models import Agency, Complaint, GatewayState, Status
 from workdays.deadlines import Deadlines, Reminder, reminders_due
 
@@ -106,23 +107,22 @@ def _answer_candidates(gateway: Sweeping, now: datetime) -> list[int]:
     calendar, policy = gateway.calendar, gateway.sla_policy
     lead = max((-o for o in policy.reminder_offsets.get("answer", ()) if o < 0), default=0)
     horizon = calendar.end_of_day(calendar.shift_working_days(calendar.local_date(now), lead + 1))
-    due_soon = Complaint.answer_due_at <= horizon  # type: ignore[operator]
-    conditions = [due_soon]
+    conditions: list[ColumnElement[bool]] = [col(Complaint.answer_due_at) <= horizon]
     if policy.escalation_working_days is not None:
         # n working days span at least n calendar days.
         oldest = now - timedelta(days=policy.escalation_working_days)
         conditions.append(
-            Complaint.escalated.is_(False) & (Complaint.disposed_at <= oldest)  # type: ignore[attr-defined,operator]
+            col(Complaint.escalated).is_(False) & (col(Complaint.disposed_at) <= oldest)
         )
     with gateway.db.read_session() as session:
-        return list(
+        return row_ids(
             session.scalars(
-                select(Complaint.id)
-                .where(Complaint.status.in_(ANSWER_RUNNING))  # type: ignore[attr-defined]
-                .where(Complaint.cluster_id.is_(None))  # type: ignore[union-attr]
+                select(col(Complaint.id))
+                .where(col(Complaint.status).in_(ANSWER_RUNNING))
+                .where(col(Complaint.cluster_id).is_(None))
                 .where(or_(*conditions))
-                .order_by(Complaint.id)
-            ).all()
+                .order_by(col(Complaint.id))
+            )
         )
 
 
@@ -187,6 +187,7 @@ def _queue_reminder(
         event_key=f"sla:{clock}:{label}:{due_date.isoformat()}",
         kind="reminder",
         base_url=gateway.settings.public_base_url,
+        channel=gateway.settings.liaison_whatsapp_channel,
         deadline=due_date.strftime("%d-%m-%Y"),
         days=str(abs(reminder.offset)),
     )
@@ -225,11 +226,11 @@ def close_silent(gateway: Sweeping, now: datetime, result: SweepResult) -> None:
     with gateway.db.read_session() as session:
         ids = list(
             session.scalars(
-                select(Complaint.id)
-                .where(Complaint.status == Status.ANSWERED.value)
-                .where(Complaint.cluster_id.is_(None))  # type: ignore[union-attr]
-                .where(Complaint.feedback_due_at < now)  # type: ignore[operator]
-                .order_by(Complaint.id)
+                select(col(Complaint.id))
+                .where(col(Complaint.status) == Status.ANSWERED.value)
+                .where(col(Complaint.cluster_id).is_(None))
+                .where(col(Complaint.feedback_due_at) < now)
+                .order_by(col(Complaint.id))
             ).all()
         )
     for complaint_id in ids:
@@ -304,9 +305,9 @@ def redate_open_complaints(gateway: Sweeping, now: datetime) -> int:
         with gateway.db.session() as session:
             batch = session.scalars(
                 select(Complaint)
-                .where(Complaint.status.in_(open_states))  # type: ignore[attr-defined]
-                .where(Complaint.id > last_id)  # type: ignore[operator]
-                .order_by(Complaint.id)
+                .where(col(Complaint.status).in_(open_states))
+                .where(col(Complaint.id) > last_id)
+                .order_by(col(Complaint.id))
                 .limit(BATCH)
             ).all()
             if not batch:

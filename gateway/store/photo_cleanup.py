@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 from sqlalchemy import select
+from sqlmodel import col
 
 from channels.images import ImageRejected, clean_image, metadata_left
 from gateway.store.models import Attachment, AttachmentStatus, InboundMessage, InboundStatus
@@ -47,9 +48,9 @@ def strip_stored_photos(gateway: Filed) -> CleanupResult:
     max_side = gateway.settings.image_max_side
     with gateway.db.read_session() as session:
         ids = session.scalars(
-            select(Attachment.id)
-            .where(Attachment.status == AttachmentStatus.STORED)
-            .where(Attachment.content_type.like("image/%"))  # type: ignore[union-attr]
+            select(col(Attachment.id))
+            .where(col(Attachment.status) == AttachmentStatus.STORED)
+            .where(col(Attachment.content_type).like("image/%"))
             .order_by(Attachment.id)  # type: ignore[arg-type]
         ).all()
     old_keys: set[str] = set()
@@ -88,11 +89,13 @@ def _delete_unused(gateway: Filed, keys: set[str]) -> int:
     with gateway.db.read_session() as session:
         still_used = set(
             session.scalars(
-                select(Attachment.storage_key).where(Attachment.storage_key.in_(keys))  # type: ignore[union-attr]
+                select(col(Attachment.storage_key)).where(col(Attachment.storage_key).in_(keys))
             ).all()
         )
         for media in session.scalars(
-            select(InboundMessage.media).where(InboundMessage.status == InboundStatus.PENDING)
+            select(col(InboundMessage.media)).where(
+                col(InboundMessage.status) == InboundStatus.PENDING
+            )
         ):
             still_used |= {m.get("ref") for m in media or [] if isinstance(m, dict)}
     deleted = 0

@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from forwarder.base import CoreAttachment, IncomingReport, UnreadableReport
 from gateway.complaints import actions, lifecycle, workflow
@@ -179,7 +180,7 @@ def test_a_report_filed_in_lapor_joins_the_inbox_once_and_round_trips(env: CoreE
     page = httpx.get(f"{env.core_url}/warga/laporan/{core_id}", timeout=10).text
     assert "ditambal tim DPUPR" in page
     with env.gateway.db.read_session() as session:
-        sent = session.scalars(select(OutboxItem).where(OutboxItem.kind.like("core_%"))).all()
+        sent = session.scalars(select(OutboxItem).where(col(OutboxItem.kind).like("core_%"))).all()
         assert {r.status for r in sent} == {OutboxStatus.SENT}
         assert not session.scalars(select(OutboxItem).where(OutboxItem.kind == "reply")).all()
 
@@ -323,7 +324,7 @@ def test_whatsapp_and_lapor_about_one_problem_are_one_case_with_the_lapor_record
     assert core_sync.CORE_SUBMIT not in kinds(env)
     with env.gateway.db.read_session() as session:
         rows = session.scalars(
-            select(OutboxItem).where(OutboxItem.kind.in_(("core_verify", "core_dispose")))
+            select(OutboxItem).where(col(OutboxItem.kind).in_(("core_verify", "core_dispose")))
         ).all()
         assert {r.complaint_id for r in rows} == {lapor.id}
     env.dispatch()

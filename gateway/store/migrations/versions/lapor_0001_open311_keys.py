@@ -14,7 +14,7 @@ from alembic import op
 import gateway.store.db
 
 revision: str = "lapor_0001"
-down_revision: str | None = "citizen_0001"
+down_revision: str | None = "triage_0001"  # chained after the triage migration at merge
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
