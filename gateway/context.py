@@ -8,6 +8,8 @@ from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 
+from sqlmodel import Session
+
 from channels import registry
 from channels.base import Channel
 from channels.webform import Limits, WebformChannel
@@ -102,6 +104,10 @@ class Gateway:
     def calendar(self) -> WorkingCalendar:
         """The holiday files plus the admins' days, rebuilt when an admin changes them."""
         return self.calendar_source.current()
+
+    def calendar_in(self, session: Session) -> WorkingCalendar:
+        """The calendar, checked through the caller's session (inside a transaction)."""
+        return self.calendar_source.current(session)
 
     @cached_property
     def sla_policy(self) -> SlaPolicy:
