@@ -17,10 +17,11 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session
 
 from channels import base
@@ -73,12 +74,12 @@ def _row_values(message: base.InboundMessage, raw_payload: str, raw_content_type
     }
 
 
-def _free_code(session: Session) -> str:
+def _free_code(conn: Connection) -> str:
     while True:
         code = new_code()
-        taken = session.scalar(
+        taken = conn.scalar(
             select(Complaint.id).where(Complaint.tracking_code == code)
-        ) or session.scalar(select(InboundMessage.id).where(InboundMessage.assigned_code == code))
+        ) or conn.scalar(select(InboundMessage.id).where(InboundMessage.assigned_code == code))
         if not taken:
             return code
 
@@ -127,6 +128,20 @@ def keep_unreadable(
     )
 
 
+def _insert_statement(postgres: bool) -> Insert:
+    insert = pg_insert if postgres else sqlite_insert
+    return (
+        insert(InboundMessage)
+        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+        .returning(InboundMessage.id)
+    )
+
+
+# Built once per engine kind: the ack path compiles nothing per request (SQLAlchemy caches the
+# compiled form of a statement it has seen; the values go in as parameters).
+_INSERT = {False: _insert_statement(False), True: _insert_statement(True)}
+
+
 def _accept_once(
     db: Database,
     message: base.InboundMessage,
@@ -135,32 +150,24 @@ def _accept_once(
     assign_code: bool,
     overrides: dict[str, object],
 ) -> Accepted:
-    with db.session() as session:
+    # The ack path: one connection, one INSERT, one commit, no ORM session (issue 12).
+    with db.ack_engine.begin() as conn:
         values = {**_row_values(message, raw_payload, raw_content_type), **overrides}
         if assign_code:
-            values["assigned_code"] = _free_code(session)
-        insert = pg_insert if db.is_postgres else sqlite_insert
-        stmt = (
-            insert(InboundMessage)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-            .returning(InboundMessage.id)
-        )
-        new_id = session.connection().execute(stmt).scalar()
+            values["assigned_code"] = _free_code(conn)
+        new_id = conn.execute(_INSERT[db.is_postgres], values).scalar()
         if new_id is not None:
-            session.commit()
             return Accepted(new_id, duplicate=False, tracking_code=values.get("assigned_code"))
-        existing = session.execute(
+        existing = conn.execute(
             select(InboundMessage.id, InboundMessage.assigned_code, InboundMessage.complaint_id)
             .where(InboundMessage.channel == message.channel)
             .where(InboundMessage.external_id == message.external_id)
         ).one()
         code = existing.assigned_code
         if existing.complaint_id and not code:
-            code = session.scalar(
+            code = conn.scalar(
                 select(Complaint.tracking_code).where(Complaint.id == existing.complaint_id)
             )
-        session.commit()
         return Accepted(existing.id, duplicate=True, tracking_code=code)
 
 

@@ -53,11 +53,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
-def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
+def _sqlite_engine(url: str, *, lock_timeout: float = 30.0, **kwargs: Any) -> Engine:
     path = url.split("///", 1)[-1]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": lock_timeout}, **kwargs
+    )
+    busy_ms = int(lock_timeout * 1000)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -67,7 +70,7 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -84,12 +87,39 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
 
 
 class Database:
-    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+    def __init__(self, url: str, *, ack_timeout: float = 5.0, **engine_kwargs: Any) -> None:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self._read_engine = (
             self.engine.execution_options(sqlite_readonly=True) if self.is_sqlite else self.engine
         )
+        self.ack_timeout = ack_timeout
+        self._ack_engine: Engine | None = None
+        self._ack_pool = (
+            engine_kwargs.get("pool_size", 5) + engine_kwargs.get("max_overflow", 10)
+            if "poolclass" not in engine_kwargs
+            else 5
+        )
+
+    @property
+    def ack_engine(self) -> Engine:
+        """Where a provider's message is stored before it is acknowledged (`intake.accept`).
+
+        On SQLite its own connections wait at most `ack_timeout` for the write lock (the main
+        engine waits 30 s: a sweep may hold it that long), so a webhook answers 503 in time
+        and the provider retries, instead of hanging past the provider's timeout. On
+        PostgreSQL an INSERT waits on no lock others hold for long; the main pool serves it."""
+        if not self.is_sqlite or self.url.endswith((":memory:", "://")):
+            return self.engine  # (an in-memory database is one per engine)
+        if self._ack_engine is None:
+            self._ack_engine = _sqlite_engine(
+                self.url,
+                lock_timeout=self.ack_timeout,
+                pool_size=self._ack_pool,
+                max_overflow=0,
+                pool_timeout=self.ack_timeout,
+            )
+        return self._ack_engine
 
     @property
     def is_sqlite(self) -> bool:
@@ -124,3 +154,5 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._ack_engine is not None:
+            self._ack_engine.dispose()
