@@ -137,6 +137,8 @@ def _insert_statement(postgres: bool) -> Insert:
     )
 
 
+_PG_LOCK_TIMEOUT = "SET LOCAL lock_timeout = %d"
+
 # Built once per engine kind: the ack path compiles nothing per request (SQLAlchemy caches the
 # compiled form of a statement it has seen; the values go in as parameters).
 _INSERT = {False: _insert_statement(False), True: _insert_statement(True)}
@@ -152,6 +154,11 @@ def _accept_once(
 ) -> Accepted:
     # The ack path: one connection, one INSERT, one commit, no ORM session (issue 12).
     with db.ack_engine.begin() as conn:
+        if db.is_postgres:
+            # A table lock (a migration, an admin's maintenance) must not hold the provider
+            # past its timeout: 503 in time, and it retries. (SQLite: the ack engine's
+            # busy timeout does this.)
+            conn.exec_driver_sql(_PG_LOCK_TIMEOUT % int(db.ack_timeout * 1000))
         values = {**_row_values(message, raw_payload, raw_content_type), **overrides}
         if assign_code:
             values["assigned_code"] = _free_code(conn)
@@ -227,6 +234,24 @@ def unprocessed_ids(db: Database, older_than_seconds: float = 0) -> list[int]:
                 .order_by(InboundMessage.id)
             ).all()
         )
+
+
+def sender_key(channel: str, sender: str) -> str:
+    """Whose message it is: one reporter's messages are processed one after another."""
+    return f"{channel}:{sender}"
+
+
+def unprocessed_senders(db: Database, older_than_seconds: float = 0) -> list[tuple[int, str]]:
+    """Pending rows as (id, sender key), oldest first (for the inbound threads)."""
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    with db.read_session() as session:
+        rows = session.execute(
+            select(InboundMessage.id, InboundMessage.channel, InboundMessage.sender)
+            .where(InboundMessage.status == InboundStatus.PENDING.value)
+            .where(InboundMessage.created_at <= cutoff)
+            .order_by(InboundMessage.id)
+        ).all()
+    return [(row.id, sender_key(row.channel, row.sender)) for row in rows]
 
 
 def resume(gateway: Gateway, older_than_seconds: float = 0) -> int:

@@ -7,6 +7,7 @@ against only shows with real concurrency, never through the in-process TestClien
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -19,12 +20,14 @@ import pytest
 import uvicorn
 from sqlalchemy import func, select
 
+from channels.telegram import SECRET_HEADER
 from config.settings import Settings
 from gateway.app import create_app
 from gateway.context import Gateway
 from gateway.intake import inbound as intake
 from gateway.store.db import Database
-from gateway.store.models import Complaint
+from gateway.store.models import Complaint, InboundMessage
+from tests.channels.cases import TEST_TELEGRAM_SECRET, channel_settings
 from tests.gateway.factories import inbound
 
 
@@ -142,3 +145,87 @@ def test_many_concurrent_api_complaints_are_all_accepted_and_processed(
         assert _wait_for(lambda: _count(db, Complaint) == n, 20), _count(db, Complaint)
         with httpx.Client(timeout=5) as client:
             assert client.get(f"{url}/healthz").status_code == 200
+
+
+def _telegram_update(update_id: int) -> bytes:
+    return json.dumps(
+        {
+            "update_id": update_id,
+            "message": {
+                "message_id": update_id,
+                "from": {"id": 4242, "is_bot": False, "first_name": "Budi"},
+                "chat": {"id": 4242, "type": "private", "first_name": "Budi"},
+                "date": int(time.time()),
+                "text": "Jalan di Desa Sumberjo rusak parah, banyak lubang besar",
+            },
+        }
+    ).encode()
+
+
+@contextmanager
+def _write_lock_held(db: Database) -> Iterator[None]:
+    """Another connection holds what the ack's INSERT needs: SQLite's write lock (a long sweep,
+    a backup), or on PostgreSQL a lock on the table (a migration)."""
+    conn = db.engine.connect()
+    try:
+        if db.is_sqlite:
+            conn.exec_driver_sql(
+                "INSERT INTO gateway_state (key, value, updated_at) "
+                "VALUES ('lock-test', '', '2026-01-01 00:00:00')"
+            )
+        else:
+            conn.exec_driver_sql("LOCK TABLE inbound_message IN EXCLUSIVE MODE")
+        yield
+    finally:
+        conn.rollback()
+        conn.close()
+
+
+def test_a_held_write_lock_never_stalls_the_server(db: Database, db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 11 §2: while another connection holds the lock the INSERT needs, a webhook answers
+    within its budget with a clean 503 (the provider retries), /healthz answers at once, and
+    the retry after the lock is gone is stored once."""
+    settings = channel_settings(
+        database_url=db_url,
+        data_dir=tmp_path / "var",
+        scheduler_enabled=False,
+        app_env="test",
+        secret_key="test-secret-key-not-for-production",
+        ack_timeout_seconds=1.0,
+    )
+    gateway = Gateway.create(settings, db=Database(db_url, ack_timeout=1.0))
+    gateway.processors = {name: (lambda *_: None) for name in gateway.processors}
+    headers = {"content-type": "application/json", SECRET_HEADER: TEST_TELEGRAM_SECRET}
+    body = _telegram_update(880001)
+    try:
+        with serving(create_app(settings, gateway)) as url, httpx.Client(timeout=10) as client:
+            with _write_lock_held(gateway.db):
+                blocked = _at_once(
+                    4,
+                    lambda i: _timed(
+                        client.post, f"{url}/webhooks/telegram", content=body, headers=headers
+                    ),
+                )
+                health = _timed(client.get, f"{url}/healthz")
+            for response, seconds in blocked:
+                assert response.status_code == 503, response.text
+                assert seconds < 3.0, f"the webhook took {seconds:.1f} s"
+                assert response.json()["message"]
+            assert health[0].status_code == 200 and health[1] < 1.0, health
+            retried = client.post(f"{url}/webhooks/telegram", content=body, headers=headers)
+            assert retried.status_code == 200
+            assert (
+                client.post(f"{url}/webhooks/telegram", content=body, headers=headers).status_code
+                == 200
+            )
+        with gateway.db.read_session() as session:
+            stored = session.scalars(select(InboundMessage.external_id)).all()
+        assert len(stored) == 1
+    finally:
+        gateway.db.dispose()
+
+
+def _timed(call: Any, *args: Any, **kwargs: Any) -> tuple[Any, float]:
+    started = time.monotonic()
+    response = call(*args, **kwargs)
+    return response, time.monotonic() - started
