@@ -127,7 +127,8 @@ class OutboxThread:
 
     def stop(self, timeout: float = 15.0) -> None:
         self._stopped.set()
-        self._thread.join(timeout)
+        if self._thread.ident is not None:  # started
+            self._thread.join(timeout)
 
     def alive(self, slack_seconds: float) -> bool:
         last = self.dispatcher.last_cycle

@@ -399,9 +399,14 @@ class Dispatcher:
                 wake.clear()
                 # Nothing due (or no room): wait for a commit that queued rows, a send that
                 # made room, or the poll (other processes' rows, retries coming due).
-                timeout = 0.2 if stopped.is_set() else self.poll_seconds
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), timeout=timeout)
+                # `stopped` is a thread's event: looked at every quarter of a second.
+                deadline = time.monotonic() + self.poll_seconds
+                while not stopped.is_set() and not wake.is_set():
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(wake.wait(), timeout=min(left, 0.25))
         finally:
             stop_waking()
             if tasks:
