@@ -4,6 +4,9 @@ deployments. Everything else talks to the database through `Database.session()`.
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -73,17 +76,104 @@ def _sqlite_engine(url: str, *, lock_timeout: float = 30.0, **kwargs: Any) -> En
         cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.close()
 
+    writers = _writer_gate(path)
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # A deferred transaction that reads and then writes fails at once with SQLITE_BUSY when
         # another writer got there first; taking the write lock up front makes writers queue
-        # (busy_timeout) instead. Read-only sessions keep the cheap deferred BEGIN.
+        # instead. Read-only sessions keep the cheap deferred BEGIN.
         if conn.get_execution_options().get("sqlite_readonly"):
             conn.exec_driver_sql("BEGIN")
-        else:
+            return
+        writers.enter(conn.connection, lock_timeout)
+        try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            writers.leave(conn.connection)
+            raise
 
+    writers.wrap(engine.dialect)
     return engine
+
+
+class _WriterGate:
+    """This process's writers of one SQLite file queue here, in Python, before BEGIN IMMEDIATE.
+
+    SQLite's own wait (busy_timeout) polls with growing sleeps (1, 2, 5 ... 100 ms): under a
+    flood a waiting writer sleeps through many chances and newcomers overtake it, so acks
+    took seconds (issue 12). Here the turn is handed to the writer that waited longest, at
+    once. busy_timeout still covers writers in other processes (the CLI, a second instance).
+    """
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._busy = False
+        self._waiters: deque[threading.Lock] = deque()
+        self._holders: set[int] = set()
+
+    def enter(self, connection: Any, timeout: float) -> None:
+        key = id(_raw(connection))
+        with self._mutex:
+            if not self._busy:
+                self._busy = True
+                self._holders.add(key)
+                return
+            waiter = threading.Lock()
+            waiter.acquire()
+            self._waiters.append(waiter)
+        if waiter.acquire(timeout=timeout):  # the previous writer handed the turn over
+            with self._mutex:
+                self._holders.add(key)
+            return
+        with self._mutex:
+            try:
+                self._waiters.remove(waiter)
+            except ValueError:  # handed over just as the wait ran out: pass it on
+                self._hand_over()
+        raise OperationalError(
+            "BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")
+        )
+
+    def leave(self, connection: Any) -> None:
+        key = id(_raw(connection))
+        with self._mutex:
+            if key in self._holders:
+                self._holders.discard(key)
+                self._hand_over()
+
+    def _hand_over(self) -> None:
+        if self._waiters:
+            self._waiters.popleft().release()  # still busy: the next writer's turn
+        else:
+            self._busy = False
+
+    def wrap(self, dialect: Dialect) -> None:
+        """Release the turn once the transaction is really over (after COMMIT, not before)."""
+        for name in ("do_commit", "do_rollback", "do_close"):
+            original = getattr(dialect, name)
+
+            def ended(connection: Any, _original: Any = original) -> None:
+                try:
+                    _original(connection)
+                finally:
+                    self.leave(connection)
+
+            setattr(dialect, name, ended)
+
+
+def _raw(connection: Any) -> Any:
+    return getattr(connection, "dbapi_connection", None) or connection
+
+
+_gates: dict[str, _WriterGate] = {}
+_gates_lock = threading.Lock()
+
+
+def _writer_gate(path: str) -> _WriterGate:
+    key = str(Path(path).resolve()) if path and path != ":memory:" else f"memory:{id(object())}"
+    with _gates_lock:
+        return _gates.setdefault(key, _WriterGate())
 
 
 class Database:
