@@ -137,8 +137,6 @@ def _insert_statement(postgres: bool) -> Insert:
     )
 
 
-_PG_LOCK_TIMEOUT = "SET LOCAL lock_timeout = %d"
-
 # Built once per engine kind: the ack path compiles nothing per request (SQLAlchemy caches the
 # compiled form of a statement it has seen; the values go in as parameters).
 _INSERT = {False: _insert_statement(False), True: _insert_statement(True)}
@@ -154,11 +152,6 @@ def _accept_once(
 ) -> Accepted:
     # The ack path: one connection, one INSERT, one commit, no ORM session (issue 12).
     with db.ack_engine.begin() as conn:
-        if db.is_postgres:
-            # A table lock (a migration, an admin's maintenance) must not hold the provider
-            # past its timeout: 503 in time, and it retries. (SQLite: the ack engine's
-            # busy timeout does this.)
-            conn.exec_driver_sql(_PG_LOCK_TIMEOUT % int(db.ack_timeout * 1000))
         values = {**_row_values(message, raw_payload, raw_content_type), **overrides}
         if assign_code:
             values["assigned_code"] = _free_code(conn)

@@ -45,6 +45,10 @@ class DatabaseUnavailable(RuntimeError):
     """The database cannot be reached; the API answers 503."""
 
 
+# Connections of the ack path (`Database.ack_engine`): an ack holds one for one INSERT, a
+# millisecond or so, so a few serve hundreds of webhooks a second.
+ACK_CONNECTIONS = 8
+
 UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (OperationalError, DBAPIError)
 
 
@@ -185,30 +189,36 @@ class Database:
         )
         self.ack_timeout = ack_timeout
         self._ack_engine: Engine | None = None
-        self._ack_pool = (
-            engine_kwargs.get("pool_size", 5) + engine_kwargs.get("max_overflow", 10)
-            if "poolclass" not in engine_kwargs
-            else 5
-        )
 
     @property
     def ack_engine(self) -> Engine:
-        """Where a provider's message is stored before it is acknowledged (`intake.accept`).
-
-        On SQLite its own connections wait at most `ack_timeout` for the write lock (the main
-        engine waits 30 s: a sweep may hold it that long), so a webhook answers 503 in time
-        and the provider retries, instead of hanging past the provider's timeout. On
-        PostgreSQL an INSERT waits on no lock others hold for long; the main pool serves it."""
-        if not self.is_sqlite or self.url.endswith((":memory:", "://")):
+        """Where a provider's message is stored before it is acknowledged (`intake.accept`):
+        a few connections of its own, so an ack never waits for a connection that processing
+        or an admin page holds, and never longer than `ack_timeout` for a lock or a connection
+        (then 503, and the provider retries; issue 11 §2). No pre-ping: a stale connection
+        after a database restart costs one 503, a ping would cost every ack a round trip."""
+        if self.is_sqlite and self.url.endswith((":memory:", "://")):
             return self.engine  # (an in-memory database is one per engine)
         if self._ack_engine is None:
-            self._ack_engine = _sqlite_engine(
-                self.url,
-                lock_timeout=self.ack_timeout,
-                pool_size=self._ack_pool,
-                max_overflow=0,
-                pool_timeout=self.ack_timeout,
-            )
+            options: dict[str, Any] = {
+                "pool_size": ACK_CONNECTIONS,
+                "max_overflow": 0,
+                "pool_timeout": self.ack_timeout,
+            }
+            if self.is_sqlite:
+                self._ack_engine = _sqlite_engine(
+                    self.url, lock_timeout=self.ack_timeout, **options
+                )
+            else:
+                self._ack_engine = make_engine(self.url, pool_pre_ping=False, **options)
+                lock_ms = int(self.ack_timeout * 1000)
+
+                @event.listens_for(self._ack_engine, "connect")
+                def _lock_timeout(dbapi_connection: Any, _record: Any) -> None:
+                    with dbapi_connection.cursor() as cursor:
+                        cursor.execute(f"SET lock_timeout = {lock_ms}")
+                    dbapi_connection.commit()
+
         return self._ack_engine
 
     @property
