@@ -179,6 +179,7 @@ class Gateway:
             batch_size=s.outbox_batch_size,
             lease_seconds=s.outbox_lease_seconds,
             backoff=outbox.Backoff(s.outbox_backoff_base_seconds, s.outbox_backoff_max_seconds),
+            max_attempts=s.outbox_max_attempts,
             limits=outbox.ChannelLimits(
                 concurrency=s.outbox_channel_concurrency, rates=dict(s.outbox_send_rates)
             ),

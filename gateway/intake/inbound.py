@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -22,17 +22,17 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.dml import Insert
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from channels import base
 from gateway.clock import utcnow
 from gateway.complaints.tracking import new_code
 from gateway.complaints.workflow import commit
-from gateway.store.db import Database
+from gateway.store.db import Database, row_ids
 from gateway.store.models import Complaint, InboundMessage, InboundStatus
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import Intake
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +78,10 @@ def _free_code(conn: Connection) -> str:
     while True:
         code = new_code()
         taken = conn.scalar(
-            select(Complaint.id).where(Complaint.tracking_code == code)
-        ) or conn.scalar(select(InboundMessage.id).where(InboundMessage.assigned_code == code))
+            select(col(Complaint.id)).where(col(Complaint.tracking_code) == code)
+        ) or conn.scalar(
+            select(col(InboundMessage.id)).where(col(InboundMessage.assigned_code) == code)
+        )
         if not taken:
             return code
 
@@ -133,7 +135,7 @@ def _insert_statement(postgres: bool) -> Insert:
     return (
         insert(InboundMessage)
         .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-        .returning(InboundMessage.id)
+        .returning(col(InboundMessage.id))
     )
 
 
@@ -148,7 +150,7 @@ def _accept_once(
     raw_payload: str,
     raw_content_type: str,
     assign_code: bool,
-    overrides: dict[str, object],
+    overrides: Mapping[str, object],
 ) -> Accepted:
     # The ack path: one connection, one INSERT, one commit, no ORM session (issue 12).
     with db.ack_engine.begin() as conn:
@@ -159,31 +161,37 @@ def _accept_once(
         if new_id is not None:
             return Accepted(new_id, duplicate=False, tracking_code=values.get("assigned_code"))
         existing = conn.execute(
-            select(InboundMessage.id, InboundMessage.assigned_code, InboundMessage.complaint_id)
-            .where(InboundMessage.channel == message.channel)
-            .where(InboundMessage.external_id == message.external_id)
+            select(
+                col(InboundMessage.id),
+                col(InboundMessage.assigned_code),
+                col(InboundMessage.complaint_id),
+            )
+            .where(col(InboundMessage.channel) == message.channel)
+            .where(col(InboundMessage.external_id) == message.external_id)
         ).one()
         code = existing.assigned_code
         if existing.complaint_id and not code:
             code = conn.scalar(
-                select(Complaint.tracking_code).where(Complaint.id == existing.complaint_id)
+                select(col(Complaint.tracking_code)).where(
+                    col(Complaint.id) == existing.complaint_id
+                )
             )
         return Accepted(existing.id, duplicate=True, tracking_code=code)
 
 
 # --- processing -------------------------------------------------------------------------------
 
-Processor = Callable[["Gateway", Session, InboundMessage], None]
+Processor = Callable[["Intake", Session, InboundMessage], None]
 
 
-def process(gateway: Gateway, inbound_id: int) -> bool:
+def process(gateway: Intake, inbound_id: int) -> bool:
     """Turn one stored message into (part of) a complaint. False if someone already did."""
     now = utcnow()
     with gateway.db.session() as session:
         claimed = session.execute(
             update(InboundMessage)
-            .where(InboundMessage.id == inbound_id)
-            .where(InboundMessage.status == InboundStatus.PENDING.value)
+            .where(col(InboundMessage.id) == inbound_id)
+            .where(col(InboundMessage.status) == InboundStatus.PENDING.value)
             .values(status=InboundStatus.PROCESSED.value, processed_at=now)
         ).rowcount  # type: ignore[attr-defined]
         if not claimed:
@@ -219,13 +227,13 @@ def _record_failure(db: Database, inbound_id: int, exc: Exception) -> None:
 def unprocessed_ids(db: Database, older_than_seconds: float = 0) -> list[int]:
     cutoff = utcnow() - timedelta(seconds=older_than_seconds)
     with db.read_session() as session:
-        return list(
+        return row_ids(
             session.scalars(
-                select(InboundMessage.id)
-                .where(InboundMessage.status == InboundStatus.PENDING.value)
-                .where(InboundMessage.created_at <= cutoff)
-                .order_by(InboundMessage.id)
-            ).all()
+                select(col(InboundMessage.id))
+                .where(col(InboundMessage.status) == InboundStatus.PENDING.value)
+                .where(col(InboundMessage.created_at) <= cutoff)
+                .order_by(col(InboundMessage.id))
+            )
         )
 
 
@@ -239,15 +247,15 @@ def unprocessed_senders(db: Database, older_than_seconds: float = 0) -> list[tup
     cutoff = utcnow() - timedelta(seconds=older_than_seconds)
     with db.read_session() as session:
         rows = session.execute(
-            select(InboundMessage.id, InboundMessage.channel, InboundMessage.sender)
-            .where(InboundMessage.status == InboundStatus.PENDING.value)
-            .where(InboundMessage.created_at <= cutoff)
-            .order_by(InboundMessage.id)
+            select(col(InboundMessage.id), col(InboundMessage.channel), col(InboundMessage.sender))
+            .where(col(InboundMessage.status) == InboundStatus.PENDING.value)
+            .where(col(InboundMessage.created_at) <= cutoff)
+            .order_by(col(InboundMessage.id))
         ).all()
     return [(row.id, sender_key(row.channel, row.sender)) for row in rows]
 
 
-def resume(gateway: Gateway, older_than_seconds: float = 0) -> int:
+def resume(gateway: Intake, older_than_seconds: float = 0) -> int:
     """Process what was stored but never processed (a crash, a restart, a lost task)."""
     done = 0
     for inbound_id in unprocessed_ids(gateway.db, older_than_seconds):

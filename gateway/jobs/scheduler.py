@@ -82,7 +82,7 @@ class Scheduler:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
         self.scheduler = AsyncIOScheduler(timezone="UTC")
-        self.outbox = OutboxThread(gateway, worker_id())
+        self.outbox = OutboxThread(gateway.dispatcher(worker_id()))
         self.dispatcher = self.outbox.dispatcher
         self.inbound = InboundWorkers(gateway, gateway.settings.inbound_threads)
         self.leadership = Leadership(gateway.db)

@@ -28,7 +28,8 @@ from config.settings import Settings
 from gateway.intake import inbound as intake
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.outbox.queue import Dispatcher
+    from gateway.parts import Intake
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def pool_size_for(settings: Settings) -> int:
 
 
 class InboundWorkers:
-    def __init__(self, gateway: Gateway, threads: int) -> None:
+    def __init__(self, gateway: Intake, threads: int) -> None:
         self.gateway = gateway
         self._queues: list[queue.SimpleQueue[int | None]] = [
             queue.SimpleQueue() for _ in range(threads)
@@ -117,8 +118,8 @@ class OutboxThread:
     """The dispatcher on a thread and an event loop of its own: sends never wait for the web
     process's loop, and the loop never waits for them."""
 
-    def __init__(self, gateway: Gateway, worker_id: str) -> None:
-        self.dispatcher = gateway.dispatcher(worker_id)
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="outbox", daemon=True)
 

@@ -37,7 +37,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from gateway.clock import utcnow
 from gateway.store.db import Database
@@ -61,7 +61,14 @@ class OutboxMessage:
     not_before: datetime | None = None
 
 
-def enqueue(session: Session, message: OutboxMessage, *, max_attempts: int = 8) -> bool:
+# A row's `max_attempts` of 0 means "the deployment's OUTBOX_MAX_ATTEMPTS", read by the
+# dispatcher when it decides; kinds that need more patience (the core submission) set their own.
+DEPLOYMENT_LIMIT = 0
+
+
+def enqueue(
+    session: Session, message: OutboxMessage, *, max_attempts: int = DEPLOYMENT_LIMIT
+) -> bool:
     """Queue a message inside the caller's transaction. False if the key was already queued."""
     now = utcnow()
     values = {
@@ -84,7 +91,7 @@ def enqueue(session: Session, message: OutboxMessage, *, max_attempts: int = 8) 
         insert(OutboxItem)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(OutboxItem.id)
+        .returning(col(OutboxItem.id))
     )
     # Core execution on the session's connection (same transaction): RETURNING yields no row
     # when the conflict skipped the insert, on both engines.
@@ -241,12 +248,14 @@ class Dispatcher:
         batch_size: int = 20,
         lease_seconds: int = 120,
         backoff: Backoff | None = None,
+        max_attempts: int = 8,
         rng: random.Random | None = None,
         limits: ChannelLimits | None = None,
         max_in_flight: int = 200,
         poll_seconds: float = 2.0,
     ) -> None:
         self.db = db
+        self.max_attempts = max_attempts
         self.handlers = handlers
         self.worker_id = worker_id
         self.batch_size = batch_size
@@ -265,9 +274,17 @@ class Dispatcher:
         now = now or utcnow()
         limit = limit or self.batch_size
         due = (
-            (OutboxItem.status == OutboxStatus.PENDING) & (OutboxItem.next_attempt_at <= now)
-        ) | ((OutboxItem.status == OutboxStatus.IN_FLIGHT) & (OutboxItem.claimed_until < now))
-        query = select(OutboxItem.id, OutboxItem.status).where(due).order_by(OutboxItem.id)
+            (col(OutboxItem.status) == OutboxStatus.PENDING)
+            & (col(OutboxItem.next_attempt_at) <= now)
+        ) | (
+            (col(OutboxItem.status) == OutboxStatus.IN_FLIGHT)
+            & (col(OutboxItem.claimed_until) < now)
+        )
+        query = (
+            select(col(OutboxItem.id), col(OutboxItem.status))
+            .where(due)
+            .order_by(col(OutboxItem.id))
+        )
         query = query.limit(limit)
         with self.db.session() as session:
             if self.db.is_postgres:
@@ -280,7 +297,7 @@ class Dispatcher:
             recovering = {row.id for row in rows if row.status == OutboxStatus.IN_FLIGHT}
             session.execute(
                 update(OutboxItem)
-                .where(OutboxItem.id.in_(ids))  # type: ignore[union-attr]
+                .where(col(OutboxItem.id).in_(ids))
                 .values(
                     status=OutboxStatus.IN_FLIGHT.value,
                     claimed_by=self.worker_id,
@@ -291,7 +308,7 @@ class Dispatcher:
             )
             session.commit()
             items = session.scalars(
-                select(OutboxItem).where(OutboxItem.id.in_(ids)).order_by(OutboxItem.id)  # type: ignore[union-attr]
+                select(OutboxItem).where(col(OutboxItem.id).in_(ids)).order_by(col(OutboxItem.id))
             ).all()
         return [Claimed(item, item.id in recovering) for item in items]
 
@@ -509,7 +526,7 @@ class Dispatcher:
             row.provider_message_id = result.provider_message_id
             if handler is not None:
                 handler.on_sent(session, row, result)
-        elif result.retryable and row.attempts < row.max_attempts:
+        elif result.retryable and row.attempts < (row.max_attempts or self.max_attempts):
             row.status = OutboxStatus.PENDING
             row.last_error = result.error
             row.next_attempt_at = now + timedelta(
@@ -549,13 +566,13 @@ def requeue_dead(session: Session, item_id: int) -> bool:
 def dead_letters(session: Session, limit: int = 100) -> list[OutboxItem]:
     query = (
         select(OutboxItem)
-        .where(OutboxItem.status == OutboxStatus.DEAD)
-        .order_by(OutboxItem.updated_at.desc())  # type: ignore[attr-defined]
+        .where(col(OutboxItem.status) == OutboxStatus.DEAD)
+        .order_by(col(OutboxItem.updated_at).desc())
         .limit(limit)
     )
     return list(session.scalars(query).all())
 
 
 def pending_for(session: Session, complaint_ids: Iterable[int]) -> list[OutboxItem]:
-    query = select(OutboxItem).where(OutboxItem.complaint_id.in_(list(complaint_ids)))  # type: ignore[union-attr]
-    return list(session.scalars(query.order_by(OutboxItem.id)).all())
+    query = select(OutboxItem).where(col(OutboxItem.complaint_id).in_(list(complaint_ids)))
+    return list(session.scalars(query.order_by(col(OutboxItem.id))).all())

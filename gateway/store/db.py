@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -49,7 +49,7 @@ class DatabaseUnavailable(RuntimeError):
 # millisecond or so, so a few serve hundreds of webhooks a second.
 ACK_CONNECTIONS = 8
 
-UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (OperationalError, DBAPIError)
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (OperationalError, DBAPIError)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -256,3 +256,9 @@ class Database:
         self.engine.dispose()
         if self._ack_engine is not None:
             self._ack_engine.dispose()
+
+
+def row_ids(ids: Iterable[int | None]) -> list[int]:
+    """Primary keys read from the database: SQLModel types them `int | None` (unset before an
+    INSERT), but a stored row always has one."""
+    return [i for i in ids if i is not None]

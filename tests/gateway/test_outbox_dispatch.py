@@ -95,8 +95,9 @@ def test_a_commit_that_queues_a_reply_wakes_it_at_once(db: Database) -> None:
         time.sleep(0.3)  # idle now, its next poll 30 s away
         queued = time.monotonic()
         _queue(db, [("reply", "telegram", "111")])
-        assert _wait(lambda: len(provider.sent) == 1, 2)
-    assert provider.sent[0][0] - queued < 0.5
+        assert _wait(lambda: len(provider.sent) == 1, 5)
+    # Far sooner than the 30-second poll (the slack is for a machine busy with other work).
+    assert provider.sent[0][0] - queued < 2.0
 
 
 def test_each_channel_is_sent_no_faster_than_its_rate(db: Database) -> None:
