@@ -48,7 +48,11 @@ def run(quick: bool) -> str:
                 continue
             result = EngineResult(db)
             results.append(result)
+            began = time.time()
             load.prepare(db)
+            print(
+                f"  {db.label}: template database in {time.time() - began:.0f} s", file=sys.stderr
+            )
             scenarios: list[tuple[str, Callable[[Database, EngineResult], None]]] = [
                 ("max rate", load.max_rate),
                 ("fixed rate", load.fixed_rate),
