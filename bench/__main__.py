@@ -30,6 +30,7 @@ MODULES = (
     "bench.quality_real",
     "bench.dedup_lookup",
     "bench.inbox_bench",
+    "bench.load",
 )
 DEFAULT_OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "PERFORMANCE.md"
 HEADER = """# Performance
