@@ -57,18 +57,36 @@ class InboundWorkers:
         self._threads: list[threading.Thread] = []
         self._queued: set[int] = set()  # ids waiting or being processed here
         self._lock = threading.Lock()
+        self._polling = threading.Event()
         self.running = False
 
-    def start(self) -> None:
+    def start(self, poll_seconds: float | None = None) -> None:
+        """Start the threads. `poll_seconds`: also look for pending rows that often (a worker
+        process, where no webhook hands rows over in memory; an indexed query on status)."""
+        self.running = True
         for n, q in enumerate(self._queues):
             thread = threading.Thread(target=self._run, args=(q,), name=f"inbound-{n}", daemon=True)
             thread.start()
             self._threads.append(thread)
-        self.running = True
+        if poll_seconds is not None:
+            feeder = threading.Thread(
+                target=self._poll, args=(poll_seconds,), name="inbound-poll", daemon=True
+            )
+            feeder.start()
+            self._threads.append(feeder)
+
+    def _poll(self, seconds: float) -> None:
+        while self.running:
+            try:
+                self.resume(0)
+            except Exception:
+                log.exception("looking for pending inbound messages failed")
+            self._polling.wait(seconds)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Finish the message in hand; what is still queued stays pending in the database."""
         self.running = False
+        self._polling.set()
         for q in self._queues:
             q.put(None)
         deadline = time.monotonic() + timeout
