@@ -29,8 +29,9 @@ WORKDIR = REPO / "var" / "bench-load"
 POSTGRES_ADMIN = os.environ.get(
     "BENCH_LOAD_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-PG_DATABASE = "bench_load"
-PG_TEMPLATE = "bench_load_template"
+# Another name when two runs share one server (two checkouts benchmarking at once).
+PG_DATABASE = os.environ.get("BENCH_LOAD_PG_DATABASE", "bench_load")
+PG_TEMPLATE = f"{PG_DATABASE}_template"
 
 
 def free_port() -> int:
