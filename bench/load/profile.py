@@ -4,7 +4,8 @@
 distinct stack, frames outermost first, each "function (file:line)". `summarise` turns them
 into two lists: where the CPU samples end (self time, by function) and which of our own
 functions (gateway/, channels/, config/, normalizer/) the samples pass through (inclusive).
-Idle threads are not sampled (py-spy's default), so the shares are of busy time.
+Only the thread holding the GIL is sampled (`--gil`), so the shares are of the Python work
+that limits the gateway, not of time spent waiting.
 """
 
 from __future__ import annotations
@@ -68,6 +69,9 @@ def record(pid: int, seconds: float, output: Path, rate: int = 100) -> str | Non
             "--format",
             "raw",
             "--nonblocking",  # never pause the gateway to read its stacks
+            # Only the thread holding the GIL: the gateway's Python work is what limits it
+            # (CPU per message), and waits (locks, sockets, a preempted thread) drop out.
+            "--gil",
             "--output",
             str(output),
         ],
@@ -155,7 +159,7 @@ def markdown(profile: Profile, label: str) -> str:
         return "\n".join(f"| {c.share:.1%} | `{c.what}` |" for c in costs)
 
     return (
-        f"**{label}** ({profile.samples:,} samples of busy threads)\n\n"
+        f"**{label}** ({profile.samples:,} samples of the thread holding the GIL)\n\n"
         "By thread:\n\n"
         f"| share | thread |\n|---|---|\n{rows(profile.by_thread)}\n\n"
         "By package (self time):\n\n"

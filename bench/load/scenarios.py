@@ -136,7 +136,7 @@ class LoadRun:
         db.prepare_template(self.gateway_env(db.url()))
 
     @contextlib.contextmanager
-    def serving(self, side: str, db: Database) -> Iterator[Service]:
+    def serving(self, side: str, db: Database, scenario: str) -> Iterator[Service]:
         db.fresh()
         port = free_port()
         if side == "gateway":
@@ -146,7 +146,7 @@ class LoadRun:
             command = python_module("bench.load.ceiling", "--database-url", db.url())
             command += ["--port", str(port)]
             env = {**base_env(), "BENCH_SECRET": self.secret}
-        service = Service(f"{side}-{db.kind}", command, env, port)
+        service = Service(f"{side}-{db.kind}-{scenario}", command, env, port)  # its log's name
         service.start()
         try:
             self.warm_up(service, db, side)
@@ -249,7 +249,7 @@ class LoadRun:
     def max_rate(self, db: Database, result: EngineResult) -> None:
         """wrk, 32 connections: answered per second, CPU per answer, and nothing lost."""
         for side in ("gateway", "ceiling"):
-            with self.serving(side, db) as service:
+            with self.serving(side, db, "max_rate") as service:
                 before = len(self.stored_ids(db, side))
                 cpu = service.cpu_seconds()
                 run = self.wrk(service, self.plan.max_rate_seconds)
@@ -290,7 +290,7 @@ class LoadRun:
     def fixed_rate(self, db: Database, result: EngineResult) -> None:
         """A backlog first (a burst), then 300 msg/s open loop: latency from the schedule."""
         for side in ("gateway", "ceiling"):
-            with self.serving(side, db) as service:
+            with self.serving(side, db, "fixed_rate") as service:
                 self.send_burst(service, self.plan.backlog)
                 pending_before = self.pending(db, side)
                 results, _ = self.send_at_rate(
@@ -310,7 +310,7 @@ class LoadRun:
     def burst(self, db: Database, result: EngineResult) -> None:
         """5,000 at once: all acked, all processed, replies sent, RSS after."""
         for side in ("gateway", "ceiling"):
-            with self.serving(side, db) as service:
+            with self.serving(side, db, "burst") as service:
                 before = self.stored_ids(db, side)
                 results, t0 = self.send_burst(service, self.plan.burst, drain=self.plan.burst_wait)
                 counts = status_counts(results)
@@ -380,7 +380,7 @@ class LoadRun:
     def api(self, db: Database, result: EngineResult) -> None:
         """POST /api/v1/complaints from 32 clients back to back."""
         for side in ("gateway", "ceiling"):
-            with self.serving(side, db) as service:
+            with self.serving(side, db, "api") as service:
 
                 def make(n: int) -> Request:
                     return Request(
@@ -435,7 +435,7 @@ class LoadRun:
                 )
                 steps.append((i * gap, request))
             flows.append(Flow(r * 3 / plan.conversation_rate, steps))
-        with self.serving("gateway", db) as service:
+        with self.serving("gateway", db, "conversations") as service:
             results, t0 = asyncio.run(open_loop(service.base_url, flows, drain=plan.drain))
             kirim = {r.request.tag: r for r in results if r.ok and int(r.request.tag) % 3 == 2}
             made: dict[str, float] = {}
@@ -455,6 +455,8 @@ class LoadRun:
             waits += [math.inf] * (len(kirim) - len(made))
             result.scenarios["conversations"] = {
                 "gateway": {
+                    "wait": plan.conversation_wait,
+                    "drain": plan.drain,
                     **status_counts(results),
                     "reporters": reporters,
                     "kirim_acked": len(kirim),

@@ -170,11 +170,16 @@ def outbox(label: str, size: int, gw: Values) -> list[Figure]:
 
 
 def conversations(label: str, rate: int, gw: Values) -> Figure:
-    text = f"p95 {_lat(gw['p95'])}, p50 {_lat(gw['p50'])}; {gw['complaints']:,} of "
+    def made(value: float | None) -> str:
+        # inf: an acknowledged `kirim` whose complaint did not appear while we watched
+        return "no complaint yet" if value is not None and math.isinf(value) else fmt_ms(value)
+
+    text = f"p95 {made(gw['p95'])}, p50 {made(gw['p50'])}; {gw['complaints']:,} of "
     text += f"{gw['reporters']:,} complaints made"
     if gw["kirim_acked"] < gw["reporters"]:
-        text += f" ({gw['reporters'] - gw['kirim_acked']:,} conversations not acked to the end)"
-    text += f"; ack p99 {_lat(gw['ack_p99'])}"
+        missing = gw["reporters"] - gw["kirim_acked"]
+        text += f" ({missing:,} reporters' `kirim` never acknowledged)"
+    text += f"; ack p99 {_lat(gw['ack_p99'], gw['drain'])}"
     return Figure(
         f"inbound → complaint in the inbox at {rate} msg/s ({label})",
         "p95 ≤ 1 s",

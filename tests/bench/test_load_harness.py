@@ -320,3 +320,14 @@ def test_profile_summary_ranks_costs() -> None:
     assert threads["event loop (requests, acks)"] == pytest.approx(0.6)
     text = profile.markdown(summary, "SQLite")
     assert "| 90.0% | `sqlalchemy` |" in text
+
+
+def test_a_complaint_never_made_is_said_so() -> None:
+    gw = {
+        "p50": 4.0, "p95": math.inf, "complaints": 80, "reporters": 100, "kirim_acked": 90,
+        "ack_p99": math.inf, "drain": 60.0,
+    }  # fmt: skip
+    row = section.conversations("SQLite", 100, gw)
+    assert "p95 no complaint yet" in row.gateway and "80 of 100 complaints made" in row.gateway
+    assert "10 reporters' `kirim` never acknowledged" in row.gateway
+    assert "ack p99 > 60 s" in row.gateway and row.met is False
