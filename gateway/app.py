@@ -131,6 +131,7 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
 
     @app.exception_handler(UNAVAILABLE_ERRORS[0])
     @app.exception_handler(UNAVAILABLE_ERRORS[1])
+    @app.exception_handler(UNAVAILABLE_ERRORS[2])
     async def database_unavailable(request: Request, exc: Exception) -> Response:
         log.error(
             "database unavailable", extra={"path": request.url.path, "error": type(exc).__name__}

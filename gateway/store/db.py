@@ -17,6 +17,7 @@ from sqlalchemy import JSON, DateTime, Engine, create_engine, event, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
 
@@ -49,7 +50,9 @@ class DatabaseUnavailable(RuntimeError):
 # millisecond or so, so a few serve hundreds of webhooks a second.
 ACK_CONNECTIONS = 8
 
-UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (OperationalError, DBAPIError)
+# A pool that had no connection free in time (the ack engine waits ACK_TIMEOUT_SECONDS) is the
+# database being unavailable to this request too: 503, the provider retries.
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (OperationalError, DBAPIError, PoolTimeout)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -60,7 +63,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
-def _sqlite_engine(url: str, *, lock_timeout: float = 30.0, **kwargs: Any) -> Engine:
+def _sqlite_engine(
+    url: str, *, lock_timeout: float = 30.0, urgent: bool = False, **kwargs: Any
+) -> Engine:
     path = url.split("///", 1)[-1]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -90,7 +95,7 @@ def _sqlite_engine(url: str, *, lock_timeout: float = 30.0, **kwargs: Any) -> En
         if conn.get_execution_options().get("sqlite_readonly"):
             conn.exec_driver_sql("BEGIN")
             return
-        writers.enter(conn.connection, lock_timeout)
+        writers.enter(conn.connection, lock_timeout, urgent=urgent)
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
@@ -106,17 +111,25 @@ class _WriterGate:
 
     SQLite's own wait (busy_timeout) polls with growing sleeps (1, 2, 5 ... 100 ms): under a
     flood a waiting writer sleeps through many chances and newcomers overtake it, so acks
-    took seconds (issue 12). Here the turn is handed to the writer that waited longest, at
-    once. busy_timeout still covers writers in other processes (the CLI, a second instance).
+    took seconds (issue 12). Here the turn is handed over at once: to the ack that waited
+    longest first (`urgent`), else to the background writer that did. busy_timeout still
+    covers writers in other processes (the CLI, a second instance).
     """
+
+    # Acks (one INSERT, about a millisecond) go before background writers (processing, the
+    # outbox), but a background writer gets a turn at least every this many acks, so a flood
+    # delays the backlog without stopping it.
+    URGENT_STREAK = 8
 
     def __init__(self) -> None:
         self._mutex = threading.Lock()
         self._busy = False
         self._waiters: deque[threading.Lock] = deque()
+        self._urgent: deque[threading.Lock] = deque()
+        self._streak = 0
         self._holders: set[int] = set()
 
-    def enter(self, connection: Any, timeout: float) -> None:
+    def enter(self, connection: Any, timeout: float, *, urgent: bool = False) -> None:
         key = id(_raw(connection))
         with self._mutex:
             if not self._busy:
@@ -125,14 +138,14 @@ class _WriterGate:
                 return
             waiter = threading.Lock()
             waiter.acquire()
-            self._waiters.append(waiter)
+            (self._urgent if urgent else self._waiters).append(waiter)
         if waiter.acquire(timeout=timeout):  # the previous writer handed the turn over
             with self._mutex:
                 self._holders.add(key)
             return
         with self._mutex:
             try:
-                self._waiters.remove(waiter)
+                (self._urgent if urgent else self._waiters).remove(waiter)
             except ValueError:  # handed over just as the wait ran out: pass it on
                 self._hand_over()
         raise OperationalError(
@@ -147,9 +160,15 @@ class _WriterGate:
                 self._hand_over()
 
     def _hand_over(self) -> None:
-        if self._waiters:
-            self._waiters.popleft().release()  # still busy: the next writer's turn
+        # Still busy after a hand-over: the next writer's turn, the longest-waiting of its kind.
+        if self._urgent and (not self._waiters or self._streak < self.URGENT_STREAK):
+            self._streak += 1
+            self._urgent.popleft().release()
+        elif self._waiters:
+            self._streak = 0
+            self._waiters.popleft().release()
         else:
+            self._streak = 0
             self._busy = False
 
     def wrap(self, dialect: Dialect) -> None:
@@ -207,7 +226,7 @@ class Database:
             }
             if self.is_sqlite:
                 self._ack_engine = _sqlite_engine(
-                    self.url, lock_timeout=self.ack_timeout, **options
+                    self.url, lock_timeout=self.ack_timeout, urgent=True, **options
                 )
             else:
                 self._ack_engine = make_engine(self.url, pool_pre_ping=False, **options)

@@ -13,11 +13,13 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import uvicorn
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from channels.telegram import SECRET_HEADER
@@ -25,7 +27,7 @@ from config.settings import Settings
 from gateway.app import create_app
 from gateway.context import Gateway
 from gateway.intake import inbound as intake
-from gateway.store.db import Database
+from gateway.store.db import ACK_CONNECTIONS, Database
 from gateway.store.models import Complaint, InboundMessage
 from tests.channels.cases import TEST_TELEGRAM_SECRET, channel_settings
 from tests.gateway.factories import inbound
@@ -229,3 +231,34 @@ def _timed(call: Any, *args: Any, **kwargs: Any) -> tuple[Any, float]:
     started = time.monotonic()
     response = call(*args, **kwargs)
     return response, time.monotonic() - started
+
+
+def test_no_free_ack_connection_is_a_clean_503_in_time(
+    db: Database, db_url: str, tmp_path: Path
+) -> None:
+    """Every connection of the ack path busy (a stuck disk, a flood): 503 within the budget,
+    never a 500 (the JSON API answered 500 with the pool's TimeoutError under load)."""
+    settings = channel_settings(
+        database_url=db_url,
+        data_dir=tmp_path / "var",
+        scheduler_enabled=False,
+        app_env="test",
+        secret_key="test-secret-key-not-for-production",
+    )
+    own = Database(db_url, ack_timeout=0.5)
+    gateway = Gateway.create(settings, db=own)
+    held = [own.ack_engine.connect() for _ in range(ACK_CONNECTIONS)]
+    headers = {"content-type": "application/json", SECRET_HEADER: TEST_TELEGRAM_SECRET}
+    try:
+        with TestClient(create_app(settings, gateway)) as client:
+            response, seconds = _timed(
+                client.post, "/webhooks/telegram", content=_telegram_update(880002), headers=headers
+            )
+            assert response.status_code == 503 and response.json()["message"]
+            assert seconds < 3.0
+            body = {"description": "Lampu jalan mati di depan balai desa Leteh", "consent": True}
+            assert client.post("/api/v1/complaints", json=body).status_code == 503
+    finally:
+        for conn in held:
+            conn.close()
+        own.dispose()
