@@ -24,6 +24,8 @@ from gateway.intake import importer, manual_entry
 from gateway.intake.inbound import Processor
 from gateway.intake.inbound import process as intake_process
 from gateway.jobs.workers import InboundWorkers, pool_size_for
+from gateway.open311 import filing as open311_filing
+from gateway.open311 import keys as open311_keys
 from gateway.outbox import delivery
 from gateway.outbox import queue as outbox
 from gateway.sla import calendar_days, deadlines
@@ -44,6 +46,7 @@ def build_processors(channels: dict[str, Channel]) -> dict[str, Processor]:
     processors["webform"] = complaints.create_from_form
     processors[importer.CHANNEL] = importer.process_import
     processors[manual_entry.CHANNEL] = manual_entry.create_from_manual
+    processors[open311_keys.CHANNEL] = open311_filing.create_from_open311
     return processors
 
 

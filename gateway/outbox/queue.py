@@ -40,6 +40,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col
 
 from gateway.clock import utcnow
+from gateway.outbox.payloads import Payload
 from gateway.store.db import Database
 from gateway.store.models import Complaint, OutboxItem, OutboxStatus
 
@@ -54,7 +55,7 @@ class OutboxMessage:
 
     kind: str
     key: str
-    payload: Mapping[str, Any] = field(default_factory=dict)
+    payload: Payload | None = None  # gateway/outbox/payloads.py; stored as JSON
     channel: str | None = None
     recipient: str | None = None
     complaint_id: int | None = None
@@ -77,7 +78,7 @@ def enqueue(
         "complaint_id": message.complaint_id,
         "channel": message.channel,
         "recipient": message.recipient,
-        "payload": dict(message.payload),
+        "payload": message.payload.to_json() if message.payload is not None else {},
         "status": OutboxStatus.PENDING.value,
         "attempts": 0,
         "max_attempts": max_attempts,
