@@ -76,6 +76,28 @@ class Settings(BaseSettings):
     outbox_backoff_base_seconds: float = Field(default=5.0, gt=0)
     outbox_backoff_max_seconds: float = Field(default=3600.0, gt=0)
     outbox_lease_seconds: int = Field(default=120, ge=5)
+    # Requests in flight at once per channel, and sends per second per channel (one sending
+    # number or bot each): the providers' own limits (WhatsApp 80 msg/s per number, Telegram
+    # 30 msg/s). A channel not listed is not throttled. JSON, e.g. {"telegram": 30}.
+    outbox_channel_concurrency: int = Field(default=16, ge=1, le=1000)
+    outbox_send_rates: dict[str, float] = Field(
+        default_factory=lambda: {"twilio_whatsapp": 80.0, "whatsapp_cloud": 80.0, "telegram": 30.0}
+    )
+    # Rows one dispatcher holds claimed at once (kept small enough to send within the lease).
+    outbox_max_in_flight: int = Field(default=200, ge=1)
+
+    # --- threads and connections (docs/PERFORMANCE.md, "What runs where") --------------------
+    # Threads serving the routes that touch the database (writes never run on the event loop).
+    web_threads: int = Field(default=40, ge=1, le=1000)
+    # Threads turning stored inbound messages into complaints, each with its own connection.
+    inbound_threads: int = Field(default=2, ge=1, le=64)
+    # Pooled database connections; 0 sizes the pool to its users (web threads + inbound
+    # threads + the dispatcher and scheduler), so no thread ever waits for a connection.
+    database_pool_size: int = Field(default=0, ge=0)
+    # A webhook's INSERT waits at most this long for the database (the SQLite write lock, a
+    # pooled connection) before answering 503, well inside the providers' timeouts (the
+    # provider retries; nothing is lost).
+    ack_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
 
     # --- the chat bot -----------------------------------------------------------------------
     # Messages from one reporter within this many minutes form one draft complaint.

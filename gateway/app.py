@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -44,7 +45,6 @@ from gateway.api.routes import (
 )
 from gateway.context import Gateway
 from gateway.dev import demo
-from gateway.intake import inbound as intake
 from gateway.intake.webhooks import telegram_polling
 from gateway.jobs.scheduler import Scheduler
 from gateway.store.db import UNAVAILABLE_ERRORS
@@ -75,12 +75,15 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
                     serve_simulator(**simulator_options(settings), stop=stop_simulator)
                 )
             )
+        # Sync routes run in this many threads (writes never run on the event loop); the
+        # connection pool is sized to match (gateway/jobs/workers.py).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.web_threads
         if settings.scheduler_enabled:
             scheduler = Scheduler(gateway)
             scheduler.start()
             app.state.scheduler = scheduler
             # Messages stored before a crash are processed now, without delaying start-up.
-            background.append(asyncio.create_task(asyncio.to_thread(intake.resume, gateway)))
+            background.append(asyncio.create_task(scheduler.resume_all_inbound()))
         polling = None
         if settings.telegram_mode == "polling" and settings.telegram_bot_token is not None:
             polling = asyncio.create_task(telegram_polling(gateway))
@@ -136,6 +139,7 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
 
     @app.exception_handler(UNAVAILABLE_ERRORS[0])
     @app.exception_handler(UNAVAILABLE_ERRORS[1])
+    @app.exception_handler(UNAVAILABLE_ERRORS[2])
     async def database_unavailable(request: Request, exc: Exception) -> Response:
         log.error(
             "database unavailable", extra={"path": request.url.path, "error": type(exc).__name__}

@@ -70,6 +70,11 @@ class Timed(Configured, Protocol):
     @property
     def calendar(self) -> WorkingCalendar: ...
 
+    def calendar_in(self, session: Session) -> WorkingCalendar:
+        """The calendar, checked through the caller's session: inside a transaction a second
+        pooled connection deadlocks the pool under load (issue 12)."""
+        ...
+
     @property
     def sla_policy(self) -> SlaPolicy: ...
 
@@ -113,10 +118,12 @@ class Processing(Stored, Protocol):
 
 
 class Receiving(Stored, Protocol):
-    """Webhooks and downloads: the configured channels."""
+    """Webhooks and downloads: the configured channels, and where stored rows go next."""
 
     @property
     def channels(self) -> Mapping[str, Channel]: ...
+
+    def hand_over(self, items: list[tuple[int, str]]) -> Callable[[], None] | None: ...
 
 
 class Fetching(Filed, Receiving, Protocol):

@@ -56,6 +56,15 @@ class Received:
     def new_ids(self) -> list[int]:
         return [a.inbound_id for a in self.stored if not a.duplicate]
 
+    @property
+    def new_rows(self) -> list[tuple[int, str]]:
+        """The new rows with whose they are (`Gateway.hand_over`)."""
+        return [
+            (a.inbound_id, intake.sender_key(m.channel, m.sender))
+            for a, m in zip(self.stored, self.messages, strict=True)
+            if not a.duplicate
+        ]
+
 
 def receive(gateway: Intake, name: str, raw: RawRequest, *, verified: bool = False) -> Received:
     """Raises UnknownChannel (404), SignatureError (403); a payload the parser cannot read is
@@ -248,8 +257,9 @@ async def telegram_polling(gateway: Intake) -> None:
         return
     async for update in poll():
         received = await asyncio.to_thread(receive, gateway, "telegram", update.raw, verified=True)
-        for inbound_id in received.new_ids:
-            await asyncio.to_thread(intake.process, gateway, inbound_id)
+        process_now = gateway.hand_over(received.new_rows)
+        if process_now is not None:
+            await asyncio.to_thread(process_now)
 
 
 __all__ = [

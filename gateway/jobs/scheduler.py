@@ -8,8 +8,12 @@ digest due while the gateway was down runs when it comes back (within the misfir
 Only the leader opens that store, because APScheduler 3 does not share a job store between
 schedulers.
 
-The scheduler runs inside the web process's event loop. `alive()` is what `/healthz` reports:
-the scheduler is running and the dispatcher has run recently.
+The scheduler runs inside the web process's event loop and only starts jobs there: their
+work runs in threads. Outbox dispatch and inbound processing are not scheduler jobs but
+threads of their own started with it (`gateway/jobs/workers.py`): the dispatcher keeps sending
+while rows are due, and the inbound threads take each message as soon as its webhook stored
+it. `alive()` is what `/healthz` reports: the scheduler is running and the dispatcher has
+cycled recently.
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from apscheduler.job import Job
@@ -36,8 +39,8 @@ from gateway.clock import utcnow
 from gateway.core import intake as core_intake
 from gateway.core import sync as core_sync
 from gateway.intake import attachments
-from gateway.intake import inbound as intake
 from gateway.jobs.leader import Leadership
+from gateway.jobs.workers import InboundWorkers, OutboxThread
 from gateway.reports import digest
 from gateway.sla import sweeps
 from workdays.calendar import resolve_timezone
@@ -80,8 +83,9 @@ class Scheduler:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
         self.scheduler = AsyncIOScheduler(timezone="UTC")
-        self.dispatcher = gateway.dispatcher(worker_id())
-        self.last_dispatch: datetime | None = None
+        self.outbox = OutboxThread(gateway.dispatcher(worker_id()))
+        self.dispatcher = self.outbox.dispatcher
+        self.inbound = InboundWorkers(gateway, gateway.settings.inbound_threads)
         self.leadership = Leadership(gateway.db)
         self.leading = False
 
@@ -89,8 +93,10 @@ class Scheduler:
         s = self.gateway.settings
         # (job, every N seconds, id, run at once): every instance runs these; the sweeps run
         # only on the leader (see `elect`).
+        self.inbound.start()
+        self.gateway.inbound_workers = self.inbound
+        self.outbox.start()
         jobs: list[tuple[Callable[[], Awaitable[None]], float, str, bool]] = [
-            (self.dispatch_outbox, s.outbox_poll_seconds, "outbox", True),
             (self.resume_inbound, s.inbound_resume_seconds, "inbound-resume", False),
             (self.conversation_sweep, 15, "conversation-idle", False),
             (self.fetch_attachments, 20, "attachments", False),
@@ -115,6 +121,10 @@ class Scheduler:
         global _leader
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        if self.gateway.inbound_workers is self.inbound:
+            self.gateway.inbound_workers = None
+        self.inbound.stop()
+        self.outbox.stop()
         if _leader is self:
             _leader = None
         self.leading = False
@@ -201,19 +211,19 @@ class Scheduler:
         except Exception:
             log.exception("daily digest failed")
 
-    async def dispatch_outbox(self) -> None:
-        try:
-            await self.dispatcher.drain(max_batches=10)
-        except Exception:
-            log.exception("outbox dispatch failed")
-        finally:
-            self.last_dispatch = utcnow()
-
     async def resume_inbound(self) -> None:
-        # Rows younger than the sweep interval are probably still in their background task.
+        # Rows younger than the sweep interval are probably still queued in the threads
+        # (`submit` skips those anyway); older ones were lost by a crash or stored elsewhere.
         s = self.gateway.settings
         try:
-            await asyncio.to_thread(intake.resume, self.gateway, s.inbound_resume_seconds)
+            await asyncio.to_thread(self.inbound.resume, s.inbound_resume_seconds)
+        except Exception:
+            log.exception("inbound resume failed")
+
+    async def resume_all_inbound(self) -> None:
+        """At start-up: everything stored before a crash, whatever its age."""
+        try:
+            await asyncio.to_thread(self.inbound.resume, 0)
         except Exception:
             log.exception("inbound resume failed")
 
@@ -252,7 +262,4 @@ class Scheduler:
     def alive(self) -> bool:
         if not self.scheduler.running:
             return False
-        if self.last_dispatch is None:
-            return True  # just started
-        slack = timedelta(seconds=self.gateway.settings.outbox_poll_seconds * 5 + 60)
-        return utcnow() - self.last_dispatch < slack
+        return self.outbox.alive(self.gateway.settings.outbox_poll_seconds * 5 + 60)

@@ -4,6 +4,9 @@ deployments. Everything else talks to the database through `Database.session()`.
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -14,6 +17,7 @@ from sqlalchemy import JSON, DateTime, Engine, create_engine, event, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
 
@@ -42,7 +46,13 @@ class DatabaseUnavailable(RuntimeError):
     """The database cannot be reached; the API answers 503."""
 
 
-UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (OperationalError, DBAPIError)
+# Connections of the ack path (`Database.ack_engine`): an ack holds one for one INSERT, a
+# millisecond or so, so a few serve hundreds of webhooks a second.
+ACK_CONNECTIONS = 8
+
+# A pool that had no connection free in time (the ack engine waits ACK_TIMEOUT_SECONDS) is the
+# database being unavailable to this request too: 503, the provider retries.
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (OperationalError, DBAPIError, PoolTimeout)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -53,11 +63,16 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
-def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
+def _sqlite_engine(
+    url: str, *, lock_timeout: float = 30.0, urgent: bool = False, **kwargs: Any
+) -> Engine:
     path = url.split("///", 1)[-1]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": lock_timeout}, **kwargs
+    )
+    busy_ms = int(lock_timeout * 1000)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -67,29 +82,163 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.close()
+
+    writers = _writer_gate(path)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # A deferred transaction that reads and then writes fails at once with SQLITE_BUSY when
         # another writer got there first; taking the write lock up front makes writers queue
-        # (busy_timeout) instead. Read-only sessions keep the cheap deferred BEGIN.
+        # instead. Read-only sessions keep the cheap deferred BEGIN.
         if conn.get_execution_options().get("sqlite_readonly"):
             conn.exec_driver_sql("BEGIN")
-        else:
+            return
+        writers.enter(conn.connection, lock_timeout, urgent=urgent)
+        try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            writers.leave(conn.connection)
+            raise
 
+    writers.wrap(engine.dialect)
     return engine
 
 
+class _WriterGate:
+    """This process's writers of one SQLite file queue here, in Python, before BEGIN IMMEDIATE.
+
+    SQLite's own wait (busy_timeout) polls with growing sleeps (1, 2, 5 ... 100 ms): under a
+    flood a waiting writer sleeps through many chances and newcomers overtake it, so acks
+    took seconds (issue 12). Here the turn is handed over at once: to the ack that waited
+    longest first (`urgent`), else to the background writer that did. busy_timeout still
+    covers writers in other processes (the CLI, a second instance).
+    """
+
+    # Acks (one INSERT, about a millisecond) go before background writers (processing, the
+    # outbox), but a background writer gets a turn at least every this many acks, so a flood
+    # delays the backlog without stopping it.
+    URGENT_STREAK = 8
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._busy = False
+        self._waiters: deque[threading.Lock] = deque()
+        self._urgent: deque[threading.Lock] = deque()
+        self._streak = 0
+        self._holders: set[int] = set()
+
+    def enter(self, connection: Any, timeout: float, *, urgent: bool = False) -> None:
+        key = id(_raw(connection))
+        with self._mutex:
+            if not self._busy:
+                self._busy = True
+                self._holders.add(key)
+                return
+            waiter = threading.Lock()
+            waiter.acquire()
+            (self._urgent if urgent else self._waiters).append(waiter)
+        if waiter.acquire(timeout=timeout):  # the previous writer handed the turn over
+            with self._mutex:
+                self._holders.add(key)
+            return
+        with self._mutex:
+            try:
+                (self._urgent if urgent else self._waiters).remove(waiter)
+            except ValueError:  # handed over just as the wait ran out: pass it on
+                self._hand_over()
+        raise OperationalError(
+            "BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")
+        )
+
+    def leave(self, connection: Any) -> None:
+        key = id(_raw(connection))
+        with self._mutex:
+            if key in self._holders:
+                self._holders.discard(key)
+                self._hand_over()
+
+    def _hand_over(self) -> None:
+        # Still busy after a hand-over: the next writer's turn, the longest-waiting of its kind.
+        if self._urgent and (not self._waiters or self._streak < self.URGENT_STREAK):
+            self._streak += 1
+            self._urgent.popleft().release()
+        elif self._waiters:
+            self._streak = 0
+            self._waiters.popleft().release()
+        else:
+            self._streak = 0
+            self._busy = False
+
+    def wrap(self, dialect: Dialect) -> None:
+        """Release the turn once the transaction is really over (after COMMIT, not before)."""
+        for name in ("do_commit", "do_rollback", "do_close"):
+            original = getattr(dialect, name)
+
+            def ended(connection: Any, _original: Any = original) -> None:
+                try:
+                    _original(connection)
+                finally:
+                    self.leave(connection)
+
+            setattr(dialect, name, ended)
+
+
+def _raw(connection: Any) -> Any:
+    return getattr(connection, "dbapi_connection", None) or connection
+
+
+_gates: dict[str, _WriterGate] = {}
+_gates_lock = threading.Lock()
+
+
+def _writer_gate(path: str) -> _WriterGate:
+    key = str(Path(path).resolve()) if path and path != ":memory:" else f"memory:{id(object())}"
+    with _gates_lock:
+        return _gates.setdefault(key, _WriterGate())
+
+
 class Database:
-    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+    def __init__(self, url: str, *, ack_timeout: float = 5.0, **engine_kwargs: Any) -> None:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self._read_engine = (
             self.engine.execution_options(sqlite_readonly=True) if self.is_sqlite else self.engine
         )
+        self.ack_timeout = ack_timeout
+        self._ack_engine: Engine | None = None
+
+    @property
+    def ack_engine(self) -> Engine:
+        """Where a provider's message is stored before it is acknowledged (`intake.accept`):
+        a few connections of its own, so an ack never waits for a connection that processing
+        or an admin page holds, and never longer than `ack_timeout` for a lock or a connection
+        (then 503, and the provider retries; issue 11 §2). No pre-ping: a stale connection
+        after a database restart costs one 503, a ping would cost every ack a round trip."""
+        if self.is_sqlite and self.url.endswith((":memory:", "://")):
+            return self.engine  # (an in-memory database is one per engine)
+        if self._ack_engine is None:
+            options: dict[str, Any] = {
+                "pool_size": ACK_CONNECTIONS,
+                "max_overflow": 0,
+                "pool_timeout": self.ack_timeout,
+            }
+            if self.is_sqlite:
+                self._ack_engine = _sqlite_engine(
+                    self.url, lock_timeout=self.ack_timeout, urgent=True, **options
+                )
+            else:
+                self._ack_engine = make_engine(self.url, pool_pre_ping=False, **options)
+                lock_ms = int(self.ack_timeout * 1000)
+
+                @event.listens_for(self._ack_engine, "connect")
+                def _lock_timeout(dbapi_connection: Any, _record: Any) -> None:
+                    with dbapi_connection.cursor() as cursor:
+                        cursor.execute(f"SET lock_timeout = {lock_ms}")
+                    dbapi_connection.commit()
+
+        return self._ack_engine
 
     @property
     def is_sqlite(self) -> bool:
@@ -124,6 +273,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._ack_engine is not None:
+            self._ack_engine.dispose()
 
 
 def row_ids(ids: Iterable[int | None]) -> list[int]:

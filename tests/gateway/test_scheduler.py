@@ -9,17 +9,20 @@ from gateway.jobs.scheduler import Scheduler
 
 
 def test_every_instance_runs_the_background_jobs(gateway: Gateway) -> None:
-    async def started() -> tuple[set[str], bool]:
+    async def started() -> tuple[set[str], bool, bool]:
         scheduler = Scheduler(gateway)
         scheduler.start()
         try:
-            return {job.id for job in scheduler.scheduler.get_jobs()}, scheduler.alive()
+            # The dispatcher and the inbound threads are threads of their own, not jobs.
+            threads = scheduler.outbox.alive(60) and gateway.inbound_workers is scheduler.inbound
+            return {job.id for job in scheduler.scheduler.get_jobs()}, scheduler.alive(), threads
         finally:
             scheduler.shutdown()
 
-    ids, alive = asyncio.run(started())
+    ids, alive, threads = asyncio.run(started())
+    assert threads
+    assert gateway.inbound_workers is None  # stopped with the scheduler
     assert {
-        "outbox",
         "inbound-resume",
         "conversation-idle",
         "attachments",

@@ -5,18 +5,22 @@ answered by the channel's `handshake` (wrong token 403, no check on that channel
 callback): a bad signature is 403 and nothing is stored; a signed payload we cannot read is kept
 raw for the admins and acknowledged (the provider's signature proves it is genuine, and a 4xx
 would only lose it); a known-but-ignored event 200; our own failure 5xx so the provider
-retries."""
+retries.
+
+Only the body is read on the event loop; verifying, parsing and the one INSERT run in the
+web threads (a database that waits must never stall the loop), and processing is handed to
+the inbound threads after the row is stored."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from channels.base import PayloadError, RawRequest, SignatureError
 from gateway.api.deps import GatewayDep
 from gateway.bot import public_posts
 from gateway.intake import attachments
-from gateway.intake import inbound as intake
 from gateway.intake.webhooks import UnknownChannel, receive
 
 router = APIRouter(tags=["webhooks"])
@@ -40,13 +44,16 @@ async def _handle(
 ) -> Response:
     raw = await raw_request(request, subpath)
     try:
-        received = receive(gateway, channel, raw)
+        received = await run_in_threadpool(receive, gateway, channel, raw)
     except UnknownChannel:
         return JSONResponse({"message": f"unknown channel {channel!r}"}, status_code=404)
     except SignatureError:
         return JSONResponse({"message": "invalid signature"}, status_code=403)
-    for inbound_id in received.new_ids:
-        background.add_task(intake.process, gateway, inbound_id)
+    process_now = gateway.hand_over(received.new_rows)
+    if process_now is not None:
+        background.add_task(process_now)
+    # With the inbound threads running, the message may not be processed yet when this runs;
+    # what it adds is then fetched by the periodic attachment job (every 20 s).
     if received.new_ids and (channel in EXPIRING_MEDIA or any(m.media for m in received.messages)):
         # Provider media links expire (Meta's within minutes, its CDN's within days): what a
         # message just added to a complaint (a photo, or the KIRIM that files a draft with
