@@ -2,21 +2,29 @@
 ids, photos in the core's answers). The complaint never waits for them: a failed download marks
 the attachment failed, with the reason, for the admin and is retried later (up to
 `MAX_ATTEMPTS`, or never when retrying cannot help); the complaint itself is kept. A koordinator
-can ask for another try from the complaint page (`retry`)."""
+can ask for another try from the complaint page (`retry`).
+
+Several workers share the pending downloads: each claims a batch with
+`SELECT ... FOR UPDATE SKIP LOCKED` (PostgreSQL; SQLite has one writer anyway) and marks it
+with its name and a lease (`claimed_by`, `claimed_until`, ATTACHMENT_CLAIM_SECONDS), so no
+attachment is downloaded twice at once; a worker that dies mid-download leaves a claim that
+simply expires, and another worker takes the row then."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from channels.base import Media, MediaError
 from channels.images import ImageRejected, clean_image
 from channels.media import fetch_limited
 from channels.sniff import IMAGE_TYPES, sniff
+from gateway.clock import utcnow
 from gateway.store.models import Attachment, AttachmentStatus, InboundMessage
 
 if TYPE_CHECKING:
@@ -34,14 +42,45 @@ def _with_channel():  # type: ignore[no-untyped-def]
     )
 
 
-def _pending(gateway: Gateway, limit: int) -> list[tuple[Attachment, str | None]]:
+def _claim(
+    gateway: Gateway, limit: int, worker: str, attachment_id: int | None = None
+) -> list[tuple[Attachment, str | None]]:
+    """Take up to `limit` attachments to download (or the one named): pending or failed with
+    tries left, not claimed by another worker whose lease still runs. Rows another worker is
+    claiming right now are skipped, not waited for."""
+    now = utcnow()
+    lease = timedelta(seconds=gateway.settings.attachment_claim_seconds)
+    statuses = (
+        [AttachmentStatus.PENDING]
+        if attachment_id is not None
+        else [AttachmentStatus.PENDING, AttachmentStatus.FAILED]
+    )
+    query = (
+        select(Attachment.id)
+        .where(Attachment.status.in_(statuses))  # type: ignore[attr-defined]
+        .where(Attachment.attempts < MAX_ATTEMPTS)
+        .where(or_(Attachment.claimed_until.is_(None), Attachment.claimed_until < now))  # type: ignore[union-attr,operator]
+        .order_by(Attachment.id)
+        .limit(limit)
+    )
+    if attachment_id is not None:
+        query = query.where(Attachment.id == attachment_id)
+    with gateway.db.session() as session:
+        if gateway.db.is_postgres:
+            query = query.with_for_update(skip_locked=True)
+        ids = list(session.scalars(query).all())
+        if ids:
+            session.execute(
+                update(Attachment)
+                .where(Attachment.id.in_(ids))  # type: ignore[union-attr]
+                .values(claimed_by=worker[:120], claimed_until=now + lease)
+            )
+        session.commit()
+    if not ids:
+        return []
     with gateway.db.read_session() as session:
         rows = session.execute(
-            _with_channel()
-            .where(Attachment.status.in_([AttachmentStatus.PENDING, AttachmentStatus.FAILED]))  # type: ignore[attr-defined]
-            .where(Attachment.attempts < MAX_ATTEMPTS)
-            .order_by(Attachment.id)
-            .limit(limit)
+            _with_channel().where(Attachment.id.in_(ids)).order_by(Attachment.id)  # type: ignore[union-attr]
         ).all()
     return [(row[0], row[1]) for row in rows]
 
@@ -99,6 +138,7 @@ def _record(
         if attachment is None:
             return
         attachment.attempts += 1
+        attachment.claimed_by = attachment.claimed_until = None
         if data is not None:
             kind = content_type or "application/octet-stream"  # from safe_content()
             stored = gateway.files.put(data, kind)
@@ -136,10 +176,11 @@ async def _fetch(gateway: Gateway, attachment: Attachment, channel_name: str | N
     return True
 
 
-async def fetch_pending(gateway: Gateway, limit: int = 20) -> int:
-    """Download what is pending; returns how many were stored now."""
+async def fetch_pending(gateway: Gateway, limit: int = 20, *, worker: str = "local") -> int:
+    """Download what is pending and not claimed by another worker; returns how many were
+    stored now."""
     stored = 0
-    for attachment, channel_name in await asyncio.to_thread(_pending, gateway, limit):
+    for attachment, channel_name in await asyncio.to_thread(_claim, gateway, limit, worker):
         stored += await _fetch(gateway, attachment, channel_name)
     return stored
 
@@ -158,22 +199,14 @@ def retry(gateway: Gateway, attachment_id: int) -> bool:
             return False
         attachment.status = AttachmentStatus.PENDING
         attachment.attempts = 0
+        attachment.claimed_by = attachment.claimed_until = None
         session.add(attachment)
         session.commit()
     return True
 
 
-async def fetch_one(gateway: Gateway, attachment_id: int) -> bool:
-    """Try one attachment now (after `retry`); True when it is stored."""
-
-    def load() -> tuple[Attachment, str | None] | None:
-        with gateway.db.read_session() as session:
-            row = session.execute(
-                _with_channel()
-                .where(Attachment.id == attachment_id)
-                .where(Attachment.status == AttachmentStatus.PENDING)
-            ).first()
-        return (row[0], row[1]) if row else None
-
-    found = await asyncio.to_thread(load)
-    return found is not None and await _fetch(gateway, *found)
+async def fetch_one(gateway: Gateway, attachment_id: int, *, worker: str = "admin") -> bool:
+    """Try one attachment now (after `retry`); True when it is stored. False too when a worker
+    is downloading it at this moment (it will be stored by that worker)."""
+    found = await asyncio.to_thread(_claim, gateway, 1, worker, attachment_id)
+    return bool(found) and await _fetch(gateway, *found[0])
