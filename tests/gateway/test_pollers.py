@@ -21,17 +21,7 @@ from gateway.jobs.scheduler import TELEGRAM_TASK, Scheduler
 from gateway.store.db import Database
 from gateway.store.models import InboundMessage, InboundStatus, PollerState
 from tests.channels.cases import FIXTURES, channel_settings
-from tests.channels.conftest import (  # noqa: F401 - fixtures used by name
-    ImapAccount,
-    RunningX,
-    RunningYouTube,
-    _x_server,
-    _youtube_server,
-    dovecot,
-    imap_account,
-    x_api,
-    youtube_api,
-)
+from tests.channels.conftest import ImapAccount, RunningX, RunningYouTube
 
 
 def _gateway(db: Database, db_url: str, tmp_path: Path, **overrides: Any) -> Gateway:
