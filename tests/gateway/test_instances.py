@@ -16,7 +16,6 @@ from fastapi.responses import Response
 from sqlalchemy import select, text, update
 
 from channels.fakes.server import FakeServer
-from config.settings import Settings
 from gateway.clock import utcnow
 from gateway.context import Gateway
 from gateway.core import sync as core_sync
