@@ -11,6 +11,7 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from fastapi import FastAPI
 from fastapi.responses import Response
 from sqlalchemy import select, text, update
@@ -180,3 +181,37 @@ def test_the_worker_command_runs_the_jobs_and_stops_on_sigterm(settings, tmp_pat
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_only_the_leader_polls_the_core(gateway: Gateway) -> None:
+    """Every instance polling the core raced on its cursor: now only the leader has the job."""
+    from gateway.jobs.scheduler import CORE_POLL_JOB, Scheduler
+
+    if gateway.db.is_sqlite:
+        pytest.skip("one instance on SQLite (test_scheduler covers the leader's jobs)")
+    settings = gateway.settings.model_copy(
+        update={"core_backend": "simulator", "core_base_url": "http://127.0.0.1:9"}
+    )
+    first = Gateway.create(settings, db=gateway.db)
+    second = Gateway.create(settings, db=Database(settings.database_url))
+
+    async def scenario() -> tuple[bool, bool]:
+        one, two = Scheduler(first), Scheduler(second)
+        for scheduler in (one, two):
+            scheduler.scheduler.start()
+        try:
+            await one.elect()
+            await two.elect()
+            return (
+                one.scheduler.get_job(CORE_POLL_JOB) is not None,
+                two.scheduler.get_job(CORE_POLL_JOB) is not None,
+            )
+        finally:
+            for scheduler in (one, two):
+                scheduler.shutdown()
+                await scheduler.stopped()
+
+    try:
+        assert asyncio.run(scenario()) == (True, False)
+    finally:
+        second.db.dispose()
