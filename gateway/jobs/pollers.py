@@ -119,10 +119,15 @@ def _unreadable_values(poller: base.Poller, item: base.Unreadable) -> dict[str, 
         received_at=utcnow(),
         extra={"source": poller.name},
     )
-    values = intake._row_values(message, item.raw, "application/json")
+    values = intake._row_values(message, item.raw, _raw_type(poller))
     values["status"] = InboundStatus.UNREADABLE.value
     values["last_error"] = item.reason[:2000]
     return values
+
+
+def _raw_type(poller: base.Poller) -> str:
+    # What the provider's own record is: the mail as it came (cut to a size), or the API's JSON.
+    return "message/rfc822" if poller.channel == "email" else "application/json"
 
 
 def store_poll(
@@ -140,9 +145,8 @@ def store_poll(
         new_ids: list[int] = []
         for message in result.messages:
             raw = result.raw.get(message.external_id, "")
-            new_id = _insert_inbound(
-                session, db, intake._row_values(message, raw, "application/json")
-            )
+            values = intake._row_values(message, raw, _raw_type(poller))
+            new_id = _insert_inbound(session, db, values)
             if new_id is not None:
                 new_ids.append(new_id)
         kept = 0
@@ -310,6 +314,15 @@ class PollerRunner:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Turns until `stop` is set (the scheduler stops leading, or shuts down)."""
+        try:
+            await self._turns(stop)
+        finally:
+            try:
+                await self.poller.aclose()
+            except Exception:  # closing a broken connection: nothing more to do
+                log.debug("poller close failed", extra={"source": self.poller.name})
+
+    async def _turns(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
                 outcome = await self.run_once()
