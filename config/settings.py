@@ -323,6 +323,10 @@ class Settings(BaseSettings):
     dedup_same_problem_text: float = Field(default=56.0, ge=0, le=100)
     dedup_same_reporter_days: int = Field(default=30, ge=0)
     dedup_same_problem_days: int = Field(default=14, ge=0)
+    # normalizer.dedup.judge(): with no place agreeing, only texts this alike cluster ...
+    dedup_near_exact_text: float = Field(default=85.0, ge=0, le=100)
+    # ... and with a place, pin or street agreeing, text plus that evidence must reach this.
+    dedup_cluster_evidence: float = Field(default=66.0, ge=0, le=200)
     dedup_auto_merge: bool = True
 
     # --- the admin inbox: sessions, lock-out, the list --------------------------------------------

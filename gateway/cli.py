@@ -9,9 +9,12 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
+from sqlmodel import col
+
 from config.settings import Settings, SettingsError, load_settings, local_base_url
 from gateway.admin.accounts import AccountError, create_user
 from gateway.context import Gateway
+from gateway.outbox.payloads import ChannelPayload
 from gateway.store.db import Database
 from gateway.store.migrate import upgrade
 from gateway.store.models import Agency, Role
@@ -94,7 +97,9 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
     with gateway.db.session() as session:
         agency_id = None
         if args.agency:
-            agency_id = session.scalar(select(Agency.id).where(Agency.code == args.agency))
+            agency_id = session.scalar(
+                select(col(Agency.id)).where(col(Agency.code) == args.agency)
+            )
             if agency_id is None:
                 print(f"unknown agency code {args.agency!r}", file=sys.stderr)
                 return 2
@@ -188,10 +193,54 @@ def cmd_import_csv(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_train_router(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from gateway.complaints import enrich
 
-    count = enrich.train_router(_gateway(settings))
-    print(f"agency routing trained on {count} disposed complaint(s)")
+    trained = enrich.train_router(_gateway(settings))
+    decides = "the learned model" if trained.learned_decides else "the directory's keywords"
+    print(
+        f"agency routing trained on {trained.examples} example(s): {trained.dispositions} "
+        f"disposed complaint(s), {trained.imports} labelled imported row(s); {decides} "
+        "rank(s) the suggestions (stored in the database as JSON)"
+    )
+    if args.output:
+        Path(args.output).write_text(trained.model_json, encoding="utf-8")
+        print(f"model written to {args.output}")
+    return 0
+
+
+def cmd_gazetteer(settings: Settings, args: argparse.Namespace) -> int:
+    """Write a regency's gazetteer from the shipped official region table (Kemendagri codes via
+    idn-area-data, ODbL 1.0: `config/regions/DATA.md`), so any kabupaten/kota can be set up."""
+    from pathlib import Path
+
+    from normalizer import gazetteer_build
+
+    try:
+        centroids = gazetteer_build.read_centroids(args.centroids) if args.centroids else None
+        extra = gazetteer_build.read_names(args.needs_context) if args.needs_context else ()
+        text = gazetteer_build.build(args.regency, centroids=centroids, extra_needs_context=extra)
+    except LookupError as exc:
+        print(f"cannot build the gazetteer: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        return 2
+    except (OSError, KeyError, ValueError) as exc:
+        print(f"cannot read a file for the gazetteer: {exc}", file=sys.stderr)
+        return 2
+    if args.output == "-":
+        sys.stdout.write(text)
+        return 0
+    output = Path(args.output) if args.output else settings.gazetteer_file
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    regency = gazetteer_build.find_regency(args.regency)
+    villages = sum(len(d.villages) for d in regency.districts)
+    print(
+        f"{regency.name} ({regency.code}): {len(regency.districts)} kecamatan, {villages} "
+        f"desa/kelurahan written to {output}\n"
+        f"source: {gazetteer_build.SOURCE} (the file is a derived database under ODbL 1.0); "
+        "point GAZETTEER_FILE at it"
+    )
     return 0
 
 
@@ -253,11 +302,11 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
             select(OutboxItem)
             .where(OutboxItem.recipient == args.sender)
             .where(OutboxItem.channel == args.channel)
-            .where(OutboxItem.id > before)
-            .order_by(OutboxItem.id)
+            .where(col(OutboxItem.id) > before)
+            .order_by(col(OutboxItem.id))
         ).all()
     for reply in replies:
-        print(f"bot: {reply.payload.get('text', '')}")
+        print(f"bot: {ChannelPayload.from_json(reply.payload).text}")
     if not replies:
         print("(no reply: the bot is collecting your messages; send KIRIM to submit)")
     return 0
@@ -327,7 +376,9 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
     with gateway.db.read_session() as session:
         agency_id = None
         if args.agency:
-            agency_id = session.scalar(select(Agency.id).where(Agency.code == args.agency))
+            agency_id = session.scalar(
+                select(col(Agency.id)).where(col(Agency.code) == args.agency)
+            )
             if agency_id is None:
                 print(f"unknown agency code {args.agency!r}", file=sys.stderr)
                 return 2
@@ -374,6 +425,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "chat": cmd_chat,
     "import-csv": cmd_import_csv,
     "train-router": cmd_train_router,
+    "gazetteer": cmd_gazetteer,
     "migrate": cmd_migrate,
     "serve": cmd_serve,
     "worker": cmd_worker,
@@ -428,7 +480,27 @@ def build_parser() -> argparse.ArgumentParser:
     imports.add_argument("--source-column", help="where it came from (instagram, sms...)")
     imports.add_argument("--location-column", help="a place, if the file has one")
     imports.add_argument("--limit", type=int, help="import at most this many rows")
-    sub.add_parser("train-router", help="retrain agency suggestions from past dispositions")
+    train = sub.add_parser(
+        "train-router",
+        help="retrain agency suggestions from past dispositions and labelled imports",
+    )
+    train.add_argument("--output", help="also write the model (JSON) to this file")
+    gazetteer = sub.add_parser(
+        "gazetteer",
+        help="write a kabupaten/kota's gazetteer from the official region table (ODbL)",
+    )
+    gazetteer.add_argument(
+        "--regency", required=True, help='code ("33.17") or name ("Kabupaten Rembang")'
+    )
+    gazetteer.add_argument(
+        "--output", help="file to write (default: GAZETTEER_FILE; - for standard output)"
+    )
+    gazetteer.add_argument(
+        "--centroids", help="CSV of kecamatan centroids: code,latitude,longitude"
+    )
+    gazetteer.add_argument(
+        "--needs-context", help="names that need a place word first, one a line (local words)"
+    )
     fixture = sub.add_parser("send-fixture", help="POST a signed provider payload to the gateway")
     fixture.add_argument("channel", choices=["twilio_sms", "twilio_whatsapp", "telegram"])
     fixture.add_argument("file", help="e.g. tests/fixtures/twilio_whatsapp/text.form")

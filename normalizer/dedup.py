@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Literal
+from typing import Final, Literal
 
 from rapidfuzz import fuzz, process
 
@@ -35,9 +35,9 @@ from normalizer.location import PlaceMatch, PlaceParts, haversine_km
 from normalizer.resources import data_file, read_yaml, require
 from normalizer.text import CleanText, Lexicon, clean_text, default_lexicon
 
-SAME_REPORTER_DUPLICATE = "same_reporter_duplicate"
-SAME_PROBLEM = "same_problem"
-DISTINCT = "distinct"
+SAME_REPORTER_DUPLICATE: Final = "same_reporter_duplicate"
+SAME_PROBLEM: Final = "same_problem"
+DISTINCT: Final = "distinct"
 Decision = Literal["same_reporter_duplicate", "same_problem", "distinct"]
 PlaceRelation = Literal["same_village", "same_kecamatan", "different", "unknown"]
 TopicRelation = Literal["same", "different", "unknown"]
@@ -282,7 +282,7 @@ def _content_words(tokens: Sequence[str], stopwords: frozenset[str]) -> list[str
 
 
 def _shingles(text: str) -> set[str]:
-    shingles = set()
+    shingles: set[str] = set()
     for word in text.split():
         padded = f" {word} "
         shingles.update(padded[i : i + 3] for i in range(len(padded) - 2))
@@ -334,7 +334,9 @@ class EvidenceWeights:
     """How much each place finding adds to (or takes from) the text similarity in `judge()`.
 
     A wrong merge hurts more than a missed one: a contradiction (another street, dusun, RT,
-    landmark of the same kind, village or kecamatan) weighs more than an agreement.
+    landmark of the same kind, village or kecamatan, pins far apart) weighs more than an
+    agreement, and `judge()` neither merges nor clusters a pair with one; the weights still
+    rank the near misses the inbox shows.
     """
 
     same_village: float = 10.0
@@ -438,7 +440,9 @@ def judge(
         decision = SAME_REPORTER_DUPLICATE
     elif (
         apart <= t.same_problem_window
-        and not any(f.code == "different_topic" for f in factors)
+        # Any contradiction keeps them apart, as for a merge: the same sentence about another
+        # street, dusun, RT or village is another spot (a wrong cluster hurts more than a miss).
+        and not contradicted
         and (
             (supported and evidence >= t.cluster_evidence)
             or (found.text >= t.near_exact_text and evidence >= t.near_exact_text)

@@ -25,14 +25,14 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from config.messages import DEFAULT_LANGUAGE, has, long_date, t
 from forwarder.base import CoreReport
 from forwarder.status_map import to_internal
 from gateway.admin.inbox import ANSWER_CLOCK, VERIFY_CLOCK
 from gateway.admin.sessions import Principal
-from gateway.complaints import actions, disclosure, lifecycle, workflow
+from gateway.complaints import actions, dedup, disclosure, lifecycle, workflow
 from gateway.outbox import recipients as notify
 from gateway.store.models import (
     Agency,
@@ -48,7 +48,7 @@ from gateway.store.models import (
 )
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import Linked
 
 S = Status
 
@@ -193,6 +193,18 @@ class DeadlineView:
 
 
 @dataclass
+class DuplicateView:
+    """One other complaint and `normalizer.dedup.judge()`'s verdict on the pair, in words."""
+
+    other: Complaint
+    relation: str  # cluster | merged | near_miss
+    decision: str
+    text: float
+    evidence: float
+    reasons: list[str]  # plain text; the template escapes it
+
+
+@dataclass
 class ComplaintView:
     complaint: Complaint
     agency: Agency | None
@@ -218,6 +230,7 @@ class ComplaintView:
     core_status: str | None = None  # the core's status word, in the reader's language
     forwarded: CoreReport | None = None  # what the core receives (gateway.disclosure)
     published: dict[int, str] = field(default_factory=dict)  # complaint id → forwarded text
+    duplicates: list[DuplicateView] = field(default_factory=list)  # why clustered, why not
 
 
 def _deadlines(complaint: Complaint, now: datetime, soon: timedelta) -> list[DeadlineView]:
@@ -240,6 +253,62 @@ def _deadlines(complaint: Complaint, now: datetime, soon: timedelta) -> list[Dea
         else:
             state = "ok"
         views.append(DeadlineView(name, due, state, running))
+    return views
+
+
+# --- why clustered, why not ----------------------------------------------------------------
+
+NEAR_MISSES_SHOWN = 5
+
+
+def reason_texts(lang: str) -> dict[str, str]:
+    """`Judgement.reasons()` templates from the message catalog, in the reader's language."""
+    from normalizer.dedup import default_reason_texts
+
+    return {
+        code: t(lang, f"triage.reasons.{code}")
+        for code in (*default_reason_texts(), "below_text_floor")
+    }
+
+
+def duplicate_views(
+    gateway: Linked,
+    session: Session,
+    complaint: Complaint,
+    cluster: Sequence[Complaint],
+    lang: str,
+) -> list[DuplicateView]:
+    """The complaints this one was clustered or merged with, and the similar open ones it was
+    not, each with the reasons `judge()` gives now (what the admin needs to undo or to merge by
+    hand)."""
+    linked = {c.id for c in cluster if c.id is not None}
+    if complaint.merged_into_id:
+        linked.add(complaint.merged_into_id)
+    texts = reason_texts(lang)
+    views = []
+    misses = 0
+    for other, judgement in dedup.considered(gateway, session, complaint, include=linked):
+        if other.id in linked:
+            relation = "merged" if other.id == complaint.merged_into_id else "cluster"
+        elif other.merged_into_id == complaint.id:
+            relation = "merged"
+        elif judgement.text >= dedup.NEAR_MISS_TEXT and misses < NEAR_MISSES_SHOWN:
+            relation = "near_miss"
+            misses += 1
+        else:
+            continue
+        views.append(
+            DuplicateView(
+                other=other,
+                relation=relation,
+                decision=judgement.decision,
+                text=judgement.text,
+                evidence=judgement.evidence,
+                reasons=judgement.reasons(texts),
+            )
+        )
+    order = {"merged": 0, "cluster": 1, "near_miss": 2}
+    views.sort(key=lambda v: order[v.relation])
     return views
 
 
@@ -359,7 +428,7 @@ EVENT_DETAILS: dict[str, Callable[[str, ComplaintEvent], str | None]] = {
 def _timeline(session: Session, complaint: Complaint, lang: str) -> list[EventView]:
     events = session.scalars(
         select(ComplaintEvent)
-        .where(ComplaintEvent.complaint_id == complaint.id)
+        .where(col(ComplaintEvent.complaint_id) == complaint.id)
         .order_by(ComplaintEvent.created_at, ComplaintEvent.id)  # type: ignore[arg-type]
     ).all()
     user_ids = {
@@ -370,7 +439,9 @@ def _timeline(session: Session, complaint: Complaint, lang: str) -> list[EventVi
     names = {}
     if user_ids:
         rows = session.execute(
-            select(User.id, User.display_name, User.username).where(User.id.in_(user_ids))  # type: ignore[union-attr]
+            select(col(User.id), col(User.display_name), col(User.username)).where(
+                col(User.id).in_(user_ids)
+            )
         )
         names = {f"user:{r.id}": r.display_name or r.username for r in rows}
     views = []
@@ -402,7 +473,7 @@ def build(
     now: datetime,
     soon: timedelta,
     lang: str = DEFAULT_LANGUAGE,
-    gateway: Gateway | None = None,
+    gateway: Linked | None = None,
 ) -> ComplaintView:
     full = principal.role is Role.KOORDINATOR
     view = ComplaintView(
@@ -426,7 +497,7 @@ def build(
     if full:
         rows = session.scalars(
             select(InboundMessage)
-            .where(InboundMessage.complaint_id == complaint.id)
+            .where(col(InboundMessage.complaint_id) == complaint.id)
             .order_by(InboundMessage.received_at, InboundMessage.id)  # type: ignore[arg-type]
         ).all()
         view.messages = [MessageView(row, by_message.pop(row.id, [])) for row in rows]  # type: ignore[arg-type]
@@ -436,7 +507,7 @@ def build(
             view.identities = list(
                 session.scalars(
                     select(ReporterIdentity).where(
-                        ReporterIdentity.reporter_id == complaint.reporter_id
+                        col(ReporterIdentity.reporter_id) == complaint.reporter_id
                     )
                 ).all()
             )
@@ -457,6 +528,8 @@ def build(
     if full and complaint.merged_into_id:
         view.merged_into = session.get(Complaint, complaint.merged_into_id)
     view.timeline = _timeline(session, complaint, lang)
+    if gateway is not None:
+        view.duplicates = duplicate_views(gateway, session, complaint, view.cluster, lang)
     if complaint.core_status:
         view.core_status = core_status_label(lang, complaint.core_status)
     if not full:
@@ -468,7 +541,7 @@ def build(
     view.actions = available_actions(principal, complaint)
     view.agencies = list(
         session.scalars(
-            select(Agency).where(Agency.active.is_(True)).order_by(Agency.name)  # type: ignore[attr-defined]
+            select(Agency).where(col(Agency.active).is_(True)).order_by(Agency.name)
         ).all()
     )
     view.agency_names = {a.id: a.name for a in view.agencies if a.id is not None}

@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from channels.base import Button, MessageKind
 from config.messages import t
@@ -32,7 +32,7 @@ from gateway.clock import utcnow
 from gateway.complaints import actions, dedup, feedback, workflow
 from gateway.complaints.create import attachments_from, file_complaint
 from gateway.complaints.tracking import normalize_code
-from gateway.outbox import recipients as notify
+from gateway.outbox.payloads import ChannelPayload
 from gateway.outbox.queue import OutboxMessage
 from gateway.store.models import (
     Complaint,
@@ -47,7 +47,7 @@ from normalizer.location import Gazetteer, find_places
 from normalizer.title import shorten
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import Conversing
 
 
 class State(StrEnum):
@@ -98,7 +98,7 @@ PLACE_WORDS = re.compile(
 class Turn:
     """What handling one input produced: replies and where the conversation goes."""
 
-    gateway: Gateway
+    gateway: Conversing
     session: Session
     conversation: Conversation
     reporter: Reporter
@@ -133,7 +133,7 @@ class Turn:
                 channel=conversation.channel,
                 recipient=conversation.address,
                 complaint_id=conversation.active_complaint_id,
-                payload=notify.message_payload(
+                payload=ChannelPayload(
                     text,
                     kind=kind,
                     language=self.lang,
@@ -156,11 +156,11 @@ def draft_rows(session: Session, conversation: Conversation) -> list[InboundMess
     return list(
         session.scalars(
             select(InboundMessage)
-            .where(InboundMessage.conversation_id == conversation.id)
-            .where(InboundMessage.complaint_id.is_(None))  # type: ignore[union-attr]
-            .where(InboundMessage.status == InboundStatus.PROCESSED)
-            .where(InboundMessage.kind != MessageKind.EDITED.value)
-            .order_by(InboundMessage.id)
+            .where(col(InboundMessage.conversation_id) == conversation.id)
+            .where(col(InboundMessage.complaint_id).is_(None))
+            .where(col(InboundMessage.status) == InboundStatus.PROCESSED)
+            .where(col(InboundMessage.kind) != MessageKind.EDITED.value)
+            .order_by(col(InboundMessage.id))
         ).all()
     )
 
@@ -266,8 +266,8 @@ def consent_declined(turn: Turn) -> None:
     """Keep nothing but the fact that consent was asked: erase what they sent."""
     for row in turn.session.scalars(
         select(InboundMessage)
-        .where(InboundMessage.conversation_id == turn.conversation.id)
-        .where(InboundMessage.complaint_id.is_(None))  # type: ignore[union-attr]
+        .where(col(InboundMessage.conversation_id) == turn.conversation.id)
+        .where(col(InboundMessage.complaint_id).is_(None))
     ).all():
         row.text = ""
         row.media = []
@@ -304,6 +304,38 @@ def start_draft(turn: Turn, *, acknowledge: bool = True) -> None:
     turn.move(State.DRAFTING)
     if acknowledge:
         turn.say(turn.text("bot.draft_started"))
+
+
+# Thanks alone ("makasih min", "terima kasih banyak ya") is courtesy, not a report.
+_THANKS = re.compile(
+    r"^(?:(?:terima\s*kasih|terimakasih|makasih|makasi|mksh|trims|tq|thanks?|thank\s+you|"
+    r"matur\s+nuwun|suwun|nuwun)\b[\s!.,]*(?:banyak|ya|yah|min|admin|kak|pak|bu|mas|mbak|"
+    r"semua|sekali|sudah|udah|dibantu|infonya)?[\s!.,]*)+$",
+    re.IGNORECASE,
+)
+_CHAT_KINDS = frozenset({"obrolan", "candaan"})
+
+
+def start_draft_unless_chat(turn: Turn) -> None:
+    """No open complaint, and a message comes: a draft starts — unless the message is only
+    thanks, chit-chat or a joke (`normalizer.not_report`: no sign of a report at all) with no
+    photo or location. Then the bot says how to report, and the message is set aside (kept,
+    in no draft). Everything else, spam and promotions too, becomes a complaint the inbox
+    offers for archiving: the admin decides, not the bot."""
+    row = turn.row
+    if row is not None and not row.media and row.latitude is None and not row.location_label:
+        text = _content_text(row)
+        if _THANKS.match(text.strip()) or _chat_kind(turn, text) in _CHAT_KINDS:
+            row.status = InboundStatus.IGNORED.value
+            turn.session.add(row)
+            turn.say(turn.text("bot.not_a_report"))
+            return
+    start_draft(turn)
+
+
+def _chat_kind(turn: Turn, text: str) -> str | None:
+    suggestion = turn.gateway.enricher.normalize_text(turn.session, text).not_report
+    return suggestion.kind if suggestion is not None else None
 
 
 def add_to_draft(turn: Turn) -> None:
@@ -632,7 +664,7 @@ STATES: dict[State, dict[Input, Handler]] = {
         Input.IDLE: ignore,
     },
     State.IDLE: {
-        Input.CONTENT: start_draft,
+        Input.CONTENT: start_draft_unless_chat,
         Input.EMPTY: empty_message,
         Input.GREETING: invite,
         Input.YES: ignore,
@@ -738,18 +770,18 @@ def set_flag(turn: Turn, flag: str) -> None:
 
 def check_status(turn: Turn, argument: str | None) -> None:
     session = turn.session
-    mine = select(Complaint).where(Complaint.reporter_id == turn.reporter.id)
+    mine = select(Complaint).where(col(Complaint.reporter_id) == turn.reporter.id)
     if argument:
         code = normalize_code(argument)
         if code is None:
             turn.say(turn.text("bot.code_invalid"))
             return
-        complaint = session.scalar(mine.where(Complaint.tracking_code == code))
+        complaint = session.scalar(mine.where(col(Complaint.tracking_code) == code))
         if complaint is None:
             turn.say(turn.text("bot.status_not_found", code=code))
             return
     else:
-        complaint = session.scalar(mine.order_by(Complaint.id.desc()).limit(1))  # type: ignore[union-attr]
+        complaint = session.scalar(mine.order_by(col(Complaint.id).desc()).limit(1))
         if complaint is None:
             turn.say(turn.text("bot.status_none"))
             return
@@ -780,8 +812,8 @@ def _conversation(
 ) -> Conversation:
     conversation = session.scalar(
         select(Conversation)
-        .where(Conversation.channel == channel)
-        .where(Conversation.address == address)
+        .where(col(Conversation.channel) == channel)
+        .where(col(Conversation.address) == address)
         .with_for_update()
     )
     if conversation is None:
@@ -815,7 +847,7 @@ def classify(row: InboundMessage, parsed: ParsedCommand | None) -> Input:
     return Input.GREETING if _is_greeting(row) else Input.EMPTY
 
 
-def handle_message(gateway: Gateway, session: Session, row: InboundMessage) -> None:
+def handle_message(gateway: Conversing, session: Session, row: InboundMessage) -> None:
     """The chat channels' processor: one inbound message through the conversation."""
     now = utcnow()
     reporter, _identity = identify(
@@ -865,7 +897,7 @@ def handle_message(gateway: Gateway, session: Session, row: InboundMessage) -> N
 
 
 def apply_edit(
-    gateway: Gateway,
+    gateway: Conversing,
     session: Session,
     conversation: Conversation,
     row: InboundMessage,
@@ -878,10 +910,10 @@ def apply_edit(
             candidate
             for candidate in session.scalars(
                 select(InboundMessage)
-                .where(InboundMessage.channel == row.channel)
-                .where(InboundMessage.sender == row.sender)
-                .where(InboundMessage.id != row.id)
-                .order_by(InboundMessage.id.desc())  # type: ignore[union-attr]
+                .where(col(InboundMessage.channel) == row.channel)
+                .where(col(InboundMessage.sender) == row.sender)
+                .where(col(InboundMessage.id) != row.id)
+                .order_by(col(InboundMessage.id).desc())
                 .limit(500)
             )
             if row.edits and (candidate.extra or {}).get("message_ref") == row.edits
@@ -910,15 +942,15 @@ def _phone_of(row: InboundMessage) -> str | None:
 WAITING_STATES = (State.DRAFTING, State.ASKED, State.ADD_OR_NEW)
 
 
-def idle_sweep(gateway: Gateway, now: datetime | None = None) -> int:
+def idle_sweep(gateway: Conversing, now: datetime | None = None) -> int:
     """Advance conversations whose reporter went quiet for the idle window; returns how many."""
     now = now or utcnow()
     cutoff = now - gateway.conversation_idle
     with gateway.db.read_session() as session:
         ids = session.scalars(
-            select(Conversation.id)
-            .where(Conversation.state.in_([s.value for s in WAITING_STATES]))  # type: ignore[attr-defined]
-            .where(Conversation.last_message_at <= cutoff)
+            select(col(Conversation.id))
+            .where(col(Conversation.state).in_([s.value for s in WAITING_STATES]))
+            .where(col(Conversation.last_message_at) <= cutoff)
         ).all()
     advanced = 0
     for conversation_id in ids:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 from sqlalchemy import or_, select, update
+from sqlmodel import col
 
 from channels.base import Media, MediaError
 from channels.images import ImageRejected, clean_image
@@ -28,22 +29,22 @@ from gateway.clock import utcnow
 from gateway.store.models import Attachment, AttachmentStatus, InboundMessage
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import Fetching
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
 
 
-def _with_channel():  # type: ignore[no-untyped-def]
+def _with_channel():
     """Attachments with the channel of the message that named them (None: not a channel's)."""
-    return select(Attachment, InboundMessage.channel).join(
-        InboundMessage, InboundMessage.id == Attachment.inbound_message_id, isouter=True
+    return select(Attachment, col(InboundMessage.channel)).join(
+        InboundMessage, col(InboundMessage.id) == col(Attachment.inbound_message_id), isouter=True
     )
 
 
 def _claim(
-    gateway: Gateway, limit: int, worker: str, attachment_id: int | None = None
+    gateway: Fetching, limit: int, worker: str, attachment_id: int | None = None
 ) -> list[tuple[Attachment, str | None]]:
     """Take up to `limit` attachments to download (or the one named): pending or failed with
     tries left, not claimed by another worker whose lease still runs. Rows another worker is
@@ -56,15 +57,17 @@ def _claim(
         else [AttachmentStatus.PENDING, AttachmentStatus.FAILED]
     )
     query = (
-        select(Attachment.id)
-        .where(Attachment.status.in_(statuses))  # type: ignore[attr-defined]
+        select(col(Attachment.id))
+        .where(col(Attachment.status).in_(statuses))
         .where(Attachment.attempts < MAX_ATTEMPTS)
-        .where(or_(Attachment.claimed_until.is_(None), Attachment.claimed_until < now))  # type: ignore[union-attr,operator]
+        .where(
+            or_(col(Attachment.claimed_until).is_(None), col(Attachment.claimed_until) < now)
+        )
         .order_by(Attachment.id)
         .limit(limit)
     )
     if attachment_id is not None:
-        query = query.where(Attachment.id == attachment_id)
+        query = query.where(col(Attachment.id) == attachment_id)
     with gateway.db.session() as session:
         if gateway.db.is_postgres:
             query = query.with_for_update(skip_locked=True)
@@ -72,7 +75,7 @@ def _claim(
         if ids:
             session.execute(
                 update(Attachment)
-                .where(Attachment.id.in_(ids))  # type: ignore[union-attr]
+                .where(col(Attachment.id).in_(ids))
                 .values(claimed_by=worker[:120], claimed_until=now + lease)
             )
         session.commit()
@@ -80,13 +83,13 @@ def _claim(
         return []
     with gateway.db.read_session() as session:
         rows = session.execute(
-            _with_channel().where(Attachment.id.in_(ids)).order_by(Attachment.id)  # type: ignore[union-attr]
+            _with_channel().where(col(Attachment.id).in_(ids)).order_by(col(Attachment.id))
         ).all()
     return [(row[0], row[1]) for row in rows]
 
 
 async def _download(
-    gateway: Gateway, attachment: Attachment, channel_name: str | None
+    gateway: Fetching, attachment: Attachment, channel_name: str | None
 ) -> tuple[bytes, str | None]:
     limit = gateway.settings.upload_max_bytes
     media = Media(
@@ -127,7 +130,7 @@ def safe_content(data: bytes, claimed: str | None, max_side: int) -> tuple[bytes
 
 
 def _record(
-    gateway: Gateway,
+    gateway: Fetching,
     attachment_id: int,
     data: bytes | None,
     content_type: str | None,
@@ -158,7 +161,7 @@ def _record(
         session.commit()
 
 
-async def _fetch(gateway: Gateway, attachment: Attachment, channel_name: str | None) -> bool:
+async def _fetch(gateway: Fetching, attachment: Attachment, channel_name: str | None) -> bool:
     """One download attempt, recorded on the attachment; True when it is stored now."""
     try:
         data, content_type = await _download(gateway, attachment, channel_name)
@@ -176,7 +179,7 @@ async def _fetch(gateway: Gateway, attachment: Attachment, channel_name: str | N
     return True
 
 
-async def fetch_pending(gateway: Gateway, limit: int = 20, *, worker: str = "local") -> int:
+async def fetch_pending(gateway: Fetching, limit: int = 20, *, worker: str = "local") -> int:
     """Download what is pending and not claimed by another worker; returns how many were
     stored now."""
     stored = 0
@@ -190,7 +193,7 @@ def gives_up(attachment: Attachment) -> bool:
     return attachment.status == AttachmentStatus.FAILED and attachment.attempts >= MAX_ATTEMPTS
 
 
-def retry(gateway: Gateway, attachment_id: int) -> bool:
+def retry(gateway: Fetching, attachment_id: int) -> bool:
     """An admin's "try again": a failed attachment gets a fresh set of attempts (the reason of
     the last failure stays shown until the next try). False if it is not failed."""
     with gateway.db.session() as session:
@@ -205,7 +208,7 @@ def retry(gateway: Gateway, attachment_id: int) -> bool:
     return True
 
 
-async def fetch_one(gateway: Gateway, attachment_id: int, *, worker: str = "admin") -> bool:
+async def fetch_one(gateway: Fetching, attachment_id: int, *, worker: str = "admin") -> bool:
     """Try one attachment now (after `retry`); True when it is stored. False too when a worker
     is downloading it at this moment (it will be stored by that worker)."""
     found = await asyncio.to_thread(_claim, gateway, 1, worker, attachment_id)

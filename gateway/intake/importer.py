@@ -1,7 +1,11 @@
 """`lapor-gateway import-csv`: historical complaints through the same normalizer as live ones,
 for migrating a regency's spreadsheet and for measuring the suggestions against what admins
-decided. Each row goes through intake with an external id made of the file's hash and the row
-number, so importing the same file twice imports nothing the second time.
+decided, and for training agency routing (rows with an agency are labelled examples for
+`lapor-gateway train-router`). Dates are read by `normalizer.dates.parse_date` (ISO, day-first,
+Indonesian month names, Twitter's `created_at`, epoch); a date or a category the importer cannot
+read is reported with its line numbers, never silently replaced. Each row goes through intake
+with an external id made of the file's hash and the row number, so importing the same file
+twice imports nothing the second time.
 """
 
 from __future__ import annotations
@@ -11,12 +15,12 @@ import hashlib
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from channels.base import InboundMessage as Message
 from channels.base import Location
@@ -24,9 +28,10 @@ from gateway.clock import utcnow
 from gateway.complaints.create import file_complaint
 from gateway.intake import inbound as intake
 from gateway.store.models import Agency, Category, Complaint, InboundMessage
+from normalizer.dates import parse_date
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import Intake
 
 CHANNEL = "import"
 CATEGORY_WORDS = {
@@ -69,6 +74,11 @@ class Summary:
     agency_top1: int = 0
     agency_top3: int = 0
     unknown_agencies: set[str] = field(default_factory=set)
+    # Category values that are none of the four classes: value -> how many rows.
+    unknown_categories: dict[str, int] = field(default_factory=dict)
+    # Lines of the file whose date could not be read (imported with the time of the import).
+    unreadable_dates: list[int] = field(default_factory=list)
+    unreadable_date_examples: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = [
@@ -96,32 +106,25 @@ class Summary:
             out.append(
                 "agencies not in the directory: " + ", ".join(sorted(self.unknown_agencies)[:20])
             )
+        if self.unknown_categories:
+            listed = sorted(self.unknown_categories.items(), key=lambda kv: (-kv[1], kv[0]))
+            out.append(
+                "categories not understood (left for the admin to classify): "
+                + ", ".join(f"{value!r} ({n} rows)" for value, n in listed[:20])
+            )
+        if self.unreadable_dates:
+            rows = ", ".join(map(str, self.unreadable_dates[:20]))
+            more = " ..." if len(self.unreadable_dates) > 20 else ""
+            examples = ", ".join(repr(e) for e in self.unreadable_date_examples)
+            out.append(
+                f"dates not understood: {len(self.unreadable_dates)} rows (lines {rows}{more}), "
+                f"e.g. {examples}; imported with the time of the import"
+            )
         return out
 
 
 def _pct(part: int, whole: int) -> str:
     return f"{100.0 * part / whole:.1f}% ({part}/{whole})"
-
-
-def _parse_date(value: str) -> datetime | None:
-    value = value.strip()
-    for fmt in (
-        "%Y-%m-%d %H:%M:%S",
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%d",
-        "%d/%m/%Y %H:%M",
-        "%d/%m/%Y",
-        "%d-%m-%Y",
-    ):
-        try:
-            return datetime.strptime(value, fmt).replace(tzinfo=UTC)
-        except ValueError:
-            continue
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _rows(handle: TextIO, columns: Columns) -> Iterator[dict[str, str]]:
@@ -161,9 +164,10 @@ def _agency_lookup(session: Session) -> dict[str, Agency]:
     return lookup
 
 
-def process_import(gateway: Gateway, session: Session, row: InboundMessage) -> None:
+def process_import(gateway: Intake, session: Session, row: InboundMessage) -> None:
     """The processor for imported rows: one row is one complaint, as the file says."""
     extra = row.extra or {}
+    assert row.assigned_code is not None  # imported rows get their code when stored
     complaint = Complaint(
         tracking_code=row.assigned_code,
         origin_channel=CHANNEL,
@@ -182,7 +186,7 @@ def process_import(gateway: Gateway, session: Session, row: InboundMessage) -> N
 
 
 def import_csv(
-    gateway: Gateway,
+    gateway: Intake,
     path: Path,
     columns: Columns,
     *,
@@ -192,6 +196,7 @@ def import_csv(
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()[:16]
     summary = Summary()
+    zone = ZoneInfo(gateway.settings.timezone)
     with gateway.db.read_session() as session:
         agencies = _agency_lookup(session)
     with open(path, encoding="utf-8-sig", newline="") as handle:
@@ -208,11 +213,13 @@ def import_csv(
             extra: dict[str, str] = {}
             given_class = None
             if columns.category:
-                given_class = CATEGORY_WORDS.get(
-                    (record.get(columns.category) or "").strip().lower()
-                )
+                value = " ".join((record.get(columns.category) or "").split())
+                given_class = CATEGORY_WORDS.get(value.lower())
                 if given_class:
                     extra["category"] = given_class.value
+                elif value:
+                    unknown = summary.unknown_categories
+                    unknown[value[:60]] = unknown.get(value[:60], 0) + 1
             given_agency = None
             if columns.agency:
                 name = (record.get(columns.agency) or "").strip()
@@ -223,7 +230,14 @@ def import_csv(
                     summary.unknown_agencies.add(name)
             if columns.source and record.get(columns.source):
                 extra["source"] = record[columns.source].strip().lower()[:40]
-            received = _parse_date(record.get(columns.date) or "") if columns.date else None
+            received = None
+            if columns.date:
+                written = (record.get(columns.date) or "").strip()
+                received = parse_date(written, zone)
+                if received is None:
+                    summary.unreadable_dates.append(number + 1)  # the file's line (header = 1)
+                    if written and len(summary.unreadable_date_examples) < 3:
+                        summary.unreadable_date_examples.append(written[:40])
             location = (record.get(columns.location) or "").strip() if columns.location else ""
             message = Message(
                 channel=CHANNEL,
@@ -250,7 +264,7 @@ def import_csv(
 
 
 def _account(
-    gateway: Gateway,
+    gateway: Intake,
     inbound_id: int,
     summary: Summary,
     given_class: Category | None,
@@ -259,8 +273,8 @@ def _account(
     with gateway.db.read_session() as session:
         complaint = session.scalar(
             select(Complaint)
-            .join(InboundMessage, InboundMessage.complaint_id == Complaint.id)
-            .where(InboundMessage.id == inbound_id)
+            .join(InboundMessage, col(InboundMessage.complaint_id) == col(Complaint.id))
+            .where(col(InboundMessage.id) == inbound_id)
         )
         if complaint is None:
             return

@@ -4,7 +4,7 @@ deployments. Everything else talks to the database through `Database.session()`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -42,7 +42,7 @@ class DatabaseUnavailable(RuntimeError):
     """The database cannot be reached; the API answers 503."""
 
 
-UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (OperationalError, DBAPIError)
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (OperationalError, DBAPIError)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -124,3 +124,9 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def row_ids(ids: Iterable[int | None]) -> list[int]:
+    """Primary keys read from the database: SQLModel types them `int | None` (unset before an
+    INSERT), but a stored row always has one."""
+    return [i for i in ids if i is not None]

@@ -287,6 +287,12 @@ class Complaint(SQLModel, table=True):
     title: str = Field(default="", max_length=200)
     pii_spans: list[dict[str, Any]] = _json(list)
     dedup_signature: str = Field(default="", sa_type=Text)
+    # Streets, dusun, RT/RW and landmarks the text names (normalizer.location.place_parts):
+    # duplicate detection counts a difference against a merge or cluster.
+    place_parts: dict[str, Any] = _json(dict)
+    # The normalizer's "bukan laporan" suggestion (spam, promosi, obrolan, candaan: kind,
+    # label, strength, reason, action); {} when the text reads as a report. The admin decides.
+    not_report: dict[str, Any] = _json(dict)
 
     # Place.
     location_text: str | None = Field(default=None, max_length=500)
@@ -340,7 +346,9 @@ class Complaint(SQLModel, table=True):
 
     version: int = Field(default=1)  # optimistic locking: two admins, one wins
 
-    @declared_attr  # type: ignore[misc]
+    # The table exists only once the class is built, hence declared_attr; SQLAlchemy's stubs
+    # expect a mapped attribute from it, not the mapper's arguments.
+    @declared_attr  # type: ignore[arg-type]
     def __mapper_args__(cls) -> dict[str, Any]:
         return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
 
@@ -434,9 +442,10 @@ class CoreEventLog(SQLModel, table=True):
 
 
 class DedupKey(SQLModel, table=True):
-    """Candidate look-up for duplicates: LSH band keys of a complaint's signature, scoped to its
-    village (for clusters) or its reporter (for merges), so a look-up reads a few small buckets
-    instead of every open complaint."""
+    """Candidate look-up for duplicates (`normalizer.dedup.candidate_keys`): text keys found
+    wherever the complaint comes from (the whole signature, strict MinHash bands) and, with a
+    known village, loose band keys scoped to it; a look-up reads a few small buckets within the
+    time window instead of every open complaint."""
 
     __tablename__ = "dedup_key"
     __table_args__ = (Index("ix_dedup_key_key_created", "key", "created_at"),)

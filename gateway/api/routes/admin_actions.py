@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 from starlette.datastructures import FormData, UploadFile
 
 from channels import webform
@@ -144,7 +144,9 @@ def _return(c: Call) -> None:
 def _merge(c: Call) -> None:
     code = normalize_code(c.text("target"))
     target = (
-        c.session.scalar(select(Complaint).where(Complaint.tracking_code == code)) if code else None
+        c.session.scalar(select(Complaint).where(col(Complaint.tracking_code) == code))
+        if code
+        else None
     )
     if target is None:
         raise actions.ActionInvalid("merge_target_unknown")
@@ -331,4 +333,6 @@ async def act(
         return again(exc.message(lang), 422)
     log.info("admin action", extra={"action": action, "user_id": principal.user_id})
     flash(request, "success", done_message(gateway, lang, action))
+    if form_text(form, "return_to") == "inbox":  # "Arsipkan" in an inbox row: back to the list
+        return RedirectResponse("/admin", 303)
     return RedirectResponse(f"/admin/complaints/{tracking_code}", 303)
