@@ -22,7 +22,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage, Storage, storage_from_string
@@ -30,6 +30,7 @@ from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import case, delete, literal
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col
 
 from config.messages import t
 from gateway.clock import utcnow
@@ -54,9 +55,9 @@ class DatabaseStorage(Storage):
     counts without another service. Expired rows are overwritten in place and swept now and
     then."""
 
-    STORAGE_SCHEME: ClassVar[list[str] | None] = ["lapor+database"]
-
     def __init__(self, db: Database, **options: Any) -> None:
+        # Built directly (never from a URI string), so no storage scheme is registered.
+        self.STORAGE_SCHEME = None
         self.db = db
         self._last_sweep = 0.0
         super().__init__(uri=None, wrap_exceptions=False, **options)
@@ -70,16 +71,16 @@ class DatabaseStorage(Storage):
         expires = now + timedelta(seconds=float(expiry))
         insert = pg_insert if self.db.is_postgres else sqlite_insert
         table = RateLimitCounter.__table__  # type: ignore[attr-defined]
-        stmt = insert(RateLimitCounter).values(key=key[:255], count=amount, expires_at=expires)
+        values = insert(RateLimitCounter).values(key=key[:255], count=amount, expires_at=expires)
         ran_out = table.c.expires_at <= literal(now, UTCDateTime())
         # A window that ran out starts again at `amount`; a running one counts up.
-        stmt = stmt.on_conflict_do_update(
+        stmt = values.on_conflict_do_update(
             index_elements=["key"],
             set_={
                 "count": case(
-                    (ran_out, stmt.excluded.count), else_=table.c.count + stmt.excluded.count
+                    (ran_out, values.excluded.count), else_=table.c.count + values.excluded.count
                 ),
-                "expires_at": case((ran_out, stmt.excluded.expires_at), else_=table.c.expires_at),
+                "expires_at": case((ran_out, values.excluded.expires_at), else_=table.c.expires_at),
             },
         ).returning(table.c.count)
         with self.db.session() as session:
@@ -114,7 +115,7 @@ class DatabaseStorage(Storage):
 
     def clear(self, key: str) -> None:
         with self.db.session() as session:
-            session.execute(delete(RateLimitCounter).where(RateLimitCounter.key == key[:255]))
+            session.execute(delete(RateLimitCounter).where(col(RateLimitCounter.key) == key[:255]))
             session.commit()
 
     def _maybe_sweep(self) -> None:
@@ -123,7 +124,9 @@ class DatabaseStorage(Storage):
             return
         self._last_sweep = time.monotonic()
         with self.db.session() as session:
-            session.execute(delete(RateLimitCounter).where(RateLimitCounter.expires_at < utcnow()))
+            session.execute(
+                delete(RateLimitCounter).where(col(RateLimitCounter.expires_at) < utcnow())
+            )
             session.commit()
 
 
@@ -132,7 +135,9 @@ def build_storage(settings: Settings, db: Database) -> Storage:
         return DatabaseStorage(db)
     if settings.rate_limit_storage == "memory":
         return MemoryStorage()
-    return storage_from_string(settings.rate_limit_storage)
+    storage = storage_from_string(settings.rate_limit_storage)
+    assert isinstance(storage, Storage)  # a redis:// URL gives the synchronous storage
+    return storage
 
 
 class RateLimits:

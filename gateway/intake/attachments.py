@@ -59,11 +59,9 @@ def _claim(
     query = (
         select(col(Attachment.id))
         .where(col(Attachment.status).in_(statuses))
-        .where(Attachment.attempts < MAX_ATTEMPTS)
-        .where(
-            or_(col(Attachment.claimed_until).is_(None), col(Attachment.claimed_until) < now)
-        )
-        .order_by(Attachment.id)
+        .where(col(Attachment.attempts) < MAX_ATTEMPTS)
+        .where(or_(col(Attachment.claimed_until).is_(None), col(Attachment.claimed_until) < now))
+        .order_by(col(Attachment.id))
         .limit(limit)
     )
     if attachment_id is not None:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from channels import base
 from gateway.clock import utcnow
@@ -60,7 +60,7 @@ class CursorMoved(RuntimeError):
 
 
 def _state(session: Session, poller: base.Poller, *, lock: bool = False) -> PollerState:
-    query = select(PollerState).where(PollerState.source == poller.name)
+    query = select(PollerState).where(col(PollerState.source) == poller.name)
     if lock:
         query = query.with_for_update()
     row = session.scalar(query)
@@ -103,7 +103,7 @@ def _insert_inbound(session: Session, db: Database, values: dict[str, object]) -
         insert(InboundMessage)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-        .returning(InboundMessage.id)
+        .returning(col(InboundMessage.id))
     )
     return session.connection().execute(stmt).scalar()
 
@@ -370,7 +370,7 @@ class SourceHealth:
 def health(db: Database) -> list[SourceHealth]:
     """Every polled source's row, for the operations page."""
     with db.read_session() as session:
-        rows = session.scalars(select(PollerState).order_by(PollerState.source)).all()
+        rows = session.scalars(select(PollerState).order_by(col(PollerState.source))).all()
     return [
         SourceHealth(
             source=r.source,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -84,7 +85,9 @@ class FileStore:
         path = self.root / key
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
+            # A name of its own per write: two threads (or workers) storing the same photo at
+            # once must not rename each other's temporary file away.
+            tmp = path.with_suffix(path.suffix + f".{os.getpid()}.{uuid.uuid4().hex}.tmp")
             with open(tmp, "wb") as handle:
                 handle.write(data)
                 handle.flush()

@@ -106,3 +106,17 @@ def test_a_photo_filed_on_one_instance_is_served_by_another(
     second_gateway.db.dispose()
     assert served.status_code == 200 and served.headers["content-type"] == "image/jpeg"
     assert same_picture(served.content, photo)
+
+
+def test_the_same_photo_stored_by_two_threads_at_once(tmp_path: Path) -> None:
+    """Two downloads of the same picture finishing together (two workers' threads) used to
+    share one temporary name: one rename then failed with FileNotFoundError."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = FileStore(tmp_path)
+    photo = image_bytes("JPEG", (50, 40))
+    with ThreadPoolExecutor(8) as pool:
+        stored = list(pool.map(lambda _: store.put(photo, "image/jpeg"), range(64)))
+    assert {s.key for s in stored} == {stored[0].key}
+    assert store.read(stored[0].key) == photo
+    assert [p.name for p in tmp_path.rglob("*.tmp")] == []
