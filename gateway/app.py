@@ -26,15 +26,19 @@ from gateway.api.routes import (
     admin_entry,
     admin_holidays,
     admin_inbox,
+    admin_lapor,
     admin_outbox,
     admin_reports,
     admin_simulator,
     admin_unreadable,
+    admin_workplace,
     complaints_api,
     core_events,
     health,
     media,
+    open311,
     public,
+    public_map,
     publication,
     reporter_page,
     webhooks,
@@ -106,20 +110,24 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(public.router)
     app.include_router(reporter_page.router)
+    app.include_router(public_map.router)  # before /publikasi/{month}: its own paths
     app.include_router(publication.router)
     app.include_router(complaints_api.router)
     app.include_router(health.router)
     app.include_router(media.router)
     app.include_router(webhooks.router)
     app.include_router(core_events.router)
+    app.include_router(open311.router)
     if demo_mode:
-        demo.DemoProviders().mount(app)
+        demo.DemoProviders(gateway.db).mount(app)
     admin_deps.install(app, settings)
     for admin_router in (
         admin_auth.router,
         admin_inbox.router,
+        admin_workplace.router,  # before the actions' catch-all /admin/complaints/{code}/{action}
         admin_actions.router,
         admin_entry.router,
+        admin_lapor.router,
         admin_directory.router,
         admin_outbox.router,
         admin_unreadable.router,

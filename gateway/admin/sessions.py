@@ -133,8 +133,11 @@ def session_principal(
     settings: Settings,
     secret: str,
     now: datetime | None = None,
+    *,
+    touch: bool = True,
 ) -> tuple[SessionState, Principal | None]:
-    """The user behind the request's session, if it is still valid."""
+    """The user behind the request's session, if it is still valid. `touch=False` (a page
+    polling for changes by itself) does not count as activity: a tab left open still idles out."""
     data = request.session
     uid = data.get("uid")
     if not isinstance(uid, int):
@@ -153,7 +156,7 @@ def session_principal(
     ):
         end_session(request)
         return SessionState.EXPIRED, None
-    if stamp - int(data.get("seen", 0)) >= _REFRESH_SECONDS:
+    if touch and stamp - int(data.get("seen", 0)) >= _REFRESH_SECONDS:
         data["seen"] = stamp  # marks the session modified: the cookie is re-signed
     return SessionState.ACTIVE, Principal(
         user_id=user.id,  # type: ignore[arg-type]

@@ -1,7 +1,8 @@
 """Rate limits on the public endpoints, per client address, with the `limits` library.
 
 What is limited (settings RATE_LIMIT_*): sending the web form (`POST /lapor`), the JSON API
-(`/api/...`), the status pages (`/status...`) and the admin login (`POST /admin/login`).
+(`/api/...`) and Open311 (`/open311/...`, whose keys have their own per-key limit too), the
+status pages (`/status...`) and the admin login (`POST /admin/login`).
 Webhooks are not: providers sign them and retry what we refuse, so a limit there would only
 delay citizens' messages.
 
@@ -157,7 +158,7 @@ class RateLimits:
     @staticmethod
     def kind(method: str, path: str) -> str | None:
         """Which limit a request counts against (None: not limited)."""
-        if path.startswith("/api/"):
+        if path.startswith(("/api/", "/open311/")):
             return "api"
         if path == "/status" or path.startswith("/status/"):
             return "status"

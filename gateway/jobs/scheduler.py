@@ -44,6 +44,7 @@ from channels.registry import build_pollers
 from forwarder.base import CoreUnavailable
 from gateway.bot import conversation
 from gateway.clock import utcnow
+from gateway.core import intake as core_intake
 from gateway.core import sync as core_sync
 from gateway.intake import attachments
 from gateway.intake import inbound as intake
@@ -64,6 +65,7 @@ SWEEP_STORE = "sweeps"  # the persistent job store's alias
 SWEEP_JOB = "sla-sweep"
 DIGEST_JOB = "daily-digest"
 CORE_POLL_JOB = "core-poll"
+CORE_INTAKE_JOB = "core-intake"
 TELEGRAM_TASK = "telegram-polling"
 JOBS_TABLE = "apscheduler_jobs"
 # A run missed while no instance was up still happens if it comes back within this window.
@@ -183,16 +185,22 @@ class Scheduler:
             ),
         )
         if s.core_backend != "manual":
-            self.scheduler.add_job(
-                self.poll_core,
-                "interval",
-                seconds=s.core_poll_seconds,
-                id=CORE_POLL_JOB,
-                max_instances=1,
-                coalesce=True,
-                next_run_time=utcnow(),
-                replace_existing=True,
-            )
+            # The core's events and the reports filed in SP4N-LAPOR!: one cursor each, walked
+            # by the leader only.
+            for job, job_id in (
+                (self.poll_core, CORE_POLL_JOB),
+                (self.poll_intake, CORE_INTAKE_JOB),
+            ):
+                self.scheduler.add_job(
+                    job,
+                    "interval",
+                    seconds=s.core_poll_seconds,
+                    id=job_id,
+                    max_instances=1,
+                    coalesce=True,
+                    next_run_time=utcnow(),
+                    replace_existing=True,
+                )
         self._start_leader_tasks()
         log.info("leading the sweeps and pollers", extra={"worker": self.dispatcher.worker_id})
 
@@ -235,8 +243,9 @@ class Scheduler:
         global _leader
         with contextlib.suppress(KeyError):  # the stored jobs stay for the next leader
             self.scheduler.remove_jobstore(SWEEP_STORE)
-        with contextlib.suppress(Exception):
-            self.scheduler.remove_job(CORE_POLL_JOB)
+        for job_id in (CORE_POLL_JOB, CORE_INTAKE_JOB):
+            with contextlib.suppress(Exception):
+                self.scheduler.remove_job(job_id)
         # Cancelled, not awaited: a getUpdates long poll ends with its connection, and a
         # poller's store step refuses a cursor that moved (`pollers.CursorMoved`).
         self._cancel_leader_tasks()
@@ -295,6 +304,18 @@ class Scheduler:
             log.warning("core unavailable for polling", extra={"error": str(exc)[:200]})
         except Exception:
             log.exception("core poll failed")
+
+    async def poll_intake(self) -> None:
+        """Reports filed in SP4N-LAPOR! and disposed to the regency: the leader takes them (one
+        instance walks the cursor; a push or a second instance finds them taken anyway)."""
+        if not self.leading:
+            return
+        try:
+            await core_intake.poll_incoming(self.gateway)
+        except CoreUnavailable as exc:
+            log.warning("core unavailable for the intake", extra={"error": str(exc)[:200]})
+        except Exception:
+            log.exception("core intake poll failed")
 
     def alive(self) -> bool:
         if not self.scheduler.running:

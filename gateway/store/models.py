@@ -484,6 +484,86 @@ class CalendarDay(SQLModel, table=True):
     removal_reason: str | None = Field(default=None, sa_type=Text)
 
 
+class Open311Key(SQLModel, table=True):
+    """An API key a koordinator issued for Open311 GeoReport v2 `POST requests` (a civic app, a
+    researcher's tool). Only its SHA-256 is kept: the key is shown once, when issued."""
+
+    __tablename__ = "open311_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120)  # who holds it: the app or organisation
+    key_hash: str = Field(max_length=64, unique=True)
+    created_by: str = Field(max_length=120)
+    created_at: datetime = _created()
+    revoked_at: datetime | None = _ts()
+    last_used_at: datetime | None = _ts()
+
+
+# --- the admin's workplace (issue 18) ---------------------------------------------------------
+
+
+class ComplaintAssignment(SQLModel, table=True):
+    """Who is on a case ("saya tangani"): at most one staff member per complaint. A row of its
+    own, so that taking a complaint neither makes a colleague's open form stale (the complaint's
+    version stays) nor rewrites the complaint table. Every change is on the audit log."""
+
+    __tablename__ = "complaint_assignment"
+
+    complaint_id: int = Field(foreign_key="complaint.id", primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    assigned_by: str = Field(max_length=120)  # user:<id>
+    assigned_at: datetime = _created()
+
+
+class ComplaintNote(SQLModel, table=True):
+    """An internal note on a complaint: staff only; with `for_agency` also the liaison officers
+    of the complaint's agency. Never on a public page, never to the SP4N core or a reporter."""
+
+    __tablename__ = "complaint_note"
+
+    id: int | None = Field(default=None, primary_key=True)
+    complaint_id: int = Field(foreign_key="complaint.id", index=True)
+    author: str = Field(max_length=120)  # user:<id>, or system for notes moved from old events
+    body: str = Field(sa_type=Text)
+    for_agency: bool = False
+    created_at: datetime = _created()
+
+
+class SavedReply(SQLModel, table=True):
+    """A reply koordinators keep for reuse, for one class and/or one agency (or any), in
+    Indonesian and English, with variables ({kode}, {instansi}, {tenggat}, ...)."""
+
+    __tablename__ = "saved_reply"
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=120)
+    body_id: str = Field(sa_type=Text)
+    body_en: str = Field(default="", sa_type=Text)
+    category: str | None = Field(default=None, max_length=40)
+    agency_id: int | None = Field(default=None, foreign_key="agency.id")
+    active: bool = True
+    created_by: str = Field(max_length=120)
+    created_at: datetime = _created()
+    updated_by: str | None = Field(default=None, max_length=120)
+    updated_at: datetime = _created()
+
+
+class AuditEntry(SQLModel, table=True):
+    """The audit log of what is not a complaint (users, agencies, liaison officers, saved
+    replies): who changed what, when. Complaints keep theirs in `complaint_event`; the admin's
+    audit page reads both (and the calendar's own records)."""
+
+    __tablename__ = "audit_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    actor: str = Field(max_length=120)  # user:<id>
+    area: str = Field(max_length=30, index=True)  # user | agency | liaison | saved_reply
+    action: str = Field(max_length=40)  # created | changed | password | unlocked
+    subject: str = Field(default="", max_length=200)  # a username, an agency code, a title
+    detail: dict[str, Any] = _json(dict)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
 class PollerState(SQLModel, table=True):
     """One polled source (X mentions, YouTube comments, the mailbox...): its cursor, written in
     the transaction that stores the messages it produced, and its health for the operators."""

@@ -6,7 +6,7 @@ let workers share the pending downloads without fetching one twice; `rate_limit_
 the public endpoints' windows when the limits are shared through the database.
 
 Revision ID: instances_0001
-Revises: triage_0001
+Revises: workplace_0001
 """
 
 from collections.abc import Sequence
@@ -18,7 +18,7 @@ from alembic import op
 import gateway.store.db
 
 revision: str = "instances_0001"
-down_revision: str | None = "triage_0001"  # after main's triage_0001 (merged in)
+down_revision: str | None = "workplace_0001"  # after main's head at the last merge
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
