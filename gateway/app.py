@@ -19,6 +19,7 @@ from config.settings import Settings, get_settings
 from forwarder.simulator.server import serve_simulator, simulator_options
 from gateway.api import admin_deps
 from gateway.api.pages import STATIC_DIR, render, request_language
+from gateway.api.ratelimit import RateLimitMiddleware, RateLimits, build_storage
 from gateway.api.routes import (
     admin_actions,
     admin_auth,
@@ -45,7 +46,6 @@ from gateway.api.routes import (
 )
 from gateway.context import Gateway
 from gateway.dev import demo
-from gateway.intake.webhooks import telegram_polling
 from gateway.jobs.scheduler import Scheduler
 from gateway.store.db import UNAVAILABLE_ERRORS
 
@@ -79,23 +79,21 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
         # connection pool is sized to match (gateway/jobs/workers.py).
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.web_threads
         if settings.scheduler_enabled:
+            # One machine: the jobs run here. Several instances: SCHEDULER_ENABLED=false on
+            # the web processes, and `lapor-gateway worker` runs them (docs/deploy.md).
+            # Telegram polling and the pollers are the leader's (gateway/jobs/scheduler.py).
             scheduler = Scheduler(gateway)
             scheduler.start()
             app.state.scheduler = scheduler
             # Messages stored before a crash are processed now, without delaying start-up.
             background.append(asyncio.create_task(scheduler.resume_all_inbound()))
-        polling = None
-        if settings.telegram_mode == "polling" and settings.telegram_bot_token is not None:
-            polling = asyncio.create_task(telegram_polling(gateway))
         try:
             yield
         finally:
             if scheduler is not None:
                 scheduler.shutdown()
+                await scheduler.stopped()
             stop_simulator.set()
-            if polling is not None:
-                polling.cancel()  # it polls forever; the others finish on their own
-                background.append(polling)
             await asyncio.gather(*background, return_exceptions=True)
             gateway.db.dispose()
 
@@ -107,6 +105,11 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     )
     app.state.gateway = gateway
     app.state.scheduler = None
+    app.state.rate_limits = None
+    if settings.rate_limit_enabled:
+        rate_limits = RateLimits(settings, build_storage(settings, gateway.db))
+        app.state.rate_limits = rate_limits
+        app.add_middleware(RateLimitMiddleware, limits=rate_limits)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(public.router)
     app.include_router(reporter_page.router)

@@ -990,20 +990,36 @@ def _cursor(gateway: CaseParts) -> str | None:
         return row.value if row else None
 
 
-def _save_cursor(gateway: CaseParts, cursor: str | None) -> None:
+def _save_cursor(gateway: CaseParts, old: str | None, cursor: str | None) -> bool:
+    """Move the stored cursor from `old` to `cursor`; False (nothing written) when it is no
+    longer `old`: another instance polled meanwhile (while leadership changed hands), and this
+    poll must not move the cursor back over what that one applied."""
     if cursor is None:
-        return
+        return True
     with gateway.db.session() as session:
-        row = session.get(GatewayState, CURSOR_KEY) or GatewayState(key=CURSOR_KEY)
+        row = session.get(GatewayState, CURSOR_KEY, with_for_update=True)
+        current = row.value if row else None
+        if current != old:
+            session.rollback()
+            return False
+        row = row or GatewayState(key=CURSOR_KEY)
         row.value = cursor
         row.updated_at = utcnow()
         session.add(row)
-        session.commit()
+        try:
+            session.commit()
+        except IntegrityError:  # two first polls inserted the row at once: the other won
+            return False
+    return True
 
 
 async def poll(gateway: Filing, max_pages: int = 20) -> int:
     """Take the core's events since the stored cursor; the cursor moves only after a page is
-    applied, so a crash mid-page replays it (harmless: events are idempotent)."""
+    applied, so a crash mid-page replays it (harmless: events are idempotent).
+
+    Only the leader polls (`gateway/jobs/scheduler.py`); should two instances overlap while the
+    leadership moves, each event is still applied once (the event log's unique id) and the
+    cursor only moves forward from the value a poll read (`_save_cursor`)."""
     if gateway.settings.core_backend == "manual":
         return 0
     applied = 0
@@ -1015,7 +1031,10 @@ async def poll(gateway: Filing, max_pages: int = 20) -> int:
                 outcome = await asyncio.to_thread(apply_event, gateway, event, "poll")
                 applied += outcome != "duplicate"
             if page.cursor != cursor:
-                await asyncio.to_thread(_save_cursor, gateway, page.cursor)
+                moved = await asyncio.to_thread(_save_cursor, gateway, cursor, page.cursor)
+                if not moved:
+                    log.warning("core cursor moved by another instance; this poll stops")
+                    break
                 cursor = page.cursor
             if not page.more:
                 break
