@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import uuid
 from typing import Any
@@ -88,6 +89,18 @@ def _error(status: int, message: str, errors: dict[str, str] | None = None) -> J
     return JSONResponse({"message": message, "errors": errors or {}}, status_code=status)
 
 
+# The inbound row's external id holds 200 characters; "api:" and a key of up to 200 do not fit,
+# and a key cut short could name another client's submission.
+_KEY_ROOM = 200 - len("api:")
+
+
+def submission_id(key: str) -> str:
+    """The external id of an API submission: the client's key, or its hash when too long."""
+    if len(key) <= _KEY_ROOM:
+        return f"api:{key}"
+    return "api:sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def _decode_photos(items: Any, lang: str) -> tuple[list[webform.Photo], str | None]:
     if items in (None, []):
         return [], None
@@ -148,8 +161,7 @@ async def create_complaint(
         errors.add("photos", photo_error)
     if valid is None or errors:
         return _error(422, t(lang, "form.errors_title"), errors.fields)
-    key = idempotency_key or uuid.uuid4().hex
-    accepted = submit(gateway, valid, f"api:{key}")
+    accepted = submit(gateway, valid, submission_id(idempotency_key or uuid.uuid4().hex))
     if not accepted.duplicate:
         background.add_task(intake.process, gateway, accepted.inbound_id)
     out = ComplaintAccepted(

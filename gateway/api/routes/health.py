@@ -24,4 +24,6 @@ def healthz(request: Request, gateway: GatewayDep) -> JSONResponse:
         "database": "ok" if database else "unreachable",
         "scheduler": scheduler_state,
     }
-    return JSONResponse(body, status_code=200 if healthy else 503)
+    if healthy:
+        return JSONResponse(body)
+    return JSONResponse(body, status_code=503, headers={"Retry-After": "30"})
