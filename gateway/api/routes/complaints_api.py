@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import uuid
 from typing import Any
 
@@ -18,6 +17,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from channels import webform
+from channels.base import PayloadError
+from channels.sanitize import load_json
 from config.messages import language, t
 from gateway.api.deps import GatewayDep
 from gateway.complaints import public_status
@@ -48,6 +49,25 @@ class ComplaintIn(BaseModel):
     consent: bool = Field(description="Consent to the processing of personal data (must be true).")
     language: str = Field(default="id", description="id or en: the language of replies and errors.")
     photos: list[PhotoIn] = Field(default_factory=list)
+
+
+def _inline_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """`model`'s JSON schema with its `$defs` written in place: an `openapi_extra` schema is
+    copied into the document as it is, where `#/$defs/...` points nowhere (issue 13)."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return inline(defs[ref.removeprefix("#/$defs/")])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(value) for value in node]
+        return node
+
+    return inline(schema)  # type: ignore[no-any-return]
 
 
 class ComplaintAccepted(BaseModel):
@@ -132,7 +152,7 @@ def _decode_photos(items: Any, lang: str) -> tuple[list[webform.Photo], str | No
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": ComplaintIn.model_json_schema()}},
+            "content": {"application/json": {"schema": _inline_schema(ComplaintIn)}},
         }
     },
     summary="File a complaint",
@@ -149,8 +169,10 @@ async def create_complaint(
 ) -> JSONResponse:
     lang = language(request.query_params.get("lang"))
     try:
-        body = json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        # Depth and number size are checked too: a body nested a thousand levels deep is no
+        # complaint (and would exhaust the recursion of whatever walks it next).
+        body = load_json(await request.body(), "complaint")
+    except PayloadError:
         return _error(400, t(lang, "errors.invalid_json"))
     if not isinstance(body, dict):
         return _error(400, t(lang, "errors.invalid_json"))

@@ -10,6 +10,7 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse, Response
 
 from channels.base import RawRequest, SignatureError
+from gateway.api.body import BodyTooLarge, read_capped
 from gateway.api.deps import GatewayDep
 from gateway.intake import inbound as intake
 from gateway.intake.webhooks import UnknownChannel, receive
@@ -17,9 +18,13 @@ from gateway.intake.webhooks import UnknownChannel, receive
 router = APIRouter(tags=["webhooks"])
 
 
-async def raw_request(request: Request, subpath: str = "") -> RawRequest:
+async def raw_request(
+    request: Request, subpath: str = "", max_bytes: int | None = None
+) -> RawRequest:
+    """The request as a channel sees it; `BodyTooLarge` (413) over `max_bytes`."""
+    body = await request.body() if max_bytes is None else await read_capped(request, max_bytes)
     return RawRequest(
-        body=await request.body(),
+        body=body,
         headers={k.lower(): v for k, v in request.headers.items()},
         url=str(request.url),
         query=dict(request.query_params),
@@ -30,7 +35,10 @@ async def raw_request(request: Request, subpath: str = "") -> RawRequest:
 async def _handle(
     channel: str, subpath: str, request: Request, gateway: GatewayDep, background: BackgroundTasks
 ) -> Response:
-    raw = await raw_request(request, subpath)
+    try:
+        raw = await raw_request(request, subpath, gateway.settings.webhook_max_bytes)
+    except BodyTooLarge as exc:
+        return JSONResponse({"message": str(exc)}, status_code=413)
     try:
         received = receive(gateway, channel, raw)
     except UnknownChannel:
