@@ -222,6 +222,13 @@ class Channel(ABC):
 
     can_find_sent: bool = False
 
+    async def sent_candidates(self, message: OutboundMessage, since: datetime) -> list[str] | None:
+        """After a crash mid-send: the provider ids of every message since `since` that looks
+        like this one (same recipient, same text), newest first; `[]` when the provider has
+        none, None when it cannot be asked or cannot recognise this message. The gateway
+        decides which, if any, is this row's (issue 13: never an earlier identical reply)."""
+        return None
+
     async def download(self, media: Media, max_bytes: int) -> tuple[bytes, str | None]:
         """Fetch an attachment (with the provider's auth); raise `MediaError` on failure."""
         raise MediaError("this channel has no downloadable media", retryable=False)

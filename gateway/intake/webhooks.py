@@ -182,6 +182,27 @@ def _close_unreadable(
     return True
 
 
+# How far along a message is; a receipt only ever moves it further (issue 13). A failure
+# overrides "queued"/"sent" but not proof that it arrived; "delivered"/"read" override a failure
+# (the provider reached the phone after all).
+_PROGRESS = {
+    DeliveryState.QUEUED: 0,
+    DeliveryState.SENT: 1,
+    DeliveryState.FAILED: 2,
+    DeliveryState.DELIVERED: 3,
+    DeliveryState.READ: 4,
+}
+
+
+def moves_forward(current: str | None, new: DeliveryState) -> bool:
+    if not current:
+        return True
+    try:
+        return _PROGRESS[new] > _PROGRESS[DeliveryState(current)]
+    except ValueError:  # a state this version does not know: take the provider's word
+        return True
+
+
 def record_statuses(gateway: Gateway, statuses: list[DeliveryStatus]) -> None:
     """A provider's receipt for something we sent: note it on the outbox row, and a failure on
     the complaint so the admin sees the reporter did not get it."""
@@ -192,8 +213,8 @@ def record_statuses(gateway: Gateway, statuses: list[DeliveryStatus]) -> None:
                 .where(OutboxItem.channel == status.channel)
                 .where(OutboxItem.provider_message_id == status.provider_message_id)
             )
-            if row is None:
-                continue
+            if row is None or not moves_forward(row.delivery_state, status.state):
+                continue  # receipts arrive out of order: a late "sent" after "read" says nothing
             row.delivery_state = status.state.value
             session.add(row)
             if status.state is DeliveryState.FAILED and row.complaint_id:
