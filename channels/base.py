@@ -156,6 +156,9 @@ class SendResult:
     # private reply is addressed to a comment and answers with the commenter's PSID/IGSID,
     # the sender id their direct messages will then carry.
     recipient: str | None = None
+    # Seconds the provider asked us to wait before trying again (HTTP 429/503 Retry-After,
+    # Telegram's flood control); the outbox waits at least this long.
+    retry_after: float | None = None
 
     @classmethod
     def sent(
@@ -166,8 +169,8 @@ class SendResult:
         )
 
     @classmethod
-    def retry(cls, error: str) -> SendResult:
-        return cls(ok=False, retryable=True, error=error)
+    def retry(cls, error: str, retry_after: float | None = None) -> SendResult:
+        return cls(ok=False, retryable=True, error=error, retry_after=retry_after)
 
     @classmethod
     def permanent(cls, error: str) -> SendResult:

@@ -89,6 +89,7 @@ def _delivered(result: SendResult) -> Delivered:
         retryable=result.retryable,
         error=result.error,
         details={"parts": result.parts},
+        retry_after=result.retry_after,
     )
 
 

@@ -21,7 +21,7 @@ from gateway.outbox.queue import OutboxMessage, enqueue
 from gateway.store.db import Database
 from gateway.store.models import OutboxItem, OutboxStatus
 from tests.channels.cases import channel_settings
-from tests.conftest import RunningTwilio
+from tests.conftest import RunningTelegram, RunningTwilio
 
 CITIZEN = "+6281234567890"
 TEXT = "Terima kasih. Ceritakan apa yang terjadi, di mana, dan sejak kapan."
@@ -149,3 +149,38 @@ def test_delivery_state_never_goes_backwards(db: Database, db_url: str, tmp_path
     ]:
         receipt(state)
         assert _row(gateway, "r1").delivery_state == expected
+
+
+def test_a_providers_retry_after_is_honoured(
+    db: Database, db_url: str, tmp_path: Path, telegram: RunningTelegram
+) -> None:
+    """Telegram's flood control says "retry after 600 s": the next attempt is not sooner,
+    whatever the outbox's own backoff (seconds) would have chosen."""
+    settings = channel_settings(
+        database_url=db_url,
+        data_dir=tmp_path / "var",
+        scheduler_enabled=False,
+        app_env="test",
+        secret_key="test-secret-key-not-for-production",
+        telegram_api_base_url=telegram.url,
+        outbox_backoff_base_seconds=1,
+    )
+    gateway = Gateway.create(settings, db=db)
+    telegram.fake.fail("Too Many Requests: retry after 600", status=429, retry_after=600)
+    with gateway.db.session() as session:
+        enqueue(
+            session,
+            OutboxMessage(
+                kind=delivery.REPLY,
+                key="flood",
+                channel="telegram",
+                recipient="123456789",
+                payload=delivery.message_payload("Halo"),
+            ),
+        )
+        session.commit()
+    before = utcnow()
+    asyncio.run(gateway.dispatcher("w1").run_once())
+    row = _row(gateway, "flood")
+    assert row.status == OutboxStatus.PENDING
+    assert row.next_attempt_at >= before + timedelta(seconds=600)
