@@ -17,6 +17,7 @@ from config.messages import language, t
 from config.settings import Settings, get_settings
 from forwarder.simulator.server import serve_simulator, simulator_options
 from gateway.api import admin_deps
+from gateway.api.headers import SecurityHeaders
 from gateway.api.pages import STATIC_DIR, render, request_language
 from gateway.api.routes import (
     admin_actions,
@@ -103,6 +104,9 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     )
     app.state.gateway = gateway
     app.state.scheduler = None
+    app.add_middleware(
+        SecurityHeaders, public_https=settings.public_base_url.startswith("https://")
+    )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(public.router)
     app.include_router(reporter_page.router)
