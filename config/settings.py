@@ -301,6 +301,9 @@ class Settings(BaseSettings):
     # This many wrong passwords in a row lock the account for admin_lockout_minutes.
     admin_login_max_failures: int = Field(default=5, ge=1)
     admin_lockout_minutes: int = Field(default=15, ge=1)
+    # Wrong passwords from one client address (any usernames) within admin_lockout_minutes
+    # before that address may not try again until the window has passed.
+    admin_login_address_max_failures: int = Field(default=20, ge=1)
     # Complaints per inbox page, and where the counts per filter stop counting ("10000+").
     admin_inbox_page_size: int = Field(default=50, ge=5, le=500)
     admin_inbox_count_cap: int = Field(default=5000, ge=100)
