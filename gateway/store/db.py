@@ -138,6 +138,9 @@ def _clean_parameters(
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("json_serializer", _json_serializer)
+    # An error's text (logged with its traceback) must not carry the statement's values: they
+    # are reporters' words and numbers (issue 13 §12).
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = _sqlite_engine(url, **kwargs)
     else:

@@ -202,3 +202,34 @@ def test_an_unreachable_database_is_503_with_retry_after_and_healthz_says_so(
         assert health.status_code == 503 and health.json()["database"] == "unreachable"
         assert int(health.headers["Retry-After"]) > 0
         assert json.loads(health.text)["status"] != "ok"
+
+
+def test_database_errors_never_carry_the_statements_values(db: Database) -> None:
+    """A traceback of a database error is logged; the values it was given (a reporter's
+    words, a phone number) must not be in it (issue 13 §12)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    secret = "+6281299990001 Budi Santoso"
+    with pytest.raises(DBAPIError) as raised, db.session() as session:
+        session.execute(text("SELECT * FROM no_such_table WHERE x = :v"), {"v": secret})
+    assert secret not in str(raised.value)
+    assert "6281299990001" not in repr(raised.value)
+
+
+def test_a_background_task_survives_a_database_that_went_away(tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
+    """`intake.process` runs after the ack; with the database gone it logs one line (no
+    statement, no traceback) and leaves the message for the periodic resume."""
+    from gateway.intake import inbound as intake
+
+    settings = channel_settings(
+        database_url="postgresql+psycopg://nobody@127.0.0.1:9/none",
+        data_dir=tmp_path / "var",
+        scheduler_enabled=False,
+        app_env="test",
+        secret_key="test-secret-key-not-for-production",
+    )
+    gateway = Gateway.create(settings, db=Database(settings.database_url))
+    assert intake.process(gateway, 1) is False
+    [record] = [r for r in caplog.records if "deferred" in r.getMessage()]
+    assert record.exc_info is None
