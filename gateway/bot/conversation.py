@@ -855,6 +855,12 @@ def handle_message(gateway: Gateway, session: Session, row: InboundMessage) -> N
             state = State.IDLE  # consented on another channel
             turn.move(state)
         STATES[state][classify(row, parsed)](turn)
+    truncated = (row.extra or {}).get("text_truncated")
+    if truncated:
+        # The channel cut an over-long text to CHAT_MAX_CHARS (the raw payload keeps it all):
+        # the reporter is told, as the web form tells its users (issue 13 §11).
+        total = (row.extra or {}).get("text_chars", "?")
+        turn.say(turn.text("bot.text_truncated", kept=truncated, total=total), cause=f"cut{row.id}")
     conversation.last_message_at = now
     conversation.updated_at = now
     session.add(conversation)
