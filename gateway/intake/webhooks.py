@@ -23,6 +23,7 @@ from channels.base import (
     DeliveryState,
     DeliveryStatus,
     InboundMessage,
+    MediaError,
     PayloadError,
     RawRequest,
     SignatureError,
@@ -92,6 +93,35 @@ def receive(gateway: Gateway, name: str, raw: RawRequest, *, verified: bool = Fa
     if not messages and not statuses:
         log.info("webhook event ignored", extra={"channel": name})
     return Received(channel.ack(raw), stored, messages)
+
+
+async def resolve_contacts(gateway: Gateway, name: str, received: Received) -> None:
+    """After the ack, before processing: a shared contact card the message only points to
+    (Twilio's WhatsApp vCards, `extra["contact_card_url"]`) is fetched through the channel
+    (its media hosts only) and its number stored on the inbound row, so the conversation sees
+    `contact_phone`. A card that cannot be fetched leaves the message as it is, noted."""
+    channel = gateway.channels.get(name)
+    if channel is None:
+        return
+    for accepted, message in zip(received.stored, received.messages, strict=False):
+        if accepted.duplicate or not message.extra.get("contact_card_url"):
+            continue
+        try:
+            resolved = await channel.resolve_contact(message)
+        except MediaError as exc:
+            log.warning(
+                "contact card not fetched",
+                extra={"inbound_id": accepted.inbound_id, "retryable": exc.retryable},
+            )
+            continue
+        with gateway.db.session() as session:
+            row = session.get(InboundRow, accepted.inbound_id)
+            if row is None or row.status != InboundStatus.PENDING:
+                continue
+            row.contact_phone = resolved.contact_phone
+            row.extra = dict(resolved.extra)
+            session.add(row)
+            session.commit()
 
 
 def unreadable(gateway: Gateway, limit: int = 100) -> list[InboundRow]:

@@ -13,7 +13,7 @@ from channels.base import RawRequest, SignatureError
 from gateway.api.body import BodyTooLarge, read_capped
 from gateway.api.deps import GatewayDep
 from gateway.intake import inbound as intake
-from gateway.intake.webhooks import UnknownChannel, receive
+from gateway.intake.webhooks import UnknownChannel, receive, resolve_contacts
 
 router = APIRouter(tags=["webhooks"])
 
@@ -45,6 +45,9 @@ async def _handle(
         return JSONResponse({"message": f"unknown channel {channel!r}"}, status_code=404)
     except SignatureError:
         return JSONResponse({"message": "invalid signature"}, status_code=403)
+    if any(m.extra.get("contact_card_url") for m in received.messages):
+        # Background tasks run in order: the card's number is on the row before processing.
+        background.add_task(resolve_contacts, gateway, channel, received)
     for inbound_id in received.new_ids:
         background.add_task(intake.process, gateway, inbound_id)
     for message in received.messages:
