@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     email_max_chars: int = Field(default=20000, ge=1000)
     # A webhook body larger than this is no genuine provider request: unreadable.
     webhook_max_bytes: int = Field(default=1024 * 1024, ge=16 * 1024)
+    # Where verified webhooks wait while the database is unreachable (default DATA_DIR/spool),
+    # and how large that file may grow before the route answers 503 instead.
+    webhook_spool_dir: Path | None = None
+    webhook_spool_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024)
 
     # --- outbox ----------------------------------------------------------------------------
     outbox_poll_seconds: float = Field(default=2.0, gt=0)

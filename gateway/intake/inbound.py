@@ -237,7 +237,14 @@ def unprocessed_ids(db: Database, older_than_seconds: float = 0) -> list[int]:
 
 
 def resume(gateway: Gateway, older_than_seconds: float = 0) -> int:
-    """Process what was stored but never processed (a crash, a restart, a lost task)."""
+    """Process what was stored but never processed (a crash, a restart, a lost task), and
+    what waited in the webhook spool while the database was away."""
+    from gateway.intake import spool
+
+    try:
+        spool.drain(gateway)
+    except OSError:
+        log.exception("webhook spool could not be drained")
     done = 0
     for inbound_id in unprocessed_ids(gateway.db, older_than_seconds):
         done += process(gateway, inbound_id)

@@ -6,6 +6,8 @@ retries."""
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -13,9 +15,12 @@ from channels.base import RawRequest, SignatureError
 from gateway.api.body import BodyTooLarge, read_capped
 from gateway.api.deps import GatewayDep
 from gateway.intake import inbound as intake
+from gateway.intake import spool
 from gateway.intake.webhooks import UnknownChannel, receive, resolve_contacts
+from gateway.store.db import UNAVAILABLE_ERRORS, is_unavailable
 
 router = APIRouter(tags=["webhooks"])
+log = logging.getLogger(__name__)
 
 
 async def raw_request(
@@ -45,6 +50,12 @@ async def _handle(
         return JSONResponse({"message": f"unknown channel {channel!r}"}, status_code=404)
     except SignatureError:
         return JSONResponse({"message": "invalid signature"}, status_code=403)
+    except UNAVAILABLE_ERRORS as exc:
+        if not is_unavailable(exc):
+            raise
+        # Verified (receive checks the signature before touching the database): kept on disk
+        # and acknowledged, fed into intake when the database is back (intake/spool.py).
+        return spooled(gateway, channel, raw)
     if any(m.extra.get("contact_card_url") for m in received.messages):
         # Background tasks run in order: the card's number is on the row before processing.
         background.add_task(resolve_contacts, gateway, channel, received)
@@ -56,6 +67,19 @@ async def _handle(
         if callback and answer is not None:
             background.add_task(answer, callback)
     ack = received.ack
+    return Response(content=ack.body, status_code=ack.status_code, media_type=ack.media_type)
+
+
+def spooled(gateway: GatewayDep, channel: str, raw: RawRequest) -> Response:
+    try:
+        spool.append(gateway, channel, raw)
+    except (spool.SpoolFull, OSError):
+        log.error("database unavailable and webhook spool full", extra={"channel": channel})
+        return JSONResponse(
+            {"message": "service unavailable"}, status_code=503, headers={"Retry-After": "30"}
+        )
+    log.warning("database unavailable: webhook spooled", extra={"channel": channel})
+    ack = gateway.channels[channel].ack(raw)
     return Response(content=ack.body, status_code=ack.status_code, media_type=ack.media_type)
 
 
