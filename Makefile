@@ -47,6 +47,7 @@ test: venv browser-deps mail-deps
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 bench: venv
 	$(PY) -m bench

@@ -199,7 +199,7 @@ def _complaint_values(row: tuple) -> tuple:
     )
 
 
-def _insert_sqlite(cursor, source: Iterator[tuple]) -> None:  # type: ignore[no-untyped-def]
+def _insert_sqlite(cursor, source: Iterator[tuple]) -> None:
     marks = ", ".join("?" * 24)
     batch: list[tuple] = []
     keys: list[tuple] = []
@@ -241,7 +241,7 @@ def _keys(row: tuple, naive: bool = False) -> list[tuple]:
     return [(i, f"{place}:{band}", when) for band in band_keys(signature)]
 
 
-def _copy_postgres(cursor, make_rows: Callable[[], Iterator[tuple]]) -> None:  # type: ignore[no-untyped-def]
+def _copy_postgres(cursor, make_rows: Callable[[], Iterator[tuple]]) -> None:
     # Two passes over the same deterministic rows: holding 16 keys per complaint for a million
     # complaints in memory would measure the benchmark, not the gateway.
     with cursor.copy(f"COPY complaint ({_COMPLAINT_COLUMNS}) FROM STDIN") as copy:

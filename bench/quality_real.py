@@ -489,8 +489,7 @@ def dates() -> list[str]:
         for row in rows:
             times = [parsed[row[c]] for c in ("masuk", "disposisi", "ditutup")]
             ok += all(times) and [t.replace(tzinfo=None) for t in times] == sorted(  # type: ignore[union-attr]
-                t.replace(tzinfo=None)
-                for t in times  # type: ignore[union-attr]
+                t.replace(tzinfo=None) for t in times
             )
         return ok
 

@@ -194,7 +194,7 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
                 return address
         raise AddressNotAllowed("no public address")
 
-    async def connect_tcp(  # type: ignore[override]
+    async def connect_tcp(
         self,
         host: str,
         port: int,
@@ -211,7 +211,7 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
             socket_options=socket_options,  # type: ignore[arg-type]
         )
 
-    async def connect_unix_socket(  # type: ignore[override]
+    async def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: object = None
     ) -> httpcore.AsyncNetworkStream:
         raise httpcore.ConnectError("no unix sockets for media")

@@ -126,6 +126,12 @@ def _fits(value: str | None, limit: int) -> str | None:
     return value if value is not None and len(value) <= limit else None
 
 
+def _required_identifier(value: object, what: str) -> str:
+    text = _identifier(value, what, required=True)
+    assert text is not None  # required=True raised PayloadError instead
+    return text
+
+
 def _identifier(value: object, what: str, *, required: bool = False) -> str | None:
     """An id as the provider gave it; None for an empty optional one, `PayloadError` for a
     missing required one or one longer than its column (cut, it could name another)."""
@@ -292,7 +298,7 @@ def finish_message(message: InboundMessage, *, max_chars: int, now: datetime) ->
         raise PayloadError("nothing readable left: the location or media were unusable")
     return replace(
         message,
-        external_id=_identifier(message.external_id, "external id", required=True),
+        external_id=_required_identifier(message.external_id, "external id"),
         sender=_address(message.sender),
         received_at=_received_at(message.received_at, now, extra),
         text=text,

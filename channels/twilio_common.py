@@ -328,9 +328,7 @@ class ApiBaseHttpClient(TwilioHttpClient):
         super().__init__(timeout=timeout, logger=_sdk_logger)
         self.api_base = api_base
 
-    def request(  # type: ignore[override]
-        self, method: str, url: str, *args: Any, **kwargs: Any
-    ) -> Response:
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
         return super().request(method, rebase_twilio_url(url, self.api_base), *args, **kwargs)
 
 

@@ -16,6 +16,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import phonenumbers
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from channels.base import (
     Channel,
@@ -82,15 +91,13 @@ class FormErrors:
         return bool(self.fields)
 
 
-def _text(data: Mapping[str, object], key: str) -> str:
+def _text(value: object) -> str:
     """A field as text without U+0000 and lone surrogates (`channels.sanitize.clean_text`):
     no database stores them and nobody typed them."""
-    value = data.get(key)
     return clean_text(str(value)).strip() if value is not None else ""
 
 
-def _flag(data: Mapping[str, object], key: str) -> bool:
-    value = data.get(key)
+def _flag(value: object) -> bool:
     if isinstance(value, bool):
         return value
     return str(value or "").strip().lower() in TRUE_WORDS
@@ -107,16 +114,188 @@ def normalize_phone(raw: str, region: str = "ID") -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def _invalid(key: str, **values: object) -> PydanticCustomError:
+    """A failed rule, named by its message key in config/messages (`errors.<key>`)."""
+    return PydanticCustomError(key, key, values)
+
+
 def _coordinate(value: object, low: float, high: float) -> float | None:
     if value in (None, ""):
         return None
     try:
         number = float(str(value))
     except ValueError:
-        raise ValueError from None
+        raise _invalid("coordinates_invalid") from None
     if not low <= number <= high:
-        raise ValueError
+        raise _invalid("coordinates_invalid")
     return number
+
+
+class PhotoIn(BaseModel):
+    """A photo in the JSON API: the file's bytes in base64 (the HTML form uploads files)."""
+
+    filename: str = Field(default="foto", max_length=255)
+    content_base64: str = Field(
+        description="The image bytes, base64-encoded (JPEG, PNG, WebP, HEIC)."
+    )
+
+
+class ComplaintIn(BaseModel):
+    """A submission, as the web form posts it and as the JSON API takes it: this model is the
+    validator of both (`validate_form`) and the JSON API's OpenAPI schema. Text arrives as the
+    citizen typed it (HTML form fields are strings, checkboxes "on"); every rule that fails
+    gives one readable message for its field, in the reporter's language, from
+    `config/messages` (the error's type is the message key). Length limits come from the
+    deployment (`Limits`, passed as validation context)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    description: str = Field(default="", description="What happened, where, since when (required).")
+    name: str | None = None
+    phone: str | None = Field(default=None, description="Any Indonesian format; stored as E.164.")
+    email: str | None = None
+    location_text: str | None = None
+    latitude: float | None = None
+    longitude: float | None = Field(default=None, validate_default=True)
+    anonim: bool = Field(default=False, description="Hide the reporter's identity from the agency.")
+    rahasia: bool = Field(default=False, description="Never publish this report.")
+    consent: bool = Field(
+        default=False,
+        validate_default=True,  # a missing consent is a refusal, said like any other field
+        description="Consent to the processing of personal data (must be true).",
+    )
+    language: str = Field(default="id", description="id or en: the language of replies and errors.")
+    photos: list[PhotoIn] = Field(default_factory=list)
+
+    @field_validator("description", mode="before")
+    @classmethod
+    def _description(cls, value: object, info: ValidationInfo) -> str:
+        limits = _limits(info)
+        text = _text(value)
+        if not text:
+            raise _invalid("description_required")
+        if len(text) < limits.min_chars:
+            raise _invalid("description_too_short", min=limits.min_chars)
+        if len(text) > limits.max_chars:
+            raise _invalid("description_too_long", max=limits.max_chars)
+        return text
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name(cls, value: object) -> str | None:
+        text = _text(value) or None
+        if text and len(text) > 200:
+            raise _invalid("name_too_long")
+        return text
+
+    @field_validator("phone", mode="before")
+    @classmethod
+    def _phone(cls, value: object) -> str | None:
+        raw = _text(value)
+        if not raw:
+            return None
+        phone = normalize_phone(raw)
+        if phone is None:
+            raise _invalid("phone_invalid")
+        return phone
+
+    @field_validator("email", mode="before")
+    @classmethod
+    def _email(cls, value: object) -> str | None:
+        email = _text(value).lower() or None
+        if email and (len(email) > 254 or not EMAIL.match(email)):
+            raise _invalid("email_invalid")
+        return email
+
+    @field_validator("location_text", mode="before")
+    @classmethod
+    def _location(cls, value: object) -> str | None:
+        text = _text(value) or None
+        if text and len(text) > 500:
+            raise _invalid("location_too_long")
+        return text
+
+    @field_validator("latitude", mode="before")
+    @classmethod
+    def _latitude(cls, value: object) -> float | None:
+        return _coordinate(value, -90, 90)
+
+    @field_validator("longitude", mode="before")
+    @classmethod
+    def _longitude(cls, value: object, info: ValidationInfo) -> float | None:
+        longitude = _coordinate(value, -180, 180)
+        # Both or neither (a latitude that failed is already reported).
+        if "latitude" in info.data and (info.data["latitude"] is None) != (longitude is None):
+            raise _invalid("coordinates_invalid")
+        return longitude
+
+    @field_validator("anonim", "rahasia", mode="before")
+    @classmethod
+    def _flags(cls, value: object) -> bool:
+        return _flag(value)
+
+    @field_validator("consent", mode="before")
+    @classmethod
+    def _consent(cls, value: object) -> bool:
+        if not _flag(value):
+            raise _invalid("consent_required")
+        return True
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _language(cls, value: object) -> str:
+        return "en" if _text(value).lower() == "en" else "id"
+
+    @field_validator("photos", mode="before")
+    @classmethod
+    def _photos(cls, value: object) -> object:
+        # The HTML form's files are checked as files (`validate_photos`); the JSON API's base64
+        # photos are decoded by its route. Here only their shape counts.
+        return [] if value in (None, "") else value
+
+
+def _limits(info: ValidationInfo) -> Limits:
+    context = info.context or {}
+    limits = context.get("limits")
+    return limits if isinstance(limits, Limits) else Limits()
+
+
+def _errors_of(failure: ValidationError, lang: str) -> FormErrors:
+    errors = FormErrors()
+    for error in failure.errors():
+        where = str(error["loc"][0]) if error["loc"] else ""
+        key = error["type"]
+        values = error.get("ctx") or {}
+        where = where or "form"
+        if key not in _KNOWN_KEYS:
+            # pydantic's own checks (a list where a text was expected, ...): one plain message
+            key, values = (
+                ("coordinates_invalid", {})
+                if where in ("latitude", "longitude")
+                else (
+                    "invalid_value",
+                    {},
+                )
+            )
+        errors.add(
+            "latitude" if where == "longitude" else where, t(lang, f"errors.{key}", **values)
+        )
+    return errors
+
+
+_KNOWN_KEYS = frozenset(
+    {
+        "description_required",
+        "description_too_short",
+        "description_too_long",
+        "name_too_long",
+        "phone_invalid",
+        "email_invalid",
+        "location_too_long",
+        "coordinates_invalid",
+        "consent_required",
+    }
+)
 
 
 def validate_form(
@@ -126,60 +305,28 @@ def validate_form(
     limits: Limits | None = None,
     lang: str = "id",
 ) -> tuple[ComplaintForm | None, FormErrors]:
-    """Check a submission; return the clean form, or None and one message per bad field."""
+    """Check a submission with `ComplaintIn`; return the clean form, or None and one message
+    per bad field (the photos' files are checked here too)."""
     limits = limits or Limits()
     errors = FormErrors()
-    description = _text(data, "description")
-    if not description:
-        errors.add("description", t(lang, "errors.description_required"))
-    elif len(description) < limits.min_chars:
-        errors.add("description", t(lang, "errors.description_too_short", min=limits.min_chars))
-    elif len(description) > limits.max_chars:
-        errors.add("description", t(lang, "errors.description_too_long", max=limits.max_chars))
-
-    name = _text(data, "name") or None
-    if name and len(name) > 200:
-        errors.add("name", t(lang, "errors.name_too_long"))
-
-    phone = None
-    if raw_phone := _text(data, "phone"):
-        phone = normalize_phone(raw_phone)
-        if phone is None:
-            errors.add("phone", t(lang, "errors.phone_invalid"))
-
-    email = _text(data, "email").lower() or None
-    if email and (len(email) > 254 or not EMAIL.match(email)):
-        errors.add("email", t(lang, "errors.email_invalid"))
-
-    location_text = _text(data, "location_text") or None
-    if location_text and len(location_text) > 500:
-        errors.add("location_text", t(lang, "errors.location_too_long"))
-    latitude = longitude = None
+    model = None
     try:
-        latitude = _coordinate(data.get("latitude"), -90, 90)
-        longitude = _coordinate(data.get("longitude"), -180, 180)
-        if (latitude is None) != (longitude is None):
-            raise ValueError
-    except ValueError:
-        errors.add("latitude", t(lang, "errors.coordinates_invalid"))
-
-    if not _flag(data, "consent"):
-        errors.add("consent", t(lang, "errors.consent_required"))
-
+        model = ComplaintIn.model_validate(dict(data), context={"limits": limits})
+    except ValidationError as failure:
+        errors = _errors_of(failure, lang)
     checked = validate_photos(photos, limits=limits, lang=lang, errors=errors)
-
-    if errors:
+    if errors or model is None:
         return None, errors
     form = ComplaintForm(
-        description=description,
-        name=name,
-        phone=phone,
-        email=email,
-        location_text=location_text,
-        latitude=latitude,
-        longitude=longitude,
-        anonim=_flag(data, "anonim"),
-        rahasia=_flag(data, "rahasia"),
+        description=model.description,
+        name=model.name,
+        phone=model.phone,
+        email=model.email,
+        location_text=model.location_text,
+        latitude=model.latitude,
+        longitude=model.longitude,
+        anonim=model.anonim,
+        rahasia=model.rahasia,
         language="en" if lang == "en" else "id",
         photos=tuple(checked),
     )

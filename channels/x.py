@@ -47,7 +47,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -389,7 +389,7 @@ class XApiSession(requests.Session):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
         text = url.decode() if isinstance(url, bytes) else url
         if text.startswith(TWEEPY_HOST):
             text = self.base_url + text[len(TWEEPY_HOST) :]
@@ -452,7 +452,7 @@ class _OAuth1(httpx.Auth):
     def __init__(self, signer: OAuth1Signer) -> None:
         self.signer = signer
 
-    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         _, headers, _ = self.signer.sign(str(request.url), request.method)
         request.headers["Authorization"] = headers["Authorization"]
         yield request

@@ -509,7 +509,7 @@ class YouTubeChannel(Channel):
 
         def insert() -> dict[str, Any]:
             request = self.writer.comments().insert(part="snippet", body=body)
-            return request.execute(num_retries=0)  # type: ignore[no-any-return]
+            return request.execute(num_retries=0)
 
         try:
             created = await asyncio.to_thread(insert)

@@ -9,9 +9,12 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
+from sqlmodel import col
+
 from config.settings import Settings, SettingsError, load_settings, local_base_url
 from gateway.admin.accounts import AccountError, create_user
 from gateway.context import Gateway
+from gateway.outbox.payloads import ChannelPayload
 from gateway.store.db import Database
 from gateway.store.migrate import upgrade
 from gateway.store.models import Agency, Role
@@ -55,7 +58,9 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
     with gateway.db.session() as session:
         agency_id = None
         if args.agency:
-            agency_id = session.scalar(select(Agency.id).where(Agency.code == args.agency))
+            agency_id = session.scalar(
+                select(col(Agency.id)).where(col(Agency.code) == args.agency)
+            )
             if agency_id is None:
                 print(f"unknown agency code {args.agency!r}", file=sys.stderr)
                 return 2
@@ -214,11 +219,11 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
             select(OutboxItem)
             .where(OutboxItem.recipient == args.sender)
             .where(OutboxItem.channel == args.channel)
-            .where(OutboxItem.id > before)
-            .order_by(OutboxItem.id)
+            .where(col(OutboxItem.id) > before)
+            .order_by(col(OutboxItem.id))
         ).all()
     for reply in replies:
-        print(f"bot: {reply.payload.get('text', '')}")
+        print(f"bot: {ChannelPayload.from_json(reply.payload).text}")
     if not replies:
         print("(no reply: the bot is collecting your messages; send KIRIM to submit)")
     return 0
@@ -288,7 +293,9 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
     with gateway.db.read_session() as session:
         agency_id = None
         if args.agency:
-            agency_id = session.scalar(select(Agency.id).where(Agency.code == args.agency))
+            agency_id = session.scalar(
+                select(col(Agency.id)).where(col(Agency.code) == args.agency)
+            )
             if agency_id is None:
                 print(f"unknown agency code {args.agency!r}", file=sys.stderr)
                 return 2

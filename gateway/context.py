@@ -145,6 +145,7 @@ class Gateway:
             batch_size=s.outbox_batch_size,
             lease_seconds=s.outbox_lease_seconds,
             backoff=outbox.Backoff(s.outbox_backoff_base_seconds, s.outbox_backoff_max_seconds),
+            max_attempts=s.outbox_max_attempts,
         )
 
     @property

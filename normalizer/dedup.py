@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Literal
+from typing import Final, Literal
 
 from rapidfuzz import fuzz, process
 
@@ -35,9 +35,9 @@ from normalizer.location import PlaceMatch, PlaceParts, haversine_km
 from normalizer.resources import data_file, read_yaml, require
 from normalizer.text import CleanText, Lexicon, clean_text, default_lexicon
 
-SAME_REPORTER_DUPLICATE = "same_reporter_duplicate"
-SAME_PROBLEM = "same_problem"
-DISTINCT = "distinct"
+SAME_REPORTER_DUPLICATE: Final = "same_reporter_duplicate"
+SAME_PROBLEM: Final = "same_problem"
+DISTINCT: Final = "distinct"
 Decision = Literal["same_reporter_duplicate", "same_problem", "distinct"]
 PlaceRelation = Literal["same_village", "same_kecamatan", "different", "unknown"]
 TopicRelation = Literal["same", "different", "unknown"]
@@ -282,7 +282,7 @@ def _content_words(tokens: Sequence[str], stopwords: frozenset[str]) -> list[str
 
 
 def _shingles(text: str) -> set[str]:
-    shingles = set()
+    shingles: set[str] = set()
     for word in text.split():
         padded = f" {word} "
         shingles.update(padded[i : i + 3] for i in range(len(padded) - 2))

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from rapidfuzz import fuzz, process
 
@@ -31,9 +31,9 @@ from normalizer.resources import (
 )
 from normalizer.text import CleanText, clean_text, fold
 
-KECAMATAN = "kecamatan"
-DESA = "desa"
-KELURAHAN = "kelurahan"
+KECAMATAN: Final = "kecamatan"
+DESA: Final = "desa"
+KELURAHAN: Final = "kelurahan"
 AreaKind = Literal["kecamatan", "desa", "kelurahan"]
 
 

@@ -361,9 +361,9 @@ def _phones(view: str) -> list[PiiSpan]:
     except (ValueError, IndexError):  # pragma: no cover - defensive: odd input must not crash
         pass
     # Mobile numbers the matcher misses: glued to a word ("Info 0889...berlaku"), or cut off.
-    for match in _MOBILE_RUN.finditer(view):
-        if not any(s.start < match.end() and match.start() < s.end for s in spans):
-            spans.append(PiiSpan(TELEPON, match.start(), match.end(), match.group()))
+    for run in _MOBILE_RUN.finditer(view):
+        if not any(s.start < run.end() and run.start() < s.end for s in spans):
+            spans.append(PiiSpan(TELEPON, run.start(), run.end(), run.group()))
     return spans
 
 

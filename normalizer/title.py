@@ -92,7 +92,7 @@ def default_title_rules() -> TitleRules:
 
 
 @lru_cache(maxsize=8)
-def _edges(greetings: tuple[str, ...], openings: tuple[str, ...], closings: tuple[str, ...]):  # type: ignore[no-untyped-def]
+def _edges(greetings: tuple[str, ...], openings: tuple[str, ...], closings: tuple[str, ...]):
     """The compiled "opens a sentence" and "closes a sentence" patterns."""
     starts = "|".join(f"(?:{p})" for p in (*greetings, *openings)) or r"(?!x)x"
     ends = "|".join(f"(?:{p})" for p in closings) or r"(?!x)x"

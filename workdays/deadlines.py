@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, cast
 
 from workdays.calendar import ONE_MICROSECOND, WorkingCalendar, require_aware
 
@@ -373,7 +373,8 @@ def reminders_due(
     """
     require_aware(now)
     due: list[Reminder] = []
-    for name, offsets in policy.reminder_offsets.items():
+    for key, offsets in policy.reminder_offsets.items():
+        name = cast(ClockName, key)  # SlaPolicy checked every key against CLOCKS
         deadline = getattr(deadlines, name)
         if deadline is None or deadline.stopped_at is not None or deadline.paused:
             continue

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
 BOT_USER = {"id": 900000001, "is_bot": True, "first_name": "LAPOR Bot", "username": "lapor_bot"}
@@ -170,7 +170,7 @@ class FakeTelegram:
         form = await request.form()
         params: dict[str, Any] = {}
         for key, value in form.multi_items():
-            if hasattr(value, "read"):  # an uploaded file
+            if isinstance(value, UploadFile):
                 params[key] = {"upload": value.filename, "size": len(await value.read())}
                 continue
             text = str(value)

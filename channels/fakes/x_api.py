@@ -249,8 +249,8 @@ class FakeX:
             if found:
                 includes["media"] = found
         if "geo.place_id" in expansions:
-            ids = [(i.get("geo") or {}).get("place_id") for i in items]
-            places = [self.places[p] for p in dict.fromkeys(ids) if p in self.places]
+            place_ids = [(i.get("geo") or {}).get("place_id") for i in items]
+            places = [self.places[p] for p in dict.fromkeys(place_ids) if p in self.places]
             if places:
                 includes["places"] = places
         return includes

@@ -175,7 +175,7 @@ class BearerAuth(httpx.Auth):
     def __repr__(self) -> str:
         return "<BearerAuth>"
 
-    def auth_flow(self, request: httpx.Request):  # type: ignore[no-untyped-def]
+    def auth_flow(self, request: httpx.Request):
         request.headers["Authorization"] = f"Bearer {self._token}"
         yield request
 

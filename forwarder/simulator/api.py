@@ -34,7 +34,7 @@ MAX_INCOMING_PAGE = 200
 
 
 def get_core(request: Request) -> CoreSimulator:
-    return request.app.state.core  # type: ignore[no-any-return]
+    return request.app.state.core
 
 
 CoreDep = Annotated[CoreSimulator, Depends(get_core)]

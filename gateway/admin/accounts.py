@@ -5,7 +5,7 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from gateway.store.models import Role, User
 
@@ -51,7 +51,7 @@ def create_user(
     _check_password(password)
     if role is Role.LIAISON and agency_id is None:
         raise AccountError("a liaison account belongs to one agency", "liaison_needs_agency")
-    if session.scalar(select(User.id).where(User.username == username)):
+    if session.scalar(select(col(User.id)).where(col(User.username) == username)):
         raise AccountError(f"user {username!r} already exists", "username_taken")
     user = User(
         username=username,

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from config.messages import DEFAULT_LANGUAGE, has, long_date, t
 from forwarder.base import CoreReport
@@ -48,7 +48,7 @@ from gateway.store.models import (
 )
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import Linked
 
 S = Status
 
@@ -359,7 +359,7 @@ EVENT_DETAILS: dict[str, Callable[[str, ComplaintEvent], str | None]] = {
 def _timeline(session: Session, complaint: Complaint, lang: str) -> list[EventView]:
     events = session.scalars(
         select(ComplaintEvent)
-        .where(ComplaintEvent.complaint_id == complaint.id)
+        .where(col(ComplaintEvent.complaint_id) == complaint.id)
         .order_by(ComplaintEvent.created_at, ComplaintEvent.id)  # type: ignore[arg-type]
     ).all()
     user_ids = {
@@ -370,7 +370,9 @@ def _timeline(session: Session, complaint: Complaint, lang: str) -> list[EventVi
     names = {}
     if user_ids:
         rows = session.execute(
-            select(User.id, User.display_name, User.username).where(User.id.in_(user_ids))  # type: ignore[union-attr]
+            select(col(User.id), col(User.display_name), col(User.username)).where(
+                col(User.id).in_(user_ids)
+            )
         )
         names = {f"user:{r.id}": r.display_name or r.username for r in rows}
     views = []
@@ -402,7 +404,7 @@ def build(
     now: datetime,
     soon: timedelta,
     lang: str = DEFAULT_LANGUAGE,
-    gateway: Gateway | None = None,
+    gateway: Linked | None = None,
 ) -> ComplaintView:
     full = principal.role is Role.KOORDINATOR
     view = ComplaintView(
@@ -426,7 +428,7 @@ def build(
     if full:
         rows = session.scalars(
             select(InboundMessage)
-            .where(InboundMessage.complaint_id == complaint.id)
+            .where(col(InboundMessage.complaint_id) == complaint.id)
             .order_by(InboundMessage.received_at, InboundMessage.id)  # type: ignore[arg-type]
         ).all()
         view.messages = [MessageView(row, by_message.pop(row.id, [])) for row in rows]  # type: ignore[arg-type]
@@ -436,7 +438,7 @@ def build(
             view.identities = list(
                 session.scalars(
                     select(ReporterIdentity).where(
-                        ReporterIdentity.reporter_id == complaint.reporter_id
+                        col(ReporterIdentity.reporter_id) == complaint.reporter_id
                     )
                 ).all()
             )
@@ -468,7 +470,7 @@ def build(
     view.actions = available_actions(principal, complaint)
     view.agencies = list(
         session.scalars(
-            select(Agency).where(Agency.active.is_(True)).order_by(Agency.name)  # type: ignore[attr-defined]
+            select(Agency).where(col(Agency.active).is_(True)).order_by(Agency.name)
         ).all()
     )
     view.agency_names = {a.id: a.name for a in view.agencies if a.id is not None}

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from channels.webform import normalize_phone
 from gateway.store.models import Agency, Liaison
@@ -49,7 +49,9 @@ def sync_directory(session: Session, agencies: list[dict[str, Any]]) -> tuple[in
             session.flush()
             added_agencies += 1
         known = set(
-            session.scalars(select(Liaison.whatsapp).where(Liaison.agency_id == agency.id)).all()
+            session.scalars(
+                select(col(Liaison.whatsapp)).where(col(Liaison.agency_id) == agency.id)
+            ).all()
         )
         for person in entry.get("liaisons", []):
             number = normalize_phone(str(person.get("whatsapp", "")))
@@ -95,7 +97,7 @@ def save_agency(
     name = " ".join(name.split())
     if not name or len(name) > 200:
         raise DirectoryError("an agency needs a name", "agency_name_required")
-    other = session.scalar(select(Agency.id).where(Agency.code == code))
+    other = session.scalar(select(col(Agency.id)).where(col(Agency.code) == code))
     if other is not None and (agency is None or other != agency.id):
         raise DirectoryError(f"agency code {code!r} is taken", "agency_code_taken")
     agency = agency or Agency(code=code, name=name)

@@ -29,7 +29,9 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    ColumnClause,
     ColumnElement,
+    Select,
     and_,
     case,
     false,
@@ -39,7 +41,7 @@ from sqlalchemy import (
     select,
     table,
 )
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from gateway.complaints import lifecycle
 from gateway.complaints.tracking import normalize_code
@@ -177,14 +179,16 @@ class InboxFilter:
 def scope_condition(scope: Scope) -> ColumnElement[bool] | None:
     if scope.agency_id is None:
         return None
-    return and_(Complaint.agency_id == scope.agency_id, Complaint.status.in_(LIAISON_STATES))  # type: ignore[attr-defined]
+    return and_(
+        col(Complaint.agency_id) == scope.agency_id, col(Complaint.status).in_(LIAISON_STATES)
+    )
 
 
 def current_due() -> ColumnElement[Any]:
     """The deadline running in the complaint's current state (none while pending or done)."""
     return case(
-        (Complaint.status.in_(VERIFY_CLOCK), Complaint.verify_due_at),  # type: ignore[attr-defined]
-        (Complaint.status.in_(ANSWER_CLOCK), Complaint.answer_due_at),  # type: ignore[attr-defined]
+        (col(Complaint.status).in_(VERIFY_CLOCK), Complaint.verify_due_at),
+        (col(Complaint.status).in_(ANSWER_CLOCK), Complaint.answer_due_at),
         else_=None,
     )
 
@@ -211,12 +215,12 @@ def deadline_condition(
     case_rows = [lifecycle.not_follower()] if cases_only else []
     return or_(
         and_(
-            Complaint.status.in_(VERIFY_CLOCK),  # type: ignore[attr-defined]
+            col(Complaint.status).in_(VERIFY_CLOCK),
             within(Complaint.verify_due_at, low, high),
             *case_rows,
         ),
         and_(
-            Complaint.status.in_(ANSWER_CLOCK),  # type: ignore[attr-defined]
+            col(Complaint.status).in_(ANSWER_CLOCK),
             within(Complaint.answer_due_at, low, high),
             *case_rows,
         ),
@@ -257,10 +261,10 @@ def id_sets(f: InboxFilter, dialect: str, limit: int) -> IdSets:
             search = _search_cte(terms, dialect, limit)
     duplicates = None
     if f.has_duplicates:
-        heads = select(Complaint.cluster_id.label("id")).where(  # type: ignore[union-attr]
-            Complaint.cluster_id.is_not(None)  # type: ignore[union-attr]
+        heads: Select[Any] = select(col(Complaint.cluster_id).label("id")).where(
+            col(Complaint.cluster_id).is_not(None)
         )
-        members = select(Complaint.id).where(Complaint.cluster_id.is_not(None))  # type: ignore[union-attr]
+        members = select(col(Complaint.id)).where(col(Complaint.cluster_id).is_not(None))
         both = heads.union(members).subquery()
         newest = select(both.c.id).order_by(both.c.id.desc()).limit(limit)
         duplicates = newest.cte("clustered").prefix_with("MATERIALIZED")
@@ -275,19 +279,19 @@ def _search_cte(terms: list[str], dialect: str, limit: int) -> Any:
         # "id + 0": order without the primary key's index, so PostgreSQL takes the matches from
         # the GIN index instead of walking every complaint backwards (ruinous for a rare word).
         matching = (
-            select(Complaint.id)
+            select(col(Complaint.id))
             .where(
                 literal_column("complaint.search_vector").op("@@")(
                     func.to_tsquery("simple", tsquery)
                 )
             )
-            .order_by((Complaint.id + 0).desc())  # type: ignore[operator]
+            .order_by((col(Complaint.id) + 0).desc())
             .limit(limit)
         )
     else:
         # Quoted FTS5 strings: whatever the admin typed cannot become FTS5 query syntax.
         match = " ".join(f'"{term}"*' for term in terms)
-        rowid = literal_column("rowid")
+        rowid: ColumnClause[int] = literal_column("rowid")
         matching = (
             select(rowid.label("id"))
             .select_from(table("complaint_fts"))
@@ -330,7 +334,7 @@ def conditions(
         where.append(scoped)
     if with_status and f.status:
         if f.status == OPEN:
-            where.append(Complaint.status.in_(OPEN_STATES))  # type: ignore[attr-defined]
+            where.append(col(Complaint.status).in_(OPEN_STATES))
         else:
             where.append(Complaint.status == f.status)  # type: ignore[arg-type]
     if f.channel:
@@ -346,9 +350,9 @@ def conditions(
     elif cases_only:
         where.append(lifecycle.not_follower())
     if sets.duplicates is not None:
-        where.append(Complaint.id.in_(select(sets.duplicates.c.id)))  # type: ignore[union-attr]
+        where.append(col(Complaint.id).in_(select(sets.duplicates.c.id)))
     if f.redisposition:
-        where.append(Complaint.redisposition_requested_at.is_not(None))  # type: ignore[union-attr]
+        where.append(col(Complaint.redisposition_requested_at).is_not(None))
     if f.received_from:
         where.append(Complaint.received_at >= clock.day_start(f.received_from))  # type: ignore[arg-type]
     if f.received_to:
@@ -359,7 +363,7 @@ def conditions(
     if sets.code is not None:
         where.append(Complaint.tracking_code == sets.code)  # type: ignore[arg-type]
     if sets.search is not None:
-        where.append(Complaint.id.in_(select(sets.search.c.id)))  # type: ignore[union-attr]
+        where.append(col(Complaint.id).in_(select(sets.search.c.id)))
     return where
 
 
@@ -420,28 +424,28 @@ def deadline_state(due: datetime | None, clock: Clock) -> str | None:
 
 
 _ROW_COLUMNS = (
-    Complaint.id,
-    Complaint.tracking_code,
-    Complaint.origin_channel,
-    Complaint.source,
-    Complaint.title,
-    Complaint.kecamatan,
-    Complaint.kelurahan,
-    Complaint.location_text,
-    Complaint.category,
-    Complaint.agency_id,
-    Complaint.status,
-    Complaint.received_at,
-    Complaint.verify_due_at,
-    Complaint.answer_due_at,
-    Complaint.cluster_id,
-    Complaint.redisposition_requested_at,
-    Complaint.escalated,
+    col(Complaint.id),
+    col(Complaint.tracking_code),
+    col(Complaint.origin_channel),
+    col(Complaint.source),
+    col(Complaint.title),
+    col(Complaint.kecamatan),
+    col(Complaint.kelurahan),
+    col(Complaint.location_text),
+    col(Complaint.category),
+    col(Complaint.agency_id),
+    col(Complaint.status),
+    col(Complaint.received_at),
+    col(Complaint.verify_due_at),
+    col(Complaint.answer_due_at),
+    col(Complaint.cluster_id),
+    col(Complaint.redisposition_requested_at),
+    col(Complaint.escalated),
 )
 
 
 def _capped_count(where: list[ColumnElement[bool]], cap: int) -> Any:
-    inner = select(Complaint.id).where(*where).limit(cap + 1).subquery()
+    inner = select(col(Complaint.id)).where(*where).limit(cap + 1).subquery()
     return select(func.count()).select_from(inner).scalar_subquery()
 
 
@@ -466,11 +470,11 @@ def list_page(
     f = replace(f, page=min(f.page, max_page))
     order: list[Any]
     if f.sort == "oldest":
-        order = [Complaint.received_at.asc(), Complaint.id.asc()]  # type: ignore[attr-defined,union-attr]
+        order = [col(Complaint.received_at).asc(), col(Complaint.id).asc()]
     elif f.sort == "deadline":
-        order = [current_due().asc().nulls_last(), Complaint.id.asc()]  # type: ignore[union-attr]
+        order = [current_due().asc().nulls_last(), col(Complaint.id).asc()]
     else:
-        order = [Complaint.received_at.desc(), Complaint.id.desc()]  # type: ignore[attr-defined,union-attr]
+        order = [col(Complaint.received_at).desc(), col(Complaint.id).desc()]
     query = (
         select(*_ROW_COLUMNS)
         .where(*where)
@@ -527,7 +531,7 @@ def _fill_counts(
     statuses = LIAISON_STATES if scope.limited else tuple(s.value for s in Status)
     base = conditions(f, scope, clock, sets, with_status=False)
     columns = {"all": _capped_count(base, cap)}
-    columns[OPEN] = _capped_count([*base, Complaint.status.in_(OPEN_STATES)], cap)  # type: ignore[attr-defined]
+    columns[OPEN] = _capped_count([*base, col(Complaint.status).in_(OPEN_STATES)], cap)
     # With a deadline filter only the states whose clock runs can match: no need to ask.
     counted_statuses = [s for s in statuses if not f.deadline or s in CLOCK_STATES]
     for status in counted_statuses:
@@ -562,7 +566,9 @@ def _fill_counts_grouped(
         for state in DEADLINE_STATES
     }
     query = (
-        select(Complaint.status, func.count().label("n"), *(v.label(k) for k, v in states.items()))
+        select(
+            col(Complaint.status), func.count().label("n"), *(v.label(k) for k, v in states.items())
+        )
         .where(*where)
         .group_by(Complaint.status)
     )
@@ -601,7 +607,7 @@ def _fill_counts_grouped(
 def _agency_names(session: Session, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    rows = session.execute(select(Agency.id, Agency.name).where(Agency.id.in_(ids)))  # type: ignore[union-attr]
+    rows = session.execute(select(col(Agency.id), col(Agency.name)).where(col(Agency.id).in_(ids)))
     return {row.id: row.name for row in rows}
 
 
@@ -611,15 +617,15 @@ def _followers(session: Session, ids: list[int]) -> dict[int, int]:
     if not ids:
         return {}
     rows = session.execute(
-        select(Complaint.cluster_id, func.count())
-        .where(Complaint.cluster_id.in_(ids))  # type: ignore[union-attr]
-        .where(Complaint.status != S.MERGED.value)
-        .group_by(Complaint.cluster_id)
+        select(col(Complaint.cluster_id), func.count())
+        .where(col(Complaint.cluster_id).in_(ids))
+        .where(col(Complaint.status) != S.MERGED.value)
+        .group_by(col(Complaint.cluster_id))
     )
     heads = {int(head): int(n) for head, n in rows if head is not None}
     merged_only = session.scalars(
-        select(Complaint.cluster_id)
-        .where(Complaint.cluster_id.in_(set(ids) - set(heads)))  # type: ignore[union-attr]
+        select(col(Complaint.cluster_id))
+        .where(col(Complaint.cluster_id).in_(set(ids) - set(heads)))
         .distinct()
     )
     heads.update({int(head): 0 for head in merged_only if head is not None})

@@ -29,7 +29,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from sqlalchemy import select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 from starlette.middleware.sessions import SessionMiddleware
 
 from config.settings import Settings
@@ -269,7 +269,7 @@ def authenticate(
 ) -> LoginResult:
     """Check a login and keep the failure count; the caller commits."""
     now = now or utcnow()
-    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    user = session.scalar(select(User).where(col(User.username) == username.strip().lower()))
     if user is None or not user.active:
         verify_password(_DUMMY_HASH, password)
         return LoginResult(LoginOutcome.INVALID)
@@ -279,9 +279,9 @@ def authenticate(
         # One atomic increment: two wrong guesses at once both count.
         failures = session.execute(
             update(User)
-            .where(User.id == user.id)  # type: ignore[arg-type]
-            .values(failed_logins=User.failed_logins + 1)
-            .returning(User.failed_logins)
+            .where(col(User.id) == user.id)
+            .values(failed_logins=col(User.failed_logins) + 1)
+            .returning(col(User.failed_logins))
         ).scalar_one()
         if failures >= max_failures:
             until = now + lockout

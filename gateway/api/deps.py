@@ -10,7 +10,7 @@ from gateway.context import Gateway
 
 
 def get_gateway(request: Request) -> Gateway:
-    return request.app.state.gateway  # type: ignore[no-any-return]
+    return request.app.state.gateway
 
 
 GatewayDep = Annotated[Gateway, Depends(get_gateway)]

@@ -27,7 +27,7 @@ from normalizer.pipeline import NormalizedComplaint
 from normalizer.text import fold
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import Enriching
 
 # Fewer words than this is an answer or a remark ("tolong segera ya"), never a new complaint.
 MIN_WORDS = 5
@@ -84,13 +84,12 @@ def class_of(complaint: Complaint) -> tuple[str, float] | None:
 
 
 def about_something_else(
-    gateway: Gateway, session: Session, complaint: Complaint, text: str
+    gateway: Enriching, session: Session, complaint: Complaint, text: str
 ) -> bool:
     """Whether `text`, sent after `complaint` was filed, is clearly about another problem."""
     if len(fold(text).split()) < MIN_WORDS:
         return False  # not worth normalising
-    # A transient complaint, never added to the session: only its text is read.
-    normalized = gateway.enricher.normalize(session, Complaint(original_text=text))
+    normalized = gateway.enricher.normalize_text(session, text)
     # After an answer the reporter responds to it ("petugasnya ramah sekali"), which classes
     # otherwise than a complaint: there, only another place or topic says "another problem".
     answered = complaint.status == Status.ANSWERED

@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from channels.base import Button, MessageKind
 from config.messages import t
@@ -32,7 +32,7 @@ from gateway.clock import utcnow
 from gateway.complaints import actions, dedup, feedback, workflow
 from gateway.complaints.create import attachments_from, file_complaint
 from gateway.complaints.tracking import normalize_code
-from gateway.outbox import recipients as notify
+from gateway.outbox.payloads import ChannelPayload
 from gateway.outbox.queue import OutboxMessage
 from gateway.store.models import (
     Complaint,
@@ -47,7 +47,7 @@ from normalizer.location import Gazetteer, find_places
 from normalizer.title import shorten
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import Conversing
 
 
 class State(StrEnum):
@@ -98,7 +98,7 @@ PLACE_WORDS = re.compile(
 class Turn:
     """What handling one input produced: replies and where the conversation goes."""
 
-    gateway: Gateway
+    gateway: Conversing
     session: Session
     conversation: Conversation
     reporter: Reporter
@@ -133,7 +133,7 @@ class Turn:
                 channel=conversation.channel,
                 recipient=conversation.address,
                 complaint_id=conversation.active_complaint_id,
-                payload=notify.message_payload(
+                payload=ChannelPayload(
                     text,
                     kind=kind,
                     language=self.lang,
@@ -156,11 +156,11 @@ def draft_rows(session: Session, conversation: Conversation) -> list[InboundMess
     return list(
         session.scalars(
             select(InboundMessage)
-            .where(InboundMessage.conversation_id == conversation.id)
-            .where(InboundMessage.complaint_id.is_(None))  # type: ignore[union-attr]
-            .where(InboundMessage.status == InboundStatus.PROCESSED)
-            .where(InboundMessage.kind != MessageKind.EDITED.value)
-            .order_by(InboundMessage.id)
+            .where(col(InboundMessage.conversation_id) == conversation.id)
+            .where(col(InboundMessage.complaint_id).is_(None))
+            .where(col(InboundMessage.status) == InboundStatus.PROCESSED)
+            .where(col(InboundMessage.kind) != MessageKind.EDITED.value)
+            .order_by(col(InboundMessage.id))
         ).all()
     )
 
@@ -266,8 +266,8 @@ def consent_declined(turn: Turn) -> None:
     """Keep nothing but the fact that consent was asked: erase what they sent."""
     for row in turn.session.scalars(
         select(InboundMessage)
-        .where(InboundMessage.conversation_id == turn.conversation.id)
-        .where(InboundMessage.complaint_id.is_(None))  # type: ignore[union-attr]
+        .where(col(InboundMessage.conversation_id) == turn.conversation.id)
+        .where(col(InboundMessage.complaint_id).is_(None))
     ).all():
         row.text = ""
         row.media = []
@@ -738,18 +738,18 @@ def set_flag(turn: Turn, flag: str) -> None:
 
 def check_status(turn: Turn, argument: str | None) -> None:
     session = turn.session
-    mine = select(Complaint).where(Complaint.reporter_id == turn.reporter.id)
+    mine = select(Complaint).where(col(Complaint.reporter_id) == turn.reporter.id)
     if argument:
         code = normalize_code(argument)
         if code is None:
             turn.say(turn.text("bot.code_invalid"))
             return
-        complaint = session.scalar(mine.where(Complaint.tracking_code == code))
+        complaint = session.scalar(mine.where(col(Complaint.tracking_code) == code))
         if complaint is None:
             turn.say(turn.text("bot.status_not_found", code=code))
             return
     else:
-        complaint = session.scalar(mine.order_by(Complaint.id.desc()).limit(1))  # type: ignore[union-attr]
+        complaint = session.scalar(mine.order_by(col(Complaint.id).desc()).limit(1))
         if complaint is None:
             turn.say(turn.text("bot.status_none"))
             return
@@ -780,8 +780,8 @@ def _conversation(
 ) -> Conversation:
     conversation = session.scalar(
         select(Conversation)
-        .where(Conversation.channel == channel)
-        .where(Conversation.address == address)
+        .where(col(Conversation.channel) == channel)
+        .where(col(Conversation.address) == address)
         .with_for_update()
     )
     if conversation is None:
@@ -815,7 +815,7 @@ def classify(row: InboundMessage, parsed: ParsedCommand | None) -> Input:
     return Input.GREETING if _is_greeting(row) else Input.EMPTY
 
 
-def handle_message(gateway: Gateway, session: Session, row: InboundMessage) -> None:
+def handle_message(gateway: Conversing, session: Session, row: InboundMessage) -> None:
     """The chat channels' processor: one inbound message through the conversation."""
     now = utcnow()
     reporter, _identity = identify(
@@ -871,7 +871,7 @@ def handle_message(gateway: Gateway, session: Session, row: InboundMessage) -> N
 
 
 def apply_edit(
-    gateway: Gateway,
+    gateway: Conversing,
     session: Session,
     conversation: Conversation,
     row: InboundMessage,
@@ -884,10 +884,10 @@ def apply_edit(
             candidate
             for candidate in session.scalars(
                 select(InboundMessage)
-                .where(InboundMessage.channel == row.channel)
-                .where(InboundMessage.sender == row.sender)
-                .where(InboundMessage.id != row.id)
-                .order_by(InboundMessage.id.desc())  # type: ignore[union-attr]
+                .where(col(InboundMessage.channel) == row.channel)
+                .where(col(InboundMessage.sender) == row.sender)
+                .where(col(InboundMessage.id) != row.id)
+                .order_by(col(InboundMessage.id).desc())
                 .limit(500)
             )
             if row.edits and (candidate.extra or {}).get("message_ref") == row.edits
@@ -916,15 +916,15 @@ def _phone_of(row: InboundMessage) -> str | None:
 WAITING_STATES = (State.DRAFTING, State.ASKED, State.ADD_OR_NEW)
 
 
-def idle_sweep(gateway: Gateway, now: datetime | None = None) -> int:
+def idle_sweep(gateway: Conversing, now: datetime | None = None) -> int:
     """Advance conversations whose reporter went quiet for the idle window; returns how many."""
     now = now or utcnow()
     cutoff = now - gateway.conversation_idle
     with gateway.db.read_session() as session:
         ids = session.scalars(
-            select(Conversation.id)
-            .where(Conversation.state.in_([s.value for s in WAITING_STATES]))  # type: ignore[attr-defined]
-            .where(Conversation.last_message_at <= cutoff)
+            select(col(Conversation.id))
+            .where(col(Conversation.state).in_([s.value for s in WAITING_STATES]))
+            .where(col(Conversation.last_message_at) <= cutoff)
         ).all()
     advanced = 0
     for conversation_id in ids:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from gateway.store.models import Reporter, ReporterIdentity
 
@@ -24,8 +24,8 @@ def identify(
     """The reporter behind (channel, address), created or linked on first contact."""
     identity = session.scalar(
         select(ReporterIdentity)
-        .where(ReporterIdentity.channel == channel)
-        .where(ReporterIdentity.address == address)
+        .where(col(ReporterIdentity.channel) == channel)
+        .where(col(ReporterIdentity.address) == address)
     )
     if identity is not None:
         reporter = session.get(Reporter, identity.reporter_id)
@@ -58,9 +58,9 @@ def identify(
 
 def _find_by_contact(session: Session, phone: str | None, email: str | None) -> Reporter | None:
     if phone:
-        found = session.scalar(select(Reporter).where(Reporter.phone == phone).limit(1))
+        found = session.scalar(select(Reporter).where(col(Reporter.phone) == phone).limit(1))
         if found:
             return found
     if email:
-        return session.scalar(select(Reporter).where(Reporter.email == email).limit(1))
+        return session.scalar(select(Reporter).where(col(Reporter.email) == email).limit(1))
     return None

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from channels.base import Media
 from config.messages import t
@@ -40,7 +40,6 @@ from gateway.core import sync as core_sync
 from gateway.outbox import queue as outbox
 from gateway.outbox import recipients as notify
 from gateway.outbox.queue import OutboxMessage
-from gateway.sla import deadlines
 from gateway.store.files import StoredFile
 from gateway.store.models import (
     Agency,
@@ -54,7 +53,7 @@ from gateway.store.models import (
 from normalizer.pii import mask_personal_data
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import CaseParts
 
 log = logging.getLogger(__name__)
 S = Status
@@ -146,7 +145,7 @@ def _agency(session: Session, agency_id: int | None) -> Agency:
     return agency
 
 
-def deadline_text(gateway: Gateway, complaint: Complaint, lang: str = "id") -> str:
+def deadline_text(gateway: CaseParts, complaint: Complaint, lang: str = "id") -> str:
     """The answer deadline as a liaison officer reads it (local date)."""
     if complaint.answer_due_at is None:
         return t(lang, "admin.deadline_not_set")
@@ -158,7 +157,7 @@ def deadline_text(gateway: Gateway, complaint: Complaint, lang: str = "id") -> s
 
 
 def verify(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -205,7 +204,7 @@ def verify(
 
 
 def anonymise(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -236,7 +235,7 @@ def anonymise(
 
 
 def dispose(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -276,7 +275,7 @@ def dispose(
 
 
 def redispose(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -314,7 +313,7 @@ def redispose(
 
 
 def _liaison_notices(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     agency: Agency,
@@ -333,7 +332,7 @@ def _liaison_notices(
 
 
 def pend(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -374,7 +373,7 @@ def resume_from_pending(
     complaint: Complaint,
     actor: str,
     *,
-    gateway: Gateway,
+    gateway: CaseParts,
     note: str | None = None,
     now: datetime | None = None,
 ) -> ComplaintEvent:
@@ -403,7 +402,7 @@ def resume_from_pending(
 
 
 def archive(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -419,7 +418,7 @@ def archive(
 
 
 def return_complaint(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -435,7 +434,7 @@ def return_complaint(
 
 
 def _close_with_reason(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     to: Status,
@@ -463,7 +462,7 @@ def _close_with_reason(
 
 
 def merge(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     target: Complaint,
@@ -479,7 +478,7 @@ def merge(
     if Status(target.status) not in MERGE_TARGET_STATES:
         raise ActionInvalid("merge_target_closed", code=target.tracking_code)
     members = session.scalar(
-        select(Complaint.id).where(Complaint.merged_into_id == complaint.id).limit(1)
+        select(col(Complaint.id)).where(col(Complaint.merged_into_id) == complaint.id).limit(1)
     )
     if members is not None:
         # Its own duplicates would lose their way to the answer; merge the other way round.
@@ -487,7 +486,14 @@ def merge(
     if lifecycle.followers(session, complaint):
         # The reporters following this case would follow a merged complaint.
         raise ActionInvalid("merge_has_followers")
-    event = workflow.transition(
+    text = t(
+        complaint.language,
+        "reporter.merged",
+        code=complaint.tracking_code,
+        target=target.tracking_code,
+    )
+    event = lifecycle.step_own(
+        gateway,
         session,
         complaint,
         S.MERGED,
@@ -496,25 +502,21 @@ def merge(
         changes={"merged_into_id": target.id, "cluster_id": target.cluster_id or target.id},
         note=target.tracking_code,
         public=True,
+        messages=lambda event_id: [
+            notify.to_reporter(
+                session, complaint, text, event_key=f"merged:{event_id}", kind="status"
+            )
+        ],
         now=now,
     )
-    event_id = _event_id(session, event)
     workflow.record(
         session, target, actor=actor, action="merged_in", note=complaint.tracking_code, now=now
     )
-    deadlines.refresh(gateway, session, complaint, now)
-    text = t(
-        complaint.language,
-        "reporter.merged",
-        code=complaint.tracking_code,
-        target=target.tracking_code,
-    )
-    _tell_reporter(session, complaint, text, f"merged:{event_id}", "status")
     return event
 
 
 def unmerge(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -527,16 +529,17 @@ def unmerge(
     _require_state(complaint, {S.MERGED}, "unmerge")
     merged = session.scalar(
         select(ComplaintEvent)
-        .where(ComplaintEvent.complaint_id == complaint.id)
-        .where(ComplaintEvent.action.in_(("merged", "auto_merged")))  # type: ignore[attr-defined]
-        .order_by(ComplaintEvent.id.desc())  # type: ignore[union-attr]
+        .where(col(ComplaintEvent.complaint_id) == complaint.id)
+        .where(col(ComplaintEvent.action).in_(("merged", "auto_merged")))
+        .order_by(col(ComplaintEvent.id).desc())
         .limit(1)
     )
     # The cluster it had before the merge (an automatic merge by the duplicate finder keeps it).
     before = (merged.before or {}) if merged is not None else {}
     cluster_before = before.get("cluster_id") if "cluster_id" in before else complaint.cluster_id
     target = session.get(Complaint, complaint.merged_into_id) if complaint.merged_into_id else None
-    event = workflow.transition(
+    event = lifecycle.step_own(
+        gateway,
         session,
         complaint,
         S.RECEIVED,
@@ -556,7 +559,6 @@ def unmerge(
             note=complaint.tracking_code,
             now=now,
         )
-    deadlines.refresh(gateway, session, complaint, now)
     if lifecycle.is_follower(complaint):
         # Back in the case it followed before the merge: it takes the case's state at once.
         workflow.follow(session, complaint, lifecycle.case_of(session, complaint), now=now)
@@ -564,7 +566,7 @@ def unmerge(
 
 
 def uncluster(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -580,7 +582,7 @@ def uncluster(
 
 
 def reply(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -603,7 +605,7 @@ def reply(
 
 
 def acknowledge(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -632,7 +634,7 @@ def acknowledge(
 
 
 def answer(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -698,7 +700,7 @@ def answer(
 
 
 def request_redisposition(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,

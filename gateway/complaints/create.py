@@ -15,7 +15,7 @@ from gateway.sla import deadlines
 from gateway.store.models import Attachment, AttachmentStatus, Complaint, InboundMessage
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import Filing
 
 
 def attachments_from(
@@ -48,7 +48,7 @@ def attachments_from(
 
 
 def file_complaint(
-    gateway: Gateway,
+    gateway: Filing,
     session: Session,
     complaint: Complaint,
     *,
@@ -63,7 +63,7 @@ def file_complaint(
     return dedup.fold(gateway, session, complaint, now)
 
 
-def create_from_form(gateway: Gateway, session: Session, row: InboundMessage) -> None:
+def create_from_form(gateway: Filing, session: Session, row: InboundMessage) -> None:
     """The web form's processor: one submission is one complete complaint."""
     now = utcnow()
     extra = row.extra or {}
@@ -78,6 +78,8 @@ def create_from_form(gateway: Gateway, session: Session, row: InboundMessage) ->
         language=row.language,
     )
     reporter.consent_at = reporter.consent_at or row.received_at
+    # Web-form rows get their code at intake, before the ack (the citizen sees it at once).
+    assert row.assigned_code is not None
     complaint = Complaint(
         tracking_code=row.assigned_code,
         reporter_id=reporter.id,

@@ -16,9 +16,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from gateway.complaints import lifecycle, workflow
+from gateway.store.db import row_ids
 from gateway.store.models import Complaint, DedupKey, Status
 from normalizer.dedup import (
     SAME_PROBLEM,
@@ -31,13 +32,13 @@ from normalizer.dedup import (
 )
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import CaseParts
 
 MAX_CANDIDATES = 200
 __all__ = ["SAME_PROBLEM", "SAME_REPORTER_DUPLICATE", "Match", "find", "fold", "index"]
 
 
-def thresholds(gateway: Gateway) -> DedupThresholds:
+def thresholds(gateway: CaseParts) -> DedupThresholds:
     s = gateway.settings
     return DedupThresholds(
         same_reporter_text=s.dedup_same_reporter_text,
@@ -73,7 +74,7 @@ class Match:
     text_score: float
 
 
-def find(gateway: Gateway, session: Session, complaint: Complaint) -> Match | None:
+def find(gateway: CaseParts, session: Session, complaint: Complaint) -> Match | None:
     """The best duplicate among open complaints, or None."""
     limits = thresholds(gateway)
     ids: set[int] = set()
@@ -82,10 +83,10 @@ def find(gateway: Gateway, session: Session, complaint: Complaint) -> Match | No
         since = complaint.received_at - limits.same_problem_window
         ids |= set(
             session.scalars(
-                select(DedupKey.complaint_id)
-                .where(DedupKey.key.in_(keys))  # type: ignore[attr-defined]
-                .where(DedupKey.created_at >= since)
-                .where(DedupKey.complaint_id != complaint.id)
+                select(col(DedupKey.complaint_id))
+                .where(col(DedupKey.key).in_(keys))
+                .where(col(DedupKey.created_at) >= since)
+                .where(col(DedupKey.complaint_id) != complaint.id)
                 .distinct()
                 .limit(MAX_CANDIDATES)
             ).all()
@@ -93,21 +94,23 @@ def find(gateway: Gateway, session: Session, complaint: Complaint) -> Match | No
     if complaint.reporter_id is not None:
         since = complaint.received_at - limits.same_reporter_window
         ids |= set(
-            session.scalars(
-                select(Complaint.id)
-                .where(Complaint.reporter_id == complaint.reporter_id)
-                .where(Complaint.received_at >= since)
-                .where(Complaint.id != complaint.id)
-                .order_by(Complaint.received_at.desc())  # type: ignore[attr-defined]
-                .limit(MAX_CANDIDATES)
-            ).all()
+            row_ids(
+                session.scalars(
+                    select(col(Complaint.id))
+                    .where(col(Complaint.reporter_id) == complaint.reporter_id)
+                    .where(col(Complaint.received_at) >= since)
+                    .where(col(Complaint.id) != complaint.id)
+                    .order_by(col(Complaint.received_at).desc())
+                    .limit(MAX_CANDIDATES)
+                )
+            )
         )
     if not ids:
         return None
     others = session.scalars(
         select(Complaint)
-        .where(Complaint.id.in_(ids))  # type: ignore[union-attr]
-        .where(Complaint.status.in_([s.value for s in workflow.OPEN_STATES]))  # type: ignore[attr-defined]
+        .where(col(Complaint.id).in_(ids))
+        .where(col(Complaint.status).in_([s.value for s in workflow.OPEN_STATES]))
     ).all()
     mine = candidate(complaint)
     best: Match | None = None
@@ -127,7 +130,7 @@ def index(session: Session, complaint: Complaint) -> None:
         session.add(DedupKey(complaint_id=complaint.id, key=key, created_at=complaint.received_at))  # type: ignore[arg-type]
 
 
-def fold(gateway: Gateway, session: Session, complaint: Complaint, now: datetime) -> Match | None:
+def fold(gateway: CaseParts, session: Session, complaint: Complaint, now: datetime) -> Match | None:
     """Index a new complaint and fold it into a duplicate when there is one."""
     match = find(gateway, session, complaint)
     index(session, complaint)

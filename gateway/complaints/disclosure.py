@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from channels.sniff import EXTENSIONS
 from forwarder.base import CoreAttachment, CoreReport
@@ -27,7 +27,7 @@ from gateway.store.models import Agency, Attachment, AttachmentStatus, Complaint
 from normalizer.pii import mask_personal_data
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import Linked
 
 TITLE_FALLBACK_CHARS = 80
 
@@ -63,7 +63,7 @@ def location_text(complaint: Complaint, reporter: Reporter | None) -> str | None
     return mask_personal_data(complaint.location_text, known=_known(reporter))
 
 
-def core_report(gateway: Gateway, session: Session, complaint: Complaint) -> CoreReport:
+def core_report(gateway: Linked, session: Session, complaint: Complaint) -> CoreReport:
     """The report the SP4N core receives (and the manual backend's paste text is made from).
 
     Reporter fields carry the reporter's name and phone (or e-mail) unless `anonim`; attachments
@@ -74,9 +74,9 @@ def core_report(gateway: Gateway, session: Session, complaint: Complaint) -> Cor
     reporter = reporter_of(session, complaint)
     attachments = session.scalars(
         select(Attachment)
-        .where(Attachment.complaint_id == complaint.id)
-        .where(Attachment.source == "reporter")
-        .where(Attachment.status == AttachmentStatus.STORED)
+        .where(col(Attachment.complaint_id) == complaint.id)
+        .where(col(Attachment.source) == "reporter")
+        .where(col(Attachment.status) == AttachmentStatus.STORED)
         .order_by(Attachment.id)  # type: ignore[arg-type]
     ).all()
     anonim = complaint.anonim
@@ -103,7 +103,7 @@ def core_report(gateway: Gateway, session: Session, complaint: Complaint) -> Cor
 
 
 def core_attachments(
-    gateway: Gateway, attachments: Sequence[Attachment]
+    gateway: Linked, attachments: Sequence[Attachment]
 ) -> tuple[CoreAttachment, ...]:
     """Stored photos as the core fetches them: signed, expiring links under neutral names."""
     return tuple(

@@ -11,20 +11,18 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from gateway.clock import utcnow
+from gateway.parts import Configured, Enriching, Stored
 from gateway.store.models import Agency, Complaint, GatewayState
 from normalizer.location import Gazetteer, load_gazetteer
 from normalizer.pipeline import NormalizedComplaint, normalize
 from normalizer.routing import Agency as RoutingAgency
 from normalizer.routing import AgencyDirectory, AgencyRouter
-
-if TYPE_CHECKING:
-    from gateway.context import Gateway
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +48,9 @@ class Enricher:
         self.router: AgencyRouter | None = None
         self.agency_ids: dict[str, int] = {}
 
-    def _refresh(self, session: Session) -> None:
+    def refresh(self, session: Session) -> None:
         agencies = session.scalars(
-            select(Agency).where(Agency.active.is_(True)).order_by(Agency.code)  # type: ignore[attr-defined]
+            select(Agency).where(col(Agency.active).is_(True)).order_by(Agency.code)
         ).all()
         key = tuple((a.id, a.code, a.name, a.function_group, tuple(a.keywords)) for a in agencies)
         model = session.get(GatewayState, MODEL_KEY)
@@ -77,14 +75,20 @@ class Enricher:
             self._directory_key, self._model_stamp = key, stamp
 
     def normalize(self, session: Session, complaint: Complaint) -> NormalizedComplaint:
-        self._refresh(session)
-        assert self.directory is not None
         pin = None
         if complaint.latitude is not None or complaint.location_text:
             pin = _Pin(complaint.latitude, complaint.longitude, complaint.location_text)
         text = complaint.original_text
         if complaint.location_text and complaint.location_text not in text:
             text = f"{text}\n{complaint.location_text}"
+        return self.normalize_text(session, text, pin)
+
+    def normalize_text(
+        self, session: Session, text: str, pin: _Pin | None = None
+    ) -> NormalizedComplaint:
+        """A text read as a complaint would be, without making one (e.g. a later message)."""
+        self.refresh(session)
+        assert self.directory is not None
         return normalize(
             text,
             location=pin,
@@ -95,11 +99,18 @@ class Enricher:
         )
 
 
-def make_enricher(gateway: Gateway) -> Enricher:
+def make_enricher(gateway: Configured) -> Enricher:
     return Enricher(load_gazetteer(gateway.settings.gazetteer_file))
 
 
-def enrich(gateway: Gateway, session: Session, complaint: Complaint) -> NormalizedComplaint:
+class Training(Stored, Protocol):
+    """Retraining the router reaches into the enricher's directory (this module's own class)."""
+
+    @property
+    def enricher(self) -> Enricher: ...
+
+
+def enrich(gateway: Enriching, session: Session, complaint: Complaint) -> NormalizedComplaint:
     """Fill the complaint's derived fields (the original text is never touched)."""
     enricher = gateway.enricher
     result = enricher.normalize(session, complaint)
@@ -143,17 +154,17 @@ def enrich(gateway: Gateway, session: Session, complaint: Complaint) -> Normaliz
     return result
 
 
-def train_router(gateway: Gateway) -> int:
+def train_router(gateway: Training) -> int:
     """Retrain agency routing from every complaint an admin disposed (their choice is the
     label); store the model so every instance uses it. Returns the number of examples."""
     with gateway.db.session() as session:
-        gateway.enricher._refresh(session)
+        gateway.enricher.refresh(session)
         directory = gateway.enricher.directory
         assert directory is not None
         rows = session.execute(
-            select(Complaint.masked_text, Complaint.clean_text, Agency.code)
-            .join(Agency, Agency.id == Complaint.agency_id)
-            .where(Complaint.disposed_at.is_not(None))  # type: ignore[union-attr]
+            select(col(Complaint.masked_text), col(Complaint.clean_text), col(Agency.code))
+            .join(Agency, col(Agency.id) == col(Complaint.agency_id))
+            .where(col(Complaint.disposed_at).is_not(None))
         ).all()
         examples = [(row.masked_text or row.clean_text, row.code) for row in rows]
         router = AgencyRouter(directory).train(examples)

@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from gateway.bot.commands import Feedback, parse_feedback
 from gateway.clock import utcnow
@@ -35,7 +35,7 @@ from gateway.outbox import status_notices
 from gateway.store.models import Complaint, ComplaintEvent, Status
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import CaseParts
 
 SATISFIED = "reporter_satisfied"  # PUAS noted; the case waits for the other reporters
 UNSATISFIED = "reporter_unsatisfied"  # TIDAK PUAS on a follower (the case reopened)
@@ -61,7 +61,7 @@ def awaits_feedback(session: Session, complaint: Complaint) -> bool:
 
 
 def give(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     member: Complaint,
     text: str,
@@ -151,10 +151,12 @@ def _others_waiting(session: Session, case: Complaint, member: Complaint) -> boo
         return False
     satisfied = set(
         session.scalars(
-            select(ComplaintEvent.complaint_id)
-            .where(ComplaintEvent.complaint_id.in_([i for ids in others.values() for i in ids]))  # type: ignore[attr-defined]
-            .where(ComplaintEvent.action == SATISFIED)
-            .where(ComplaintEvent.created_at >= case.answered_at)  # type: ignore[operator]
+            select(col(ComplaintEvent.complaint_id))
+            .where(
+                col(ComplaintEvent.complaint_id).in_([i for ids in others.values() for i in ids])
+            )
+            .where(col(ComplaintEvent.action) == SATISFIED)
+            .where(col(ComplaintEvent.created_at) >= case.answered_at)
         ).all()
     )
     return any(not satisfied.intersection(ids) for ids in others.values())
@@ -167,10 +169,10 @@ def anyone_answered(session: Session, case: Complaint) -> bool:
         return False
     ids = [m.id for m in notify.cluster_members(session, case)]
     found = session.scalar(
-        select(ComplaintEvent.id)
-        .where(ComplaintEvent.complaint_id.in_(ids))  # type: ignore[attr-defined]
-        .where(ComplaintEvent.actor == "reporter")
-        .where(ComplaintEvent.created_at >= case.answered_at)  # type: ignore[operator]
+        select(col(ComplaintEvent.id))
+        .where(col(ComplaintEvent.complaint_id).in_(ids))
+        .where(col(ComplaintEvent.actor) == "reporter")
+        .where(col(ComplaintEvent.created_at) >= case.answered_at)
         .limit(1)
     )
     return found is not None

@@ -33,7 +33,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from channels.base import Media
 from config.messages import t
@@ -47,7 +47,7 @@ from gateway.sla import deadlines
 from gateway.store.models import Attachment, AttachmentStatus, Complaint, ComplaintEvent, Status
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import CaseParts
 
 S = Status
 JOINED = "clustered"  # the audit action of a complaint joining a case
@@ -84,8 +84,8 @@ def not_follower() -> ColumnElement[bool]:
     """SQL: the complaint is not a follower — one row per case in lists and counts (a merged
     complaint is folded, not following: it keeps its own row)."""
     return or_(
-        Complaint.cluster_id.is_(None),  # type: ignore[union-attr]
-        Complaint.merged_into_id.is_not(None),  # type: ignore[union-attr]
+        col(Complaint.cluster_id).is_(None),
+        col(Complaint.merged_into_id).is_not(None),
     )
 
 
@@ -108,9 +108,9 @@ def followers(session: Session, case: Complaint) -> list[Complaint]:
     return list(
         session.scalars(
             select(Complaint)
-            .where(Complaint.cluster_id == case.id)
-            .where(Complaint.status != S.MERGED.value)
-            .order_by(Complaint.id)
+            .where(col(Complaint.cluster_id) == case.id)
+            .where(col(Complaint.status) != S.MERGED.value)
+            .order_by(col(Complaint.id))
         ).all()
     )
 
@@ -146,7 +146,7 @@ Messages = Iterable[OutboxMessage | None] | Callable[[int], Iterable[OutboxMessa
 
 
 def step(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     case: Complaint,
     to: Status | None,
@@ -165,6 +165,44 @@ def step(
     function of the event's id (idempotency keys are built from it)."""
     require_case(session, case, action)
     now = now or utcnow()
+    event = step_own(
+        gateway,
+        session,
+        case,
+        to,
+        actor=actor,
+        action=action,
+        changes=changes,
+        note=note,
+        public=public,
+        notice=notice,
+        messages=messages,
+        now=now,
+    )
+    propagate(session, case, now)
+    return event
+
+
+def step_own(
+    gateway: CaseParts,
+    session: Session,
+    complaint: Complaint,
+    to: Status | None,
+    *,
+    actor: str,
+    action: str,
+    changes: Mapping[str, Any] | None = None,
+    note: str | None = None,
+    public: bool = False,
+    notice: Notice | None = None,
+    messages: Messages = (),
+    now: datetime | None = None,
+) -> ComplaintEvent:
+    """A change of one complaint's own record, in the seam's order (transition → deadlines →
+    notices → outbox rows) but without the case's rules: used by `step()` for the case, and
+    directly where a complaint changes alone — a merge folds it into another complaint (a
+    follower may be merged) and an unmerge gives it back; nothing propagates."""
+    now = now or utcnow()
     audit: dict[str, Any] = {
         "actor": actor,
         "action": action,
@@ -174,19 +212,19 @@ def step(
         "now": now,
     }
     if to is None:
-        event = workflow.record(session, case, **audit)
+        event = workflow.record(session, complaint, **audit)
     else:
-        event = workflow.transition(session, case, to, **audit)
+        event = workflow.transition(session, complaint, to, **audit)
     session.flush()
     assert event.id is not None
-    deadlines.refresh(gateway, session, case, now)
+    deadlines.refresh(gateway, session, complaint, now)
     if notice is not None:
         _enqueue(
             session,
             status_notices.notices(
                 gateway,
                 session,
-                case,
+                complaint,
                 notice.status,
                 event_key=notice.key or f"{action}:{event.id}",
                 media=notice.media,
@@ -194,11 +232,10 @@ def step(
                 reason=notice.reason,
                 text_key=notice.text_key,
                 exclude=notice.exclude,
-                **notice.values,
+                values=notice.values,
             ),
         )
     _enqueue(session, messages(event.id) if callable(messages) else messages)
-    propagate(session, case, now)
     return event
 
 
@@ -220,7 +257,7 @@ def _enqueue(session: Session, messages: Iterable[OutboxMessage | None]) -> None
 
 
 def join(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     case: Complaint,
@@ -253,7 +290,7 @@ def join(
 
 
 def joined_notices(
-    gateway: Gateway, session: Session, complaint: Complaint, case: Complaint, key: str
+    gateway: CaseParts, session: Session, complaint: Complaint, case: Complaint, key: str
 ) -> list[OutboxMessage]:
     """What a reporter whose complaint just joined the case is told."""
     status = Status(case.status)
@@ -285,27 +322,27 @@ def joined_notices(
 
 
 def case_answer(
-    gateway: Gateway, session: Session, case: Complaint
+    gateway: CaseParts, session: Session, case: Complaint
 ) -> tuple[str, tuple[Media, ...]]:
     """The case's latest answer and its proof photos (for a reporter who joins afterwards)."""
     answer = session.scalar(
-        select(ComplaintEvent.note)
-        .where(ComplaintEvent.complaint_id == case.id)
-        .where(ComplaintEvent.action == "answered")
-        .order_by(ComplaintEvent.id.desc())  # type: ignore[union-attr]
+        select(col(ComplaintEvent.note))
+        .where(col(ComplaintEvent.complaint_id) == case.id)
+        .where(col(ComplaintEvent.action) == "answered")
+        .order_by(col(ComplaintEvent.id).desc())
         .limit(1)
     )
     return answer or "", answer_media(gateway, session, case)
 
 
-def answer_media(gateway: Gateway, session: Session, case: Complaint) -> tuple[Media, ...]:
+def answer_media(gateway: CaseParts, session: Session, case: Complaint) -> tuple[Media, ...]:
     """The proof photos of the case's answer, as providers fetch them: the agency's through
     signed links, the core's from where the core keeps them."""
     photos = session.scalars(
         select(Attachment)
-        .where(Attachment.complaint_id == case.id)
-        .where(Attachment.source.in_(("liaison", "core")))  # type: ignore[attr-defined]
-        .order_by(Attachment.id)
+        .where(col(Attachment.complaint_id) == case.id)
+        .where(col(Attachment.source).in_(("liaison", "core")))
+        .order_by(col(Attachment.id))
     ).all()
     media = []
     for a in photos:
@@ -328,7 +365,7 @@ def answer_media(gateway: Gateway, session: Session, case: Complaint) -> tuple[M
 
 
 def leave(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -364,8 +401,8 @@ def own_values(session: Session, complaint: Complaint) -> dict[str, Any]:
     case_id = complaint.cluster_id
     events = session.scalars(
         select(ComplaintEvent)
-        .where(ComplaintEvent.complaint_id == complaint.id)
-        .order_by(ComplaintEvent.id)
+        .where(col(ComplaintEvent.complaint_id) == complaint.id)
+        .order_by(col(ComplaintEvent.id))
     ).all()
     joined_at = max(
         (i for i, e in enumerate(events) if (e.after or {}).get("cluster_id") == case_id),

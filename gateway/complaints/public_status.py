@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from config.messages import t
 from gateway.complaints import disclosure, lifecycle
+from gateway.outbox.payloads import ChannelPayload
 from gateway.store.models import (
     Agency,
     Complaint,
@@ -129,17 +130,19 @@ def _public_events(session: Session, complaint: Complaint) -> list[ComplaintEven
     return list(
         session.scalars(
             select(ComplaintEvent)
-            .where(ComplaintEvent.complaint_id == complaint.id)
-            .where(ComplaintEvent.public.is_(True))  # type: ignore[attr-defined]
-            .order_by(ComplaintEvent.id)
+            .where(col(ComplaintEvent.complaint_id) == complaint.id)
+            .where(col(ComplaintEvent.public).is_(True))
+            .order_by(col(ComplaintEvent.id))
         ).all()
     )
 
 
 def lookup(session: Session, code: str, lang: str) -> PublicStatus | None:
-    complaint = session.scalar(select(Complaint).where(Complaint.tracking_code == code))
+    complaint = session.scalar(select(Complaint).where(col(Complaint.tracking_code) == code))
     if complaint is None:
-        row = session.scalar(select(InboundMessage).where(InboundMessage.assigned_code == code))
+        row = session.scalar(
+            select(InboundMessage).where(col(InboundMessage.assigned_code) == code)
+        )
         if row is None or row.status == InboundStatus.IGNORED:
             return None
         return PublicStatus(
@@ -155,16 +158,16 @@ def lookup(session: Session, code: str, lang: str) -> PublicStatus | None:
         story = [e for e in _public_events(session, case) if e.action not in NOT_THE_CASES_STORY]
         events = sorted([*events, *story], key=lambda e: (e.created_at, e.id or 0))
     agencies: dict[int, str] = {
-        row.id: row.name for row in session.execute(select(Agency.id, Agency.name))
+        row.id: row.name for row in session.execute(select(col(Agency.id), col(Agency.name)))
     }
     history = public_history(lang, events, agencies)
     replies = session.scalars(
         select(OutboxItem)
-        .where(OutboxItem.complaint_id == complaint.id)
-        .where(OutboxItem.kind.in_(REPLY_KINDS))  # type: ignore[attr-defined]
-        .where(OutboxItem.status == OutboxStatus.SENT)
-        .where(OutboxItem.channel == "webform")
-        .order_by(OutboxItem.id)
+        .where(col(OutboxItem.complaint_id) == complaint.id)
+        .where(col(OutboxItem.kind).in_(REPLY_KINDS))
+        .where(col(OutboxItem.status) == OutboxStatus.SENT)
+        .where(col(OutboxItem.channel) == "webform")
+        .order_by(col(OutboxItem.id))
     ).all()
     return PublicStatus(
         code=complaint.tracking_code,
@@ -174,7 +177,9 @@ def lookup(session: Session, code: str, lang: str) -> PublicStatus | None:
         history=history,
         replies=[
             HistoryEntry(
-                r.sent_at or r.created_at, "", disclosure.public_text(r.payload.get("text"))
+                r.sent_at or r.created_at,
+                "",
+                disclosure.public_text(ChannelPayload.from_json(r.payload).text),
             )
             for r in replies
         ],

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from forwarder.base import CoreEventKind, ManualTask
 from forwarder.manual import InvalidTrackingId, ManualCoreClient, manual_event
@@ -24,10 +24,11 @@ from gateway.complaints import lifecycle, workflow
 from gateway.complaints.actions import ActionInvalid, NotAllowed
 from gateway.core import sync as core_sync
 from gateway.outbox import queue as outbox
+from gateway.outbox.payloads import CorePayload
 from gateway.store.models import Complaint, OutboxItem, OutboxStatus, Status
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import CaseParts
 
 NOT_FOR_CORE = frozenset({Status.ARCHIVED, Status.RETURNED, Status.MERGED})
 # The rows an admin pastes into LAPOR! by hand (the submission has its own form: the id typed back).
@@ -35,11 +36,11 @@ PASTEABLE = frozenset({core_sync.CORE_REDISPOSE, *core_sync.FOLLOWUPS})
 ANSWERABLE = frozenset({Status.DISPOSED, Status.IN_PROGRESS, Status.ANSWERED})
 
 
-def is_manual(gateway: Gateway) -> bool:
+def is_manual(gateway: CaseParts) -> bool:
     return gateway.settings.core_backend == "manual"
 
 
-def needs_filing(gateway: Gateway, complaint: Complaint) -> bool:
+def needs_filing(gateway: CaseParts, complaint: Complaint) -> bool:
     return (
         is_manual(gateway)
         and not complaint.core_ref
@@ -48,13 +49,13 @@ def needs_filing(gateway: Gateway, complaint: Complaint) -> bool:
     )
 
 
-def can_enter_answer(gateway: Gateway, complaint: Complaint) -> bool:
+def can_enter_answer(gateway: CaseParts, complaint: Complaint) -> bool:
     return (
         is_manual(gateway) and bool(complaint.core_ref) and Status(complaint.status) in ANSWERABLE
     )
 
 
-def task(gateway: Gateway, session: Session, complaint: Complaint, language: str) -> ManualTask:
+def task(gateway: CaseParts, session: Session, complaint: Complaint, language: str) -> ManualTask:
     """The paste-ready report (text and single fields) for the LAPOR! form."""
     client = ManualCoreClient.from_settings(gateway.settings, language)
     report = core_sync.build_report(gateway, session, complaint)
@@ -62,7 +63,7 @@ def task(gateway: Gateway, session: Session, complaint: Complaint, language: str
 
 
 def record_tracking_id(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,
@@ -88,8 +89,8 @@ def record_tracking_id(
     )
     submit = session.scalar(
         select(OutboxItem)
-        .where(OutboxItem.complaint_id == complaint.id)
-        .where(OutboxItem.kind == core_sync.CORE_SUBMIT)
+        .where(col(OutboxItem.complaint_id) == complaint.id)
+        .where(col(OutboxItem.kind) == core_sync.CORE_SUBMIT)
     )
     if submit is not None:
         submit.delivery_state = core_sync.PASTED
@@ -98,7 +99,7 @@ def record_tracking_id(
 
 
 def followup_task(
-    gateway: Gateway, session: Session, item: OutboxItem, language: str
+    gateway: CaseParts, session: Session, item: OutboxItem, language: str
 ) -> ManualTask | None:
     """The copy-ready text of a follow-up row: what the outbox handed the admin, built by the
     same function (None for a row that is not a follow-up)."""
@@ -110,7 +111,7 @@ def followup_task(
     return client.followup_task(
         kind,
         owner.core_ref if owner else None,
-        str(item.payload.get("text", "")),
+        CorePayload.from_json(item.payload).text,
         core_sync.followup_attachments(gateway, session, item),
         item.idempotency_key,
     )
@@ -129,7 +130,7 @@ def _core_row(session: Session, complaint: Complaint, item_id: str) -> OutboxIte
 
 
 def record_pasted(
-    gateway: Gateway, session: Session, complaint: Complaint, *, actor: str, item_id: str
+    gateway: CaseParts, session: Session, complaint: Complaint, *, actor: str, item_id: str
 ) -> None:
     """The admin pasted a follow-up into LAPOR! ("sudah ditempel di LAPOR!"); a second click on
     the same task changes nothing."""
@@ -147,12 +148,16 @@ def record_pasted(
     row.updated_at = utcnow()
     session.add(row)
     workflow.record(
-        session, owner, actor=actor, action="core_pasted", note=row.payload.get("text") or None
+        session,
+        owner,
+        actor=actor,
+        action="core_pasted",
+        note=CorePayload.from_json(row.payload).text or None,
     )
 
 
 def resend(
-    gateway: Gateway, session: Session, complaint: Complaint, *, actor: str, item_id: str
+    gateway: CaseParts, session: Session, complaint: Complaint, *, actor: str, item_id: str
 ) -> None:
     """Queue a failed row for the core again (the cause fixed, or the core back)."""
     row = _core_row(session, complaint, item_id)
@@ -164,7 +169,7 @@ def resend(
 
 
 def record_answer(
-    gateway: Gateway,
+    gateway: CaseParts,
     session: Session,
     complaint: Complaint,
     *,

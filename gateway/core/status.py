@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from forwarder.base import ManualTask
 from forwarder.status_map import to_internal
 from gateway.admin.sessions import Principal
 from gateway.core import manual as core_manual
 from gateway.core import sync as core_sync
+from gateway.outbox.payloads import CorePayload
 from gateway.store.models import (
     Attachment,
     AttachmentStatus,
@@ -29,7 +30,7 @@ from gateway.store.models import (
 )
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import CaseParts
 
 QUEUED = "queued"
 SENT = "sent"
@@ -76,14 +77,14 @@ def state_of(item: OutboxItem, owner: Complaint) -> str:
 
 
 def build(
-    gateway: Gateway, session: Session, complaint: Complaint, principal: Principal, language: str
+    gateway: CaseParts, session: Session, complaint: Complaint, principal: Principal, language: str
 ) -> CoreBox:
     owner = core_sync.core_owner(session, complaint)
     items = session.scalars(
         select(OutboxItem)
-        .where(OutboxItem.complaint_id == owner.id)
-        .where(OutboxItem.kind.in_(core_sync.CORE_KINDS))  # type: ignore[attr-defined]
-        .order_by(OutboxItem.id)
+        .where(col(OutboxItem.complaint_id) == owner.id)
+        .where(col(OutboxItem.kind).in_(core_sync.CORE_KINDS))
+        .order_by(col(OutboxItem.id))
     ).all()
     rows = []
     for item in items:
@@ -114,14 +115,14 @@ def build(
 
 
 def _photos(session: Session, item: OutboxItem) -> list[Attachment]:
-    ids = [int(i) for i in item.payload.get("attachment_ids", [])]
+    ids = list(CorePayload.from_json(item.payload).attachment_ids)
     if not ids:
         return []
     return list(
         session.scalars(
             select(Attachment)
-            .where(Attachment.id.in_(ids))  # type: ignore[union-attr]
-            .where(Attachment.status == AttachmentStatus.STORED)
-            .order_by(Attachment.id)
+            .where(col(Attachment.id).in_(ids))
+            .where(col(Attachment.status) == AttachmentStatus.STORED)
+            .order_by(col(Attachment.id))
         ).all()
     )

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from channels.base import Media
 from channels.media import allowed_media_url, media_policy
@@ -51,6 +51,7 @@ from gateway.clock import as_utc, utcnow
 from gateway.complaints import disclosure, lifecycle, workflow
 from gateway.intake import attachments as attachments_intake
 from gateway.outbox import queue as outbox
+from gateway.outbox.payloads import CorePayload
 from gateway.outbox.queue import Delivered, OutboxMessage
 from gateway.store.models import (
     Agency,
@@ -65,7 +66,7 @@ from gateway.store.models import (
 )
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import CaseParts
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +131,7 @@ def enqueue_submit(session: Session, complaint: Complaint) -> None:
     outbox.enqueue(session, submit_message(complaint), max_attempts=SUBMIT_MAX_ATTEMPTS)
 
 
-def build_report(gateway: Gateway, session: Session, complaint: Complaint) -> CoreReport:
+def build_report(gateway: CaseParts, session: Session, complaint: Complaint) -> CoreReport:
     """The complaint as the core receives it: built by `gateway.complaints.disclosure` (masked text,
     the reporter only in the reporter fields and not at all when `anonim`)."""
     return disclosure.core_report(gateway, session, complaint)
@@ -139,7 +140,7 @@ def build_report(gateway: Gateway, session: Session, complaint: Complaint) -> Co
 class CoreHandlers:
     """Outbox handlers for the core; one short-lived client per delivery (no shared loop)."""
 
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, gateway: CaseParts) -> None:
         self.gateway = gateway
 
     @asynccontextmanager
@@ -159,7 +160,7 @@ class CoreSubmitHandler(CoreHandlers, outbox.BaseHandler):
                 return None
             return build_report(self.gateway, session, complaint)
 
-    async def deliver(self, item) -> Delivered:  # type: ignore[no-untyped-def]
+    async def deliver(self, item) -> Delivered:
         report = await asyncio.to_thread(self._report, item.complaint_id)
         if report is None:
             return Delivered(ok=False, error="the complaint no longer exists")
@@ -184,11 +185,11 @@ class CoreSubmitHandler(CoreHandlers, outbox.BaseHandler):
             return Delivered(ok=False, retryable=False, error=f"core rejected: {exc}")
         return Delivered(ok=True, provider_message_id=ref.core_id, details={"status": ref.status})
 
-    async def reconcile(self, item) -> Delivered | None:  # type: ignore[no-untyped-def]
+    async def reconcile(self, item) -> Delivered | None:
         # Unlike a chat message, a report can be looked up: submit only if the core lacks it.
         return await self.deliver(item)
 
-    def on_sent(self, session: Session, item, result: Delivered) -> None:  # type: ignore[no-untyped-def]
+    def on_sent(self, session: Session, item, result: Delivered) -> None:
         complaint = session.get(Complaint, item.complaint_id)
         if complaint is None:
             return
@@ -210,7 +211,7 @@ class CoreSubmitHandler(CoreHandlers, outbox.BaseHandler):
         )
         release_after_filing(session, complaint)
 
-    def on_dead(self, session: Session, item, error: str) -> None:  # type: ignore[no-untyped-def]
+    def on_dead(self, session: Session, item, error: str) -> None:
         complaint = session.get(Complaint, item.complaint_id)
         if complaint is not None:
             workflow.record(
@@ -219,20 +220,18 @@ class CoreSubmitHandler(CoreHandlers, outbox.BaseHandler):
 
 
 class CoreFeedbackHandler(CoreHandlers, outbox.BaseHandler):
-    async def deliver(self, item) -> Delivered:  # type: ignore[no-untyped-def]
-        payload = item.payload
+    async def deliver(self, item) -> Delivered:
+        payload = CorePayload.from_json(item.payload)
         try:
             async with self.client() as core:
-                await core.send_feedback(
-                    payload["core_id"], payload.get("text", ""), payload.get("rating")
-                )
+                await core.send_feedback(payload.core_id or "", payload.text, payload.rating)
         except CoreUnavailable as exc:
             return Delivered(ok=False, retryable=True, error=str(exc))
         except CoreRejected as exc:
             return Delivered(ok=False, error=str(exc))
         return Delivered(ok=True)
 
-    async def reconcile(self, item) -> Delivered | None:  # type: ignore[no-untyped-def]
+    async def reconcile(self, item) -> Delivered | None:
         return await self.deliver(item)  # feedback twice is harmless, lost feedback is not
 
 
@@ -254,7 +253,7 @@ class CoreRedisposeHandler(CoreHandlers, outbox.BaseHandler):
             agency = session.get(Agency, complaint.agency_id) if complaint.agency_id else None
             return complaint.core_ref, agency.code if agency else None, complaint.tracking_code
 
-    async def deliver(self, item) -> Delivered:  # type: ignore[no-untyped-def]
+    async def deliver(self, item) -> Delivered:
         if self.gateway.settings.core_backend == "manual":
             return Delivered(ok=True, details={"manual": True})  # the admin re-disposes in LAPOR!
         core_ref, agency_code, _code = await asyncio.to_thread(self._target, item.complaint_id)
@@ -265,22 +264,24 @@ class CoreRedisposeHandler(CoreHandlers, outbox.BaseHandler):
             return Delivered(ok=False, retryable=True, error="not yet filed in the core")
         try:
             async with self.client() as core:
-                await core.redispose(core_ref, agency_code, item.payload.get("reason", ""))
+                await core.redispose(
+                    core_ref, agency_code, CorePayload.from_json(item.payload).reason
+                )
         except CoreUnavailable as exc:
             return Delivered(ok=False, retryable=True, error=str(exc))
         except CoreRejected as exc:
             return Delivered(ok=False, error=str(exc))
         return Delivered(ok=True)
 
-    async def reconcile(self, item) -> Delivered | None:  # type: ignore[no-untyped-def]
+    async def reconcile(self, item) -> Delivered | None:
         return await self.deliver(item)  # moving to the agency it already has changes nothing
 
-    def on_sent(self, session: Session, item, result: Delivered) -> None:  # type: ignore[no-untyped-def]
+    def on_sent(self, session: Session, item, result: Delivered) -> None:
         if result.details.get("manual"):
             item.delivery_state = MANUAL  # waits for the admin, like every manual task
         release_next(session, item)
 
-    def on_dead(self, session: Session, item, error: str) -> None:  # type: ignore[no-untyped-def]
+    def on_dead(self, session: Session, item, error: str) -> None:
         complaint = session.get(Complaint, item.complaint_id)
         if complaint is not None:
             workflow.record(
@@ -308,9 +309,9 @@ def _in_core(session: Session, complaint: Complaint) -> bool:
     if complaint.core_ref:
         return True
     query = (
-        select(OutboxItem.id)
-        .where(OutboxItem.kind == CORE_SUBMIT)
-        .where(OutboxItem.complaint_id == complaint.id)
+        select(col(OutboxItem.id))
+        .where(col(OutboxItem.kind) == CORE_SUBMIT)
+        .where(col(OutboxItem.complaint_id) == complaint.id)
         .limit(1)
     )
     return session.scalar(query) is not None
@@ -339,7 +340,7 @@ def core_owner(session: Session, complaint: Complaint) -> Complaint:
 
 
 def _followup_message(
-    session: Session, complaint: Complaint, kind: str, key: str, payload: dict[str, object]
+    session: Session, complaint: Complaint, kind: str, key: str, payload: CorePayload
 ) -> OutboxMessage | None:
     owner = core_owner(session, complaint)
     if not _in_core(session, owner):
@@ -356,7 +357,7 @@ def progress_message(session: Session, complaint: Complaint, event_id: int) -> O
     """ "Sedang diproses" for the core, once per event (a liaison officer acknowledged)."""
     agency = session.get(Agency, complaint.agency_id) if complaint.agency_id else None
     text = t(CORE_LANGUAGE, "core_followup.progress", agency=agency.name if agency else "instansi")
-    return _followup_message(session, complaint, CORE_PROGRESS, str(event_id), {"text": text})
+    return _followup_message(session, complaint, CORE_PROGRESS, str(event_id), CorePayload(text))
 
 
 def answer_message(
@@ -368,15 +369,12 @@ def answer_message(
 ) -> OutboxMessage | None:
     """The agency's answer for the core with its proof photos (stored attachments, sent as
     signed links built at delivery), once per event."""
-    payload: dict[str, object] = {
-        "text": text,
-        "attachment_ids": [a.id for a in attachments if a.id is not None],
-    }
+    payload = CorePayload(text, attachment_ids=tuple(a.id for a in attachments if a.id is not None))
     return _followup_message(session, complaint, CORE_ANSWER, str(event_id), payload)
 
 
 def close_message(
-    gateway: Gateway, session: Session, complaint: Complaint, reason: str
+    gateway: CaseParts, session: Session, complaint: Complaint, reason: str
 ) -> OutboxMessage | None:
     """Closing the report in the core: `CLOSED_BY_REPORTER`, `CLOSED_AFTER_FEEDBACK` or
     `CLOSED_SILENT`. A case closes once, so the key is the case's (whichever reporter of a
@@ -389,22 +387,22 @@ def close_message(
         days=gateway.sla_policy.feedback_working_days,
     )
     return _followup_message(
-        session, complaint, CORE_CLOSE, "case", {"text": text, "reason": reason}
+        session, complaint, CORE_CLOSE, "case", CorePayload(text, reason=reason)
     )
 
 
 def followup_attachments(
-    gateway: Gateway, session: Session, item: OutboxItem
+    gateway: CaseParts, session: Session, item: OutboxItem
 ) -> tuple[disclosure.CoreAttachment, ...]:
     """The row's photos as the core fetches them: signed, expiring links, fresh each time."""
-    ids = [int(i) for i in item.payload.get("attachment_ids", [])]
+    ids = list(CorePayload.from_json(item.payload).attachment_ids)
     if not ids:
         return ()
     rows = session.scalars(
         select(Attachment)
-        .where(Attachment.id.in_(ids))  # type: ignore[union-attr]
-        .where(Attachment.status == AttachmentStatus.STORED)
-        .order_by(Attachment.id)
+        .where(col(Attachment.id).in_(ids))
+        .where(col(Attachment.status) == AttachmentStatus.STORED)
+        .order_by(col(Attachment.id))
     ).all()
     return disclosure.core_attachments(gateway, rows)
 
@@ -413,11 +411,11 @@ def waiting_for(session: Session, item: OutboxItem) -> OutboxItem | None:
     """The first row for the same report queued before this one and not delivered yet."""
     return session.scalar(
         select(OutboxItem)
-        .where(OutboxItem.complaint_id == item.complaint_id)
-        .where(OutboxItem.kind.in_(ORDERED_KINDS))  # type: ignore[attr-defined]
-        .where(OutboxItem.id < item.id)  # type: ignore[operator]
-        .where(OutboxItem.status.in_((OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT)))  # type: ignore[attr-defined]
-        .order_by(OutboxItem.id)
+        .where(col(OutboxItem.complaint_id) == item.complaint_id)
+        .where(col(OutboxItem.kind).in_(ORDERED_KINDS))
+        .where(col(OutboxItem.id) < item.id)
+        .where(col(OutboxItem.status).in_((OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT)))
+        .order_by(col(OutboxItem.id))
         .limit(1)
     )
 
@@ -427,11 +425,11 @@ def release_next(session: Session, item: OutboxItem) -> None:
     the end of its backoff."""
     following = session.scalar(
         select(OutboxItem)
-        .where(OutboxItem.complaint_id == item.complaint_id)
-        .where(OutboxItem.kind.in_(ORDERED_KINDS))  # type: ignore[attr-defined]
-        .where(OutboxItem.id > item.id)  # type: ignore[operator]
-        .where(OutboxItem.status == OutboxStatus.PENDING)
-        .order_by(OutboxItem.id)
+        .where(col(OutboxItem.complaint_id) == item.complaint_id)
+        .where(col(OutboxItem.kind).in_(ORDERED_KINDS))
+        .where(col(OutboxItem.id) > item.id)
+        .where(col(OutboxItem.status) == OutboxStatus.PENDING)
+        .order_by(col(OutboxItem.id))
         .limit(1)
     )
     if following is not None:
@@ -444,9 +442,9 @@ def release_after_filing(session: Session, complaint: Complaint) -> None:
     waiting (dead letters saying "not yet filed" or "waiting for") are queued again."""
     rows = session.scalars(
         select(OutboxItem)
-        .where(OutboxItem.complaint_id == complaint.id)
-        .where(OutboxItem.kind.in_((CORE_REDISPOSE, *FOLLOWUPS)))  # type: ignore[attr-defined]
-        .where(OutboxItem.status.in_((OutboxStatus.PENDING, OutboxStatus.DEAD)))  # type: ignore[attr-defined]
+        .where(col(OutboxItem.complaint_id) == complaint.id)
+        .where(col(OutboxItem.kind).in_((CORE_REDISPOSE, *FOLLOWUPS)))
+        .where(col(OutboxItem.status).in_((OutboxStatus.PENDING, OutboxStatus.DEAD)))
     ).all()
     now = utcnow()
     for row in rows:
@@ -491,7 +489,7 @@ class CoreFollowupHandler(CoreHandlers, outbox.BaseHandler):
             return _Followup(
                 kind=FOLLOWUPS[item.kind],
                 core_ref=complaint.core_ref,
-                text=str(item.payload.get("text", "")),
+                text=CorePayload.from_json(item.payload).text,
                 attachments=followup_attachments(self.gateway, session, item),
                 blocker=f"{blocker.kind} #{blocker.id}" if blocker is not None else None,
                 blocker_in_flight=in_flight,
@@ -515,7 +513,7 @@ class CoreFollowupHandler(CoreHandlers, outbox.BaseHandler):
             await asyncio.sleep(self.IN_FLIGHT_POLL_SECONDS)
             waited += self.IN_FLIGHT_POLL_SECONDS
 
-    async def deliver(self, item) -> Delivered:  # type: ignore[no-untyped-def]
+    async def deliver(self, item) -> Delivered:
         ready = await self._ready(item)
         if isinstance(ready, Delivered):
             return ready
@@ -540,11 +538,11 @@ class CoreFollowupHandler(CoreHandlers, outbox.BaseHandler):
             return Delivered(ok=False, retryable=False, error=f"core rejected: {exc}")
         return _receipt_delivered(receipt)
 
-    async def reconcile(self, item) -> Delivered | None:  # type: ignore[no-untyped-def]
+    async def reconcile(self, item) -> Delivered | None:
         # The dispatcher died mid-send: the core is asked for the key before anything is sent.
         return await self.deliver(item)
 
-    def on_sent(self, session: Session, item, result: Delivered) -> None:  # type: ignore[no-untyped-def]
+    def on_sent(self, session: Session, item, result: Delivered) -> None:
         complaint = session.get(Complaint, item.complaint_id)
         if complaint is None:
             return
@@ -563,7 +561,7 @@ class CoreFollowupHandler(CoreHandlers, outbox.BaseHandler):
             )
         release_next(session, item)
 
-    def on_dead(self, session: Session, item, error: str) -> None:  # type: ignore[no-untyped-def]
+    def on_dead(self, session: Session, item, error: str) -> None:
         complaint = session.get(Complaint, item.complaint_id)
         if complaint is not None:
             workflow.note(
@@ -597,9 +595,9 @@ def own_followup(session: Session, complaint: Complaint, event: CoreEvent) -> Ou
     that does not, the event id the core answered with, then the content decide."""
     rows = session.scalars(
         select(OutboxItem)
-        .where(OutboxItem.complaint_id == complaint.id)
-        .where(OutboxItem.kind.in_(tuple(FOLLOWUPS)))  # type: ignore[attr-defined]
-        .order_by(OutboxItem.id)
+        .where(col(OutboxItem.complaint_id) == complaint.id)
+        .where(col(OutboxItem.kind).in_(tuple(FOLLOWUPS)))
+        .order_by(col(OutboxItem.id))
     ).all()
     if event.origin_key:
         return next((r for r in rows if r.idempotency_key == event.origin_key), None)
@@ -615,7 +613,9 @@ def own_followup(session: Session, complaint: Complaint, event: CoreEvent) -> Ou
     for row in rows:
         if row.kind != kind:
             continue
-        if kind == CORE_ANSWER and _words(row.payload.get("text")) != _words(event.text):
+        if kind == CORE_ANSWER and _words(CorePayload.from_json(row.payload).text) != _words(
+            event.text
+        ):
             continue
         if kind == CORE_PROGRESS and (
             _mapped(event.status) is not Status.IN_PROGRESS
@@ -639,11 +639,9 @@ def feedback_message(
         kind=CORE_FEEDBACK,
         key=f"{complaint.tracking_code}:feedback:{key}",
         complaint_id=complaint.id,
-        payload={
-            "core_id": complaint.core_ref,
-            "text": disclosure.feedback_text(text),
-            "rating": rating,
-        },
+        payload=CorePayload(
+            disclosure.feedback_text(text), core_id=complaint.core_ref, rating=rating
+        ),
     )
 
 
@@ -651,7 +649,7 @@ def feedback_message(
 
 
 def apply_event(
-    gateway: Gateway, event: CoreEvent, source: str, now: datetime | None = None
+    gateway: CaseParts, event: CoreEvent, source: str, now: datetime | None = None
 ) -> str:
     """Apply one core event in its own transaction; returns what happened (for the log)."""
     with gateway.db.session() as session:
@@ -667,14 +665,16 @@ def apply_event(
 
 
 def apply_event_in(
-    gateway: Gateway, session: Session, event: CoreEvent, source: str, now: datetime | None = None
+    gateway: CaseParts, session: Session, event: CoreEvent, source: str, now: datetime | None = None
 ) -> str:
     """Apply one core event inside the caller's transaction (polled, pushed, or typed in by an
     admin with the manual backend), recording it in the event log."""
     now = now or utcnow()
-    if session.scalar(select(CoreEventLog.id).where(CoreEventLog.event_id == event.event_id)):
+    if session.scalar(
+        select(col(CoreEventLog.id)).where(col(CoreEventLog.event_id) == event.event_id)
+    ):
         return "duplicate"
-    complaint = session.scalar(select(Complaint).where(Complaint.core_ref == event.core_id))
+    complaint = session.scalar(select(Complaint).where(col(Complaint.core_ref) == event.core_id))
     own = own_followup(session, complaint, event) if complaint is not None else None
     if complaint is None:
         outcome = "unknown report"
@@ -702,7 +702,7 @@ def apply_event_in(
 
 
 def _apply(
-    gateway: Gateway, session: Session, complaint: Complaint, event: CoreEvent, now: datetime
+    gateway: CaseParts, session: Session, complaint: Complaint, event: CoreEvent, now: datetime
 ) -> str:
     if event.status:
         complaint.core_status = event.status[:60]
@@ -747,7 +747,7 @@ def _mapped(status: str | None) -> Status | None:
 
 
 def _answer(
-    gateway: Gateway, session: Session, complaint: Complaint, event: CoreEvent, now: datetime
+    gateway: CaseParts, session: Session, complaint: Complaint, event: CoreEvent, now: datetime
 ) -> str:
     """An answer from the agency in the core: to `answered`, and to every reporter of the
     cluster on their own channel."""
@@ -815,13 +815,13 @@ def _answer(
     return f"answer recorded in {current.value}"
 
 
-def _cursor(gateway: Gateway) -> str | None:
+def _cursor(gateway: CaseParts) -> str | None:
     with gateway.db.read_session() as session:
         row = session.get(GatewayState, CURSOR_KEY)
         return row.value if row else None
 
 
-def _save_cursor(gateway: Gateway, cursor: str | None) -> None:
+def _save_cursor(gateway: CaseParts, cursor: str | None) -> None:
     if cursor is None:
         return
     with gateway.db.session() as session:
@@ -832,7 +832,7 @@ def _save_cursor(gateway: Gateway, cursor: str | None) -> None:
         session.commit()
 
 
-async def poll(gateway: Gateway, max_pages: int = 20) -> int:
+async def poll(gateway: CaseParts, max_pages: int = 20) -> int:
     """Take the core's events since the stored cursor; the cursor moves only after a page is
     applied, so a crash mid-page replays it (harmless: events are idempotent)."""
     if gateway.settings.core_backend == "manual":

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from channels.base import InboundMessage as Message
 from channels.base import Location
 from gateway.clock import utcnow
 from gateway.context import Gateway
 from gateway.intake import inbound as intake
+from gateway.outbox.payloads import ChannelPayload
 from gateway.store.models import InboundMessage, OutboxItem
 
 PREFIX = "sim:"
@@ -74,16 +76,16 @@ def transcript(gateway: Gateway, channel: str, sender: str, limit: int = 100) ->
     with gateway.db.read_session() as session:
         inbound = session.scalars(
             select(InboundMessage)
-            .where(InboundMessage.channel == channel)
-            .where(InboundMessage.sender == sender)
-            .order_by(InboundMessage.id.desc())  # type: ignore[union-attr]
+            .where(col(InboundMessage.channel) == channel)
+            .where(col(InboundMessage.sender) == sender)
+            .order_by(col(InboundMessage.id).desc())
             .limit(limit)
         ).all()
         replies = session.scalars(
             select(OutboxItem)
-            .where(OutboxItem.channel == channel)
-            .where(OutboxItem.recipient == sender)
-            .order_by(OutboxItem.id.desc())  # type: ignore[union-attr]
+            .where(col(OutboxItem.channel) == channel)
+            .where(col(OutboxItem.recipient) == sender)
+            .order_by(col(OutboxItem.id).desc())
             .limit(limit)
         ).all()
     lines = [Line(row.created_at, False, row.text or row.location_label or "📍") for row in inbound]
@@ -91,8 +93,8 @@ def transcript(gateway: Gateway, channel: str, sender: str, limit: int = 100) ->
         Line(
             row.created_at,
             True,
-            row.payload.get("text", ""),
-            tuple(b["label"] for b in row.payload.get("buttons", [])),
+            ChannelPayload.from_json(row.payload).text,
+            tuple(b.label for b in ChannelPayload.from_json(row.payload).buttons),
         )
         for row in replies
     ]

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.engine import URL
+from sqlmodel import col
 
 from channels import webform
 from gateway.admin.accounts import create_user, set_password, verify_password
@@ -121,9 +122,11 @@ def seed_accounts(gateway: Gateway, *, reset_passwords: bool = False) -> list[De
     kept = _read_logins(path)
     logins: list[DemoLogin] = []
     with gateway.db.session() as session:
-        agency_id = session.scalar(select(Agency.id).where(Agency.code == DEMO_LIAISON_AGENCY))
+        agency_id = session.scalar(
+            select(col(Agency.id)).where(col(Agency.code) == DEMO_LIAISON_AGENCY)
+        )
         for username, role, display_name, account_agency in _demo_accounts(agency_id):
-            user = session.scalar(select(User).where(User.username == username))
+            user = session.scalar(select(User).where(col(User.username) == username))
             password: str | None = kept.get(username)
             if user is None:
                 password = secrets.token_urlsafe(12)

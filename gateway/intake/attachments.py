@@ -11,6 +11,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from channels.base import Media, MediaError
 from channels.images import ImageRejected, clean_image
@@ -19,25 +20,25 @@ from channels.sniff import IMAGE_TYPES, sniff
 from gateway.store.models import Attachment, AttachmentStatus, InboundMessage
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import Fetching
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
 
 
-def _with_channel():  # type: ignore[no-untyped-def]
+def _with_channel():
     """Attachments with the channel of the message that named them (None: not a channel's)."""
-    return select(Attachment, InboundMessage.channel).join(
-        InboundMessage, InboundMessage.id == Attachment.inbound_message_id, isouter=True
+    return select(Attachment, col(InboundMessage.channel)).join(
+        InboundMessage, col(InboundMessage.id) == col(Attachment.inbound_message_id), isouter=True
     )
 
 
-def _pending(gateway: Gateway, limit: int) -> list[tuple[Attachment, str | None]]:
+def _pending(gateway: Fetching, limit: int) -> list[tuple[Attachment, str | None]]:
     with gateway.db.read_session() as session:
         rows = session.execute(
             _with_channel()
-            .where(Attachment.status.in_([AttachmentStatus.PENDING, AttachmentStatus.FAILED]))  # type: ignore[attr-defined]
+            .where(col(Attachment.status).in_([AttachmentStatus.PENDING, AttachmentStatus.FAILED]))
             .where(Attachment.attempts < MAX_ATTEMPTS)
             .order_by(Attachment.id)
             .limit(limit)
@@ -46,7 +47,7 @@ def _pending(gateway: Gateway, limit: int) -> list[tuple[Attachment, str | None]
 
 
 async def _download(
-    gateway: Gateway, attachment: Attachment, channel_name: str | None
+    gateway: Fetching, attachment: Attachment, channel_name: str | None
 ) -> tuple[bytes, str | None]:
     limit = gateway.settings.upload_max_bytes
     media = Media(
@@ -93,7 +94,7 @@ def safe_content(data: bytes, claimed: str | None, max_side: int) -> tuple[bytes
 
 
 def _record(
-    gateway: Gateway,
+    gateway: Fetching,
     attachment_id: int,
     data: bytes | None,
     content_type: str | None,
@@ -123,7 +124,7 @@ def _record(
         session.commit()
 
 
-async def _fetch(gateway: Gateway, attachment: Attachment, channel_name: str | None) -> bool:
+async def _fetch(gateway: Fetching, attachment: Attachment, channel_name: str | None) -> bool:
     """One download attempt, recorded on the attachment; True when it is stored now."""
     try:
         data, content_type = await _download(gateway, attachment, channel_name)
@@ -141,7 +142,7 @@ async def _fetch(gateway: Gateway, attachment: Attachment, channel_name: str | N
     return True
 
 
-async def fetch_pending(gateway: Gateway, limit: int = 20) -> int:
+async def fetch_pending(gateway: Fetching, limit: int = 20) -> int:
     """Download what is pending; returns how many were stored now."""
     stored = 0
     for attachment, channel_name in await asyncio.to_thread(_pending, gateway, limit):
@@ -154,7 +155,7 @@ def gives_up(attachment: Attachment) -> bool:
     return attachment.status == AttachmentStatus.FAILED and attachment.attempts >= MAX_ATTEMPTS
 
 
-def retry(gateway: Gateway, attachment_id: int) -> bool:
+def retry(gateway: Fetching, attachment_id: int) -> bool:
     """An admin's "try again": a failed attachment gets a fresh set of attempts (the reason of
     the last failure stays shown until the next try). False if it is not failed."""
     with gateway.db.session() as session:
@@ -168,7 +169,7 @@ def retry(gateway: Gateway, attachment_id: int) -> bool:
     return True
 
 
-async def fetch_one(gateway: Gateway, attachment_id: int) -> bool:
+async def fetch_one(gateway: Fetching, attachment_id: int) -> bool:
     """Try one attachment now (after `retry`); True when it is stored."""
 
     def load() -> tuple[Attachment, str | None] | None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from channels.base import InboundMessage as Message
 from channels.base import Location
@@ -26,7 +26,7 @@ from gateway.intake import inbound as intake
 from gateway.store.models import Agency, Category, Complaint, InboundMessage
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import Intake
 
 CHANNEL = "import"
 CATEGORY_WORDS = {
@@ -161,9 +161,10 @@ def _agency_lookup(session: Session) -> dict[str, Agency]:
     return lookup
 
 
-def process_import(gateway: Gateway, session: Session, row: InboundMessage) -> None:
+def process_import(gateway: Intake, session: Session, row: InboundMessage) -> None:
     """The processor for imported rows: one row is one complaint, as the file says."""
     extra = row.extra or {}
+    assert row.assigned_code is not None  # imported rows get their code when stored
     complaint = Complaint(
         tracking_code=row.assigned_code,
         origin_channel=CHANNEL,
@@ -182,7 +183,7 @@ def process_import(gateway: Gateway, session: Session, row: InboundMessage) -> N
 
 
 def import_csv(
-    gateway: Gateway,
+    gateway: Intake,
     path: Path,
     columns: Columns,
     *,
@@ -250,7 +251,7 @@ def import_csv(
 
 
 def _account(
-    gateway: Gateway,
+    gateway: Intake,
     inbound_id: int,
     summary: Summary,
     given_class: Category | None,
@@ -259,8 +260,8 @@ def _account(
     with gateway.db.read_session() as session:
         complaint = session.scalar(
             select(Complaint)
-            .join(InboundMessage, InboundMessage.complaint_id == Complaint.id)
-            .where(InboundMessage.id == inbound_id)
+            .join(InboundMessage, col(InboundMessage.complaint_id) == col(Complaint.id))
+            .where(col(InboundMessage.id) == inbound_id)
         )
         if complaint is None:
             return

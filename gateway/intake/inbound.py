@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -21,17 +21,17 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from channels import base
 from gateway.clock import utcnow
 from gateway.complaints.tracking import new_code
 from gateway.complaints.workflow import commit
-from gateway.store.db import UNAVAILABLE_ERRORS, Database
+from gateway.store.db import UNAVAILABLE_ERRORS, Database, row_ids
 from gateway.store.models import Complaint, InboundMessage, InboundStatus
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import Intake
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +77,10 @@ def _free_code(session: Session) -> str:
     while True:
         code = new_code()
         taken = session.scalar(
-            select(Complaint.id).where(Complaint.tracking_code == code)
-        ) or session.scalar(select(InboundMessage.id).where(InboundMessage.assigned_code == code))
+            select(col(Complaint.id)).where(col(Complaint.tracking_code) == code)
+        ) or session.scalar(
+            select(col(InboundMessage.id)).where(col(InboundMessage.assigned_code) == code)
+        )
         if not taken:
             return code
 
@@ -133,7 +135,7 @@ def _accept_once(
     raw_payload: str,
     raw_content_type: str,
     assign_code: bool,
-    overrides: dict[str, object],
+    overrides: Mapping[str, object],
 ) -> Accepted:
     with db.session() as session:
         values = {**_row_values(message, raw_payload, raw_content_type), **overrides}
@@ -144,21 +146,27 @@ def _accept_once(
             insert(InboundMessage)
             .values(**values)
             .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-            .returning(InboundMessage.id)
+            .returning(col(InboundMessage.id))
         )
         new_id = session.connection().execute(stmt).scalar()
         if new_id is not None:
             session.commit()
             return Accepted(new_id, duplicate=False, tracking_code=values.get("assigned_code"))
         existing = session.execute(
-            select(InboundMessage.id, InboundMessage.assigned_code, InboundMessage.complaint_id)
-            .where(InboundMessage.channel == message.channel)
-            .where(InboundMessage.external_id == message.external_id)
+            select(
+                col(InboundMessage.id),
+                col(InboundMessage.assigned_code),
+                col(InboundMessage.complaint_id),
+            )
+            .where(col(InboundMessage.channel) == message.channel)
+            .where(col(InboundMessage.external_id) == message.external_id)
         ).one()
         code = existing.assigned_code
         if existing.complaint_id and not code:
             code = session.scalar(
-                select(Complaint.tracking_code).where(Complaint.id == existing.complaint_id)
+                select(col(Complaint.tracking_code)).where(
+                    col(Complaint.id) == existing.complaint_id
+                )
             )
         session.commit()
         return Accepted(existing.id, duplicate=True, tracking_code=code)
@@ -166,10 +174,10 @@ def _accept_once(
 
 # --- processing -------------------------------------------------------------------------------
 
-Processor = Callable[["Gateway", Session, InboundMessage], None]
+Processor = Callable[["Intake", Session, InboundMessage], None]
 
 
-def process(gateway: Gateway, inbound_id: int) -> bool:
+def process(gateway: Intake, inbound_id: int) -> bool:
     """Turn one stored message into (part of) a complaint. False if someone already did, or
     the database went away meanwhile: the message stays pending and the periodic resume
     processes it later. A background task's database error must not escape as "Exception in
@@ -184,13 +192,13 @@ def process(gateway: Gateway, inbound_id: int) -> bool:
         return False
 
 
-def _process(gateway: Gateway, inbound_id: int) -> bool:
+def _process(gateway: Intake, inbound_id: int) -> bool:
     now = utcnow()
     with gateway.db.session() as session:
         claimed = session.execute(
             update(InboundMessage)
-            .where(InboundMessage.id == inbound_id)
-            .where(InboundMessage.status == InboundStatus.PENDING.value)
+            .where(col(InboundMessage.id) == inbound_id)
+            .where(col(InboundMessage.status) == InboundStatus.PENDING.value)
             .values(status=InboundStatus.PROCESSED.value, processed_at=now)
         ).rowcount  # type: ignore[attr-defined]
         if not claimed:
@@ -226,25 +234,18 @@ def _record_failure(db: Database, inbound_id: int, exc: Exception) -> None:
 def unprocessed_ids(db: Database, older_than_seconds: float = 0) -> list[int]:
     cutoff = utcnow() - timedelta(seconds=older_than_seconds)
     with db.read_session() as session:
-        return list(
+        return row_ids(
             session.scalars(
-                select(InboundMessage.id)
-                .where(InboundMessage.status == InboundStatus.PENDING.value)
-                .where(InboundMessage.created_at <= cutoff)
-                .order_by(InboundMessage.id)
-            ).all()
+                select(col(InboundMessage.id))
+                .where(col(InboundMessage.status) == InboundStatus.PENDING.value)
+                .where(col(InboundMessage.created_at) <= cutoff)
+                .order_by(col(InboundMessage.id))
+            )
         )
 
 
-def resume(gateway: Gateway, older_than_seconds: float = 0) -> int:
-    """Process what was stored but never processed (a crash, a restart, a lost task), and
-    what waited in the webhook spool while the database was away."""
-    from gateway.intake import spool
-
-    try:
-        spool.drain(gateway)
-    except OSError:
-        log.exception("webhook spool could not be drained")
+def resume(gateway: Intake, older_than_seconds: float = 0) -> int:
+    """Process what was stored but never processed (a crash, a restart, a lost task)."""
     done = 0
     for inbound_id in unprocessed_ids(gateway.db, older_than_seconds):
         done += process(gateway, inbound_id)

@@ -32,7 +32,7 @@ from gateway.intake.web_form import store_photos
 from gateway.store.models import Complaint, InboundMessage
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import Intake
 
 CHANNEL = "manual"
 SOURCES = (
@@ -100,7 +100,7 @@ def validate_entry(
     return ManualEntry(form, source, source_url, received_at), {}
 
 
-def record(gateway: Gateway, entry: ManualEntry, *, actor: str) -> str | None:
+def record(gateway: Intake, entry: ManualEntry, *, actor: str) -> str | None:
     """Store the entry and turn it into a complaint now; its tracking code (None when the
     processing failed: the stored entry is then retried by the resume sweep)."""
     stored = store_photos(gateway, entry.form.photos)
@@ -137,7 +137,7 @@ def record(gateway: Gateway, entry: ManualEntry, *, actor: str) -> str | None:
     return accepted.tracking_code
 
 
-def create_from_manual(gateway: Gateway, session: Session, row: InboundMessage) -> None:
+def create_from_manual(gateway: Intake, session: Session, row: InboundMessage) -> None:
     """The `manual` channel's processor: a web-form complaint, with its source and no channel
     to answer on."""
     complaints.create_from_form(gateway, session, row)

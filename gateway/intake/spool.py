@@ -3,11 +3,12 @@
 A provider that gets a 5xx retries for a while and then drops the message (Twilio does not
 retry an inbound SMS at all). When the database is unreachable, the webhook route writes the
 verified request here instead — one JSON line appended and fsync'ed, so a crash right after the
-200 loses nothing — and acknowledges it. `drain()` (called by the inbound resume sweep, every
-instance for its own disk) feeds each line through the ordinary intake once the database is
-back; intake is idempotent on the provider's ids, so a line drained twice (a crash mid-drain)
-is stored once. The spool is bounded (WEBHOOK_SPOOL_MAX_BYTES): when it is full the route
-answers 503 with Retry-After and the provider retries, as before. Courier does the same.
+200 loses nothing — and acknowledges it. `drain()` (the scheduler's inbound resume job, before
+`intake.resume`; every instance for its own disk) feeds each line through the ordinary intake
+once the database is back; intake is idempotent on the provider's ids, so a line drained twice
+(a crash mid-drain) is stored once. The spool is bounded (WEBHOOK_SPOOL_MAX_BYTES): when it is
+full the route answers 503 with Retry-After and the provider retries, as before. Courier does
+the same.
 
 The web form and the JSON API do not spool: the person is there and is told to try again
 (503 with Retry-After).
@@ -28,9 +29,12 @@ from typing import TYPE_CHECKING
 
 from channels.base import RawRequest
 from gateway.clock import utcnow
+from gateway.intake import inbound as intake
+from gateway.intake.webhooks import UnknownChannel, receive
+from gateway.store.db import UNAVAILABLE_ERRORS
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import Intake
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +46,7 @@ class SpoolFull(Exception):
     """No room left: answer 503 and let the provider retry."""
 
 
-def _path(gateway: Gateway) -> Path:
+def _path(gateway: Intake) -> Path:
     return Path(gateway.settings.webhook_spool_dir or gateway.settings.data_dir / "spool")
 
 
@@ -60,7 +64,7 @@ def _locked(path: Path) -> Iterator[int]:
             os.close(fd)
 
 
-def append(gateway: Gateway, channel: str, raw: RawRequest) -> None:
+def append(gateway: Intake, channel: str, raw: RawRequest) -> None:
     """Keep one verified request durably (append + fsync); `SpoolFull` when over the bound."""
     record = {
         "channel": channel,
@@ -80,7 +84,7 @@ def append(gateway: Gateway, channel: str, raw: RawRequest) -> None:
         os.fsync(fd)
 
 
-def pending(gateway: Gateway) -> int:
+def pending(gateway: Intake) -> int:
     """How many requests wait in the spool (for /healthz and the health page)."""
     path = _path(gateway)
     if not path.exists():
@@ -90,13 +94,9 @@ def pending(gateway: Gateway) -> int:
         return sum(1 for line in handle if line.strip())
 
 
-def drain(gateway: Gateway) -> int:
+def drain(gateway: Intake) -> int:
     """Feed every spooled request through intake; returns how many were taken. Stops at the
     first database error (still away): the rest stays for the next round."""
-    from gateway.intake import inbound as intake
-    from gateway.intake.webhooks import UnknownChannel, receive
-    from gateway.store.db import UNAVAILABLE_ERRORS
-
     path = _path(gateway)
     if not path.exists() or path.stat().st_size == 0:
         return 0

@@ -13,12 +13,10 @@ from gateway.clock import utcnow
 from gateway.intake import inbound as intake
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import Filed
 
 
-def store_photos(
-    gateway: Gateway, photos: Sequence[tuple[webform.Photo, str]]
-) -> tuple[Media, ...]:
+def store_photos(gateway: Filed, photos: Sequence[tuple[webform.Photo, str]]) -> tuple[Media, ...]:
     """Checked photos to disk (content-addressed) before the message that names them is stored."""
     stored = []
     for photo, content_type in photos:
@@ -34,7 +32,7 @@ def store_photos(
     return tuple(stored)
 
 
-def submit(gateway: Gateway, form: webform.ComplaintForm, submission_id: str) -> intake.Accepted:
+def submit(gateway: Filed, form: webform.ComplaintForm, submission_id: str) -> intake.Accepted:
     stored = store_photos(gateway, form.photos)
     message = webform.to_inbound(
         form, submission_id=submission_id, received_at=utcnow(), stored_photos=tuple(stored)

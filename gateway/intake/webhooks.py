@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from channels.base import (
     DeliveryState,
@@ -36,7 +37,7 @@ from gateway.store.models import Complaint, InboundStatus, OutboxItem
 from gateway.store.models import InboundMessage as InboundRow
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import Intake
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ class Received:
         return [a.inbound_id for a in self.stored if not a.duplicate]
 
 
-def receive(gateway: Gateway, name: str, raw: RawRequest, *, verified: bool = False) -> Received:
+def receive(gateway: Intake, name: str, raw: RawRequest, *, verified: bool = False) -> Received:
     """Raises UnknownChannel (404), SignatureError (403); a payload the parser cannot read is
     kept raw and acknowledged like any other."""
     channel = gateway.channels.get(name)
@@ -95,7 +96,7 @@ def receive(gateway: Gateway, name: str, raw: RawRequest, *, verified: bool = Fa
     return Received(channel.ack(raw), stored, messages)
 
 
-async def resolve_contacts(gateway: Gateway, name: str, received: Received) -> None:
+async def resolve_contacts(gateway: Intake, name: str, received: Received) -> None:
     """After the ack, before processing: a shared contact card the message only points to
     (Twilio's WhatsApp vCards, `extra["contact_card_url"]`) is fetched through the channel
     (its media hosts only) and its number stored on the inbound row, so the conversation sees
@@ -124,26 +125,26 @@ async def resolve_contacts(gateway: Gateway, name: str, received: Received) -> N
             session.commit()
 
 
-def unreadable(gateway: Gateway, limit: int = 100) -> list[InboundRow]:
+def unreadable(gateway: Intake, limit: int = 100) -> list[InboundRow]:
     """The kept-raw payloads an admin has not dealt with yet, newest first."""
     with gateway.db.read_session() as session:
         return list(
             session.scalars(
                 select(InboundRow)
-                .where(InboundRow.status == InboundStatus.UNREADABLE.value)
-                .order_by(InboundRow.id.desc())  # type: ignore[union-attr]
+                .where(col(InboundRow.status) == InboundStatus.UNREADABLE.value)
+                .order_by(col(InboundRow.id).desc())
                 .limit(limit)
             ).all()
         )
 
 
-def count_unreadable(gateway: Gateway) -> int:
+def count_unreadable(gateway: Intake) -> int:
     with gateway.db.read_session() as session:
         return (
             session.scalar(
                 select(func.count())
                 .select_from(InboundRow)
-                .where(InboundRow.status == InboundStatus.UNREADABLE.value)
+                .where(col(InboundRow.status) == InboundStatus.UNREADABLE.value)
             )
             or 0
         )
@@ -153,7 +154,7 @@ class NotUnreadable(LookupError):
     """No kept-raw payload with this id (already read again, or dismissed)."""
 
 
-def read_again(gateway: Gateway, inbound_id: int) -> Received:
+def read_again(gateway: Intake, inbound_id: int) -> Received:
     """Parse a kept-raw payload again with today's parser (after an upgrade taught it the
     shape). What it now yields is accepted as if it had just arrived (idempotent on the
     provider's ids) and the raw row is closed; still unreadable raises `PayloadError` and the
@@ -188,13 +189,13 @@ def read_again(gateway: Gateway, inbound_id: int) -> Received:
     return Received(channel.ack(raw), stored, messages)
 
 
-def dismiss_unreadable(gateway: Gateway, inbound_id: int) -> bool:
+def dismiss_unreadable(gateway: Intake, inbound_id: int) -> bool:
     """An admin read it and dealt with it by hand: out of the list, the raw payload kept."""
     return _close_unreadable(gateway, inbound_id, read=None)
 
 
 def _close_unreadable(
-    gateway: Gateway, inbound_id: int, *, read: int | None = None, still: str | None = None
+    gateway: Intake, inbound_id: int, *, read: int | None = None, still: str | None = None
 ) -> bool:
     with gateway.db.session() as session:
         row = session.get(InboundRow, inbound_id, with_for_update=True)
@@ -233,15 +234,15 @@ def moves_forward(current: str | None, new: DeliveryState) -> bool:
         return True
 
 
-def record_statuses(gateway: Gateway, statuses: list[DeliveryStatus]) -> None:
+def record_statuses(gateway: Intake, statuses: list[DeliveryStatus]) -> None:
     """A provider's receipt for something we sent: note it on the outbox row, and a failure on
     the complaint so the admin sees the reporter did not get it."""
     with gateway.db.session() as session:
         for status in statuses:
             row = session.scalar(
                 select(OutboxItem)
-                .where(OutboxItem.channel == status.channel)
-                .where(OutboxItem.provider_message_id == status.provider_message_id)
+                .where(col(OutboxItem.channel) == status.channel)
+                .where(col(OutboxItem.provider_message_id) == status.provider_message_id)
             )
             if row is None or not moves_forward(row.delivery_state, status.state):
                 continue  # receipts arrive out of order: a late "sent" after "read" says nothing
@@ -264,7 +265,7 @@ def record_statuses(gateway: Gateway, statuses: list[DeliveryStatus]) -> None:
         workflow.commit(session)
 
 
-async def telegram_polling(gateway: Gateway) -> None:
+async def telegram_polling(gateway: Intake) -> None:
     """TELEGRAM_MODE=polling: fetch updates over our own authenticated connection (no public URL
     needed) and feed them through the same intake as the webhook."""
     import asyncio

@@ -1,0 +1,1 @@
+"""Background jobs: the APScheduler jobs and which instance runs them (the leader)."""

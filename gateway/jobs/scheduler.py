@@ -34,7 +34,7 @@ from forwarder.base import CoreUnavailable
 from gateway.bot import conversation
 from gateway.clock import utcnow
 from gateway.core import sync as core_sync
-from gateway.intake import attachments
+from gateway.intake import attachments, spool
 from gateway.intake import inbound as intake
 from gateway.jobs.leader import Leadership
 from gateway.reports import digest
@@ -211,6 +211,8 @@ class Scheduler:
         # Rows younger than the sweep interval are probably still in their background task.
         s = self.gateway.settings
         try:
+            # What waited on disk while the database was away comes first (issue 13).
+            await asyncio.to_thread(spool.drain, self.gateway)
             await asyncio.to_thread(intake.resume, self.gateway, s.inbound_resume_seconds)
         except Exception:
             log.exception("inbound resume failed")

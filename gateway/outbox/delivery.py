@@ -1,23 +1,23 @@
 """Outbox handlers that send messages on a channel: replies to reporters, notices to liaisons.
 
-The payload of such a row is an `OutboundMessage` in JSON form; the channel does the talking.
+The payload of such a row is a `ChannelPayload` (gateway/outbox/payloads.py), from which the
+`OutboundMessage` is built at delivery; the channel does the talking.
 A permanent failure (blocked bot, invalid number) is written on the complaint for the admin.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from channels.base import Button, Channel, Media, OutboundMessage, SendResult
+from channels.base import Channel, OutboundMessage, SendResult
 from config.messages import t
-from gateway.clock import as_utc
 from gateway.complaints import workflow
 from gateway.outbox import queue as outbox
+from gateway.outbox.payloads import ChannelPayload
 from gateway.outbox.queue import Delivered
 from gateway.store.db import Database
 from gateway.store.models import Complaint, OutboxItem
@@ -36,49 +36,23 @@ AMBIGUOUS = (
 )
 
 
-def message_payload(
-    text: str,
-    *,
-    kind: str = "reply",
-    language: str = "id",
-    media: tuple[Media, ...] = (),
-    buttons: tuple[Button, ...] = (),
-    request_location: bool = False,
-    template_variables: Mapping[str, str] | None = None,
-    last_inbound_at: datetime | None = None,
-) -> dict[str, Any]:
-    return {
-        "text": text,
-        "kind": kind,
-        "language": language,
-        "media": [m.__dict__ for m in media],
-        "buttons": [{"label": b.label, "payload": b.payload} for b in buttons],
-        "request_location": request_location,
-        "template_variables": dict(template_variables or {}),
-        "last_inbound_at": last_inbound_at.isoformat() if last_inbound_at else None,
-    }
-
-
 def outbound_from(item: OutboxItem) -> OutboundMessage:
-    payload = item.payload
-    last_inbound = payload.get("last_inbound_at")
+    payload = ChannelPayload.from_json(item.payload)
     return OutboundMessage(
         channel=item.channel or "",
         recipient=item.recipient or "",
-        text=payload.get("text", ""),
+        text=payload.text,
         idempotency_key=item.idempotency_key,
-        kind=payload.get("kind", "reply"),
-        language=payload.get("language", "id"),
-        media=tuple(Media(**m) for m in payload.get("media", [])),
-        buttons=tuple(Button(**b) for b in payload.get("buttons", [])),
-        request_location=bool(payload.get("request_location")),
-        location_button_label=t(payload.get("language"), "bot.share_location")
-        if payload.get("request_location")
+        kind=payload.kind,
+        language=payload.language,
+        media=payload.media,
+        buttons=payload.buttons,
+        request_location=payload.request_location,
+        location_button_label=t(payload.language, "bot.share_location")
+        if payload.request_location
         else "",
-        recipient_last_inbound_at=as_utc(datetime.fromisoformat(last_inbound))
-        if last_inbound
-        else None,
-        template_variables=payload.get("template_variables", {}),
+        recipient_last_inbound_at=payload.last_inbound_at,
+        template_variables=dict(payload.template_variables),
     )
 
 
@@ -134,14 +108,13 @@ class ChannelMessageHandler(outbox.BaseHandler):
         if self.db is None or not candidates:
             return set()
         with self.db.read_session() as session:
-            return set(
-                session.scalars(
-                    select(OutboxItem.provider_message_id)
-                    .where(OutboxItem.channel == item.channel)
-                    .where(OutboxItem.provider_message_id.in_(candidates))  # type: ignore[union-attr]
-                    .where(OutboxItem.id != item.id)
-                ).all()
-            )
+            owned = session.scalars(
+                select(col(OutboxItem.provider_message_id))
+                .where(col(OutboxItem.channel) == item.channel)
+                .where(col(OutboxItem.provider_message_id).in_(candidates))
+                .where(col(OutboxItem.id) != item.id)
+            ).all()
+        return {sid for sid in owned if sid}
 
     def on_dead(self, session: Session, item: OutboxItem, error: str) -> None:
         if item.complaint_id is None:

@@ -25,9 +25,10 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.exc import StaleDataError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from gateway.clock import utcnow
+from gateway.outbox.payloads import Payload
 from gateway.store.db import Database
 from gateway.store.models import Complaint, OutboxItem, OutboxStatus
 
@@ -42,14 +43,21 @@ class OutboxMessage:
 
     kind: str
     key: str
-    payload: Mapping[str, Any] = field(default_factory=dict)
+    payload: Payload | None = None  # gateway/outbox/payloads.py; stored as JSON
     channel: str | None = None
     recipient: str | None = None
     complaint_id: int | None = None
     not_before: datetime | None = None
 
 
-def enqueue(session: Session, message: OutboxMessage, *, max_attempts: int = 8) -> bool:
+# A row's `max_attempts` of 0 means "the deployment's OUTBOX_MAX_ATTEMPTS", read by the
+# dispatcher when it decides; kinds that need more patience (the core submission) set their own.
+DEPLOYMENT_LIMIT = 0
+
+
+def enqueue(
+    session: Session, message: OutboxMessage, *, max_attempts: int = DEPLOYMENT_LIMIT
+) -> bool:
     """Queue a message inside the caller's transaction. False if the key was already queued."""
     now = utcnow()
     values = {
@@ -58,7 +66,7 @@ def enqueue(session: Session, message: OutboxMessage, *, max_attempts: int = 8) 
         "complaint_id": message.complaint_id,
         "channel": message.channel,
         "recipient": message.recipient,
-        "payload": dict(message.payload),
+        "payload": message.payload.to_json() if message.payload is not None else {},
         "status": OutboxStatus.PENDING.value,
         "attempts": 0,
         "max_attempts": max_attempts,
@@ -72,7 +80,7 @@ def enqueue(session: Session, message: OutboxMessage, *, max_attempts: int = 8) 
         insert(OutboxItem)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(OutboxItem.id)
+        .returning(col(OutboxItem.id))
     )
     # Core execution on the session's connection (same transaction): RETURNING yields no row
     # when the conflict skipped the insert, on both engines.
@@ -147,9 +155,11 @@ class Dispatcher:
         batch_size: int = 20,
         lease_seconds: int = 120,
         backoff: Backoff | None = None,
+        max_attempts: int = 8,
         rng: random.Random | None = None,
     ) -> None:
         self.db = db
+        self.max_attempts = max_attempts
         self.handlers = handlers
         self.worker_id = worker_id
         self.batch_size = batch_size
@@ -163,9 +173,17 @@ class Dispatcher:
         now = now or utcnow()
         limit = limit or self.batch_size
         due = (
-            (OutboxItem.status == OutboxStatus.PENDING) & (OutboxItem.next_attempt_at <= now)
-        ) | ((OutboxItem.status == OutboxStatus.IN_FLIGHT) & (OutboxItem.claimed_until < now))
-        query = select(OutboxItem.id, OutboxItem.status).where(due).order_by(OutboxItem.id)
+            (col(OutboxItem.status) == OutboxStatus.PENDING)
+            & (col(OutboxItem.next_attempt_at) <= now)
+        ) | (
+            (col(OutboxItem.status) == OutboxStatus.IN_FLIGHT)
+            & (col(OutboxItem.claimed_until) < now)
+        )
+        query = (
+            select(col(OutboxItem.id), col(OutboxItem.status))
+            .where(due)
+            .order_by(col(OutboxItem.id))
+        )
         query = query.limit(limit)
         with self.db.session() as session:
             if self.db.is_postgres:
@@ -178,7 +196,7 @@ class Dispatcher:
             recovering = {row.id for row in rows if row.status == OutboxStatus.IN_FLIGHT}
             session.execute(
                 update(OutboxItem)
-                .where(OutboxItem.id.in_(ids))  # type: ignore[union-attr]
+                .where(col(OutboxItem.id).in_(ids))
                 .values(
                     status=OutboxStatus.IN_FLIGHT.value,
                     claimed_by=self.worker_id,
@@ -189,7 +207,7 @@ class Dispatcher:
             )
             session.commit()
             items = session.scalars(
-                select(OutboxItem).where(OutboxItem.id.in_(ids)).order_by(OutboxItem.id)  # type: ignore[union-attr]
+                select(OutboxItem).where(col(OutboxItem.id).in_(ids)).order_by(col(OutboxItem.id))
             ).all()
         return [Claimed(item, item.id in recovering) for item in items]
 
@@ -288,7 +306,7 @@ class Dispatcher:
                 row.provider_message_id = result.provider_message_id
                 if handler is not None:
                     handler.on_sent(session, row, result)
-            elif result.retryable and row.attempts < row.max_attempts:
+            elif result.retryable and row.attempts < (row.max_attempts or self.max_attempts):
                 row.status = OutboxStatus.PENDING
                 row.last_error = result.error
                 # Our backoff, or longer when the provider asked for longer (Retry-After).
@@ -328,13 +346,13 @@ def requeue_dead(session: Session, item_id: int) -> bool:
 def dead_letters(session: Session, limit: int = 100) -> list[OutboxItem]:
     query = (
         select(OutboxItem)
-        .where(OutboxItem.status == OutboxStatus.DEAD)
-        .order_by(OutboxItem.updated_at.desc())  # type: ignore[attr-defined]
+        .where(col(OutboxItem.status) == OutboxStatus.DEAD)
+        .order_by(col(OutboxItem.updated_at).desc())
         .limit(limit)
     )
     return list(session.scalars(query).all())
 
 
 def pending_for(session: Session, complaint_ids: Iterable[int]) -> list[OutboxItem]:
-    query = select(OutboxItem).where(OutboxItem.complaint_id.in_(list(complaint_ids)))  # type: ignore[union-attr]
-    return list(session.scalars(query.order_by(OutboxItem.id)).all())
+    query = select(OutboxItem).where(col(OutboxItem.complaint_id).in_(list(complaint_ids)))
+    return list(session.scalars(query.order_by(col(OutboxItem.id))).all())

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable
 
 from sqlalchemy import or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from channels.base import Button, Media
 from config.messages import has, t
 from gateway.complaints import disclosure
-from gateway.outbox.delivery import NOTIFY_LIAISON, REPLY, message_payload
+from gateway.outbox.delivery import NOTIFY_LIAISON, REPLY
+from gateway.outbox.payloads import ChannelPayload
 from gateway.outbox.queue import OutboxMessage
 from gateway.store.models import Agency, Complaint, Liaison, Reporter, ReporterIdentity
 
@@ -23,13 +24,13 @@ LIAISON_CHANNEL = "twilio_whatsapp"
 SMS_CHANNEL = "twilio_sms"
 
 
-def _last_inbound(session: Session, channel: str | None, address: str | None):  # type: ignore[no-untyped-def]
+def _last_inbound(session: Session, channel: str | None, address: str | None):
     if not channel or not address:
         return None
     return session.scalar(
-        select(ReporterIdentity.last_inbound_at)
-        .where(ReporterIdentity.channel == channel)
-        .where(ReporterIdentity.address == address)
+        select(col(ReporterIdentity.last_inbound_at))
+        .where(col(ReporterIdentity.channel) == channel)
+        .where(col(ReporterIdentity.address) == address)
     )
 
 
@@ -58,7 +59,7 @@ def to_reporter(
         channel=channel,
         recipient=address,
         complaint_id=complaint.id,
-        payload=message_payload(
+        payload=ChannelPayload(
             text,
             kind=kind,
             language=complaint.language,
@@ -78,15 +79,15 @@ def cluster_members(session: Session, complaint: Complaint) -> list[Complaint]:
     members = list(
         session.scalars(
             select(Complaint)
-            .where(or_(Complaint.id == root, Complaint.cluster_id == root))
-            .order_by(Complaint.id)
+            .where(or_(col(Complaint.id) == root, col(Complaint.cluster_id) == root))
+            .order_by(col(Complaint.id))
         ).all()
     )
     known = {m.id for m in members} | {complaint.id}
     folded = session.scalars(
         select(Complaint)
-        .where(Complaint.merged_into_id.in_(known))  # type: ignore[union-attr]
-        .order_by(Complaint.id)
+        .where(col(Complaint.merged_into_id).in_(known))
+        .order_by(col(Complaint.id))
     ).all()
     for member in folded:
         if member.id not in known:
@@ -168,9 +169,9 @@ def liaisons_of(session: Session, agency_id: int) -> list[Liaison]:
     return list(
         session.scalars(
             select(Liaison)
-            .where(Liaison.agency_id == agency_id)
-            .where(Liaison.active.is_(True))  # type: ignore[attr-defined]
-            .order_by(Liaison.id)
+            .where(col(Liaison.agency_id) == agency_id)
+            .where(col(Liaison.active).is_(True))
+            .order_by(col(Liaison.id))
         ).all()
     )
 
@@ -203,7 +204,7 @@ def to_liaisons(
             channel=LIAISON_CHANNEL,
             recipient=liaison.whatsapp,
             complaint_id=complaint.id,
-            payload=message_payload(text, kind=kind, template_variables=variables),
+            payload=ChannelPayload(text, kind=kind, template_variables=variables),
         )
         for liaison in liaisons_of(session, agency.id)  # type: ignore[arg-type]
     ]

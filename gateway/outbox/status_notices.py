@@ -5,7 +5,7 @@ web-form reporters read a variant that points to their private link instead of "
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING
 
 from sqlmodel import Session
@@ -16,11 +16,11 @@ from gateway.outbox.queue import OutboxMessage
 from gateway.store.models import Agency, Complaint, Status
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import Linked
 
 
 def notices(
-    gateway: Gateway,
+    gateway: Linked,
     session: Session,
     complaint: Complaint,
     status: Status,
@@ -33,7 +33,7 @@ def notices(
     exclude: Collection[notify.Route] = (),
     members: list[Complaint] | None = None,
     always: bool = False,
-    **values: str,
+    values: Mapping[str, str] | None = None,
 ) -> list[OutboxMessage]:
     """`text_key` replaces the status's usual text (e.g. the automatic close says why);
     `exclude` skips reporters told otherwise; `members` narrows who is told (a reporter who
@@ -55,10 +55,10 @@ def notices(
         agency=agency.name if agency else "instansi",
         answer=answer,
         reason=reason,
-        **values,
+        **(values or {}),
     )
 
 
-def sms_copies(gateway: Gateway) -> bool:
+def sms_copies(gateway: Linked) -> bool:
     """Web-form reporters who left a number get SMS copies (WEBFORM_SMS_COPIES)."""
     return gateway.settings.webform_sms_copies and bool(gateway.settings.twilio_sms_number)

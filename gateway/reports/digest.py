@@ -15,19 +15,20 @@ from datetime import date, datetime, time
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from config.messages import t
 from gateway.complaints import lifecycle
 from gateway.outbox import queue as outbox
-from gateway.outbox.delivery import NOTIFY_ADMIN, message_payload
+from gateway.outbox.delivery import NOTIFY_ADMIN
+from gateway.outbox.payloads import ChannelPayload
 from gateway.outbox.queue import OutboxMessage
 from gateway.outbox.recipients import LIAISON_CHANNEL
 from gateway.store.models import Agency, Complaint, ComplaintEvent, Role, Status, User
 from workdays.calendar import WorkingCalendar
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import TimedStore
 
 S = Status
 VERIFYING = (S.RECEIVED.value, S.VERIFIED.value)
@@ -74,29 +75,29 @@ def figures(
     today_start, today_end = calendar.start_of_day(today), calendar.end_of_day(today)
     status = Complaint.status
     late = session.execute(
-        select(Complaint.agency_id, Agency.name, func.count())
+        select(col(Complaint.agency_id), col(Agency.name), func.count())
         .select_from(Complaint)
-        .join(Agency, Agency.id == Complaint.agency_id, isouter=True)
+        .join(Agency, col(Agency.id) == col(Complaint.agency_id), isouter=True)
         .where(status.in_(ANSWERING))  # type: ignore[attr-defined]
-        .where(Complaint.answer_due_at < now)  # type: ignore[operator]
+        .where(col(Complaint.answer_due_at) < now)
         .where(lifecycle.not_follower())
-        .group_by(Complaint.agency_id, Agency.name)
+        .group_by(col(Complaint.agency_id), col(Agency.name))
         .order_by(func.count().desc(), Agency.name)
     ).all()
     closed = session.scalar(
         select(func.count())
         .select_from(ComplaintEvent)
-        .where(ComplaintEvent.action == "auto_closed")
-        .where(ComplaintEvent.created_at >= since)  # type: ignore[operator]
-        .where(ComplaintEvent.created_at <= now)  # type: ignore[operator]
+        .where(col(ComplaintEvent.action) == "auto_closed")
+        .where(col(ComplaintEvent.created_at) >= since)
+        .where(col(ComplaintEvent.created_at) <= now)
     )
     return Digest(
         day=today,
         since=since,
         received=_count(
             session,
-            Complaint.received_at >= since,  # type: ignore[operator]
-            Complaint.received_at <= now,  # type: ignore[operator]
+            Complaint.received_at >= since,
+            Complaint.received_at <= now,
             status != S.MERGED.value,
         ),
         to_verify=_count(session, status == S.RECEIVED.value),
@@ -114,14 +115,14 @@ def figures(
         answers_overdue=sum(row[2] for row in late),
         escalated_open=_count(
             session,
-            Complaint.escalated.is_(True),  # type: ignore[attr-defined]
+            col(Complaint.escalated).is_(True),
             status.in_(ANSWERING),  # type: ignore[attr-defined]
         ),
         awaiting_feedback=_count(session, status == S.ANSWERED.value),
         closed_automatically=int(closed or 0),
         redisposition_requested=_count(
             session,
-            Complaint.redisposition_requested_at.is_not(None),  # type: ignore[union-attr]
+            col(Complaint.redisposition_requested_at).is_not(None),
             status.in_(ANSWERING),  # type: ignore[attr-defined]
         ),
         late_by_agency=[AgencyLate(row[0], row[1] or "—", int(row[2])) for row in late],
@@ -147,7 +148,7 @@ def variables(digest: Digest, link: str) -> dict[str, str]:
     }
 
 
-def send(gateway: Gateway, now: datetime) -> int:
+def send(gateway: TimedStore, now: datetime) -> int:
     """Queue today's digest to every koordinator with a WhatsApp number, once a day, from
     `DIGEST_TIME` local on working days. Returns how many messages were new."""
     calendar, settings = gateway.calendar, gateway.settings
@@ -160,10 +161,10 @@ def send(gateway: Gateway, now: datetime) -> int:
     with gateway.db.session() as session:
         recipients = session.scalars(
             select(User)
-            .where(User.role == Role.KOORDINATOR.value)
-            .where(User.active.is_(True))  # type: ignore[attr-defined]
-            .where(User.whatsapp.is_not(None))  # type: ignore[union-attr]
-            .order_by(User.id)
+            .where(col(User.role) == Role.KOORDINATOR.value)
+            .where(col(User.active).is_(True))
+            .where(col(User.whatsapp).is_not(None))
+            .order_by(col(User.id))
         ).all()
         if not recipients:
             return 0
@@ -175,7 +176,7 @@ def send(gateway: Gateway, now: datetime) -> int:
                 key=f"digest:{today.isoformat()}:user:{user.id}",
                 channel=LIAISON_CHANNEL,
                 recipient=user.whatsapp,
-                payload=message_payload(
+                payload=ChannelPayload(
                     t(user.language, "digest.whatsapp", **values),
                     kind="digest",
                     language=user.language,

@@ -105,7 +105,7 @@ def to_xlsx(report: Report, lang: str = "id", timezone: str = "Asia/Jakarta") ->
     return out.getvalue()
 
 
-def _trend_chart(sheet, rows: int, lang: str) -> None:  # type: ignore[no-untyped-def]
+def _trend_chart(sheet, rows: int, lang: str) -> None:
     """Received and followed up per step, as a bar chart beside the table."""
     chart = BarChart()
     chart.title = t(lang, "report.chart.trend")

@@ -33,7 +33,7 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from gateway.store.models import Agency, Complaint, ComplaintEvent, Status
 from workdays.calendar import WorkingCalendar
@@ -323,46 +323,48 @@ def load_facts(
     start = calendar.start_of_day(period.first)
     end = calendar.start_of_day(period.last + timedelta(days=1))
     scope = (
-        select(Complaint.id)
-        .where(Complaint.received_at >= start)  # type: ignore[operator]
-        .where(Complaint.received_at < end)  # type: ignore[operator]
-        .where(Complaint.received_at <= as_of)  # type: ignore[operator]
-        .where(Complaint.status != S.MERGED.value)
+        select(col(Complaint.id))
+        .where(col(Complaint.received_at) >= start)
+        .where(col(Complaint.received_at) < end)
+        .where(col(Complaint.received_at) <= as_of)
+        .where(col(Complaint.status) != S.MERGED.value)
     )
     if agency_id is not None:
-        scope = scope.where(Complaint.agency_id == agency_id)
+        scope = scope.where(col(Complaint.agency_id) == agency_id)
     firsts: dict[tuple[int, str], datetime] = {}
     for complaint_id, to_status, first in session.execute(
         select(
-            ComplaintEvent.complaint_id,
-            ComplaintEvent.to_status,
-            func.min(ComplaintEvent.created_at),
+            col(ComplaintEvent.complaint_id),
+            col(ComplaintEvent.to_status),
+            func.min(col(ComplaintEvent.created_at)),
         )
-        .where(ComplaintEvent.complaint_id.in_(scope.scalar_subquery()))  # type: ignore[attr-defined]
+        .where(col(ComplaintEvent.complaint_id).in_(scope.scalar_subquery()))
         .where(
-            ComplaintEvent.to_status.in_((S.DISPOSED.value, S.IN_PROGRESS.value, S.ANSWERED.value))
-        )  # type: ignore[union-attr]
-        .where(ComplaintEvent.created_at <= as_of)  # type: ignore[operator]
-        .group_by(ComplaintEvent.complaint_id, ComplaintEvent.to_status)
+            col(ComplaintEvent.to_status).in_(
+                (S.DISPOSED.value, S.IN_PROGRESS.value, S.ANSWERED.value)
+            )
+        )
+        .where(col(ComplaintEvent.created_at) <= as_of)
+        .group_by(col(ComplaintEvent.complaint_id), col(ComplaintEvent.to_status))
     ):
         firsts[(complaint_id, to_status)] = _aware(first)
     rows = session.execute(
         select(
-            Complaint.id,
-            Complaint.tracking_code,
-            Complaint.title,
-            Complaint.origin_channel,
-            Complaint.agency_id,
-            Complaint.category,
-            Complaint.kecamatan,
-            Complaint.status,
-            Complaint.received_at,
-            Complaint.answer_due_at,
-            Complaint.escalated,
-            Complaint.escalated_at,
+            col(Complaint.id),
+            col(Complaint.tracking_code),
+            col(Complaint.title),
+            col(Complaint.origin_channel),
+            col(Complaint.agency_id),
+            col(Complaint.category),
+            col(Complaint.kecamatan),
+            col(Complaint.status),
+            col(Complaint.received_at),
+            col(Complaint.answer_due_at),
+            col(Complaint.escalated),
+            col(Complaint.escalated_at),
         )
-        .where(Complaint.id.in_(scope.scalar_subquery()))  # type: ignore[union-attr]
-        .order_by(Complaint.received_at, Complaint.id)
+        .where(col(Complaint.id).in_(scope.scalar_subquery()))
+        .order_by(col(Complaint.received_at), col(Complaint.id))
     ).all()
     facts = []
     for row in rows:
@@ -433,7 +435,9 @@ def build(
 ) -> Report:
     """The report of `period` as of `as_of`, for every agency or for one (`agency_id`)."""
     facts = load_facts(session, period, calendar, as_of, agency_id)
-    agencies = session.execute(select(Agency.id, Agency.code, Agency.name, Agency.active)).all()
+    agencies = session.execute(
+        select(col(Agency.id), col(Agency.code), col(Agency.name), col(Agency.active))
+    ).all()
     codes = {row.id: row.code for row in agencies}
     agency_labels = {row.code: row.name for row in agencies}
     agency_labels[NO_AGENCY] = NO_AGENCY

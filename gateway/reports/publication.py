@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlalchemy import ColumnElement, func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from config.messages import t
 from gateway.complaints import disclosure
@@ -53,8 +53,8 @@ def _excerpt(text: str) -> str:
 def _published() -> tuple[ColumnElement[bool], ...]:
     """What the page may show: resolved, not `rahasia`, with an agency (joined by the caller)."""
     return (
-        Complaint.status.in_(RESOLVED),  # type: ignore[attr-defined]
-        Complaint.rahasia.is_(False),  # type: ignore[attr-defined]
+        col(Complaint.status).in_(RESOLVED),
+        col(Complaint.rahasia).is_(False),
     )
 
 
@@ -62,10 +62,10 @@ def latest_month(session: Session, calendar: WorkingCalendar, until: date) -> Pe
     """The latest month, up to the one holding `until`, with something to publish."""
     end = calendar.start_of_day(Period.containing("monthly", until).last + timedelta(days=1))
     latest = session.scalar(
-        select(func.max(Complaint.answered_at))
-        .join(Agency, Agency.id == Complaint.agency_id)
+        select(func.max(col(Complaint.answered_at)))
+        .join(Agency, col(Agency.id) == col(Complaint.agency_id))
         .where(*_published())
-        .where(Complaint.answered_at < end)  # type: ignore[operator]
+        .where(col(Complaint.answered_at) < end)
     )
     return Period.containing("monthly", calendar.local_date(latest)) if latest else None
 
@@ -74,13 +74,13 @@ def resolved(session: Session, month: Period, calendar: WorkingCalendar) -> list
     start = calendar.start_of_day(month.first)
     end = calendar.start_of_day(month.last + timedelta(days=1))
     rows = session.execute(
-        select(Agency.code, Agency.name, Complaint, Reporter)
-        .join(Agency, Agency.id == Complaint.agency_id)
-        .outerjoin(Reporter, Reporter.id == Complaint.reporter_id)
+        select(col(Agency.code), col(Agency.name), Complaint, Reporter)
+        .join(Agency, col(Agency.id) == col(Complaint.agency_id))
+        .outerjoin(Reporter, col(Reporter.id) == col(Complaint.reporter_id))
         .where(*_published())
-        .where(Complaint.answered_at >= start)  # type: ignore[operator]
-        .where(Complaint.answered_at < end)  # type: ignore[operator]
-        .order_by(Agency.name, Complaint.answered_at, Complaint.id)
+        .where(col(Complaint.answered_at) >= start)
+        .where(col(Complaint.answered_at) < end)
+        .order_by(col(Agency.name), col(Complaint.answered_at), col(Complaint.id))
     ).all()
     sections: dict[str, AgencyResolved] = {}
     for row in rows:
@@ -92,7 +92,7 @@ def resolved(session: Session, month: Period, calendar: WorkingCalendar) -> list
                 text=_excerpt(disclosure.description(complaint, reporter)),
                 category=complaint.category,
                 kecamatan=complaint.kecamatan,
-                answered_on=calendar.local_date(complaint.answered_at),  # type: ignore[arg-type]
+                answered_on=calendar.local_date(complaint.answered_at),
             )
         )
     return list(sections.values())

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from config.settings import Settings
 from gateway.clock import utcnow
@@ -52,20 +52,20 @@ class CalendarDayInvalid(ValueError):
 
 
 def active_days(session: Session, year: int | None = None) -> list[CalendarDay]:
-    query = select(CalendarDay).where(CalendarDay.removed_at.is_(None))  # type: ignore[union-attr]
+    query = select(CalendarDay).where(col(CalendarDay.removed_at).is_(None))
     if year is not None:
         query = query.where(
-            CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31)
+            col(CalendarDay.day) >= date(year, 1, 1), col(CalendarDay.day) <= date(year, 12, 31)
         )
-    return list(session.scalars(query.order_by(CalendarDay.day)).all())
+    return list(session.scalars(query.order_by(col(CalendarDay.day))).all())
 
 
 def removed_days(session: Session, year: int) -> list[CalendarDay]:
     query = (
         select(CalendarDay)
-        .where(CalendarDay.removed_at.is_not(None))  # type: ignore[union-attr]
-        .where(CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31))
-        .order_by(CalendarDay.removed_at.desc())  # type: ignore[union-attr]
+        .where(col(CalendarDay.removed_at).is_not(None))
+        .where(col(CalendarDay.day) >= date(year, 1, 1), col(CalendarDay.day) <= date(year, 12, 31))
+        .order_by(col(CalendarDay.removed_at).desc())
     )
     return list(session.scalars(query).all())
 
@@ -89,7 +89,9 @@ def add_day(
     if len(name) > 200 or len(reason) > 2000:
         raise CalendarDayInvalid("too_long")
     taken = session.scalar(
-        select(CalendarDay.id).where(CalendarDay.day == day).where(CalendarDay.removed_at.is_(None))  # type: ignore[union-attr]
+        select(col(CalendarDay.id))
+        .where(col(CalendarDay.day) == day)
+        .where(col(CalendarDay.removed_at).is_(None))
     )
     if taken is not None:
         raise CalendarDayInvalid("calendar_day_exists")

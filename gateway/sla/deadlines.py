@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from config.settings import Settings
 from gateway.clock import utcnow
@@ -58,11 +58,11 @@ def calendar_from(settings: Settings) -> WorkingCalendar:
 def timeline_of(session: Session, complaint: Complaint) -> Timeline:
     events = session.scalars(
         select(ComplaintEvent)
-        .where(ComplaintEvent.complaint_id == complaint.id)
-        .where(ComplaintEvent.to_status.is_not(None))  # type: ignore[union-attr]
+        .where(col(ComplaintEvent.complaint_id) == complaint.id)
+        .where(col(ComplaintEvent.to_status).is_not(None))
         # A follower's clock is its case's: what it mirrored is not its own history.
-        .where(ComplaintEvent.action != FOLLOWS_CASE)
-        .order_by(ComplaintEvent.id)
+        .where(col(ComplaintEvent.action) != FOLLOWS_CASE)
+        .order_by(col(ComplaintEvent.id))
     ).all()
     pauses: list[Pause] = []
     paused_at: datetime | None = None

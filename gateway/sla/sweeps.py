@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import or_, select
-from sqlmodel import Session
+from sqlalchemy import ColumnElement, or_, select
+from sqlmodel import Session, col
 
 from gateway.clock import utcnow
 from gateway.complaints import feedback, lifecycle, workflow
@@ -40,11 +40,12 @@ from gateway.outbox import queue as outbox
 from gateway.outbox import recipients as notify
 from gateway.reports import digest
 from gateway.sla import calendar_days, deadlines
+from gateway.store.db import row_ids
 from gateway.store.models import Agency, Complaint, GatewayState, Status
 from workdays.deadlines import Deadlines, Reminder, reminders_due
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import Sweeping
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ class SweepResult:
         ]
 
 
-def run(gateway: Gateway, now: datetime | None = None, *, with_digest: bool = True) -> SweepResult:
+def run(gateway: Sweeping, now: datetime | None = None, *, with_digest: bool = True) -> SweepResult:
     """Every sweep once, as of `now` (the demo moves the clock with `--now`)."""
     now = now or utcnow()
     gateway.calendar_source.invalidate()  # an admin may have changed the holidays elsewhere
@@ -99,34 +100,33 @@ def run(gateway: Gateway, now: datetime | None = None, *, with_digest: bool = Tr
 # --- reminders and escalation ------------------------------------------------------------------
 
 
-def _answer_candidates(gateway: Gateway, now: datetime) -> list[int]:
+def _answer_candidates(gateway: Sweeping, now: datetime) -> list[int]:
     """Complaints whose answer clock may owe a reminder or an escalation at `now`: a superset,
     narrowed by the stored deadline (kept current by `refresh` and `redate_open_complaints`);
     each is then checked exactly against its history."""
     calendar, policy = gateway.calendar, gateway.sla_policy
     lead = max((-o for o in policy.reminder_offsets.get("answer", ()) if o < 0), default=0)
     horizon = calendar.end_of_day(calendar.shift_working_days(calendar.local_date(now), lead + 1))
-    due_soon = Complaint.answer_due_at <= horizon  # type: ignore[operator]
-    conditions = [due_soon]
+    conditions: list[ColumnElement[bool]] = [col(Complaint.answer_due_at) <= horizon]
     if policy.escalation_working_days is not None:
         # n working days span at least n calendar days.
         oldest = now - timedelta(days=policy.escalation_working_days)
         conditions.append(
-            Complaint.escalated.is_(False) & (Complaint.disposed_at <= oldest)  # type: ignore[attr-defined,operator]
+            col(Complaint.escalated).is_(False) & (col(Complaint.disposed_at) <= oldest)
         )
     with gateway.db.read_session() as session:
-        return list(
+        return row_ids(
             session.scalars(
-                select(Complaint.id)
-                .where(Complaint.status.in_(ANSWER_RUNNING))  # type: ignore[attr-defined]
-                .where(Complaint.cluster_id.is_(None))  # type: ignore[union-attr]
+                select(col(Complaint.id))
+                .where(col(Complaint.status).in_(ANSWER_RUNNING))
+                .where(col(Complaint.cluster_id).is_(None))
                 .where(or_(*conditions))
-                .order_by(Complaint.id)
-            ).all()
+                .order_by(col(Complaint.id))
+            )
         )
 
 
-def answer_clocks(gateway: Gateway, now: datetime, result: SweepResult) -> None:
+def answer_clocks(gateway: Sweeping, now: datetime, result: SweepResult) -> None:
     for complaint_id in _answer_candidates(gateway, now):
         try:
             with gateway.db.session() as session:
@@ -143,7 +143,7 @@ def answer_clocks(gateway: Gateway, now: datetime, result: SweepResult) -> None:
 
 
 def remind_liaisons(
-    gateway: Gateway, session: Session, complaint: Complaint, current: Deadlines, now: datetime
+    gateway: Sweeping, session: Session, complaint: Complaint, current: Deadlines, now: datetime
 ) -> int:
     """Queue the reminders due now; returns how many outbox rows were new."""
     agency = session.get(Agency, complaint.agency_id) if complaint.agency_id else None
@@ -170,7 +170,7 @@ def remind_liaisons(
 
 
 def _queue_reminder(
-    gateway: Gateway, session: Session, complaint: Complaint, agency: Agency, reminder: Reminder
+    gateway: Sweeping, session: Session, complaint: Complaint, agency: Agency, reminder: Reminder
 ) -> int:
     if reminder.offset < 0:
         text_key = "notify.liaison_reminder_before"
@@ -199,7 +199,7 @@ def reminder_note(reminder: Reminder, recipients: int) -> str:
 
 
 def escalate(
-    gateway: Gateway, session: Session, complaint: Complaint, current: Deadlines, now: datetime
+    gateway: Sweeping, session: Session, complaint: Complaint, current: Deadlines, now: datetime
 ) -> int:
     if complaint.escalated or not current.should_escalate(now):
         return 0
@@ -220,16 +220,16 @@ def escalate(
 # --- automatic close ---------------------------------------------------------------------------
 
 
-def close_silent(gateway: Gateway, now: datetime, result: SweepResult) -> None:
+def close_silent(gateway: Sweeping, now: datetime, result: SweepResult) -> None:
     """Answered, and the reporter said nothing for the feedback window: closed, reporter told."""
     with gateway.db.read_session() as session:
         ids = list(
             session.scalars(
-                select(Complaint.id)
-                .where(Complaint.status == Status.ANSWERED.value)
-                .where(Complaint.cluster_id.is_(None))  # type: ignore[union-attr]
-                .where(Complaint.feedback_due_at < now)  # type: ignore[operator]
-                .order_by(Complaint.id)
+                select(col(Complaint.id))
+                .where(col(Complaint.status) == Status.ANSWERED.value)
+                .where(col(Complaint.cluster_id).is_(None))
+                .where(col(Complaint.feedback_due_at) < now)
+                .order_by(col(Complaint.id))
             ).all()
         )
     for complaint_id in ids:
@@ -252,7 +252,7 @@ def close_silent(gateway: Gateway, now: datetime, result: SweepResult) -> None:
             result.skipped.append(str(complaint_id))
 
 
-def close(gateway: Gateway, session: Session, complaint: Complaint, now: datetime) -> int:
+def close(gateway: Sweeping, session: Session, complaint: Complaint, now: datetime) -> int:
     """The feedback window passed: the case closes, every reporter told once. When a reporter
     of the case responded, nobody is told "no response"."""
     answered = feedback.anyone_answered(session, complaint)
@@ -289,7 +289,7 @@ def close(gateway: Gateway, session: Session, complaint: Complaint, now: datetim
 # --- holidays changed --------------------------------------------------------------------------
 
 
-def redate_open_complaints(gateway: Gateway, now: datetime) -> int:
+def redate_open_complaints(gateway: Sweeping, now: datetime) -> int:
     """Admins changed the holidays since the stored deadlines were computed: recompute them for
     every open complaint (in batches), then remember which calendar they follow."""
     calendar_version = _calendar_version(gateway)
@@ -304,9 +304,9 @@ def redate_open_complaints(gateway: Gateway, now: datetime) -> int:
         with gateway.db.session() as session:
             batch = session.scalars(
                 select(Complaint)
-                .where(Complaint.status.in_(open_states))  # type: ignore[attr-defined]
-                .where(Complaint.id > last_id)  # type: ignore[operator]
-                .order_by(Complaint.id)
+                .where(col(Complaint.status).in_(open_states))
+                .where(col(Complaint.id) > last_id)
+                .order_by(col(Complaint.id))
                 .limit(BATCH)
             ).all()
             if not batch:
@@ -331,6 +331,6 @@ def redate_open_complaints(gateway: Gateway, now: datetime) -> int:
     return redated
 
 
-def _calendar_version(gateway: Gateway) -> str:
+def _calendar_version(gateway: Sweeping) -> str:
     with gateway.db.read_session() as session:
         return calendar_days.current_version(session)

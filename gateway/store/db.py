@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -57,7 +57,7 @@ class DatabaseUnavailable(RuntimeError):
 
 
 # The exceptions the app's error handlers look at; `is_unavailable` says which kind it is.
-UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (OperationalError, DBAPIError)
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (OperationalError, DBAPIError)
 
 # PostgreSQL SQLSTATEs that mean "not now" rather than "not this": connection exceptions (08),
 # insufficient resources (53: too many connections, disk full), operator intervention (57: admin
@@ -222,3 +222,9 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def row_ids(ids: Iterable[int | None]) -> list[int]:
+    """Primary keys read from the database: SQLModel types them `int | None` (unset before an
+    INSERT), but a stored row always has one."""
+    return [i for i in ids if i is not None]

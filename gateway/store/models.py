@@ -340,7 +340,9 @@ class Complaint(SQLModel, table=True):
 
     version: int = Field(default=1)  # optimistic locking: two admins, one wins
 
-    @declared_attr  # type: ignore[misc]
+    # The table exists only once the class is built, hence declared_attr; SQLAlchemy's stubs
+    # expect a mapped attribute from it, not the mapper's arguments.
+    @declared_attr  # type: ignore[arg-type]
     def __mapper_args__(cls) -> dict[str, Any]:
         return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
 

@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 from sqlalchemy import select
+from sqlmodel import col
 
 from channels.images import ImageRejected, clean_image, metadata_left
 from gateway.store.models import Attachment, AttachmentStatus, InboundMessage, InboundStatus
 
 if TYPE_CHECKING:
-    from gateway.context import Gateway
+    from gateway.parts import Filed
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +43,14 @@ def _needs_cleaning(data: bytes, max_side: int) -> bool:
         return max(image.size) > max_side
 
 
-def strip_stored_photos(gateway: Gateway) -> CleanupResult:
+def strip_stored_photos(gateway: Filed) -> CleanupResult:
     result = CleanupResult()
     max_side = gateway.settings.image_max_side
     with gateway.db.read_session() as session:
         ids = session.scalars(
-            select(Attachment.id)
-            .where(Attachment.status == AttachmentStatus.STORED)
-            .where(Attachment.content_type.like("image/%"))  # type: ignore[union-attr]
+            select(col(Attachment.id))
+            .where(col(Attachment.status) == AttachmentStatus.STORED)
+            .where(col(Attachment.content_type).like("image/%"))
             .order_by(Attachment.id)  # type: ignore[arg-type]
         ).all()
     old_keys: set[str] = set()
@@ -82,17 +83,19 @@ def strip_stored_photos(gateway: Gateway) -> CleanupResult:
     return result
 
 
-def _delete_unused(gateway: Gateway, keys: set[str]) -> int:
+def _delete_unused(gateway: Filed, keys: set[str]) -> int:
     if not keys:
         return 0
     with gateway.db.read_session() as session:
         still_used = set(
             session.scalars(
-                select(Attachment.storage_key).where(Attachment.storage_key.in_(keys))  # type: ignore[union-attr]
+                select(col(Attachment.storage_key)).where(col(Attachment.storage_key).in_(keys))
             ).all()
         )
         for media in session.scalars(
-            select(InboundMessage.media).where(InboundMessage.status == InboundStatus.PENDING)
+            select(col(InboundMessage.media)).where(
+                col(InboundMessage.status) == InboundStatus.PENDING
+            )
         ):
             still_used |= {m.get("ref") for m in media or [] if isinstance(m, dict)}
     deleted = 0

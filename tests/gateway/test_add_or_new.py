@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
+from sqlmodel import col
 
 from channels.base import Location, Media
 from gateway.admin.directory import load_directory, sync_directory
@@ -152,7 +153,7 @@ def test_photos_and_locations_stay_additions(gateway: Gateway, directory: None) 
     [complaint] = _complaints(gateway)
     with gateway.db.read_session() as session:
         later = session.scalars(
-            select(InboundMessage).order_by(InboundMessage.id.desc()).limit(2)  # type: ignore[union-attr]
+            select(InboundMessage).order_by(col(InboundMessage.id).desc()).limit(2)
         ).all()
     assert [row.complaint_id for row in later] == [complaint.id, complaint.id]
 

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from sqlmodel import col
 
 from channels.fakes.server import FakeServer
 from config.messages import t
@@ -380,7 +381,7 @@ def test_a_report_that_cannot_be_filed_leaves_its_follow_ups_waiting_then_revive
         core_sync.CORE_ANSWER: "waiting for core_progress #1 to go first",
     }
     with env.gateway.db.session() as session:  # the submission failed for good
-        for row in session.scalars(select(OutboxItem).where(OutboxItem.kind.like("core_%"))):
+        for row in session.scalars(select(OutboxItem).where(col(OutboxItem.kind).like("core_%"))):
             row.status, row.last_error = OutboxStatus.DEAD, gave_up[row.kind]
             session.add(row)
         session.commit()

@@ -13,8 +13,10 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
+from config.settings import Settings
 from gateway.clock import utcnow
 from gateway.outbox import queue as outbox
+from gateway.outbox.payloads import CorePayload
 from gateway.outbox.queue import Backoff, Delivered, Dispatcher, OutboxMessage
 from gateway.store.db import Database
 from gateway.store.models import OutboxItem, OutboxStatus
@@ -53,7 +55,7 @@ class Recorder(outbox.BaseHandler):
 def _enqueue(db: Database, *keys: str) -> None:
     with db.session() as session:
         for key in keys:
-            outbox.enqueue(session, OutboxMessage(kind="test", key=key, payload={"n": key}))
+            outbox.enqueue(session, OutboxMessage(kind="test", key=key, payload=CorePayload(key)))
         session.commit()
 
 
@@ -303,3 +305,26 @@ def test_one_recipient_gets_their_messages_in_the_order_they_were_queued(db: Dat
     assert asyncio.run(_dispatcher(db, handler).run_once()) == 3
     assert [k for k in handler.delivered if k.startswith("a:")] == ["a:in-progress", "a:answered"]
     assert handler.delivered[0] == "b:notice"  # another recipient is not held up meanwhile
+
+
+def test_rows_without_their_own_limit_follow_outbox_max_attempts(db: Database) -> None:
+    """OUTBOX_MAX_ATTEMPTS is the deployment's limit; a row that set its own keeps it."""
+    settings = Settings(_env_file=None, outbox_max_attempts=3)  # type: ignore[call-arg]
+    with db.session() as session:
+        outbox.enqueue(session, OutboxMessage(kind="test", key="deployment"))
+        outbox.enqueue(session, OutboxMessage(kind="test", key="own"), max_attempts=5)
+        session.commit()
+    handler = Recorder([Delivered(ok=False, retryable=True, error="timeout")] * 8)
+    dispatcher = outbox.Dispatcher(
+        db,
+        {"test": handler},
+        worker_id="w",
+        backoff=Backoff(base_seconds=0, max_seconds=0, jitter=0),
+        max_attempts=settings.outbox_max_attempts,
+    )
+    later = utcnow()
+    for _ in range(5):
+        later += timedelta(minutes=1)
+        asyncio.run(dispatcher.run_once(later))
+    assert (_row(db, "deployment").status, _row(db, "deployment").attempts) == ("dead", 3)
+    assert (_row(db, "own").status, _row(db, "own").attempts) == ("dead", 5)

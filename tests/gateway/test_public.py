@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import re
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from channels import webform
 from config.settings import load_settings
 from gateway.app import create_app
 from gateway.complaints.tracking import normalize_code
@@ -199,6 +201,22 @@ def test_json_api_is_in_the_openapi_schema(client: TestClient) -> None:
     body = operation["requestBody"]["content"]["application/json"]["schema"]
     assert {"description", "consent", "photos"} <= set(body["properties"])
     assert {"202", "422", "503"} <= set(operation["responses"])
+    # One model is the form's and the API's validator and this schema; its photo item is
+    # written in place (a `#/$defs/...` reference would point nowhere in an OpenAPI document).
+    assert set(body["properties"]) == set(webform.ComplaintIn.model_fields)
+    assert "$defs" not in str(schema)
+    assert body["properties"]["photos"]["items"]["properties"]["content_base64"]["type"] == "string"
+
+
+def test_the_form_and_the_api_answer_the_same_words(client: TestClient) -> None:
+    data = {"description": "pendek", "phone": "12", "latitude": "-6.7"}
+    form = _submit(client, {"submission_id": _token(client), **data}, [])
+    api = client.post("/api/v1/complaints", json=data)
+    assert form.status_code == api.status_code == 422
+    errors = api.json()["errors"]
+    assert set(errors) == {"description", "phone", "latitude", "consent"}
+    for message in errors.values():
+        assert html.escape(message, quote=False) in form.text
 
 
 @pytest.mark.parametrize(

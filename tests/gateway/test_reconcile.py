@@ -17,6 +17,7 @@ from gateway.clock import utcnow
 from gateway.context import Gateway
 from gateway.intake.webhooks import record_statuses
 from gateway.outbox import delivery
+from gateway.outbox.payloads import ChannelPayload
 from gateway.outbox.queue import OutboxMessage, enqueue
 from gateway.store.db import Database
 from gateway.store.models import OutboxItem, OutboxStatus
@@ -48,7 +49,7 @@ def _queue(gateway: Gateway, key: str, text: str = TEXT) -> None:
                 key=key,
                 channel="twilio_sms",
                 recipient=CITIZEN,
-                payload=delivery.message_payload(text),
+                payload=ChannelPayload(text),
             ),
         )
         session.commit()
@@ -175,7 +176,7 @@ def test_a_providers_retry_after_is_honoured(
                 key="flood",
                 channel="telegram",
                 recipient="123456789",
-                payload=delivery.message_payload("Halo"),
+                payload=ChannelPayload("Halo"),
             ),
         )
         session.commit()

@@ -55,19 +55,20 @@ def test_a_webhook_accepted_while_the_database_is_down_is_not_lost(
     up = Gateway.create(_settings(db_url, tmp_path), db=db)
     processed: list[int] = []
     up.processors = {name: (lambda gw, s, row: processed.append(row.id)) for name in up.processors}
-    intake.resume(up)
+    spool.drain(up)
     with up.db.read_session() as session:
         rows = session.scalars(select(InboundMessage).order_by(InboundMessage.id)).all()
     assert [row.text for row in rows] == ["Jalan rusak di Lasem", "Lampu mati"]
     assert sorted(processed) == [row.id for row in rows]
     assert spool.pending(up) == 0
-    intake.resume(up)  # nothing twice
+    spool.drain(up)  # nothing twice
+    intake.resume(up)
     with up.db.read_session() as session:
         assert len(session.scalars(select(InboundMessage)).all()) == 2
 
 
 def test_a_full_spool_answers_503_with_retry_after(tmp_path: Path) -> None:
-    client, down = _down_client(tmp_path, webhook_spool_max_bytes=1024 * 1024)
+    client, _ = _down_client(tmp_path, webhook_spool_max_bytes=1024 * 1024)
     (tmp_path / "var" / "spool").mkdir(parents=True)
     (tmp_path / "var" / "spool" / spool.FILE_NAME).write_bytes(b"x" * (1024 * 1024))
     body, headers = _sms(SMS_FORM.format(sid="5" * 32, body="halo").encode())

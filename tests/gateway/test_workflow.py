@@ -7,6 +7,7 @@ import itertools
 
 import pytest
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from gateway.complaints import workflow
 from gateway.outbox import queue as outbox
@@ -45,7 +46,7 @@ def test_allowed_transition_changes_state_and_writes_event(
         event = session.scalars(
             select(ComplaintEvent)
             .where(ComplaintEvent.complaint_id == complaint.id)
-            .order_by(ComplaintEvent.id.desc())  # type: ignore[attr-defined]
+            .order_by(col(ComplaintEvent.id).desc())
         ).first()
         assert event is not None
         assert (event.from_status, event.to_status, event.actor) == (start, target, "user:1")

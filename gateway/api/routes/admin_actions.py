@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 from starlette.datastructures import FormData, UploadFile
 
 from channels import webform
@@ -144,7 +144,9 @@ def _return(c: Call) -> None:
 def _merge(c: Call) -> None:
     code = normalize_code(c.text("target"))
     target = (
-        c.session.scalar(select(Complaint).where(Complaint.tracking_code == code)) if code else None
+        c.session.scalar(select(Complaint).where(col(Complaint.tracking_code) == code))
+        if code
+        else None
     )
     if target is None:
         raise actions.ActionInvalid("merge_target_unknown")

@@ -10,7 +10,7 @@ import uuid
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from config.messages import t
 from gateway.admin import complaint_view, inbox
@@ -47,7 +47,7 @@ def visible_complaint(session: Session, principal: Principal, code: str) -> Comp
     another agency's complaint exists)."""
     normalized = normalize_code(code)
     complaint = (
-        session.scalar(select(Complaint).where(Complaint.tracking_code == normalized))
+        session.scalar(select(Complaint).where(col(Complaint.tracking_code) == normalized))
         if normalized
         else None
     )

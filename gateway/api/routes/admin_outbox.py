@@ -7,6 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from config.messages import t
 from gateway.admin.sessions import flash
@@ -24,7 +25,7 @@ def outbox_page(request: Request, gateway: GatewayDep, principal: KoordinatorDep
     with gateway.db.read_session() as session:
         counts = dict(
             session.execute(
-                select(OutboxItem.status, func.count()).group_by(OutboxItem.status)
+                select(col(OutboxItem.status), func.count()).group_by(col(OutboxItem.status))
             ).all()
         )
         dead = outbox.dead_letters(session, limit=200)
@@ -32,7 +33,9 @@ def outbox_page(request: Request, gateway: GatewayDep, principal: KoordinatorDep
         codes = (
             dict(
                 session.execute(
-                    select(Complaint.id, Complaint.tracking_code).where(Complaint.id.in_(ids))  # type: ignore[union-attr]
+                    select(col(Complaint.id), col(Complaint.tracking_code)).where(
+                        col(Complaint.id).in_(ids)
+                    )
                 ).all()
             )
             if ids

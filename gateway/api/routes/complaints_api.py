@@ -1,7 +1,8 @@
 """The JSON twin of the web form: `POST /api/v1/complaints`, `GET /api/v1/complaints/{code}`.
 
-The body is validated by the same function as the HTML form, so both answer with the same
-readable, per-field messages (Indonesian unless `language` or `?lang=en` says English).
+The body is validated by the same model as the HTML form (`channels.webform.ComplaintIn`, which
+is also the request schema in OpenAPI), so both answer with the same readable, per-field
+messages (Indonesian unless `language` or `?lang=en` says English).
 """
 
 from __future__ import annotations
@@ -27,47 +28,6 @@ from gateway.intake import inbound as intake
 from gateway.intake.web_form import submit
 
 router = APIRouter(prefix="/api/v1", tags=["complaints"])
-
-
-class PhotoIn(BaseModel):
-    filename: str = Field(default="foto", max_length=255)
-    content_base64: str = Field(
-        description="The image bytes, base64-encoded (JPEG, PNG, WebP, HEIC)."
-    )
-
-
-class ComplaintIn(BaseModel):
-    description: str = Field(description="What happened, where, since when (required).")
-    name: str | None = None
-    phone: str | None = Field(default=None, description="Any Indonesian format; stored as E.164.")
-    email: str | None = None
-    location_text: str | None = None
-    latitude: float | None = None
-    longitude: float | None = None
-    anonim: bool = Field(default=False, description="Hide the reporter's identity from the agency.")
-    rahasia: bool = Field(default=False, description="Never publish this report.")
-    consent: bool = Field(description="Consent to the processing of personal data (must be true).")
-    language: str = Field(default="id", description="id or en: the language of replies and errors.")
-    photos: list[PhotoIn] = Field(default_factory=list)
-
-
-def _inline_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """`model`'s JSON schema with its `$defs` written in place: an `openapi_extra` schema is
-    copied into the document as it is, where `#/$defs/...` points nowhere (issue 13)."""
-    schema = model.model_json_schema()
-    defs = schema.pop("$defs", {})
-
-    def inline(node: Any) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref", "")
-            if ref.startswith("#/$defs/"):
-                return inline(defs[ref.removeprefix("#/$defs/")])
-            return {key: inline(value) for key, value in node.items()}
-        if isinstance(node, list):
-            return [inline(value) for value in node]
-        return node
-
-    return inline(schema)  # type: ignore[no-any-return]
 
 
 class ComplaintAccepted(BaseModel):
@@ -103,6 +63,29 @@ class ComplaintStatusOut(BaseModel):
 class ErrorOut(BaseModel):
     message: str
     errors: dict[str, str] = Field(default_factory=dict)
+
+
+def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """The model's JSON schema with its `$defs` written in place: an OpenAPI document resolves
+    `#/$defs/...` against its own root, where they do not exist."""
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return resolve(defs[ref.removeprefix("#/$defs/")])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
+
+
+# The web form's validator is the schema: one model, `channels.webform.ComplaintIn`.
+REQUEST_SCHEMA = inline_refs(webform.ComplaintIn.model_json_schema())
 
 
 def _error(status: int, message: str, errors: dict[str, str] | None = None) -> JSONResponse:
@@ -152,7 +135,7 @@ def _decode_photos(items: Any, lang: str) -> tuple[list[webform.Photo], str | No
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": _inline_schema(ComplaintIn)}},
+            "content": {"application/json": {"schema": REQUEST_SCHEMA}},
         }
     },
     summary="File a complaint",

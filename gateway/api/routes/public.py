@@ -119,5 +119,5 @@ def status_page(request: Request, code: str, gateway: GatewayDep) -> Response:
     if status is None:
         context = {"code": normalized, "error": t(lang, "errors.code_not_found")}
         return render(request, "status_lookup.html", context, status_code=404)
-    context = {"status": status, "new": request.query_params.get("baru") == "1"}
-    return render(request, "status.html", context)
+    page = {"status": status, "new": request.query_params.get("baru") == "1"}
+    return render(request, "status.html", page)

@@ -21,6 +21,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
+from sqlmodel import col
 
 from config.messages import t
 from gateway.api.deps import GatewayDep
@@ -81,7 +82,7 @@ def _page(
         status = public_status.lookup(session, code, lang)
         if status is None:
             return _not_found(request)
-        complaint = session.scalar(select(Complaint).where(Complaint.tracking_code == code))
+        complaint = session.scalar(select(Complaint).where(col(Complaint.tracking_code) == code))
         if complaint is not None:
             case = lifecycle.case_of(session, complaint)
             text, media = lifecycle.case_answer(gateway, session, case)
@@ -150,7 +151,7 @@ async def give_feedback(request: Request, code: str, token: str, gateway: Gatewa
     try:
         with gateway.db.session() as session:
             complaint = session.scalar(
-                select(Complaint).where(Complaint.tracking_code == normalized)
+                select(Complaint).where(col(Complaint.tracking_code) == normalized)
             )
             if complaint is None or not feedback.awaits_feedback(session, complaint):
                 current = lifecycle.case_of(session, complaint).status if complaint else "received"

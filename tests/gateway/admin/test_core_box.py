@@ -10,6 +10,7 @@ import re
 
 import pytest
 from sqlalchemy import select
+from sqlmodel import col
 
 from config.messages import t
 from gateway.complaints import actions, workflow
@@ -45,7 +46,7 @@ def _rows(gateway: Gateway, code: str) -> list[OutboxItem]:
             session.scalars(
                 select(OutboxItem)
                 .where(OutboxItem.complaint_id == complaint.id)
-                .where(OutboxItem.kind.in_(core_sync.CORE_KINDS))  # type: ignore[attr-defined]
+                .where(col(OutboxItem.kind).in_(core_sync.CORE_KINDS))
                 .order_by(OutboxItem.id)
             ).all()
         )

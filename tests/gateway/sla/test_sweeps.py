@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from gateway.context import Gateway
 from gateway.sla import sweeps
@@ -47,7 +48,7 @@ def test_reminders_before_on_and_after_the_deadline(gateway: Gateway, directory:
     assert all(key.startswith(before) for key in _reminders(gateway, code))
     with gateway.db.read_session() as session:
         rows = session.scalars(
-            select(OutboxItem).where(OutboxItem.idempotency_key.startswith(before))  # type: ignore[attr-defined]
+            select(OutboxItem).where(col(OutboxItem.idempotency_key).startswith(before))
         ).all()
     assert sorted(r.recipient for r in rows) == sorted(directory.dpupr_liaisons)
     assert all(r.channel == "twilio_whatsapp" and r.payload["kind"] == "reminder" for r in rows)
