@@ -308,6 +308,11 @@ class Settings(BaseSettings):
     # Wrong passwords from one client address (any usernames) within admin_lockout_minutes
     # before that address may not try again until the window has passed.
     admin_login_address_max_failures: int = Field(default=20, ge=1)
+    # Channel health (admin health page, /healthz, alarms to koordinators): a channel whose last
+    # this-many deliveries in a row failed is "failing"; one that received messages before but
+    # none for this many hours is "silent".
+    channel_failure_alarm: int = Field(default=3, ge=1)
+    channel_silent_hours: float = Field(default=72, gt=0)
     # Complaints per inbox page, and where the counts per filter stop counting ("10000+").
     admin_inbox_page_size: int = Field(default=50, ge=5, le=500)
     admin_inbox_count_cap: int = Field(default=5000, ge=100)

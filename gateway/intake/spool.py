@@ -34,7 +34,7 @@ from gateway.intake.webhooks import UnknownChannel, receive
 from gateway.store.db import UNAVAILABLE_ERRORS
 
 if TYPE_CHECKING:
-    from gateway.parts import Intake
+    from gateway.parts import Configured, Intake
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class SpoolFull(Exception):
     """No room left: answer 503 and let the provider retry."""
 
 
-def _path(gateway: Intake) -> Path:
+def _path(gateway: Configured) -> Path:
     return Path(gateway.settings.webhook_spool_dir or gateway.settings.data_dir / "spool")
 
 
@@ -84,7 +84,7 @@ def append(gateway: Intake, channel: str, raw: RawRequest) -> None:
         os.fsync(fd)
 
 
-def pending(gateway: Intake) -> int:
+def pending(gateway: Configured) -> int:
     """How many requests wait in the spool (for /healthz and the health page)."""
     path = _path(gateway)
     if not path.exists():

@@ -31,6 +31,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from forwarder.base import CoreUnavailable
+from gateway.admin import health as channel_health
 from gateway.bot import conversation
 from gateway.clock import utcnow
 from gateway.core import sync as core_sync
@@ -190,6 +191,10 @@ class Scheduler:
             await asyncio.to_thread(sweeps.run, self.gateway, None, with_digest=False)
         except Exception:
             log.exception("sla sweep failed")
+        try:  # leader only, like the sweep: one alarm per incident, not one per instance
+            await asyncio.to_thread(channel_health.raise_alarms, self.gateway)
+        except Exception:
+            log.exception("channel health alarms failed")
 
     async def send_digest(self) -> None:
         if not self.gateway.settings.digest_enabled:
