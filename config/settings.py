@@ -312,6 +312,8 @@ class Settings(BaseSettings):
     # this-many deliveries in a row failed is "failing"; one that received messages before but
     # none for this many hours is "silent".
     channel_failure_alarm: int = Field(default=3, ge=1)
+    # GET /metrics (Prometheus) answers only with this bearer token; unset: /metrics is off.
+    metrics_token: SecretStr | None = None
     channel_silent_hours: float = Field(default=72, gt=0)
     # Complaints per inbox page, and where the counts per filter stop counting ("10000+").
     admin_inbox_page_size: int = Field(default=50, ge=5, le=500)

@@ -34,6 +34,7 @@ from gateway.api.routes import (
     core_events,
     health,
     media,
+    metrics,
     public,
     publication,
     reporter_page,
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     app.include_router(publication.router)
     app.include_router(complaints_api.router)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(media.router)
     app.include_router(webhooks.router)
     app.include_router(core_events.router)
