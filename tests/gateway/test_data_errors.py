@@ -233,3 +233,32 @@ def test_a_background_task_survives_a_database_that_went_away(tmp_path: Path, ca
     assert intake.process(gateway, 1) is False
     [record] = [r for r in caplog.records if "deferred" in r.getMessage()]
     assert record.exc_info is None
+
+
+def test_production_without_secret_key_is_one_line(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    from gateway import cli
+
+    monkeypatch.chdir(tmp_path)  # no .env of the checkout
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/g.db")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    assert cli.main(["serve"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert (
+        err == "configuration error: Invalid setting SECRET_KEY: required when APP_ENV=production"
+    )
+
+
+def test_a_read_only_page_never_says_the_report_was_not_saved(tmp_path: Path) -> None:
+    settings = channel_settings(
+        database_url="postgresql+psycopg://nobody@127.0.0.1:9/none",
+        data_dir=tmp_path / "var",
+        scheduler_enabled=False,
+        app_env="test",
+        secret_key="test-secret-key-not-for-production",
+    )
+    gateway = Gateway.create(settings, db=Database(settings.database_url))
+    with TestClient(create_app(settings, gateway), base_url="http://testserver") as client:
+        page = client.get("/status/LPR-7K3M9U")
+    assert page.status_code == 503 and int(page.headers["Retry-After"]) > 0
+    assert "Layanan sedang gangguan" in page.text and "belum tersimpan" not in page.text
