@@ -14,6 +14,7 @@ again once the parser knows the shape (`read_again`). A bad signature stays 403,
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -28,6 +29,7 @@ from channels.base import (
     PayloadError,
     RawRequest,
     SignatureError,
+    Unreadable,
     WebhookAck,
 )
 from gateway.clock import utcnow
@@ -123,6 +125,24 @@ async def resolve_contacts(gateway: Intake, name: str, received: Received) -> No
             row.extra = dict(resolved.extra)
             session.add(row)
             session.commit()
+
+
+def keep_poll_unreadable(
+    gateway: Intake, channel: str, items: Sequence[Unreadable]
+) -> list[intake.Accepted]:
+    """What a poller (X, YouTube, IMAP) fetched but could not read (`PollResult.unreadable`):
+    kept raw like an unreadable webhook, shown on /admin/unreadable and read again there once
+    the parser knows the shape; stored once however often the poller meets it again."""
+    return [
+        intake.keep_unreadable(
+            gateway.db,
+            channel,
+            item.raw.encode("utf-8", "replace"),
+            content_type="text/plain; charset=utf-8",
+            reason=item.reason or "unreadable",
+        )
+        for item in items
+    ]
 
 
 def unreadable(gateway: Intake, limit: int = 100) -> list[InboundRow]:

@@ -262,3 +262,16 @@ def test_a_read_only_page_never_says_the_report_was_not_saved(tmp_path: Path) ->
         page = client.get("/status/LPR-7K3M9U")
     assert page.status_code == 503 and int(page.headers["Retry-After"]) > 0
     assert "Layanan sedang gangguan" in page.text and "belum tersimpan" not in page.text
+
+
+def test_a_pollers_unreadable_item_is_kept_raw_once(hostile_client) -> None:  # type: ignore[no-untyped-def]
+    from channels.base import Unreadable
+    from gateway.intake.webhooks import keep_poll_unreadable
+
+    _client, gateway = hostile_client
+    item = Unreadable(raw='{"id": "1", "text": "\\u0000\x00 poison"}', reason="no author")
+    keep_poll_unreadable(gateway, "x", [item])
+    keep_poll_unreadable(gateway, "x", [item])  # met again on the next poll
+    [row] = _rows(gateway)
+    assert row.status == InboundStatus.UNREADABLE and row.channel == "x"
+    assert row.last_error == "no author" and "\x00" not in row.raw_payload
