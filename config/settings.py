@@ -258,6 +258,12 @@ class Settings(BaseSettings):
     core_simulator_db: Path = Path("var/core.db")
     core_simulator_auto_answer_seconds: float | None = Field(default=None, gt=0)
 
+    # --- Open311 GeoReport v2 (/open311/v2/, docs/open311.md) ------------------------------------
+    # The jurisdiction_id clients may send (empty: one jurisdiction, the parameter is ignored).
+    open311_jurisdiction_id: str = Field(default="", max_length=200)
+    # POST requests per API key per hour (a civic app, not a flood).
+    open311_posts_per_hour: int = Field(default=60, ge=1)
+
     # --- deadlines (working days, see docs/sla.md) ----------------------------------------------
     holiday_region: str | None = "rembang"
     # The holiday files: <year>.yaml (collective leave) and regional/<region>.yaml.
@@ -295,6 +301,10 @@ class Settings(BaseSettings):
     dedup_same_problem_text: float = Field(default=56.0, ge=0, le=100)
     dedup_same_reporter_days: int = Field(default=30, ge=0)
     dedup_same_problem_days: int = Field(default=14, ge=0)
+    # normalizer.dedup.judge(): with no place agreeing, only texts this alike cluster ...
+    dedup_near_exact_text: float = Field(default=85.0, ge=0, le=100)
+    # ... and with a place, pin or street agreeing, text plus that evidence must reach this.
+    dedup_cluster_evidence: float = Field(default=66.0, ge=0, le=200)
     dedup_auto_merge: bool = True
 
     # --- the admin inbox: sessions, lock-out, the list --------------------------------------------

@@ -26,6 +26,7 @@ from gateway.api.routes import (
     admin_entry,
     admin_holidays,
     admin_inbox,
+    admin_lapor,
     admin_outbox,
     admin_reports,
     admin_simulator,
@@ -35,6 +36,7 @@ from gateway.api.routes import (
     health,
     media,
     metrics,
+    open311,
     public,
     publication,
     reporter_page,
@@ -118,6 +120,7 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     app.include_router(media.router)
     app.include_router(webhooks.router)
     app.include_router(core_events.router)
+    app.include_router(open311.router)
     if demo_mode:
         demo.DemoProviders().mount(app)
     admin_deps.install(app, settings)
@@ -126,6 +129,7 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
         admin_inbox.router,
         admin_actions.router,
         admin_entry.router,
+        admin_lapor.router,
         admin_directory.router,
         admin_outbox.router,
         admin_unreadable.router,

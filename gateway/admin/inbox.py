@@ -43,7 +43,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Session, col
 
-from gateway.complaints import lifecycle
+from gateway.complaints import lifecycle, workflow
 from gateway.complaints.tracking import normalize_code
 from gateway.store.models import Agency, Category, Complaint, Status
 
@@ -68,7 +68,7 @@ OPEN_STATES = (
 DeadlineState = Literal["overdue", "due_soon", "ok"]
 DEADLINE_STATES: tuple[DeadlineState, ...] = ("overdue", "due_soon", "ok")
 SORTS = ("newest", "oldest", "deadline")
-CHANNELS = ("webform", "twilio_sms", "twilio_whatsapp", "telegram", "manual", "import")
+CHANNELS = ("webform", "twilio_sms", "twilio_whatsapp", "telegram", "manual", "import", "lapor")
 MAX_SEARCH_TERMS = 8
 
 
@@ -396,6 +396,11 @@ class InboxRow:
     redisposition_requested: bool
     escalated: bool = False  # overdue answer: forwarded to Ombudsman RI
     reporters: int = 1  # a case's primary: its own reporter and those of its followers
+    # The normalizer's "bukan laporan" suggestion ({} for a report) and whether the row may be
+    # archived from the inbox right now ("Arsipkan", through actions.archive / lifecycle.step).
+    not_report: dict[str, Any] = field(default_factory=dict)
+    archivable: bool = False
+    version: int = 1
 
     @property
     def place(self) -> str:
@@ -441,6 +446,8 @@ _ROW_COLUMNS = (
     col(Complaint.cluster_id),
     col(Complaint.redisposition_requested_at),
     col(Complaint.escalated),
+    col(Complaint.not_report),
+    col(Complaint.version),
 )
 
 
@@ -514,6 +521,11 @@ def list_page(
                 redisposition_requested=r.redisposition_requested_at is not None,
                 escalated=bool(r.escalated),
                 reporters=1 + followers.get(r.id, 0),
+                not_report=r.not_report or {},
+                archivable=bool(r.not_report)
+                and r.id not in followers
+                and workflow.can_transition(Status(r.status), S.ARCHIVED),
+                version=r.version,
             )
         )
     result = InboxPage(filter=f, rows=rows, has_next=len(found) > page_size)

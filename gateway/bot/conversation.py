@@ -306,6 +306,38 @@ def start_draft(turn: Turn, *, acknowledge: bool = True) -> None:
         turn.say(turn.text("bot.draft_started"))
 
 
+# Thanks alone ("makasih min", "terima kasih banyak ya") is courtesy, not a report.
+_THANKS = re.compile(
+    r"^(?:(?:terima\s*kasih|terimakasih|makasih|makasi|mksh|trims|tq|thanks?|thank\s+you|"
+    r"matur\s+nuwun|suwun|nuwun)\b[\s!.,]*(?:banyak|ya|yah|min|admin|kak|pak|bu|mas|mbak|"
+    r"semua|sekali|sudah|udah|dibantu|infonya)?[\s!.,]*)+$",
+    re.IGNORECASE,
+)
+_CHAT_KINDS = frozenset({"obrolan", "candaan"})
+
+
+def start_draft_unless_chat(turn: Turn) -> None:
+    """No open complaint, and a message comes: a draft starts — unless the message is only
+    thanks, chit-chat or a joke (`normalizer.not_report`: no sign of a report at all) with no
+    photo or location. Then the bot says how to report, and the message is set aside (kept,
+    in no draft). Everything else, spam and promotions too, becomes a complaint the inbox
+    offers for archiving: the admin decides, not the bot."""
+    row = turn.row
+    if row is not None and not row.media and row.latitude is None and not row.location_label:
+        text = _content_text(row)
+        if _THANKS.match(text.strip()) or _chat_kind(turn, text) in _CHAT_KINDS:
+            row.status = InboundStatus.IGNORED.value
+            turn.session.add(row)
+            turn.say(turn.text("bot.not_a_report"))
+            return
+    start_draft(turn)
+
+
+def _chat_kind(turn: Turn, text: str) -> str | None:
+    suggestion = turn.gateway.enricher.normalize_text(turn.session, text).not_report
+    return suggestion.kind if suggestion is not None else None
+
+
 def add_to_draft(turn: Turn) -> None:
     """Another message of the same draft: quiet, the idle window restarts."""
 
@@ -632,7 +664,7 @@ STATES: dict[State, dict[Input, Handler]] = {
         Input.IDLE: ignore,
     },
     State.IDLE: {
-        Input.CONTENT: start_draft,
+        Input.CONTENT: start_draft_unless_chat,
         Input.EMPTY: empty_message,
         Input.GREETING: invite,
         Input.YES: ignore,

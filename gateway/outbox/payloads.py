@@ -66,7 +66,8 @@ class ChannelPayload:
 @dataclass(frozen=True)
 class CorePayload:
     """A row for the SP4N core: a follow-up's text and proof photos, the reporter's feedback,
-    a re-disposition's reason. The submission itself carries nothing: the report is built
+    a re-disposition's reason, an SOP action on a LAPOR! record (verify, dispose to an agency,
+    return, archive, ask). The submission itself carries nothing: the report is built
     from the complaint when it is sent (`complaints/disclosure.core_report`)."""
 
     text: str = ""
@@ -74,6 +75,7 @@ class CorePayload:
     core_id: str | None = None  # the core's id of the report (feedback)
     rating: int | None = None  # the reporter's 1-5 (feedback)
     reason: str = ""  # why (re-disposition)
+    agency_code: str | None = None  # where LAPOR! should dispose the report (core_dispose)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"text": self.text}
@@ -85,6 +87,8 @@ class CorePayload:
             data["rating"] = self.rating
         if self.reason:
             data["reason"] = self.reason
+        if self.agency_code:
+            data["agency_code"] = self.agency_code
         return data
 
     @classmethod
@@ -97,6 +101,7 @@ class CorePayload:
             core_id=str(core_id) if core_id is not None else None,
             rating=int(rating) if rating is not None else None,
             reason=str(data.get("reason") or ""),
+            agency_code=str(data["agency_code"]) if data.get("agency_code") else None,
         )
 
 
