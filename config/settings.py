@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     email_max_chars: int = Field(default=20000, ge=1000)
     # A webhook body larger than this is no genuine provider request: unreadable.
     webhook_max_bytes: int = Field(default=1024 * 1024, ge=16 * 1024)
+    # Where verified webhooks wait while the database is unreachable (default DATA_DIR/spool),
+    # and how large that file may grow before the route answers 503 instead.
+    webhook_spool_dir: Path | None = None
+    webhook_spool_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024)
 
     # --- outbox ----------------------------------------------------------------------------
     outbox_poll_seconds: float = Field(default=2.0, gt=0)
@@ -372,6 +376,16 @@ class Settings(BaseSettings):
     # This many wrong passwords in a row lock the account for admin_lockout_minutes.
     admin_login_max_failures: int = Field(default=5, ge=1)
     admin_lockout_minutes: int = Field(default=15, ge=1)
+    # Wrong passwords from one client address (any usernames) within admin_lockout_minutes
+    # before that address may not try again until the window has passed.
+    admin_login_address_max_failures: int = Field(default=20, ge=1)
+    # Channel health (admin health page, /healthz, alarms to koordinators): a channel whose last
+    # this-many deliveries in a row failed is "failing"; one that received messages before but
+    # none for this many hours is "silent".
+    channel_failure_alarm: int = Field(default=3, ge=1)
+    # GET /metrics (Prometheus) answers only with this bearer token; unset: /metrics is off.
+    metrics_token: SecretStr | None = None
+    channel_silent_hours: float = Field(default=72, gt=0)
     # Complaints per inbox page, and where the counts per filter stop counting ("10000+").
     admin_inbox_page_size: int = Field(default=50, ge=5, le=500)
     admin_inbox_count_cap: int = Field(default=5000, ge=100)

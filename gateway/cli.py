@@ -644,6 +644,14 @@ def check_calendar(settings: Settings) -> str | None:
     return None
 
 
+def check_production(settings: Settings) -> str | None:
+    """What production cannot run without, said before anything starts (issue 13): without
+    SECRET_KEY every restart would log every admin out and break every signed link."""
+    if settings.app_env == "production" and settings.secret_key is None:
+        return "Invalid setting SECRET_KEY: required when APP_ENV=production"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -651,11 +659,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    problem = check_calendar(settings)
+    problem = check_calendar(settings) or check_production(settings)
     if problem is not None:
         print(f"configuration error: {problem}", file=sys.stderr)
         return 2
-    return COMMANDS[args.command](settings, args)
+    try:
+        return COMMANDS[args.command](settings, args)
+    except SettingsError as exc:  # found late (building the app): still one line
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -98,7 +98,7 @@ class Gateway:
         return gateway
 
     def default_handlers(self) -> dict[str, outbox.Handler]:
-        messages = delivery.ChannelMessageHandler(self.channels)
+        messages = delivery.ChannelMessageHandler(self.channels, self.db)
         return {
             delivery.REPLY: messages,
             delivery.NOTIFY_LIAISON: messages,

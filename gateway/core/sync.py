@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from channels.base import Media
+from channels.media import allowed_media_url, media_policy
 from config.messages import t
 from forwarder.base import (
     CoreClient,
@@ -51,6 +52,7 @@ from forwarder.registry import build_core_client
 from forwarder.status_map import to_internal
 from gateway.clock import as_utc, utcnow
 from gateway.complaints import disclosure, lifecycle, workflow
+from gateway.intake import attachments as attachments_intake
 from gateway.outbox import queue as outbox
 from gateway.outbox.payloads import CorePayload
 from gateway.outbox.queue import Delivered, OutboxMessage
@@ -70,6 +72,9 @@ if TYPE_CHECKING:
     from gateway.parts import CaseParts, Filing
 
 log = logging.getLogger(__name__)
+
+# What an admin sees for a core attachment whose URL is not on the core's hosts: no address.
+REFUSED_CORE_MEDIA = "core attachment: media could not be fetched (address not allowed)"
 
 CORE_SUBMIT = "core_submit"
 CORE_FEEDBACK = "core_feedback"
@@ -930,7 +935,11 @@ def _answer(
     """An answer from the agency in the core: to `answered`, and to every reporter of the
     cluster on their own channel."""
     media: list[Media] = []
+    policy = media_policy(gateway.settings, "core")
     for attachment in event.attachments:
+        # A URL outside the core's own hosts is kept for the admin to see, failed for good
+        # with a generic reason, and neither fetched nor passed on to the reporters.
+        allowed = allowed_media_url(attachment.url, policy)
         session.add(
             Attachment(
                 complaint_id=complaint.id,
@@ -939,9 +948,14 @@ def _answer(
                 content_type=attachment.content_type,
                 original_url=attachment.url,
                 original_name=attachment.filename,
-                status=AttachmentStatus.PENDING,
+                status=AttachmentStatus.PENDING if allowed else AttachmentStatus.FAILED,
+                attempts=0 if allowed else attachments_intake.MAX_ATTEMPTS,
+                error=None if allowed else REFUSED_CORE_MEDIA,
             )
         )
+        if not allowed:
+            log.warning("core attachment outside the core's media hosts refused")
+            continue
         media.append(
             Media(
                 url=attachment.url,

@@ -17,13 +17,12 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-import httpx
 from sqlalchemy import or_, select, update
 from sqlmodel import col
 
 from channels.base import Media, MediaError
 from channels.images import ImageRejected, clean_image
-from channels.media import fetch_limited
+from channels.media import fetch_media, media_policy
 from channels.sniff import IMAGE_TYPES, sniff
 from gateway.clock import utcnow
 from gateway.store.models import Attachment, AttachmentStatus, InboundMessage
@@ -96,17 +95,23 @@ async def _download(
         content_type=attachment.content_type,
         size=attachment.size,
     )
-    if attachment.source == "core" or channel_name is None:
+    if attachment.source == "core":
         if not attachment.original_url:
             raise MediaError("no URL to fetch", retryable=False)
-        async with httpx.AsyncClient(timeout=30) as client:
-            return await fetch_limited(
-                client,
-                attachment.original_url,
-                max_bytes=limit,
-                allowed_types=gateway.settings.media_allowed_types,
-                claimed_type=attachment.content_type,
-            )
+        # Only from the core's own hosts, redirects only to them, the address checked when
+        # connecting (no private or loopback address in production): a core answer names a
+        # URL, and we must not fetch whatever it names (issue 13).
+        return await fetch_media(
+            attachment.original_url,
+            policy=media_policy(gateway.settings, "core"),
+            max_bytes=limit,
+            allowed_types=gateway.settings.media_allowed_types,
+            claimed_type=attachment.content_type,
+            describe="core attachment",
+            timeout=gateway.settings.media_download_timeout_seconds,
+        )
+    if channel_name is None:
+        raise MediaError("attachment has no source to fetch it from", retryable=False)
     channel = gateway.channels.get(channel_name)
     if channel is None:
         raise MediaError(f"channel {channel_name} is not configured", retryable=True)

@@ -46,11 +46,12 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from channels.registry import build_pollers
 from forwarder.base import CoreUnavailable
+from gateway.admin import health as channel_health
 from gateway.bot import conversation
 from gateway.clock import utcnow
 from gateway.core import intake as core_intake
 from gateway.core import sync as core_sync
-from gateway.intake import attachments
+from gateway.intake import attachments, spool
 from gateway.intake.webhooks import telegram_polling
 from gateway.jobs.leader import Leadership
 from gateway.jobs.pollers import PollerRunner
@@ -271,6 +272,10 @@ class Scheduler:
             await asyncio.to_thread(sweeps.run, self.gateway, None, with_digest=False)
         except Exception:
             log.exception("sla sweep failed")
+        try:  # leader only, like the sweep: one alarm per incident, not one per instance
+            await asyncio.to_thread(channel_health.raise_alarms, self.gateway)
+        except Exception:
+            log.exception("channel health alarms failed")
 
     async def send_digest(self) -> None:
         if not self.gateway.settings.digest_enabled:
@@ -285,13 +290,17 @@ class Scheduler:
         # (`submit` skips those anyway); older ones were lost by a crash or stored elsewhere.
         s = self.gateway.settings
         try:
+            # What waited on disk while the database was away comes first (issue 13).
+            await asyncio.to_thread(spool.drain, self.gateway)
             await asyncio.to_thread(self.inbound.resume, s.inbound_resume_seconds)
         except Exception:
             log.exception("inbound resume failed")
 
     async def resume_all_inbound(self) -> None:
-        """At start-up: everything stored before a crash, whatever its age."""
+        """At start-up: what waited on disk, then everything stored before a crash, whatever
+        its age."""
         try:
+            await asyncio.to_thread(spool.drain, self.gateway)
             await asyncio.to_thread(self.inbound.resume, 0)
         except Exception:
             log.exception("inbound resume failed")
