@@ -17,6 +17,7 @@ buffering, nothing on the webhook path but a few header lines).
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 PAGE_POLICY = "; ".join(
     [
@@ -48,17 +49,43 @@ DOCS_PATHS = ("/docs", "/redoc")
 HSTS = "max-age=31536000"
 
 
+def tile_source(url: str | None) -> str | None:
+    """The CSP source of the map's tile server (MAP_TILE_URL), e.g.
+    `https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png` → `https://*.tile.openstreetmap.org`;
+    None without tiles."""
+    if not url:
+        return None
+    parts = urlsplit(url.replace("{s}", "x"))
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    host = parts.netloc.split("@")[-1]
+    if "{s}" in url.split("//", 1)[-1].split("/", 1)[0]:
+        host = "*." + host.split(".", 1)[1]
+    return f"{parts.scheme}://{host}"
+
+
 class SecurityHeaders:
-    def __init__(self, app: Any, *, public_https: bool = False) -> None:
+    def __init__(
+        self, app: Any, *, public_https: bool = False, image_sources: tuple[str, ...] = ()
+    ) -> None:
         self.app = app
         self.public_https = public_https
+        # The page policy, with the map's tile server allowed as an image source when set.
+        self.page_policy = (
+            PAGE_POLICY.replace(
+                "img-src 'self' data: blob:",
+                "img-src 'self' data: blob: " + " ".join(image_sources),
+            )
+            if image_sources
+            else PAGE_POLICY
+        )
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path = scope.get("path", "")
-        policy = DOCS_POLICY if path.startswith(DOCS_PATHS) else PAGE_POLICY
+        policy = DOCS_POLICY if path.startswith(DOCS_PATHS) else self.page_policy
         https = self.public_https or scope.get("scheme") == "https" or _forwarded_https(scope)
 
         async def with_headers(message: dict[str, Any]) -> None:

@@ -326,7 +326,17 @@ class Database:
             }
             if self.is_sqlite:
                 self._ack_engine = _sqlite_engine(
-                    self.url, lock_timeout=self.ack_timeout, urgent=True, **options
+                    self.url,
+                    lock_timeout=self.ack_timeout,
+                    urgent=True,
+                    json_serializer=_json_serializer,
+                    hide_parameters=True,
+                    **options,
+                )
+                # The same cleaning as every engine of ours (make_engine): no NUL, no lone
+                # surrogate reaches the database, whichever door the text came in by.
+                event.listen(
+                    self._ack_engine, "before_cursor_execute", _clean_parameters, retval=True
                 )
             else:
                 self._ack_engine = make_engine(self.url, pool_pre_ping=False, **options)
