@@ -29,6 +29,7 @@ MODULES = (
     "bench.dedup_quality",
     "bench.quality_real",
     "bench.dedup_lookup",
+    "bench.dedup_gateway",
     "bench.inbox_bench",
 )
 DEFAULT_OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "PERFORMANCE.md"

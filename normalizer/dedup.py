@@ -334,7 +334,9 @@ class EvidenceWeights:
     """How much each place finding adds to (or takes from) the text similarity in `judge()`.
 
     A wrong merge hurts more than a missed one: a contradiction (another street, dusun, RT,
-    landmark of the same kind, village or kecamatan) weighs more than an agreement.
+    landmark of the same kind, village or kecamatan, pins far apart) weighs more than an
+    agreement, and `judge()` neither merges nor clusters a pair with one; the weights still
+    rank the near misses the inbox shows.
     """
 
     same_village: float = 10.0
@@ -438,7 +440,9 @@ def judge(
         decision = SAME_REPORTER_DUPLICATE
     elif (
         apart <= t.same_problem_window
-        and not any(f.code == "different_topic" for f in factors)
+        # Any contradiction keeps them apart, as for a merge: the same sentence about another
+        # street, dusun, RT or village is another spot (a wrong cluster hurts more than a miss).
+        and not contradicted
         and (
             (supported and evidence >= t.cluster_evidence)
             or (found.text >= t.near_exact_text and evidence >= t.near_exact_text)

@@ -148,6 +148,9 @@ def shorten(text: str, limit: int = TITLE_MAX_CHARS, rules: TitleRules | None = 
     return cut + ELLIPSIS
 
 
+_MENTIONS = re.compile(r"^(?:RT\s+)?@\w[\w.]*:?(?:[\s,]+@\w[\w.]*:?)*[\s,:]*", re.IGNORECASE)
+
+
 def _content(
     sentence: str, opening: re.Pattern[str], closing: re.Pattern[str], rules: TitleRules
 ) -> str:
@@ -157,6 +160,9 @@ def _content(
     sentence = sentence.strip()
     while sentence != previous:
         previous = sentence
+        # Tweets open with whom they address ("@BupatiRembang @dpupr ...", "RT @warga:"): an
+        # account name says nothing about the problem and never starts a title.
+        sentence = _MENTIONS.sub("", sentence, count=1)
         sentence = opening.sub("", sentence, count=1).lstrip(_EDGE + ".!?").rstrip(_EDGE)
         sentence = _without_closing(sentence, closing)
         # SMS rarely capitalises after a full stop, so "...report a problem. lampu mati" is one

@@ -32,7 +32,7 @@ from forwarder.base import CoreReport
 from forwarder.status_map import to_internal
 from gateway.admin.inbox import ANSWER_CLOCK, VERIFY_CLOCK
 from gateway.admin.sessions import Principal
-from gateway.complaints import actions, disclosure, lifecycle, workflow
+from gateway.complaints import actions, dedup, disclosure, lifecycle, workflow
 from gateway.outbox import recipients as notify
 from gateway.store.models import (
     Agency,
@@ -95,7 +95,9 @@ def available_actions(principal: Principal, complaint: Complaint) -> list[str]:
         "verify": status is S.RECEIVED,
         "anonymise": status in actions.MASKABLE_STATES,
         "dispose": status is S.VERIFIED,
-        "pend": status in (S.RECEIVED, S.VERIFIED) and reachable,
+        # LAPOR!'s citizen is asked through LAPOR! (no channel here).
+        "pend": status in (S.RECEIVED, S.VERIFIED)
+        and (reachable or complaint.origin_channel == "lapor"),
         "resume": status is S.PENDING,
         "archive": workflow.can_transition(status, S.ARCHIVED),
         "return": workflow.can_transition(status, S.RETURNED),
@@ -163,6 +165,17 @@ class MessageView:
     photos: list[Attachment]
 
     @property
+    def public(self) -> bool:
+        """A comment under the regency's post: anyone could read it (see public_posts)."""
+        return bool((self.row.extra or {}).get("public"))
+
+    @property
+    def post_link(self) -> str | None:
+        """Where the comment's post is on the platform (only a web link is shown)."""
+        link = str((self.row.extra or {}).get("permalink") or "")
+        return link if link.startswith("https://") else None
+
+    @property
     def map_url(self) -> str | None:
         if self.row.latitude is None or self.row.longitude is None:
             return None
@@ -193,6 +206,18 @@ class DeadlineView:
 
 
 @dataclass
+class DuplicateView:
+    """One other complaint and `normalizer.dedup.judge()`'s verdict on the pair, in words."""
+
+    other: Complaint
+    relation: str  # cluster | merged | near_miss
+    decision: str
+    text: float
+    evidence: float
+    reasons: list[str]  # plain text; the template escapes it
+
+
+@dataclass
 class ComplaintView:
     complaint: Complaint
     agency: Agency | None
@@ -218,6 +243,7 @@ class ComplaintView:
     core_status: str | None = None  # the core's status word, in the reader's language
     forwarded: CoreReport | None = None  # what the core receives (gateway.disclosure)
     published: dict[int, str] = field(default_factory=dict)  # complaint id → forwarded text
+    duplicates: list[DuplicateView] = field(default_factory=list)  # why clustered, why not
 
 
 def _deadlines(complaint: Complaint, now: datetime, soon: timedelta) -> list[DeadlineView]:
@@ -240,6 +266,62 @@ def _deadlines(complaint: Complaint, now: datetime, soon: timedelta) -> list[Dea
         else:
             state = "ok"
         views.append(DeadlineView(name, due, state, running))
+    return views
+
+
+# --- why clustered, why not ----------------------------------------------------------------
+
+NEAR_MISSES_SHOWN = 5
+
+
+def reason_texts(lang: str) -> dict[str, str]:
+    """`Judgement.reasons()` templates from the message catalog, in the reader's language."""
+    from normalizer.dedup import default_reason_texts
+
+    return {
+        code: t(lang, f"triage.reasons.{code}")
+        for code in (*default_reason_texts(), "below_text_floor")
+    }
+
+
+def duplicate_views(
+    gateway: Linked,
+    session: Session,
+    complaint: Complaint,
+    cluster: Sequence[Complaint],
+    lang: str,
+) -> list[DuplicateView]:
+    """The complaints this one was clustered or merged with, and the similar open ones it was
+    not, each with the reasons `judge()` gives now (what the admin needs to undo or to merge by
+    hand)."""
+    linked = {c.id for c in cluster if c.id is not None}
+    if complaint.merged_into_id:
+        linked.add(complaint.merged_into_id)
+    texts = reason_texts(lang)
+    views = []
+    misses = 0
+    for other, judgement in dedup.considered(gateway, session, complaint, include=linked):
+        if other.id in linked:
+            relation = "merged" if other.id == complaint.merged_into_id else "cluster"
+        elif other.merged_into_id == complaint.id:
+            relation = "merged"
+        elif judgement.text >= dedup.NEAR_MISS_TEXT and misses < NEAR_MISSES_SHOWN:
+            relation = "near_miss"
+            misses += 1
+        else:
+            continue
+        views.append(
+            DuplicateView(
+                other=other,
+                relation=relation,
+                decision=judgement.decision,
+                text=judgement.text,
+                evidence=judgement.evidence,
+                reasons=judgement.reasons(texts),
+            )
+        )
+    order = {"merged": 0, "cluster": 1, "near_miss": 2}
+    views.sort(key=lambda v: order[v.relation])
     return views
 
 
@@ -459,6 +541,8 @@ def build(
     if full and complaint.merged_into_id:
         view.merged_into = session.get(Complaint, complaint.merged_into_id)
     view.timeline = _timeline(session, complaint, lang)
+    if gateway is not None:
+        view.duplicates = duplicate_views(gateway, session, complaint, view.cluster, lang)
     if complaint.core_status:
         view.core_status = core_status_label(lang, complaint.core_status)
     if not full:

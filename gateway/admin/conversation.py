@@ -17,6 +17,7 @@ from sqlmodel import Session, col
 
 from gateway.clock import as_utc
 from gateway.outbox.delivery import REPLY
+from gateway.outbox.payloads import ChannelPayload
 from gateway.store.models import Attachment, Complaint, InboundMessage, OutboxItem
 
 # What the outbox row's state says to an admin: queued, on its way, sent (or the provider's
@@ -40,6 +41,8 @@ class ChatItem:
     longitude: float | None = None
     location_label: str | None = None
     message_id: int | None = None
+    public: bool = False  # in: a comment under the regency's post (gateway/bot/public_posts.py)
+    post_link: str | None = None  # in: where that post is, when the platform gave a web link
 
     @property
     def map_url(self) -> str | None:
@@ -47,6 +50,11 @@ class ChatItem:
             return None
         lat, lon = self.latitude, self.longitude
         return f"https://www.openstreetmap.org/?mlat={lat:.6f}&mlon={lon:.6f}#map=17/{lat:.6f}/{lon:.6f}"
+
+
+def _web_link(value: object) -> str | None:
+    link = str(value or "")
+    return link if link.startswith("https://") else None
 
 
 def delivery_state(item: OutboxItem) -> str:
@@ -77,6 +85,8 @@ def build(session: Session, complaint: Complaint) -> list[ChatItem]:
             longitude=row.longitude,
             location_label=row.location_label,
             message_id=row.id,
+            public=bool((row.extra or {}).get("public")),
+            post_link=_web_link((row.extra or {}).get("permalink")),
         )
         for row in session.scalars(
             select(InboundMessage)
@@ -90,17 +100,17 @@ def build(session: Session, complaint: Complaint) -> list[ChatItem]:
         .where(col(OutboxItem.kind) == REPLY)
         .order_by(col(OutboxItem.id))
     ):
-        payload = item.payload or {}
+        payload = ChannelPayload.from_json(item.payload or {})
         items.append(
             ChatItem(
                 direction="out",
                 at=as_utc(item.sent_at or item.created_at),
                 channel=item.channel,
-                text=str(payload.get("text") or ""),
-                kind=str(payload.get("kind") or "reply"),
+                text=payload.text,
+                kind=payload.kind,
                 state=delivery_state(item),
                 error=item.last_error if item.status == "dead" else None,
-                media_count=len(payload.get("media") or []),
+                media_count=len(payload.media),
             )
         )
     # Stable: an answer queued in the same second as the message it answers comes after it.

@@ -44,7 +44,7 @@ from sqlalchemy import (
 from sqlmodel import Session, col
 
 from gateway.admin import assignment
-from gateway.complaints import lifecycle
+from gateway.complaints import lifecycle, workflow
 from gateway.complaints.tracking import normalize_code
 from gateway.store.models import Agency, Category, Complaint, ComplaintAssignment, Status
 
@@ -70,7 +70,18 @@ DeadlineState = Literal["overdue", "due_soon", "ok"]
 DEADLINE_STATES: tuple[DeadlineState, ...] = ("overdue", "due_soon", "ok")
 SORTS = ("newest", "oldest", "deadline")
 ASSIGNED = ("me", "none")  # "milik saya", "belum ada yang menangani"
-CHANNELS = ("webform", "twilio_sms", "twilio_whatsapp", "telegram", "manual", "import")
+CHANNELS = (
+    "webform",
+    "twilio_sms",
+    "twilio_whatsapp",
+    "telegram",
+    "whatsapp_cloud",
+    "instagram",
+    "facebook",
+    "manual",
+    "import",
+    "lapor",
+)
 MAX_SEARCH_TERMS = 8
 
 
@@ -411,6 +422,11 @@ class InboxRow:
     redisposition_requested: bool
     escalated: bool = False  # overdue answer: forwarded to Ombudsman RI
     reporters: int = 1  # a case's primary: its own reporter and those of its followers
+    # The normalizer's "bukan laporan" suggestion ({} for a report) and whether the row may be
+    # archived from the inbox right now ("Arsipkan", through actions.archive / lifecycle.step).
+    not_report: dict[str, Any] = field(default_factory=dict)
+    archivable: bool = False
+    version: int = 1
     assignee: str | None = None  # who is on it ("saya tangani")
 
     @property
@@ -457,6 +473,8 @@ _ROW_COLUMNS = (
     col(Complaint.cluster_id),
     col(Complaint.redisposition_requested_at),
     col(Complaint.escalated),
+    col(Complaint.not_report),
+    col(Complaint.version),
 )
 
 
@@ -531,6 +549,11 @@ def list_page(
                 redisposition_requested=r.redisposition_requested_at is not None,
                 escalated=bool(r.escalated),
                 reporters=1 + followers.get(r.id, 0),
+                not_report=r.not_report or {},
+                archivable=bool(r.not_report)
+                and r.id not in followers
+                and workflow.can_transition(Status(r.status), S.ARCHIVED),
+                version=r.version,
                 assignee=holders.get(r.id),
             )
         )

@@ -25,7 +25,7 @@ from sqlmodel import Session, col
 
 from channels.base import Button, MessageKind
 from config.messages import t
-from gateway.bot import additions
+from gateway.bot import additions, public_posts
 from gateway.bot.commands import Command, ParsedCommand, parse_command, parse_feedback
 from gateway.bot.reporters import identify
 from gateway.clock import utcnow
@@ -40,6 +40,7 @@ from gateway.store.models import (
     InboundMessage,
     InboundStatus,
     Reporter,
+    ReporterIdentity,
     Status,
 )
 from normalizer.language import guess_language
@@ -140,13 +141,27 @@ class Turn:
                     buttons=buttons,
                     request_location=request_location,
                     template_variables={"text": text},
-                    last_inbound_at=self.now if self.row else conversation.last_message_at,
+                    last_inbound_at=self.window_opened_at(),
                 ),
             )
         )
 
     def move(self, state: State) -> None:
         self.conversation.state = state.value
+
+    def window_opened_at(self) -> datetime | None:
+        """When the person last wrote to us directly, which opens the provider's messaging
+        window (WhatsApp, Messenger, Instagram: 24 hours). A public comment opens none, so the
+        idle sweep after one must not take the comment's time for it."""
+        if self.row is not None and not public_posts.is_public(self.row):
+            return self.now
+        conversation = self.conversation
+        identity = self.session.execute(
+            select(col(ReporterIdentity.last_inbound_at))
+            .where(col(ReporterIdentity.channel) == conversation.channel)
+            .where(col(ReporterIdentity.address) == conversation.address)
+        ).first()
+        return identity[0] if identity is not None else conversation.last_message_at
 
 
 # --- the draft --------------------------------------------------------------------------------
@@ -304,6 +319,38 @@ def start_draft(turn: Turn, *, acknowledge: bool = True) -> None:
     turn.move(State.DRAFTING)
     if acknowledge:
         turn.say(turn.text("bot.draft_started"))
+
+
+# Thanks alone ("makasih min", "terima kasih banyak ya") is courtesy, not a report.
+_THANKS = re.compile(
+    r"^(?:(?:terima\s*kasih|terimakasih|makasih|makasi|mksh|trims|tq|thanks?|thank\s+you|"
+    r"matur\s+nuwun|suwun|nuwun)\b[\s!.,]*(?:banyak|ya|yah|min|admin|kak|pak|bu|mas|mbak|"
+    r"semua|sekali|sudah|udah|dibantu|infonya)?[\s!.,]*)+$",
+    re.IGNORECASE,
+)
+_CHAT_KINDS = frozenset({"obrolan", "candaan"})
+
+
+def start_draft_unless_chat(turn: Turn) -> None:
+    """No open complaint, and a message comes: a draft starts — unless the message is only
+    thanks, chit-chat or a joke (`normalizer.not_report`: no sign of a report at all) with no
+    photo or location. Then the bot says how to report, and the message is set aside (kept,
+    in no draft). Everything else, spam and promotions too, becomes a complaint the inbox
+    offers for archiving: the admin decides, not the bot."""
+    row = turn.row
+    if row is not None and not row.media and row.latitude is None and not row.location_label:
+        text = _content_text(row)
+        if _THANKS.match(text.strip()) or _chat_kind(turn, text) in _CHAT_KINDS:
+            row.status = InboundStatus.IGNORED.value
+            turn.session.add(row)
+            turn.say(turn.text("bot.not_a_report"))
+            return
+    start_draft(turn)
+
+
+def _chat_kind(turn: Turn, text: str) -> str | None:
+    suggestion = turn.gateway.enricher.normalize_text(turn.session, text).not_report
+    return suggestion.kind if suggestion is not None else None
 
 
 def add_to_draft(turn: Turn) -> None:
@@ -632,7 +679,7 @@ STATES: dict[State, dict[Input, Handler]] = {
         Input.IDLE: ignore,
     },
     State.IDLE: {
-        Input.CONTENT: start_draft,
+        Input.CONTENT: start_draft_unless_chat,
         Input.EMPTY: empty_message,
         Input.GREETING: invite,
         Input.YES: ignore,
@@ -816,8 +863,16 @@ def classify(row: InboundMessage, parsed: ParsedCommand | None) -> Input:
 
 
 def handle_message(gateway: Conversing, session: Session, row: InboundMessage) -> None:
-    """The chat channels' processor: one inbound message through the conversation."""
+    """The chat channels' processor: one inbound message through the conversation. A public
+    comment (gateway/bot/public_posts.py) is answered privately, with only a neutral word in
+    public, or recorded and left alone when it asks nothing."""
     now = utcnow()
+    public = public_posts.is_public(row)
+    if public and not public_posts.worth_answering(row.text):
+        row.status = InboundStatus.IGNORED.value
+        row.last_error = "public comment with nothing to act on: recorded, not answered"
+        session.add(row)
+        return
     reporter, _identity = identify(
         session,
         row.channel,
@@ -826,6 +881,7 @@ def handle_message(gateway: Conversing, session: Session, row: InboundMessage) -
         display_name=row.sender_name,
         phone=row.contact_phone or _phone_of(row),
         language=None,
+        opens_window=not public,
     )
     conversation = _conversation(session, row.channel, row.sender, reporter, now)
     row.conversation_id = conversation.id
@@ -855,6 +911,10 @@ def handle_message(gateway: Conversing, session: Session, row: InboundMessage) -
             state = State.IDLE  # consented on another channel
             turn.move(state)
         STATES[state][classify(row, parsed)](turn)
+    if public:
+        turn.replies = public_posts.replies_to_comment(
+            gateway, row, turn.replies, language=turn.lang
+        )
     conversation.last_message_at = now
     conversation.updated_at = now
     session.add(conversation)

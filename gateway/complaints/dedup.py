@@ -1,19 +1,27 @@
 """Duplicates, the database half: candidate look-up through `dedup_key`, then the normalizer's
-pure scoring and decision, then the consequence — a merge (the same reporter sent it again) or
-a cluster (several reporters, one problem: the new complaint follows the problem's case, see
-gateway/complaints/lifecycle.py and docs/clusters.md). Every automatic merge is an audited
-transition an admin can undo (unmerge).
+`judge()` (text first, place as evidence), then the consequence — a merge (the same reporter
+sent it again) or a cluster (several reporters, one problem: the new complaint follows the
+problem's case, see gateway/complaints/lifecycle.py and docs/clusters.md). Every automatic merge
+is an audited transition an admin can undo (unmerge).
 
-Candidates come from two indexed look-ups whose cost does not grow with the number of open
+Candidates come from indexed look-ups whose cost does not grow with the number of open
 complaints: the reporter's own recent complaints (for merges: a person has few), and the
-signature's LSH band keys scoped to the village (for clusters: a few small buckets).
+signature's keys (`normalizer.dedup.candidate_keys`) within the time window — text keys that
+find the same or nearly the same text wherever it comes from (no village needed), and, where a
+village is known, loose band keys scoped to it for paraphrases. The place is evidence, never a
+gate: the same village, kecamatan or a near pin raise confidence; another village, street,
+dusun, RT/RW or landmark lowers it (a wrong merge hurts more than a missed one).
+
+The complaint page asks `considered()` for the same judgements, to show why two complaints
+were clustered and why two similar ones were not.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlmodel import Session, col
@@ -22,41 +30,75 @@ from gateway.complaints import lifecycle, workflow
 from gateway.store.db import row_ids
 from gateway.store.models import Complaint, DedupKey, Status
 from normalizer.dedup import (
+    DISTINCT,
     SAME_PROBLEM,
     SAME_REPORTER_DUPLICATE,
     DedupThresholds,
     DuplicateCandidate,
-    band_keys,
-    decide,
-    score,
+    Factor,
+    Judgement,
+    candidate_keys,
+    judge,
 )
+from normalizer.location import PlaceMatch, PlaceParts
 
 if TYPE_CHECKING:
-    from gateway.parts import CaseParts
+    from gateway.parts import CaseParts, Configured
 
 MAX_CANDIDATES = 200
-__all__ = ["SAME_PROBLEM", "SAME_REPORTER_DUPLICATE", "Match", "find", "fold", "index"]
+# The complaint page shows near misses from this text similarity up (0..100): "why not".
+NEAR_MISS_TEXT = 45.0
+__all__ = [
+    "SAME_PROBLEM",
+    "SAME_REPORTER_DUPLICATE",
+    "Match",
+    "considered",
+    "find",
+    "fold",
+    "index",
+]
 
 
-def thresholds(gateway: CaseParts) -> DedupThresholds:
+def thresholds(gateway: Configured) -> DedupThresholds:
     s = gateway.settings
     return DedupThresholds(
         same_reporter_text=s.dedup_same_reporter_text,
         same_problem_text=s.dedup_same_problem_text,
         same_reporter_window=timedelta(days=s.dedup_same_reporter_days),
         same_problem_window=timedelta(days=s.dedup_same_problem_days),
+        near_exact_text=s.dedup_near_exact_text,
+        cluster_evidence=s.dedup_cluster_evidence,
     )
 
 
+def place_of(complaint: Complaint) -> PlaceMatch | None:
+    """The complaint's village as the key scope (the admin's correction, else the suggestion)."""
+    if not complaint.kelurahan:
+        return None
+    return PlaceMatch(complaint.kecamatan, complaint.kelurahan, None, 1.0, "text")
+
+
 def keys_for(complaint: Complaint) -> list[str]:
-    """Village-scoped band keys: only complaints in the same village can form a cluster."""
-    if not complaint.kelurahan or not complaint.dedup_signature:
+    """Text keys for every complaint with a signature; village-scoped keys where it is known."""
+    if not complaint.dedup_signature:
         return []
-    place = f"{complaint.kecamatan or '-'}/{complaint.kelurahan}".lower()
-    return [f"{place}:{band}" for band in band_keys(complaint.dedup_signature)]
+    return candidate_keys(complaint.dedup_signature, place_of(complaint))
+
+
+def parts_of(complaint: Complaint) -> PlaceParts:
+    stored: Mapping[str, Any] = complaint.place_parts or {}
+    return PlaceParts(
+        **{
+            name: tuple(str(v) for v in stored.get(name) or ())
+            for name in ("streets", "hamlets", "rt", "rw", "landmarks")
+        }
+    )
 
 
 def candidate(complaint: Complaint) -> DuplicateCandidate:
+    pin = None
+    if complaint.latitude is not None and complaint.longitude is not None:
+        pin = (complaint.latitude, complaint.longitude)
     return DuplicateCandidate(
         signature=complaint.dedup_signature,
         kecamatan=complaint.kecamatan,
@@ -64,6 +106,8 @@ def candidate(complaint: Complaint) -> DuplicateCandidate:
         reporter_id=str(complaint.reporter_id) if complaint.reporter_id is not None else None,
         created_at=complaint.received_at,
         agencies=tuple(s["code"] for s in complaint.agency_suggestions[:2] if s.get("code")),
+        parts=parts_of(complaint),
+        coordinates=pin,
     )
 
 
@@ -72,57 +116,96 @@ class Match:
     decision: str
     other: Complaint
     text_score: float
+    judgement: Judgement | None = None
 
 
-def find(gateway: CaseParts, session: Session, complaint: Complaint) -> Match | None:
-    """The best duplicate among open complaints, or None."""
-    limits = thresholds(gateway)
+def judge_pair(
+    mine: DuplicateCandidate, theirs: DuplicateCandidate, limits: DedupThresholds
+) -> Judgement:
+    """`normalizer.dedup.judge()` with the deployment's floor: a cluster also needs at least
+    `DEDUP_SAME_PROBLEM_TEXT` of text similarity, whatever the place evidence adds."""
+    found = judge(mine, theirs, limits)
+    if found.decision == SAME_PROBLEM and found.text < limits.same_problem_text:
+        floor = Factor("below_text_floor", 0.0, f"{limits.same_problem_text:g}")
+        return replace(found, decision=DISTINCT, factors=(*found.factors, floor))
+    return found
+
+
+def _candidate_ids(
+    session: Session, complaint: Complaint, limits: DedupThresholds, keys: list[str]
+) -> set[int]:
     ids: set[int] = set()
-    keys = keys_for(complaint)
     if keys:
-        since = complaint.received_at - limits.same_problem_window
-        ids |= set(
-            session.scalars(
-                select(col(DedupKey.complaint_id))
-                .where(col(DedupKey.key).in_(keys))
-                .where(col(DedupKey.created_at) >= since)
-                .where(col(DedupKey.complaint_id) != complaint.id)
-                .distinct()
-                .limit(MAX_CANDIDATES)
-            ).all()
+        # Both ways in time: imported rows arrive in any order.
+        window = limits.same_problem_window
+        query = (
+            select(col(DedupKey.complaint_id))
+            .where(col(DedupKey.key).in_(keys))
+            .where(col(DedupKey.created_at) >= complaint.received_at - window)
+            .where(col(DedupKey.created_at) <= complaint.received_at + window)
+            .distinct()
+            .limit(MAX_CANDIDATES)
         )
+        if complaint.id is not None:
+            query = query.where(col(DedupKey.complaint_id) != complaint.id)
+        ids |= set(session.scalars(query).all())
     if complaint.reporter_id is not None:
         since = complaint.received_at - limits.same_reporter_window
-        ids |= set(
-            row_ids(
-                session.scalars(
-                    select(col(Complaint.id))
-                    .where(col(Complaint.reporter_id) == complaint.reporter_id)
-                    .where(col(Complaint.received_at) >= since)
-                    .where(col(Complaint.id) != complaint.id)
-                    .order_by(col(Complaint.received_at).desc())
-                    .limit(MAX_CANDIDATES)
-                )
-            )
+        own = (
+            select(col(Complaint.id))
+            .where(col(Complaint.reporter_id) == complaint.reporter_id)
+            .where(col(Complaint.received_at) >= since)
+            .order_by(col(Complaint.received_at).desc())
+            .limit(MAX_CANDIDATES)
         )
+        if complaint.id is not None:
+            own = own.where(col(Complaint.id) != complaint.id)
+        ids |= set(row_ids(session.scalars(own)))
+    return ids
+
+
+def considered(
+    gateway: Configured,
+    session: Session,
+    complaint: Complaint,
+    *,
+    include: set[int] | None = None,
+) -> list[tuple[Complaint, Judgement]]:
+    """Every open candidate found for the complaint, each with its judgement (best first).
+    `include` adds complaints to judge whatever the look-up finds (the page: the cluster)."""
+    limits = thresholds(gateway)
+    ids = _candidate_ids(session, complaint, limits, keys_for(complaint))
+    ids |= include or set()
+    if complaint.id is not None:
+        ids.discard(complaint.id)
     if not ids:
-        return None
+        return []
     others = session.scalars(
         select(Complaint)
         .where(col(Complaint.id).in_(ids))
-        .where(col(Complaint.status).in_([s.value for s in workflow.OPEN_STATES]))
+        .where(
+            col(Complaint.status).in_([s.value for s in workflow.OPEN_STATES])
+            | col(Complaint.id).in_(include or set())
+        )
     ).all()
     mine = candidate(complaint)
-    best: Match | None = None
-    for other in others:
-        found = score(mine, candidate(other))
-        decision = decide(found, limits)
-        if decision not in (SAME_REPORTER_DUPLICATE, SAME_PROBLEM):
-            continue
-        rank = (decision == SAME_REPORTER_DUPLICATE, found.text)
-        if best is None or rank > (best.decision == SAME_REPORTER_DUPLICATE, best.text_score):
-            best = Match(decision, other, found.text)
-    return best
+    judged = [(other, judge_pair(mine, candidate(other), limits)) for other in others]
+    judged.sort(key=lambda pair: (_rank(pair[1]), pair[0].id or 0), reverse=True)
+    return judged
+
+
+def _rank(judgement: Judgement) -> tuple[int, float]:
+    order = {SAME_REPORTER_DUPLICATE: 2, SAME_PROBLEM: 1}
+    return order.get(judgement.decision, 0), judgement.evidence
+
+
+def find(gateway: Configured, session: Session, complaint: Complaint) -> Match | None:
+    """The best duplicate among open complaints, or None."""
+    judged = considered(gateway, session, complaint)
+    if not judged or judged[0][1].decision == DISTINCT:  # best first: none is a duplicate
+        return None
+    other, judgement = judged[0]
+    return Match(judgement.decision, other, judgement.text, judgement)
 
 
 def index(session: Session, complaint: Complaint) -> None:
@@ -141,7 +224,8 @@ def fold(gateway: CaseParts, session: Session, complaint: Complaint, now: dateti
     if match.decision == SAME_REPORTER_DUPLICATE and gateway.settings.dedup_auto_merge:
         target = session.get(Complaint, other.merged_into_id) if other.merged_into_id else other
         target = target or other
-        workflow.transition(
+        lifecycle.step_own(
+            gateway,
             session,
             complaint,
             Status.MERGED,
@@ -160,7 +244,7 @@ def fold(gateway: CaseParts, session: Session, complaint: Complaint, now: dateti
             note=f"{complaint.tracking_code} (kemiripan {match.text_score:.0f}%)",
             now=now,
         )
-        return Match(match.decision, target, match.text_score)
+        return Match(match.decision, target, match.text_score, match.judgement)
     # Another reporter, the same problem: the complaint follows that problem's case.
     lifecycle.join(gateway, session, complaint, other, note=note, now=now)
     return match

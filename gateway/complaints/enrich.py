@@ -19,7 +19,7 @@ from sqlmodel import Session, col
 from gateway.clock import utcnow
 from gateway.parts import Configured, Enriching, Stored
 from gateway.store.models import Agency, Complaint, GatewayState
-from normalizer.location import Gazetteer, load_gazetteer
+from normalizer.location import Gazetteer, load_gazetteer, place_parts
 from normalizer.pipeline import NormalizedComplaint, normalize
 from normalizer.routing import Agency as RoutingAgency
 from normalizer.routing import AgencyDirectory, AgencyRouter
@@ -27,6 +27,7 @@ from normalizer.routing import AgencyDirectory, AgencyRouter
 log = logging.getLogger(__name__)
 
 MODEL_KEY = "routing.model"
+IMPORT_CHANNEL = "import"  # gateway/intake/importer.CHANNEL: rows with an agency are labelled
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,25 @@ def enrich(gateway: Enriching, session: Session, complaint: Complaint) -> Normal
         {"kind": s.kind, "start": s.start, "end": s.end, "text": s.text} for s in result.pii
     ]
     complaint.dedup_signature = result.signature.text
+    # Streets, dusun, RT/RW and landmarks, read from the masked text (what the gateway may keep
+    # and show): another street or dusun keeps two similar complaints apart (dedup.judge()).
+    complaint.place_parts = {
+        name: values
+        for name, values in place_parts(result.masked_clean_text).as_dict().items()
+        if values
+    }
+    suggestion = result.not_report
+    complaint.not_report = (
+        {
+            "kind": suggestion.kind,
+            "label": suggestion.label,
+            "strength": round(suggestion.strength, 3),
+            "reason": suggestion.reason,
+            "action": suggestion.action,
+        }
+        if suggestion is not None
+        else {}
+    )
     complaint.category_suggestions = [
         {"category": c.cls, "label": c.label, "score": round(c.confidence, 3), "reason": c.reason}
         for c in result.classes
@@ -154,23 +174,48 @@ def enrich(gateway: Enriching, session: Session, complaint: Complaint) -> Normal
     return result
 
 
-def train_router(gateway: Training) -> int:
+@dataclass(frozen=True)
+class TrainingResult:
+    """What the router learned from: admins' dispositions and labelled imported rows."""
+
+    dispositions: int
+    imports: int
+    model_json: str
+    learned_decides: bool
+
+    @property
+    def examples(self) -> int:
+        return self.dispositions + self.imports
+
+
+def train_router(gateway: Training) -> TrainingResult:
     """Retrain agency routing from every complaint an admin disposed (their choice is the
-    label); store the model so every instance uses it. Returns the number of examples."""
+    label) and every imported row that came with an agency (`import-csv --agency-column`);
+    store the model (JSON, never a pickle) so every instance uses it."""
     with gateway.db.session() as session:
         gateway.enricher.refresh(session)
         directory = gateway.enricher.directory
         assert directory is not None
         rows = session.execute(
-            select(col(Complaint.masked_text), col(Complaint.clean_text), col(Agency.code))
+            select(
+                col(Complaint.masked_text),
+                col(Complaint.clean_text),
+                col(Complaint.origin_channel),
+                col(Agency.code),
+            )
             .join(Agency, col(Agency.id) == col(Complaint.agency_id))
-            .where(col(Complaint.disposed_at).is_not(None))
+            .where(
+                col(Complaint.disposed_at).is_not(None)
+                | (col(Complaint.origin_channel) == IMPORT_CHANNEL)
+            )
         ).all()
         examples = [(row.masked_text or row.clean_text, row.code) for row in rows]
+        imports = sum(1 for row in rows if row.origin_channel == IMPORT_CHANNEL)
         router = AgencyRouter(directory).train(examples)
+        model = router.to_json().decode()
         state = session.get(GatewayState, MODEL_KEY) or GatewayState(key=MODEL_KEY)
-        state.value = router.to_json().decode()
+        state.value = model
         state.updated_at = utcnow()
         session.add(state)
         session.commit()
-    return len(examples)
+    return TrainingResult(len(examples) - imports, imports, model, router.learned_decides)

@@ -28,7 +28,7 @@ from gateway.outbox.payloads import CorePayload
 from gateway.store.models import Complaint, OutboxItem, OutboxStatus, Status
 
 if TYPE_CHECKING:
-    from gateway.parts import CaseParts
+    from gateway.parts import CaseParts, Filing
 
 NOT_FOR_CORE = frozenset({Status.ARCHIVED, Status.RETURNED, Status.MERGED})
 # The rows an admin pastes into LAPOR! by hand (the submission has its own form: the id typed back).
@@ -114,6 +114,7 @@ def followup_task(
         CorePayload.from_json(item.payload).text,
         core_sync.followup_attachments(gateway, session, item),
         item.idempotency_key,
+        agency_code=CorePayload.from_json(item.payload).agency_code,
     )
 
 
@@ -169,7 +170,7 @@ def resend(
 
 
 def record_answer(
-    gateway: CaseParts,
+    gateway: Filing,  # the core's events may file a LAPOR! report, so filing is in reach
     session: Session,
     complaint: Complaint,
     *,

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 from sqlmodel import Session
 
-from channels.base import Channel, OutboundMessage, SendResult
+from channels.base import Channel, OutboundMessage, ReplyMode, SendResult
 from config.messages import t
+from gateway.bot import reporters
 from gateway.complaints import workflow
 from gateway.outbox import queue as outbox
 from gateway.outbox.payloads import ChannelPayload
@@ -43,16 +45,21 @@ def outbound_from(item: OutboxItem) -> OutboundMessage:
         else "",
         recipient_last_inbound_at=payload.last_inbound_at,
         template_variables=dict(payload.template_variables),
+        reply_mode=payload.reply_mode,
+        reply_to=payload.reply_to,
     )
 
 
 def _delivered(result: SendResult) -> Delivered:
+    details: dict[str, Any] = {"parts": result.parts}
+    if result.recipient:
+        details["recipient"] = result.recipient
     return Delivered(
         ok=result.ok,
         provider_message_id=result.provider_message_id,
         retryable=result.retryable,
         error=result.error,
-        details={"parts": result.parts},
+        details=details,
     )
 
 
@@ -70,6 +77,17 @@ class ChannelMessageHandler(outbox.BaseHandler):
         if channel is None:
             return Delivered(ok=False, error=f"channel {item.channel!r} is not configured")
         return _delivered(await channel.send(outbound_from(item)))
+
+    def on_sent(self, session: Session, item: OutboxItem, result: Delivered) -> None:
+        """Meta's private reply goes to a comment and answers with the person's messaging id:
+        that id joins the commenter's reporter and conversation, so their direct messages
+        continue the conversation the comment started (see gateway/bot/public_posts.py)."""
+        resolved = result.details.get("recipient")
+        private = ChannelPayload.from_json(item.payload or {}).reply_mode is ReplyMode.PRIVATE_REPLY
+        if resolved and private:
+            reporters.link_private_thread(
+                session, item.channel or "", item.recipient or "", resolved
+            )
 
     async def reconcile(self, item: OutboxItem) -> Delivered | None:
         channel = self.channels.get(item.channel or "")

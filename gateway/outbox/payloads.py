@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from channels.base import Button, Media
+from channels.base import Button, Media, ReplyMode
 from gateway.clock import as_utc
 
 
@@ -33,6 +33,10 @@ class ChannelPayload:
     # When the recipient last wrote to us: WhatsApp's 24-hour window decides free text or a
     # template at delivery time, from this.
     last_inbound_at: datetime | None = None
+    # Where it goes on the platform: a direct message, or a public reply or Meta's private
+    # reply under a comment (`reply_to` = the comment's id).
+    reply_mode: ReplyMode = ReplyMode.DIRECT
+    reply_to: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -44,6 +48,8 @@ class ChannelPayload:
             "request_location": self.request_location,
             "template_variables": dict(self.template_variables),
             "last_inbound_at": self.last_inbound_at.isoformat() if self.last_inbound_at else None,
+            "reply_mode": ReplyMode(self.reply_mode).value,
+            "reply_to": self.reply_to,
         }
 
     @classmethod
@@ -60,13 +66,16 @@ class ChannelPayload:
                 str(k): str(v) for k, v in (data.get("template_variables") or {}).items()
             },
             last_inbound_at=as_utc(datetime.fromisoformat(last)) if last else None,
+            reply_mode=ReplyMode(data.get("reply_mode") or ReplyMode.DIRECT),
+            reply_to=str(data["reply_to"]) if data.get("reply_to") else None,
         )
 
 
 @dataclass(frozen=True)
 class CorePayload:
     """A row for the SP4N core: a follow-up's text and proof photos, the reporter's feedback,
-    a re-disposition's reason. The submission itself carries nothing: the report is built
+    a re-disposition's reason, an SOP action on a LAPOR! record (verify, dispose to an agency,
+    return, archive, ask). The submission itself carries nothing: the report is built
     from the complaint when it is sent (`complaints/disclosure.core_report`)."""
 
     text: str = ""
@@ -74,6 +83,7 @@ class CorePayload:
     core_id: str | None = None  # the core's id of the report (feedback)
     rating: int | None = None  # the reporter's 1-5 (feedback)
     reason: str = ""  # why (re-disposition)
+    agency_code: str | None = None  # where LAPOR! should dispose the report (core_dispose)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"text": self.text}
@@ -85,6 +95,8 @@ class CorePayload:
             data["rating"] = self.rating
         if self.reason:
             data["reason"] = self.reason
+        if self.agency_code:
+            data["agency_code"] = self.agency_code
         return data
 
     @classmethod
@@ -97,6 +109,7 @@ class CorePayload:
             core_id=str(core_id) if core_id is not None else None,
             rating=int(rating) if rating is not None else None,
             reason=str(data.get("reason") or ""),
+            agency_code=str(data["agency_code"]) if data.get("agency_code") else None,
         )
 
 

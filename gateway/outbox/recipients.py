@@ -20,7 +20,7 @@ from gateway.outbox.payloads import ChannelPayload
 from gateway.outbox.queue import OutboxMessage
 from gateway.store.models import Agency, Complaint, Liaison, Reporter, ReporterIdentity
 
-LIAISON_CHANNEL = "twilio_whatsapp"
+LIAISON_CHANNEL = "twilio_whatsapp"  # the default of LIAISON_WHATSAPP_CHANNEL
 SMS_CHANNEL = "twilio_sms"
 
 
@@ -185,10 +185,12 @@ def to_liaisons(
     event_key: str,
     kind: str = "notification",
     base_url: str,
+    channel: str = LIAISON_CHANNEL,
     **values: str,
 ) -> list[OutboxMessage]:
     """A WhatsApp message to each liaison officer of the agency (template variables included,
-    since the officer's 24-hour window is usually closed)."""
+    since the officer's 24-hour window is usually closed), on `channel`: Twilio's WhatsApp or
+    Meta's WhatsApp Cloud API (LIAISON_WHATSAPP_CHANNEL)."""
     link = f"{base_url}/admin/complaints/{complaint.tracking_code}"
     variables = {
         **disclosure.liaison_values(session, complaint),  # the masked title, never a number
@@ -201,7 +203,7 @@ def to_liaisons(
         OutboxMessage(
             kind=NOTIFY_LIAISON,
             key=f"{complaint.tracking_code}:{event_key}:liaison:{liaison.id}",
-            channel=LIAISON_CHANNEL,
+            channel=channel,
             recipient=liaison.whatsapp,
             complaint_id=complaint.id,
             payload=ChannelPayload(text, kind=kind, template_variables=variables),

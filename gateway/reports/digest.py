@@ -23,7 +23,6 @@ from gateway.outbox import queue as outbox
 from gateway.outbox.delivery import NOTIFY_ADMIN
 from gateway.outbox.payloads import ChannelPayload
 from gateway.outbox.queue import OutboxMessage
-from gateway.outbox.recipients import LIAISON_CHANNEL
 from gateway.store.models import Agency, Complaint, ComplaintEvent, Role, Status, User
 from workdays.calendar import WorkingCalendar
 
@@ -174,7 +173,7 @@ def send(gateway: TimedStore, now: datetime) -> int:
             message = OutboxMessage(
                 kind=NOTIFY_ADMIN,
                 key=f"digest:{today.isoformat()}:user:{user.id}",
-                channel=LIAISON_CHANNEL,
+                channel=settings.liaison_whatsapp_channel,
                 recipient=user.whatsapp,
                 payload=ChannelPayload(
                     t(user.language, "digest.whatsapp", **values),

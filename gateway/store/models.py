@@ -287,6 +287,12 @@ class Complaint(SQLModel, table=True):
     title: str = Field(default="", max_length=200)
     pii_spans: list[dict[str, Any]] = _json(list)
     dedup_signature: str = Field(default="", sa_type=Text)
+    # Streets, dusun, RT/RW and landmarks the text names (normalizer.location.place_parts):
+    # duplicate detection counts a difference against a merge or cluster.
+    place_parts: dict[str, Any] = _json(dict)
+    # The normalizer's "bukan laporan" suggestion (spam, promosi, obrolan, candaan: kind,
+    # label, strength, reason, action); {} when the text reads as a report. The admin decides.
+    not_report: dict[str, Any] = _json(dict)
 
     # Place.
     location_text: str | None = Field(default=None, max_length=500)
@@ -432,9 +438,10 @@ class CoreEventLog(SQLModel, table=True):
 
 
 class DedupKey(SQLModel, table=True):
-    """Candidate look-up for duplicates: LSH band keys of a complaint's signature, scoped to its
-    village (for clusters) or its reporter (for merges), so a look-up reads a few small buckets
-    instead of every open complaint."""
+    """Candidate look-up for duplicates (`normalizer.dedup.candidate_keys`): text keys found
+    wherever the complaint comes from (the whole signature, strict MinHash bands) and, with a
+    known village, loose band keys scoped to it; a look-up reads a few small buckets within the
+    time window instead of every open complaint."""
 
     __tablename__ = "dedup_key"
     __table_args__ = (Index("ix_dedup_key_key_created", "key", "created_at"),)
@@ -471,6 +478,21 @@ class CalendarDay(SQLModel, table=True):
     removed_at: datetime | None = _ts()
     removed_by: str | None = Field(default=None, max_length=120)
     removal_reason: str | None = Field(default=None, sa_type=Text)
+
+
+class Open311Key(SQLModel, table=True):
+    """An API key a koordinator issued for Open311 GeoReport v2 `POST requests` (a civic app, a
+    researcher's tool). Only its SHA-256 is kept: the key is shown once, when issued."""
+
+    __tablename__ = "open311_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120)  # who holds it: the app or organisation
+    key_hash: str = Field(max_length=64, unique=True)
+    created_by: str = Field(max_length=120)
+    created_at: datetime = _created()
+    revoked_at: datetime | None = _ts()
+    last_used_at: datetime | None = _ts()
 
 
 # --- the admin's workplace (issue 18) ---------------------------------------------------------

@@ -141,7 +141,7 @@ def test_routing_learns_from_dispositions(gateway: Gateway) -> None:
             complaint.disposed_at = utcnow()
             session.add(complaint)
         session.commit()
-    assert enrich.train_router(gateway) == 30
+    assert enrich.train_router(gateway).dispositions == 30
     # No directory keyword fits; only what admins did before points at the DLH.
     _file(gateway, "+6281255550006", "Air Kali Babagan keruh dan berbusa putih lagi, Lasem")
     newest = _all(gateway)[-1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -75,7 +76,9 @@ def test_import_runs_every_row_through_the_normalizer(gateway: Gateway, csv_file
     with gateway.db.read_session() as session:
         complaints = session.scalars(select(Complaint).order_by(Complaint.received_at)).all()
         assert [c.source for c in complaints] == ["instagram", "sms", "tiktok", "whatsapp"]
-        assert complaints[0].received_at.day == 1 and complaints[0].kecamatan == "Lasem"
+        # A date without a zone is the regency's own (TIMEZONE): 1 October, Jakarta time.
+        local = complaints[0].received_at.astimezone(ZoneInfo(gateway.settings.timezone))
+        assert local.date().isoformat() == "2026-10-01" and complaints[0].kecamatan == "Lasem"
         assert all(c.category_suggestions and c.agency_suggestions for c in complaints)
         dlh = session.scalar(select(Agency.id).where(Agency.code == "DLH"))
         assert complaints[2].agency_id == dlh  # matched by name
@@ -104,3 +107,73 @@ def test_cli_prints_a_summary(
     out = capsys.readouterr().out
     assert "imported:             2" in out
     assert main(["import-csv", str(csv_file), "--text-column", "nope"]) == 2
+
+
+TWEETS = [
+    ("created_at", "text", "kategori", "opd"),
+    (
+        "Wed Aug 06 10:00:00 +0000 2025",
+        "@BupatiRembang @dpupr_rbg jalan di desa Sumbergirang Lasem rusak parah, mohon diperbaiki",
+        "Pengaduan",
+        "DPUPR",
+    ),
+    ("6 Agustus 2025 pukul 14.30", "Sampah di pasar Kragan menumpuk seminggu", "Keluhan", "DLH"),
+    ("kemarin sore", "Lampu jalan di desa Leteh mati sejak minggu lalu", "", "DPUPR"),
+]
+
+
+@pytest.fixture
+def tweets_file(tmp_path: Path) -> Path:
+    import csv
+
+    path = tmp_path / "tweets.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(TWEETS)
+    return path
+
+
+def test_dates_categories_and_handles_are_read_or_reported(
+    gateway: Gateway, tweets_file: Path
+) -> None:
+    """Issue 14 §8: Twitter's dates were replaced by today, unknown categories ignored, and
+    titles started with an @handle."""
+    _directory(gateway)
+    columns = importer.Columns(text="text", category="kategori", agency="opd", date="created_at")
+    summary = importer.import_csv(gateway, tweets_file, columns)
+    assert summary.imported == 3
+    assert summary.unknown_categories == {"Keluhan": 1}
+    assert summary.unreadable_dates == [4]  # the file's line: "kemarin sore"
+    said = "\n".join(summary.lines())
+    assert "categories not understood" in said and "'Keluhan' (1 rows)" in said
+    assert "dates not understood: 1 rows (lines 4), e.g. 'kemarin sore'" in said
+    with gateway.db.read_session() as session:
+        tweet, market, _lamp = session.scalars(select(Complaint).order_by(Complaint.id)).all()
+    assert tweet.received_at.isoformat() == "2025-08-06T10:00:00+00:00"
+    assert market.received_at.isoformat() == "2025-08-06T07:30:00+00:00"  # 14.30 WIB
+    assert not tweet.title.startswith("@") and tweet.title.startswith("Jalan")
+    assert market.category is None  # "Keluhan" is no class: left for the admin
+
+
+def test_train_router_learns_from_labelled_imports(
+    gateway: Gateway,
+    csv_file: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ "trained on 0 disposed complaint(s)" after 600 imported rows with an agency column."""
+    _directory(gateway)
+    columns = importer.Columns(text="uraian", agency="opd")
+    importer.import_csv(gateway, csv_file, columns)
+    monkeypatch.setenv("DATABASE_URL", gateway.settings.database_url)
+    monkeypatch.setenv("DATA_DIR", str(gateway.settings.data_dir))
+    model = tmp_path / "router.json"
+    assert main(["train-router", "--output", str(model)]) == 0
+    out = capsys.readouterr().out
+    # Three rows name a known agency ("Dinas Antah Berantah" is none; one row is empty).
+    assert "trained on 3 example(s): 0 disposed complaint(s), 3 labelled imported row(s)" in out
+    import json
+
+    stored = json.loads(model.read_text(encoding="utf-8"))
+    assert stored["format"] == "lapor-agency-router/2"
+    assert set(stored["classes"]) == {"DPUPR", "DINDUKCAPIL", "DLH"}

@@ -333,4 +333,6 @@ async def act(
         return again(exc.message(lang), 422)
     log.info("admin action", extra={"action": action, "user_id": principal.user_id})
     flash(request, "success", done_message(gateway, lang, action))
+    if form_text(form, "return_to") == "inbox":  # "Arsipkan" in an inbox row: back to the list
+        return RedirectResponse("/admin", 303)
     return RedirectResponse(f"/admin/complaints/{tracking_code}", 303)

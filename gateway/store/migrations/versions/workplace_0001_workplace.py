@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql
 import gateway.store.db
 
 revision: str = "workplace_0001"
-down_revision: str | None = "citizen_0001"
+down_revision: str | None = "lapor_0001"  # chained after the LAPOR! intake migration at merge
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
