@@ -195,6 +195,13 @@ class Settings(BaseSettings):
     instagram_graph_base_url: str | None = None  # empty: META_GRAPH_BASE_URL
     # Instagram allows one tag outside the window: {"answer": "HUMAN_AGENT"} (7 days).
     instagram_message_tags: dict[str, str] = Field(default_factory=dict)
+    # Which WhatsApp carries liaison notices, deadline reminders and the koordinators' digest:
+    # Twilio's (the default) or the regency's own number on Meta's WhatsApp Cloud API (then
+    # WHATSAPP_CLOUD_TEMPLATES needs "notification", "reminder" and "digest").
+    liaison_whatsapp_channel: Literal["twilio_whatsapp", "whatsapp_cloud"] = "twilio_whatsapp"
+    # Comments under the regency's posts get a short neutral public reply and a private one
+    # (gateway/bot/public_posts.py); false: they are recorded and only answered privately.
+    public_comment_replies: bool = True
 
     # --- media the channels download -------------------------------------------------------------
     phone_default_region: str = "ID"  # for numbers written without a country code
@@ -253,6 +260,12 @@ class Settings(BaseSettings):
     # the built-in simulator (backend "simulator"), served at core_base_url
     core_simulator_db: Path = Path("var/core.db")
     core_simulator_auto_answer_seconds: float | None = Field(default=None, gt=0)
+
+    # --- Open311 GeoReport v2 (/open311/v2/, docs/open311.md) ------------------------------------
+    # The jurisdiction_id clients may send (empty: one jurisdiction, the parameter is ignored).
+    open311_jurisdiction_id: str = Field(default="", max_length=200)
+    # POST requests per API key per hour (a civic app, not a flood).
+    open311_posts_per_hour: int = Field(default=60, ge=1)
 
     # --- deadlines (working days, see docs/sla.md) ----------------------------------------------
     holiday_region: str | None = "rembang"

@@ -25,6 +25,7 @@ from gateway.api.routes import (
     admin_entry,
     admin_holidays,
     admin_inbox,
+    admin_lapor,
     admin_outbox,
     admin_reports,
     admin_simulator,
@@ -33,6 +34,7 @@ from gateway.api.routes import (
     core_events,
     health,
     media,
+    open311,
     public,
     publication,
     reporter_page,
@@ -109,14 +111,16 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     app.include_router(media.router)
     app.include_router(webhooks.router)
     app.include_router(core_events.router)
+    app.include_router(open311.router)
     if demo_mode:
-        demo.DemoProviders().mount(app)
+        demo.DemoProviders(gateway.db).mount(app)
     admin_deps.install(app, settings)
     for admin_router in (
         admin_auth.router,
         admin_inbox.router,
         admin_actions.router,
         admin_entry.router,
+        admin_lapor.router,
         admin_directory.router,
         admin_outbox.router,
         admin_unreadable.router,

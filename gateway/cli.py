@@ -14,6 +14,7 @@ from sqlmodel import col
 from config.settings import Settings, SettingsError, load_settings, local_base_url
 from gateway.admin.accounts import AccountError, create_user
 from gateway.context import Gateway
+from gateway.outbox.payloads import ChannelPayload
 from gateway.store.db import Database
 from gateway.store.migrate import upgrade
 from gateway.store.models import Agency, Role
@@ -126,26 +127,31 @@ def cmd_import_csv(settings: Settings, args: argparse.Namespace) -> int:
     if not path.is_file():
         print(f"no such file: {path}", file=sys.stderr)
         return 2
-    columns = importer.Columns(
-        text=args.text_column,
-        category=args.category_column,
-        agency=args.agency_column,
-        date=args.date_column,
-        source=args.source_column,
-        location=args.location_column,
-    )
-    total = importer.count_rows(path)
-    if args.limit is not None:
-        total = min(total, args.limit)
+    given = {
+        "text": args.text_column,
+        "category": args.category_column,
+        "agency": args.agency_column,
+        "date": args.date_column,
+        "source": args.source_column,
+        "location": args.location_column,
+        "id": args.id_column,
+        "link": args.link_column,
+    }
     try:
+        # A regional system's export: its profile finds the columns not named explicitly.
+        columns = importer.columns_for(args.source, importer.header_of(path), given)
+        total = importer.count_rows(path)
+        if args.limit is not None:
+            total = min(total, args.limit)
         summary = importer.import_csv(
             _gateway(settings),
             path,
             columns,
             limit=args.limit,
             progress=importer.progress_bar(total),
+            source=args.source,
         )
-    except importer.CsvImportError as exc:
+    except (importer.CsvImportError, UnicodeDecodeError) as exc:
         print(f"cannot import: {exc}", file=sys.stderr)
         return 2
     print("\n".join(summary.lines()))
@@ -266,7 +272,7 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
             .order_by(col(OutboxItem.id))
         ).all()
     for reply in replies:
-        print(f"bot: {reply.payload.get('text', '')}")
+        print(f"bot: {ChannelPayload.from_json(reply.payload).text}")
     if not replies:
         print("(no reply: the bot is collecting your messages; send KIRIM to submit)")
     return 0
@@ -380,10 +386,45 @@ def demo_settings_for_cli(settings: Settings) -> Settings:
     return demo.demo_settings(settings)
 
 
+def cmd_open311_key(settings: Settings, args: argparse.Namespace) -> int:
+    """Issue, list or revoke the API keys of Open311 `POST requests` (a koordinator's job)."""
+    from gateway.open311 import keys
+
+    gateway = _gateway(settings)
+    if args.action == "create":
+        if not args.name:
+            print("give the name of who holds the key: open311-key create NAME", file=sys.stderr)
+            return 2
+        issued = keys.issue(gateway, " ".join(args.name), actor="cli")
+        print(f"key #{issued.id} for {issued.name} (shown once, store it now):")
+        print(issued.key)
+        return 0
+    if args.action == "revoke":
+        if not args.name or not args.name[0].isdigit():
+            print("give the key's number: open311-key revoke 3", file=sys.stderr)
+            return 2
+        done = keys.revoke(gateway, int(args.name[0]))
+        print("revoked" if done else "no such active key")
+        return 0 if done else 1
+    for row in keys.listing(gateway):
+        state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
+        used = f"last used {row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never used"
+        print(f"#{row.id}\t{row.name}\t{state}\t{used}")
+    return 0
+
+
+def importer_sources() -> list[str]:
+    from gateway.intake.importer import SOURCE_NAMES
+
+    return list(SOURCE_NAMES)
+
+
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "send-fixture": cmd_send_fixture,
     "chat": cmd_chat,
     "import-csv": cmd_import_csv,
+    "import-xlsx": cmd_import_csv,
+    "open311-key": cmd_open311_key,
     "train-router": cmd_train_router,
     "gazetteer": cmd_gazetteer,
     "migrate": cmd_migrate,
@@ -396,6 +437,17 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "report": cmd_report,
     "strip-photos": cmd_strip_photos,
 }
+
+
+# The chat channels a person can write on: `send-fixture` signs their webhooks, `chat` plays them.
+CHAT_CHANNELS = [
+    "twilio_sms",
+    "twilio_whatsapp",
+    "telegram",
+    "whatsapp_cloud",
+    "instagram",
+    "facebook",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -417,9 +469,23 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="give the demo accounts (admin, penghubung.dpupr) new passwords",
     )
-    imports = sub.add_parser("import-csv", help="import historical complaints from a CSV file")
-    imports.add_argument("file")
-    imports.add_argument("--text-column", required=True, help="the column with the complaint")
+    imports = sub.add_parser(
+        "import-csv",
+        aliases=["import-xlsx"],
+        help="import complaints from a CSV or XLSX file (a regional system's export: --source)",
+    )
+    imports.add_argument("file", help="a .csv file, or an .xlsx workbook (its first sheet)")
+    imports.add_argument(
+        "--source",
+        choices=importer_sources(),
+        help="the regional system the file was exported from (its ids and links are kept)",
+    )
+    imports.add_argument("--id-column", help="the row's id in that system (the import key)")
+    open311_key = sub.add_parser("open311-key", help="Open311 API keys: create, list, revoke")
+    open311_key.add_argument("action", choices=["create", "list", "revoke"])
+    open311_key.add_argument("name", nargs="*", help="create: who holds it; revoke: its number")
+    imports.add_argument("--link-column", help="the report's address in that system")
+    imports.add_argument("--text-column", help="the column with the complaint")
     imports.add_argument("--category-column", help="class as admins recorded it (compared)")
     imports.add_argument("--agency-column", help="agency code or name (compared, and kept)")
     imports.add_argument("--date-column", help="when it was received")
@@ -448,8 +514,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--needs-context", help="names that need a place word first, one a line (local words)"
     )
     fixture = sub.add_parser("send-fixture", help="POST a signed provider payload to the gateway")
-    fixture.add_argument("channel", choices=["twilio_sms", "twilio_whatsapp", "telegram"])
-    fixture.add_argument("file", help="e.g. tests/fixtures/twilio_whatsapp/text.form")
+    fixture.add_argument("channel", choices=CHAT_CHANNELS)
+    fixture.add_argument(
+        "file",
+        help="e.g. tests/fixtures/twilio_whatsapp/text.form, tests/fixtures/instagram/comment.json",
+    )
     fixture.add_argument("--url", help="the gateway's base URL (default PUBLIC_BASE_URL)")
     fixture.add_argument(
         "--fresh",
@@ -457,11 +526,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="give the message a new id (so it is not taken for a retry) and the time now",
     )
     fixture.add_argument("--text", help="replace the message text (a new message id too)")
-    fixture.add_argument("--from", dest="sender", help="replace the sender (E.164 or chat id)")
-    chat = sub.add_parser("chat", help="send one message to the bot and print its replies")
-    chat.add_argument(
-        "--channel", default="twilio_sms", choices=["twilio_sms", "twilio_whatsapp", "telegram"]
+    fixture.add_argument(
+        "--from", dest="sender", help="replace the sender (E.164, chat id, PSID or IGSID)"
     )
+    chat = sub.add_parser("chat", help="send one message to the bot and print its replies")
+    chat.add_argument("--channel", default="twilio_sms", choices=CHAT_CHANNELS)
     chat.add_argument("--from", dest="sender", default="+6281234567890")
     chat.add_argument("text", nargs="+")
     sub.add_parser("process-pending", help="process stored inbound messages now")

@@ -19,6 +19,8 @@ from gateway.complaints.reporter_links import ReporterLinks
 from gateway.core import sync as core_sync
 from gateway.intake import importer, manual_entry
 from gateway.intake.inbound import Processor
+from gateway.open311 import filing as open311_filing
+from gateway.open311 import keys as open311_keys
 from gateway.outbox import delivery
 from gateway.outbox import queue as outbox
 from gateway.sla import calendar_days, deadlines
@@ -39,6 +41,7 @@ def build_processors(channels: dict[str, Channel]) -> dict[str, Processor]:
     processors["webform"] = complaints.create_from_form
     processors[importer.CHANNEL] = importer.process_import
     processors[manual_entry.CHANNEL] = manual_entry.create_from_manual
+    processors[open311_keys.CHANNEL] = open311_filing.create_from_open311
     return processors
 
 

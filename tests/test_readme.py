@@ -190,3 +190,27 @@ def test_the_readme_photo_fixtures_file_complaints_with_their_photo(
                 select(Attachment).where(Attachment.complaint_id == complaint.id)
             ).all()
             assert photo.kind == "photo" and photo.source == "reporter"
+
+
+def test_the_readme_meta_fixtures_do_what_it_says(
+    environment: TestClient, db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Meta's walkthrough: the Instagram comment gets the neutral public reply and the private
+    reply with the consent question, the commenter's DMs file it; WhatsApp Cloud and Facebook
+    messages start their own conversations."""
+    block = _blocks("sh")[2]
+    assert "instagram/comment.json" in block
+    for command in _commands(block):
+        assert cli.main(command[1:]) == 0, command
+        assert capsys.readouterr().out.split()[0] == "200"
+    commenter = _replies(db, "6390012345678902")
+    assert commenter[0].startswith("Terima kasih, sudah kami terima")  # in public
+    assert "Balas YA bila setuju" in commenter[1]  # the private reply
+    assert commenter[2].startswith("Pesan diterima.")
+    assert commenter[3].startswith("Laporan Anda sudah kami terima dengan kode LPR-")
+    assert "Balas YA bila setuju" in _replies(db, "+6281234560021")[-1]  # WhatsApp Cloud
+    assert "Balas YA bila setuju" in _replies(db, "25000000000000001")[-1]  # Facebook
+    with db.read_session() as session:
+        complaint = session.scalars(select(Complaint)).one()
+    assert complaint.origin_channel == "instagram"
+    assert complaint.original_text.startswith("Pak, jalan ke Desa Sumberjo rusak parah")

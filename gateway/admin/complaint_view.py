@@ -95,7 +95,9 @@ def available_actions(principal: Principal, complaint: Complaint) -> list[str]:
         "verify": status is S.RECEIVED,
         "anonymise": status in actions.MASKABLE_STATES,
         "dispose": status is S.VERIFIED,
-        "pend": status in (S.RECEIVED, S.VERIFIED) and reachable,
+        # LAPOR!'s citizen is asked through LAPOR! (no channel here).
+        "pend": status in (S.RECEIVED, S.VERIFIED)
+        and (reachable or complaint.origin_channel == "lapor"),
         "resume": status is S.PENDING,
         "archive": workflow.can_transition(status, S.ARCHIVED),
         "return": workflow.can_transition(status, S.RETURNED),
@@ -161,6 +163,17 @@ def highlight(text: str, spans: Sequence[dict[str, Any]], labels: dict[str, str]
 class MessageView:
     row: InboundMessage
     photos: list[Attachment]
+
+    @property
+    def public(self) -> bool:
+        """A comment under the regency's post: anyone could read it (see public_posts)."""
+        return bool((self.row.extra or {}).get("public"))
+
+    @property
+    def post_link(self) -> str | None:
+        """Where the comment's post is on the platform (only a web link is shown)."""
+        link = str((self.row.extra or {}).get("permalink") or "")
+        return link if link.startswith("https://") else None
 
     @property
     def map_url(self) -> str | None:

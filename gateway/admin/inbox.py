@@ -68,7 +68,18 @@ OPEN_STATES = (
 DeadlineState = Literal["overdue", "due_soon", "ok"]
 DEADLINE_STATES: tuple[DeadlineState, ...] = ("overdue", "due_soon", "ok")
 SORTS = ("newest", "oldest", "deadline")
-CHANNELS = ("webform", "twilio_sms", "twilio_whatsapp", "telegram", "manual", "import")
+CHANNELS = (
+    "webform",
+    "twilio_sms",
+    "twilio_whatsapp",
+    "telegram",
+    "whatsapp_cloud",
+    "instagram",
+    "facebook",
+    "manual",
+    "import",
+    "lapor",
+)
 MAX_SEARCH_TERMS = 8
 
 

@@ -25,14 +25,14 @@ from sqlmodel import Session, col
 
 from channels.base import Button, MessageKind
 from config.messages import t
-from gateway.bot import additions
+from gateway.bot import additions, public_posts
 from gateway.bot.commands import Command, ParsedCommand, parse_command, parse_feedback
 from gateway.bot.reporters import identify
 from gateway.clock import utcnow
 from gateway.complaints import actions, dedup, feedback, workflow
 from gateway.complaints.create import attachments_from, file_complaint
 from gateway.complaints.tracking import normalize_code
-from gateway.outbox import recipients as notify
+from gateway.outbox.payloads import ChannelPayload
 from gateway.outbox.queue import OutboxMessage
 from gateway.store.models import (
     Complaint,
@@ -40,6 +40,7 @@ from gateway.store.models import (
     InboundMessage,
     InboundStatus,
     Reporter,
+    ReporterIdentity,
     Status,
 )
 from normalizer.language import guess_language
@@ -133,20 +134,34 @@ class Turn:
                 channel=conversation.channel,
                 recipient=conversation.address,
                 complaint_id=conversation.active_complaint_id,
-                payload=notify.message_payload(
+                payload=ChannelPayload(
                     text,
                     kind=kind,
                     language=self.lang,
                     buttons=buttons,
                     request_location=request_location,
                     template_variables={"text": text},
-                    last_inbound_at=self.now if self.row else conversation.last_message_at,
+                    last_inbound_at=self.window_opened_at(),
                 ),
             )
         )
 
     def move(self, state: State) -> None:
         self.conversation.state = state.value
+
+    def window_opened_at(self) -> datetime | None:
+        """When the person last wrote to us directly, which opens the provider's messaging
+        window (WhatsApp, Messenger, Instagram: 24 hours). A public comment opens none, so the
+        idle sweep after one must not take the comment's time for it."""
+        if self.row is not None and not public_posts.is_public(self.row):
+            return self.now
+        conversation = self.conversation
+        identity = self.session.execute(
+            select(col(ReporterIdentity.last_inbound_at))
+            .where(col(ReporterIdentity.channel) == conversation.channel)
+            .where(col(ReporterIdentity.address) == conversation.address)
+        ).first()
+        return identity[0] if identity is not None else conversation.last_message_at
 
 
 # --- the draft --------------------------------------------------------------------------------
@@ -848,8 +863,16 @@ def classify(row: InboundMessage, parsed: ParsedCommand | None) -> Input:
 
 
 def handle_message(gateway: Conversing, session: Session, row: InboundMessage) -> None:
-    """The chat channels' processor: one inbound message through the conversation."""
+    """The chat channels' processor: one inbound message through the conversation. A public
+    comment (gateway/bot/public_posts.py) is answered privately, with only a neutral word in
+    public, or recorded and left alone when it asks nothing."""
     now = utcnow()
+    public = public_posts.is_public(row)
+    if public and not public_posts.worth_answering(row.text):
+        row.status = InboundStatus.IGNORED.value
+        row.last_error = "public comment with nothing to act on: recorded, not answered"
+        session.add(row)
+        return
     reporter, _identity = identify(
         session,
         row.channel,
@@ -858,6 +881,7 @@ def handle_message(gateway: Conversing, session: Session, row: InboundMessage) -
         display_name=row.sender_name,
         phone=row.contact_phone or _phone_of(row),
         language=None,
+        opens_window=not public,
     )
     conversation = _conversation(session, row.channel, row.sender, reporter, now)
     row.conversation_id = conversation.id
@@ -887,6 +911,10 @@ def handle_message(gateway: Conversing, session: Session, row: InboundMessage) -
             state = State.IDLE  # consented on another channel
             turn.move(state)
         STATES[state][classify(row, parsed)](turn)
+    if public:
+        turn.replies = public_posts.replies_to_comment(
+            gateway, row, turn.replies, language=turn.lang
+        )
     conversation.last_message_at = now
     conversation.updated_at = now
     session.add(conversation)

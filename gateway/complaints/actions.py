@@ -39,6 +39,7 @@ from gateway.complaints import lifecycle, workflow
 from gateway.core import sync as core_sync
 from gateway.outbox import queue as outbox
 from gateway.outbox import recipients as notify
+from gateway.outbox.payloads import CorePayload
 from gateway.outbox.queue import OutboxMessage
 from gateway.store.files import StoredFile
 from gateway.store.models import (
@@ -199,6 +200,11 @@ def verify(
         changes=changes,
         public=True,
         notice=lifecycle.Notice(S.VERIFIED),
+        messages=lambda event_id: [
+            core_sync.sop_message(
+                session, complaint, core_sync.CORE_VERIFY, event_id, CorePayload()
+            )
+        ],
         now=now,
     )
 
@@ -251,12 +257,23 @@ def dispose(
     _require_state(complaint, {S.VERIFIED}, "dispose")
     agency = _agency(session, agency_id)
 
-    def consequences(event_id: int) -> list[OutboxMessage]:
-        # The case goes to the core once, from its primary complaint (followers never do).
-        core_sync.enqueue_submit(session, complaint)
-        return _liaison_notices(
-            gateway, session, complaint, agency, "notify.liaison_disposed", event_id
+    def consequences(event_id: int) -> list[OutboxMessage | None]:
+        notices: list[OutboxMessage | None] = list(
+            _liaison_notices(
+                gateway, session, complaint, agency, "notify.liaison_disposed", event_id
+            )
         )
+        if core_sync.lapor_record(session, complaint) is not None:
+            # The case already has its record in LAPOR! (it was filed there): the disposition
+            # goes to that record, and the case is never filed a second time.
+            payload = CorePayload(_optional(note, MAX_TEXT) or "", agency_code=agency.code)
+            notices.append(
+                core_sync.sop_message(session, complaint, core_sync.CORE_DISPOSE, event_id, payload)
+            )
+        else:
+            # The case goes to the core once, from its primary complaint (followers never do).
+            core_sync.enqueue_submit(session, complaint)
+        return notices
 
     return lifecycle.step(
         gateway,
@@ -306,10 +323,21 @@ def redispose(
             *_liaison_notices(
                 gateway, session, complaint, agency, "notify.liaison_redisposed", event_id
             ),
-            core_sync.redispose_message(complaint, event_id),
+            _redispose_message(session, complaint, agency, reason, event_id),
         ],
         now=now,
     )
+
+
+def _redispose_message(
+    session: Session, complaint: Complaint, agency: Agency, reason: str, event_id: int
+) -> OutboxMessage | None:
+    """A LAPOR! record is disposed again, once per key (`core_dispose`); the gateway's own
+    report is moved with the keyless re-disposition (`core_redispose`)."""
+    if core_sync.lapor_record(session, complaint) is not None:
+        payload = CorePayload(reason.strip(), agency_code=agency.code)
+        return core_sync.sop_message(session, complaint, core_sync.CORE_DISPOSE, event_id, payload)
+    return core_sync.redispose_message(complaint, event_id)
 
 
 def _liaison_notices(
@@ -327,6 +355,7 @@ def _liaison_notices(
         text_key,
         event_key=f"disposed:{event_id}",
         base_url=gateway.settings.public_base_url,
+        channel=gateway.settings.liaison_whatsapp_channel,
         deadline=deadline_text(gateway, complaint),
     )
 
@@ -345,11 +374,29 @@ def pend(
     now = now or utcnow()
     lifecycle.require_case(session, complaint, "pend")
     question = _required(question, "question_required", min_chars=5)
-    if not complaint.reply_channel or not complaint.reply_address:
+    through_lapor = complaint.origin_channel == core_sync.LAPOR_CHANNEL and bool(
+        core_sync.lapor_record(session, complaint)
+    )
+    if not through_lapor and (not complaint.reply_channel or not complaint.reply_address):
         raise ActionInvalid("no_reply_channel")
     text = t(
         complaint.language, "reporter.question", code=complaint.tracking_code, question=question
     )
+
+    def ask(event_id: int) -> list[OutboxMessage | None]:
+        if through_lapor:
+            # LAPOR!'s citizen has no channel here: the question goes to them through LAPOR!,
+            # whose reply comes back as a `reporter_reply` event (gateway/core/sync.py).
+            payload = CorePayload(question)
+            return [
+                core_sync.sop_message(session, complaint, core_sync.CORE_ASK, event_id, payload)
+            ]
+        return [
+            notify.to_reporter(
+                session, complaint, text, event_key=f"pending:{event_id}", kind="question"
+            )
+        ]
+
     return lifecycle.step(
         gateway,
         session,
@@ -359,11 +406,7 @@ def pend(
         action="pending",
         note=question,
         public=True,
-        messages=lambda event_id: [
-            notify.to_reporter(
-                session, complaint, text, event_key=f"pending:{event_id}", kind="question"
-            )
-        ],
+        messages=ask,
         now=now,
     )
 
@@ -447,6 +490,7 @@ def _close_with_reason(
     now = now or utcnow()
     lifecycle.require_case(session, complaint, action)
     reason = _required(reason, "reason_required")
+    kind = core_sync.CORE_ARCHIVE if to is S.ARCHIVED else core_sync.CORE_RETURN
     return lifecycle.step(
         gateway,
         session,
@@ -457,6 +501,10 @@ def _close_with_reason(
         note=reason,
         public=True,
         notice=lifecycle.Notice(to, reason=reason),
+        # A case with a LAPOR! record is archived or returned to LAPOR!'s national admin there.
+        messages=lambda event_id: [
+            core_sync.sop_message(session, complaint, kind, event_id, CorePayload(reason))
+        ],
         now=now,
     )
 
@@ -578,7 +626,16 @@ def uncluster(
     """
     if not lifecycle.is_follower(complaint):
         raise NotAllowed(complaint, "uncluster")
-    return lifecycle.leave(gateway, session, complaint, actor=actor, now=now)
+    case = lifecycle.case_of(session, complaint)
+    event = lifecycle.leave(gateway, session, complaint, actor=actor, now=now)
+    if Status(case.status) in (S.DISPOSED, S.IN_PROGRESS, S.ANSWERED) and not core_sync.in_core(
+        session, core_sync.core_owner(session, case)
+    ):
+        # The case was disposed while a LAPOR! report that joined it stood for it in the core;
+        # that report has its own life again, so the case gets its own record now.
+        session.flush()
+        core_sync.enqueue_submit(session, case)
+    return event
 
 
 def reply(

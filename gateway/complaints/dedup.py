@@ -224,7 +224,8 @@ def fold(gateway: CaseParts, session: Session, complaint: Complaint, now: dateti
     if match.decision == SAME_REPORTER_DUPLICATE and gateway.settings.dedup_auto_merge:
         target = session.get(Complaint, other.merged_into_id) if other.merged_into_id else other
         target = target or other
-        workflow.transition(
+        lifecycle.step_own(
+            gateway,
             session,
             complaint,
             Status.MERGED,

@@ -24,6 +24,7 @@ from sqlmodel import Session, col
 
 from config.messages import t
 from gateway.complaints import disclosure, lifecycle
+from gateway.outbox.payloads import ChannelPayload
 from gateway.store.models import (
     Agency,
     Complaint,
@@ -176,7 +177,9 @@ def lookup(session: Session, code: str, lang: str) -> PublicStatus | None:
         history=history,
         replies=[
             HistoryEntry(
-                r.sent_at or r.created_at, "", disclosure.public_text(r.payload.get("text"))
+                r.sent_at or r.created_at,
+                "",
+                disclosure.public_text(ChannelPayload.from_json(r.payload).text),
             )
             for r in replies
         ],

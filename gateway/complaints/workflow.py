@@ -98,6 +98,15 @@ def can_transition(current: str, to: Status) -> bool:
     return to in TRANSITIONS[Status(current)]
 
 
+def _reopened_by_lapor(complaint: Complaint, to: Status) -> bool:
+    """The one edge outside the table: a report filed in SP4N-LAPOR! and returned to LAPOR!'s
+    national admin ("bukan wewenang") that the national admin disposes back to the regency is
+    open again (gateway/core/sync.py). A gateway complaint once returned stays returned."""
+    return (
+        complaint.origin_channel == "lapor" and complaint.status == S.RETURNED and to is S.RECEIVED
+    )
+
+
 def allowed_targets(current: str) -> frozenset[Status]:
     return TRANSITIONS[Status(current)]
 
@@ -122,7 +131,7 @@ def transition(
     now: datetime | None = None,
 ) -> ComplaintEvent:
     """Move the complaint to `to`, apply `changes`, write the audit event and outbox rows."""
-    if not can_transition(complaint.status, to):
+    if not (can_transition(complaint.status, to) or _reopened_by_lapor(complaint, to)):
         raise TransitionError(complaint, to)
     now = now or utcnow()
     from_status = complaint.status

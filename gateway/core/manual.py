@@ -24,10 +24,11 @@ from gateway.complaints import lifecycle, workflow
 from gateway.complaints.actions import ActionInvalid, NotAllowed
 from gateway.core import sync as core_sync
 from gateway.outbox import queue as outbox
+from gateway.outbox.payloads import CorePayload
 from gateway.store.models import Complaint, OutboxItem, OutboxStatus, Status
 
 if TYPE_CHECKING:
-    from gateway.parts import CaseParts
+    from gateway.parts import CaseParts, Filing
 
 NOT_FOR_CORE = frozenset({Status.ARCHIVED, Status.RETURNED, Status.MERGED})
 # The rows an admin pastes into LAPOR! by hand (the submission has its own form: the id typed back).
@@ -110,9 +111,10 @@ def followup_task(
     return client.followup_task(
         kind,
         owner.core_ref if owner else None,
-        str(item.payload.get("text", "")),
+        CorePayload.from_json(item.payload).text,
         core_sync.followup_attachments(gateway, session, item),
         item.idempotency_key,
+        agency_code=CorePayload.from_json(item.payload).agency_code,
     )
 
 
@@ -147,7 +149,11 @@ def record_pasted(
     row.updated_at = utcnow()
     session.add(row)
     workflow.record(
-        session, owner, actor=actor, action="core_pasted", note=row.payload.get("text") or None
+        session,
+        owner,
+        actor=actor,
+        action="core_pasted",
+        note=CorePayload.from_json(row.payload).text or None,
     )
 
 
@@ -164,7 +170,7 @@ def resend(
 
 
 def record_answer(
-    gateway: CaseParts,
+    gateway: Filing,  # the core's events may file a LAPOR! report, so filing is in reach
     session: Session,
     complaint: Complaint,
     *,

@@ -19,6 +19,7 @@ from forwarder.status_map import to_internal
 from gateway.admin.sessions import Principal
 from gateway.core import manual as core_manual
 from gateway.core import sync as core_sync
+from gateway.outbox.payloads import CorePayload
 from gateway.store.models import (
     Attachment,
     AttachmentStatus,
@@ -114,7 +115,7 @@ def build(
 
 
 def _photos(session: Session, item: OutboxItem) -> list[Attachment]:
-    ids = [int(i) for i in item.payload.get("attachment_ids", [])]
+    ids = list(CorePayload.from_json(item.payload).attachment_ids)
     if not ids:
         return []
     return list(

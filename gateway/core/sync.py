@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -41,7 +41,10 @@ from forwarder.base import (
     CoreRejected,
     CoreReport,
     CoreUnavailable,
+    Followup,
     FollowupKind,
+    IncomingReport,
+    UnreadableReport,
 )
 from forwarder.manual import ManualSubmissionRequired
 from forwarder.registry import build_core_client
@@ -49,6 +52,7 @@ from forwarder.status_map import to_internal
 from gateway.clock import as_utc, utcnow
 from gateway.complaints import disclosure, lifecycle, workflow
 from gateway.outbox import queue as outbox
+from gateway.outbox.payloads import CorePayload
 from gateway.outbox.queue import Delivered, OutboxMessage
 from gateway.store.models import (
     Agency,
@@ -63,7 +67,7 @@ from gateway.store.models import (
 )
 
 if TYPE_CHECKING:
-    from gateway.parts import CaseParts
+    from gateway.parts import CaseParts, Filing
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +77,26 @@ CORE_REDISPOSE = "core_redispose"
 CORE_PROGRESS = "core_progress"
 CORE_ANSWER = "core_answer"
 CORE_CLOSE = "core_close"
-# The agency's side of a filed report, by outbox kind.
+# The regency admin's SOP actions on a report that started in LAPOR! (gateway/core/intake.py).
+CORE_VERIFY = "core_verify"
+CORE_DISPOSE = "core_dispose"
+CORE_RETURN = "core_return"
+CORE_ARCHIVE = "core_archive"
+CORE_ASK = "core_ask"
+# The agency's side of a filed report, and the admin's SOP actions on a LAPOR! report, by
+# outbox kind: each sent with `CoreClient.follow_up`.
 FOLLOWUPS: dict[str, FollowupKind] = {
     CORE_PROGRESS: FollowupKind.PROGRESS,
     CORE_ANSWER: FollowupKind.ANSWER,
     CORE_CLOSE: FollowupKind.CLOSE,
+    CORE_VERIFY: FollowupKind.VERIFY,
+    CORE_DISPOSE: FollowupKind.DISPOSE,
+    CORE_RETURN: FollowupKind.RETURN,
+    CORE_ARCHIVE: FollowupKind.ARCHIVE,
+    CORE_ASK: FollowupKind.ASK,
 }
+# The channel of complaints filed in SP4N-LAPOR! itself.
+LAPOR_CHANNEL = "lapor"
 # A follow-up waits for the rows of these kinds queued before it for the same report.
 ORDERED_KINDS = (CORE_SUBMIT, CORE_REDISPOSE, *FOLLOWUPS)
 # Every outbox kind that talks to the core (the complaint page shows them).
@@ -215,12 +233,10 @@ class CoreSubmitHandler(CoreHandlers, outbox.BaseHandler):
 
 class CoreFeedbackHandler(CoreHandlers, outbox.BaseHandler):
     async def deliver(self, item) -> Delivered:
-        payload = item.payload
+        payload = CorePayload.from_json(item.payload)
         try:
             async with self.client() as core:
-                await core.send_feedback(
-                    payload["core_id"], payload.get("text", ""), payload.get("rating")
-                )
+                await core.send_feedback(payload.core_id or "", payload.text, payload.rating)
         except CoreUnavailable as exc:
             return Delivered(ok=False, retryable=True, error=str(exc))
         except CoreRejected as exc:
@@ -260,7 +276,9 @@ class CoreRedisposeHandler(CoreHandlers, outbox.BaseHandler):
             return Delivered(ok=False, retryable=True, error="not yet filed in the core")
         try:
             async with self.client() as core:
-                await core.redispose(core_ref, agency_code, item.payload.get("reason", ""))
+                await core.redispose(
+                    core_ref, agency_code, CorePayload.from_json(item.payload).reason
+                )
         except CoreUnavailable as exc:
             return Delivered(ok=False, retryable=True, error=str(exc))
         except CoreRejected as exc:
@@ -311,6 +329,11 @@ def _in_core(session: Session, complaint: Complaint) -> bool:
     return session.scalar(query) is not None
 
 
+def in_core(session: Session, complaint: Complaint) -> bool:
+    """Filed in the core, or queued to be."""
+    return _in_core(session, complaint)
+
+
 def core_owner(session: Session, complaint: Complaint) -> Complaint:
     """The complaint whose report stands for this case in the core: the complaint itself when
     it is filed (or queued to be), else the complaint it was merged into or the primary of its
@@ -330,11 +353,64 @@ def core_owner(session: Session, complaint: Complaint) -> Complaint:
         if _in_core(session, other):
             return other
         queue += [other.merged_into_id, other.cluster_id]
-    return complaint
+    # A report filed in LAPOR! that joined the case (it follows the case's primary, or an admin
+    # merged it in): its record is the case's one record in the core, so the case is never
+    # filed a second time.
+    member = session.scalar(
+        select(Complaint)
+        .where(col(Complaint.cluster_id).in_(seen))
+        .where(col(Complaint.core_ref).is_not(None))
+        .where(
+            or_(
+                col(Complaint.status) != Status.MERGED.value,
+                col(Complaint.origin_channel) == LAPOR_CHANNEL,
+            )
+        )
+        .order_by(col(Complaint.id))
+        .limit(1)
+    )
+    return member if member is not None else complaint
+
+
+def lapor_record(session: Session, complaint: Complaint) -> Complaint | None:
+    """The complaint filed in SP4N-LAPOR! itself whose record stands for this case in the core
+    (the case started in LAPOR!, or a LAPOR! report joined it), else None: the admin's SOP
+    actions then go to LAPOR! as follow-ups instead of a submission."""
+    owner = core_owner(session, complaint)
+    if owner.origin_channel == LAPOR_CHANNEL and owner.core_ref:
+        return owner
+    return None
+
+
+def sop_message(
+    session: Session,
+    complaint: Complaint,
+    kind: str,
+    event_id: int,
+    payload: CorePayload,
+) -> OutboxMessage | None:
+    """An admin's SOP action (`core_verify`, `core_dispose`, `core_return`, `core_archive`,
+    `core_ask`) for the LAPOR! record of the case, once per event; None when the case has no
+    LAPOR! record (the gateway's own reports are verified and disposed before filing)."""
+    if kind not in FOLLOWUPS or FOLLOWUPS[kind] in (
+        FollowupKind.PROGRESS,
+        FollowupKind.ANSWER,
+        FollowupKind.CLOSE,
+    ):
+        raise ValueError(f"not an SOP action: {kind!r}")
+    owner = lapor_record(session, complaint)
+    if owner is None:
+        return None
+    return OutboxMessage(
+        kind=kind,
+        key=f"{owner.tracking_code}:{kind}:{event_id}",
+        complaint_id=owner.id,
+        payload=payload,
+    )
 
 
 def _followup_message(
-    session: Session, complaint: Complaint, kind: str, key: str, payload: dict[str, object]
+    session: Session, complaint: Complaint, kind: str, key: str, payload: CorePayload
 ) -> OutboxMessage | None:
     owner = core_owner(session, complaint)
     if not _in_core(session, owner):
@@ -351,7 +427,7 @@ def progress_message(session: Session, complaint: Complaint, event_id: int) -> O
     """ "Sedang diproses" for the core, once per event (a liaison officer acknowledged)."""
     agency = session.get(Agency, complaint.agency_id) if complaint.agency_id else None
     text = t(CORE_LANGUAGE, "core_followup.progress", agency=agency.name if agency else "instansi")
-    return _followup_message(session, complaint, CORE_PROGRESS, str(event_id), {"text": text})
+    return _followup_message(session, complaint, CORE_PROGRESS, str(event_id), CorePayload(text))
 
 
 def answer_message(
@@ -363,10 +439,7 @@ def answer_message(
 ) -> OutboxMessage | None:
     """The agency's answer for the core with its proof photos (stored attachments, sent as
     signed links built at delivery), once per event."""
-    payload: dict[str, object] = {
-        "text": text,
-        "attachment_ids": [a.id for a in attachments if a.id is not None],
-    }
+    payload = CorePayload(text, attachment_ids=tuple(a.id for a in attachments if a.id is not None))
     return _followup_message(session, complaint, CORE_ANSWER, str(event_id), payload)
 
 
@@ -384,7 +457,7 @@ def close_message(
         days=gateway.sla_policy.feedback_working_days,
     )
     return _followup_message(
-        session, complaint, CORE_CLOSE, "case", {"text": text, "reason": reason}
+        session, complaint, CORE_CLOSE, "case", CorePayload(text, reason=reason)
     )
 
 
@@ -392,7 +465,7 @@ def followup_attachments(
     gateway: CaseParts, session: Session, item: OutboxItem
 ) -> tuple[disclosure.CoreAttachment, ...]:
     """The row's photos as the core fetches them: signed, expiring links, fresh each time."""
-    ids = [int(i) for i in item.payload.get("attachment_ids", [])]
+    ids = list(CorePayload.from_json(item.payload).attachment_ids)
     if not ids:
         return ()
     rows = session.scalars(
@@ -463,6 +536,7 @@ class _Followup:
     attachments: tuple[disclosure.CoreAttachment, ...]
     blocker: str | None  # what it waits for ("core_submit #12"), None when free to go
     blocker_in_flight: bool  # being delivered right now (by a live dispatcher)
+    agency_code: str | None = None  # a disposition's agency
 
 
 class CoreFollowupHandler(CoreHandlers, outbox.BaseHandler):
@@ -486,10 +560,11 @@ class CoreFollowupHandler(CoreHandlers, outbox.BaseHandler):
             return _Followup(
                 kind=FOLLOWUPS[item.kind],
                 core_ref=complaint.core_ref,
-                text=str(item.payload.get("text", "")),
+                text=CorePayload.from_json(item.payload).text,
                 attachments=followup_attachments(self.gateway, session, item),
                 blocker=f"{blocker.kind} #{blocker.id}" if blocker is not None else None,
                 blocker_in_flight=in_flight,
+                agency_code=CorePayload.from_json(item.payload).agency_code,
             )
 
     async def _ready(self, item: OutboxItem) -> _Followup | Delivered:
@@ -526,7 +601,16 @@ class CoreFollowupHandler(CoreHandlers, outbox.BaseHandler):
                     found = await core.find_followup(core_id, key)
                     if found is not None:
                         return _receipt_delivered(found)
-                receipt = await _send_followup(core, ready, core_id, key)
+                receipt = await core.follow_up(
+                    Followup(
+                        kind=ready.kind,
+                        core_id=core_id,
+                        idempotency_key=key,
+                        text=ready.text,
+                        agency_code=ready.agency_code,
+                        attachments=ready.attachments,
+                    )
+                )
         except ManualSubmissionRequired as exc:
             return Delivered(ok=True, details={"manual": exc.task.text})
         except CoreUnavailable as exc:
@@ -570,16 +654,6 @@ class CoreFollowupHandler(CoreHandlers, outbox.BaseHandler):
             )
 
 
-async def _send_followup(
-    core: CoreClient, followup: _Followup, core_id: str, key: str
-) -> CoreReceipt:
-    if followup.kind is FollowupKind.PROGRESS:
-        return await core.progress(core_id, followup.text, key)
-    if followup.kind is FollowupKind.ANSWER:
-        return await core.answer(core_id, followup.text, followup.attachments, key)
-    return await core.close(core_id, followup.text, key)
-
-
 def _receipt_delivered(receipt: CoreReceipt) -> Delivered:
     return Delivered(
         ok=True, provider_message_id=receipt.receipt_id, details={"status": receipt.status}
@@ -605,12 +679,23 @@ def own_followup(session: Session, complaint: Complaint, event: CoreEvent) -> Ou
         CoreEventKind.ANSWER: CORE_ANSWER,
         CoreEventKind.CLOSED: CORE_CLOSE,
         CoreEventKind.STATUS: CORE_PROGRESS,
+        CoreEventKind.DISPOSITION: CORE_DISPOSE,
     }
     kind = kinds.get(event.kind)
+    if event.kind is CoreEventKind.STATUS:
+        # The admin's SOP actions show as status events: the status says which one it was.
+        kind = _SOP_BY_STATUS.get(_mapped(event.status), kind)  # type: ignore[arg-type]
     for row in rows:
         if row.kind != kind:
             continue
-        if kind == CORE_ANSWER and _words(row.payload.get("text")) != _words(event.text):
+        if kind == CORE_DISPOSE and event.agency_code not in (
+            None,
+            CorePayload.from_json(row.payload).agency_code,
+        ):
+            continue
+        if kind == CORE_ANSWER and _words(CorePayload.from_json(row.payload).text) != _words(
+            event.text
+        ):
             continue
         if kind == CORE_PROGRESS and (
             _mapped(event.status) is not Status.IN_PROGRESS
@@ -619,6 +704,15 @@ def own_followup(session: Session, complaint: Complaint, event: CoreEvent) -> Ou
             continue
         return row
     return None
+
+
+# A status event the core wrote for one of the admin's SOP actions, by the status it reached.
+_SOP_BY_STATUS = {
+    Status.VERIFIED: CORE_VERIFY,
+    Status.PENDING: CORE_ASK,
+    Status.RETURNED: CORE_RETURN,
+    Status.ARCHIVED: CORE_ARCHIVE,
+}
 
 
 def _words(text: object) -> str:
@@ -634,20 +728,16 @@ def feedback_message(
         kind=CORE_FEEDBACK,
         key=f"{complaint.tracking_code}:feedback:{key}",
         complaint_id=complaint.id,
-        payload={
-            "core_id": complaint.core_ref,
-            "text": disclosure.feedback_text(text),
-            "rating": rating,
-        },
+        payload=CorePayload(
+            disclosure.feedback_text(text), core_id=complaint.core_ref, rating=rating
+        ),
     )
 
 
 # --- events from the core ---------------------------------------------------------------------
 
 
-def apply_event(
-    gateway: CaseParts, event: CoreEvent, source: str, now: datetime | None = None
-) -> str:
+def apply_event(gateway: Filing, event: CoreEvent, source: str, now: datetime | None = None) -> str:
     """Apply one core event in its own transaction; returns what happened (for the log)."""
     with gateway.db.session() as session:
         outcome = apply_event_in(gateway, session, event, source, now)
@@ -662,7 +752,7 @@ def apply_event(
 
 
 def apply_event_in(
-    gateway: CaseParts, session: Session, event: CoreEvent, source: str, now: datetime | None = None
+    gateway: Filing, session: Session, event: CoreEvent, source: str, now: datetime | None = None
 ) -> str:
     """Apply one core event inside the caller's transaction (polled, pushed, or typed in by an
     admin with the manual backend), recording it in the event log."""
@@ -671,9 +761,18 @@ def apply_event_in(
         select(col(CoreEventLog.id)).where(col(CoreEventLog.event_id) == event.event_id)
     ):
         return "duplicate"
-    complaint = session.scalar(select(Complaint).where(col(Complaint.core_ref) == event.core_id))
+    incoming = None
+    if event.kind is CoreEventKind.INCOMING:
+        incoming = _incoming(gateway, session, event, source, now)
+    complaint = session.scalar(
+        select(Complaint)
+        .where(col(Complaint.core_ref) == event.core_id)
+        .order_by(col(Complaint.id))
+    )
     own = own_followup(session, complaint, event) if complaint is not None else None
-    if complaint is None:
+    if incoming is not None:
+        outcome = incoming
+    elif complaint is None:
         outcome = "unknown report"
     elif own is not None:
         # Our own follow-up as the core recorded it: note the core's status, tell nobody.
@@ -698,11 +797,34 @@ def apply_event_in(
     return outcome
 
 
+def _incoming(
+    gateway: Filing, session: Session, event: CoreEvent, source: str, now: datetime
+) -> str:
+    """A report filed in LAPOR! reached the regency: it joins the inbox (or, unreadable, is kept
+    raw); without the report in the event the poll of the intake brings it."""
+    from gateway.core import intake
+
+    report = event.report
+    if isinstance(report, IncomingReport):
+        return f"lapor {intake.take_lapor_report(gateway, session, report, source, now).outcome}"
+    if isinstance(report, UnreadableReport):
+        return f"lapor {intake.keep_unreadable(session, report, now).outcome}"
+    return "incoming without report: the intake poll brings it"
+
+
 def _apply(
     gateway: CaseParts, session: Session, complaint: Complaint, event: CoreEvent, now: datetime
 ) -> str:
     if event.status:
         complaint.core_status = event.status[:60]
+    if lifecycle.is_follower(complaint) and core_owner(session, complaint) is complaint:
+        # A report filed in LAPOR! that joined another complaint's case: its record is the
+        # case's record in the core, so what LAPOR! says about it is about the case.
+        case = lifecycle.case_of(session, complaint)
+        case.core_status = complaint.core_status
+        complaint = case
+    if event.kind is CoreEventKind.REPORTER_REPLY:
+        return _reporter_reply(gateway, session, complaint, event, now)
     if lifecycle.is_follower(complaint):
         # Only a case's primary is filed; a follower with a report of its own predates the
         # one-case rule. Keep what the core said; the case moves at its primary.
@@ -714,6 +836,24 @@ def _apply(
     if event.kind is CoreEventKind.ANSWER:
         return _answer(gateway, session, complaint, event, now)
     target = Status.CLOSED if event.kind is CoreEventKind.CLOSED else _mapped(event.status)
+    if (
+        target is Status.RECEIVED
+        and current is Status.RETURNED
+        and event.kind is CoreEventKind.DISPOSITION
+    ):
+        # LAPOR!'s national admin sent a returned report back to the regency: it is open again.
+        lifecycle.step(
+            gateway,
+            session,
+            complaint,
+            Status.RECEIVED,
+            actor="core",
+            action="reopened_by_lapor",
+            note=event.text,
+            public=True,
+            now=now,
+        )
+        return "returned -> received"
     if target is None:
         workflow.record(session, complaint, actor="core", action="core_status", note=event.status)
         return f"recorded status {event.status!r}"
@@ -736,6 +876,47 @@ def _apply(
         now=now,
     )
     return f"{current.value} -> {target.value}"
+
+
+def _reporter_reply(
+    gateway: CaseParts, session: Session, complaint: Complaint, event: CoreEvent, now: datetime
+) -> str:
+    """The reporter answered, through LAPOR!, the question the admin asked there: their words
+    (and photos, fetched like any) join the complaint, and a pending case goes back to where it
+    was — the same path as a reporter answering on their own channel."""
+    for attachment in event.attachments:
+        session.add(
+            Attachment(
+                complaint_id=complaint.id,
+                source="reporter",
+                kind="photo" if attachment.content_type.startswith("image/") else "document",
+                content_type=attachment.content_type or None,
+                original_url=attachment.url[:2000],
+                original_name=(attachment.filename or "")[:255] or None,
+                status=AttachmentStatus.PENDING,
+            )
+        )
+    text = (event.text or "").strip()
+    if Status(complaint.status) is Status.PENDING:
+        # As `actions.resume_from_pending` for a reporter: back to where it was pended from.
+        back = Status(complaint.status_before_pending or Status.RECEIVED.value)
+        lifecycle.step(
+            gateway,
+            session,
+            complaint,
+            back,
+            actor="reporter",
+            action="resumed",
+            changes={"status_before_pending": None},
+            note=text or None,
+            public=True,
+            now=now,
+        )
+        return "pending -> " + complaint.status
+    workflow.record(
+        session, complaint, actor="reporter", action="reporter_reply", note=text, now=now
+    )
+    return f"reply recorded in {complaint.status}"
 
 
 def _mapped(status: str | None) -> Status | None:
@@ -820,7 +1001,7 @@ def _save_cursor(gateway: CaseParts, cursor: str | None) -> None:
         session.commit()
 
 
-async def poll(gateway: CaseParts, max_pages: int = 20) -> int:
+async def poll(gateway: Filing, max_pages: int = 20) -> int:
     """Take the core's events since the stored cursor; the cursor moves only after a page is
     applied, so a crash mid-page replays it (harmless: events are idempotent)."""
     if gateway.settings.core_backend == "manual":

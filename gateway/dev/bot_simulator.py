@@ -1,5 +1,6 @@
-"""The bot simulator for admins (`/admin/simulator`): send a message as if from SMS, WhatsApp
-or Telegram and read the bot's replies, with no provider account.
+"""The bot simulator for admins (`/admin/simulator`): send a message as if from SMS, WhatsApp,
+Telegram, WhatsApp Cloud, Instagram or Facebook — on the last two also as a public comment under
+a post (gateway/bot/public_posts.py) — and read the bot's replies, with no provider account.
 
 A simulated sender's address starts with `sim:`; such messages go through intake and the
 conversation exactly like real ones, and the replies are real outbox rows, but delivery marks
@@ -22,10 +23,13 @@ from channels.base import Location
 from gateway.clock import utcnow
 from gateway.context import Gateway
 from gateway.intake import inbound as intake
+from gateway.outbox.payloads import ChannelPayload
 from gateway.store.models import InboundMessage, OutboxItem
 
 PREFIX = "sim:"
-CHANNELS = ("twilio_sms", "twilio_whatsapp", "telegram")
+CHANNELS = ("twilio_sms", "twilio_whatsapp", "telegram", "whatsapp_cloud", "instagram", "facebook")
+# Where a citizen can also write in public, under the regency's posts.
+COMMENT_CHANNELS = ("instagram", "facebook")
 _NAME = re.compile(r"[^0-9A-Za-z+_.-]")
 
 
@@ -41,6 +45,7 @@ class Line:
     from_bot: bool
     text: str
     buttons: tuple[str, ...] = ()
+    reply_mode: str = "direct"  # a bot's reply: direct, public (under a comment), private_reply
 
 
 def send(
@@ -52,13 +57,18 @@ def send(
     latitude: float | None = None,
     longitude: float | None = None,
     button: str | None = None,
+    comment: bool = False,
 ) -> None:
+    """One message from the simulated citizen; `comment`: a public comment under a post
+    (Instagram, Facebook only), answered as a real one would be."""
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
     location = Location(latitude, longitude, None) if latitude is not None else None
+    public = comment and channel in COMMENT_CHANNELS
+    external_id = f"sim-{uuid.uuid4().hex}"
     message = Message(
         channel=channel,
-        external_id=f"sim-{uuid.uuid4().hex}",
+        external_id=external_id,
         sender=sender,
         sender_name="Simulasi",
         received_at=utcnow(),
@@ -66,6 +76,8 @@ def send(
         location=location,
         button_payload=button,
         extra={"simulated": "1"},
+        public=public,
+        thread_ref=external_id if public else None,
     )
     accepted = intake.accept(gateway.db, message, raw_content_type="simulator")
     intake.process(gateway, accepted.inbound_id)
@@ -92,8 +104,9 @@ def transcript(gateway: Gateway, channel: str, sender: str, limit: int = 100) ->
         Line(
             row.created_at,
             True,
-            row.payload.get("text", ""),
-            tuple(b["label"] for b in row.payload.get("buttons", [])),
+            ChannelPayload.from_json(row.payload).text,
+            tuple(b.label for b in ChannelPayload.from_json(row.payload).buttons),
+            ChannelPayload.from_json(row.payload).reply_mode.value,
         )
         for row in replies
     ]

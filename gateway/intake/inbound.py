@@ -45,6 +45,19 @@ class Accepted:
     tracking_code: str | None = None  # pre-assigned (web form) so the citizen sees it at once
 
 
+def _extra(message: base.InboundMessage) -> dict[str, object]:
+    """The channel's extras, and whether the message was public (a comment under a post: see
+    gateway/bot/public_posts.py), what a reply goes under, and where to see it."""
+    extra: dict[str, object] = dict(message.extra)
+    if message.public:
+        extra["public"] = True
+    if message.thread_ref:
+        extra["thread_ref"] = message.thread_ref
+    if message.permalink:
+        extra["permalink"] = message.permalink
+    return extra
+
+
 def _row_values(message: base.InboundMessage, raw_payload: str, raw_content_type: str) -> dict:
     location = message.location
     return {
@@ -63,7 +76,7 @@ def _row_values(message: base.InboundMessage, raw_payload: str, raw_content_type
         "button_payload": message.button_payload,
         "contact_phone": message.contact_phone,
         "language": message.language,
-        "extra": dict(message.extra),
+        "extra": _extra(message),
         "raw_payload": raw_payload,
         "raw_content_type": raw_content_type,
         "received_at": message.received_at,

@@ -33,6 +33,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from forwarder.base import CoreUnavailable
 from gateway.bot import conversation
 from gateway.clock import utcnow
+from gateway.core import intake as core_intake
 from gateway.core import sync as core_sync
 from gateway.intake import attachments
 from gateway.intake import inbound as intake
@@ -97,6 +98,7 @@ class Scheduler:
         ]
         if s.core_backend != "manual":
             jobs.append((self.poll_core, s.core_poll_seconds, "core-poll", False))
+            jobs.append((self.poll_intake, s.core_poll_seconds, "core-intake", False))
         for job, seconds, job_id, at_once in jobs:
             self.scheduler.add_job(
                 job,
@@ -234,6 +236,18 @@ class Scheduler:
             log.warning("core unavailable for polling", extra={"error": str(exc)[:200]})
         except Exception:
             log.exception("core poll failed")
+
+    async def poll_intake(self) -> None:
+        """Reports filed in SP4N-LAPOR! and disposed to the regency: the leader takes them (one
+        instance walks the cursor; a push or a second instance finds them taken anyway)."""
+        if not self.leading:
+            return
+        try:
+            await core_intake.poll_incoming(self.gateway)
+        except CoreUnavailable as exc:
+            log.warning("core unavailable for the intake", extra={"error": str(exc)[:200]})
+        except Exception:
+            log.exception("core intake poll failed")
 
     def alive(self) -> bool:
         if not self.scheduler.running:

@@ -1,22 +1,24 @@
 """Outbox handlers that send messages on a channel: replies to reporters, notices to liaisons.
 
-The payload of such a row is an `OutboundMessage` in JSON form; the channel does the talking.
+The payload of such a row is a `ChannelPayload` (gateway/outbox/payloads.py), from which the
+`OutboundMessage` is built at delivery; the channel does the talking.
 A permanent failure (blocked bot, invalid number) is written on the complaint for the admin.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlmodel import Session
 
-from channels.base import Button, Channel, Media, OutboundMessage, SendResult
+from channels.base import Channel, OutboundMessage, ReplyMode, SendResult
 from config.messages import t
-from gateway.clock import as_utc
+from gateway.bot import reporters
 from gateway.complaints import workflow
 from gateway.outbox import queue as outbox
+from gateway.outbox.payloads import ChannelPayload
 from gateway.outbox.queue import Delivered
 from gateway.store.models import Complaint, OutboxItem
 
@@ -26,59 +28,38 @@ NOTIFY_LIAISON = "notify_liaison"  # to an agency's liaison officer over WhatsAp
 NOTIFY_ADMIN = "notify_admin"  # to a koordinator over WhatsApp (the daily digest)
 
 
-def message_payload(
-    text: str,
-    *,
-    kind: str = "reply",
-    language: str = "id",
-    media: tuple[Media, ...] = (),
-    buttons: tuple[Button, ...] = (),
-    request_location: bool = False,
-    template_variables: Mapping[str, str] | None = None,
-    last_inbound_at: datetime | None = None,
-) -> dict[str, Any]:
-    return {
-        "text": text,
-        "kind": kind,
-        "language": language,
-        "media": [m.__dict__ for m in media],
-        "buttons": [{"label": b.label, "payload": b.payload} for b in buttons],
-        "request_location": request_location,
-        "template_variables": dict(template_variables or {}),
-        "last_inbound_at": last_inbound_at.isoformat() if last_inbound_at else None,
-    }
-
-
 def outbound_from(item: OutboxItem) -> OutboundMessage:
-    payload = item.payload
-    last_inbound = payload.get("last_inbound_at")
+    payload = ChannelPayload.from_json(item.payload)
     return OutboundMessage(
         channel=item.channel or "",
         recipient=item.recipient or "",
-        text=payload.get("text", ""),
+        text=payload.text,
         idempotency_key=item.idempotency_key,
-        kind=payload.get("kind", "reply"),
-        language=payload.get("language", "id"),
-        media=tuple(Media(**m) for m in payload.get("media", [])),
-        buttons=tuple(Button(**b) for b in payload.get("buttons", [])),
-        request_location=bool(payload.get("request_location")),
-        location_button_label=t(payload.get("language"), "bot.share_location")
-        if payload.get("request_location")
+        kind=payload.kind,
+        language=payload.language,
+        media=payload.media,
+        buttons=payload.buttons,
+        request_location=payload.request_location,
+        location_button_label=t(payload.language, "bot.share_location")
+        if payload.request_location
         else "",
-        recipient_last_inbound_at=as_utc(datetime.fromisoformat(last_inbound))
-        if last_inbound
-        else None,
-        template_variables=payload.get("template_variables", {}),
+        recipient_last_inbound_at=payload.last_inbound_at,
+        template_variables=dict(payload.template_variables),
+        reply_mode=payload.reply_mode,
+        reply_to=payload.reply_to,
     )
 
 
 def _delivered(result: SendResult) -> Delivered:
+    details: dict[str, Any] = {"parts": result.parts}
+    if result.recipient:
+        details["recipient"] = result.recipient
     return Delivered(
         ok=result.ok,
         provider_message_id=result.provider_message_id,
         retryable=result.retryable,
         error=result.error,
-        details={"parts": result.parts},
+        details=details,
     )
 
 
@@ -96,6 +77,17 @@ class ChannelMessageHandler(outbox.BaseHandler):
         if channel is None:
             return Delivered(ok=False, error=f"channel {item.channel!r} is not configured")
         return _delivered(await channel.send(outbound_from(item)))
+
+    def on_sent(self, session: Session, item: OutboxItem, result: Delivered) -> None:
+        """Meta's private reply goes to a comment and answers with the person's messaging id:
+        that id joins the commenter's reporter and conversation, so their direct messages
+        continue the conversation the comment started (see gateway/bot/public_posts.py)."""
+        resolved = result.details.get("recipient")
+        private = ChannelPayload.from_json(item.payload or {}).reply_mode is ReplyMode.PRIVATE_REPLY
+        if resolved and private:
+            reporters.link_private_thread(
+                session, item.channel or "", item.recipient or "", resolved
+            )
 
     async def reconcile(self, item: OutboxItem) -> Delivered | None:
         channel = self.channels.get(item.channel or "")

@@ -28,6 +28,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col
 
 from gateway.clock import utcnow
+from gateway.outbox.payloads import Payload
 from gateway.store.db import Database
 from gateway.store.models import Complaint, OutboxItem, OutboxStatus
 
@@ -42,7 +43,7 @@ class OutboxMessage:
 
     kind: str
     key: str
-    payload: Mapping[str, Any] = field(default_factory=dict)
+    payload: Payload | None = None  # gateway/outbox/payloads.py; stored as JSON
     channel: str | None = None
     recipient: str | None = None
     complaint_id: int | None = None
@@ -65,7 +66,7 @@ def enqueue(
         "complaint_id": message.complaint_id,
         "channel": message.channel,
         "recipient": message.recipient,
-        "payload": dict(message.payload),
+        "payload": message.payload.to_json() if message.payload is not None else {},
         "status": OutboxStatus.PENDING.value,
         "attempts": 0,
         "max_attempts": max_attempts,

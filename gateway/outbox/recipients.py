@@ -15,11 +15,12 @@ from sqlmodel import Session, col
 from channels.base import Button, Media
 from config.messages import has, t
 from gateway.complaints import disclosure
-from gateway.outbox.delivery import NOTIFY_LIAISON, REPLY, message_payload
+from gateway.outbox.delivery import NOTIFY_LIAISON, REPLY
+from gateway.outbox.payloads import ChannelPayload
 from gateway.outbox.queue import OutboxMessage
 from gateway.store.models import Agency, Complaint, Liaison, Reporter, ReporterIdentity
 
-LIAISON_CHANNEL = "twilio_whatsapp"
+LIAISON_CHANNEL = "twilio_whatsapp"  # the default of LIAISON_WHATSAPP_CHANNEL
 SMS_CHANNEL = "twilio_sms"
 
 
@@ -58,7 +59,7 @@ def to_reporter(
         channel=channel,
         recipient=address,
         complaint_id=complaint.id,
-        payload=message_payload(
+        payload=ChannelPayload(
             text,
             kind=kind,
             language=complaint.language,
@@ -184,10 +185,12 @@ def to_liaisons(
     event_key: str,
     kind: str = "notification",
     base_url: str,
+    channel: str = LIAISON_CHANNEL,
     **values: str,
 ) -> list[OutboxMessage]:
     """A WhatsApp message to each liaison officer of the agency (template variables included,
-    since the officer's 24-hour window is usually closed)."""
+    since the officer's 24-hour window is usually closed), on `channel`: Twilio's WhatsApp or
+    Meta's WhatsApp Cloud API (LIAISON_WHATSAPP_CHANNEL)."""
     link = f"{base_url}/admin/complaints/{complaint.tracking_code}"
     variables = {
         **disclosure.liaison_values(session, complaint),  # the masked title, never a number
@@ -200,10 +203,10 @@ def to_liaisons(
         OutboxMessage(
             kind=NOTIFY_LIAISON,
             key=f"{complaint.tracking_code}:{event_key}:liaison:{liaison.id}",
-            channel=LIAISON_CHANNEL,
+            channel=channel,
             recipient=liaison.whatsapp,
             complaint_id=complaint.id,
-            payload=message_payload(text, kind=kind, template_variables=variables),
+            payload=ChannelPayload(text, kind=kind, template_variables=variables),
         )
         for liaison in liaisons_of(session, agency.id)  # type: ignore[arg-type]
     ]

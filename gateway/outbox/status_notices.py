@@ -1,7 +1,8 @@
 """Status changes worth telling the reporters (verified, disposed to agency X, being processed,
 answered, closed...), configurable per status with REPORTER_STATUS_NOTICES. One message per
 reporter of the case (a cluster is one case), on their own channel and in their language;
-web-form reporters read a variant that points to their private link instead of "reply PUAS"."""
+web-form reporters read a variant that points to their private link instead of "reply PUAS".
+An answer also puts a short public note under the comment a complaint started from."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from channels.base import Media
+from gateway.bot import public_posts
 from gateway.outbox import recipients as notify
 from gateway.outbox.queue import OutboxMessage
 from gateway.store.models import Agency, Complaint, Status
@@ -41,7 +43,7 @@ def notices(
     if not always and status.value not in gateway.reporter_notice_statuses:
         return []
     agency = session.get(Agency, complaint.agency_id) if complaint.agency_id else None
-    return notify.to_cluster(
+    messages = notify.to_cluster(
         session,
         complaint,
         text_key or f"reporter.status_{status.value}",
@@ -57,6 +59,11 @@ def notices(
         reason=reason,
         **(values or {}),
     )
+    if status is Status.ANSWERED:
+        # Complaints that started as a public comment: a neutral note with the code under it.
+        told = members if members is not None else notify.cluster_members(session, complaint)
+        messages += public_posts.answered_notes(gateway, session, told)
+    return messages
 
 
 def sms_copies(gateway: Linked) -> bool:

@@ -20,9 +20,9 @@ from sqlmodel import Session, col
 from config.messages import t
 from gateway.complaints import lifecycle
 from gateway.outbox import queue as outbox
-from gateway.outbox.delivery import NOTIFY_ADMIN, message_payload
+from gateway.outbox.delivery import NOTIFY_ADMIN
+from gateway.outbox.payloads import ChannelPayload
 from gateway.outbox.queue import OutboxMessage
-from gateway.outbox.recipients import LIAISON_CHANNEL
 from gateway.store.models import Agency, Complaint, ComplaintEvent, Role, Status, User
 from workdays.calendar import WorkingCalendar
 
@@ -173,9 +173,9 @@ def send(gateway: TimedStore, now: datetime) -> int:
             message = OutboxMessage(
                 kind=NOTIFY_ADMIN,
                 key=f"digest:{today.isoformat()}:user:{user.id}",
-                channel=LIAISON_CHANNEL,
+                channel=settings.liaison_whatsapp_channel,
                 recipient=user.whatsapp,
-                payload=message_payload(
+                payload=ChannelPayload(
                     t(user.language, "digest.whatsapp", **values),
                     kind="digest",
                     language=user.language,

@@ -40,7 +40,18 @@ from workdays.calendar import WorkingCalendar
 
 ReportKind = Literal["daily", "monthly", "semester", "annual"]
 KINDS: tuple[ReportKind, ...] = ("daily", "monthly", "semester", "annual")
-CHANNELS = ("webform", "twilio_sms", "twilio_whatsapp", "telegram", "manual", "import")
+CHANNELS = (
+    "webform",
+    "twilio_sms",
+    "twilio_whatsapp",
+    "telegram",
+    "whatsapp_cloud",
+    "instagram",
+    "facebook",
+    "manual",
+    "import",
+    "lapor",
+)
 CATEGORIES = ("aspirasi", "permintaan_informasi", "pengaduan", "pengaduan_berkadar_pengawasan")
 NO_AGENCY = "-"
 S = Status

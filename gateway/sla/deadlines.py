@@ -14,9 +14,9 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from config.settings import Settings
-from gateway.clock import utcnow
+from gateway.clock import as_utc, utcnow
 from gateway.complaints.workflow import FOLLOWS_CASE
-from gateway.store.models import Complaint, ComplaintEvent, Status
+from gateway.store.models import Complaint, ComplaintEvent, InboundMessage, Status
 from workdays.calendar import WorkingCalendar
 from workdays.deadlines import Deadlines, Pause, SlaPolicy, Timeline, compute_deadlines
 
@@ -31,6 +31,8 @@ class _HasClock(Protocol):
 
 ENDED = {Status.ARCHIVED, Status.RETURNED, Status.MERGED, Status.CLOSED}
 DEFAULT_CATEGORY = "pengaduan"
+# Complaints filed in SP4N-LAPOR! itself (gateway/core/intake.py).
+LAPOR_CHANNEL = "lapor"
 
 
 def policy_from(settings: Settings) -> SlaPolicy:
@@ -89,7 +91,7 @@ def timeline_of(session: Session, complaint: Complaint) -> Timeline:
         complaint.answered_at if complaint.status in (Status.ANSWERED, Status.CLOSED) else None
     )
     return Timeline(
-        received_at=complaint.received_at,
+        received_at=clock_start(session, complaint),
         category=(complaint.category or DEFAULT_CATEGORY)
         if complaint.disposed_at
         else complaint.category,
@@ -99,6 +101,29 @@ def timeline_of(session: Session, complaint: Complaint) -> Timeline:
         ended_at=ended_at if complaint.status in ENDED else None,
         reassigned_at=reassigned_at,
     )
+
+
+def clock_start(session: Session, complaint: Complaint) -> datetime:
+    """When the regency's clock starts: when the complaint was received — for a report filed in
+    SP4N-LAPOR! itself, when LAPOR!'s national admin disposed it to the regency (its inbound row
+    keeps the time; weeks may lie between filing and disposition, none of them the regency's)."""
+    if complaint.origin_channel != LAPOR_CHANNEL or complaint.id is None:
+        return complaint.received_at
+    extra = session.scalar(
+        select(col(InboundMessage.extra))
+        .where(col(InboundMessage.complaint_id) == complaint.id)
+        .where(col(InboundMessage.channel) == LAPOR_CHANNEL)
+        .order_by(col(InboundMessage.id))
+        .limit(1)
+    )
+    disposed = (extra or {}).get("disposed_at")
+    try:
+        start = datetime.fromisoformat(disposed) if disposed else None
+    except ValueError:
+        start = None
+    if start is None or start.tzinfo is None:
+        return complaint.received_at
+    return max(as_utc(complaint.received_at), start)
 
 
 def compute(

@@ -187,6 +187,7 @@ def _queue_reminder(
         event_key=f"sla:{clock}:{label}:{due_date.isoformat()}",
         kind="reminder",
         base_url=gateway.settings.public_base_url,
+        channel=gateway.settings.liaison_whatsapp_channel,
         deadline=due_date.strftime("%d-%m-%Y"),
         days=str(abs(reminder.offset)),
     )

@@ -478,3 +478,18 @@ class CalendarDay(SQLModel, table=True):
     removed_at: datetime | None = _ts()
     removed_by: str | None = Field(default=None, max_length=120)
     removal_reason: str | None = Field(default=None, sa_type=Text)
+
+
+class Open311Key(SQLModel, table=True):
+    """An API key a koordinator issued for Open311 GeoReport v2 `POST requests` (a civic app, a
+    researcher's tool). Only its SHA-256 is kept: the key is shown once, when issued."""
+
+    __tablename__ = "open311_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120)  # who holds it: the app or organisation
+    key_hash: str = Field(max_length=64, unique=True)
+    created_by: str = Field(max_length=120)
+    created_at: datetime = _created()
+    revoked_at: datetime | None = _ts()
+    last_used_at: datetime | None = _ts()

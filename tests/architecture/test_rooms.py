@@ -22,7 +22,18 @@ from gateway.complaints.enrich import Enricher
 from gateway.context import Gateway
 
 ROOT = Path(__file__).resolve().parents[2]
-ROOMS = ("store", "intake", "bot", "complaints", "outbox", "core", "sla", "reports", "admin")
+ROOMS = (
+    "store",
+    "intake",
+    "bot",
+    "complaints",
+    "outbox",
+    "core",
+    "sla",
+    "reports",
+    "admin",
+    "open311",
+)
 EDGES = ("jobs", "api", "dev")
 ROOT_MODULES = ("gateway.app", "gateway.cli", "gateway.context")
 PURE = ("workdays", "normalizer", "channels", "forwarder")

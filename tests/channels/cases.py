@@ -45,6 +45,7 @@ from channels.base import (
     RawRequest,
     SignatureError,
 )
+from channels.fakes.server import closed_port_url
 from channels.meta.webhook import sign as meta_sign
 from channels.telegram import SECRET_HEADER
 from channels.twilio_common import form_params
@@ -91,6 +92,9 @@ INTERNAL_BASE = "http://10.0.0.7:8000"
 FIXED_NOW = datetime(2024, 11, 20, 9, 0, tzinfo=UTC)
 
 
+NO_GRAPH_API = closed_port_url()
+
+
 def channel_settings(**overrides: Any) -> Settings:
     """Settings for channel tests: fake credentials, no .env file, overridable."""
     values: dict[str, Any] = {
@@ -109,6 +113,9 @@ def channel_settings(**overrides: Any) -> Settings:
         "x_consumer_secret": TEST_X_CONSUMER_SECRET,
         "x_access_token": TEST_X_ACCESS_TOKEN,
         "x_access_token_secret": TEST_X_ACCESS_SECRET,
+        # No test may reach the real Graph API: the gateway asks it for an Instagram post's
+        # link after a comment is acknowledged; tests that need it point this at the fake.
+        "meta_graph_base_url": NO_GRAPH_API,
         "meta_app_secret": TEST_META_APP_SECRET,
         "meta_verify_token": TEST_META_VERIFY_TOKEN,
         "whatsapp_cloud_phone_number_id": PHONE_NUMBER_ID,

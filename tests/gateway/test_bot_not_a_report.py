@@ -5,6 +5,7 @@ spam and promotions become complaints that the inbox offers for archiving — th
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from gateway.context import Gateway
 from gateway.store.models import Complaint, InboundMessage, InboundStatus
@@ -26,7 +27,7 @@ def test_thanks_and_chit_chat_open_no_draft(gateway: Gateway) -> None:
         assert len(replies) == 1 and replies[0].startswith(NOT_RECORDED)
     with gateway.db.read_session() as session:
         statuses = session.scalars(
-            select(InboundMessage.status).where(InboundMessage.text.like("%ngopi%"))  # type: ignore[attr-defined]
+            select(InboundMessage.status).where(col(InboundMessage.text).like("%ngopi%"))
         ).all()
     assert statuses == [InboundStatus.IGNORED.value]  # kept, in no draft
     # A real report afterwards is filed without the chit-chat in it.

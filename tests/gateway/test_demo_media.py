@@ -77,6 +77,29 @@ def _send_fixture(settings: Settings, channel: str, name: str, **options: Any) -
     assert cli.cmd_send_fixture(settings, args) == 0
 
 
+def _koordinator(settings: Settings, app: Any) -> TestClient:
+    """A koordinator logged in to the demo's admin pages."""
+    with app.state.gateway.db.session() as session:
+        auth.create_user(session, "koor", "correct horse battery", role=Role.KOORDINATOR)
+        session.commit()
+    client = TestClient(app, base_url=settings.public_base_url)
+    login = client.get("/admin/login").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', login)
+    assert token
+    response = client.post(
+        "/admin/login",
+        data={
+            "csrf_token": token.group(1),
+            "username": "koor",
+            "password": "correct horse battery",
+            "next": "/admin",
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    return client
+
+
 def _settle(gateway: Gateway) -> None:
     """Wait for the webhook's background processing (the served app runs it after the ack)."""
     deadline = time.monotonic() + 20
@@ -115,26 +138,52 @@ def test_the_readme_photo_fixtures_reach_the_complaint_page(
         assert attachment.status == AttachmentStatus.STORED, attachment.error
         assert attachment.complaint_id == complaint.id
         assert attachment.content_type == "image/jpeg"
-        auth.create_user(session, "koor", "correct horse battery", role=Role.KOORDINATOR)
-        session.commit()
 
-    client = TestClient(app, base_url=settings.public_base_url)
-    login = client.get("/admin/login").text
-    token = re.search(r'name="csrf_token" value="([^"]+)"', login)
-    assert token
-    response = client.post(
-        "/admin/login",
-        data={
-            "csrf_token": token.group(1),
-            "username": "koor",
-            "password": "correct horse battery",
-            "next": "/admin",
-        },
-        follow_redirects=False,
-    )
-    assert response.status_code == 303
+    client = _koordinator(settings, app)
     page = client.get(f"/admin/complaints/{complaint.tracking_code}").text
     assert f'src="/admin/attachments/{attachment.id}"' in page
     assert "belum diunduh" not in page
     photo = client.get(f"/admin/attachments/{attachment.id}")
     assert photo.status_code == 200 and photo.content[:2] == b"\xff\xd8"  # a JPEG
+
+
+def test_meta_channels_in_the_demo_comment_dm_and_photo(demo_gateway: tuple[Settings, Any]) -> None:
+    """`make run` with Meta's fixtures, as the README plays them: an Instagram comment gets the
+    neutral public reply and the private reply (the demo's fake reads the comment's author from
+    the gateway's record), the DMs of the same sender continue to a complaint, a WhatsApp Cloud
+    photo is fetched through the media id with the bearer token; `/_demo` shows all of it."""
+    settings, app = demo_gateway
+    gateway: Gateway = app.state.gateway
+    commenter = "6390012345678902"  # the author in tests/fixtures/instagram/comment.json
+    _send_fixture(settings, "instagram", "comment.json")
+    _settle(gateway)
+    for text in ("ya", "kirim"):
+        _send_fixture(settings, "instagram", "text.json", text=text, sender=commenter)
+        _settle(gateway)
+    _play(
+        settings,
+        gateway,
+        "whatsapp_cloud",
+        "image.json",
+        ["ya", "Tiang listrik miring di Jl. Pemuda Rembang", "kirim"],
+    )
+    asyncio.run(attachments.fetch_pending(gateway))
+    asyncio.run(gateway.dispatcher("demo-test").drain())
+    with gateway.db.read_session() as session:
+        complaints = session.scalars(select(Complaint).order_by(Complaint.id)).all()
+        assert [c.origin_channel for c in complaints] == ["instagram", "whatsapp_cloud"]
+        assert complaints[0].reply_address == commenter
+        attachment = session.scalars(select(Attachment)).one()
+        assert attachment.status == AttachmentStatus.STORED, attachment.error
+        assert attachment.complaint_id == complaints[1].id
+    page = TestClient(app, base_url=settings.public_base_url).get("/_demo").text
+    assert "balasan publik di bawah komentar" in page
+    assert "Terima kasih, sudah kami terima" in page
+    assert "balasan pribadi atas komentar" in page
+    assert complaints[0].tracking_code in page and complaints[1].tracking_code in page
+    assert "WhatsApp Cloud" in page and "+6281234560021" in page
+    # The complaint page: the comment is marked public, with the post it is under.
+    admin = _koordinator(settings, app)
+    complaint_page = admin.get(f"/admin/complaints/{complaints[0].tracking_code}").text
+    assert "Komentar publik di bawah postingan" in complaint_page
+    assert f'href="{demo.DEMO_INSTAGRAM_PERMALINK}"' in complaint_page

@@ -16,6 +16,7 @@ from sqlmodel import Session
 from config.settings import Settings
 from gateway.clock import utcnow
 from gateway.outbox import queue as outbox
+from gateway.outbox.payloads import CorePayload
 from gateway.outbox.queue import Backoff, Delivered, Dispatcher, OutboxMessage
 from gateway.store.db import Database
 from gateway.store.models import OutboxItem, OutboxStatus
@@ -54,7 +55,7 @@ class Recorder(outbox.BaseHandler):
 def _enqueue(db: Database, *keys: str) -> None:
     with db.session() as session:
         for key in keys:
-            outbox.enqueue(session, OutboxMessage(kind="test", key=key, payload={"n": key}))
+            outbox.enqueue(session, OutboxMessage(kind="test", key=key, payload=CorePayload(key)))
         session.commit()
 
 

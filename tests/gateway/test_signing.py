@@ -30,6 +30,11 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
         ("twilio_sms", "twilio_sms/text.form", "+6281200001111"),
         ("twilio_whatsapp", "twilio_whatsapp/text.form", "+6281200002222"),
         ("telegram", "telegram/text.json", "5550009"),
+        ("whatsapp_cloud", "whatsapp_cloud/text.json", "+6281200003333"),
+        ("instagram", "instagram/text.json", "6390012345670001"),
+        ("instagram", "instagram/comment.json", "6390012345670002"),
+        ("facebook", "facebook/text.json", "25000000000070001"),
+        ("facebook", "facebook/comment.json", "25000000000070002"),
     ],
 )
 def test_rewritten_fixtures_are_signed_and_stored(
@@ -52,7 +57,7 @@ def test_rewritten_fixtures_are_signed_and_stored(
             headers = signing.signed_headers(settings, channel, url, body)
             response = client.post(f"/webhooks/{channel}", content=body, headers=headers)
             assert response.status_code < 300, response.text
-        signed = ("x-twilio-signature", "X-Telegram-Bot-Api-Secret-Token")
+        signed = ("x-twilio-signature", "X-Telegram-Bot-Api-Secret-Token", "X-Hub-Signature-256")
         forged = {k: v + "x" if k in signed else v for k, v in headers.items()}
         assert client.post(f"/webhooks/{channel}", content=body, headers=forged).status_code == 403
     with gateway.db.read_session() as session:
@@ -147,3 +152,27 @@ def test_a_conversation_played_from_the_telegram_fixture_is_not_overdue(
     assert complaint.verify_due_at is not None
     due = complaint.verify_due_at.replace(tzinfo=complaint.verify_due_at.tzinfo or UTC)
     assert due > started
+
+
+@pytest.mark.parametrize(
+    ("channel", "fixture"),
+    [
+        ("whatsapp_cloud", "image.json"),
+        ("instagram", "text.json"),
+        ("instagram", "comment.json"),
+        ("facebook", "text.json"),
+        ("facebook", "comment.json"),
+    ],
+)
+def test_a_fresh_meta_message_gets_a_new_id_and_the_time_now(channel: str, fixture: str) -> None:
+    """`send-fixture --fresh` with Meta's fixtures: a new message or comment id (a retry would
+    be stored once) and the time now, read back by the channel's own parser."""
+    now = _now()
+    original = (FIXTURES / channel / fixture).read_bytes()
+    body = signing.rewrite(channel, original, fresh=True, now=now)
+    parse = build_channels(channel_settings())[channel].parse
+    [before] = parse(RawRequest(body=original, headers={}, url=""))
+    [after] = parse(RawRequest(body=body, headers={}, url=""))
+    assert after.external_id != before.external_id
+    assert (after.sender, after.text, after.public) == (before.sender, before.text, before.public)
+    assert abs(after.received_at - now) < timedelta(seconds=2)

@@ -26,6 +26,7 @@ def simulator_page(
     sender = simulator.address(who)
     context = {
         "channels": simulator.CHANNELS,
+        "comment_channels": simulator.COMMENT_CHANNELS,
         "channel": channel,
         "who": sender.removeprefix(simulator.PREFIX),
         "lines": simulator.transcript(gateway, channel, sender),
@@ -50,9 +51,17 @@ def simulator_send(
     except ValueError:
         latitude = longitude = None
     button = form_text(form, "button") or None
+    comment = bool(form_text(form, "comment"))
     if text or latitude is not None or button:
         simulator.send(
-            gateway, channel, sender, text, latitude=latitude, longitude=longitude, button=button
+            gateway,
+            channel,
+            sender,
+            text,
+            latitude=latitude,
+            longitude=longitude,
+            button=button,
+            comment=comment,
         )
     query = urlencode({"channel": channel, "who": sender.removeprefix(simulator.PREFIX)})
     return RedirectResponse(f"/admin/simulator?{query}#bottom", status_code=303)

@@ -1,4 +1,7 @@
-"""`POST /webhooks/{channel}` (and `/webhooks/{channel}/{subpath}`, e.g. Twilio's status
+"""`GET /webhooks/{channel}`: a provider's set-up check of the URL (Meta's `hub.challenge`),
+answered by the channel's `handshake` (wrong token 403, no check on that channel 405).
+
+`POST /webhooks/{channel}` (and `/webhooks/{channel}/{subpath}`, e.g. Twilio's status
 callback): a bad signature is 403 and nothing is stored; a signed payload we cannot read is kept
 raw for the admins and acknowledged (the provider's signature proves it is genuine, and a 4xx
 would only lose it); a known-but-ignored event 200; our own failure 5xx so the provider
@@ -9,12 +12,17 @@ from __future__ import annotations
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse, Response
 
-from channels.base import RawRequest, SignatureError
+from channels.base import PayloadError, RawRequest, SignatureError
 from gateway.api.deps import GatewayDep
+from gateway.bot import public_posts
+from gateway.intake import attachments
 from gateway.intake import inbound as intake
 from gateway.intake.webhooks import UnknownChannel, receive
 
 router = APIRouter(tags=["webhooks"])
+
+# Channels whose media references stop working soon: Meta's media URLs and CDN links.
+EXPIRING_MEDIA = frozenset({"whatsapp_cloud", "instagram", "facebook"})
 
 
 async def raw_request(request: Request, subpath: str = "") -> RawRequest:
@@ -39,6 +47,13 @@ async def _handle(
         return JSONResponse({"message": "invalid signature"}, status_code=403)
     for inbound_id in received.new_ids:
         background.add_task(intake.process, gateway, inbound_id)
+    if received.new_ids and (channel in EXPIRING_MEDIA or any(m.media for m in received.messages)):
+        # Provider media links expire (Meta's within minutes, its CDN's within days): what a
+        # message just added to a complaint (a photo, or the KIRIM that files a draft with
+        # photos) is fetched now, not at the next periodic run.
+        background.add_task(attachments.fetch_pending, gateway)
+    if received.new_ids and any(m.public for m in received.messages):
+        background.add_task(public_posts.resolve_permalinks, gateway, received.new_ids)
     for message in received.messages:
         callback = message.extra.get("callback_query_id")
         answer = getattr(gateway.channels[channel], "answer_button", None)
@@ -60,3 +75,25 @@ async def webhook_subpath(
     channel: str, subpath: str, request: Request, gateway: GatewayDep, background: BackgroundTasks
 ) -> Response:
     return await _handle(channel, subpath, request, gateway, background)
+
+
+@router.get("/webhooks/{channel}", summary="Provider webhook set-up check (Meta's hub.challenge)")
+async def webhook_handshake(channel: str, request: Request, gateway: GatewayDep) -> Response:
+    """Answer the GET a provider sends when its webhook is pointed at us. Nothing is stored:
+    the check proves only that whoever set the URL up knows the verify token."""
+    provider = gateway.channels.get(channel)
+    if provider is None or channel == "webform":
+        return JSONResponse({"message": f"kanal {channel!r} tidak dikenal"}, status_code=404)
+    try:
+        ack = provider.handshake(await raw_request(request))
+    except SignatureError:
+        return JSONResponse({"message": "token verifikasi tidak cocok"}, status_code=403)
+    except PayloadError:
+        return JSONResponse({"message": "hub.challenge tidak ada atau tidak sah"}, status_code=400)
+    if ack is None:
+        return JSONResponse(
+            {"message": f"kanal {channel!r} tidak memakai pemeriksaan GET"},
+            status_code=405,
+            headers={"allow": "POST"},
+        )
+    return Response(content=ack.body, status_code=ack.status_code, media_type=ack.media_type)

@@ -55,3 +55,32 @@ def test_the_sender_name_cannot_become_a_real_address(clients: dict[str, Admin])
     page = clients["koor"].get("/admin/simulator?who=%2B62812%3Cb%3E&channel=telegram")
     assert page.status_code == 200
     assert 'value="+62812b"' in page.text  # stored as sim:+62812b, never +62812...
+
+
+def test_a_public_instagram_comment_in_the_simulator(
+    clients: dict[str, Admin], gateway: Gateway
+) -> None:
+    """A comment under a post, simulated: the transcript shows the neutral public reply and
+    the private reply with the bot's question; the DMs that follow file the complaint."""
+    koor = clients["koor"]
+    page = koor.get("/admin/simulator?channel=instagram&who=budi").text
+    assert 'name="comment"' in page  # offered on Instagram and Facebook only
+    assert 'name="comment"' not in koor.get("/admin/simulator?channel=telegram").text
+    response = koor.post(
+        "/admin/simulator",
+        {
+            "channel": "instagram",
+            "who": "budi",
+            "text": "Lampu jalan di Jl. Pemuda Rembang mati sudah seminggu",
+            "comment": "1",
+        },
+    )
+    page = koor.get(response.headers["location"]).text
+    assert "balasan publik di bawah komentar" in page and "kami lanjutkan lewat pesan" in page
+    assert "balasan pribadi atas komentar" in page and "Balas YA bila setuju" in page
+    _say(koor, "ya", channel="instagram")
+    page = _say(koor, "kirim", channel="instagram")
+    assert "Laporan Anda sudah kami terima dengan kode LPR-" in page
+    with gateway.db.read_session() as session:
+        complaint = session.scalar(select(Complaint))
+        assert complaint is not None and complaint.origin_channel == "instagram"

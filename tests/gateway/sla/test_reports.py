@@ -126,6 +126,9 @@ def test_monthly_figures_computed_by_hand(gateway: Gateway, october: dict[str, s
         "twilio_sms": 2,
         "twilio_whatsapp": 2,
         "telegram": 1,
+        "whatsapp_cloud": 0,  # every chat channel is listed, with or without complaints
+        "instagram": 0,
+        "facebook": 0,
         "manual": 0,
         "import": 0,
     }
