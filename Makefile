@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test venv lint bench browser-deps mail-deps mailbox clean
+.PHONY: run test venv lint bench bench-load load-deps browser-deps mail-deps mailbox clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,8 +49,20 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-bench: venv
+bench: venv load-deps
 	$(PY) -m bench
+
+# The load benchmark alone (issue 12; bench/load/README.md); QUICK=1 for the smoke run.
+bench-load: venv load-deps
+	$(PY) -m bench load $(if $(QUICK),--quick)
+
+# Debian's wrk drives the maximum-rate load; py-spy (PyPI) profiles the gateway under it.
+load-deps: venv
+	@command -v wrk >/dev/null 2>&1 || { \
+		echo "installing Debian's wrk for the load benchmark"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; }
+	@test -x $(VENV)/bin/py-spy || $(PY) -m pip install --quiet 'py-spy>=0.3.14'
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

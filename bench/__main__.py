@@ -31,6 +31,7 @@ MODULES = (
     "bench.dedup_lookup",
     "bench.dedup_gateway",
     "bench.inbox_bench",
+    "bench.load",
 )
 DEFAULT_OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "PERFORMANCE.md"
 HEADER = """# Performance

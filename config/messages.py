@@ -1,7 +1,8 @@
 """Message catalogs: every text a citizen or an admin reads, per language, kept as data.
 
-The catalogs are YAML files beside this module (`messages/id.yaml`, `messages/en.yaml`), nested
-keys flattened with dots. `t(lang, key, **values)` formats one; a key missing in English falls
+The catalogs are YAML files beside this module (`messages/id.yaml`, `messages/en.yaml`, and one
+pair per area that keeps its texts apart, `messages/<area>.id.yaml`), nested keys flattened
+with dots. `t(lang, key, **values)` formats one; a key missing in English falls
 back to Indonesian, and a key missing everywhere shows itself, so a gap is visible, not a crash.
 """
 
@@ -30,10 +31,11 @@ def _flatten(prefix: str, node: Any, out: dict[str, str]) -> None:
 
 @cache
 def catalog(lang: str) -> Mapping[str, str]:
-    path = MESSAGES_DIR / f"{lang}.yaml"
     flat: dict[str, str] = {}
-    if path.exists():
-        _flatten("", yaml.safe_load(path.read_text(encoding="utf-8")) or {}, flat)
+    paths = [MESSAGES_DIR / f"{lang}.yaml", *sorted(MESSAGES_DIR.glob(f"*.{lang}.yaml"))]
+    for path in paths:
+        if path.exists():
+            _flatten("", yaml.safe_load(path.read_text(encoding="utf-8")) or {}, flat)
     return flat
 
 

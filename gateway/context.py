@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
+
+from sqlmodel import Session
 
 from channels import registry
 from channels.base import Channel
@@ -19,13 +22,15 @@ from gateway.complaints.reporter_links import ReporterLinks
 from gateway.core import sync as core_sync
 from gateway.intake import importer, manual_entry
 from gateway.intake.inbound import Processor
+from gateway.intake.inbound import process as intake_process
+from gateway.jobs.workers import InboundWorkers, pool_size_for
 from gateway.open311 import filing as open311_filing
 from gateway.open311 import keys as open311_keys
 from gateway.outbox import delivery
 from gateway.outbox import queue as outbox
 from gateway.sla import calendar_days, deadlines
 from gateway.store.db import Database
-from gateway.store.files import FileStore
+from gateway.store.files import AttachmentStore, build_store
 from gateway.store.media_links import MediaLinks
 from workdays.calendar import WorkingCalendar
 from workdays.deadlines import SlaPolicy
@@ -65,18 +70,27 @@ def secret_key(settings: Settings) -> str:
 class Gateway:
     settings: Settings
     db: Database
-    files: FileStore
+    files: AttachmentStore
     channels: dict[str, Channel]
     processors: dict[str, Processor] = field(default_factory=dict)
     handlers: dict[str, outbox.Handler] = field(default_factory=dict)
+    # The inbound threads, when running (started with the background jobs, gateway/app.py).
+    inbound_workers: InboundWorkers | None = None
 
     @classmethod
     def create(cls, settings: Settings, db: Database | None = None) -> Gateway:
         channels = build_channels(settings)
+        if db is None:
+            db = Database(
+                settings.database_url,
+                ack_timeout=settings.ack_timeout_seconds,
+                pool_size=pool_size_for(settings),
+                max_overflow=0,
+            )
         gateway = cls(
             settings=settings,
-            db=db or Database(settings.database_url),
-            files=FileStore(Path(settings.upload_dir)),
+            db=db,
+            files=build_store(settings),
             channels=channels,
             processors=build_processors(channels),
         )
@@ -84,7 +98,7 @@ class Gateway:
         return gateway
 
     def default_handlers(self) -> dict[str, outbox.Handler]:
-        messages = delivery.ChannelMessageHandler(self.channels)
+        messages = delivery.ChannelMessageHandler(self.channels, self.db)
         return {
             delivery.REPLY: messages,
             delivery.NOTIFY_LIAISON: messages,
@@ -105,6 +119,10 @@ class Gateway:
     def calendar(self) -> WorkingCalendar:
         """The holiday files plus the admins' days, rebuilt when an admin changes them."""
         return self.calendar_source.current()
+
+    def calendar_in(self, session: Session) -> WorkingCalendar:
+        """The calendar, checked through the caller's session (inside a transaction)."""
+        return self.calendar_source.current(session)
 
     @cached_property
     def sla_policy(self) -> SlaPolicy:
@@ -133,6 +151,22 @@ class Gateway:
     def conversation_idle(self) -> timedelta:
         return timedelta(minutes=self.settings.conversation_idle_minutes)
 
+    def hand_over(self, items: list[tuple[int, str]]) -> Callable[[], None] | None:
+        """Stored inbound rows (id, sender key) to be processed. The inbound threads take
+        them when they run; otherwise the caller gets a function to run after its answer
+        (tests and commands without the background machinery)."""
+        if not items:
+            return None
+        workers = self.inbound_workers
+        if workers is not None and workers.submit(items):
+            return None
+
+        def process_now() -> None:
+            for inbound_id, _sender in items:
+                intake_process(self, inbound_id)
+
+        return process_now
+
     def processor_for(self, channel: str) -> Processor:
         try:
             return self.processors[channel]
@@ -149,6 +183,11 @@ class Gateway:
             lease_seconds=s.outbox_lease_seconds,
             backoff=outbox.Backoff(s.outbox_backoff_base_seconds, s.outbox_backoff_max_seconds),
             max_attempts=s.outbox_max_attempts,
+            limits=outbox.ChannelLimits(
+                concurrency=s.outbox_channel_concurrency, rates=dict(s.outbox_send_rates)
+            ),
+            max_in_flight=s.outbox_max_in_flight,
+            poll_seconds=s.outbox_poll_seconds,
         )
 
     @property

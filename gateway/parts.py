@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from gateway.complaints.reporter_links import ReporterLinks
     from gateway.sla.calendar_days import CalendarSource
     from gateway.store.db import Database
-    from gateway.store.files import FileStore
+    from gateway.store.files import AttachmentStore
     from gateway.store.media_links import MediaLinks
     from gateway.store.models import Complaint
     from normalizer.location import Gazetteer
@@ -48,7 +48,7 @@ class Filed(Stored, Protocol):
     """Stored files (attachments): photos are written and served through `files`."""
 
     @property
-    def files(self) -> FileStore: ...
+    def files(self) -> AttachmentStore: ...
 
 
 class Linked(Configured, Protocol):
@@ -69,6 +69,11 @@ class Timed(Configured, Protocol):
 
     @property
     def calendar(self) -> WorkingCalendar: ...
+
+    def calendar_in(self, session: Session) -> WorkingCalendar:
+        """The calendar, checked through the caller's session: inside a transaction a second
+        pooled connection deadlocks the pool under load (issue 12)."""
+        ...
 
     @property
     def sla_policy(self) -> SlaPolicy: ...
@@ -113,10 +118,12 @@ class Processing(Stored, Protocol):
 
 
 class Receiving(Stored, Protocol):
-    """Webhooks and downloads: the configured channels."""
+    """Webhooks and downloads: the configured channels, and where stored rows go next."""
 
     @property
     def channels(self) -> Mapping[str, Channel]: ...
+
+    def hand_over(self, items: list[tuple[int, str]]) -> Callable[[], None] | None: ...
 
 
 class Fetching(Filed, Receiving, Protocol):

@@ -546,6 +546,8 @@ def build(
     if complaint.core_status:
         view.core_status = core_status_label(lang, complaint.core_status)
     if not full:
+        # Notes are read in their own panel, each only by those it is meant for (admin/notes).
+        view.timeline = [e for e in view.timeline if e.action != "note_added"]
         # What reporters wrote later is their own words, unmasked: the koordinator's to read.
         for event in view.timeline:
             if not event.actor_is_user and event.actor == "reporter":

@@ -43,9 +43,10 @@ from sqlalchemy import (
 )
 from sqlmodel import Session, col
 
+from gateway.admin import assignment
 from gateway.complaints import lifecycle, workflow
 from gateway.complaints.tracking import normalize_code
-from gateway.store.models import Agency, Category, Complaint, Status
+from gateway.store.models import Agency, Category, Complaint, ComplaintAssignment, Status
 
 S = Status
 
@@ -68,6 +69,7 @@ OPEN_STATES = (
 DeadlineState = Literal["overdue", "due_soon", "ok"]
 DEADLINE_STATES: tuple[DeadlineState, ...] = ("overdue", "due_soon", "ok")
 SORTS = ("newest", "oldest", "deadline")
+ASSIGNED = ("me", "none")  # "milik saya", "belum ada yang menangani"
 CHANNELS = (
     "webform",
     "twilio_sms",
@@ -85,9 +87,11 @@ MAX_SEARCH_TERMS = 8
 
 @dataclass(frozen=True)
 class Scope:
-    """Whose inbox: everything (koordinator) or one agency's disposed complaints (liaison)."""
+    """Whose inbox: everything (koordinator) or one agency's disposed complaints (liaison);
+    `user_id` is who asks ("milik saya")."""
 
     agency_id: int | None = None
+    user_id: int | None = None
 
     @property
     def limited(self) -> bool:
@@ -123,6 +127,7 @@ class InboxFilter:
     deadline: str = ""  # overdue | due_soon | ok
     has_duplicates: bool = False
     redisposition: bool = False  # a liaison asked for re-disposition
+    assigned: str = ""  # me | none
     received_from: date | None = None
     received_to: date | None = None
     q: str = ""
@@ -148,6 +153,7 @@ class InboxFilter:
             deadline=deadline if deadline in DEADLINE_STATES else "",
             has_duplicates=params.get("duplicates") == "1",
             redisposition=params.get("redisposition") == "1",
+            assigned=params.get("assigned", "") if params.get("assigned") in ASSIGNED else "",
             received_from=_date(params.get("from")),
             received_to=_date(params.get("to")),
             q=params.get("q", "").strip()[:200],
@@ -166,6 +172,7 @@ class InboxFilter:
             "deadline": self.deadline,
             "duplicates": "1" if self.has_duplicates else "",
             "redisposition": "1" if self.redisposition else "",
+            "assigned": self.assigned,
             "from": self.received_from.isoformat() if self.received_from else "",
             "to": self.received_to.isoformat() if self.received_to else "",
             "q": self.q,
@@ -364,6 +371,14 @@ def conditions(
         where.append(col(Complaint.id).in_(select(sets.duplicates.c.id)))
     if f.redisposition:
         where.append(col(Complaint.redisposition_requested_at).is_not(None))
+    if f.assigned == "me":
+        mine = select(col(ComplaintAssignment.complaint_id)).where(
+            col(ComplaintAssignment.user_id) == (scope.user_id or -1)
+        )
+        where.append(col(Complaint.id).in_(mine))
+    elif f.assigned == "none":
+        held = select(col(ComplaintAssignment.complaint_id))
+        where.append(col(Complaint.id).not_in(held))
     if f.received_from:
         where.append(Complaint.received_at >= clock.day_start(f.received_from))  # type: ignore[arg-type]
     if f.received_to:
@@ -412,6 +427,7 @@ class InboxRow:
     not_report: dict[str, Any] = field(default_factory=dict)
     archivable: bool = False
     version: int = 1
+    assignee: str | None = None  # who is on it ("saya tangani")
 
     @property
     def place(self) -> str:
@@ -503,6 +519,7 @@ def list_page(
     found = session.execute(query).all()
     agencies = _agency_names(session, {r.agency_id for r in found if r.agency_id})
     followers = _followers(session, [r.id for r in found[:page_size]])
+    holders = assignment.holders(session, [r.id for r in found[:page_size]])
     rows = []
     for r in found[:page_size]:
         due = (
@@ -537,6 +554,7 @@ def list_page(
                 and r.id not in followers
                 and workflow.can_transition(Status(r.status), S.ARCHIVED),
                 version=r.version,
+                assignee=holders.get(r.id),
             )
         )
     result = InboxPage(filter=f, rows=rows, has_next=len(found) > page_size)

@@ -66,6 +66,17 @@ def get_principal(request: Request, gateway: GatewayDep) -> Principal:
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
+def polling_principal(request: Request, gateway: Gateway) -> Principal | None:
+    """The user behind a page's own polling request, without counting it as activity; None
+    when the session ended (the poll then stops instead of swapping a login page in)."""
+    secret = secret_key(gateway.settings)
+    with gateway.db.read_session() as session:
+        _, principal = security.session_principal(
+            request, session, gateway.settings, secret, touch=False
+        )
+    return principal
+
+
 def forbidden(request: Request) -> HTTPException:
     return HTTPException(403, t(request_language(request), "admin.errors.forbidden"))
 

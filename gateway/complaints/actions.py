@@ -49,6 +49,7 @@ from gateway.store.models import (
     Category,
     Complaint,
     ComplaintEvent,
+    ComplaintNote,
     Status,
 )
 from normalizer.pii import mask_personal_data
@@ -251,11 +252,16 @@ def dispose(
     now: datetime | None = None,
 ) -> ComplaintEvent:
     """Send a verified complaint to the competent agency: queue the forward to the SP4N core
-    and a WhatsApp notice to each of the agency's liaison officers; tell the reporter(s)."""
+    and a WhatsApp notice to each of the agency's liaison officers; tell the reporter(s).
+
+    The koordinator's note is for the agency, not for the public: it becomes an internal note
+    the agency's liaison officers read (`ComplaintNote`), never the text of the public
+    `disposed` event, which the status page and the core's history are built from."""
     now = now or utcnow()
     lifecycle.require_case(session, complaint, "dispose")
     _require_state(complaint, {S.VERIFIED}, "dispose")
     agency = _agency(session, agency_id)
+    note_text = _optional(note, MAX_TEXT)
 
     def consequences(event_id: int) -> list[OutboxMessage | None]:
         notices: list[OutboxMessage | None] = list(
@@ -275,7 +281,7 @@ def dispose(
             core_sync.enqueue_submit(session, complaint)
         return notices
 
-    return lifecycle.step(
+    event = lifecycle.step(
         gateway,
         session,
         complaint,
@@ -283,12 +289,22 @@ def dispose(
         actor=actor,
         action="disposed",
         changes={"agency_id": agency.id, "redisposition_requested_at": None},
-        note=_optional(note, MAX_TEXT),
         public=True,
         notice=lifecycle.Notice(S.DISPOSED),
         messages=consequences,
         now=now,
     )
+    if note_text:
+        session.add(
+            ComplaintNote(
+                complaint_id=complaint.id,  # type: ignore[arg-type]
+                author=actor,
+                body=note_text,
+                for_agency=True,
+                created_at=now,
+            )
+        )
+    return event
 
 
 def redispose(

@@ -17,17 +17,18 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session, col
 
 from channels import base
 from gateway.clock import utcnow
 from gateway.complaints.tracking import new_code
 from gateway.complaints.workflow import commit
-from gateway.store.db import Database, row_ids
+from gateway.store.db import UNAVAILABLE_ERRORS, Database, row_ids
 from gateway.store.models import Complaint, InboundMessage, InboundStatus
 
 if TYPE_CHECKING:
@@ -86,12 +87,13 @@ def _row_values(message: base.InboundMessage, raw_payload: str, raw_content_type
     }
 
 
-def _free_code(session: Session) -> str:
+def _free_code(conn: Connection | Session) -> str:
+    """A tracking code nobody has, read on the caller's connection (the ack path) or session."""
     while True:
         code = new_code()
-        taken = session.scalar(
+        taken = conn.scalar(
             select(col(Complaint.id)).where(col(Complaint.tracking_code) == code)
-        ) or session.scalar(
+        ) or conn.scalar(
             select(col(InboundMessage.id)).where(col(InboundMessage.assigned_code) == code)
         )
         if not taken:
@@ -142,6 +144,20 @@ def keep_unreadable(
     )
 
 
+def _insert_statement(postgres: bool) -> Insert:
+    insert = pg_insert if postgres else sqlite_insert
+    return (
+        insert(InboundMessage)
+        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+        .returning(col(InboundMessage.id))
+    )
+
+
+# Built once per engine kind: the ack path compiles nothing per request (SQLAlchemy caches the
+# compiled form of a statement it has seen; the values go in as parameters).
+_INSERT = {False: _insert_statement(False), True: _insert_statement(True)}
+
+
 def _accept_once(
     db: Database,
     message: base.InboundMessage,
@@ -150,22 +166,15 @@ def _accept_once(
     assign_code: bool,
     overrides: Mapping[str, object],
 ) -> Accepted:
-    with db.session() as session:
+    # The ack path: one connection, one INSERT, one commit, no ORM session (issue 12).
+    with db.ack_engine.begin() as conn:
         values = {**_row_values(message, raw_payload, raw_content_type), **overrides}
         if assign_code:
-            values["assigned_code"] = _free_code(session)
-        insert = pg_insert if db.is_postgres else sqlite_insert
-        stmt = (
-            insert(InboundMessage)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-            .returning(col(InboundMessage.id))
-        )
-        new_id = session.connection().execute(stmt).scalar()
+            values["assigned_code"] = _free_code(conn)
+        new_id = conn.execute(_INSERT[db.is_postgres], values).scalar()
         if new_id is not None:
-            session.commit()
             return Accepted(new_id, duplicate=False, tracking_code=values.get("assigned_code"))
-        existing = session.execute(
+        existing = conn.execute(
             select(
                 col(InboundMessage.id),
                 col(InboundMessage.assigned_code),
@@ -176,12 +185,11 @@ def _accept_once(
         ).one()
         code = existing.assigned_code
         if existing.complaint_id and not code:
-            code = session.scalar(
+            code = conn.scalar(
                 select(col(Complaint.tracking_code)).where(
                     col(Complaint.id) == existing.complaint_id
                 )
             )
-        session.commit()
         return Accepted(existing.id, duplicate=True, tracking_code=code)
 
 
@@ -191,7 +199,21 @@ Processor = Callable[["Intake", Session, InboundMessage], None]
 
 
 def process(gateway: Intake, inbound_id: int) -> bool:
-    """Turn one stored message into (part of) a complaint. False if someone already did."""
+    """Turn one stored message into (part of) a complaint. False if someone already did, or
+    the database went away meanwhile: the message stays pending and the periodic resume
+    processes it later. A background task's database error must not escape as "Exception in
+    ASGI application" with the statement in its traceback (issue 13 §12)."""
+    try:
+        return _process(gateway, inbound_id)
+    except UNAVAILABLE_ERRORS as exc:
+        log.error(
+            "inbound processing deferred: database error",
+            extra={"inbound_id": inbound_id, "error": type(exc).__name__},
+        )
+        return False
+
+
+def _process(gateway: Intake, inbound_id: int) -> bool:
     now = utcnow()
     with gateway.db.session() as session:
         claimed = session.execute(
@@ -241,6 +263,24 @@ def unprocessed_ids(db: Database, older_than_seconds: float = 0) -> list[int]:
                 .order_by(col(InboundMessage.id))
             )
         )
+
+
+def sender_key(channel: str, sender: str) -> str:
+    """Whose message it is: one reporter's messages are processed one after another."""
+    return f"{channel}:{sender}"
+
+
+def unprocessed_senders(db: Database, older_than_seconds: float = 0) -> list[tuple[int, str]]:
+    """Pending rows as (id, sender key), oldest first (for the inbound threads)."""
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    with db.read_session() as session:
+        rows = session.execute(
+            select(col(InboundMessage.id), col(InboundMessage.channel), col(InboundMessage.sender))
+            .where(col(InboundMessage.status) == InboundStatus.PENDING.value)
+            .where(col(InboundMessage.created_at) <= cutoff)
+            .order_by(col(InboundMessage.id))
+        ).all()
+    return [(row.id, sender_key(row.channel, row.sender)) for row in rows]
 
 
 def resume(gateway: Intake, older_than_seconds: float = 0) -> int:

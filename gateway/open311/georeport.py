@@ -168,7 +168,10 @@ def parse_w3(value: str, timezone: str, lang: str, name: str) -> datetime:
         raise GeoReportError(400, t(lang, "open311.errors.date_invalid", name=name)) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=ZoneInfo(timezone))
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01 in a zone east of UTC
+        raise GeoReportError(400, t(lang, "open311.errors.date_invalid", name=name)) from None
 
 
 @dataclass(frozen=True)
@@ -201,13 +204,18 @@ def parse_query(params: Mapping[str, str], now: datetime, timezone: str, lang: s
     start_raw, end_raw = params.get("start_date") or "", params.get("end_date") or ""
     start = parse_w3(start_raw, timezone, lang, "start_date") if start_raw.strip() else None
     end = parse_w3(end_raw, timezone, lang, "end_date") if end_raw.strip() else None
-    if start is None and end is None:
-        end, start = now, now - MAX_SPAN
-    elif start is None:
-        assert end is not None
-        start = end - MAX_SPAN
-    elif end is None:
-        end = start + MAX_SPAN
+    try:
+        if start is None and end is None:
+            end, start = now, now - MAX_SPAN
+        elif start is None:
+            assert end is not None
+            start = end - MAX_SPAN
+        elif end is None:
+            end = start + MAX_SPAN
+    except OverflowError:  # a date at the edge of the calendar (year 1 or 9999)
+        raise GeoReportError(
+            400, t(lang, "open311.errors.date_invalid", name="start_date")
+        ) from None
     if end < start:
         raise GeoReportError(400, t(lang, "open311.errors.dates_reversed"))
     if end - start > MAX_SPAN:

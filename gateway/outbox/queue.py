@@ -9,21 +9,33 @@ A row whose lease expired while in flight (the dispatcher died mid-send) may or 
 reached the provider. It is never sent blindly again: its handler is asked to reconcile (e.g. ask
 Twilio whether the message exists); when nobody can tell, it becomes a dead letter that says so,
 because a reply sent twice is the one thing we promised never to do.
+
+`Dispatcher.run_until()` is the long-running form (a dedicated thread of its own, see
+`gateway/jobs/workers.py`): it keeps claiming while rows are due, sends each channel with at
+most `ChannelLimits.concurrency` requests at once and no faster than its rate (providers' own
+limits: WhatsApp 80 msg/s per number, Telegram 30 msg/s), keeps one recipient's messages in the
+order they were queued, and records results a batch per transaction. A commit that queued rows
+wakes it at once in this process (`wake_on_commit`); other processes' rows wait at most one poll.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
-from collections.abc import Iterable, Mapping
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col
 
@@ -84,7 +96,43 @@ def enqueue(
     )
     # Core execution on the session's connection (same transaction): RETURNING yields no row
     # when the conflict skipped the insert, on both engines.
-    return session.connection().execute(stmt).scalar() is not None
+    new = session.connection().execute(stmt).scalar() is not None
+    if new:
+        session.info[_QUEUED] = True
+    return new
+
+
+# --- waking the dispatcher when a commit queued something ---------------------------------------
+
+_QUEUED = "outbox_queued"
+_wakers: list[Callable[[], None]] = []
+_wakers_lock = threading.Lock()
+
+
+def wake_on_commit(callback: Callable[[], None]) -> Callable[[], None]:
+    """Call `callback` after every commit in this process that queued an outbox row (so a reply
+    goes out at once, not at the next poll); returns the function that stops it."""
+    with _wakers_lock:
+        _wakers.append(callback)
+
+    def stop() -> None:
+        with _wakers_lock:
+            if callback in _wakers:
+                _wakers.remove(callback)
+
+    return stop
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    if session.info.pop(_QUEUED, False):
+        for callback in list(_wakers):
+            callback()
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_QUEUED, None)
 
 
 @dataclass(frozen=True)
@@ -94,6 +142,7 @@ class Delivered:
     retryable: bool = False
     error: str | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
+    retry_after: float | None = None  # the provider said: not before this many seconds
 
 
 class Handler(Protocol):
@@ -144,6 +193,53 @@ class Claimed:
     recovering: bool  # its previous lease expired mid-flight
 
 
+class SendThrottle:
+    """At most `rate` sends a second, evenly spaced (providers count per second, so a burst
+    of a whole second's worth at once is what gets a 429). One per channel, in one loop."""
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval = 1.0 / rate
+        self._clock = clock
+        self._next = float("-inf")
+
+    async def acquire(self) -> None:
+        now = self._clock()
+        slot = max(now, self._next)
+        self._next = slot + self.interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
+@dataclass(frozen=True)
+class ChannelLimits:
+    """Per channel: requests in flight at once, and sends per second (a channel absent from
+    `rates` is not throttled). Each channel sends from one number/bot, so per channel is per
+    number."""
+
+    concurrency: int = 16
+    rates: Mapping[str, float] = field(default_factory=dict)
+
+
+class _ChannelGate:
+    def __init__(self, limits: ChannelLimits) -> None:
+        self.limits = limits
+        self._semaphores: dict[str, asyncio.Semaphore] = {}
+        self._throttles: dict[str, SendThrottle] = {}
+
+    def semaphore(self, channel: str) -> asyncio.Semaphore:
+        if channel not in self._semaphores:
+            self._semaphores[channel] = asyncio.Semaphore(self.limits.concurrency)
+        return self._semaphores[channel]
+
+    async def throttle(self, channel: str) -> None:
+        rate = self.limits.rates.get(channel)
+        if not rate:
+            return
+        if channel not in self._throttles:
+            self._throttles[channel] = SendThrottle(rate)
+        await self._throttles[channel].acquire()
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -156,6 +252,9 @@ class Dispatcher:
         backoff: Backoff | None = None,
         max_attempts: int = 8,
         rng: random.Random | None = None,
+        limits: ChannelLimits | None = None,
+        max_in_flight: int = 200,
+        poll_seconds: float = 2.0,
     ) -> None:
         self.db = db
         self.max_attempts = max_attempts
@@ -165,6 +264,11 @@ class Dispatcher:
         self.lease = timedelta(seconds=lease_seconds)
         self.backoff = backoff or Backoff()
         self.rng = rng or random.Random()
+        self.limits = limits or ChannelLimits()
+        self.max_in_flight = max_in_flight
+        self.poll_seconds = poll_seconds
+        self.last_cycle: float | None = None  # monotonic time of the last claim (health)
+        self._gate: _ChannelGate | None = None
 
     # --- claiming ---------------------------------------------------------------------------
 
@@ -241,15 +345,112 @@ class Dispatcher:
         return total
 
     async def _deliver_one(self, claimed: Claimed) -> None:
+        handler, result = await self._attempt(claimed)
+        await asyncio.to_thread(self._record, claimed.item, handler, result)
+
+    async def _attempt(self, claimed: Claimed) -> tuple[Handler | None, Delivered]:
+        """Talk to the provider (within the channel's concurrency and rate); no database."""
         item = claimed.item
         handler = self.handlers.get(item.kind)
         if handler is None:
-            result = Delivered(ok=False, error=f"no handler for outbox kind {item.kind!r}")
-        elif claimed.recovering:
-            result = await self._reconcile(handler, item)
-        else:
-            result = await self._safe_deliver(handler, item)
-        await asyncio.to_thread(self._record, item, handler, result)
+            return None, Delivered(ok=False, error=f"no handler for outbox kind {item.kind!r}")
+        if self._gate is None:
+            self._gate = _ChannelGate(self.limits)
+        channel = item.channel or item.kind
+        async with self._gate.semaphore(channel):
+            await self._gate.throttle(channel)
+            if claimed.recovering:
+                return handler, await self._reconcile(handler, item)
+            return handler, await self._safe_deliver(handler, item)
+
+    # --- the long-running form ------------------------------------------------------------------
+
+    async def run_until(self, stopped: threading.Event) -> None:
+        """Deliver while rows are due, until `stopped` is set; rows already claimed are sent
+        and recorded before it returns. A row is claimed only when there is room for it
+        (`max_in_flight`), so none waits here long enough for its lease to expire."""
+        loop = asyncio.get_running_loop()
+        self._gate = _ChannelGate(self.limits)
+        wake = asyncio.Event()
+
+        def wake_threadsafe() -> None:
+            loop.call_soon_threadsafe(wake.set)
+
+        stop_waking = wake_on_commit(wake_threadsafe)
+        lines: dict[tuple[str, str], deque[Claimed]] = {}
+        tasks: set[asyncio.Task[None]] = set()
+        results: asyncio.Queue[tuple[Claimed, Handler | None, Delivered] | None] = asyncio.Queue()
+        in_flight = 0
+        recorder = asyncio.create_task(self._record_batches(results))
+
+        async def serve_line(key: tuple[str, str]) -> None:
+            nonlocal in_flight
+            line = lines[key]
+            while line:
+                claimed = line[0]
+                handler, result = await self._attempt(claimed)
+                await results.put((claimed, handler, result))
+                line.popleft()
+                in_flight -= 1
+                wake.set()  # room for more
+            del lines[key]
+
+        try:
+            while not stopped.is_set():
+                room = self.max_in_flight - in_flight
+                claimed = []
+                if room > 0:
+                    claimed = await asyncio.to_thread(self.claim, None, min(room, self.batch_size))
+                    self.last_cycle = time.monotonic()
+                for c in claimed:
+                    item = c.item
+                    key = (item.channel or "", item.recipient or f"#{item.id}")
+                    in_flight += 1
+                    if key in lines:
+                        lines[key].append(c)  # its line is running: it goes after the others
+                    else:
+                        lines[key] = deque([c])
+                        task = asyncio.create_task(serve_line(key))
+                        tasks.add(task)
+                        task.add_done_callback(tasks.discard)
+                if claimed and len(claimed) == min(room, self.batch_size):
+                    continue  # probably more due: claim again at once
+                wake.clear()
+                # Nothing due (or no room): wait for a commit that queued rows, a send that
+                # made room, or the poll (other processes' rows, retries coming due).
+                # `stopped` is a thread's event: looked at every quarter of a second.
+                deadline = time.monotonic() + self.poll_seconds
+                while not stopped.is_set() and not wake.is_set():
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(wake.wait(), timeout=min(left, 0.25))
+        finally:
+            stop_waking()
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
+            await results.put(None)
+            await recorder
+
+    async def _record_batches(
+        self, results: asyncio.Queue[tuple[Claimed, Handler | None, Delivered] | None]
+    ) -> None:
+        """Record results as they come, every waiting one in one transaction (a send a row
+        costs one short write, not one transaction each)."""
+        done = False
+        while not done:
+            batch = [await results.get()]
+            while not results.empty() and len(batch) < 200:
+                batch.append(results.get_nowait())
+            if batch[-1] is None:
+                done = True
+            entries = [entry for entry in batch if entry is not None]
+            if entries:
+                try:
+                    await asyncio.to_thread(self._record_many, entries)
+                except Exception:
+                    log.exception("outbox results not recorded; the leases will expire")
 
     async def _reconcile(self, handler: Handler, item: OutboxItem) -> Delivered:
         try:
@@ -280,44 +481,66 @@ class Dispatcher:
                 if attempt == 4:
                     raise
 
+    def _record_many(self, entries: list[tuple[Claimed, Handler | None, Delivered]]) -> None:
+        """Several results in one transaction; if one of them loses a race on its complaint,
+        each is recorded again on its own (with `_record`'s retries)."""
+        if len(entries) == 1:
+            claimed, handler, result = entries[0]
+            self._record(claimed.item, handler, result)
+            return
+        # Complaints locked in one order, so two dispatchers' batches cannot deadlock.
+        entries = sorted(entries, key=lambda e: (e[0].item.complaint_id or 0, e[0].item.id or 0))
+        try:
+            with self.db.session() as session:
+                for claimed, handler, result in entries:
+                    self._apply_result(session, claimed.item, handler, result)
+                session.commit()
+        except (StaleDataError, DBAPIError):
+            # A lost race on a complaint (or a deadlock between two dispatchers locking
+            # complaints in another order): one at a time, each with its own retries.
+            for claimed, handler, result in entries:
+                self._record(claimed.item, handler, result)
+
     def _record_once(self, item: OutboxItem, handler: Handler | None, result: Delivered) -> None:
-        now = utcnow()
         with self.db.session() as session:
-            row = session.get(OutboxItem, item.id, with_for_update=self.db.is_postgres)
-            if (
-                row is None
-                or row.claimed_by != self.worker_id
-                or row.status != OutboxStatus.IN_FLIGHT
-            ):
-                # Our lease expired and someone else took over; they reconcile it.
-                log.warning("outbox lease lost", extra={"outbox_id": item.id})
-                return
-            if row.complaint_id is not None and self.db.is_postgres:
-                # Hooks write on the complaint: queue behind other deliveries of it.
-                session.get(Complaint, row.complaint_id, with_for_update=True)
-            row.updated_at = now
-            row.claimed_by = None
-            row.claimed_until = None
-            if result.ok:
-                row.status = OutboxStatus.SENT
-                row.sent_at = now
-                row.last_error = None
-                row.provider_message_id = result.provider_message_id
-                if handler is not None:
-                    handler.on_sent(session, row, result)
-            elif result.retryable and row.attempts < (row.max_attempts or self.max_attempts):
-                row.status = OutboxStatus.PENDING
-                row.last_error = result.error
-                row.next_attempt_at = now + timedelta(
-                    seconds=self.backoff.delay(row.attempts, self.rng)
-                )
-            else:
-                row.status = OutboxStatus.DEAD
-                row.last_error = result.error or "failed"
-                if handler is not None:
-                    handler.on_dead(session, row, row.last_error)
-            session.add(row)
+            self._apply_result(session, item, handler, result)
             session.commit()
+
+    def _apply_result(
+        self, session: Session, item: OutboxItem, handler: Handler | None, result: Delivered
+    ) -> None:
+        now = utcnow()
+        row = session.get(OutboxItem, item.id, with_for_update=self.db.is_postgres)
+        if row is None or row.claimed_by != self.worker_id or row.status != OutboxStatus.IN_FLIGHT:
+            # Our lease expired and someone else took over; they reconcile it.
+            log.warning("outbox lease lost", extra={"outbox_id": item.id})
+            return
+        if row.complaint_id is not None and self.db.is_postgres:
+            # Hooks write on the complaint: queue behind other deliveries of it.
+            session.get(Complaint, row.complaint_id, with_for_update=True)
+        row.updated_at = now
+        row.claimed_by = None
+        row.claimed_until = None
+        if result.ok:
+            row.status = OutboxStatus.SENT
+            row.sent_at = now
+            row.last_error = None
+            row.provider_message_id = result.provider_message_id
+            if handler is not None:
+                handler.on_sent(session, row, result)
+        elif result.retryable and row.attempts < (row.max_attempts or self.max_attempts):
+            row.status = OutboxStatus.PENDING
+            row.last_error = result.error
+            # Our backoff, or longer when the provider asked for longer (Retry-After).
+            delay = max(self.backoff.delay(row.attempts, self.rng), result.retry_after or 0)
+            row.next_attempt_at = now + timedelta(seconds=delay)
+        else:
+            row.status = OutboxStatus.DEAD
+            row.last_error = result.error or "failed"
+            if handler is not None:
+                handler.on_dead(session, row, row.last_error)
+        session.add(row)
+        session.flush()
         log.info(
             "outbox delivery",
             extra={

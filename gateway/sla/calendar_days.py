@@ -194,21 +194,28 @@ class CalendarSource:
         """Check the version on the next use (after a change made here, or before a sweep)."""
         self._checked_at = float("-inf")
 
-    def current(self) -> WorkingCalendar:
+    def current(self, session: Session | None = None) -> WorkingCalendar:
+        """The calendar, its version checked if due. Inside a transaction pass its `session`:
+        the check then reads through it. Opening a second pooled connection there deadlocked
+        the pool under load (issue 12: every worker held one connection and waited for a
+        second); without a session a short read session of its own is used."""
         with self._lock:
             if self._calendar is None or self._monotonic() - self._checked_at >= self.check_seconds:
-                self._reload_if_changed()
+                if session is not None:
+                    self._reload_if_changed(session)
+                else:
+                    with self.db.read_session() as own:
+                        self._reload_if_changed(own)
             assert self._calendar is not None
             return self._calendar
 
-    def _reload_if_changed(self) -> None:
+    def _reload_if_changed(self, session: Session) -> None:
         files = self.files
-        with self.db.read_session() as session:
-            version = current_version(session)
-            if self._calendar is None or version != self._version:
-                days = active_days(session)
-                self._calendar = build_calendar(files, self.settings.timezone, days)
-                self._version = version
+        version = current_version(session)
+        if self._calendar is None or version != self._version:
+            days = active_days(session)
+            self._calendar = build_calendar(files, self.settings.timezone, days)
+            self._version = version
         self._checked_at = self._monotonic()
 
     @property

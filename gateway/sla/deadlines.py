@@ -25,6 +25,8 @@ class _HasClock(Protocol):
     @property
     def calendar(self) -> WorkingCalendar: ...
 
+    def calendar_in(self, session: Session) -> WorkingCalendar: ...
+
     @property
     def sla_policy(self) -> SlaPolicy: ...
 
@@ -147,7 +149,8 @@ def refresh(
 ) -> Deadlines:
     """Recompute and store the complaint's deadlines (call after a transition that matters)."""
     session.flush()  # the events just written count
-    deadlines = compute(session, complaint, gateway.calendar, gateway.sla_policy, now)
+    calendar = gateway.calendar_in(session)  # never a second connection inside the transaction
+    deadlines = compute(session, complaint, calendar, gateway.sla_policy, now)
     apply(complaint, deadlines)
     session.add(complaint)
     return deadlines

@@ -150,7 +150,8 @@ def remind_liaisons(
     if agency is None:
         return 0
     queued = 0
-    for reminder in reminders_due(current, gateway.sla_policy, gateway.calendar, now):
+    calendar = gateway.calendar_in(session)
+    for reminder in reminders_due(current, gateway.sla_policy, calendar, now):
         new = _queue_reminder(gateway, session, complaint, agency, reminder)
         if new:
             workflow.note(
@@ -240,7 +241,7 @@ def close_silent(gateway: Sweeping, now: datetime, result: SweepResult) -> None:
                 if complaint is None or complaint.status != Status.ANSWERED.value:
                     continue
                 current = deadlines.compute(
-                    session, complaint, gateway.calendar, gateway.sla_policy, now
+                    session, complaint, gateway.calendar_in(session), gateway.sla_policy, now
                 )
                 if not current.should_close(now):
                     deadlines.apply(complaint, current)  # stored date was stale

@@ -370,6 +370,10 @@ class Attachment(SQLModel, table=True):
     error: str | None = Field(default=None, sa_type=Text)
     attempts: int = 0
     created_at: datetime = _created()
+    # Which worker is downloading it, until when: several workers share the pending rows
+    # (claimed with SELECT ... FOR UPDATE SKIP LOCKED); a crashed worker's claim simply expires.
+    claimed_by: str | None = Field(default=None, max_length=120)
+    claimed_until: datetime | None = _ts()
 
 
 class ComplaintEvent(SQLModel, table=True):
@@ -493,3 +497,105 @@ class Open311Key(SQLModel, table=True):
     created_at: datetime = _created()
     revoked_at: datetime | None = _ts()
     last_used_at: datetime | None = _ts()
+
+
+# --- the admin's workplace (issue 18) ---------------------------------------------------------
+
+
+class ComplaintAssignment(SQLModel, table=True):
+    """Who is on a case ("saya tangani"): at most one staff member per complaint. A row of its
+    own, so that taking a complaint neither makes a colleague's open form stale (the complaint's
+    version stays) nor rewrites the complaint table. Every change is on the audit log."""
+
+    __tablename__ = "complaint_assignment"
+
+    complaint_id: int = Field(foreign_key="complaint.id", primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    assigned_by: str = Field(max_length=120)  # user:<id>
+    assigned_at: datetime = _created()
+
+
+class ComplaintNote(SQLModel, table=True):
+    """An internal note on a complaint: staff only; with `for_agency` also the liaison officers
+    of the complaint's agency. Never on a public page, never to the SP4N core or a reporter."""
+
+    __tablename__ = "complaint_note"
+
+    id: int | None = Field(default=None, primary_key=True)
+    complaint_id: int = Field(foreign_key="complaint.id", index=True)
+    author: str = Field(max_length=120)  # user:<id>, or system for notes moved from old events
+    body: str = Field(sa_type=Text)
+    for_agency: bool = False
+    created_at: datetime = _created()
+
+
+class SavedReply(SQLModel, table=True):
+    """A reply koordinators keep for reuse, for one class and/or one agency (or any), in
+    Indonesian and English, with variables ({kode}, {instansi}, {tenggat}, ...)."""
+
+    __tablename__ = "saved_reply"
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=120)
+    body_id: str = Field(sa_type=Text)
+    body_en: str = Field(default="", sa_type=Text)
+    category: str | None = Field(default=None, max_length=40)
+    agency_id: int | None = Field(default=None, foreign_key="agency.id")
+    active: bool = True
+    created_by: str = Field(max_length=120)
+    created_at: datetime = _created()
+    updated_by: str | None = Field(default=None, max_length=120)
+    updated_at: datetime = _created()
+
+
+class AuditEntry(SQLModel, table=True):
+    """The audit log of what is not a complaint (users, agencies, liaison officers, saved
+    replies): who changed what, when. Complaints keep theirs in `complaint_event`; the admin's
+    audit page reads both (and the calendar's own records)."""
+
+    __tablename__ = "audit_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    actor: str = Field(max_length=120)  # user:<id>
+    area: str = Field(max_length=30, index=True)  # user | agency | liaison | saved_reply
+    action: str = Field(max_length=40)  # created | changed | password | unlocked
+    subject: str = Field(default="", max_length=200)  # a username, an agency code, a title
+    detail: dict[str, Any] = _json(dict)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class PollerState(SQLModel, table=True):
+    """One polled source (X mentions, YouTube comments, the mailbox...): its cursor, written in
+    the transaction that stores the messages it produced, and its health for the operators."""
+
+    __tablename__ = "poller_state"
+
+    source: str = Field(primary_key=True, max_length=100)  # `Poller.name`
+    channel: str = Field(default="", max_length=40)
+    cursor: str | None = Field(default=None, sa_type=Text)
+    last_poll_at: datetime | None = _ts()
+    last_success_at: datetime | None = _ts()
+    last_error_at: datetime | None = _ts()
+    last_error: str | None = Field(default=None, sa_type=Text)
+    # Until when this source is left alone: a rate limit, a quota, an error's backoff.
+    next_poll_at: datetime | None = _ts()
+    consecutive_errors: int = 0
+    polls: int = 0
+    messages: int = 0
+    unreadable: int = 0
+    errors: int = 0
+    # The provider's accounting day and what this source spent of its daily budget on it.
+    budget_day: date | None = None
+    budget_used: int = 0
+    updated_at: datetime = _created()
+
+
+class RateLimitCounter(SQLModel, table=True):
+    """The public endpoints' rate-limit windows shared by several instances on PostgreSQL
+    (`RATE_LIMIT_STORAGE=database`): one row per limited key and window."""
+
+    __tablename__ = "rate_limit_counter"
+
+    key: str = Field(primary_key=True, max_length=255)
+    count: int = 0
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)

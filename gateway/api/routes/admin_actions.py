@@ -248,14 +248,15 @@ def done_message(gateway: Gateway, lang: str, action: str) -> str:
     return t(lang, f"admin.done.{action}")
 
 
-async def _store_photos(
+def _store_photos(
     gateway: Gateway, form: FormData, lang: str
 ) -> list[tuple[StoredFile, str | None]]:
     limits = gateway.form_limits
     uploads = [u for u in form.getlist("photos") if isinstance(u, UploadFile) and u.filename]
     photos = []
     for upload in uploads[: limits.max_files + 1]:
-        data = await upload.read(limits.max_bytes + 1)
+        upload.file.seek(0)
+        data = upload.file.read(limits.max_bytes + 1)
         photos.append(webform.Photo(filename=(upload.filename or "")[:255], data=data))
     errors = webform.FormErrors()
     checked = webform.validate_photos(photos, limits=limits, lang=lang, errors=errors)
@@ -272,8 +273,10 @@ def _version(form: FormData) -> int | None:
         return None
 
 
+# A plain `def`: FastAPI runs it in a web thread, so the transaction, the photos' fsync and a
+# wait for the SQLite write lock never stall the event loop.
 @router.post("/admin/complaints/{code}/{action}")
-async def act(
+def act(
     request: Request,
     code: str,
     action: str,
@@ -302,7 +305,7 @@ async def act(
         )
 
     try:
-        photos = await _store_photos(gateway, form, lang) if action == "answer" else []
+        photos = _store_photos(gateway, form, lang) if action == "answer" else []
         with gateway.db.session() as session:
             complaint = visible_complaint(session, principal, code)
             workflow.expect_version(complaint, _version(form))

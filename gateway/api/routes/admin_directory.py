@@ -14,7 +14,7 @@ from sqlmodel import Session
 from channels.webform import normalize_phone
 from config.messages import t
 from gateway.admin import accounts as auth
-from gateway.admin import directory
+from gateway.admin import audit, directory
 from gateway.admin.sessions import Principal, flash
 from gateway.api.admin_deps import CsrfForm, KoordinatorDep, form_text, page
 from gateway.api.deps import GatewayDep
@@ -102,6 +102,14 @@ def create_user(
                 display_name=values["display_name"],
                 agency_id=_agency_id(session, values["agency_id"]),
             )
+            audit.record(
+                session,
+                actor=principal.actor,
+                area="user",
+                action="created",
+                subject=user.username,
+                detail={"role": user.role, "agency_id": user.agency_id},
+            )
             session.commit()
     except auth.AccountError as exc:
         message = t(lang, f"admin.errors.{exc.key}", min=auth.MIN_PASSWORD_LENGTH)
@@ -146,6 +154,14 @@ def update_user(
             )
             user.whatsapp = _whatsapp(form_text(form, "whatsapp"))
             session.add(user)
+            audit.record(
+                session,
+                actor=principal.actor,
+                area="user",
+                action="changed",
+                subject=user.username,
+                detail={"role": user.role, "agency_id": user.agency_id, "active": user.active},
+            )
             session.commit()
     except auth.AccountError as exc:
         message = t(lang, f"admin.errors.{exc.key}", min=auth.MIN_PASSWORD_LENGTH)
@@ -168,6 +184,13 @@ def reset_password(
             user = _user(session, user_id)
             auth.set_password(user, form_text(form, "password"))
             session.add(user)
+            audit.record(
+                session,
+                actor=principal.actor,
+                area="user",
+                action="password",
+                subject=user.username,
+            )
             session.commit()
     except auth.AccountError as exc:
         message = t(lang, f"admin.errors.{exc.key}", min=auth.MIN_PASSWORD_LENGTH)
@@ -189,6 +212,9 @@ def unlock_user(
         user = _user(session, user_id)
         auth.unlock(user)
         session.add(user)
+        audit.record(
+            session, actor=principal.actor, area="user", action="unlocked", subject=user.username
+        )
         session.commit()
     lang = request_language(request)
     flash(request, "success", t(lang, "admin.users.unlocked", username=user.username))
@@ -254,6 +280,14 @@ def _save_agency(
                 keywords=directory.parse_keywords(values["keywords"]),
                 active=form_text(form, "active") == "1" if agency is not None else True,
             )
+            audit.record(
+                session,
+                actor=principal.actor,
+                area="agency",
+                action="changed" if agency is not None else "created",
+                subject=saved.code,
+                detail={"active": saved.active},
+            )
             session.commit()
     except directory.DirectoryError as exc:
         message = t(lang, f"admin.errors.{exc.key}")
@@ -305,6 +339,14 @@ def _save_liaison(
                 name=form_text(form, "name"),
                 whatsapp=form_text(form, "whatsapp"),
                 active=form_text(form, "active") == "1" if liaison is not None else True,
+            )
+            audit.record(
+                session,
+                actor=principal.actor,
+                area="liaison",
+                action="changed" if liaison is not None else "created",
+                subject=saved.name,
+                detail={"agency_id": saved.agency_id, "active": saved.active},
             )
             session.commit()
     except directory.DirectoryError as exc:

@@ -49,18 +49,20 @@ def entry_form(request: Request, gateway: GatewayDep, principal: KoordinatorDep)
     return page(request, principal, "admin/entry.html", _context(gateway, {}, {}))
 
 
+# A plain `def` (a web thread): photos to disk and the INSERT never block the event loop.
 @router.post("/admin/entry", response_class=HTMLResponse)
-async def record_entry(
+def record_entry(
     request: Request, gateway: GatewayDep, principal: KoordinatorDep, form: CsrfForm
 ) -> Response:
     lang = request_language(request)
     limits = gateway.form_limits
     values = {key: form_text(form, key) for key in FIELDS}
     uploads = [u for u in form.getlist("photos") if isinstance(u, UploadFile) and u.filename]
-    photos = [
-        webform.Photo(filename=(u.filename or "")[:255], data=await u.read(limits.max_bytes + 1))
-        for u in uploads[: limits.max_files + 1]
-    ]
+    photos = []
+    for upload in uploads[: limits.max_files + 1]:
+        upload.file.seek(0)
+        data = upload.file.read(limits.max_bytes + 1)
+        photos.append(webform.Photo(filename=(upload.filename or "")[:255], data=data))
     entry, errors = manual_entry.validate_entry(
         values, photos, limits=limits, lang=lang, timezone=gateway.settings.timezone
     )

@@ -8,12 +8,12 @@ import asyncio
 import uuid
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlmodel import Session, col
 
 from config.messages import t
-from gateway.admin import complaint_view, inbox
+from gateway.admin import complaint_view, inbox, live, maps, workplace
 from gateway.admin.sessions import Principal, flash
 from gateway.api.admin_deps import (
     CsrfForm,
@@ -26,6 +26,8 @@ from gateway.api.admin_deps import (
 )
 from gateway.api.deps import GatewayDep
 from gateway.api.pages import request_language
+from gateway.api.routes.media import stored_file_response
+from gateway.complaints import actions
 from gateway.complaints.tracking import normalize_code
 from gateway.context import Gateway
 from gateway.core import status as core_status
@@ -38,8 +40,8 @@ router = APIRouter(include_in_schema=False)
 def scope_of(principal: Principal) -> inbox.Scope:
     if principal.is_liaison:
         # A liaison account without an agency sees nothing rather than everything.
-        return inbox.Scope(agency_id=principal.agency_id or -1)
-    return inbox.EVERYTHING
+        return inbox.Scope(agency_id=principal.agency_id or -1, user_id=principal.user_id)
+    return inbox.Scope(user_id=principal.user_id)
 
 
 def visible_complaint(session: Session, principal: Principal, code: str) -> Complaint:
@@ -84,7 +86,11 @@ def inbox_page(request: Request, gateway: GatewayDep, principal: PrincipalDep) -
             count_cap=s.admin_inbox_count_cap,
         )
         agencies = session.scalars(select(Agency).order_by(Agency.name)).all()
+        stamp = live.stamp(session)
     context = {
+        "stamp": stamp,
+        "poll_seconds": s.admin_live_poll_seconds,
+        "changed": {},
         "result": result,
         "f": result.filter,
         "agencies": agencies,
@@ -118,6 +124,14 @@ def complaint_page(
             session, complaint, principal, now=c.now, soon=c.soon, lang=lang, gateway=gateway
         )
         core = core_status.build(gateway, session, complaint, principal, lang)
+        desk = workplace.build(
+            gateway,
+            session,
+            complaint,
+            principal,
+            lang=lang,
+            deadline=actions.deadline_text(gateway, complaint, complaint.language),
+        )
     labels = {
         kind: t(lang, f"admin.pii.{kind}")
         for kind in {str(s.get("kind")) for s in complaint.pii_spans}
@@ -136,6 +150,11 @@ def complaint_page(
         "core": core,
         "entry_id": uuid.uuid4().hex,
         "download_attempts": attachments.MAX_ATTEMPTS,
+        "desk": desk,
+        "map_pin": maps.complaint_pin(gateway, complaint),
+        "map_labels": maps.kecamatan_labels(gateway),
+        "map_tiles": gateway.settings.map_tile_url,
+        "map_attribution": gateway.settings.map_tile_attribution,
     }
     return page(request, principal, "admin/complaint.html", context, status_code=status_code)
 
@@ -166,16 +185,11 @@ def attachment_file(
             or not attachment.storage_key
         ):
             raise HTTPException(404)
-    try:
-        path = gateway.files.path(attachment.storage_key)
-    except ValueError:
-        raise HTTPException(404) from None
-    if not path.is_file():
-        raise HTTPException(404)
-    return FileResponse(
-        path,
-        media_type=attachment.content_type or "application/octet-stream",
-        headers={
+    return stored_file_response(
+        gateway.files,
+        attachment.storage_key,
+        attachment.content_type or "application/octet-stream",
+        {
             "Cache-Control": "private, max-age=3600",
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "default-src 'none'",

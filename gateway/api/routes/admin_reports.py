@@ -53,7 +53,8 @@ def _period(request: Request, gateway: Gateway) -> tuple[reports.Period, str | N
 def _build(gateway: Gateway, principal: Principal, period: reports.Period) -> reports.Report:
     as_of = utcnow()
     with gateway.db.read_session() as session:
-        return reports.build(session, period, gateway.calendar, as_of, agency_id=_scope(principal))
+        calendar = gateway.calendar_in(session)
+        return reports.build(session, period, calendar, as_of, agency_id=_scope(principal))
 
 
 def chart_data(lang: str, report: reports.Report) -> dict[str, Any]:
@@ -137,5 +138,6 @@ def export(request: Request, gateway: GatewayDep, principal: PrincipalDep) -> Re
 def digest_page(request: Request, gateway: GatewayDep, principal: KoordinatorDep) -> Response:
     now = utcnow()
     with gateway.db.read_session() as session:
-        figures = digest.figures(session, gateway.calendar, now, gateway.settings.digest_time)
+        calendar = gateway.calendar_in(session)
+        figures = digest.figures(session, calendar, now, gateway.settings.digest_time)
     return page(request, principal, "admin/digest.html", {"d": figures})

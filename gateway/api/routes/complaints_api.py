@@ -9,19 +9,25 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
+import hashlib
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from channels import webform
+from channels.base import PayloadError
+from channels.sanitize import load_json
+from channels.webform import sender_address
 from config.messages import language, t
 from gateway.api.deps import GatewayDep
 from gateway.complaints import public_status
 from gateway.complaints.tracking import normalize_code
+from gateway.context import Gateway
 from gateway.intake import inbound as intake
 from gateway.intake.web_form import submit
 
@@ -90,6 +96,18 @@ def _error(status: int, message: str, errors: dict[str, str] | None = None) -> J
     return JSONResponse({"message": message, "errors": errors or {}}, status_code=status)
 
 
+# The inbound row's external id holds 200 characters; "api:" and a key of up to 200 do not fit,
+# and a key cut short could name another client's submission.
+_KEY_ROOM = 200 - len("api:")
+
+
+def submission_id(key: str) -> str:
+    """The external id of an API submission: the client's key, or its hash when too long."""
+    if len(key) <= _KEY_ROOM:
+        return f"api:{key}"
+    return "api:sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def _decode_photos(items: Any, lang: str) -> tuple[list[webform.Photo], str | None]:
     if items in (None, []):
         return [], None
@@ -137,30 +155,53 @@ async def create_complaint(
     ),
 ) -> JSONResponse:
     lang = language(request.query_params.get("lang"))
+    raw = await request.body()
+    # Decoding photos, storing them (fsync) and the INSERT block: the web threads do it, the
+    # event loop only reads the body.
+    response, process_now = await run_in_threadpool(_file, gateway, raw, lang, idempotency_key)
+    if process_now is not None:
+        background.add_task(process_now)
+    return response
+
+
+def _file(
+    gateway: Gateway, raw: bytes, lang: str, idempotency_key: str | None
+) -> tuple[JSONResponse, Callable[[], None] | None]:
     try:
-        body = json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return _error(400, t(lang, "errors.invalid_json"))
+        # Depth and number size are checked too: a body nested a thousand levels deep is no
+        # complaint (and would exhaust the recursion of whatever walks it next).
+        body = load_json(raw, "complaint")
+    except PayloadError:
+        return _error(400, t(lang, "errors.invalid_json")), None
     if not isinstance(body, dict):
-        return _error(400, t(lang, "errors.invalid_json"))
+        return _error(400, t(lang, "errors.invalid_json")), None
     lang = language(str(body.get("language") or lang))
     photos, photo_error = _decode_photos(body.get("photos"), lang)
     valid, errors = webform.validate_form(body, photos, limits=gateway.form_limits, lang=lang)
     if photo_error:
         errors.add("photos", photo_error)
     if valid is None or errors:
-        return _error(422, t(lang, "form.errors_title"), errors.fields)
-    key = idempotency_key or uuid.uuid4().hex
-    accepted = submit(gateway, valid, f"api:{key}")
+        return _error(422, t(lang, "form.errors_title"), errors.fields), None
+    external_id = submission_id(idempotency_key or uuid.uuid4().hex)
+    accepted = submit(gateway, valid, external_id)
+    process_now = None
     if not accepted.duplicate:
-        background.add_task(intake.process, gateway, accepted.inbound_id)
+        process_now = gateway.hand_over(
+            [
+                (
+                    accepted.inbound_id,
+                    intake.sender_key(webform.NAME, sender_address(valid, external_id)),
+                )
+            ]
+        )
     out = ComplaintAccepted(
         tracking_code=accepted.tracking_code or "",
         status_url=f"{gateway.settings.public_base_url}/status/{accepted.tracking_code}",
         private_url=gateway.reporter_links.url(accepted.tracking_code or ""),
         duplicate=accepted.duplicate,
     )
-    return JSONResponse(out.model_dump(), status_code=200 if accepted.duplicate else 202)
+    status = 200 if accepted.duplicate else 202
+    return JSONResponse(out.model_dump(), status_code=status), process_now
 
 
 @router.get(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.datastructures import UploadFile
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
 
 from channels import webform
 from config.messages import t
@@ -15,6 +17,7 @@ from gateway.api.deps import GatewayDep
 from gateway.api.pages import render, request_language
 from gateway.complaints import public_status
 from gateway.complaints.tracking import normalize_code
+from gateway.context import Gateway
 from gateway.intake import inbound as intake
 from gateway.intake.web_form import submit
 
@@ -56,11 +59,13 @@ def complaint_form(request: Request, gateway: GatewayDep) -> HTMLResponse:
     return render(request, "lapor.html", _form_context(gateway, {}, {}, uuid.uuid4().hex))
 
 
-async def _read_photos(uploads: list[UploadFile], max_bytes: int) -> list[webform.Photo]:
+def _read_photos(uploads: list[UploadFile], max_bytes: int) -> list[webform.Photo]:
+    """In a web thread: the spooled upload files are read directly (blocking is fine here)."""
     photos = []
     for upload in uploads:
         # Read one byte past the limit: enough to know it is too large, never more.
-        data = await upload.read(max_bytes + 1)
+        upload.file.seek(0)
+        data = upload.file.read(max_bytes + 1)
         photos.append(webform.Photo(filename=(upload.filename or "")[:255], data=data))
     return photos
 
@@ -76,23 +81,38 @@ async def submit_complaint(
         message = t(lang, "errors.photo_too_large", name="", size_mb=limits.max_bytes >> 20)
         return render(request, "error.html", {"message": message}, status_code=413)
     form = await request.form(max_files=limits.max_files + 5, max_fields=50)
+    # Reading and checking photos, storing them (fsync) and the INSERT block: the web threads
+    # do it, the event loop only parses the form.
+    response, process_now = await run_in_threadpool(_file, request, gateway, form, lang)
+    if process_now is not None:
+        background.add_task(process_now)
+    return response
+
+
+def _file(
+    request: Request, gateway: Gateway, form: FormData, lang: str
+) -> tuple[Response, Callable[[], None] | None]:
+    limits = gateway.form_limits
     values = {key: str(form.get(key) or "") for key in FORM_FIELDS}
     uploads = [u for u in form.getlist("photos") if isinstance(u, UploadFile) and u.filename]
-    photos = await _read_photos(uploads, limits.max_bytes)
+    photos = _read_photos(uploads, limits.max_bytes)
     submission_id = str(form.get("submission_id") or "")
     if not SUBMISSION_ID.match(submission_id):
         submission_id = uuid.uuid4().hex
     valid, errors = webform.validate_form(values, photos, limits=limits, lang=lang)
     if valid is None:
         context = _form_context(gateway, values, errors.fields, submission_id)
-        return render(request, "lapor.html", context, status_code=422)
-    accepted = submit(gateway, valid, f"form:{submission_id}")
+        return render(request, "lapor.html", context, status_code=422), None
+    form_id = f"form:{submission_id}"
+    accepted = submit(gateway, valid, form_id)
+    process_now = None
     if not accepted.duplicate:
-        background.add_task(intake.process, gateway, accepted.inbound_id)
+        sender = intake.sender_key(webform.NAME, webform.sender_address(valid, form_id))
+        process_now = gateway.hand_over([(accepted.inbound_id, sender)])
     # The confirmation is the reporter's private page: its link is theirs alone (the answer,
     # its photos, PUAS / TIDAK PUAS); the public /status/{code} stays shareable.
     private = gateway.reporter_links.path(accepted.tracking_code or "")
-    return RedirectResponse(f"{private}?baru=1", status_code=303)
+    return RedirectResponse(f"{private}?baru=1", status_code=303), process_now
 
 
 @router.get("/status", response_class=HTMLResponse)

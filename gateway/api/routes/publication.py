@@ -29,13 +29,13 @@ def _month(gateway: Gateway, value: str) -> Period:
 
 def _sections(gateway: Gateway, month: Period) -> list[publication.AgencyResolved]:
     with gateway.db.read_session() as session:
-        return publication.resolved(session, month, gateway.calendar)
+        return publication.resolved(session, month, gateway.calendar_in(session))
 
 
 def _latest(gateway: Gateway) -> Period | None:
     today = gateway.calendar.local_date(utcnow())
     with gateway.db.read_session() as session:
-        return publication.latest_month(session, gateway.calendar, today)
+        return publication.latest_month(session, gateway.calendar_in(session), today)
 
 
 @router.get("/publikasi")

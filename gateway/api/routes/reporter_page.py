@@ -22,6 +22,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlmodel import col
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from config.messages import t
 from gateway.api.deps import GatewayDep
@@ -121,8 +123,13 @@ async def give_feedback(request: Request, code: str, token: str, gateway: Gatewa
     normalized = _code(gateway, code, token)
     if normalized is None:
         return _not_found(request)
-    lang = request_language(request)
     form = await request.form(max_files=0, max_fields=10)
+    # The transaction (and a wait for the SQLite write lock) runs in a web thread.
+    return await run_in_threadpool(_give_feedback, request, normalized, gateway, form)
+
+
+def _give_feedback(request: Request, normalized: str, gateway: Gateway, form: FormData) -> Response:
+    lang = request_language(request)
     values = {k: v for k, v in form.items() if isinstance(v, str) and k != CSRF_FIELD}
     expected = request.cookies.get(CSRF_COOKIE) or ""
     given = form.get(CSRF_FIELD)

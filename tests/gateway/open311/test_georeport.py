@@ -152,6 +152,8 @@ def test_requests_filters(client: TestClient, world: dict[str, str]) -> None:
         ("status=pending", "xml"),
         ("service_code=sampah", "xml"),
         ("start_date=2026-02-01&end_date=2026-01-01", "json"),
+        ("start_date=9999-12-31T23:00:00Z", "json"),
+        ("end_date=0001-01-01", "xml"),
     ],
 )
 def test_bad_arguments_are_the_spec_error_list(client: TestClient, query: str, fmt: str) -> None:

@@ -131,6 +131,7 @@ def test_monthly_figures_computed_by_hand(gateway: Gateway, october: dict[str, s
         "facebook": 0,
         "manual": 0,
         "import": 0,
+        "lapor": 0,  # reports filed in SP4N-LAPOR! itself
     }
     sms = _row(report.by_channel, "twilio_sms")
     assert (sms.disposed, sms.followed_up_pct, sms.due, sms.overdue) == (2, 100.0, 1, 1)

@@ -1,0 +1,162 @@
+"""The threads that do the work after an ack, away from the event loop and the web threads.
+
+- `InboundWorkers`: `INBOUND_THREADS` threads turning stored inbound messages into complaints
+  (`intake.process`), one short transaction per message. A reporter's messages always go to
+  the same thread, so they are processed in the order they arrived. Webhooks hand the new row
+  ids over (`submit`); the periodic resume sweep hands over whatever is still pending (after a
+  crash, or from another instance), so an id lost here is only late, never lost.
+- `OutboxThread`: one thread with its own event loop running `Dispatcher.run_until`, which
+  keeps sending while rows are due (per-channel concurrency and rate, one recipient in order).
+
+Both use pooled connections of their own (the pool is sized for them, see `pool_size_for`).
+`lapor-gateway serve` starts them in the web process (the single-machine default); a separate
+worker process can run the same classes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+import zlib
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from config.settings import Settings
+from gateway.intake import inbound as intake
+
+if TYPE_CHECKING:
+    from gateway.outbox.queue import Dispatcher
+    from gateway.parts import Intake
+
+log = logging.getLogger(__name__)
+
+# Connections the scheduler's jobs may hold at once (asyncio's default executor runs them,
+# min(32, cores + 4) threads; on the 2-core machine 6) plus the dispatcher's two (claim and
+# record) and the leader election's own.
+BACKGROUND_CONNECTIONS = 10
+
+
+def pool_size_for(settings: Settings) -> int:
+    """Every thread that can hold a connection at once gets one: web threads, inbound
+    threads, the background jobs. A pool smaller than its users makes threads wait for one
+    another's connections, and waits that nest deadlock (issue 12)."""
+    if settings.database_pool_size:
+        return settings.database_pool_size
+    return settings.web_threads + settings.inbound_threads + BACKGROUND_CONNECTIONS
+
+
+class InboundWorkers:
+    def __init__(self, gateway: Intake, threads: int) -> None:
+        self.gateway = gateway
+        self._queues: list[queue.SimpleQueue[int | None]] = [
+            queue.SimpleQueue() for _ in range(threads)
+        ]
+        self._threads: list[threading.Thread] = []
+        self._queued: set[int] = set()  # ids waiting or being processed here
+        self._lock = threading.Lock()
+        self._polling = threading.Event()
+        self.running = False
+
+    def start(self, poll_seconds: float | None = None) -> None:
+        """Start the threads. `poll_seconds`: also look for pending rows that often (a worker
+        process, where no webhook hands rows over in memory; an indexed query on status)."""
+        self.running = True
+        for n, q in enumerate(self._queues):
+            thread = threading.Thread(target=self._run, args=(q,), name=f"inbound-{n}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        if poll_seconds is not None:
+            feeder = threading.Thread(
+                target=self._poll, args=(poll_seconds,), name="inbound-poll", daemon=True
+            )
+            feeder.start()
+            self._threads.append(feeder)
+
+    def _poll(self, seconds: float) -> None:
+        while self.running:
+            try:
+                self.resume(0)
+            except Exception:
+                log.exception("looking for pending inbound messages failed")
+            self._polling.wait(seconds)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish the message in hand; what is still queued stays pending in the database."""
+        self.running = False
+        self._polling.set()
+        for q in self._queues:
+            q.put(None)
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def submit(self, items: Iterable[tuple[int, str]]) -> bool:
+        """Queue (inbound id, sender key) pairs; False when not running (the caller processes
+        them itself). One sender's messages land on one thread, in order."""
+        if not self.running:
+            return False
+        for inbound_id, sender in items:
+            with self._lock:
+                if inbound_id in self._queued:
+                    continue
+                self._queued.add(inbound_id)
+            shard = zlib.crc32(sender.encode()) % len(self._queues)
+            self._queues[shard].put(inbound_id)
+        return True
+
+    @property
+    def backlog(self) -> int:
+        with self._lock:
+            return len(self._queued)
+
+    def _run(self, q: queue.SimpleQueue[int | None]) -> None:
+        while True:
+            inbound_id = q.get()
+            if inbound_id is None or not self.running:
+                return
+            try:
+                intake.process(self.gateway, inbound_id)
+            except Exception:  # process() records its own failures; this is the unexpected
+                log.exception("inbound worker failed", extra={"inbound_id": inbound_id})
+            finally:
+                with self._lock:
+                    self._queued.discard(inbound_id)
+
+    def resume(self, older_than_seconds: float = 0) -> int:
+        """Hand over what is pending in the database (the resume sweep); returns how many."""
+        pending = intake.unprocessed_senders(self.gateway.db, older_than_seconds)
+        self.submit(pending)
+        return len(pending)
+
+
+class OutboxThread:
+    """The dispatcher on a thread and an event loop of its own: sends never wait for the web
+    process's loop, and the loop never waits for them."""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="outbox", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        self._stopped.set()
+        if self._thread.ident is not None:  # started
+            self._thread.join(timeout)
+
+    def alive(self, slack_seconds: float) -> bool:
+        last = self.dispatcher.last_cycle
+        return self._thread.is_alive() and (last is None or time.monotonic() - last < slack_seconds)
+
+    def _run(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                asyncio.run(self.dispatcher.run_until(self._stopped))
+            except Exception:
+                log.exception("outbox dispatcher stopped; starting again")
+                self._stopped.wait(1.0)

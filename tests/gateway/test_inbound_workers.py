@@ -1,0 +1,81 @@
+"""The inbound threads (`gateway/jobs/workers.py`): each stored message processed once, one
+reporter's messages in the order they arrived, rows stored elsewhere found by polling."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from gateway.context import Gateway
+from gateway.intake import inbound as intake
+from gateway.jobs.workers import InboundWorkers
+from gateway.store.models import Complaint, InboundMessage, InboundStatus
+from tests.gateway.factories import inbound
+
+
+def _wait(condition, seconds: float) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return bool(condition())
+
+
+def _pending(gateway: Gateway) -> int:
+    with gateway.db.read_session() as session:
+        query = select(func.count()).select_from(InboundMessage)
+        return session.scalar(query.where(InboundMessage.status == InboundStatus.PENDING)) or 0
+
+
+def test_one_reporters_messages_are_processed_in_the_order_they_arrived(
+    gateway: Gateway,
+) -> None:
+    seen: list[tuple[str, str]] = []
+    lock = threading.Lock()
+    rng = random.Random(5)
+
+    def slow(gw: Gateway, session: Session, row: InboundMessage) -> None:
+        time.sleep(rng.uniform(0, 0.01))  # threads overtake one another unless kept in line
+        with lock:
+            seen.append((row.sender, row.external_id))
+
+    gateway.processors = dict.fromkeys(gateway.processors, slow)
+    workers = InboundWorkers(gateway, threads=3)
+    workers.start()
+    gateway.inbound_workers = workers
+    try:
+        senders = [f"+62812000000{n}" for n in range(4)]
+        for i in range(10):
+            for sender in senders:
+                message = inbound(f"{sender}:{i:02d}", channel="twilio_sms", sender=sender)
+                accepted = intake.accept(gateway.db, message)
+                key = intake.sender_key("twilio_sms", sender)
+                assert gateway.hand_over([(accepted.inbound_id, key)]) is None  # threads took it
+        assert _wait(lambda: len(seen) == 40, 20), len(seen)
+    finally:
+        workers.stop()
+        gateway.inbound_workers = None
+    for sender in senders:
+        mine = [external_id for who, external_id in seen if who == sender]
+        assert mine == [f"{sender}:{i:02d}" for i in range(10)]
+    assert _pending(gateway) == 0
+
+
+def test_rows_stored_by_another_process_are_found_and_processed_once(gateway: Gateway) -> None:
+    """A worker process gets no ids in memory: it polls for pending rows."""
+    for n in range(5):
+        intake.accept(gateway.db, inbound(f"elsewhere-{n}"), assign_code=True)
+    workers = InboundWorkers(gateway, threads=2)
+    workers.start(poll_seconds=0.1)
+    try:
+        assert _wait(lambda: _pending(gateway) == 0, 20)
+        time.sleep(0.3)  # a few more polls: nothing is processed twice
+    finally:
+        workers.stop()
+    with gateway.db.read_session() as session:
+        assert session.scalar(select(func.count()).select_from(Complaint)) == 5
