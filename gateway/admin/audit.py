@@ -31,16 +31,18 @@ def record(
     *,
     actor: str,
     area: str,
-    action: str,
+    change: str,
     subject: str,
     detail: Mapping[str, Any] | None = None,
 ) -> None:
-    """One line of the log, in the caller's transaction (saved with the change or not at all)."""
+    """One line of the log, in the caller's transaction (saved with the change or not at all).
+    `change` (created, changed, password, unlocked) is no complaint event: it has no timeline
+    label."""
     session.add(
         AuditEntry(
             actor=actor,
             area=area,
-            action=action,
+            action=change,
             subject=subject[:200],
             detail=dict(detail or {}),
             created_at=utcnow(),

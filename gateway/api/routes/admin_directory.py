@@ -106,7 +106,7 @@ def create_user(
                 session,
                 actor=principal.actor,
                 area="user",
-                action="created",
+                change="created",
                 subject=user.username,
                 detail={"role": user.role, "agency_id": user.agency_id},
             )
@@ -158,7 +158,7 @@ def update_user(
                 session,
                 actor=principal.actor,
                 area="user",
-                action="changed",
+                change="changed",
                 subject=user.username,
                 detail={"role": user.role, "agency_id": user.agency_id, "active": user.active},
             )
@@ -188,7 +188,7 @@ def reset_password(
                 session,
                 actor=principal.actor,
                 area="user",
-                action="password",
+                change="password",
                 subject=user.username,
             )
             session.commit()
@@ -213,7 +213,7 @@ def unlock_user(
         auth.unlock(user)
         session.add(user)
         audit.record(
-            session, actor=principal.actor, area="user", action="unlocked", subject=user.username
+            session, actor=principal.actor, area="user", change="unlocked", subject=user.username
         )
         session.commit()
     lang = request_language(request)
@@ -284,7 +284,7 @@ def _save_agency(
                 session,
                 actor=principal.actor,
                 area="agency",
-                action="changed" if agency is not None else "created",
+                change="changed" if agency is not None else "created",
                 subject=saved.code,
                 detail={"active": saved.active},
             )
@@ -344,7 +344,7 @@ def _save_liaison(
                 session,
                 actor=principal.actor,
                 area="liaison",
-                action="changed" if liaison is not None else "created",
+                change="changed" if liaison is not None else "created",
                 subject=saved.name,
                 detail={"agency_id": saved.agency_id, "active": saved.active},
             )

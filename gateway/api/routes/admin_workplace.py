@@ -305,7 +305,7 @@ def save_reply(
                 session,
                 actor=principal.actor,
                 area="saved_reply",
-                action="created" if reply_id is None else "changed",
+                change="created" if reply_id is None else "changed",
                 subject=saved.title,
                 detail={"active": saved.active, "category": saved.category},
             )
