@@ -22,7 +22,8 @@
 
   function pinIcon(pin, focus) {
     var state = pin.state || "none";
-    var html = '<span class="pin-dot" style="background:' + (COLOURS[state] || COLOURS.none) + '"></span>';
+    // Colour by class (workplace.css): the Content-Security-Policy refuses inline styles.
+    var html = '<span class="pin-dot pin-' + (COLOURS[state] ? state : "none") + '"></span>';
     return L.divIcon({
       className: "pin pin-" + state + (focus ? " pin-focus" : "") + (pin.approximate ? " pin-approx" : ""),
       html: html, iconSize: [18, 18], iconAnchor: [9, 9]
@@ -35,7 +36,7 @@
     var worst = order.find(function (s) { return group.some(function (p) { return (p.state || "none") === s; }); }) || "none";
     return L.divIcon({
       className: "pin-cluster pin-" + worst,
-      html: '<span style="background:' + COLOURS[worst] + '">' + group.length + "</span>",
+      html: '<span class="pin-dot pin-' + worst + '">' + group.length + "</span>",
       iconSize: [34, 34], iconAnchor: [17, 17]
     });
   }

@@ -4,10 +4,29 @@ while the same accounts stay usable from another address."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from fastapi.testclient import TestClient
 
+from config.settings import Settings, load_settings
 from gateway.context import Gateway
 from tests.gateway.admin.conftest import PASSWORD, Accounts, csrf_of
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    # Few guesses, so that the general rate limit of POST /admin/login (RATE_LIMIT_LOGIN) is
+    # not what answers here: this test is about the address throttle.
+    return load_settings(
+        app_env="test",
+        database_url=db_url,
+        data_dir=tmp_path / "var",
+        scheduler_enabled=False,
+        secret_key="test-secret-key-not-for-production",
+        admin_login_address_max_failures=3,
+        _env_file=None,
+    )
 
 
 def _login_from(client: TestClient, address: str, username: str, password: str):  # type: ignore[no-untyped-def]
