@@ -116,7 +116,9 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
         app.state.rate_limits = rate_limits
         app.add_middleware(RateLimitMiddleware, limits=rate_limits)
     app.add_middleware(
-        SecurityHeaders, public_https=settings.public_base_url.startswith("https://")
+        SecurityHeaders,
+        public_https=settings.public_base_url.startswith("https://"),
+        image_urls=(settings.map_tile_url,),
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(public.router)

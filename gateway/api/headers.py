@@ -17,6 +17,7 @@ buffering, nothing on the webhook path but a few header lines).
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 PAGE_POLICY = "; ".join(
     [
@@ -48,17 +49,34 @@ DOCS_PATHS = ("/docs", "/redoc")
 HSTS = "max-age=31536000"
 
 
+def _origin(url: str) -> str | None:
+    """`scheme://host[:port]` of a URL template (MAP_TILE_URL has `{z}/{x}/{y}` in its path)."""
+    parts = urlsplit(url.replace("{s}", "a"))
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}".replace("://a.", "://*.", 1)
+
+
 class SecurityHeaders:
-    def __init__(self, app: Any, *, public_https: bool = False) -> None:
+    def __init__(
+        self, app: Any, *, public_https: bool = False, image_urls: tuple[str, ...] = ()
+    ) -> None:
         self.app = app
         self.public_https = public_https
+        # Images from elsewhere the admins configured (the map's tile server), besides our own.
+        extra = " ".join(o for o in (_origin(u) for u in image_urls if u) if o)
+        self.page_policy = (
+            PAGE_POLICY.replace("img-src 'self' data: blob:", f"img-src 'self' data: blob: {extra}")
+            if extra
+            else PAGE_POLICY
+        )
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path = scope.get("path", "")
-        policy = DOCS_POLICY if path.startswith(DOCS_PATHS) else PAGE_POLICY
+        policy = DOCS_POLICY if path.startswith(DOCS_PATHS) else self.page_policy
         https = self.public_https or scope.get("scheme") == "https" or _forwarded_https(scope)
 
         async def with_headers(message: dict[str, Any]) -> None:
