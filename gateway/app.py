@@ -18,7 +18,7 @@ from config.messages import language, t
 from config.settings import Settings, get_settings
 from forwarder.simulator.server import serve_simulator, simulator_options
 from gateway.api import admin_deps
-from gateway.api.headers import SecurityHeaders, tile_source
+from gateway.api.headers import SecurityHeaders
 from gateway.api.pages import STATIC_DIR, render, request_language
 from gateway.api.ratelimit import RateLimitMiddleware, RateLimits, build_storage
 from gateway.api.routes import (
@@ -115,11 +115,10 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
         rate_limits = RateLimits(settings, build_storage(settings, gateway.db))
         app.state.rate_limits = rate_limits
         app.add_middleware(RateLimitMiddleware, limits=rate_limits)
-    tiles = tile_source(settings.map_tile_url)
     app.add_middleware(
         SecurityHeaders,
         public_https=settings.public_base_url.startswith("https://"),
-        image_sources=(tiles,) if tiles else (),
+        image_urls=(settings.map_tile_url,),
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(public.router)

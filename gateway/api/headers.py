@@ -49,34 +49,25 @@ DOCS_PATHS = ("/docs", "/redoc")
 HSTS = "max-age=31536000"
 
 
-def tile_source(url: str | None) -> str | None:
-    """The CSP source of the map's tile server (MAP_TILE_URL), e.g.
-    `https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png` → `https://*.tile.openstreetmap.org`;
-    None without tiles."""
-    if not url:
+def _origin(url: str) -> str | None:
+    """`scheme://host[:port]` of a URL template (MAP_TILE_URL has `{z}/{x}/{y}` in its path)."""
+    parts = urlsplit(url.replace("{s}", "a"))
+    if parts.scheme not in ("http", "https") or not parts.netloc:
         return None
-    parts = urlsplit(url.replace("{s}", "x"))
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None
-    host = parts.netloc.split("@")[-1]
-    if "{s}" in url.split("//", 1)[-1].split("/", 1)[0]:
-        host = "*." + host.split(".", 1)[1]
-    return f"{parts.scheme}://{host}"
+    return f"{parts.scheme}://{parts.netloc}".replace("://a.", "://*.", 1)
 
 
 class SecurityHeaders:
     def __init__(
-        self, app: Any, *, public_https: bool = False, image_sources: tuple[str, ...] = ()
+        self, app: Any, *, public_https: bool = False, image_urls: tuple[str, ...] = ()
     ) -> None:
         self.app = app
         self.public_https = public_https
-        # The page policy, with the map's tile server allowed as an image source when set.
+        # Images from elsewhere the admins configured (the map's tile server), besides our own.
+        extra = " ".join(o for o in (_origin(u) for u in image_urls if u) if o)
         self.page_policy = (
-            PAGE_POLICY.replace(
-                "img-src 'self' data: blob:",
-                "img-src 'self' data: blob: " + " ".join(image_sources),
-            )
-            if image_sources
+            PAGE_POLICY.replace("img-src 'self' data: blob:", f"img-src 'self' data: blob: {extra}")
+            if extra
             else PAGE_POLICY
         )
 

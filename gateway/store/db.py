@@ -149,16 +149,23 @@ def _clean_parameters(
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url, **kwargs)
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("connect_args", {"connect_timeout": 5})
+    return _storing_safely(create_engine(url, **_safe_options(kwargs)))
+
+
+def _safe_options(kwargs: dict[str, Any]) -> dict[str, Any]:
     kwargs.setdefault("json_serializer", _json_serializer)
     # An error's text (logged with its traceback) must not carry the statement's values: they
     # are reporters' words and numbers (issue 13 §12).
     kwargs.setdefault("hide_parameters", True)
-    if url.startswith("sqlite"):
-        engine = _sqlite_engine(url, **kwargs)
-    else:
-        kwargs.setdefault("pool_pre_ping", True)
-        kwargs.setdefault("connect_args", {"connect_timeout": 5})
-        engine = create_engine(url, **kwargs)
+    return kwargs
+
+
+def _storing_safely(engine: Engine) -> Engine:
+    """Every engine, the ack path's included: what it binds is cleaned (module docstring)."""
     event.listen(engine, "before_cursor_execute", _clean_parameters, retval=True)
     return engine
 
@@ -166,6 +173,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 def _sqlite_engine(
     url: str, *, lock_timeout: float = 30.0, urgent: bool = False, **kwargs: Any
 ) -> Engine:
+    kwargs = _safe_options(kwargs)
     path = url.split("///", 1)[-1]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -203,7 +211,7 @@ def _sqlite_engine(
             raise
 
     writers.wrap(engine.dialect)
-    return engine
+    return _storing_safely(engine)
 
 
 class _WriterGate:
