@@ -16,6 +16,7 @@ from __future__ import annotations
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from channels.base import PayloadError, RawRequest, SignatureError
 from gateway.api.deps import GatewayDep
@@ -42,7 +43,10 @@ async def raw_request(request: Request, subpath: str = "") -> RawRequest:
 async def _handle(
     channel: str, subpath: str, request: Request, gateway: GatewayDep, background: BackgroundTasks
 ) -> Response:
-    raw = await raw_request(request, subpath)
+    try:
+        raw = await raw_request(request, subpath)
+    except ClientDisconnect:  # the provider hung up mid-body: nothing stored, nobody to answer
+        return Response(status_code=400)
     try:
         received = await run_in_threadpool(receive, gateway, channel, raw)
     except UnknownChannel:
