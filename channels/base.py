@@ -156,6 +156,9 @@ class SendResult:
     # private reply is addressed to a comment and answers with the commenter's PSID/IGSID,
     # the sender id their direct messages will then carry.
     recipient: str | None = None
+    # Seconds the provider asked us to wait before trying again (HTTP 429/503 Retry-After,
+    # Telegram's flood control); the outbox waits at least this long.
+    retry_after: float | None = None
 
     @classmethod
     def sent(
@@ -166,8 +169,8 @@ class SendResult:
         )
 
     @classmethod
-    def retry(cls, error: str) -> SendResult:
-        return cls(ok=False, retryable=True, error=error)
+    def retry(cls, error: str, retry_after: float | None = None) -> SendResult:
+        return cls(ok=False, retryable=True, error=error, retry_after=retry_after)
 
     @classmethod
     def permanent(cls, error: str) -> SendResult:
@@ -221,6 +224,13 @@ class Channel(ABC):
         return None
 
     can_find_sent: bool = False
+
+    async def sent_candidates(self, message: OutboundMessage, since: datetime) -> list[str] | None:
+        """After a crash mid-send: the provider ids of every message since `since` that looks
+        like this one (same recipient, same text), newest first; `[]` when the provider has
+        none, None when it cannot be asked or cannot recognise this message. The gateway
+        decides which, if any, is this row's (issue 13: never an earlier identical reply)."""
+        return None
 
     async def download(self, media: Media, max_bytes: int) -> tuple[bytes, str | None]:
         """Fetch an attachment (with the provider's auth); raise `MediaError` on failure."""

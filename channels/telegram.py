@@ -128,9 +128,8 @@ def telegram_failure(exc: TelegramError) -> SendResult:
     """A Bot API error as a `SendResult`; one table of exception types, most specific first."""
     text = exc.message
     if isinstance(exc, RetryAfter):
-        return SendResult.retry(
-            f"Telegram flood control: retry after {retry_after_seconds(exc):.0f}s"
-        )
+        wait = retry_after_seconds(exc)
+        return SendResult.retry(f"Telegram flood control: retry after {wait:.0f}s", wait)
     if isinstance(exc, ChatMigrated):
         return SendResult.permanent(f"the chat moved to {exc.new_chat_id}")
     if isinstance(exc, Forbidden):  # blocked by the user, user deactivated, kicked

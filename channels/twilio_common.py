@@ -378,7 +378,16 @@ class TwilioSender:
         return SendResult.sent(message.sid)
 
     async def find(self, *, to: str, sender: str, since: datetime, body: str) -> str | None:
-        """The SID of a message with this body sent to `to` from `sender` since `since`.
+        """The SID of the newest message with this body sent to `to` from `sender` since
+        `since`; None when there is none or Twilio cannot be asked."""
+        found = await self.find_all(to=to, sender=sender, since=since, body=body)
+        return found[0] if found else None
+
+    async def find_all(
+        self, *, to: str, sender: str, since: datetime, body: str
+    ) -> list[str] | None:
+        """The SIDs of every message with this body sent to `to` from `sender` since `since`,
+        newest first; None when Twilio cannot be asked.
 
         Filters on To/From and then on `date_created` here rather than with `DateSent>=`:
         Twilio filters DateSent by whole days, and a message still queued has no DateSent yet.
@@ -389,19 +398,20 @@ class TwilioSender:
         since = since if since.tzinfo else since.replace(tzinfo=UTC)
         wanted = body.strip()
 
-        def lookup() -> str | None:
+        def lookup() -> list[str]:
+            found = []
             for message in self._client.messages.list(to=to, from_=sender, limit=50):
                 created = message.date_created
                 if created is not None and created < since:
                     break
                 if (message.body or "").strip() == wanted:
-                    return message.sid
-            return None
+                    found.append(message.sid)
+            return found
 
         try:
             return await asyncio.to_thread(lookup)
         except (TwilioException, requests.RequestException):
-            return None  # the contract: None when the provider cannot be asked
+            return None  # the provider cannot be asked: nobody can tell
 
 
 # --- the shared channel --------------------------------------------------------------------------

@@ -76,10 +76,14 @@ class TwilioSmsChannel(TwilioChannel):
         return SendResult.sent(first_sid, parts=segments)
 
     async def find_sent(self, message: OutboundMessage, since: datetime) -> str | None:
+        found = await self.sent_candidates(message, since)
+        return found[0] if found else None
+
+    async def sent_candidates(self, message: OutboundMessage, since: datetime) -> list[str] | None:
         parts = self._messages(message.text)
         if not parts or not self.settings.twilio_sms_number:
             return None
-        return await self.sender.find(
+        return await self.sender.find_all(
             to=message.recipient,
             sender=self.settings.twilio_sms_number,
             since=since,

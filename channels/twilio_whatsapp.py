@@ -153,13 +153,17 @@ class TwilioWhatsAppChannel(TwilioChannel):
         )
 
     async def find_sent(self, message: OutboundMessage, since: datetime) -> str | None:
+        found = await self.sent_candidates(message, since)
+        return found[0] if found else None
+
+    async def sent_candidates(self, message: OutboundMessage, since: datetime) -> list[str] | None:
         # A template's body is rendered by Twilio from the approved text, so only free-form
         # messages can be recognised by their body (whether the window is still open or not).
         if not message.text.strip():
             return None
         if not self.settings.twilio_whatsapp_number:
             return None
-        return await self.sender.find(
+        return await self.sender.find_all(
             to=whatsapp_address(message.recipient),
             sender=whatsapp_address(self.settings.twilio_whatsapp_number),
             since=since,

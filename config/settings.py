@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     email_max_chars: int = Field(default=20000, ge=1000)
     # A webhook body larger than this is no genuine provider request: unreadable.
     webhook_max_bytes: int = Field(default=1024 * 1024, ge=16 * 1024)
+    # Where verified webhooks wait while the database is unreachable (default DATA_DIR/spool),
+    # and how large that file may grow before the route answers 503 instead.
+    webhook_spool_dir: Path | None = None
+    webhook_spool_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024)
 
     # --- outbox ----------------------------------------------------------------------------
     outbox_poll_seconds: float = Field(default=2.0, gt=0)
@@ -321,6 +325,38 @@ class Settings(BaseSettings):
     # The public page of resolved complaints per month (Rembang SOP step 7).
     publication_enabled: bool = True
 
+    # --- several instances (docs/deploy.md) --------------------------------------------------
+    # Where attachments are kept: a local directory under DATA_DIR (one machine), or any
+    # S3-compatible object store shared by every instance (AWS S3, MinIO, Ceph, Garage...).
+    storage_backend: Literal["local", "s3"] = "local"
+    s3_bucket: str | None = None
+    # Empty: AWS itself; set it for MinIO and the like (e.g. http://127.0.0.1:9000).
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    # Keys are stored under this prefix in the bucket (several gateways may share one bucket).
+    s3_prefix: str = "attachments/"
+    # A worker that took a pending attachment to download holds it this long; after a crash
+    # another worker takes it over once the claim has expired.
+    attachment_claim_seconds: int = Field(default=300, ge=10)
+    attachment_fetch_seconds: float = Field(default=20.0, gt=0)
+    # A polled source (X, YouTube, e-mail) that failed waits twice as long after each failure,
+    # up to this many seconds (a provider's own Retry-After wins when it is longer).
+    poller_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    # Rate limits on the public endpoints (the form, the JSON API, the status page, the admin
+    # login), per client address, in the `limits` notation ("10/minute;100/hour").
+    rate_limit_enabled: bool = True
+    # memory: this process only (one machine); database: shared through the gateway's
+    # PostgreSQL (several instances); redis://host:6379/0: shared through Redis.
+    rate_limit_storage: str = "memory"
+    rate_limit_form: str = "10/minute;60/hour"
+    rate_limit_api: str = "60/minute"
+    rate_limit_status: str = "30/minute"
+    rate_limit_login: str = "10/minute"
+    # Behind a reverse proxy the client address is the first of X-Forwarded-For that the
+    # proxy added; uvicorn's --proxy-headers already puts it in request.client.
+
     # --- duplicates ------------------------------------------------------------------------------
     dedup_same_reporter_text: float = Field(default=65.0, ge=0, le=100)
     dedup_same_problem_text: float = Field(default=56.0, ge=0, le=100)
@@ -340,6 +376,16 @@ class Settings(BaseSettings):
     # This many wrong passwords in a row lock the account for admin_lockout_minutes.
     admin_login_max_failures: int = Field(default=5, ge=1)
     admin_lockout_minutes: int = Field(default=15, ge=1)
+    # Wrong passwords from one client address (any usernames) within admin_lockout_minutes
+    # before that address may not try again until the window has passed.
+    admin_login_address_max_failures: int = Field(default=20, ge=1)
+    # Channel health (admin health page, /healthz, alarms to koordinators): a channel whose last
+    # this-many deliveries in a row failed is "failing"; one that received messages before but
+    # none for this many hours is "silent".
+    channel_failure_alarm: int = Field(default=3, ge=1)
+    # GET /metrics (Prometheus) answers only with this bearer token; unset: /metrics is off.
+    metrics_token: SecretStr | None = None
+    channel_silent_hours: float = Field(default=72, gt=0)
     # Complaints per inbox page, and where the counts per filter stop counting ("10000+").
     admin_inbox_page_size: int = Field(default=50, ge=5, le=500)
     admin_inbox_count_cap: int = Field(default=5000, ge=100)
@@ -399,6 +445,7 @@ class Settings(BaseSettings):
         "meta_graph_base_url",
         "instagram_graph_base_url",
         "core_base_url",
+        "s3_endpoint_url",
     )
     @classmethod
     def _no_trailing_slash(cls, value: str | None) -> str | None:
@@ -421,6 +468,32 @@ class Settings(BaseSettings):
         if not re.fullmatch(r"v\d+\.\d+", value):
             raise ValueError("must look like v21.0")
         return value
+
+    @field_validator("rate_limit_form", "rate_limit_api", "rate_limit_status", "rate_limit_login")
+    @classmethod
+    def _rate_limits(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError("must look like 10/minute or 10/minute;100/hour") from None
+        return value
+
+    @field_validator("rate_limit_storage")
+    @classmethod
+    def _rate_limit_storage(cls, value: str) -> str:
+        if value not in ("memory", "database") and not value.startswith(
+            ("redis://", "rediss://", "redis+sentinel://")
+        ):
+            raise ValueError("must be memory, database or a redis:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _s3_complete(self) -> Settings:
+        if self.storage_backend == "s3" and not self.s3_bucket:
+            raise ValueError("STORAGE_BACKEND=s3 needs S3_BUCKET")
+        return self
 
     @property
     def is_sqlite(self) -> bool:

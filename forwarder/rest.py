@@ -479,7 +479,12 @@ def verify_push(
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise PushPayloadError("push body is not JSON") from None
-    return parse_events(data, mapping, strict=True)
+    except RecursionError:  # a signed body nested a thousand levels deep: refused, not a 500
+        raise PushPayloadError("push body is nested too deeply") from None
+    try:
+        return parse_events(data, mapping, strict=True)
+    except RecursionError:
+        raise PushPayloadError("push body is nested too deeply") from None
 
 
 # --- the client -------------------------------------------------------------------------------

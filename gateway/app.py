@@ -18,7 +18,9 @@ from config.messages import language, t
 from config.settings import Settings, get_settings
 from forwarder.simulator.server import serve_simulator, simulator_options
 from gateway.api import admin_deps
+from gateway.api.headers import SecurityHeaders
 from gateway.api.pages import STATIC_DIR, render, request_language
+from gateway.api.ratelimit import RateLimitMiddleware, RateLimits, build_storage
 from gateway.api.routes import (
     admin_actions,
     admin_auth,
@@ -36,6 +38,7 @@ from gateway.api.routes import (
     core_events,
     health,
     media,
+    metrics,
     open311,
     public,
     public_map,
@@ -45,11 +48,13 @@ from gateway.api.routes import (
 )
 from gateway.context import Gateway
 from gateway.dev import demo
-from gateway.intake.webhooks import telegram_polling
 from gateway.jobs.scheduler import Scheduler
-from gateway.store.db import UNAVAILABLE_ERRORS
+from gateway.store.db import UNAVAILABLE_ERRORS, is_unavailable
 
 log = logging.getLogger(__name__)
+
+# How long a client should wait before trying again after a 503 (database unreachable).
+RETRY_AFTER_SECONDS = 30
 
 
 def _wants_json(request: Request) -> bool:
@@ -79,23 +84,21 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
         # connection pool is sized to match (gateway/jobs/workers.py).
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.web_threads
         if settings.scheduler_enabled:
+            # One machine: the jobs run here. Several instances: SCHEDULER_ENABLED=false on
+            # the web processes, and `lapor-gateway worker` runs them (docs/deploy.md).
+            # Telegram polling and the pollers are the leader's (gateway/jobs/scheduler.py).
             scheduler = Scheduler(gateway)
             scheduler.start()
             app.state.scheduler = scheduler
             # Messages stored before a crash are processed now, without delaying start-up.
             background.append(asyncio.create_task(scheduler.resume_all_inbound()))
-        polling = None
-        if settings.telegram_mode == "polling" and settings.telegram_bot_token is not None:
-            polling = asyncio.create_task(telegram_polling(gateway))
         try:
             yield
         finally:
             if scheduler is not None:
                 scheduler.shutdown()
+                await scheduler.stopped()
             stop_simulator.set()
-            if polling is not None:
-                polling.cancel()  # it polls forever; the others finish on their own
-                background.append(polling)
             await asyncio.gather(*background, return_exceptions=True)
             gateway.db.dispose()
 
@@ -107,6 +110,14 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     )
     app.state.gateway = gateway
     app.state.scheduler = None
+    app.state.rate_limits = None
+    if settings.rate_limit_enabled:
+        rate_limits = RateLimits(settings, build_storage(settings, gateway.db))
+        app.state.rate_limits = rate_limits
+        app.add_middleware(RateLimitMiddleware, limits=rate_limits)
+    app.add_middleware(
+        SecurityHeaders, public_https=settings.public_base_url.startswith("https://")
+    )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(public.router)
     app.include_router(reporter_page.router)
@@ -114,6 +125,7 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     app.include_router(publication.router)
     app.include_router(complaints_api.router)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(media.router)
     app.include_router(webhooks.router)
     app.include_router(core_events.router)
@@ -140,15 +152,40 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     @app.exception_handler(UNAVAILABLE_ERRORS[0])
     @app.exception_handler(UNAVAILABLE_ERRORS[1])
     @app.exception_handler(UNAVAILABLE_ERRORS[2])
-    async def database_unavailable(request: Request, exc: Exception) -> Response:
-        log.error(
-            "database unavailable", extra={"path": request.url.path, "error": type(exc).__name__}
-        )
+    async def database_error(request: Request, exc: Exception) -> Response:
         lang = request_language(request)
-        message = t(lang, "errors.service_unavailable")
+        if is_unavailable(exc):
+            # Only the exception's class: its text holds the statement's parameters.
+            log.error(
+                "database unavailable",
+                extra={"path": request.url.path, "error": type(exc).__name__},
+            )
+            # A page that only reads saved nothing, so it must not say "not saved".
+            key = (
+                "errors.service_unavailable_read"
+                if request.method in ("GET", "HEAD")
+                else "errors.service_unavailable"
+            )
+            status, headers = 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        else:
+            # The database refused what this request carried: retrying cannot help.
+            log.warning(
+                "database refused the request's data",
+                extra={
+                    "path": request.url.path,
+                    "error": type(exc).__name__,
+                    "sqlstate": getattr(getattr(exc, "orig", None), "sqlstate", None),
+                },
+            )
+            key, status, headers = "errors.data_refused", 422, {}
+        message = t(lang, key)
         if _wants_json(request):
-            return JSONResponse({"message": message, "errors": {}}, status_code=503)
-        return render(request, "error.html", {"message": message}, status_code=503)
+            return JSONResponse(
+                {"message": message, "errors": {}}, status_code=status, headers=headers
+            )
+        response = render(request, "error.html", {"message": message}, status_code=status)
+        response.headers.update(headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:

@@ -1,4 +1,4 @@
-"""The `lapor-gateway` command: serve, migrate, create-admin, seed-demo and operations."""
+"""The `lapor-gateway` command: serve, worker, migrate, create-admin, seed-demo and operations."""
 
 from __future__ import annotations
 
@@ -39,6 +39,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.app import create_app
 
     logs.configure(settings.log_level, settings.log_format)
+    if args.jobs is not None:
+        # --jobs / --no-jobs win over SCHEDULER_ENABLED for this process.
+        settings = settings.model_copy(update={"scheduler_enabled": args.jobs})
     host, port = args.host or settings.host, args.port or settings.port
     if settings.public_base_url == local_base_url(settings.host, settings.port):
         # PUBLIC_BASE_URL was left to follow HOST and PORT: it follows --host and --port too.
@@ -47,6 +50,42 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     base = settings.public_base_url
     print(f"lapor-gateway on {base}/lapor  (admin: {base}/admin)")
     uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=True)
+    return 0
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    """The background jobs without the web: outbox dispatch, inbound processing, attachment
+    downloads, and — on whichever worker leads — core polling, Telegram polling, the pollers,
+    the sweeps and the digest. Run as many as wanted against one PostgreSQL; SIGTERM or
+    Ctrl-C stops one cleanly (its claims expire or are released, another takes over)."""
+    import signal
+
+    from gateway import logs
+    from gateway.dev import demo
+    from gateway.intake import inbound as intake
+    from gateway.jobs.scheduler import Scheduler, worker_id
+
+    logs.configure(settings.log_level, settings.log_format)
+    gateway = _gateway(demo.demo_settings(settings))
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        scheduler = Scheduler(gateway)
+        scheduler.start()
+        resumed = asyncio.create_task(asyncio.to_thread(intake.resume, gateway))
+        print(f"lapor-gateway worker {worker_id()} running (Ctrl-C stops it)", flush=True)
+        try:
+            await stop.wait()
+        finally:
+            scheduler.shutdown()
+            await scheduler.stopped()
+            await asyncio.gather(resumed, return_exceptions=True)
+            gateway.db.dispose()
+
+    asyncio.run(run())
     return 0
 
 
@@ -429,6 +468,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "gazetteer": cmd_gazetteer,
     "migrate": cmd_migrate,
     "serve": cmd_serve,
+    "worker": cmd_worker,
     "create-admin": cmd_create_admin,
     "seed-demo": cmd_seed_demo,
     "process-pending": cmd_process_pending,
@@ -454,9 +494,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lapor-gateway", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="create or upgrade the database schema")
-    serve = sub.add_parser("serve", help="run the gateway (web, webhooks, scheduler)")
+    serve = sub.add_parser(
+        "serve", help="run the gateway's web side (and its background jobs, on one machine)"
+    )
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument(
+        "--jobs",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="run the background jobs in this process too (default: SCHEDULER_ENABLED); "
+        "--no-jobs when `lapor-gateway worker` runs them",
+    )
+    sub.add_parser(
+        "worker",
+        help="run the background jobs only (outbox, inbound, pollers, sweeps); many may run",
+    )
     admin = sub.add_parser("create-admin", help="create an admin, liaison or viewer account")
     admin.add_argument("username")
     admin.add_argument("--password", help="prompted for when omitted")
@@ -591,6 +644,14 @@ def check_calendar(settings: Settings) -> str | None:
     return None
 
 
+def check_production(settings: Settings) -> str | None:
+    """What production cannot run without, said before anything starts (issue 13): without
+    SECRET_KEY every restart would log every admin out and break every signed link."""
+    if settings.app_env == "production" and settings.secret_key is None:
+        return "Invalid setting SECRET_KEY: required when APP_ENV=production"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -598,11 +659,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    problem = check_calendar(settings)
+    problem = check_calendar(settings) or check_production(settings)
     if problem is not None:
         print(f"configuration error: {problem}", file=sys.stderr)
         return 2
-    return COMMANDS[args.command](settings, args)
+    try:
+        return COMMANDS[args.command](settings, args)
+    except SettingsError as exc:  # found late (building the app): still one line
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

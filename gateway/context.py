@@ -30,7 +30,7 @@ from gateway.outbox import delivery
 from gateway.outbox import queue as outbox
 from gateway.sla import calendar_days, deadlines
 from gateway.store.db import Database
-from gateway.store.files import FileStore
+from gateway.store.files import AttachmentStore, build_store
 from gateway.store.media_links import MediaLinks
 from workdays.calendar import WorkingCalendar
 from workdays.deadlines import SlaPolicy
@@ -70,7 +70,7 @@ def secret_key(settings: Settings) -> str:
 class Gateway:
     settings: Settings
     db: Database
-    files: FileStore
+    files: AttachmentStore
     channels: dict[str, Channel]
     processors: dict[str, Processor] = field(default_factory=dict)
     handlers: dict[str, outbox.Handler] = field(default_factory=dict)
@@ -90,7 +90,7 @@ class Gateway:
         gateway = cls(
             settings=settings,
             db=db,
-            files=FileStore(Path(settings.upload_dir)),
+            files=build_store(settings),
             channels=channels,
             processors=build_processors(channels),
         )
@@ -98,7 +98,7 @@ class Gateway:
         return gateway
 
     def default_handlers(self) -> dict[str, outbox.Handler]:
-        messages = delivery.ChannelMessageHandler(self.channels)
+        messages = delivery.ChannelMessageHandler(self.channels, self.db)
         return {
             delivery.REPLY: messages,
             delivery.NOTIFY_LIAISON: messages,

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from gateway.complaints.reporter_links import ReporterLinks
     from gateway.sla.calendar_days import CalendarSource
     from gateway.store.db import Database
-    from gateway.store.files import FileStore
+    from gateway.store.files import AttachmentStore
     from gateway.store.media_links import MediaLinks
     from gateway.store.models import Complaint
     from normalizer.location import Gazetteer
@@ -48,7 +48,7 @@ class Filed(Stored, Protocol):
     """Stored files (attachments): photos are written and served through `files`."""
 
     @property
-    def files(self) -> FileStore: ...
+    def files(self) -> AttachmentStore: ...
 
 
 class Linked(Configured, Protocol):

@@ -225,3 +225,42 @@ def _meta_server() -> Iterator[RunningMeta]:
 def meta(_meta_server: RunningMeta) -> RunningMeta:
     _meta_server.fake.reset()
     return _meta_server
+
+
+# --- an S3-compatible object store: moto's server mode on 127.0.0.1 ------------------------
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """A real S3 HTTP endpoint (moto's server mode) for the session; boto3 talks to it over
+    HTTP exactly as it would to AWS or MinIO."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_settings(s3_server: str) -> dict[str, object]:
+    """Settings overrides for a fresh bucket of this test's own (created)."""
+    from gateway.store.files import S3FileStore
+
+    values: dict[str, object] = {
+        "storage_backend": "s3",
+        "s3_bucket": f"lapor-{uuid.uuid4().hex[:12]}",
+        "s3_endpoint_url": s3_server,
+        "s3_access_key_id": "moto-test-key",
+        "s3_secret_access_key": "moto-test-secret",
+    }
+    S3FileStore(
+        str(values["s3_bucket"]),
+        endpoint_url=s3_server,
+        access_key_id="moto-test-key",
+        secret_access_key="moto-test-secret",
+    ).ensure_bucket()
+    return values

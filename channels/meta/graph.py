@@ -17,6 +17,8 @@ trying again later may succeed) decides whether the outbox retries. Meta's close
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -94,8 +96,10 @@ class GraphError(Exception):
         code: int | None = None,
         subcode: int | None = None,
         retryable: bool | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
+        self.retry_after = retry_after  # the answer's Retry-After, in seconds
         self.status = status
         self.code = code
         self.subcode = subcode
@@ -121,15 +125,35 @@ class GraphError(Exception):
 
     def as_result(self, prefix: str = "") -> SendResult:
         error = prefix + self.describe()
-        return SendResult.retry(error) if self.retryable else SendResult.permanent(error)
+        if self.retryable:
+            return SendResult.retry(error, self.retry_after)
+        return SendResult.permanent(error)
+
+
+def retry_after_header(value: str | None) -> float | None:
+    """A Retry-After header in seconds (the delta form; an HTTP date is read as well)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(min(int(value), 86400))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    seconds = (when - datetime.now(UTC)).total_seconds() if when.tzinfo else None
+    return max(0.0, min(seconds, 86400.0)) if seconds is not None else None
 
 
 def graph_error(response: httpx.Response) -> GraphError:
     """The error in a non-2xx Graph answer (Meta's `{"error": {...}}`, or just the status)."""
+    wait = retry_after_header(response.headers.get("retry-after"))
     try:
         body = GraphErrorResponse.model_validate_json(response.content).error
     except ValidationError:
-        return GraphError(f"HTTP {response.status_code}", status=response.status_code)
+        return GraphError(
+            f"HTTP {response.status_code}", status=response.status_code, retry_after=wait
+        )
     detail = body.message
     if isinstance(body.error_data, dict) and body.error_data.get("details"):
         detail = f"{detail}: {body.error_data['details']}"
@@ -138,6 +162,7 @@ def graph_error(response: httpx.Response) -> GraphError:
         status=response.status_code,
         code=body.code,
         subcode=body.error_subcode,
+        retry_after=wait,
     )
 
 

@@ -19,6 +19,8 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -204,6 +206,46 @@ def take_flashes(request: Request) -> list[tuple[str, str]]:
 
 
 # --- logging in ---------------------------------------------------------------------------------
+
+
+def client_address(request: Request) -> str:
+    """The address a login comes from (the proxy's X-Forwarded-For is applied by uvicorn's
+    --forwarded-allow-ips, never read here: a client could write anything in it)."""
+    return request.client.host if request.client else "unknown"
+
+
+class AddressThrottle:
+    """Wrong passwords per client address in a sliding window (issue 13): an address that
+    guessed `max_failures` times, over any usernames, waits until its oldest guess is older
+    than `window`. The account lock-out alone let a sprayer try five passwords on every
+    account, and lock each real user out again and again. Kept in memory per process: a
+    restart forgets it, which is acceptable for a throttle (the account lock-out is stored)."""
+
+    def __init__(self, max_failures: int, window: timedelta) -> None:
+        self.max_failures = max_failures
+        self.window = window
+        self._failures: dict[str, deque[datetime]] = {}
+        self._lock = threading.Lock()
+
+    def blocked_until(self, address: str, now: datetime) -> datetime | None:
+        with self._lock:
+            recent = self._recent(address, now)
+            if len(recent) >= self.max_failures:
+                return recent[0] + self.window
+            return None
+
+    def failed(self, address: str, now: datetime) -> None:
+        with self._lock:
+            self._recent(address, now).append(now)
+            if len(self._failures) > 10_000:  # a flood of addresses must not grow without end
+                for key in [k for k, v in self._failures.items() if not v][:5_000]:
+                    del self._failures[key]
+
+    def _recent(self, address: str, now: datetime) -> deque[datetime]:
+        recent = self._failures.setdefault(address, deque(maxlen=self.max_failures))
+        while recent and recent[0] <= now - self.window:
+            recent.popleft()
+        return recent
 
 
 class LoginOutcome(StrEnum):

@@ -911,6 +911,12 @@ def handle_message(gateway: Conversing, session: Session, row: InboundMessage) -
             state = State.IDLE  # consented on another channel
             turn.move(state)
         STATES[state][classify(row, parsed)](turn)
+    truncated = (row.extra or {}).get("text_truncated")
+    if truncated:
+        # The channel cut an over-long text to CHAT_MAX_CHARS (the raw payload keeps it all):
+        # the reporter is told, as the web form tells its users (issue 13 §11).
+        total = (row.extra or {}).get("text_chars", "?")
+        turn.say(turn.text("bot.text_truncated", kept=truncated, total=total), cause=f"cut{row.id}")
     if public:
         turn.replies = public_posts.replies_to_comment(
             gateway, row, turn.replies, language=turn.lang

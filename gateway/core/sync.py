@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from channels.base import Media
+from channels.media import allowed_media_url, media_policy
 from config.messages import t
 from forwarder.base import (
     CoreClient,
@@ -51,6 +52,7 @@ from forwarder.registry import build_core_client
 from forwarder.status_map import to_internal
 from gateway.clock import as_utc, utcnow
 from gateway.complaints import disclosure, lifecycle, workflow
+from gateway.intake import attachments as attachments_intake
 from gateway.outbox import queue as outbox
 from gateway.outbox.payloads import CorePayload
 from gateway.outbox.queue import Delivered, OutboxMessage
@@ -70,6 +72,9 @@ if TYPE_CHECKING:
     from gateway.parts import CaseParts, Filing
 
 log = logging.getLogger(__name__)
+
+# What an admin sees for a core attachment whose URL is not on the core's hosts: no address.
+REFUSED_CORE_MEDIA = "core attachment: media could not be fetched (address not allowed)"
 
 CORE_SUBMIT = "core_submit"
 CORE_FEEDBACK = "core_feedback"
@@ -930,7 +935,11 @@ def _answer(
     """An answer from the agency in the core: to `answered`, and to every reporter of the
     cluster on their own channel."""
     media: list[Media] = []
+    policy = media_policy(gateway.settings, "core")
     for attachment in event.attachments:
+        # A URL outside the core's own hosts is kept for the admin to see, failed for good
+        # with a generic reason, and neither fetched nor passed on to the reporters.
+        allowed = allowed_media_url(attachment.url, policy)
         session.add(
             Attachment(
                 complaint_id=complaint.id,
@@ -939,9 +948,14 @@ def _answer(
                 content_type=attachment.content_type,
                 original_url=attachment.url,
                 original_name=attachment.filename,
-                status=AttachmentStatus.PENDING,
+                status=AttachmentStatus.PENDING if allowed else AttachmentStatus.FAILED,
+                attempts=0 if allowed else attachments_intake.MAX_ATTEMPTS,
+                error=None if allowed else REFUSED_CORE_MEDIA,
             )
         )
+        if not allowed:
+            log.warning("core attachment outside the core's media hosts refused")
+            continue
         media.append(
             Media(
                 url=attachment.url,
@@ -990,20 +1004,36 @@ def _cursor(gateway: CaseParts) -> str | None:
         return row.value if row else None
 
 
-def _save_cursor(gateway: CaseParts, cursor: str | None) -> None:
+def _save_cursor(gateway: CaseParts, old: str | None, cursor: str | None) -> bool:
+    """Move the stored cursor from `old` to `cursor`; False (nothing written) when it is no
+    longer `old`: another instance polled meanwhile (while leadership changed hands), and this
+    poll must not move the cursor back over what that one applied."""
     if cursor is None:
-        return
+        return True
     with gateway.db.session() as session:
-        row = session.get(GatewayState, CURSOR_KEY) or GatewayState(key=CURSOR_KEY)
+        row = session.get(GatewayState, CURSOR_KEY, with_for_update=True)
+        current = row.value if row else None
+        if current != old:
+            session.rollback()
+            return False
+        row = row or GatewayState(key=CURSOR_KEY)
         row.value = cursor
         row.updated_at = utcnow()
         session.add(row)
-        session.commit()
+        try:
+            session.commit()
+        except IntegrityError:  # two first polls inserted the row at once: the other won
+            return False
+    return True
 
 
 async def poll(gateway: Filing, max_pages: int = 20) -> int:
     """Take the core's events since the stored cursor; the cursor moves only after a page is
-    applied, so a crash mid-page replays it (harmless: events are idempotent)."""
+    applied, so a crash mid-page replays it (harmless: events are idempotent).
+
+    Only the leader polls (`gateway/jobs/scheduler.py`); should two instances overlap while the
+    leadership moves, each event is still applied once (the event log's unique id) and the
+    cursor only moves forward from the value a poll read (`_save_cursor`)."""
     if gateway.settings.core_backend == "manual":
         return 0
     applied = 0
@@ -1015,7 +1045,10 @@ async def poll(gateway: Filing, max_pages: int = 20) -> int:
                 outcome = await asyncio.to_thread(apply_event, gateway, event, "poll")
                 applied += outcome != "duplicate"
             if page.cursor != cursor:
-                await asyncio.to_thread(_save_cursor, gateway, page.cursor)
+                moved = await asyncio.to_thread(_save_cursor, gateway, cursor, page.cursor)
+                if not moved:
+                    log.warning("core cursor moved by another instance; this poll stops")
+                    break
                 cursor = page.cursor
             if not page.more:
                 break

@@ -2,22 +2,29 @@
 ids, photos in the core's answers). The complaint never waits for them: a failed download marks
 the attachment failed, with the reason, for the admin and is retried later (up to
 `MAX_ATTEMPTS`, or never when retrying cannot help); the complaint itself is kept. A koordinator
-can ask for another try from the complaint page (`retry`)."""
+can ask for another try from the complaint page (`retry`).
+
+Several workers share the pending downloads: each claims a batch with
+`SELECT ... FOR UPDATE SKIP LOCKED` (PostgreSQL; SQLite has one writer anyway) and marks it
+with its name and a lease (`claimed_by`, `claimed_until`, ATTACHMENT_CLAIM_SECONDS), so no
+attachment is downloaded twice at once; a worker that dies mid-download leaves a claim that
+simply expires, and another worker takes the row then."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
-import httpx
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlmodel import col
 
 from channels.base import Media, MediaError
 from channels.images import ImageRejected, clean_image
-from channels.media import fetch_limited
+from channels.media import fetch_media, media_policy
 from channels.sniff import IMAGE_TYPES, sniff
+from gateway.clock import utcnow
 from gateway.store.models import Attachment, AttachmentStatus, InboundMessage
 
 if TYPE_CHECKING:
@@ -35,14 +42,45 @@ def _with_channel():
     )
 
 
-def _pending(gateway: Fetching, limit: int) -> list[tuple[Attachment, str | None]]:
+def _claim(
+    gateway: Fetching, limit: int, worker: str, attachment_id: int | None = None
+) -> list[tuple[Attachment, str | None]]:
+    """Take up to `limit` attachments to download (or the one named): pending or failed with
+    tries left, not claimed by another worker whose lease still runs. Rows another worker is
+    claiming right now are skipped, not waited for."""
+    now = utcnow()
+    lease = timedelta(seconds=gateway.settings.attachment_claim_seconds)
+    statuses = (
+        [AttachmentStatus.PENDING]
+        if attachment_id is not None
+        else [AttachmentStatus.PENDING, AttachmentStatus.FAILED]
+    )
+    query = (
+        select(col(Attachment.id))
+        .where(col(Attachment.status).in_(statuses))
+        .where(col(Attachment.attempts) < MAX_ATTEMPTS)
+        .where(or_(col(Attachment.claimed_until).is_(None), col(Attachment.claimed_until) < now))
+        .order_by(col(Attachment.id))
+        .limit(limit)
+    )
+    if attachment_id is not None:
+        query = query.where(col(Attachment.id) == attachment_id)
+    with gateway.db.session() as session:
+        if gateway.db.is_postgres:
+            query = query.with_for_update(skip_locked=True)
+        ids = list(session.scalars(query).all())
+        if ids:
+            session.execute(
+                update(Attachment)
+                .where(col(Attachment.id).in_(ids))
+                .values(claimed_by=worker[:120], claimed_until=now + lease)
+            )
+        session.commit()
+    if not ids:
+        return []
     with gateway.db.read_session() as session:
         rows = session.execute(
-            _with_channel()
-            .where(col(Attachment.status).in_([AttachmentStatus.PENDING, AttachmentStatus.FAILED]))
-            .where(Attachment.attempts < MAX_ATTEMPTS)
-            .order_by(Attachment.id)
-            .limit(limit)
+            _with_channel().where(col(Attachment.id).in_(ids)).order_by(col(Attachment.id))
         ).all()
     return [(row[0], row[1]) for row in rows]
 
@@ -57,17 +95,23 @@ async def _download(
         content_type=attachment.content_type,
         size=attachment.size,
     )
-    if attachment.source == "core" or channel_name is None:
+    if attachment.source == "core":
         if not attachment.original_url:
             raise MediaError("no URL to fetch", retryable=False)
-        async with httpx.AsyncClient(timeout=30) as client:
-            return await fetch_limited(
-                client,
-                attachment.original_url,
-                max_bytes=limit,
-                allowed_types=gateway.settings.media_allowed_types,
-                claimed_type=attachment.content_type,
-            )
+        # Only from the core's own hosts, redirects only to them, the address checked when
+        # connecting (no private or loopback address in production): a core answer names a
+        # URL, and we must not fetch whatever it names (issue 13).
+        return await fetch_media(
+            attachment.original_url,
+            policy=media_policy(gateway.settings, "core"),
+            max_bytes=limit,
+            allowed_types=gateway.settings.media_allowed_types,
+            claimed_type=attachment.content_type,
+            describe="core attachment",
+            timeout=gateway.settings.media_download_timeout_seconds,
+        )
+    if channel_name is None:
+        raise MediaError("attachment has no source to fetch it from", retryable=False)
     channel = gateway.channels.get(channel_name)
     if channel is None:
         raise MediaError(f"channel {channel_name} is not configured", retryable=True)
@@ -100,6 +144,7 @@ def _record(
         if attachment is None:
             return
         attachment.attempts += 1
+        attachment.claimed_by = attachment.claimed_until = None
         if data is not None:
             kind = content_type or "application/octet-stream"  # from safe_content()
             stored = gateway.files.put(data, kind)
@@ -137,10 +182,11 @@ async def _fetch(gateway: Fetching, attachment: Attachment, channel_name: str | 
     return True
 
 
-async def fetch_pending(gateway: Fetching, limit: int = 20) -> int:
-    """Download what is pending; returns how many were stored now."""
+async def fetch_pending(gateway: Fetching, limit: int = 20, *, worker: str = "local") -> int:
+    """Download what is pending and not claimed by another worker; returns how many were
+    stored now."""
     stored = 0
-    for attachment, channel_name in await asyncio.to_thread(_pending, gateway, limit):
+    for attachment, channel_name in await asyncio.to_thread(_claim, gateway, limit, worker):
         stored += await _fetch(gateway, attachment, channel_name)
     return stored
 
@@ -159,22 +205,14 @@ def retry(gateway: Fetching, attachment_id: int) -> bool:
             return False
         attachment.status = AttachmentStatus.PENDING
         attachment.attempts = 0
+        attachment.claimed_by = attachment.claimed_until = None
         session.add(attachment)
         session.commit()
     return True
 
 
-async def fetch_one(gateway: Fetching, attachment_id: int) -> bool:
-    """Try one attachment now (after `retry`); True when it is stored."""
-
-    def load() -> tuple[Attachment, str | None] | None:
-        with gateway.db.read_session() as session:
-            row = session.execute(
-                _with_channel()
-                .where(Attachment.id == attachment_id)
-                .where(Attachment.status == AttachmentStatus.PENDING)
-            ).first()
-        return (row[0], row[1]) if row else None
-
-    found = await asyncio.to_thread(load)
-    return found is not None and await _fetch(gateway, *found)
+async def fetch_one(gateway: Fetching, attachment_id: int, *, worker: str = "admin") -> bool:
+    """Try one attachment now (after `retry`); True when it is stored. False too when a worker
+    is downloading it at this moment (it will be stored by that worker)."""
+    found = await asyncio.to_thread(_claim, gateway, 1, worker, attachment_id)
+    return bool(found) and await _fetch(gateway, *found[0])

@@ -28,7 +28,7 @@ from channels import base
 from gateway.clock import utcnow
 from gateway.complaints.tracking import new_code
 from gateway.complaints.workflow import commit
-from gateway.store.db import Database, row_ids
+from gateway.store.db import UNAVAILABLE_ERRORS, Database, row_ids
 from gateway.store.models import Complaint, InboundMessage, InboundStatus
 
 if TYPE_CHECKING:
@@ -199,7 +199,21 @@ Processor = Callable[["Intake", Session, InboundMessage], None]
 
 
 def process(gateway: Intake, inbound_id: int) -> bool:
-    """Turn one stored message into (part of) a complaint. False if someone already did."""
+    """Turn one stored message into (part of) a complaint. False if someone already did, or
+    the database went away meanwhile: the message stays pending and the periodic resume
+    processes it later. A background task's database error must not escape as "Exception in
+    ASGI application" with the statement in its traceback (issue 13 §12)."""
+    try:
+        return _process(gateway, inbound_id)
+    except UNAVAILABLE_ERRORS as exc:
+        log.error(
+            "inbound processing deferred: database error",
+            extra={"inbound_id": inbound_id, "error": type(exc).__name__},
+        )
+        return False
+
+
+def _process(gateway: Intake, inbound_id: int) -> bool:
     now = utcnow()
     with gateway.db.session() as session:
         claimed = session.execute(

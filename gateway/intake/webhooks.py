@@ -14,6 +14,7 @@ again once the parser knows the shape (`read_again`). A bad signature stays 403,
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -24,9 +25,11 @@ from channels.base import (
     DeliveryState,
     DeliveryStatus,
     InboundMessage,
+    MediaError,
     PayloadError,
     RawRequest,
     SignatureError,
+    Unreadable,
     WebhookAck,
 )
 from gateway.clock import utcnow
@@ -102,6 +105,53 @@ def receive(gateway: Intake, name: str, raw: RawRequest, *, verified: bool = Fal
     if not messages and not statuses:
         log.info("webhook event ignored", extra={"channel": name})
     return Received(channel.ack(raw), stored, messages)
+
+
+async def resolve_contacts(gateway: Intake, name: str, received: Received) -> None:
+    """After the ack, before processing: a shared contact card the message only points to
+    (Twilio's WhatsApp vCards, `extra["contact_card_url"]`) is fetched through the channel
+    (its media hosts only) and its number stored on the inbound row, so the conversation sees
+    `contact_phone`. A card that cannot be fetched leaves the message as it is, noted."""
+    channel = gateway.channels.get(name)
+    if channel is None:
+        return
+    for accepted, message in zip(received.stored, received.messages, strict=False):
+        if accepted.duplicate or not message.extra.get("contact_card_url"):
+            continue
+        try:
+            resolved = await channel.resolve_contact(message)
+        except MediaError as exc:
+            log.warning(
+                "contact card not fetched",
+                extra={"inbound_id": accepted.inbound_id, "retryable": exc.retryable},
+            )
+            continue
+        with gateway.db.session() as session:
+            row = session.get(InboundRow, accepted.inbound_id)
+            if row is None or row.status != InboundStatus.PENDING:
+                continue
+            row.contact_phone = resolved.contact_phone
+            row.extra = dict(resolved.extra)
+            session.add(row)
+            session.commit()
+
+
+def keep_poll_unreadable(
+    gateway: Intake, channel: str, items: Sequence[Unreadable]
+) -> list[intake.Accepted]:
+    """What a poller (X, YouTube, IMAP) fetched but could not read (`PollResult.unreadable`):
+    kept raw like an unreadable webhook, shown on /admin/unreadable and read again there once
+    the parser knows the shape; stored once however often the poller meets it again."""
+    return [
+        intake.keep_unreadable(
+            gateway.db,
+            channel,
+            item.raw.encode("utf-8", "replace"),
+            content_type="text/plain; charset=utf-8",
+            reason=item.reason or "unreadable",
+        )
+        for item in items
+    ]
 
 
 def unreadable(gateway: Intake, limit: int = 100) -> list[InboundRow]:
@@ -215,6 +265,27 @@ def _close_unreadable(
     return True
 
 
+# How far along a message is; a receipt only ever moves it further (issue 13). A failure
+# overrides "queued"/"sent" but not proof that it arrived; "delivered"/"read" override a failure
+# (the provider reached the phone after all).
+_PROGRESS = {
+    DeliveryState.QUEUED: 0,
+    DeliveryState.SENT: 1,
+    DeliveryState.FAILED: 2,
+    DeliveryState.DELIVERED: 3,
+    DeliveryState.READ: 4,
+}
+
+
+def moves_forward(current: str | None, new: DeliveryState) -> bool:
+    if not current:
+        return True
+    try:
+        return _PROGRESS[new] > _PROGRESS[DeliveryState(current)]
+    except ValueError:  # a state this version does not know: take the provider's word
+        return True
+
+
 def record_statuses(gateway: Intake, statuses: list[DeliveryStatus]) -> None:
     """A provider's receipt for something we sent: note it on the outbox row, and a failure on
     the complaint so the admin sees the reporter did not get it."""
@@ -225,8 +296,8 @@ def record_statuses(gateway: Intake, statuses: list[DeliveryStatus]) -> None:
                 .where(col(OutboxItem.channel) == status.channel)
                 .where(col(OutboxItem.provider_message_id) == status.provider_message_id)
             )
-            if row is None:
-                continue
+            if row is None or not moves_forward(row.delivery_state, status.state):
+                continue  # receipts arrive out of order: a late "sent" after "read" says nothing
             row.delivery_state = status.state.value
             session.add(row)
             if status.state is DeliveryState.FAILED and row.complaint_id:

@@ -14,6 +14,7 @@ hands sends nothing twice; the lock only keeps the work from being done N times.
 from __future__ import annotations
 
 import logging
+import threading
 
 from sqlalchemy import Connection, text
 from sqlalchemy.pool import NullPool
@@ -24,6 +25,10 @@ log = logging.getLogger(__name__)
 
 # pg_advisory_lock takes a bigint; this one reads "LAPORSLA" in ASCII.
 SWEEP_LOCK_ID = 0x4C41504F52534C41
+# Advisory locks are per database, not per schema: mixed with the schema's name, the key lets
+# two gateways kept in one database under different schemas (and parallel test sessions) each
+# elect their own leader instead of one of them never leading.
+_KEY = "(CAST(:id AS bigint) # CAST(hashtext(current_schema()) AS bigint))"
 
 
 class Leadership:
@@ -34,6 +39,11 @@ class Leadership:
         self.lock_id = lock_id
         self._engine = None if db.is_sqlite else make_engine(db.url, poolclass=NullPool)
         self._connection: Connection | None = None
+        # try_lead runs in a worker thread, close in the event loop's: an election still in
+        # flight when the scheduler shuts down must not take the lock after close() and keep
+        # it on a connection nobody will ever release (no instance could lead until the GC).
+        self._guard = threading.Lock()
+        self._closed = False
 
     @property
     def is_leader(self) -> bool:
@@ -43,6 +53,13 @@ class Leadership:
         """True while this instance leads: keeps the lock it has, or tries to take it."""
         if self._engine is None:
             return True
+        with self._guard:
+            if self._closed:
+                return False
+            return self._try_lead()
+
+    def _try_lead(self) -> bool:
+        assert self._engine is not None
         if self._connection is not None:
             if self._alive(self._connection):
                 return True
@@ -51,7 +68,7 @@ class Leadership:
         connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         try:
             taken = connection.execute(
-                text("SELECT pg_try_advisory_lock(:id)"), {"id": self.lock_id}
+                text(f"SELECT pg_try_advisory_lock({_KEY})"), {"id": self.lock_id}
             ).scalar()
         except Exception:
             connection.close()
@@ -65,16 +82,24 @@ class Leadership:
 
     def release(self) -> None:
         """Give the lock back (shutdown): another instance can lead at once."""
+        with self._guard:
+            self._release()
+
+    def _release(self) -> None:
         if self._connection is None:
             return
         try:
-            self._connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": self.lock_id})
+            self._connection.execute(
+                text(f"SELECT pg_advisory_unlock({_KEY})"), {"id": self.lock_id}
+            )
         except Exception:  # the connection is gone: the lock went with it
             log.warning("sweep leadership: unlock failed, closing the connection")
         self._drop()
 
     def close(self) -> None:
-        self.release()
+        with self._guard:
+            self._closed = True
+            self._release()
         if self._engine is not None:
             self._engine.dispose()
 

@@ -142,6 +142,7 @@ class Delivered:
     retryable: bool = False
     error: str | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
+    retry_after: float | None = None  # the provider said: not before this many seconds
 
 
 class Handler(Protocol):
@@ -530,9 +531,9 @@ class Dispatcher:
         elif result.retryable and row.attempts < (row.max_attempts or self.max_attempts):
             row.status = OutboxStatus.PENDING
             row.last_error = result.error
-            row.next_attempt_at = now + timedelta(
-                seconds=self.backoff.delay(row.attempts, self.rng)
-            )
+            # Our backoff, or longer when the provider asked for longer (Retry-After).
+            delay = max(self.backoff.delay(row.attempts, self.rng), result.retry_after or 0)
+            row.next_attempt_at = now + timedelta(seconds=delay)
         else:
             row.status = OutboxStatus.DEAD
             row.last_error = result.error or "failed"

@@ -1,9 +1,23 @@
 """Database engines and sessions: SQLite (WAL) as the embedded default, PostgreSQL for real
 deployments. Everything else talks to the database through `Database.session()`.
+
+Two things every engine does at this boundary (issue 13):
+
+- Text a database cannot store is cleaned on the way in, whatever route it came by: U+0000
+  (PostgreSQL refuses it in text and in JSON; nobody typed it) is removed and a lone surrogate
+  (no UTF-8 encoder takes one) becomes U+FFFD — in bound parameters and in JSON values alike,
+  on both engines so that SQLite behaves as PostgreSQL does. The channels and the form already
+  clean their fields; this is the net under every other path (admin notes, imports, raw bodies).
+- `is_unavailable(exc)` tells an outage (no connection, server shutting down, lock or timeout:
+  try again later, 503) from a data error (a value the database refuses: the request's fault,
+  4xx). Before, every `DBAPIError` was "database unavailable" and a citizen was told to retry
+  what could never succeed.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
 import threading
 from collections import deque
@@ -16,7 +30,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Engine, create_engine, event, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
@@ -50,17 +64,103 @@ class DatabaseUnavailable(RuntimeError):
 # millisecond or so, so a few serve hundreds of webhooks a second.
 ACK_CONNECTIONS = 8
 
-# A pool that had no connection free in time (the ack engine waits ACK_TIMEOUT_SECONDS) is the
+# The exceptions the app's error handlers look at; `is_unavailable` says which kind it is. A
+# pool that had no connection free in time (the ack engine waits ACK_TIMEOUT_SECONDS) is the
 # database being unavailable to this request too: 503, the provider retries.
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (OperationalError, DBAPIError, PoolTimeout)
 
+# PostgreSQL SQLSTATEs that mean "not now" rather than "not this": connection exceptions (08),
+# insufficient resources (53: too many connections, disk full), operator intervention (57: admin
+# or crash shutdown, cannot connect now, statement timeout), and the transient transaction
+# failures (40001 serialization, 40P01 deadlock, 55P03 lock not available).
+_TRANSIENT_CLASSES = ("08", "53", "57")
+_TRANSIENT_STATES = frozenset({"40001", "40P01", "55P03", "58000", "58030"})
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True when `exc` means the database cannot serve us now (503 and try again), False when
+    it refused what we sent it (a data error: answering 503 would make the client retry the
+    same refusal for ever)."""
+    if isinstance(exc, PoolTimeout):
+        return True  # no connection free in time: busy, not refused
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated or isinstance(exc, InterfaceError):
+        return True
+    state = getattr(exc.orig, "sqlstate", None)
+    if state:  # PostgreSQL told us why
+        return state.startswith(_TRANSIENT_CLASSES) or state in _TRANSIENT_STATES
+    # No SQLSTATE: psycopg never reached a server (connection refused, DNS, timeout), or
+    # SQLite (locked, disk I/O, cannot open). Both are outages; SQLite's data errors (a type it
+    # cannot bind) arrive as InterfaceError/ProgrammingError, which are not OperationalError.
+    return isinstance(exc, OperationalError)
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def storable(value: str) -> str:
+    """`value` without U+0000 and with lone surrogates replaced: what any engine can store."""
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    if not value.isascii():
+        value = _SURROGATES.sub("\ufffd", value)
+    return value
+
+
+def _storable_json(value: Any) -> Any:
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, dict):
+        return {
+            (storable(k) if isinstance(k, str) else k): _storable_json(v) for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_storable_json(v) for v in value]
+    return value
+
+
+def _json_serializer(value: Any) -> str:
+    return json.dumps(_storable_json(value))
+
+
+def _storable_params(params: Any) -> Any:
+    if isinstance(params, dict):
+        if any(isinstance(v, str) and not _plain(v) for v in params.values()):
+            return {k: storable(v) if isinstance(v, str) else v for k, v in params.items()}
+        return params
+    if isinstance(params, tuple):
+        if any(isinstance(v, str) and not _plain(v) for v in params):
+            return tuple(storable(v) if isinstance(v, str) else v for v in params)
+        return params
+    if isinstance(params, list):  # executemany: one set of parameters per row
+        return [_storable_params(p) for p in params]
+    return params
+
+
+def _plain(value: str) -> bool:
+    return "\x00" not in value and (value.isascii() or not _SURROGATES.search(value))
+
+
+def _clean_parameters(
+    conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+) -> tuple[str, Any]:
+    return statement, _storable_params(parameters)
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    kwargs.setdefault("json_serializer", _json_serializer)
+    # An error's text (logged with its traceback) must not carry the statement's values: they
+    # are reporters' words and numbers (issue 13 §12).
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
-        return _sqlite_engine(url, **kwargs)
-    kwargs.setdefault("pool_pre_ping", True)
-    kwargs.setdefault("connect_args", {"connect_timeout": 5})
-    return create_engine(url, **kwargs)
+        engine = _sqlite_engine(url, **kwargs)
+    else:
+        kwargs.setdefault("pool_pre_ping", True)
+        kwargs.setdefault("connect_args", {"connect_timeout": 5})
+        engine = create_engine(url, **kwargs)
+    event.listen(engine, "before_cursor_execute", _clean_parameters, retval=True)
+    return engine
 
 
 def _sqlite_engine(

@@ -370,6 +370,10 @@ class Attachment(SQLModel, table=True):
     error: str | None = Field(default=None, sa_type=Text)
     attempts: int = 0
     created_at: datetime = _created()
+    # Which worker is downloading it, until when: several workers share the pending rows
+    # (claimed with SELECT ... FOR UPDATE SKIP LOCKED); a crashed worker's claim simply expires.
+    claimed_by: str | None = Field(default=None, max_length=120)
+    claimed_until: datetime | None = _ts()
 
 
 class ComplaintEvent(SQLModel, table=True):
@@ -558,3 +562,40 @@ class AuditEntry(SQLModel, table=True):
     subject: str = Field(default="", max_length=200)  # a username, an agency code, a title
     detail: dict[str, Any] = _json(dict)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class PollerState(SQLModel, table=True):
+    """One polled source (X mentions, YouTube comments, the mailbox...): its cursor, written in
+    the transaction that stores the messages it produced, and its health for the operators."""
+
+    __tablename__ = "poller_state"
+
+    source: str = Field(primary_key=True, max_length=100)  # `Poller.name`
+    channel: str = Field(default="", max_length=40)
+    cursor: str | None = Field(default=None, sa_type=Text)
+    last_poll_at: datetime | None = _ts()
+    last_success_at: datetime | None = _ts()
+    last_error_at: datetime | None = _ts()
+    last_error: str | None = Field(default=None, sa_type=Text)
+    # Until when this source is left alone: a rate limit, a quota, an error's backoff.
+    next_poll_at: datetime | None = _ts()
+    consecutive_errors: int = 0
+    polls: int = 0
+    messages: int = 0
+    unreadable: int = 0
+    errors: int = 0
+    # The provider's accounting day and what this source spent of its daily budget on it.
+    budget_day: date | None = None
+    budget_used: int = 0
+    updated_at: datetime = _created()
+
+
+class RateLimitCounter(SQLModel, table=True):
+    """The public endpoints' rate-limit windows shared by several instances on PostgreSQL
+    (`RATE_LIMIT_STORAGE=database`): one row per limited key and window."""
+
+    __tablename__ = "rate_limit_counter"
+
+    key: str = Field(primary_key=True, max_length=255)
+    count: int = 0
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)

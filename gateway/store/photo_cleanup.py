@@ -100,8 +100,5 @@ def _delete_unused(gateway: Filed, keys: set[str]) -> int:
             still_used |= {m.get("ref") for m in media or [] if isinstance(m, dict)}
     deleted = 0
     for key in keys - still_used:
-        path = gateway.files.path(key)
-        if path.is_file():
-            path.unlink()
-            deleted += 1
+        deleted += gateway.files.delete(key)
     return deleted

@@ -90,6 +90,7 @@ WHATSAPP_NUMBER = "+14155238886"
 PUBLIC_BASE = "https://lapor.example.go.id"
 INTERNAL_BASE = "http://10.0.0.7:8000"
 FIXED_NOW = datetime(2024, 11, 20, 9, 0, tzinfo=UTC)
+WEBHOOK_MAX_BYTES_DEFAULT = 1024 * 1024  # config/settings.py's default
 
 
 NO_GRAPH_API = closed_port_url()
@@ -172,10 +173,13 @@ class WebhookCase:
 
     @property
     def http_status(self) -> int | None:
-        """What the webhook route must answer: 403 for a bad signature, else None for "a 2xx"
-        (a signed payload the parser cannot read is kept raw and acknowledged)."""
+        """What the webhook route must answer: 403 for a bad signature, 413 for a body over
+        WEBHOOK_MAX_BYTES (refused before it is read whole), else None for "a 2xx" (a signed
+        payload the parser cannot read is kept raw and acknowledged)."""
         if self.error is SignatureError:
             return 403
+        if self.body is not None and len(self.body) > WEBHOOK_MAX_BYTES_DEFAULT:
+            return 413
         return None
 
     @property

@@ -1,11 +1,12 @@
-"""The background jobs every instance runs, and that /healthz reports them alive."""
+"""The background jobs every instance runs, the ones only the leader runs, and that /healthz
+reports them alive."""
 
 from __future__ import annotations
 
 import asyncio
 
 from gateway.context import Gateway
-from gateway.jobs.scheduler import Scheduler
+from gateway.jobs.scheduler import CORE_POLL_JOB, Scheduler
 
 
 def test_every_instance_runs_the_background_jobs(gateway: Gateway) -> None:
@@ -27,20 +28,31 @@ def test_every_instance_runs_the_background_jobs(gateway: Gateway) -> None:
         "conversation-idle",
         "attachments",
         "leader-election",
-        "core-poll",
     } <= ids
+    # Polling the core moves a shared cursor: only the leader does it.
+    assert CORE_POLL_JOB not in ids
     assert alive
+
+
+def _jobs_when_leading(gateway: Gateway) -> set[str]:
+    async def leading() -> set[str]:
+        scheduler = Scheduler(gateway)
+        scheduler.start()
+        try:
+            await scheduler.elect()
+            assert scheduler.leading
+            return {job.id for job in scheduler.scheduler.get_jobs()}
+        finally:
+            scheduler.shutdown()
+            await scheduler.stopped()
+
+    return asyncio.run(leading())
+
+
+def test_the_leader_polls_the_core(gateway: Gateway) -> None:
+    assert CORE_POLL_JOB in _jobs_when_leading(gateway)
 
 
 def test_the_manual_backend_polls_no_core(gateway: Gateway) -> None:
     gateway.settings = gateway.settings.model_copy(update={"core_backend": "manual"})
-
-    async def ids() -> set[str]:
-        scheduler = Scheduler(gateway)
-        scheduler.start()
-        try:
-            return {job.id for job in scheduler.scheduler.get_jobs()}
-        finally:
-            scheduler.shutdown()
-
-    assert "core-poll" not in asyncio.run(ids())
+    assert CORE_POLL_JOB not in _jobs_when_leading(gateway)

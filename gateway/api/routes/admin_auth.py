@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from config.messages import t
+from config.settings import Settings
 from gateway.admin import sessions as security
 from gateway.admin.sessions import LoginOutcome
 from gateway.api.admin_deps import CsrfForm, form_text, page
@@ -40,12 +41,35 @@ def login_form(request: Request, gateway: GatewayDep) -> Response:
     return page(request, None, "admin/login.html", context)
 
 
+def login_throttle(request: Request, settings: Settings) -> security.AddressThrottle:
+    """The app's one throttle of wrong passwords per client address (made on first use)."""
+    throttle = getattr(request.app.state, "login_throttle", None)
+    if throttle is None:
+        throttle = security.AddressThrottle(
+            settings.admin_login_address_max_failures,
+            timedelta(minutes=settings.admin_lockout_minutes),
+        )
+        request.app.state.login_throttle = throttle
+    return throttle
+
+
 @router.post("/admin/login")
 def login(request: Request, gateway: GatewayDep, form: CsrfForm) -> Response:
     lang = request_language(request)
     s = gateway.settings
     username = form_text(form, "username")[:80]
     now = utcnow()
+    throttle = login_throttle(request, s)
+    address = security.client_address(request)
+    blocked = throttle.blocked_until(address, now)
+    if blocked is not None:
+        # Too many wrong guesses from this address: no password is checked, whatever the
+        # username (another address, or a koordinator's unlock, is not affected).
+        minutes = max(1, math.ceil((blocked - now).total_seconds() / 60))
+        log.warning("admin login throttled by address")
+        context = {"next": security.safe_next(form_text(form, "next")), "username": username}
+        context["error"] = t(lang, "admin.login.locked", minutes=minutes)
+        return page(request, None, "admin/login.html", context, status_code=429)
     with gateway.db.session() as session:
         result = security.authenticate(
             session,
@@ -61,6 +85,7 @@ def login(request: Request, gateway: GatewayDep, form: CsrfForm) -> Response:
         security.start_session(request, secret_key(s), result.user, now)
         log.info("admin login", extra={"user_id": result.user.id})
         return RedirectResponse(next_url, 303)
+    throttle.failed(address, now)
     if result.outcome is LoginOutcome.LOCKED and result.locked_until is not None:
         minutes = max(1, math.ceil((result.locked_until - now).total_seconds() / 60))
         error, status = t(lang, "admin.login.locked", minutes=minutes), 429

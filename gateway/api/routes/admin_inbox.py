@@ -8,7 +8,7 @@ import asyncio
 import uuid
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlmodel import Session, col
 
@@ -26,6 +26,7 @@ from gateway.api.admin_deps import (
 )
 from gateway.api.deps import GatewayDep
 from gateway.api.pages import request_language
+from gateway.api.routes.media import stored_file_response
 from gateway.complaints import actions
 from gateway.complaints.tracking import normalize_code
 from gateway.context import Gateway
@@ -184,16 +185,11 @@ def attachment_file(
             or not attachment.storage_key
         ):
             raise HTTPException(404)
-    try:
-        path = gateway.files.path(attachment.storage_key)
-    except ValueError:
-        raise HTTPException(404) from None
-    if not path.is_file():
-        raise HTTPException(404)
-    return FileResponse(
-        path,
-        media_type=attachment.content_type or "application/octet-stream",
-        headers={
+    return stored_file_response(
+        gateway.files,
+        attachment.storage_key,
+        attachment.content_type or "application/octet-stream",
+        {
             "Cache-Control": "private, max-age=3600",
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "default-src 'none'",

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from config.messages import t
+from gateway.admin import health as channel_health
 from gateway.admin.sessions import flash
 from gateway.api.admin_deps import CsrfForm, KoordinatorDep, page
 from gateway.api.deps import GatewayDep
@@ -18,6 +19,13 @@ from gateway.outbox import queue as outbox
 from gateway.store.models import Complaint, OutboxItem, OutboxStatus
 
 router = APIRouter(include_in_schema=False)
+
+
+@router.get("/admin/health", response_class=HTMLResponse)
+def health_page(request: Request, gateway: GatewayDep, principal: KoordinatorDep) -> Response:
+    """Each channel's state, the core's sync and the spool (issue 13). Koordinator only."""
+    health = channel_health.overview(gateway)
+    return page(request, principal, "admin/health.html", {"health": health})
 
 
 @router.get("/admin/outbox", response_class=HTMLResponse)

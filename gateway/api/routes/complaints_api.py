@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
+import hashlib
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +20,8 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from channels import webform
+from channels.base import PayloadError
+from channels.sanitize import load_json
 from channels.webform import sender_address
 from config.messages import language, t
 from gateway.api.deps import GatewayDep
@@ -94,6 +96,18 @@ def _error(status: int, message: str, errors: dict[str, str] | None = None) -> J
     return JSONResponse({"message": message, "errors": errors or {}}, status_code=status)
 
 
+# The inbound row's external id holds 200 characters; "api:" and a key of up to 200 do not fit,
+# and a key cut short could name another client's submission.
+_KEY_ROOM = 200 - len("api:")
+
+
+def submission_id(key: str) -> str:
+    """The external id of an API submission: the client's key, or its hash when too long."""
+    if len(key) <= _KEY_ROOM:
+        return f"api:{key}"
+    return "api:sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def _decode_photos(items: Any, lang: str) -> tuple[list[webform.Photo], str | None]:
     if items in (None, []):
         return [], None
@@ -154,8 +168,10 @@ def _file(
     gateway: Gateway, raw: bytes, lang: str, idempotency_key: str | None
 ) -> tuple[JSONResponse, Callable[[], None] | None]:
     try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        # Depth and number size are checked too: a body nested a thousand levels deep is no
+        # complaint (and would exhaust the recursion of whatever walks it next).
+        body = load_json(raw, "complaint")
+    except PayloadError:
         return _error(400, t(lang, "errors.invalid_json")), None
     if not isinstance(body, dict):
         return _error(400, t(lang, "errors.invalid_json")), None
@@ -166,16 +182,15 @@ def _file(
         errors.add("photos", photo_error)
     if valid is None or errors:
         return _error(422, t(lang, "form.errors_title"), errors.fields), None
-    key = idempotency_key or uuid.uuid4().hex
-    submission_id = f"api:{key}"
-    accepted = submit(gateway, valid, submission_id)
+    external_id = submission_id(idempotency_key or uuid.uuid4().hex)
+    accepted = submit(gateway, valid, external_id)
     process_now = None
     if not accepted.duplicate:
         process_now = gateway.hand_over(
             [
                 (
                     accepted.inbound_id,
-                    intake.sender_key(webform.NAME, sender_address(valid, submission_id)),
+                    intake.sender_key(webform.NAME, sender_address(valid, external_id)),
                 )
             ]
         )

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from forwarder.registry import build_push_verifier
 from forwarder.rest import PushPayloadError, PushSignatureError
+from gateway.api.body import BodyTooLarge, read_capped
 from gateway.api.deps import GatewayDep
 from gateway.clock import utcnow
 from gateway.core import sync as core_sync
@@ -19,7 +20,10 @@ router = APIRouter(tags=["core"])
 
 @router.post("/core/events", summary="Events pushed by the SP4N-LAPOR core (HMAC-signed)")
 async def core_events(request: Request, gateway: GatewayDep) -> JSONResponse:
-    body = await request.body()
+    try:
+        body = await read_capped(request, gateway.settings.webhook_max_bytes)
+    except BodyTooLarge as exc:
+        return JSONResponse({"message": str(exc)}, status_code=413)
     headers = {k.lower(): v for k, v in request.headers.items()}
     verify = build_push_verifier(gateway.settings)
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from gateway.admin import health as channel_health
 from gateway.api.deps import GatewayDep
 
 router = APIRouter(tags=["operations"])
@@ -19,9 +20,20 @@ def healthz(request: Request, gateway: GatewayDep) -> JSONResponse:
     else:
         scheduler_state = "alive" if scheduler.alive() else "stalled"
     healthy = database and scheduler_state != "stalled"
-    body = {
+    body: dict[str, object] = {
         "status": "ok" if healthy else "degraded",
         "database": "ok" if database else "unreachable",
         "scheduler": scheduler_state,
     }
-    return JSONResponse(body, status_code=200 if healthy else 503)
+    if database:
+        # A failing or silent channel degrades the gateway but does not make it down: 200,
+        # so a load balancer keeps sending the other channels' traffic (issue 13).
+        health = channel_health.overview(gateway)
+        if health.degraded:
+            body["status"] = "degraded"
+            body["channels"] = {name: "degraded" for name in health.degraded}
+        if health.spooled:
+            body["spooled"] = health.spooled
+    if healthy:
+        return JSONResponse(body)
+    return JSONResponse(body, status_code=503, headers={"Retry-After": "30"})

@@ -13,26 +13,35 @@ the inbound threads after the row is stored."""
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from channels.base import PayloadError, RawRequest, SignatureError
+from gateway.api.body import BodyTooLarge, read_capped
 from gateway.api.deps import GatewayDep
 from gateway.bot import public_posts
-from gateway.intake import attachments
-from gateway.intake.webhooks import UnknownChannel, receive
+from gateway.intake import attachments, spool
+from gateway.intake.webhooks import Received, UnknownChannel, receive, resolve_contacts
+from gateway.store.db import UNAVAILABLE_ERRORS, is_unavailable
 
 router = APIRouter(tags=["webhooks"])
+log = logging.getLogger(__name__)
 
 # Channels whose media references stop working soon: Meta's media URLs and CDN links.
 EXPIRING_MEDIA = frozenset({"whatsapp_cloud", "instagram", "facebook"})
 
 
-async def raw_request(request: Request, subpath: str = "") -> RawRequest:
+async def raw_request(
+    request: Request, subpath: str = "", max_bytes: int | None = None
+) -> RawRequest:
+    """The request as a channel sees it; `BodyTooLarge` (413) over `max_bytes`."""
+    body = await request.body() if max_bytes is None else await read_capped(request, max_bytes)
     return RawRequest(
-        body=await request.body(),
+        body=body,
         headers={k.lower(): v for k, v in request.headers.items()},
         url=str(request.url),
         query=dict(request.query_params),
@@ -44,7 +53,9 @@ async def _handle(
     channel: str, subpath: str, request: Request, gateway: GatewayDep, background: BackgroundTasks
 ) -> Response:
     try:
-        raw = await raw_request(request, subpath)
+        raw = await raw_request(request, subpath, gateway.settings.webhook_max_bytes)
+    except BodyTooLarge as exc:
+        return JSONResponse({"message": str(exc)}, status_code=413)
     except ClientDisconnect:  # the provider hung up mid-body: nothing stored, nobody to answer
         return Response(status_code=400)
     try:
@@ -53,9 +64,19 @@ async def _handle(
         return JSONResponse({"message": f"unknown channel {channel!r}"}, status_code=404)
     except SignatureError:
         return JSONResponse({"message": "invalid signature"}, status_code=403)
-    process_now = gateway.hand_over(received.new_rows)
-    if process_now is not None:
-        background.add_task(process_now)
+    except UNAVAILABLE_ERRORS as exc:
+        if not is_unavailable(exc):
+            raise
+        # Verified (receive checks the signature before touching the database): kept on disk
+        # and acknowledged, fed into intake when the database is back (intake/spool.py).
+        return spooled(gateway, channel, raw)
+    if any(m.extra.get("contact_card_url") for m in received.messages):
+        # The card's number must be on the row before the message is processed.
+        background.add_task(_contacts_then_process, gateway, channel, received)
+    else:
+        process_now = gateway.hand_over(received.new_rows)
+        if process_now is not None:
+            background.add_task(process_now)
     # With the inbound threads running, the message may not be processed yet when this runs;
     # what it adds is then fetched by the periodic attachment job (every 20 s).
     if received.new_ids and (channel in EXPIRING_MEDIA or any(m.media for m in received.messages)):
@@ -71,6 +92,28 @@ async def _handle(
         if callback and answer is not None:
             background.add_task(answer, callback)
     ack = received.ack
+    return Response(content=ack.body, status_code=ack.status_code, media_type=ack.media_type)
+
+
+async def _contacts_then_process(gateway: GatewayDep, channel: str, received: Received) -> None:
+    """A shared contact card is fetched first (its number goes on the inbound row), then the
+    message is handed to processing like any other."""
+    await resolve_contacts(gateway, channel, received)
+    process_now = gateway.hand_over(received.new_rows)
+    if process_now is not None:
+        await run_in_threadpool(process_now)
+
+
+def spooled(gateway: GatewayDep, channel: str, raw: RawRequest) -> Response:
+    try:
+        spool.append(gateway, channel, raw)
+    except (spool.SpoolFull, OSError):
+        log.error("database unavailable and webhook spool full", extra={"channel": channel})
+        return JSONResponse(
+            {"message": "service unavailable"}, status_code=503, headers={"Retry-After": "30"}
+        )
+    log.warning("database unavailable: webhook spooled", extra={"channel": channel})
+    ack = gateway.channels[channel].ack(raw)
     return Response(content=ack.body, status_code=ack.status_code, media_type=ack.media_type)
 
 

@@ -3,8 +3,12 @@ can try again (a CSRF-protected button); it never says "not downloaded yet" for 
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from sqlalchemy import select
 
+from config.settings import Settings, load_settings
 from gateway.context import Gateway
 from gateway.intake import attachments
 from gateway.store.models import Attachment, AttachmentStatus, Status
@@ -12,6 +16,21 @@ from tests.conftest import RunningTwilio
 from tests.gateway.admin.conftest import Admin
 from tests.gateway.factories import make_complaint
 from tests.images import image_bytes, same_picture
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str, twilio: RunningTwilio) -> Settings:
+    """The core's media host is the fake file server here: a core attachment is fetched only
+    from the core's own hosts (CORE_MEDIA_HOSTS), never from any URL a core answer names."""
+    return load_settings(
+        app_env="test",
+        database_url=db_url,
+        data_dir=tmp_path / "var",
+        scheduler_enabled=False,
+        secret_key="test-secret-key-not-for-production",
+        core_media_hosts=[twilio.url.removeprefix("http://")],
+        _env_file=None,
+    )
 
 
 def _failed_photo(gateway: Gateway, url: str) -> tuple[str, int]:

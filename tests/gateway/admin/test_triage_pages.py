@@ -19,7 +19,7 @@ from tests.gateway.test_triage_dedup import _file
 
 def _row_form(page: str, code: str) -> dict[str, str]:
     """The inbox row's archive form, as a browser would submit it."""
-    row = re.search(rf'<tr data-code="{code}">(.*?)</tr>', page, re.DOTALL)
+    row = re.search(rf'<tr data-code="{code}"[^>]*>(.*?)</tr>', page, re.DOTALL)
     assert row, f"no inbox row for {code}"
     form = re.search(r'<form method="post" action="([^"]+)".*?</form>', row.group(1), re.DOTALL)
     assert form, "no Arsipkan form in the row"
@@ -83,7 +83,9 @@ def test_not_a_report_is_offered_for_archiving_in_the_inbox(
     koor = clients["koor"]
     inbox = koor.get("/admin").text
     assert "Bukan laporan? promosi" in inbox
-    report_row = re.search(rf'<tr data-code="{report.tracking_code}">(.*?)</tr>', inbox, re.DOTALL)
+    report_row = re.search(
+        rf'<tr data-code="{report.tracking_code}"[^>]*>(.*?)</tr>', inbox, re.DOTALL
+    )
     assert report_row and "Bukan laporan" not in report_row.group(1)
     form = _row_form(inbox, promo.tracking_code)
     assert form["action"] == f"/admin/complaints/{promo.tracking_code}/archive"

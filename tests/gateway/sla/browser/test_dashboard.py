@@ -30,6 +30,12 @@ def test_the_dashboard_draws_its_charts_offline(  # type: ignore[no-untyped-def]
         "request",
         lambda r: outside.append(r.url) if not r.url.startswith(site) else None,
     )
+    # The Content-Security-Policy (issue 13) must not refuse anything the page needs.
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None,
+    )
     _login(page, site, "koor")
     page.goto(f"{site}/admin/reports?kind=monthly&period=2026-10")
     expect(page.locator("#report-title")).to_contain_text("Rekap Bulanan 2026-10")
@@ -53,3 +59,4 @@ def test_the_dashboard_draws_its_charts_offline(  # type: ignore[no-untyped-def]
     )
     assert len(trend) == 31 and sum(trend) == 3
     assert outside == []
+    assert refused == []
