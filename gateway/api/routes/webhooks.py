@@ -18,6 +18,7 @@ import logging
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from channels.base import PayloadError, RawRequest, SignatureError
 from gateway.api.body import BodyTooLarge, read_capped
@@ -55,6 +56,8 @@ async def _handle(
         raw = await raw_request(request, subpath, gateway.settings.webhook_max_bytes)
     except BodyTooLarge as exc:
         return JSONResponse({"message": str(exc)}, status_code=413)
+    except ClientDisconnect:  # the provider hung up mid-body: nothing stored, nobody to answer
+        return Response(status_code=400)
     try:
         received = await run_in_threadpool(receive, gateway, channel, raw)
     except UnknownChannel:
