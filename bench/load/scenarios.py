@@ -18,7 +18,6 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from bench.load import fakes, profile, updates
@@ -69,22 +68,11 @@ class Plan:
 
 
 @dataclass
-class Side:
-    """One server's figures in one scenario (gateway or ceiling)."""
-
-    values: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
 class EngineResult:
     db: Database
     scenarios: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     profile: profile.Profile | None = None
     notes: list[str] = field(default_factory=list)
-
-
-def _results_ok(results: list[Result]) -> list[Result]:
-    return [r for r in results if r.ok]
 
 
 def latencies(results: list[Result]) -> list[float]:
@@ -470,8 +458,3 @@ class LoadRun:
                     "seconds": time.time() - t0,
                 }
             }
-
-
-def remove_workdir_files(workdir: Path = WORKDIR) -> None:
-    for path in workdir.glob("bench_load*.db*"):
-        path.unlink(missing_ok=True)
