@@ -4,7 +4,9 @@ The gateway is reached only as its users reach it: the `lapor-gateway` command (
 `seed-demo`, `serve`), HTTP, and its database read with plain SQL (the table names are the
 schema, not the code). Every scenario starts on a fresh copy of one migrated and seeded
 template database, so no scenario inherits another's backlog:
-SQLite copies a template file; PostgreSQL creates `bench_load` from `bench_load_template`.
+SQLite copies a template file; PostgreSQL creates `bench_load_<n>` from `bench_load_template`
+(a new name each time: DROP DATABASE forces a checkpoint of the whole cluster, which on a busy
+shared server took minutes, so the run's databases are dropped together at its end).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ WORKDIR = REPO / "var" / "bench-load"
 POSTGRES_ADMIN = os.environ.get(
     "BENCH_LOAD_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-PG_DATABASE = "bench_load"
+PG_DATABASE = "bench_load"  # SQLite's file name; PostgreSQL's databases are bench_load_<n>
 PG_TEMPLATE = "bench_load_template"
 
 
@@ -58,6 +60,7 @@ class Database:
             raise ValueError(kind)
         self.kind = kind
         self.workdir = workdir
+        self.generation = 0  # PostgreSQL: which bench_load_<n> is the current one
 
     @property
     def label(self) -> str:
@@ -69,11 +72,15 @@ class Database:
     def _pg_dsn(self, database: str) -> str:
         return POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + database
 
+    @property
+    def _pg_current(self) -> str:
+        return f"{PG_DATABASE}_{self.generation}"
+
     def url(self, template: bool = False) -> str:
         """The SQLAlchemy URL the gateway is given (DATABASE_URL)."""
-        name = PG_TEMPLATE if template else PG_DATABASE
         if self.kind == "sqlite":
-            return f"sqlite:///{self._sqlite_path(name)}"
+            return f"sqlite:///{self._sqlite_path(PG_TEMPLATE if template else PG_DATABASE)}"
+        name = PG_TEMPLATE if template else self._pg_current
         return self._pg_dsn(name).replace("postgresql://", "postgresql+psycopg://", 1)
 
     def available(self) -> str | None:
@@ -101,11 +108,8 @@ class Database:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{self._sqlite_path(PG_TEMPLATE)}{suffix}").unlink(missing_ok=True)
         else:
-            self._admin(
-                f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)",
-                f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)",
-                f"CREATE DATABASE {PG_TEMPLATE}",
-            )
+            self.drop()  # what an interrupted run left
+            self._admin(f"CREATE DATABASE {PG_TEMPLATE}")
         env = {**env, "DATABASE_URL": self.url(template=True)}
         for command in (["migrate"], ["seed-demo"]):
             run_cli(command, env)
@@ -120,17 +124,26 @@ class Database:
                 if source.exists():
                     shutil.copyfile(source, f"{self._sqlite_path(PG_DATABASE)}{suffix}")
         else:
-            self._admin(
-                f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)",
-                f"CREATE DATABASE {PG_DATABASE} TEMPLATE {PG_TEMPLATE}",
-            )
+            self.generation += 1
+            self._admin(f"CREATE DATABASE {self._pg_current} TEMPLATE {PG_TEMPLATE}")
 
     def drop(self) -> None:
-        if self.kind == "postgresql":
-            self._admin(
-                f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)",
-                f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)",
-            )
+        """PostgreSQL: drop every database of the load benchmark (the run's and leftovers)."""
+        if self.kind != "postgresql":
+            return
+        import psycopg
+
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
+            names = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT datname FROM pg_database WHERE datname = %s OR datname = %s "
+                    "OR datname ~ %s",
+                    (PG_DATABASE, PG_TEMPLATE, f"^{PG_DATABASE}_[0-9]+$"),
+                )
+            ]
+            for name in sorted(names, key=lambda n: n == PG_TEMPLATE):  # the template last
+                conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Read the load database (`?` placeholders on both engines)."""
@@ -142,7 +155,7 @@ class Database:
                 conn.close()
         import psycopg
 
-        with psycopg.connect(self._pg_dsn(PG_DATABASE), autocommit=True) as conn:
+        with psycopg.connect(self._pg_dsn(self._pg_current), autocommit=True) as conn:
             return conn.execute(sql.replace("?", "%s"), tuple(params)).fetchall()
 
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
