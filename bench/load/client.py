@@ -40,6 +40,7 @@ class Result:
     done: float | None = None  # when its answer was read completely
     status: int | None = None
     error: str | None = None
+    failed: float | None = None  # when it failed without an answer (error set)
 
     @property
     def latency(self) -> float | None:
@@ -49,6 +50,23 @@ class Result:
     @property
     def ok(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
+
+
+# Why a request got no answer (Result.error).
+TIMEOUT = "timeout"  # nothing within the client's timeout
+CLOSED = "closed"  # the server closed the connection instead of answering
+REFUSED = "refused"  # nobody listening
+RUN_ENDED = "run ended"  # still queued or in flight when the run stopped waiting
+
+
+def failure(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return TIMEOUT
+    if isinstance(exc, ConnectionRefusedError):
+        return REFUSED
+    if isinstance(exc, asyncio.IncompleteReadError | ConnectionResetError | BrokenPipeError):
+        return CLOSED
+    return f"{type(exc).__name__}: {exc}"[:200]
 
 
 @dataclass(frozen=True)
@@ -124,9 +142,7 @@ class Connections:
                     writer.close()
                     reader = writer = None
             except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
-                result.error = type(exc).__name__ if str(exc) == "" else str(exc)[:200]
-                if isinstance(exc, TimeoutError):
-                    result.error = f"no answer within {self.timeout:.0f} s"
+                result.error, result.failed = failure(exc), time.time()
                 if writer is not None:
                     writer.close()
                 reader = writer = None
@@ -182,7 +198,7 @@ async def open_loop(
         await pool.close()
     for result in results:
         if result.done is None and result.error is None:
-            result.error = "unanswered when the run ended"
+            result.error = RUN_ENDED
     return results, t0
 
 

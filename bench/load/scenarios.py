@@ -18,11 +18,10 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from bench.load import fakes, profile, updates
-from bench.load.client import Flow, Request, Result, closed_loop, open_loop
+from bench.load.client import CLOSED, Flow, Request, Result, closed_loop, open_loop
 from bench.load.servers import (
     WORKDIR,
     Database,
@@ -69,22 +68,11 @@ class Plan:
 
 
 @dataclass
-class Side:
-    """One server's figures in one scenario (gateway or ceiling)."""
-
-    values: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
 class EngineResult:
     db: Database
     scenarios: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     profile: profile.Profile | None = None
     notes: list[str] = field(default_factory=list)
-
-
-def _results_ok(results: list[Result]) -> list[Result]:
-    return [r for r in results if r.ok]
 
 
 def latencies(results: list[Result]) -> list[float]:
@@ -99,6 +87,8 @@ def status_counts(results: list[Result]) -> dict[str, int]:
         "5xx": sum(1 for r in results if r.status is not None and r.status >= 500),
         "other": sum(1 for r in results if r.status is not None and not r.ok and r.status < 500),
         "unanswered": sum(1 for r in results if r.status is None),
+        # of those, the ones whose connection the server closed (e.g. after an exception)
+        "closed": sum(1 for r in results if r.status is None and r.error == CLOSED),
     }
 
 
@@ -403,7 +393,8 @@ class LoadRun:
                 done = [r.done for r in results if r.done is not None]
                 start = min(r.scheduled for r in results)
                 end = max(done) if done else start
-                spans = [(r.sent or r.scheduled, r.done or time.time()) for r in results]
+                ended = time.time()  # a request still in flight now waited until now
+                spans = [(r.sent or r.scheduled, r.done or r.failed or ended) for r in results]
                 values = {
                     **counts,
                     "rate": counts["ok"] / (end - start) if end > start else None,
@@ -467,8 +458,3 @@ class LoadRun:
                     "seconds": time.time() - t0,
                 }
             }
-
-
-def remove_workdir_files(workdir: Path = WORKDIR) -> None:
-    for path in workdir.glob("bench_load*.db*"):
-        path.unlink(missing_ok=True)

@@ -22,6 +22,12 @@ def _lat(value: float | None, unanswered_after: float | None = None) -> str:
     return fmt_ms(value)
 
 
+def _unanswered(v: Values) -> str:
+    closed = v.get("closed", 0)
+    dropped = f" ({closed} dropped by the server)" if closed else ""
+    return f"{v['unanswered']:,} unanswered{dropped}"
+
+
 def _le(value: float | None, limit: float) -> bool | None:
     return None if value is None else value <= limit
 
@@ -51,7 +57,7 @@ def fixed_rate(label: str, rate: int, gw: Values, ceiling: Values, drain: float)
             f"p99.9 {_lat(v['p999'], drain)}"
         )
         if v["unanswered"] or v["5xx"]:
-            text += f"; {v['unanswered']} unanswered, {v['5xx']} 5xx of {v['sent']}"
+            text += f"; {_unanswered(v)}, {v['5xx']} 5xx of {v['sent']:,}"
         if backlog:
             text += f" (backlog {v['pending_before']:,} pending → {v['pending_after']:,} after)"
         return text
@@ -75,7 +81,7 @@ def burst(label: str, size: int, wait: float, gw: Values, ceiling: Values) -> li
         )
 
     def failures(v: Values) -> str:
-        return f"{v['5xx']} 5xx, {v['unanswered']} unanswered, {v['lost']} lost"
+        return f"{v['5xx']} 5xx, {_unanswered(v)}, {v['lost']} lost"
 
     statuses = ", ".join(f"{n:,} {s}" for s, n in sorted(gw["statuses"].items()))
     processed = (
@@ -121,7 +127,7 @@ def api(label: str, clients: int, gw: Values, ceiling: Values, timeout: float) -
             f"longest stall {fmt_ms(v['stall'])}"
         )
         if v["5xx"] or v["unanswered"]:
-            text += f"; {v['5xx']} 5xx, {v['unanswered']} unanswered of {v['sent']:,}"
+            text += f"; {v['5xx']} 5xx, {_unanswered(v)} of {v['sent']:,}"
         if v["over_1s"]:
             text += f"; {v['over_1s']} took > 1 s"
         return text

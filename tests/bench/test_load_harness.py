@@ -18,7 +18,7 @@ from typing import ClassVar
 import pytest
 
 from bench.load import profile, report, section, updates, wrk
-from bench.load.client import Flow, Request, open_loop, read_response
+from bench.load.client import CLOSED, TIMEOUT, Flow, Request, failure, open_loop, read_response
 from bench.load.stats import longest_gap, peak_rate, percentile
 from channels.base import RawRequest
 from channels.telegram import TelegramChannel
@@ -206,6 +206,10 @@ def test_chunked_and_closing_responses_are_read() -> None:
     assert asyncio.run(read(chunked)) == (200, True)
     closing = b"HTTP/1.1 503 Busy\r\nContent-Length: 2\r\nConnection: close\r\n\r\nno"
     assert asyncio.run(read(closing)) == (503, False)
+    with pytest.raises(asyncio.IncompleteReadError) as dropped:  # closed before answering
+        asyncio.run(read(b""))
+    assert failure(dropped.value) == CLOSED
+    assert failure(TimeoutError()) == TIMEOUT
 
 
 # --- the arithmetic --------------------------------------------------------------------------
@@ -294,6 +298,9 @@ def test_unanswered_latency_reads_as_more_than_the_wait() -> None:
     }  # fmt: skip
     row = section.fixed_rate("PostgreSQL", 300, gw, {**gw, "p99": 0.01, "p999": 0.02}, 10)
     assert "p99 > 10 s" in row.gateway and "backlog 40 pending" in row.gateway
+    assert "3 unanswered, 0 5xx of 600" in row.gateway
+    dropped = section.fixed_rate("SQLite", 300, {**gw, "closed": 2}, gw, 10)
+    assert "3 unanswered (2 dropped by the server)" in dropped.gateway
     assert row.met is False
 
 
