@@ -47,6 +47,13 @@ def _other(gateway: Gateway) -> Gateway:
     return Gateway.create(gateway.settings, db=Database(gateway.settings.database_url))
 
 
+def _allow_core_media(gateway: Gateway, base: str) -> None:
+    """The photos are the core's answer attachments: fetched only from the core's own hosts
+    (issue 13), so the local photo server is one of them here."""
+    host = base.split("://", 1)[1].split("/", 1)[0]
+    gateway.settings = gateway.settings.model_copy(update={"core_media_hosts": [host]})
+
+
 def _pending_photos(gateway: Gateway, base: str, count: int) -> None:
     with gateway.db.session() as session:
         for n in range(count):
@@ -65,6 +72,7 @@ def test_two_workers_download_each_attachment_once(gateway: Gateway) -> None:
     photos = SlowPhotos()
     server = FakeServer(photos.app)
     base = server.start()
+    _allow_core_media(gateway, base)
     other = _other(gateway)
     try:
         _pending_photos(gateway, base, 12)
@@ -96,6 +104,7 @@ def test_a_dead_workers_claim_expires_and_another_takes_the_download(gateway: Ga
     photos = SlowPhotos()
     server = FakeServer(photos.app)
     base = server.start()
+    _allow_core_media(gateway, base)
     try:
         _pending_photos(gateway, base, 1)
         with gateway.db.session() as session:  # a worker claimed it, then was killed
