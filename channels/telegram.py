@@ -46,6 +46,7 @@ import contextlib
 import json
 import logging
 import warnings
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -186,7 +187,13 @@ class TelegramChannel(Channel):
     ) -> None:
         self.settings = settings
         self.now = now
-        self._bot = bot
+        self._bot = bot  # given (tests): used on every loop
+        # PTB's HTTP client holds asyncio locks bound to the loop that first used it, and the
+        # gateway uses the channel from several loops (the outbox dispatcher's thread sends,
+        # the scheduler's loop downloads photos): one bot per event loop.
+        self._bots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Bot] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def __repr__(self) -> str:
         return "<TelegramChannel telegram>"  # never the token
@@ -198,33 +205,43 @@ class TelegramChannel(Channel):
 
     @property
     def bot(self) -> Bot:
-        """The SDK bot, built on first use (the token may be missing in a webhook-only test)."""
-        if self._bot is None:
-            token = self.settings.telegram_bot_token
-            if token is None or not token.get_secret_value():
-                raise RuntimeError("TELEGRAM_BOT_TOKEN is not set")
-            api = self.settings.telegram_api_base_url.rstrip("/")
-            timeout = self.settings.telegram_timeout_seconds
-            self._bot = Bot(
-                token.get_secret_value(),
-                base_url=f"{api}/bot",
-                base_file_url=f"{api}/file/bot",
-                # PTB's default pool holds one connection: outbox sends would queue behind it.
-                request=HTTPXRequest(
-                    connection_pool_size=8,
-                    connect_timeout=timeout,
-                    read_timeout=timeout,
-                    write_timeout=timeout,
-                    pool_timeout=timeout,
-                ),
-                get_updates_request=HTTPXRequest(connect_timeout=timeout, read_timeout=timeout),
-            )
-        return self._bot
+        """The SDK bot of the running event loop, built on first use (the token may be missing
+        in a webhook-only test)."""
+        if self._bot is not None:
+            return self._bot
+        loop = asyncio.get_running_loop()
+        bot = self._bots.get(loop)
+        if bot is None:
+            bot = self._bots[loop] = self._build_bot()
+        return bot
+
+    def _build_bot(self) -> Bot:
+        token = self.settings.telegram_bot_token
+        if token is None or not token.get_secret_value():
+            raise RuntimeError("TELEGRAM_BOT_TOKEN is not set")
+        api = self.settings.telegram_api_base_url.rstrip("/")
+        timeout = self.settings.telegram_timeout_seconds
+        return Bot(
+            token.get_secret_value(),
+            base_url=f"{api}/bot",
+            base_file_url=f"{api}/file/bot",
+            # PTB's default pool holds one connection: outbox sends would queue behind it.
+            request=HTTPXRequest(
+                connection_pool_size=8,
+                connect_timeout=timeout,
+                read_timeout=timeout,
+                write_timeout=timeout,
+                pool_timeout=timeout,
+            ),
+            get_updates_request=HTTPXRequest(connect_timeout=timeout, read_timeout=timeout),
+        )
 
     async def aclose(self) -> None:
-        """Close the bot's HTTP connections (the gateway's shutdown)."""
-        if self._bot is not None:
-            await self._bot.shutdown()
+        """Close the HTTP connections of this loop's bot (the gateway's shutdown); another
+        loop's bot closes with its loop."""
+        bot = self._bot or self._bots.pop(asyncio.get_running_loop(), None)
+        if bot is not None:
+            await bot.shutdown()
 
     # --- inbound ---------------------------------------------------------------------------------
 

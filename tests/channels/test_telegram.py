@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -433,3 +434,31 @@ def test_a_polled_update_with_a_lone_surrogate_does_not_stop_polling() -> None:
     raw = RawRequest(_update_body(update), {}, "telegram:getUpdates", subpath="polling")
     [message] = TelegramChannel(channel_settings(), now=lambda: FIXED_NOW).parse(raw)
     assert message.text == "Jalan rusak \ufffd"
+
+
+def test_one_channel_is_used_from_several_event_loops(telegram: RunningTelegram) -> None:
+    """The gateway sends from the outbox dispatcher's thread and downloads photos on the
+    scheduler's loop with the same channel object; PTB's client is bound to the loop that first
+    used it ("... is bound to a different event loop" lost a photo in the multi-instance test).
+    Each loop gets its own bot."""
+    channel = TelegramChannel(_settings(telegram))
+
+    def message(key: str) -> OutboundMessage:
+        return OutboundMessage("telegram", CHAT, f"balasan {key}", idempotency_key=key)
+
+    async def on_the_dispatchers_loop() -> None:
+        assert (await channel.send(message("k1"))).ok
+
+    done = threading.Event()
+    dispatcher = threading.Thread(
+        target=lambda: (asyncio.run(on_the_dispatchers_loop()), done.set()), daemon=True
+    )
+    dispatcher.start()
+    dispatcher.join(30)
+    assert done.is_set()
+    # The same channel on another loop (the scheduler's) still works.
+    assert _run(channel, lambda: channel.send(message("k2"))).ok
+    assert [call.params.get("text") for call in telegram.fake.sent(CHAT)] == [
+        "balasan k1",
+        "balasan k2",
+    ]
