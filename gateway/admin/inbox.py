@@ -46,6 +46,7 @@ from sqlmodel import Session, col
 from gateway.admin import assignment
 from gateway.complaints import lifecycle, workflow
 from gateway.complaints.tracking import normalize_code
+from gateway.reports.figures import CHANNELS  # one list: the inbox filter and the reports
 from gateway.store.models import Agency, Category, Complaint, ComplaintAssignment, Status
 
 S = Status
@@ -70,18 +71,6 @@ DeadlineState = Literal["overdue", "due_soon", "ok"]
 DEADLINE_STATES: tuple[DeadlineState, ...] = ("overdue", "due_soon", "ok")
 SORTS = ("newest", "oldest", "deadline")
 ASSIGNED = ("me", "none")  # "milik saya", "belum ada yang menangani"
-CHANNELS = (
-    "webform",
-    "twilio_sms",
-    "twilio_whatsapp",
-    "telegram",
-    "whatsapp_cloud",
-    "instagram",
-    "facebook",
-    "manual",
-    "import",
-    "lapor",
-)
 MAX_SEARCH_TERMS = 8
 
 

@@ -40,6 +40,7 @@ from workdays.calendar import WorkingCalendar
 
 ReportKind = Literal["daily", "monthly", "semester", "annual"]
 KINDS: tuple[ReportKind, ...] = ("daily", "monthly", "semester", "annual")
+# The channels a complaint can come from, in the order reports and the inbox filter list them.
 CHANNELS = (
     "webform",
     "twilio_sms",
