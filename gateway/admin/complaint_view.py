@@ -160,30 +160,6 @@ def highlight(text: str, spans: Sequence[dict[str, Any]], labels: dict[str, str]
 
 
 @dataclass
-class MessageView:
-    row: InboundMessage
-    photos: list[Attachment]
-
-    @property
-    def public(self) -> bool:
-        """A comment under the regency's post: anyone could read it (see public_posts)."""
-        return bool((self.row.extra or {}).get("public"))
-
-    @property
-    def post_link(self) -> str | None:
-        """Where the comment's post is on the platform (only a web link is shown)."""
-        link = str((self.row.extra or {}).get("permalink") or "")
-        return link if link.startswith("https://") else None
-
-    @property
-    def map_url(self) -> str | None:
-        if self.row.latitude is None or self.row.longitude is None:
-            return None
-        lat, lon = self.row.latitude, self.row.longitude
-        return f"https://www.openstreetmap.org/?mlat={lat:.6f}&mlon={lon:.6f}#map=17/{lat:.6f}/{lon:.6f}"
-
-
-@dataclass
 class EventView:
     at: datetime
     actor: str  # a display name, or a role word ("reporter", "system") to translate
@@ -225,8 +201,9 @@ class ComplaintView:
     show_original: bool
     reporter: Reporter | None = None
     identities: list[ReporterIdentity] = field(default_factory=list)
-    messages: list[MessageView] = field(default_factory=list)
-    loose_photos: list[Attachment] = field(default_factory=list)  # reporter photos of no message
+    # Reporter photos of no message of this complaint (the others are in the conversation,
+    # gateway/admin/conversation.py).
+    loose_photos: list[Attachment] = field(default_factory=list)
     result_photos: list[Attachment] = field(default_factory=list)  # the agency's proof
     cluster: list[Complaint] = field(default_factory=list)
     case: Complaint | None = None  # the primary complaint, when this one follows its case
@@ -508,14 +485,16 @@ def build(
         else:
             view.loose_photos.append(attachment)
     if full:
-        rows = session.scalars(
-            select(InboundMessage)
-            .where(col(InboundMessage.complaint_id) == complaint.id)
-            .order_by(InboundMessage.received_at, InboundMessage.id)  # type: ignore[arg-type]
-        ).all()
-        view.messages = [MessageView(row, by_message.pop(row.id, [])) for row in rows]  # type: ignore[arg-type]
-        for leftovers in by_message.values():
-            view.loose_photos.extend(leftovers)
+        own_messages = set(
+            session.scalars(
+                select(col(InboundMessage.id)).where(
+                    col(InboundMessage.complaint_id) == complaint.id
+                )
+            )
+        )
+        for message_id, leftovers in by_message.items():
+            if message_id not in own_messages:
+                view.loose_photos.extend(leftovers)
         if complaint.reporter_id:
             view.identities = list(
                 session.scalars(
