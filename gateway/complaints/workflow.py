@@ -17,8 +17,10 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from gateway.clock import utcnow
 from gateway.outbox import queue as outbox
@@ -206,6 +208,58 @@ def note(
         actor=actor,
         action=action,
         after={key: _jsonable(value) for key, value in (after or {}).items()},
+        note=note,
+        public=public,
+        created_at=now or utcnow(),
+    )
+    session.add(event)
+    return event
+
+
+# What the forwarder learns about the complaint's record in SP4N-LAPOR! (its number, its status
+# there). No admin decides on these, so learning them must not make an admin's open page stale:
+# a liaison's answer typed while LAPOR! confirmed their "sedang diproses" was refused as "changed
+# by someone else" (seen in the demo).
+BOOKKEEPING = frozenset({"core_ref", "core_status"})
+
+
+def bookkeep(
+    session: Session,
+    complaint: Complaint,
+    changes: Mapping[str, Any],
+    *,
+    actor: str = "core",
+    action: str | None = None,
+    note: str | None = None,
+    public: bool = False,
+    now: datetime | None = None,
+) -> ComplaintEvent | None:
+    """Write `changes` (only BOOKKEEPING fields) without a new version, and audit them as
+    `action` when one is given. The row is updated by a plain UPDATE that leaves `version`
+    alone; an admin's own UPDATE still checks the version and writes only what they changed."""
+    unknown = set(changes) - BOOKKEEPING
+    if unknown:
+        raise ValueError(f"not bookkeeping: {sorted(unknown)}")
+    changed = {k: v for k, v in changes.items() if getattr(complaint, k) != v}
+    before = {key: _jsonable(getattr(complaint, key)) for key in changed}
+    _flush(session)  # this session's own pending change of the complaint goes first, versioned
+    if changed:
+        session.execute(
+            update(Complaint)
+            .where(col(Complaint.id) == complaint.id)
+            .values(**changed)
+            .execution_options(synchronize_session=False)
+        )
+        for key, value in changed.items():
+            set_committed_value(complaint, key, value)  # the object agrees with its row
+    if action is None:
+        return None
+    event = ComplaintEvent(
+        complaint_id=complaint.id,  # type: ignore[arg-type]
+        actor=actor,
+        action=action,
+        before=before,
+        after={key: _jsonable(value) for key, value in changed.items()},
         note=note,
         public=public,
         created_at=now or utcnow(),

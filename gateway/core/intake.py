@@ -146,9 +146,8 @@ def take_lapor_report(
         complaint = known or (
             session.get(Complaint, row.complaint_id) if row.complaint_id else None
         )
-        if complaint is not None and report.status and complaint.core_status != report.status:
-            complaint.core_status = report.status[:60]
-            session.add(complaint)
+        if complaint is not None and report.status:
+            workflow.bookkeep(session, complaint, {"core_status": report.status[:60]})
         return Taken("known", complaint.id if complaint else None)
     replaced = row is not None
     if row is None:

@@ -214,15 +214,11 @@ class CoreSubmitHandler(CoreHandlers, outbox.BaseHandler):
             item.delivery_state = MANUAL
             workflow.record(session, complaint, actor="system", action="core_manual_needed")
             return
-        workflow.record(
+        workflow.bookkeep(
             session,
             complaint,
-            actor="core",
+            {"core_ref": result.provider_message_id, "core_status": result.details.get("status")},
             action="core_submitted",
-            changes={
-                "core_ref": result.provider_message_id,
-                "core_status": result.details.get("status"),
-            },
             note=result.provider_message_id,
             public=True,
         )
@@ -637,12 +633,11 @@ class CoreFollowupHandler(CoreHandlers, outbox.BaseHandler):
             workflow.note(session, complaint, actor="system", action=f"{item.kind}_manual")
         else:
             status = result.details.get("status")
-            workflow.record(
+            workflow.bookkeep(
                 session,
                 complaint,
-                actor="core",
+                {"core_status": str(status)[:60]} if status else {},
                 action=f"{item.kind}_sent",
-                changes={"core_status": str(status)[:60]} if status else None,
                 note=result.provider_message_id,
             )
         release_next(session, item)
@@ -782,7 +777,7 @@ def apply_event_in(
     elif own is not None:
         # Our own follow-up as the core recorded it: note the core's status, tell nobody.
         if event.status:
-            complaint.core_status = event.status[:60]
+            workflow.bookkeep(session, complaint, {"core_status": event.status[:60]})
         outcome = f"own {own.kind} {own.idempotency_key}"[:200]
     else:
         outcome = _apply(gateway, session, complaint, event, now)
@@ -820,21 +815,21 @@ def _incoming(
 def _apply(
     gateway: CaseParts, session: Session, complaint: Complaint, event: CoreEvent, now: datetime
 ) -> str:
-    if event.status:
-        complaint.core_status = event.status[:60]
+    status = {"core_status": event.status[:60]} if event.status else {}
+    workflow.bookkeep(session, complaint, status)
     if lifecycle.is_follower(complaint) and core_owner(session, complaint) is complaint:
         # A report filed in LAPOR! that joined another complaint's case: its record is the
         # case's record in the core, so what LAPOR! says about it is about the case.
         case = lifecycle.case_of(session, complaint)
-        case.core_status = complaint.core_status
+        workflow.bookkeep(session, case, {"core_status": complaint.core_status})
         complaint = case
     if event.kind is CoreEventKind.REPORTER_REPLY:
         return _reporter_reply(gateway, session, complaint, event, now)
     if lifecycle.is_follower(complaint):
         # Only a case's primary is filed; a follower with a report of its own predates the
         # one-case rule. Keep what the core said; the case moves at its primary.
-        workflow.record(
-            session, complaint, actor="core", action="core_status", note=event.text or event.status
+        workflow.bookkeep(
+            session, complaint, {}, action="core_status", note=event.text or event.status
         )
         return "kept: follows a case"
     current = Status(complaint.status)
@@ -860,13 +855,13 @@ def _apply(
         )
         return "returned -> received"
     if target is None:
-        workflow.record(session, complaint, actor="core", action="core_status", note=event.status)
+        workflow.bookkeep(session, complaint, {}, action="core_status", note=event.status)
         return f"recorded status {event.status!r}"
     forward = _RANK.get(target, -1) > _RANK.get(current, 99) or (
         target in (Status.RETURNED, Status.ARCHIVED) and current not in (Status.CLOSED,)
     )
     if not forward or not workflow.can_transition(current, target):
-        workflow.record(session, complaint, actor="core", action="core_status", note=event.status)
+        workflow.bookkeep(session, complaint, {}, action="core_status", note=event.status)
         return f"kept {current.value} (core says {target.value})"
     lifecycle.step(
         gateway,

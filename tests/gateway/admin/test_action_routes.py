@@ -7,6 +7,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from gateway.context import Gateway
+from gateway.core.sync import CoreFollowupHandler, CoreSubmitHandler
+from gateway.outbox.queue import Delivered
 from gateway.store.models import Attachment, Complaint, ComplaintEvent, OutboxItem, Status
 from tests.gateway.admin.conftest import Admin, Directory, csrf_of, version_of
 from tests.gateway.factories import make_complaint
@@ -171,6 +173,57 @@ def test_liaison_acknowledges_and_answers_with_a_photo(
     assert [(o.channel, o.recipient) for o in answer] == [("webform", "web:warga")]
     assert answer[0].payload["media"][0]["ref"] == photo.storage_key
     assert _complaint(gateway, code).status == S.ANSWERED
+
+
+def test_what_the_core_says_meanwhile_does_not_make_the_liaisons_page_stale(
+    clients: dict[str, Admin], gateway: Gateway, directory: Directory
+) -> None:
+    """Seen in the demo: the liaison pressed "Tandai sedang diproses", the page came back, the
+    forwarder recorded that LAPOR! took the progress (its status), and the answer typed next was
+    refused as "changed by someone else". The core's number and status are bookkeeping no admin
+    decides on: they leave the version of the page alone."""
+    complaint = make_complaint(
+        gateway.db,
+        S.DISPOSED,
+        agency_id=directory.dpupr,
+        reply_channel="webform",
+        reply_address="web:warga",
+    )
+    code = complaint.tracking_code
+    pupr = clients["pupr"]
+    page = pupr.get(f"/admin/complaints/{code}").text
+    seen = version_of(page)
+    submit, followup = CoreSubmitHandler(gateway), CoreFollowupHandler(gateway)
+    with gateway.db.session() as session:
+        for kind, status in (("core_submit", "unverified"), ("core_progress", "in_process")):
+            item = OutboxItem(
+                complaint_id=complaint.id, kind=kind, idempotency_key=f"{code}:{kind}"
+            )
+            session.add(item)
+            session.flush()
+            handler = submit if kind == "core_submit" else followup
+            handler.on_sent(
+                session,
+                item,
+                Delivered(ok=True, provider_message_id="5000001", details={"status": status}),
+            )
+        session.commit()
+    row = _complaint(gateway, code)
+    assert (row.core_ref, row.core_status) == ("5000001", "in_process")
+    response = pupr.post(
+        f"/admin/complaints/{code}/answer",
+        {"version": seen, "text": "Lubang sudah ditambal, terima kasih."},
+    )
+    assert response.status_code == 303, response.text[:300]
+    row = _complaint(gateway, code)
+    assert row.status == S.ANSWERED and (row.core_ref, row.core_status) == ("5000001", "in_process")
+    with gateway.db.read_session() as session:
+        actions = set(
+            session.scalars(
+                select(ComplaintEvent.action).where(ComplaintEvent.complaint_id == row.id)
+            ).all()
+        )
+    assert {"core_submitted", "core_progress_sent", "answered"} <= actions
 
 
 def test_an_answer_photo_that_is_not_an_image_is_refused(
