@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from email.utils import parsedate_to_datetime
 from enum import StrEnum
 
 
@@ -143,6 +144,21 @@ class OutboundMessage:
     # With PUBLIC or PRIVATE_REPLY: the provider object to answer (InboundMessage.thread_ref);
     # with DIRECT on e-mail: the Message-ID for In-Reply-To.
     reply_to: str | None = None
+
+
+def retry_after_header(value: str | None) -> float | None:
+    """A Retry-After header in seconds (the delta form; an HTTP date is read as well)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(min(int(value), 86400))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    seconds = (when - datetime.now(UTC)).total_seconds() if when.tzinfo else None
+    return max(0.0, min(seconds, 86400.0)) if seconds is not None else None
 
 
 @dataclass(frozen=True)
