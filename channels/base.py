@@ -338,6 +338,13 @@ class Poller(ABC):
         """The provider's accounting day `now` falls in (UTC unless the provider says else)."""
         return now.astimezone(UTC).date()
 
+    def budget_left(self, day: date | None, used: int, now: datetime) -> int | None:
+        """What the source may still spend on the provider's day of `now`, given what was
+        spent on `day` (None: the source has no budget)."""
+        if self.daily_budget is None:
+            return None
+        return max(self.daily_budget - (used if day == self.budget_day(now) else 0), 0)
+
     async def wait_for_news(self, timeout: float) -> None:
         """Wait up to `timeout` seconds before the next poll. Sources that can be told of news
         (IMAP IDLE) return as soon as something arrives; the rest simply sleep."""

@@ -14,7 +14,7 @@ mailbox): `PollerRunner` asks the channel's `Poller.fetch(cursor)` and stores wh
   budget (X reads, YouTube units) is left alone for the rest of the provider's day once it is
   spent.
 - Health: last poll, last success, last error, counts and budget per source, in `poller_state`;
-  `health(db)` returns the rows for the operations page.
+  read for the health page, `/healthz` and the alarms by `gateway/admin/health.py`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -176,10 +176,7 @@ def _spend(state: PollerState, poller: base.Poller, now: datetime, cost: int) ->
 
 def budget_left(state: PollerState, poller: base.Poller, now: datetime) -> int | None:
     """What the source may still spend today (None: no budget)."""
-    if poller.daily_budget is None:
-        return None
-    used = state.budget_used if state.budget_day == poller.budget_day(now) else 0
-    return max(poller.daily_budget - used, 0)
+    return poller.budget_left(state.budget_day, state.budget_used, now)
 
 
 def _next_budget_day(poller: base.Poller, now: datetime) -> datetime:
@@ -342,51 +339,3 @@ class PollerRunner:
                 for task in (waiter, stopper):
                     task.cancel()
                 await asyncio.gather(waiter, stopper, return_exceptions=True)
-
-
-@dataclass(frozen=True)
-class SourceHealth:
-    source: str
-    channel: str
-    last_poll_at: datetime | None
-    last_success_at: datetime | None
-    last_error_at: datetime | None
-    last_error: str | None
-    next_poll_at: datetime | None
-    consecutive_errors: int
-    polls: int
-    messages: int
-    unreadable: int
-    errors: int
-    budget_day: date | None
-    budget_used: int
-
-    @property
-    def failing(self) -> bool:
-        """The last poll failed (and none succeeded since)."""
-        return self.consecutive_errors > 0
-
-
-def health(db: Database) -> list[SourceHealth]:
-    """Every polled source's row, for the operations page."""
-    with db.read_session() as session:
-        rows = session.scalars(select(PollerState).order_by(col(PollerState.source))).all()
-    return [
-        SourceHealth(
-            source=r.source,
-            channel=r.channel,
-            last_poll_at=r.last_poll_at,
-            last_success_at=r.last_success_at,
-            last_error_at=r.last_error_at,
-            last_error=r.last_error,
-            next_poll_at=r.next_poll_at,
-            consecutive_errors=r.consecutive_errors,
-            polls=r.polls,
-            messages=r.messages,
-            unreadable=r.unreadable,
-            errors=r.errors,
-            budget_day=r.budget_day,
-            budget_used=r.budget_used,
-        )
-        for r in rows
-    ]

@@ -14,9 +14,10 @@ from sqlalchemy import func, select, text
 
 from channels.base import PayloadError, Poller
 from channels.registry import build_pollers
+from gateway.admin.health import overview
 from gateway.context import Gateway
 from gateway.jobs import pollers
-from gateway.jobs.pollers import BUDGET_SPENT, CursorMoved, PollerRunner, health, store_poll
+from gateway.jobs.pollers import BUDGET_SPENT, CursorMoved, PollerRunner, store_poll
 from gateway.jobs.scheduler import TELEGRAM_TASK, Scheduler
 from gateway.store.db import Database
 from gateway.store.models import InboundMessage, InboundStatus, PollerState
@@ -109,7 +110,7 @@ def test_x_mentions_are_stored_once_with_their_cursor_and_health(
     assert state.budget_used == 3  # X bills the reads
     third = asyncio.run(runner.run_once())
     assert third.stored == [] and len(_inbound(db)) == 3
-    [row] = [h for h in health(db) if h.source == "x_mentions"]
+    [row] = [h for h in overview(gateway).pollers if h.source == "x_mentions"]
     assert (row.channel, row.messages, row.failing) == ("x", 3, False)
 
 
@@ -221,7 +222,7 @@ def test_a_rate_limit_backs_the_source_off_until_the_reset(
     recovered = asyncio.run(runner.run_once(now=later))
     assert len(recovered.stored) == 1
     assert _state(db, "x_mentions").consecutive_errors == 0
-    assert [h.failing for h in health(db) if h.source == "x_mentions"] == [False]
+    assert [h.failing for h in overview(gateway).pollers if h.source == "x_mentions"] == [False]
 
 
 def test_errors_back_off_twice_as_long_each_time(
