@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from gateway.admin.uncertain import is_uncertain
 from gateway.clock import as_utc
 from gateway.outbox.delivery import REPLY
 from gateway.outbox.payloads import ChannelPayload
@@ -43,6 +44,7 @@ class ChatItem:
     message_id: int | None = None
     public: bool = False  # in: a comment under the regency's post (gateway/bot/public_posts.py)
     post_link: str | None = None  # in: where that post is, when the platform gave a web link
+    outbox_id: int | None = None  # out: its outbox row (an uncertain one can be resent)
 
     @property
     def map_url(self) -> str | None:
@@ -58,6 +60,8 @@ def _web_link(value: object) -> str | None:
 
 
 def delivery_state(item: OutboxItem) -> str:
+    if is_uncertain(item):
+        return "uncertain"
     if item.status == "sent" and item.delivery_state in ("delivered", "read", "failed"):
         return item.delivery_state
     return STATE_WORDS.get(item.status, item.status)
@@ -111,6 +115,7 @@ def build(session: Session, complaint: Complaint) -> list[ChatItem]:
                 state=delivery_state(item),
                 error=item.last_error if item.status == "dead" else None,
                 media_count=len(payload.media),
+                outbox_id=item.id,
             )
         )
     # Stable: an answer queued in the same second as the message it answers comes after it.

@@ -314,8 +314,9 @@ def authenticate(
 _SAFE_NEXT = re.compile(r"^/admin(?:[/?][^\\\s]*)?$")
 
 
-def safe_next(value: str | None) -> str:
-    """Where to go after logging in: only a path inside /admin (no open redirect)."""
+def safe_next(value: str | None, default: str = "/admin") -> str:
+    """Where to go after logging in (or an action): only a path inside /admin (no open
+    redirect); else `default`."""
     if value and _SAFE_NEXT.match(value) and "//" not in value:
         return value
-    return "/admin"
+    return default
