@@ -39,8 +39,10 @@ def outbox_page(request: Request, gateway: GatewayDep, principal: KoordinatorDep
                 select(col(OutboxItem.status), func.count()).group_by(col(OutboxItem.status))
             ).all()
         )
-        dead = [i for i in outbox.dead_letters(session, limit=200) if not uncertain.is_uncertain(i)]
         unsure = uncertain.uncertain_replies(session)
+        # Each dead letter is listed once: the uncertain replies in their own section.
+        shown = {reply.item_id for conversation in unsure for reply in conversation.replies}
+        dead = [i for i in outbox.dead_letters(session, limit=200) if i.id not in shown]
         ids = {item.complaint_id for item in dead if item.complaint_id}
         codes = (
             dict(

@@ -139,3 +139,23 @@ def test_a_resend_needs_the_csrf_token_and_a_koordinator(
         f"/admin/outbox/{greet.id}/resend", {"back": "https://evil.example/"}
     )
     assert answer.headers["location"] == "/admin/outbox"
+
+
+def test_an_uncertain_letter_that_is_no_reply_stays_in_the_dead_letters(
+    gateway: Gateway, accounts: Accounts, clients: dict[str, Admin]
+) -> None:
+    """A liaison notice Twilio holds twice (ambiguous) is uncertain too, but not a reply to a
+    reporter: it is listed with the other dead letters, never hidden."""
+    with gateway.db.session() as session:
+        notice = OutboxItem(
+            kind=delivery.NOTIFY_LIAISON,
+            idempotency_key="notice-1",
+            channel="twilio_whatsapp",
+            recipient="+6281100000101",
+            status=OutboxStatus.DEAD,
+            last_error=delivery.AMBIGUOUS,
+        )
+        session.add(notice)
+        session.commit()
+    page = clients["koor"].get("/admin/outbox").text
+    assert f'id="outbox-{notice.id}"' in page and 'id="uncertain"' not in page
