@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from channels.base import InboundMessage as ChannelMessage
 from channels.base import Poller, PollResult, Unreadable
 from gateway.app import create_app
 from gateway.context import Gateway
@@ -296,3 +298,49 @@ def test_a_pollers_unreadable_item_is_kept_raw_once(hostile_client) -> None:  # 
     with gateway.db.read_session() as session:
         state = session.get(PollerState, "poison_mailbox")
         assert state is not None and state.cursor == "uid:2" and state.unreadable == 1
+
+
+class _OverlongMailbox(Poller):
+    """A source whose parser let through a value no column holds (a sender of 300 characters)
+    beside a good message: what a poller forgot to clip must not stop the source."""
+
+    name = "overlong_mailbox"
+    channel = "email"
+
+    def __init__(self) -> None:
+        self.polls = 0
+
+    async def fetch(self, cursor: str | None) -> PollResult:
+        self.polls += 1
+        now = datetime.now(UTC)
+        bad = ChannelMessage(
+            channel="email", external_id="<a@x>", sender="w" * 300, received_at=now, text="a"
+        )
+        good = ChannelMessage(
+            channel="email",
+            external_id="<b@x>",
+            sender="warga@example.org",
+            received_at=now,
+            text="Lampu jalan mati",
+        )
+        raw = {"<a@x>": "From: " + "w" * 300 + "\r\n\r\na", "<b@x>": "From: warga"}
+        return PollResult([bad, good], f"uid:{self.polls}", raw=raw)
+
+
+def test_a_polled_item_the_database_refuses_is_kept_raw_and_the_source_moves_on(
+    hostile_client,  # type: ignore[no-untyped-def]
+) -> None:
+    _client, gateway = hostile_client
+    if not gateway.db.is_postgres:
+        pytest.skip("SQLite enforces no column length: nothing is refused there")
+    runner = PollerRunner(gateway, _OverlongMailbox())
+    first = asyncio.run(runner.run_once())
+    assert first.error is None and len(first.stored) == 1
+    asyncio.run(runner.run_once())  # fetched again: neither a loop nor a second copy
+    rows = _rows(gateway)
+    assert [r.external_id for r in rows if r.status != InboundStatus.UNREADABLE] == ["<b@x>"]
+    [kept] = [r for r in rows if r.status == InboundStatus.UNREADABLE]
+    assert "w" * 300 in kept.raw_payload and "refused" in (kept.last_error or "")
+    with gateway.db.read_session() as session:
+        state = session.get(PollerState, "overlong_mailbox")
+        assert state is not None and state.cursor == "uid:2" and state.consecutive_errors == 0
