@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from email.utils import parsedate_to_datetime
 from enum import StrEnum
 
 
@@ -143,6 +144,21 @@ class OutboundMessage:
     # With PUBLIC or PRIVATE_REPLY: the provider object to answer (InboundMessage.thread_ref);
     # with DIRECT on e-mail: the Message-ID for In-Reply-To.
     reply_to: str | None = None
+
+
+def retry_after_header(value: str | None) -> float | None:
+    """A Retry-After header in seconds (the delta form; an HTTP date is read as well)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(min(int(value), 86400))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    seconds = (when - datetime.now(UTC)).total_seconds() if when.tzinfo else None
+    return max(0.0, min(seconds, 86400.0)) if seconds is not None else None
 
 
 @dataclass(frozen=True)
@@ -321,6 +337,13 @@ class Poller(ABC):
     def budget_day(self, now: datetime) -> date:
         """The provider's accounting day `now` falls in (UTC unless the provider says else)."""
         return now.astimezone(UTC).date()
+
+    def budget_left(self, day: date | None, used: int, now: datetime) -> int | None:
+        """What the source may still spend on the provider's day of `now`, given what was
+        spent on `day` (None: the source has no budget)."""
+        if self.daily_budget is None:
+            return None
+        return max(self.daily_budget - (used if day == self.budget_day(now) else 0), 0)
 
     async def wait_for_news(self, timeout: float) -> None:
         """Wait up to `timeout` seconds before the next poll. Sources that can be told of news

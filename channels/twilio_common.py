@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from abc import abstractmethod
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
@@ -53,6 +54,7 @@ from channels.base import (
     SendResult,
     SignatureError,
     WebhookAck,
+    retry_after_header,
 )
 from channels.media import fetch_media, media_policy
 from channels.sanitize import (
@@ -278,8 +280,9 @@ def delivery_statuses(channel: str, raw: RawRequest, max_bytes: int) -> list[Del
     return finish_statuses([DeliveryStatus(channel, status.message_sid, state, error)])
 
 
-def send_failure(exc: Exception) -> SendResult:
-    """A failed SDK call as a `SendResult`: rate limits, 5xx and the network retry."""
+def send_failure(exc: Exception, retry_after: float | None = None) -> SendResult:
+    """A failed SDK call as a `SendResult`: rate limits, 5xx and the network retry, not before
+    the answer's `Retry-After` (seconds) when it had one."""
     if isinstance(exc, TwilioRestException | TwilioServiceException):
         status = int(exc.status)
         code = int(exc.code) if exc.code is not None else None
@@ -292,7 +295,7 @@ def send_failure(exc: Exception) -> SendResult:
             error = f"Twilio {code or status}: {detail}"
         if status == 429 or status >= 500:
             retryable = True
-        return SendResult.retry(error) if retryable else SendResult.permanent(error)
+        return SendResult.retry(error, retry_after) if retryable else SendResult.permanent(error)
     if isinstance(exc, requests.Timeout):
         return SendResult.retry("Twilio did not answer in time")
     if isinstance(exc, requests.RequestException):
@@ -318,18 +321,31 @@ def rebase_twilio_url(url: str, api_base: str) -> str:
 
 
 class ApiBaseHttpClient(TwilioHttpClient):
-    """The SDK's own HTTP client, sending to `api_base` instead of Twilio's hosts.
+    """The SDK's own HTTP client, sending to `api_base` instead of Twilio's hosts, and keeping
+    each thread's last answer's `Retry-After`.
 
     The SDK builds absolute `https://api.twilio.com/...` URLs (pagination links included);
     rewriting them at the one place every request passes keeps the rest of the SDK untouched.
+    The SDK's `TwilioRestException` carries no headers, so a 429's `Retry-After` would be lost;
+    every answer passes here, in the thread that made the call (sends run one per worker
+    thread), so a thread-local keeps it for that call without mixing up concurrent sends.
     """
 
     def __init__(self, api_base: str, timeout: float) -> None:
         super().__init__(timeout=timeout, logger=_sdk_logger)
         self.api_base = api_base
+        self._answers = threading.local()
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
-        return super().request(method, rebase_twilio_url(url, self.api_base), *args, **kwargs)
+        self._answers.retry_after = None
+        response = super().request(method, rebase_twilio_url(url, self.api_base), *args, **kwargs)
+        headers = response.headers or {}
+        self._answers.retry_after = retry_after_header(headers.get("Retry-After"))
+        return response
+
+    def last_retry_after(self) -> float | None:
+        """The `Retry-After` (seconds) of this thread's last answer; None when it had none."""
+        return getattr(self._answers, "retry_after", None)
 
 
 def public_url(received_url: str, public_base: str | None) -> str:
@@ -356,12 +372,13 @@ class TwilioSender:
     def __init__(self, settings: Settings) -> None:
         token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
         self.configured = bool(settings.twilio_account_sid and token)
+        self._http = ApiBaseHttpClient(
+            settings.twilio_api_base_url, settings.twilio_timeout_seconds
+        )
         self._client = Client(
             username=settings.twilio_account_sid or "unconfigured",
             password=token or "unconfigured",
-            http_client=ApiBaseHttpClient(
-                settings.twilio_api_base_url, settings.twilio_timeout_seconds
-            ),
+            http_client=self._http,
         )
 
     def __repr__(self) -> str:
@@ -371,10 +388,15 @@ class TwilioSender:
         """POST one Message; the result carries its SID or the classified failure."""
         if not self.configured:
             return SendResult.permanent("Twilio is not configured (TWILIO_ACCOUNT_SID/AUTH_TOKEN)")
+        return await asyncio.to_thread(self._create, params)
+
+    def _create(self, params: dict[str, Any]) -> SendResult:
+        """In the worker thread: the create, and on failure the answer's `Retry-After`, read
+        in the same thread that made the call."""
         try:
-            message = await asyncio.to_thread(self._client.messages.create, **params)
+            message = self._client.messages.create(**params)
         except (TwilioException, requests.RequestException) as exc:
-            return send_failure(exc)
+            return send_failure(exc, retry_after=self._http.last_retry_after())
         return SendResult.sent(message.sid)
 
     async def find(self, *, to: str, sender: str, since: datetime, body: str) -> str | None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -40,6 +41,13 @@ from tests.channels.cases import (
 )
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+# Every property and fuzz test runs the same examples on every run (`make test`, CI): a
+# failure is reproduced by running again, and a green run is not luck. Each test bounds its own
+# `max_examples`. HYPOTHESIS_PROFILE=explore draws new examples, for a session spent looking.
+hypothesis_settings.register_profile("deterministic", derandomize=True)
+hypothesis_settings.register_profile("explore", derandomize=False)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 TABLES_IN_DELETE_ORDER: list[str] | None = None
 
 

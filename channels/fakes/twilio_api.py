@@ -88,6 +88,7 @@ class Failure:
     to: str | None = None  # None: any recipient
     times: int | None = 1  # None: every time
     after: int = 0  # let this many matching creates succeed first
+    retry_after: str | None = None  # the answer's Retry-After header, as Twilio sends on 429
 
 
 @dataclass
@@ -129,13 +130,15 @@ class FakeTwilio:
         to: str | None = None,
         times: int | None = 1,
         after: int = 0,
+        retry_after: str | None = None,
     ) -> None:
         """Make creates (to `to`, or any) fail `times` times with this Twilio error.
 
-        `after` lets that many matching creates through first (a failure halfway).
+        `after` lets that many matching creates through first (a failure halfway);
+        `retry_after` is sent as the answer's `Retry-After` header (seconds or an HTTP date).
         """
         with self._lock:
-            self.failures.append(Failure(status, code, message, to, times, after))
+            self.failures.append(Failure(status, code, message, to, times, after, retry_after))
 
     def add_media(self, message_sid: str, media_sid: str, content: bytes, content_type: str) -> str:
         """Store an inbound attachment; returns its URL as Twilio writes it in `MediaUrl{n}`."""
@@ -191,7 +194,7 @@ class FakeTwilio:
                 return _error(400, 21910, "Invalid From and To pair.")
             failure = self._take_failure(to)
             if failure is not None:
-                return _error(failure.status, failure.code, failure.message)
+                return _error(failure.status, failure.code, failure.message, failure.retry_after)
             message = SentMessage(
                 sid=f"SM{next(self._ids):032x}",
                 to=to,
@@ -256,7 +259,7 @@ class FakeTwilio:
         return app
 
 
-def _error(status: int, code: int, message: str) -> JSONResponse:
+def _error(status: int, code: int, message: str, retry_after: str | None = None) -> JSONResponse:
     return JSONResponse(
         {
             "code": code,
@@ -265,4 +268,5 @@ def _error(status: int, code: int, message: str) -> JSONResponse:
             "status": status,
         },
         status_code=status,
+        headers={"Retry-After": retry_after} if retry_after is not None else None,
     )

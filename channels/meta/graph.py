@@ -17,14 +17,12 @@ trying again later may succeed) decides whether the outbox retries. Meta's close
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 from pydantic import SecretStr, ValidationError
 
-from channels.base import MediaError, SendResult
+from channels.base import MediaError, SendResult, retry_after_header
 from channels.media import MediaPolicy, fetch_media
 from channels.meta.payloads import GraphErrorResponse
 
@@ -128,21 +126,6 @@ class GraphError(Exception):
         if self.retryable:
             return SendResult.retry(error, self.retry_after)
         return SendResult.permanent(error)
-
-
-def retry_after_header(value: str | None) -> float | None:
-    """A Retry-After header in seconds (the delta form; an HTTP date is read as well)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(min(int(value), 86400))
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    seconds = (when - datetime.now(UTC)).total_seconds() if when.tzinfo else None
-    return max(0.0, min(seconds, 86400.0)) if seconds is not None else None
 
 
 def graph_error(response: httpx.Response) -> GraphError:

@@ -15,6 +15,14 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from channels.sanitize import (
+    LOCATION_DROPPED,
+    MEDIA_DROPPED,
+    PROVIDER_TIME,
+    TEXT_CHARS,
+    TEXT_TRUNCATED,
+)
+from gateway.admin.uncertain import is_uncertain
 from gateway.clock import as_utc
 from gateway.outbox.delivery import REPLY
 from gateway.outbox.payloads import ChannelPayload
@@ -43,6 +51,9 @@ class ChatItem:
     message_id: int | None = None
     public: bool = False  # in: a comment under the regency's post (gateway/bot/public_posts.py)
     post_link: str | None = None  # in: where that post is, when the platform gave a web link
+    outbox_id: int | None = None  # out: its outbox row (an uncertain one can be resent)
+    # in: what the channel changed to read it (message key, values): `reading_notes`
+    notes: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 
     @property
     def map_url(self) -> str | None:
@@ -57,7 +68,34 @@ def _web_link(value: object) -> str | None:
     return link if link.startswith("https://") else None
 
 
+# What a channel notes in `extra` when it had to change a message to read it
+# (`channels.sanitize`), and how the chat says it.
+READING_NOTES = (
+    (PROVIDER_TIME, "workplace.chat.note.provider_time", "value"),
+    (LOCATION_DROPPED, "workplace.chat.note.location_dropped", None),
+    (MEDIA_DROPPED, "workplace.chat.note.media_dropped", "n"),
+    (TEXT_TRUNCATED, "workplace.chat.note.text_truncated", "kept"),
+)
+
+
+def reading_notes(extra: dict[str, object] | None) -> list[tuple[str, dict[str, str]]]:
+    """What the channel changed to read a message: a provider time it could not use (the
+    message is dated when it arrived), a location or attachments it dropped, a text it cut."""
+    extra = extra or {}
+    notes = []
+    for name, key, value_name in READING_NOTES:
+        if name not in extra:
+            continue
+        values = {value_name: str(extra[name])[:64]} if value_name else {}
+        if name == TEXT_TRUNCATED:
+            values["total"] = str(extra.get(TEXT_CHARS, "?"))[:16]
+        notes.append((key, values))
+    return notes
+
+
 def delivery_state(item: OutboxItem) -> str:
+    if is_uncertain(item):
+        return "uncertain"
     if item.status == "sent" and item.delivery_state in ("delivered", "read", "failed"):
         return item.delivery_state
     return STATE_WORDS.get(item.status, item.status)
@@ -87,6 +125,7 @@ def build(session: Session, complaint: Complaint) -> list[ChatItem]:
             message_id=row.id,
             public=bool((row.extra or {}).get("public")),
             post_link=_web_link((row.extra or {}).get("permalink")),
+            notes=reading_notes(row.extra),
         )
         for row in session.scalars(
             select(InboundMessage)
@@ -111,6 +150,7 @@ def build(session: Session, complaint: Complaint) -> list[ChatItem]:
                 state=delivery_state(item),
                 error=item.last_error if item.status == "dead" else None,
                 media_count=len(payload.media),
+                outbox_id=item.id,
             )
         )
     # Stable: an answer queued in the same second as the message it answers comes after it.

@@ -13,18 +13,25 @@ it, and the webhooks waiting in the spool. A channel is
 `raise_alarms` tells the koordinators (WhatsApp, through a channel that is not failing itself)
 once per incident: the outbox key names the incident (the first failure of the run, the last
 message before the silence, the hour of new dead letters), so a repeat sweep queues nothing.
-The pollers' own health rows (X, YouTube, e-mail) are added by their module.
+
+The polled sources (X mentions and DMs, YouTube comments, the mailbox) have rows of their own,
+read from `poller_state` (written by `gateway/jobs/pollers.py`): last poll, last success, last
+error, failures in a row, the daily budget left. A source is `failing` after
+`CHANNEL_FAILURE_ALARM` failed polls in a row (an incident: until a poll succeeds again),
+`paused` when its daily budget is spent (it resumes on the provider's next day by itself: no
+alarm), `idle` before its first poll.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
+from channels.registry import build_pollers
 from config.messages import t
 from gateway.clock import utcnow
 from gateway.intake import spool
@@ -37,6 +44,7 @@ from gateway.store.models import (
     InboundStatus,
     OutboxItem,
     OutboxStatus,
+    PollerState,
     Role,
     User,
 )
@@ -44,7 +52,7 @@ from gateway.store.models import (
 if TYPE_CHECKING:
     from gateway.parts import Receiving
 
-OK, FAILING, SILENT, IDLE = "ok", "failing", "silent", "idle"
+OK, FAILING, SILENT, IDLE, PAUSED = "ok", "failing", "silent", "idle", "paused"
 # Koordinators are reached on their WhatsApp number (as the daily digest is).
 ALARM_CHANNELS = ("twilio_whatsapp", "whatsapp_cloud")
 CORE_KINDS = ("core_submit", "core_feedback", "core_redispose", "core_followup", "core_close")
@@ -75,15 +83,47 @@ class CoreHealth:
 
 
 @dataclass(frozen=True)
+class PollerHealth:
+    source: str  # the cursor's name: x_mentions, x_dm, youtube_comments, email
+    channel: str
+    state: str
+    last_poll_at: datetime | None
+    last_success_at: datetime | None
+    last_error_at: datetime | None
+    last_error: str | None
+    next_poll_at: datetime | None
+    consecutive_failures: int
+    polls: int
+    messages: int
+    unreadable: int
+    budget: int | None  # the daily budget (None: none, or the source is not configured now)
+    budget_left: int | None
+
+    @property
+    def failing(self) -> bool:
+        return self.state == FAILING
+
+    @property
+    def incident(self) -> str:
+        """Names the current run of failures: it starts after the last success."""
+        return self.last_success_at.isoformat() if self.last_success_at else "never"
+
+
+@dataclass(frozen=True)
 class Health:
     channels: list[ChannelHealth]
     core: CoreHealth
     dead_letters: int
     spooled: int
+    pollers: list[PollerHealth] = field(default_factory=list)
 
     @property
     def degraded(self) -> list[str]:
         return [c.channel for c in self.channels if c.state in (FAILING, SILENT)]
+
+    @property
+    def failing_pollers(self) -> list[str]:
+        return [p.source for p in self.pollers if p.state == FAILING]
 
 
 def _channel(
@@ -193,8 +233,51 @@ def _core(session: Session) -> CoreHealth:
     )
 
 
+def _pollers(
+    session: Session, gateway: Receiving, now: datetime, failure_alarm: int
+) -> list[PollerHealth]:
+    configured = build_pollers(gateway.channels)
+    rows = {r.source: r for r in session.scalars(select(PollerState)).all()}
+    found = []
+    for source in sorted(set(configured) | set(rows)):
+        poller, row = configured.get(source), rows.get(source)
+        budget = poller.daily_budget if poller else None
+        left = (
+            poller.budget_left(row.budget_day, row.budget_used, now) if poller and row else budget
+        )
+        failures = row.consecutive_errors if row else 0
+        if failures >= failure_alarm:
+            state = FAILING
+        elif left == 0:
+            state = PAUSED
+        elif row is None or row.polls == 0:
+            state = IDLE
+        else:
+            state = OK
+        found.append(
+            PollerHealth(
+                source=source,
+                channel=poller.channel if poller else (row.channel if row else ""),
+                state=state,
+                last_poll_at=row.last_poll_at if row else None,
+                last_success_at=row.last_success_at if row else None,
+                last_error_at=row.last_error_at if row else None,
+                last_error=row.last_error if row else None,
+                next_poll_at=row.next_poll_at if row else None,
+                consecutive_failures=failures,
+                polls=row.polls if row else 0,
+                messages=row.messages if row else 0,
+                unreadable=row.unreadable if row else 0,
+                budget=budget,
+                budget_left=left,
+            )
+        )
+    return found
+
+
 def overview(gateway: Receiving, now: datetime | None = None) -> Health:
-    """Every configured channel (the web form included), the core and the spool, now."""
+    """Every configured channel (the web form included), every polled source, the core and the
+    spool, now."""
     now = now or utcnow()
     settings = gateway.settings
     silent = timedelta(hours=settings.channel_silent_hours)
@@ -204,12 +287,13 @@ def overview(gateway: Receiving, now: datetime | None = None) -> Health:
             for name in sorted(gateway.channels)
         ]
         core = _core(session)
+        pollers = _pollers(session, gateway, now, settings.channel_failure_alarm)
         dead = session.scalar(
             select(func.count())
             .select_from(OutboxItem)
             .where(col(OutboxItem.status) == OutboxStatus.DEAD.value)
         )
-    return Health(channels, core, int(dead or 0), spool.pending(gateway))
+    return Health(channels, core, int(dead or 0), spool.pending(gateway), pollers)
 
 
 def raise_alarms(gateway: Receiving, now: datetime | None = None) -> int:
@@ -229,6 +313,11 @@ def raise_alarms(gateway: Receiving, now: datetime | None = None) -> int:
             incidents.append(
                 (key, "admin.health.alarm_silent", {"channel": c.channel, "hours": hours})
             )
+    for p in health.pollers:
+        if p.state == FAILING:
+            key = f"alarm:poller:{p.source}:{p.incident}"
+            values = {"source": p.source, "n": p.consecutive_failures}
+            incidents.append((key, "admin.health.alarm_poller", values))
     with gateway.db.read_session() as session:
         new_dead = session.scalar(
             select(func.count())

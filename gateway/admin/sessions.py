@@ -17,17 +17,20 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import math
 import re
 import secrets
-import threading
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from fastapi import FastAPI, Request
+from limits import RateLimitItemPerMinute
+from limits.storage import Storage
+from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import select, update
 from sqlmodel import Session, col
 from starlette.middleware.sessions import SessionMiddleware
@@ -36,6 +39,8 @@ from config.settings import Settings
 from gateway.admin.accounts import hash_password, needs_rehash, verify_password
 from gateway.clock import as_utc, utcnow
 from gateway.store.models import Role, User
+
+log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "lapor_admin"
 CSRF_FIELD = "csrf_token"
@@ -215,37 +220,39 @@ def client_address(request: Request) -> str:
 
 
 class AddressThrottle:
-    """Wrong passwords per client address in a sliding window (issue 13): an address that
-    guessed `max_failures` times, over any usernames, waits until its oldest guess is older
-    than `window`. The account lock-out alone let a sprayer try five passwords on every
-    account, and lock each real user out again and again. Kept in memory per process: a
-    restart forgets it, which is acceptable for a throttle (the account lock-out is stored)."""
+    """Wrong passwords per client address (issue 13): an address that guessed `max_failures`
+    times, over any usernames, within `window` of its first guess may not try again until that
+    window has passed. The account lock-out alone let a sprayer try five passwords on every
+    account, and lock each real user out again and again.
 
-    def __init__(self, max_failures: int, window: timedelta) -> None:
-        self.max_failures = max_failures
-        self.window = window
-        self._failures: dict[str, deque[datetime]] = {}
-        self._lock = threading.Lock()
+    The counts live in a `limits` storage shared by every instance (the gateway's database, or
+    the Redis of RATE_LIMIT_STORAGE): with one count per process, guesses spread over several
+    instances behind the proxy were each counted by only one of them. A store that cannot be
+    reached lets the guess through (the account lock-out, in the database, still counts)."""
+
+    def __init__(self, max_failures: int, window: timedelta, storage: Storage) -> None:
+        minutes = max(1, math.ceil(window.total_seconds() / 60))
+        self.item = RateLimitItemPerMinute(max_failures, minutes)
+        self.limiter = FixedWindowRateLimiter(storage)
 
     def blocked_until(self, address: str, now: datetime) -> datetime | None:
-        with self._lock:
-            recent = self._recent(address, now)
-            if len(recent) >= self.max_failures:
-                return recent[0] + self.window
+        try:
+            if self.limiter.test(self.item, _THROTTLE, address):
+                return None
+            reset = self.limiter.get_window_stats(self.item, _THROTTLE, address).reset_time
+        except Exception:
+            log.warning("login throttle storage unavailable; guess allowed", exc_info=True)
             return None
+        return max(datetime.fromtimestamp(reset, UTC), now)
 
     def failed(self, address: str, now: datetime) -> None:
-        with self._lock:
-            self._recent(address, now).append(now)
-            if len(self._failures) > 10_000:  # a flood of addresses must not grow without end
-                for key in [k for k, v in self._failures.items() if not v][:5_000]:
-                    del self._failures[key]
+        try:
+            self.limiter.hit(self.item, _THROTTLE, address)
+        except Exception:
+            log.warning("login throttle storage unavailable; guess not counted", exc_info=True)
 
-    def _recent(self, address: str, now: datetime) -> deque[datetime]:
-        recent = self._failures.setdefault(address, deque(maxlen=self.max_failures))
-        while recent and recent[0] <= now - self.window:
-            recent.popleft()
-        return recent
+
+_THROTTLE = "login-address"
 
 
 class LoginOutcome(StrEnum):
@@ -307,8 +314,9 @@ def authenticate(
 _SAFE_NEXT = re.compile(r"^/admin(?:[/?][^\\\s]*)?$")
 
 
-def safe_next(value: str | None) -> str:
-    """Where to go after logging in: only a path inside /admin (no open redirect)."""
+def safe_next(value: str | None, default: str = "/admin") -> str:
+    """Where to go after logging in (or an action): only a path inside /admin (no open
+    redirect); else `default`."""
     if value and _SAFE_NEXT.match(value) and "//" not in value:
         return value
-    return "/admin"
+    return default

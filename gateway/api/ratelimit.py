@@ -141,6 +141,15 @@ def build_storage(settings: Settings, db: Database) -> Storage:
     return storage
 
 
+def shared_storage(settings: Settings, db: Database) -> Storage:
+    """A storage every instance sees: RATE_LIMIT_STORAGE's Redis when it names one, else the
+    gateway's database (also when the rate limits themselves count in memory). For counts
+    that must not be per process, like the admin login's wrong guesses per address."""
+    if settings.rate_limit_storage.startswith(("redis://", "rediss://", "redis+sentinel://")):
+        return build_storage(settings, db)
+    return DatabaseStorage(db)
+
+
 class RateLimits:
     """The limits per kind of endpoint and the limiter that counts them."""
 

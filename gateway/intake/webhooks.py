@@ -14,7 +14,6 @@ again once the parser knows the shape (`read_again`). A bad signature stays 403,
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -29,7 +28,6 @@ from channels.base import (
     PayloadError,
     RawRequest,
     SignatureError,
-    Unreadable,
     WebhookAck,
 )
 from gateway.clock import utcnow
@@ -136,24 +134,6 @@ async def resolve_contacts(gateway: Intake, name: str, received: Received) -> No
             session.commit()
 
 
-def keep_poll_unreadable(
-    gateway: Intake, channel: str, items: Sequence[Unreadable]
-) -> list[intake.Accepted]:
-    """What a poller (X, YouTube, IMAP) fetched but could not read (`PollResult.unreadable`):
-    kept raw like an unreadable webhook, shown on /admin/unreadable and read again there once
-    the parser knows the shape; stored once however often the poller meets it again."""
-    return [
-        intake.keep_unreadable(
-            gateway.db,
-            channel,
-            item.raw.encode("utf-8", "replace"),
-            content_type="text/plain; charset=utf-8",
-            reason=item.reason or "unreadable",
-        )
-        for item in items
-    ]
-
-
 def unreadable(gateway: Intake, limit: int = 100) -> list[InboundRow]:
     """The kept-raw payloads an admin has not dealt with yet, newest first."""
     with gateway.db.read_session() as session:
@@ -194,6 +174,13 @@ def read_again(gateway: Intake, inbound_id: int) -> Received:
             raise NotUnreadable(inbound_id)
         if row.channel == "lapor":
             return _read_lapor_again(gateway, inbound_id)
+        if (row.extra or {}).get("source"):
+            # A poller's record (a tweet's JSON, a mail) is no webhook body: the webhook parser
+            # would only replace the true reason with its own. It stays for the admin to read.
+            raise PayloadError(
+                f"fetched by the {row.extra['source']} poller, not a webhook: it cannot be read "
+                "again here; read it below and dismiss it"
+            )
         channel = gateway.channels.get(row.channel)
         payload, content_type = row.raw_payload, row.raw_content_type
         raw = RawRequest(

@@ -9,32 +9,38 @@ mailbox): `PollerRunner` asks the channel's `Poller.fetch(cursor)` and stores wh
 - Never skips: the cursor is written in the same transaction as the inbound rows it produced,
   so a crash before the commit re-fetches from the old cursor; the intake is idempotent on
   (channel, external_id), so what is fetched twice is stored once.
+- Never loops on one item: what the poller could not read (`PollResult.unreadable`), and a
+  message whose values the database refuses (each insert has its own savepoint), are kept raw
+  with the reason (status `unreadable`, /admin/unreadable) in that same transaction, and the
+  cursor moves past them.
 - Rate limits and quotas: a `PollError` backs the source off (the provider's Retry-After, or
   twice the wait after each failure, up to POLLER_BACKOFF_MAX_SECONDS); a source with a daily
   budget (X reads, YouTube units) is left alone for the rest of the provider's day once it is
   spent.
 - Health: last poll, last success, last error, counts and budget per source, in `poller_state`;
-  `health(db)` returns the rows for the operations page.
+  read for the health page, `/healthz` and the alarms by `gateway/admin/health.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col
 
 from channels import base
 from gateway.clock import utcnow
 from gateway.intake import inbound as intake
-from gateway.store.db import Database
+from gateway.store.db import Database, is_unavailable
 from gateway.store.models import InboundMessage, InboundStatus, PollerState
 
 if TYPE_CHECKING:
@@ -125,6 +131,15 @@ def _unreadable_values(poller: base.Poller, item: base.Unreadable) -> dict[str, 
     return values
 
 
+def _refused(message: base.InboundMessage, raw: str, exc: DBAPIError) -> base.Unreadable:
+    state = getattr(exc.orig, "sqlstate", None) or type(exc.orig).__name__
+    log.warning("polled item refused by the database", extra={"sqlstate": state})
+    record = raw or json.dumps(
+        {"external_id": message.external_id, "sender": message.sender, "text": message.text}
+    )
+    return base.Unreadable(record, f"refused by the database (SQLSTATE {state})")
+
+
 def _raw_type(poller: base.Poller) -> str:
     # What the provider's own record is: the mail as it came (cut to a size), or the API's JSON.
     return "message/rfc822" if poller.channel == "email" else "application/json"
@@ -143,14 +158,24 @@ def store_poll(
             session.rollback()
             raise CursorMoved(poller.name)
         new_ids: list[int] = []
+        refused: list[base.Unreadable] = []
         for message in result.messages:
             raw = result.raw.get(message.external_id, "")
             values = intake._row_values(message, raw, _raw_type(poller))
-            new_id = _insert_inbound(session, db, values)
+            try:
+                with session.begin_nested():
+                    new_id = _insert_inbound(session, db, values)
+            except DBAPIError as exc:
+                if is_unavailable(exc):
+                    raise
+                # The database refuses this one item (a value no column holds): kept raw like
+                # an unreadable item, so the cursor still moves on; never a loop on it.
+                refused.append(_refused(message, raw, exc))
+                continue
             if new_id is not None:
                 new_ids.append(new_id)
         kept = 0
-        for item in result.unreadable:
+        for item in (*result.unreadable, *refused):
             kept += _insert_inbound(session, db, _unreadable_values(poller, item)) is not None
         if result.cursor is not None:
             state.cursor = result.cursor
@@ -176,10 +201,7 @@ def _spend(state: PollerState, poller: base.Poller, now: datetime, cost: int) ->
 
 def budget_left(state: PollerState, poller: base.Poller, now: datetime) -> int | None:
     """What the source may still spend today (None: no budget)."""
-    if poller.daily_budget is None:
-        return None
-    used = state.budget_used if state.budget_day == poller.budget_day(now) else 0
-    return max(poller.daily_budget - used, 0)
+    return poller.budget_left(state.budget_day, state.budget_used, now)
 
 
 def _next_budget_day(poller: base.Poller, now: datetime) -> datetime:
@@ -342,51 +364,3 @@ class PollerRunner:
                 for task in (waiter, stopper):
                     task.cancel()
                 await asyncio.gather(waiter, stopper, return_exceptions=True)
-
-
-@dataclass(frozen=True)
-class SourceHealth:
-    source: str
-    channel: str
-    last_poll_at: datetime | None
-    last_success_at: datetime | None
-    last_error_at: datetime | None
-    last_error: str | None
-    next_poll_at: datetime | None
-    consecutive_errors: int
-    polls: int
-    messages: int
-    unreadable: int
-    errors: int
-    budget_day: date | None
-    budget_used: int
-
-    @property
-    def failing(self) -> bool:
-        """The last poll failed (and none succeeded since)."""
-        return self.consecutive_errors > 0
-
-
-def health(db: Database) -> list[SourceHealth]:
-    """Every polled source's row, for the operations page."""
-    with db.read_session() as session:
-        rows = session.scalars(select(PollerState).order_by(col(PollerState.source))).all()
-    return [
-        SourceHealth(
-            source=r.source,
-            channel=r.channel,
-            last_poll_at=r.last_poll_at,
-            last_success_at=r.last_success_at,
-            last_error_at=r.last_error_at,
-            last_error=r.last_error,
-            next_poll_at=r.next_poll_at,
-            consecutive_errors=r.consecutive_errors,
-            polls=r.polls,
-            messages=r.messages,
-            unreadable=r.unreadable,
-            errors=r.errors,
-            budget_day=r.budget_day,
-            budget_used=r.budget_used,
-        )
-        for r in rows
-    ]

@@ -5,17 +5,22 @@ says so too."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from channels.base import InboundMessage as ChannelMessage
+from channels.base import Poller, PollResult, Unreadable
 from gateway.app import create_app
 from gateway.context import Gateway
+from gateway.jobs.pollers import PollerRunner
 from gateway.store.db import Database
-from gateway.store.models import InboundMessage, InboundStatus
+from gateway.store.models import InboundMessage, InboundStatus, PollerState
 from tests.channels.cases import (
     PUBLIC_BASE,
     TEST_TELEGRAM_SECRET,
@@ -264,14 +269,78 @@ def test_a_read_only_page_never_says_the_report_was_not_saved(tmp_path: Path) ->
     assert "Layanan sedang gangguan" in page.text and "belum tersimpan" not in page.text
 
 
-def test_a_pollers_unreadable_item_is_kept_raw_once(hostile_client) -> None:  # type: ignore[no-untyped-def]
-    from channels.base import Unreadable
-    from gateway.intake.webhooks import keep_poll_unreadable
+class _PoisonMailbox(Poller):
+    """A polled source whose every fetch brings the same mail it cannot read (a raw NUL)."""
 
+    name = "poison_mailbox"
+    channel = "email"
+
+    def __init__(self) -> None:
+        self.polls = 0
+
+    async def fetch(self, cursor: str | None) -> PollResult:
+        self.polls += 1
+        poison = Unreadable(raw="Subject: racun\r\n\r\n\x00 isi", reason="no From header")
+        return PollResult([], f"uid:{self.polls}", unreadable=(poison,))
+
+
+def test_a_pollers_unreadable_item_is_kept_raw_once(hostile_client) -> None:  # type: ignore[no-untyped-def]
+    """Through the runner's own store step (the cursor moves in the same transaction): kept
+    raw without the NUL PostgreSQL refuses, once however often it is met again."""
     _client, gateway = hostile_client
-    item = Unreadable(raw='{"id": "1", "text": "\\u0000\x00 poison"}', reason="no author")
-    keep_poll_unreadable(gateway, "x", [item])
-    keep_poll_unreadable(gateway, "x", [item])  # met again on the next poll
+    source = _PoisonMailbox()
+    runner = PollerRunner(gateway, source)
+    first, second = asyncio.run(runner.run_once()), asyncio.run(runner.run_once())
+    assert first.error is None and second.error is None
     [row] = _rows(gateway)
-    assert row.status == InboundStatus.UNREADABLE and row.channel == "x"
-    assert row.last_error == "no author" and "\x00" not in row.raw_payload
+    assert row.status == InboundStatus.UNREADABLE and row.channel == "email"
+    assert row.last_error == "no From header" and "\x00" not in row.raw_payload
+    with gateway.db.read_session() as session:
+        state = session.get(PollerState, "poison_mailbox")
+        assert state is not None and state.cursor == "uid:2" and state.unreadable == 1
+
+
+class _OverlongMailbox(Poller):
+    """A source whose parser let through a value no column holds (a sender of 300 characters)
+    beside a good message: what a poller forgot to clip must not stop the source."""
+
+    name = "overlong_mailbox"
+    channel = "email"
+
+    def __init__(self) -> None:
+        self.polls = 0
+
+    async def fetch(self, cursor: str | None) -> PollResult:
+        self.polls += 1
+        now = datetime.now(UTC)
+        bad = ChannelMessage(
+            channel="email", external_id="<a@x>", sender="w" * 300, received_at=now, text="a"
+        )
+        good = ChannelMessage(
+            channel="email",
+            external_id="<b@x>",
+            sender="warga@example.org",
+            received_at=now,
+            text="Lampu jalan mati",
+        )
+        raw = {"<a@x>": "From: " + "w" * 300 + "\r\n\r\na", "<b@x>": "From: warga"}
+        return PollResult([bad, good], f"uid:{self.polls}", raw=raw)
+
+
+def test_a_polled_item_the_database_refuses_is_kept_raw_and_the_source_moves_on(
+    hostile_client,  # type: ignore[no-untyped-def]
+) -> None:
+    _client, gateway = hostile_client
+    if not gateway.db.is_postgres:
+        pytest.skip("SQLite enforces no column length: nothing is refused there")
+    runner = PollerRunner(gateway, _OverlongMailbox())
+    first = asyncio.run(runner.run_once())
+    assert first.error is None and len(first.stored) == 1
+    asyncio.run(runner.run_once())  # fetched again: neither a loop nor a second copy
+    rows = _rows(gateway)
+    assert [r.external_id for r in rows if r.status != InboundStatus.UNREADABLE] == ["<b@x>"]
+    [kept] = [r for r in rows if r.status == InboundStatus.UNREADABLE]
+    assert "w" * 300 in kept.raw_payload and "refused" in (kept.last_error or "")
+    with gateway.db.read_session() as session:
+        state = session.get(PollerState, "overlong_mailbox")
+        assert state is not None and state.cursor == "uid:2" and state.consecutive_errors == 0

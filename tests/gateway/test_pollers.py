@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-from channels.base import Poller
+from channels.base import PayloadError, Poller
 from channels.registry import build_pollers
+from gateway.admin.health import overview
 from gateway.context import Gateway
 from gateway.jobs import pollers
-from gateway.jobs.pollers import BUDGET_SPENT, CursorMoved, PollerRunner, health, store_poll
+from gateway.jobs.pollers import BUDGET_SPENT, CursorMoved, PollerRunner, store_poll
 from gateway.jobs.scheduler import TELEGRAM_TASK, Scheduler
 from gateway.store.db import Database
 from gateway.store.models import InboundMessage, InboundStatus, PollerState
@@ -109,7 +110,7 @@ def test_x_mentions_are_stored_once_with_their_cursor_and_health(
     assert state.budget_used == 3  # X bills the reads
     third = asyncio.run(runner.run_once())
     assert third.stored == [] and len(_inbound(db)) == 3
-    [row] = [h for h in health(db) if h.source == "x_mentions"]
+    [row] = [h for h in overview(gateway).pollers if h.source == "x_mentions"]
     assert (row.channel, row.messages, row.failing) == ("x", 3, False)
 
 
@@ -135,6 +136,50 @@ def test_a_crash_before_the_commit_refetches_and_never_skips(
     monkeypatch.setattr(pollers, "_spend", real_spend)
     again = asyncio.run(runner.run_once())
     assert len(again.stored) == 2 and len(_inbound(db)) == 2
+
+
+def test_a_poison_item_is_kept_raw_and_the_source_moves_past_it(
+    db: Database, db_url: str, tmp_path: Path, x_api: RunningX
+) -> None:
+    """A mention the parser cannot read (its text is a list) between two good ones: it is
+    kept raw once (shown on /admin/unreadable), the good ones are processed, the cursor moves
+    past all three, and the next polls neither fail nor fetch it again."""
+    gateway = _x_gateway(db, db_url, tmp_path, x_api)
+    runner = PollerRunner(gateway, _poller(gateway, "x_mentions"))
+    asyncio.run(runner.run_once())
+    start = _state(db, "x_mentions").cursor
+    _mention(x_api, 1)
+    when = datetime.now(UTC) + timedelta(seconds=5)
+    x_api.fake.add_mention(
+        {
+            "id": "1860000000000001500",
+            "text": ["@LaporRembang racun\u0000"],
+            "author_id": "1500000000000000299",
+            "created_at": when.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        }
+    )
+    _mention(x_api, 2)
+    out = asyncio.run(runner.run_once())
+    assert out.error is None and len(out.stored) == 2
+    rows = _inbound(db)
+    kept = [r for r in rows if r.status == InboundStatus.UNREADABLE.value]
+    done = [r for r in rows if r.status == InboundStatus.PROCESSED.value]
+    assert len(kept) == 1 and len(done) == 2
+    assert "1860000000000001500" in kept[0].raw_payload and "\x00" not in kept[0].raw_payload
+    assert kept[0].last_error
+    state = _state(db, "x_mentions")
+    assert state.cursor not in (None, start)
+    assert (state.unreadable, state.consecutive_errors, state.errors) == (1, 0, 0)
+    again = asyncio.run(runner.run_once())
+    assert again.error is None and again.stored == [] and len(_inbound(db)) == 3
+    # The koordinator sees it where unreadable webhooks are shown.
+    from gateway.intake.webhooks import read_again, unreadable
+
+    assert [r.id for r in unreadable(gateway)] == [kept[0].id]
+    # "Read again" is for webhook bodies: a poller's record says it cannot be, and stays.
+    with pytest.raises(PayloadError, match="poll"):
+        read_again(gateway, kept[0].id)
+    assert [r.id for r in unreadable(gateway)] == [kept[0].id]
 
 
 def test_a_stale_poll_cannot_move_the_cursor_back(
@@ -177,7 +222,7 @@ def test_a_rate_limit_backs_the_source_off_until_the_reset(
     recovered = asyncio.run(runner.run_once(now=later))
     assert len(recovered.stored) == 1
     assert _state(db, "x_mentions").consecutive_errors == 0
-    assert [h.failing for h in health(db) if h.source == "x_mentions"] == [False]
+    assert [h.failing for h in overview(gateway).pollers if h.source == "x_mentions"] == [False]
 
 
 def test_errors_back_off_twice_as_long_each_time(

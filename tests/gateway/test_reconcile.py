@@ -185,3 +185,19 @@ def test_a_providers_retry_after_is_honoured(
     row = _row(gateway, "flood")
     assert row.status == OutboxStatus.PENDING
     assert row.next_attempt_at >= before + timedelta(seconds=600)
+
+
+def test_twilios_retry_after_is_honoured(
+    db: Database, db_url: str, tmp_path: Path, twilio: RunningTwilio
+) -> None:
+    """Twilio answers 429 (error 20429) with `Retry-After: 900`: the SDK raises without the
+    headers, yet the next attempt is not sooner than Twilio asked."""
+    gateway = _gateway(db, db_url, tmp_path, twilio.url)
+    twilio.fake.fail(429, 20429, "Too Many Requests", retry_after="900")
+    _queue(gateway, "busy")
+    before = utcnow()
+    asyncio.run(gateway.dispatcher("w1").run_once())
+    row = _row(gateway, "busy")
+    assert row.status == OutboxStatus.PENDING and "20429" in (row.last_error or "")
+    assert row.next_attempt_at >= before + timedelta(seconds=900)
+    assert twilio.fake.sent == []

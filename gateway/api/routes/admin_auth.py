@@ -10,14 +10,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from config.messages import t
-from config.settings import Settings
 from gateway.admin import sessions as security
 from gateway.admin.sessions import LoginOutcome
 from gateway.api.admin_deps import CsrfForm, form_text, page
 from gateway.api.deps import GatewayDep
 from gateway.api.pages import request_language
+from gateway.api.ratelimit import shared_storage
 from gateway.clock import utcnow
-from gateway.context import secret_key
+from gateway.context import Gateway, secret_key
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger(__name__)
@@ -41,13 +41,16 @@ def login_form(request: Request, gateway: GatewayDep) -> Response:
     return page(request, None, "admin/login.html", context)
 
 
-def login_throttle(request: Request, settings: Settings) -> security.AddressThrottle:
-    """The app's one throttle of wrong passwords per client address (made on first use)."""
+def login_throttle(request: Request, gateway: Gateway) -> security.AddressThrottle:
+    """The app's throttle of wrong passwords per client address (made on first use), counting
+    in a store every instance shares (the database, or RATE_LIMIT_STORAGE's Redis)."""
     throttle = getattr(request.app.state, "login_throttle", None)
     if throttle is None:
+        settings = gateway.settings
         throttle = security.AddressThrottle(
             settings.admin_login_address_max_failures,
             timedelta(minutes=settings.admin_lockout_minutes),
+            shared_storage(settings, gateway.db),
         )
         request.app.state.login_throttle = throttle
     return throttle
@@ -59,7 +62,7 @@ def login(request: Request, gateway: GatewayDep, form: CsrfForm) -> Response:
     s = gateway.settings
     username = form_text(form, "username")[:80]
     now = utcnow()
-    throttle = login_throttle(request, s)
+    throttle = login_throttle(request, gateway)
     address = security.client_address(request)
     blocked = throttle.blocked_until(address, now)
     if blocked is not None:

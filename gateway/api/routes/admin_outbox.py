@@ -1,6 +1,8 @@
-"""The outbox as an admin sees it (`/admin/outbox`): how much is waiting, and the dead letters —
-messages that could not be delivered — with a button to send one again once the cause is fixed
-(a corrected number, a provider back up). Koordinator only."""
+"""The outbox as an admin sees it (`/admin/outbox`): how much is waiting, the replies that may or
+may not have arrived (in flight at a crash; per conversation, with what the reporter did next),
+and the other dead letters — messages that could not be delivered — each with a button to send
+that one again once the cause is fixed (a corrected number, a provider back up). One at a time,
+audited; never all at once. Koordinator only."""
 
 from __future__ import annotations
 
@@ -11,8 +13,9 @@ from sqlmodel import col
 
 from config.messages import t
 from gateway.admin import health as channel_health
-from gateway.admin.sessions import flash
-from gateway.api.admin_deps import CsrfForm, KoordinatorDep, page
+from gateway.admin import uncertain
+from gateway.admin.sessions import flash, safe_next
+from gateway.api.admin_deps import CsrfForm, KoordinatorDep, form_text, page
 from gateway.api.deps import GatewayDep
 from gateway.api.pages import request_language
 from gateway.outbox import queue as outbox
@@ -36,7 +39,10 @@ def outbox_page(request: Request, gateway: GatewayDep, principal: KoordinatorDep
                 select(col(OutboxItem.status), func.count()).group_by(col(OutboxItem.status))
             ).all()
         )
-        dead = outbox.dead_letters(session, limit=200)
+        unsure = uncertain.uncertain_replies(session)
+        # Each dead letter is listed once: the uncertain replies in their own section.
+        shown = {reply.item_id for conversation in unsure for reply in conversation.replies}
+        dead = [i for i in outbox.dead_letters(session, limit=200) if i.id not in shown]
         ids = {item.complaint_id for item in dead if item.complaint_id}
         codes = (
             dict(
@@ -53,6 +59,7 @@ def outbox_page(request: Request, gateway: GatewayDep, principal: KoordinatorDep
         "counts": {status.value: counts.get(status.value, 0) for status in OutboxStatus},
         "dead": dead,
         "codes": codes,
+        "uncertain": unsure,
     }
     return page(request, principal, "admin/outbox.html", context)
 
@@ -65,10 +72,13 @@ def resend(
     principal: KoordinatorDep,
     form: CsrfForm,
 ) -> Response:
+    """Send this one dead letter again (audited); back to the page it was asked from (the
+    outbox, or the complaint's chat)."""
     lang = request_language(request)
     with gateway.db.session() as session:
-        requeued = outbox.requeue_dead(session, item_id)
+        requeued = uncertain.resend(session, item_id, actor=principal.actor)
         session.commit()
     key = "admin.outbox.requeued" if requeued else "admin.outbox.not_dead"
     flash(request, "success" if requeued else "error", t(lang, key))
-    return RedirectResponse("/admin/outbox", 303)
+    back = safe_next(form_text(form, "back"), default="/admin/outbox")
+    return RedirectResponse(back, 303)

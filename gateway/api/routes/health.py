@@ -32,6 +32,9 @@ def healthz(request: Request, gateway: GatewayDep) -> JSONResponse:
         if health.degraded:
             body["status"] = "degraded"
             body["channels"] = {name: "degraded" for name in health.degraded}
+        if health.failing_pollers:
+            body["status"] = "degraded"
+            body["pollers"] = {name: "failing" for name in health.failing_pollers}
         if health.spooled:
             body["spooled"] = health.spooled
     if healthy:

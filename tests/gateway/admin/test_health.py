@@ -5,19 +5,23 @@ alarm per incident, not one per sweep."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from channels.registry import build_pollers
 from config.settings import Settings
 from gateway.admin import health
 from gateway.context import Gateway
+from gateway.jobs.pollers import PollerRunner
 from gateway.outbox.delivery import NOTIFY_ADMIN, REPLY
 from gateway.outbox.payloads import ChannelPayload
 from gateway.outbox.queue import OutboxMessage, enqueue
 from gateway.store.models import OutboxItem, User
 from tests.channels.cases import channel_settings
+from tests.channels.conftest import RunningX
 from tests.conftest import RunningTwilio
 from tests.gateway.admin.conftest import Accounts, Admin
 
@@ -26,8 +30,10 @@ KOOR_WA = "+6281100000999"
 
 
 @pytest.fixture
-def settings(tmp_path: Path, db_url: str, twilio: RunningTwilio) -> Settings:
+def settings(tmp_path: Path, db_url: str, twilio: RunningTwilio, x_api: RunningX) -> Settings:
     return channel_settings(
+        x_api_base_url=x_api.url,
+        x_daily_read_budget=5,
         app_env="test",
         database_url=db_url,
         data_dir=tmp_path / "var",
@@ -88,3 +94,70 @@ def test_one_alarm_per_incident(
     assert len(failing) == 1
     assert failing[0].channel == "twilio_whatsapp" and failing[0].recipient == KOOR_WA
     assert "twilio_sms" in failing[0].payload["text"]
+
+
+def _poller_breaks(gateway: Gateway, x_api: RunningX, accounts: Accounts) -> None:
+    """X's mentions endpoint starts answering 503: the runner fails as many turns in a row as
+    CHANNEL_FAILURE_ALARM says is an incident (each after the back-off it chose)."""
+    with gateway.db.session() as session:
+        koordinator = session.get(User, accounts.koordinator)
+        assert koordinator is not None
+        koordinator.whatsapp = KOOR_WA
+        session.commit()
+    runner = PollerRunner(gateway, build_pollers(gateway.channels)["x_mentions"])
+    now = datetime.now(UTC)
+    assert asyncio.run(runner.run_once(now)).error is None
+    x_api.fake.fail("mentions", 503, times=10)
+    for _ in range(gateway.settings.channel_failure_alarm):
+        out = asyncio.run(runner.run_once(now))
+        assert out.error
+        now += timedelta(seconds=out.wait_seconds + 1)
+
+
+def test_a_failing_poller_shows_on_the_health_page_in_healthz_and_alarms_once(
+    gateway: Gateway,
+    x_api: RunningX,
+    accounts: Accounts,
+    clients: dict[str, Admin],
+) -> None:
+    _poller_breaks(gateway, x_api, accounts)
+    page = clients["koor"].client.get("/admin/health").text
+    assert 'id="poller-x_mentions" data-state="failing"' in page
+    row = page.split('id="poller-x_mentions"')[1].split("</tr>")[0]
+    assert "X server error" in row  # the last error
+    assert f'data-consecutive="{gateway.settings.channel_failure_alarm}"' in row
+    assert 'data-budget-left="' in row  # X's daily read budget
+    probe = clients["anonymous"].client.get("/healthz")
+    assert probe.status_code == 200 and probe.json()["status"] == "degraded"
+    assert probe.json()["pollers"] == {"x_mentions": "failing"}
+    assert health.raise_alarms(gateway) >= 1
+    assert health.raise_alarms(gateway) == 0  # the same incident on the next sweep
+    with gateway.db.read_session() as session:
+        alarms = session.scalars(select(OutboxItem).where(OutboxItem.kind == NOTIFY_ADMIN)).all()
+    [alarm] = [a for a in alarms if a.idempotency_key.startswith("alarm:poller:x_mentions")]
+    assert alarm.recipient == KOOR_WA and "x_mentions" in alarm.payload["text"]
+
+
+def test_a_poller_whose_budget_is_spent_is_paused_not_failing(
+    gateway: Gateway, x_api: RunningX, clients: dict[str, Admin]
+) -> None:
+    runner = PollerRunner(gateway, build_pollers(gateway.channels)["x_mentions"])
+    asyncio.run(runner.run_once())
+    x_api.fake.add_user("1500000000000000299", "warga_fake", "Warga")
+    when = (datetime.now(UTC) + timedelta(seconds=5)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    for n in range(6):  # six reads: more than the budget of five
+        x_api.fake.add_mention(
+            {
+                "id": str(1_860_000_000_000_002_000 + n),
+                "text": f"@LaporRembang lampu mati nomor {n}",
+                "author_id": "1500000000000000299",
+                "created_at": when,
+            }
+        )
+    asyncio.run(runner.run_once())
+    assert asyncio.run(runner.run_once()).polled is False  # spent: X is not asked
+    page = clients["koor"].client.get("/admin/health").text
+    row = page.split('id="poller-x_mentions"')[1].split("</tr>")[0]
+    assert 'data-state="paused"' in row and 'data-budget-left="0"' in row
+    probe = clients["anonymous"].client.get("/healthz").json()
+    assert "x_mentions" not in probe.get("pollers", {})

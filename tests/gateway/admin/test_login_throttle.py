@@ -59,3 +59,27 @@ def test_guesses_over_many_usernames_from_one_address_are_throttled(
     assert "menit" in throttled.text
     # From elsewhere the account works: the spray locked out the sprayer, not the koordinator.
     assert _login_from(client, "198.51.100.7", "koor", PASSWORD).status_code == 303
+
+
+def test_the_address_throttle_is_shared_by_instances_on_one_database(
+    settings: Settings, db_url: str, gateway: Gateway, accounts: Accounts, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Two gateway instances behind one proxy, on one database: the guesses an address made
+    at one count at the other, so spreading them over instances gains nothing."""
+    from gateway.admin import sessions
+    from gateway.app import create_app
+    from gateway.store.db import Database
+
+    monkeypatch.setattr(
+        sessions, "client_address", lambda request: request.headers.get("x-test-client", "?")
+    )
+    one = create_app(settings, Gateway.create(settings, db=Database(db_url)))
+    two = create_app(settings, Gateway.create(settings, db=Database(db_url)))
+    limit = settings.admin_login_address_max_failures
+    with TestClient(one) as first, TestClient(two) as second:
+        for n in range(limit):
+            client = first if n % 2 == 0 else second
+            assert _login_from(client, "203.0.113.9", f"nobody{n}", "wrong").status_code == 401
+        for client in (first, second):
+            assert _login_from(client, "203.0.113.9", "koor", PASSWORD).status_code == 429
+            assert _login_from(client, "198.51.100.7", "koor", PASSWORD).status_code == 303
