@@ -110,6 +110,8 @@ class Settings(BaseSettings):
     reporter_status_notices: str = "verified,disposed,in_progress,answered,closed,returned"
     # A web-form reporter who left a phone number also gets answers and notices by SMS.
     webform_sms_copies: bool = True
+    # ... and one who left an e-mail address, by e-mail (when SMTP_HOST and EMAIL_ADDRESS are set).
+    webform_email_copies: bool = True
 
     # --- Twilio: SMS 1708 and WhatsApp ----------------------------------------------------------
     twilio_account_sid: str = ""

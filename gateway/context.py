@@ -15,7 +15,7 @@ from channels import registry
 from channels.base import Channel
 from channels.webform import Limits, WebformChannel
 from config.settings import Settings
-from gateway.bot import conversation
+from gateway.bot import conversation, mail
 from gateway.complaints import create as complaints
 from gateway.complaints import enrich
 from gateway.complaints.reporter_links import ReporterLinks
@@ -41,9 +41,11 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
 
 
 def build_processors(channels: dict[str, Channel]) -> dict[str, Processor]:
-    """The web form files a whole complaint at once; every chat channel talks to the bot."""
+    """The web form and the mailbox file a whole complaint at once; every chat channel talks to
+    the bot."""
     processors: dict[str, Processor] = {name: conversation.handle_message for name in channels}
     processors["webform"] = complaints.create_from_form
+    processors[mail.CHANNEL] = mail.handle_mail  # e-mail is not a chat: a mail is a complaint
     processors[importer.CHANNEL] = importer.process_import
     processors[manual_entry.CHANNEL] = manual_entry.create_from_manual
     processors[open311_keys.CHANNEL] = open311_filing.create_from_open311
