@@ -32,6 +32,7 @@ from gateway.api.routes import (
     admin_outbox,
     admin_reports,
     admin_simulator,
+    admin_tiktok,
     admin_unreadable,
     admin_workplace,
     complaints_api,
@@ -141,6 +142,7 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
         admin_workplace.router,  # before the actions' catch-all /admin/complaints/{code}/{action}
         admin_actions.router,
         admin_entry.router,
+        admin_tiktok.router,
         admin_lapor.router,
         admin_directory.router,
         admin_outbox.router,

@@ -20,7 +20,7 @@ from gateway.complaints import create as complaints
 from gateway.complaints import enrich
 from gateway.complaints.reporter_links import ReporterLinks
 from gateway.core import sync as core_sync
-from gateway.intake import importer, manual_entry
+from gateway.intake import importer, manual_entry, tiktok_capture
 from gateway.intake.inbound import Processor
 from gateway.intake.inbound import process as intake_process
 from gateway.jobs.workers import InboundWorkers, pool_size_for
@@ -48,6 +48,7 @@ def build_processors(channels: dict[str, Channel]) -> dict[str, Processor]:
     processors[mail.CHANNEL] = mail.handle_mail  # e-mail is not a chat: a mail is a complaint
     processors[importer.CHANNEL] = importer.process_import
     processors[manual_entry.CHANNEL] = manual_entry.create_from_manual
+    processors[tiktok_capture.CHANNEL] = tiktok_capture.create_from_capture
     processors[open311_keys.CHANNEL] = open311_filing.create_from_open311
     return processors
 

@@ -286,8 +286,9 @@ def _new_complaint(
     for attachment in attachments_from(row, complaint.id):  # type: ignore[arg-type]
         session.add(attachment)
     if match is not None and match.decision == dedup.SAME_REPORTER_DUPLICATE:
-        reply = t(language, "mail.merged", code=match.other.tracking_code)
-        _send(session, notify.to_reporter(session, match.other, reply, event_key=f"mail{row.id}"))
+        # They sent this before: answered in this mail's thread, with the code they already have.
+        said = t(language, "mail.merged", code=match.other.tracking_code)
+        _send(session, notify.to_reporter(session, complaint, said, event_key=f"mail{row.id}"))
         return
     summary = (complaint.title or shorten(complaint.clean_text)).rstrip(".!?… ")
     files = len(row.media or [])

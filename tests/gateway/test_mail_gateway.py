@@ -216,7 +216,9 @@ def test_a_mail_becomes_a_complaint_and_every_reply_stays_in_its_thread(env: Mai
     [complaint] = _complaints(env.gateway)
     code = complaint.tracking_code
     assert complaint.origin_channel == "email" and complaint.reply_address == CITIZEN
-    assert "Pasarbanggi" in complaint.original_text and "0812 0000 1111" not in complaint.original_text
+    assert (
+        "Pasarbanggi" in complaint.original_text and "0812 0000 1111" not in complaint.original_text
+    )
     assert complaint.original_text.startswith("Jalan rusak di Desa Pasarbanggi")  # the subject
 
     # The receipt: in the citizen's thread, the code in the subject, plain text and HTML.
@@ -396,7 +398,9 @@ def test_a_web_form_reporter_with_an_email_gets_the_answer_by_email(env: MailEnv
         lang="id",
     )
     assert form is not None, errors
-    message = webform.to_inbound(form, submission_id=uuid.uuid4().hex, received_at=datetime.now(UTC))
+    message = webform.to_inbound(
+        form, submission_id=uuid.uuid4().hex, received_at=datetime.now(UTC)
+    )
     accepted = intake.accept(env.gateway.db, message, assign_code=True)
     assert intake.process(env.gateway, accepted.inbound_id)
     code = accepted.tracking_code
