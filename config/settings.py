@@ -193,6 +193,11 @@ class Settings(BaseSettings):
     smtp_user: str = ""
     smtp_password: SecretStr | None = None
     email_timeout_seconds: float = Field(default=30.0, gt=0)
+    # The demo's mail (gateway/dev/demo_mail.py): in demo mode with no IMAP_HOST/SMTP_HOST, a
+    # local SMTP "mail network" and (when Dovecot is installed) a local IMAP mailbox.
+    demo_mail: bool = True
+    demo_smtp_port: int = Field(default=8025, ge=1, le=65535)
+    demo_imap_port: int = Field(default=8143, ge=1, le=65535)
     # --- Meta: WhatsApp Cloud API, Instagram, Facebook Page (channels/meta/) -------------------
     # One Meta app receives the three webhooks: its secret signs every POST
     # (X-Hub-Signature-256) and the verify token answers the GET set-up check (hub.challenge).

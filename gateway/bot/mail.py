@@ -100,11 +100,7 @@ def _reply(
     name: str,
 ) -> OutboxMessage:
     """A mail to the sender in the thread of `row`, about `complaint` when there is one."""
-    subject = _subject(row)
-    if not subject:
-        subject = t(language, "mail.subject")
-    elif not subject.lower().startswith(("re:", "aw:", "balas:")):
-        subject = f"Re: {subject}"
+    subject = mail_threads.reply_subject(_subject(row), t(language, "mail.subject"))
     references = str((row.extra or {}).get("references") or "")
     own_id = row.external_id if row.external_id.startswith("<") else None
     variables = {"text": text, "subject": subject, "references": references}
@@ -293,7 +289,7 @@ def _new_complaint(
     summary = (complaint.title or shorten(complaint.clean_text)).rstrip(".!?… ")
     files = len(row.media or [])
     details = t(language, "mail.received_files", count=files) if files else ""
-    receipt = t(
-        language, "mail.received", code=complaint.tracking_code, summary=summary, details=details
-    )
+    code = complaint.tracking_code
+    link = f"{gateway.settings.public_base_url}/status/{code}"
+    receipt = t(language, "mail.received", code=code, summary=summary, details=details, link=link)
     _send(session, notify.to_reporter(session, complaint, receipt, event_key=f"mail{row.id}"))

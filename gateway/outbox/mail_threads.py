@@ -15,6 +15,7 @@ subject. A reporter who never wrote a mail (the web form) gets the catalog's sub
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -25,6 +26,14 @@ from gateway.store.models import Complaint, InboundMessage, OutboxItem, Reporter
 
 CHANNEL = "email"
 MAX_REFERENCES = 20  # RFC 5322 lets a chain grow; mail clients keep the first and last few
+_PREFIXES = re.compile(r"^(?:\s*(?:(?:re|aw|fwd?|balas|tr)\s*:|\[LPR-[0-9A-Z]{6}\]))+\s*", re.I)
+
+
+def reply_subject(subject: str, fallback: str) -> str:
+    """ "Re: <their subject>" without the "Re: Re: [code] Re:" a thread piles up (the channel
+    puts the code in front); `fallback` when they wrote none."""
+    base = _PREFIXES.sub("", subject or "").strip()
+    return f"Re: {base}" if base else fallback
 
 
 @dataclass(frozen=True)
@@ -103,9 +112,7 @@ def reply_headers(session: Session, complaint: Complaint, address: str) -> Reply
         chain.append(latest.reply_to)
     if chain and len(chain) > MAX_REFERENCES:
         chain = chain[:1] + chain[-(MAX_REFERENCES - 1) :]
-    subject = str((latest.extra or {}).get("subject") or "").strip()
-    if not subject:
-        subject = t(complaint.language, "mail.subject")
-    elif not subject.lower().startswith(("re:", "aw:", "balas:")):
-        subject = f"Re: {subject}"
+    subject = reply_subject(
+        str((latest.extra or {}).get("subject") or ""), t(complaint.language, "mail.subject")
+    )
     return ReplyHeaders(own_id, " ".join(chain), subject)
