@@ -96,14 +96,16 @@ def thread_of(session: Session, row: InboundMessage) -> Complaint | None:
 
 def reply_headers(session: Session, complaint: Complaint, address: str) -> ReplyHeaders:
     """Where our next mail to `address` about `complaint` goes in their thread."""
-    latest = session.scalar(
+    recent = session.scalars(
         select(InboundMessage)
         .where(col(InboundMessage.channel) == CHANNEL)
         .where(col(InboundMessage.complaint_id) == complaint.id)
         .where(col(InboundMessage.sender) == address)
         .order_by(col(InboundMessage.received_at).desc(), col(InboundMessage.id).desc())
-        .limit(1)
-    )
+        .limit(20)
+    ).all()
+    # The person's latest mail, not their out-of-office (it stays in the chain it answered).
+    latest = next((r for r in recent if not (r.extra or {}).get("automatic")), None)
     if latest is None:
         return ReplyHeaders(None, "", t(complaint.language, "mail.subject"))
     own_id = latest.external_id if latest.external_id.startswith("<") else None

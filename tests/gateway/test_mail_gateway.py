@@ -317,7 +317,8 @@ def test_automatic_mail_is_kept_and_never_answered(env: MailEnv, fixture: str, w
 
 
 def test_an_auto_reply_in_a_thread_is_noted_and_two_responders_cannot_loop(env: MailEnv) -> None:
-    env.deliver(citizen_mail("Air PDAM di Kelurahan Leteh mati tiga hari, tolong dicek."))
+    first = citizen_mail("Air PDAM di Kelurahan Leteh mati tiga hari, tolong dicek.")
+    env.deliver(first)
     env.poll()
     env.dispatch()
     [receipt] = env.sent()
@@ -337,6 +338,13 @@ def test_an_auto_reply_in_a_thread_is_noted_and_two_responders_cannot_loop(env: 
     noted = [e for e in _events(env.gateway, complaint.id) if e.action == "automatic_mail"]
     assert len(noted) == 3 and "Auto-Submitted" in (noted[0].note or "")
     assert len(_complaints(env.gateway)) == 1
+    # The answer goes to the person's own mail, not to their out-of-office.
+    _verify_dispose(env.gateway, complaint.tracking_code)
+    _core_answers(env.gateway, complaint.tracking_code)
+    env.dispatch()
+    answer = env.sent()[-1]
+    assert ANSWER in answer.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert answer["In-Reply-To"] == first["Message-ID"]
 
 
 # --- not a complaint, and mail that is hard to read -----------------------------------------
