@@ -298,6 +298,7 @@ def cmd_send_mail(settings: Settings, args: argparse.Namespace) -> int:
             reply=args.reply,
             automatic=args.automatic,
             attachments=[Path(p) for p in args.attach or []],
+            photo=args.photo,
         )
     except (LookupError, OSError) as exc:
         print(str(exc), file=sys.stderr)
@@ -651,6 +652,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="an out-of-office (Auto-Submitted: auto-replied): never answered",
     )
     mail.add_argument("--attach", action="append", help="a file to attach (JPEG, PNG, PDF)")
+    mail.add_argument("--photo", action="store_true", help="attach the demo's photo of a road")
     mail.add_argument(
         "--wait", type=float, default=20, help="seconds to wait for the answer (0: do not)"
     )

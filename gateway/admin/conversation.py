@@ -43,6 +43,9 @@ class ChatItem:
     message_id: int | None = None
     public: bool = False  # in: a comment under the regency's post (gateway/bot/public_posts.py)
     post_link: str | None = None  # in: where that post is, when the platform gave a web link
+    # in: what the page says about a mail (catalog key under `mail.note.`, value): its subject,
+    # why it is automatic, what was wrong with it (broken MIME, charset, no text, too large).
+    notes: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def map_url(self) -> str | None:
@@ -55,6 +58,17 @@ class ChatItem:
 def _web_link(value: object) -> str | None:
     link = str(value or "")
     return link if link.startswith("https://") else None
+
+
+MAIL_NOTES = ("subject", "automatic", "defects", "no_text", "large_attachments")
+
+
+def mail_notes(row: InboundMessage) -> list[tuple[str, str]]:
+    """A mail's facts worth showing beside its words (kept, never dropped: issue 16)."""
+    if row.channel != "email":
+        return []
+    extra = row.extra or {}
+    return [(key, str(extra[key])) for key in MAIL_NOTES if extra.get(key)]
 
 
 def delivery_state(item: OutboxItem) -> str:
@@ -87,6 +101,7 @@ def build(session: Session, complaint: Complaint) -> list[ChatItem]:
             message_id=row.id,
             public=bool((row.extra or {}).get("public")),
             post_link=_web_link((row.extra or {}).get("permalink")),
+            notes=mail_notes(row),
         )
         for row in session.scalars(
             select(InboundMessage)
