@@ -298,7 +298,7 @@ def cmd_send_mail(settings: Settings, args: argparse.Namespace) -> int:
             reply=args.reply,
             automatic=args.automatic,
             attachments=[Path(p) for p in args.attach or []],
-            photo=args.photo,
+            photo=demo.demo_photo() if args.photo else None,
         )
     except (LookupError, OSError) as exc:
         print(str(exc), file=sys.stderr)

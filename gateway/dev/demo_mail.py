@@ -275,7 +275,7 @@ def citizen_mail(
     reply: bool,
     automatic: bool = False,
     attachments: list[Path] | None = None,
-    photo: bool = False,
+    photo: bytes | None = None,
 ) -> EmailMessage:
     """A citizen's mail to the regency; with `reply`, in the thread of the last mail the
     gateway sent to `sender` (its subject, In-Reply-To and References)."""
@@ -299,9 +299,7 @@ def citizen_mail(
         mail["Auto-Submitted"] = "auto-replied"  # an out-of-office, as a mail client sends it
     mail.set_content(text)
     if photo:
-        from gateway.dev.demo import demo_photo
-
-        mail.add_attachment(demo_photo(), maintype="image", subtype="jpeg", filename="foto.jpg")
+        mail.add_attachment(photo, maintype="image", subtype="jpeg", filename="foto.jpg")
     for path in attachments or []:
         data = path.read_bytes()
         kind = "image/jpeg" if path.suffix.lower() in (".jpg", ".jpeg") else "application/pdf"
