@@ -35,7 +35,8 @@ Outbound (`send`, DIRECT only): one mail with a plain-text and a simple HTML par
 EMAIL_ADDRESS, `In-Reply-To`/`References` = `reply_to` (the Message-ID of the citizen's mail),
 the subject from `template_variables["subject"]` with `template_variables["tracking_code"]` put
 in front when missing, `Auto-Submitted: auto-replied` (RFC 3834, so autoresponders stay quiet),
-and a Message-ID derived from the idempotency key (a retry sends the same Message-ID). SMTP with
+and a Message-ID derived from the idempotency key (a retry sends the same Message-ID); the
+message's `files` (documents, e.g. the Ombudsman package's XLSX) are attached. SMTP with
 STARTTLS or SSL (`smtplib`, in a thread); a refused recipient is permanent, a 4xx or a
 connection failure is retried.
 """
@@ -660,6 +661,14 @@ class EmailChannel(Channel):
             f'style="font-family:sans-serif;line-height:1.5">{paragraphs}</body></html>',
             subtype="html",
         )
+        for file in message.files:
+            maintype, _, subtype = file.content_type.partition("/")
+            mail.add_attachment(
+                file.data,
+                maintype=maintype or "application",
+                subtype=subtype or "octet-stream",
+                filename=file.filename,
+            )
         return mail
 
     async def send(self, message: OutboundMessage) -> SendResult:

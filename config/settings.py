@@ -195,6 +195,9 @@ class Settings(BaseSettings):
     email_timeout_seconds: float = Field(default=30.0, gt=0)
     # The demo's mail (gateway/dev/demo_mail.py): in demo mode with no IMAP_HOST/SMTP_HOST, a
     # local SMTP "mail network" and (when Dovecot is installed) a local IMAP mailbox.
+    # Where the Ombudsman package is e-mailed by default (the Ombudsman RI representative office
+    # of the province); the koordinator can type another address on /admin/ombudsman.
+    ombudsman_email: str = ""
     demo_mail: bool = True
     demo_smtp_port: int = Field(default=8025, ge=1, le=65535)
     demo_imap_port: int = Field(default=8143, ge=1, le=65535)

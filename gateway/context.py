@@ -106,6 +106,7 @@ class Gateway:
             delivery.REPLY: messages,
             delivery.NOTIFY_LIAISON: messages,
             delivery.NOTIFY_ADMIN: messages,
+            delivery.SEND_DOCUMENT: messages,
             core_sync.CORE_SUBMIT: core_sync.CoreSubmitHandler(self),
             core_sync.CORE_FEEDBACK: core_sync.CoreFeedbackHandler(self),
             core_sync.CORE_REDISPOSE: core_sync.CoreRedisposeHandler(self),
