@@ -80,7 +80,7 @@ def _subject(row: InboundMessage) -> str:
 def complaint_text(row: InboundMessage) -> str:
     """What the complaint says: the subject (unless it says nothing) and the mail's new words
     (quotes and signature cut by the channel; the whole mail stays in the raw record)."""
-    subject = re.sub(r"\s*\[?LPR-[0-9A-Z]{6}\]?\s*", " ", _subject(row)).strip()
+    subject = mail_threads.bare_subject(_subject(row))
     body = (row.text or "").strip()
     if not subject or _EMPTY_SUBJECT.match(subject) or subject.lower() in body.lower():
         return body

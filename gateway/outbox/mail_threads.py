@@ -29,10 +29,15 @@ MAX_REFERENCES = 20  # RFC 5322 lets a chain grow; mail clients keep the first a
 _PREFIXES = re.compile(r"^(?:\s*(?:(?:re|aw|fwd?|balas|tr)\s*:|\[LPR-[0-9A-Z]{6}\]))+\s*", re.I)
 
 
+def bare_subject(subject: str) -> str:
+    """A subject without the "Re: Re: [code] Fwd:" a thread piles up in front of it."""
+    return _PREFIXES.sub("", subject or "").strip()
+
+
 def reply_subject(subject: str, fallback: str) -> str:
-    """ "Re: <their subject>" without the "Re: Re: [code] Re:" a thread piles up (the channel
-    puts the code in front); `fallback` when they wrote none."""
-    base = _PREFIXES.sub("", subject or "").strip()
+    """Re: and the bare subject (the channel puts the code in front); `fallback` when they
+    wrote none."""
+    base = bare_subject(subject)
     return f"Re: {base}" if base else fallback
 
 

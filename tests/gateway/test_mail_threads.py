@@ -23,3 +23,43 @@ CASES = [
 @pytest.mark.parametrize(("subject", "expected"), CASES, ids=[c[0] or "empty" for c in CASES])
 def test_reply_subject(subject: str, expected: str) -> None:
     assert reply_subject(subject, "Laporan Anda") == expected
+
+
+TEXTS = [
+    # (subject, body, what the complaint says)
+    (
+        "Jalan rusak di Desa Pasarbanggi",
+        "Lubang besar.",
+        "Jalan rusak di Desa Pasarbanggi\n\nLubang besar.",
+    ),
+    ("Laporan", "Lampu jalan mati.", "Lampu jalan mati."),  # a subject that says nothing
+    ("Re: [LPR-QE9TUA] Pengaduan", "Lampu jalan mati.", "Lampu jalan mati."),
+    (
+        "Lampu mati",
+        "Lampu mati di depan SD 1 Leteh.",
+        "Lampu mati di depan SD 1 Leteh.",
+    ),  # repeated
+    ("Re: [LPR-QE9TUA] Sampah menumpuk", "Masih menumpuk.", "Sampah menumpuk\n\nMasih menumpuk."),
+    ("Foto jalan", "", "Foto jalan"),  # a photo with only a subject
+    ("", "", ""),
+]
+
+
+@pytest.mark.parametrize(
+    ("subject", "body", "expected"), TEXTS, ids=[c[0] or "empty" for c in TEXTS]
+)
+def test_complaint_text(subject: str, body: str, expected: str) -> None:
+    from datetime import UTC, datetime
+
+    from gateway.bot.mail import complaint_text
+    from gateway.store.models import InboundMessage
+
+    row = InboundMessage(
+        channel="email",
+        external_id="<x@contoh.test>",
+        sender="budi@contoh.test",
+        text=body,
+        received_at=datetime(2026, 11, 2, tzinfo=UTC),
+        extra={"subject": subject},
+    )
+    assert complaint_text(row) == expected

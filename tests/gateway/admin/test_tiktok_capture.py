@@ -87,7 +87,7 @@ def test_a_captured_comment_is_answered_by_a_public_reply_the_admin_posts(
 
     # The inbox row and the complaint page show where it came from.
     inbox = koor.get("/admin?channel=tiktok").text
-    assert code in inbox
+    assert code in inbox and f'class="source-link" href="{kept_link}"' in inbox
     page = koor.get(f"/admin/complaints/{code}").text
     assert kept_link in page and "@warga_lasem" in page
     received = f"Terima kasih, sudah kami terima dengan kode {code}."
