@@ -1,5 +1,6 @@
 """The subject of a reply in a mail thread (gateway/outbox/mail_threads.py): one "Re:", no code
-piled up (the channel puts the code in front once), the catalog's subject when there is none."""
+piled up (the channel puts the code in front once), the catalog's subject when there is none;
+and what a new mail's complaint says (gateway/bot/mail.py): the subject unless it says nothing."""
 
 from __future__ import annotations
 
