@@ -12,7 +12,9 @@ the web form is, and the receipt says how the data is used. So:
   after an answer it is the reporter's response (PUAS, TIDAK PUAS, a rating). A mail about a
   complaint that is closed (or not theirs) starts a new one.
 - Automatic mail (auto-replies, bounces, lists, our own) is kept and never answered, so two
-  auto-responders can never loop; in a thread it is noted on the complaint's timeline.
+  auto-responders can never loop; in a thread it is noted on the complaint's timeline (whoever
+  sent it: a bounce comes from the mail system), and a bounce of one of our mails (the returned
+  Message-ID is an outbox row's) sets the complaint's delivery problem, as a failed send does.
 - Thanks, chit-chat or a joke with no attachment (the normalizer's "bukan laporan") gets the
   same answer as in a chat and is set aside; spam and promotions become complaints the inbox
   offers for archiving, as for every channel. A mail with nothing in it is asked for the report.
@@ -28,7 +30,8 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlmodel import Session
+from sqlalchemy import select
+from sqlmodel import Session, col
 
 from config.messages import t
 from gateway.bot.reporters import identify
@@ -40,7 +43,7 @@ from gateway.outbox import mail_threads
 from gateway.outbox import recipients as notify
 from gateway.outbox.payloads import ChannelPayload
 from gateway.outbox.queue import OutboxMessage, enqueue
-from gateway.store.models import Complaint, InboundMessage, InboundStatus, Status
+from gateway.store.models import Complaint, InboundMessage, InboundStatus, OutboxItem, Status
 from normalizer.language import guess_language
 from normalizer.title import shorten
 
@@ -126,7 +129,7 @@ def handle_mail(gateway: Intake, session: Session, row: InboundMessage) -> None:
     """The `email` channel's processor (see the module's rules)."""
     now = utcnow()
     extra = row.extra or {}
-    complaint = mail_threads.thread_of(session, row)
+    complaint = mail_threads.thread_of(session, row, any_sender=bool(extra.get("automatic")))
     if complaint is not None and complaint.merged_into_id is not None:
         followed = session.get(Complaint, complaint.merged_into_id)
         complaint = followed if followed is not None else complaint
@@ -173,13 +176,33 @@ def _keep_automatic(
         return
     row.complaint_id = complaint.id
     session.add(row)
+    changes = {}
+    returned = (row.extra or {}).get("returned_message_id")
+    if returned and _ours(session, complaint, str(returned)):
+        # Our mail to the reporter bounced: the complaint page says so, as for a failed send.
+        changes["delivery_problem"] = f"email → {complaint.reply_address}: {reason}"[:2000]
     workflow.record(
         session,
         complaint,
         actor="system",
         action="automatic_mail",
+        changes=changes,
         note=f"{reason}: {_subject(row)}"[:2000],
         now=now,
+    )
+
+
+def _ours(session: Session, complaint: Complaint, message_id: str) -> bool:
+    """Whether `message_id` is a mail we sent about `complaint`."""
+    return (
+        session.scalar(
+            select(col(OutboxItem.id))
+            .where(col(OutboxItem.complaint_id) == complaint.id)
+            .where(col(OutboxItem.channel) == CHANNEL)
+            .where(col(OutboxItem.provider_message_id) == message_id)
+            .limit(1)
+        )
+        is not None
     )
 
 

@@ -66,12 +66,16 @@ def belongs_to(session: Session, complaint: Complaint, sender: str) -> bool:
     return bool(reporter and (reporter.email or "").lower() == address)
 
 
-def thread_of(session: Session, row: InboundMessage) -> Complaint | None:
-    """The complaint an incoming mail continues, or None (a new thread)."""
+def thread_of(
+    session: Session, row: InboundMessage, *, any_sender: bool = False
+) -> Complaint | None:
+    """The complaint an incoming mail continues, or None (a new thread). `any_sender`: automatic
+    mail (a bounce comes from the mail system, not the reporter), which is only noted, never
+    added to the complaint or answered."""
     code = (row.extra or {}).get("tracking_code")
     if code:
         complaint = session.scalar(select(Complaint).where(col(Complaint.tracking_code) == code))
-        if complaint is not None and belongs_to(session, complaint, row.sender):
+        if complaint is not None and (any_sender or belongs_to(session, complaint, row.sender)):
             return complaint
     ids = _message_ids(row)
     if not ids:
@@ -94,7 +98,7 @@ def thread_of(session: Session, row: InboundMessage) -> Complaint | None:
     ).all()
     for complaint_id in candidates:
         complaint = session.get(Complaint, complaint_id)
-        if complaint is not None and belongs_to(session, complaint, row.sender):
+        if complaint is not None and (any_sender or belongs_to(session, complaint, row.sender)):
             return complaint
     return None
 

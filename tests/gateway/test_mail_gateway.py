@@ -347,6 +347,35 @@ def test_an_auto_reply_in_a_thread_is_noted_and_two_responders_cannot_loop(env: 
     assert answer["In-Reply-To"] == first["Message-ID"]
 
 
+def test_a_bounce_of_our_reply_tells_the_complaint_page(env: MailEnv) -> None:
+    env.deliver(citizen_mail("Lampu jalan di depan SD 1 Leteh mati sejak seminggu."))
+    env.poll()
+    env.dispatch()
+    [receipt] = env.sent()
+    [complaint] = _complaints(env.gateway)
+    # The reporter's mail server returns our receipt (RFC 3464, the returned headers inside).
+    bounce = (
+        "From: Mail Delivery System <MAILER-DAEMON@mx.contoh.test>\r\n"
+        f"To: {OURS}\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\n"
+        "Message-ID: <bounce-1@mx.contoh.test>\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+        "--b\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.contoh.test\r\n\r\nFinal-Recipient: rfc822; x\r\nAction: failed\r\n"
+        "--b\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"Message-ID: {receipt['Message-ID']}\r\nTo: {CITIZEN}\r\n"
+        "--b--\r\n"
+    ).encode()
+    env.deliver(bounce)
+    env.poll()
+    assert env.dispatch() == 0  # never answered
+    noted = _complaint(env.gateway, complaint.tracking_code)
+    assert noted.delivery_problem and "DSN" in noted.delivery_problem
+    assert [e.action for e in _events(env.gateway, complaint.id)][-1] == "automatic_mail"
+
+
 # --- not a complaint, and mail that is hard to read -----------------------------------------
 
 
