@@ -125,6 +125,16 @@ class Button:
 
 
 @dataclass(frozen=True)
+class FileAttachment:
+    """A document sent with a message (the e-mail channel attaches it; chat channels, which
+    send photos by `Media` URL, do not take files)."""
+
+    filename: str
+    content_type: str
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
 class OutboundMessage:
     channel: str
     recipient: str
@@ -144,6 +154,7 @@ class OutboundMessage:
     # With PUBLIC or PRIVATE_REPLY: the provider object to answer (InboundMessage.thread_ref);
     # with DIRECT on e-mail: the Message-ID for In-Reply-To.
     reply_to: str | None = None
+    files: tuple[FileAttachment, ...] = ()  # documents (e-mail only), e.g. a report's XLSX
 
 
 def retry_after_header(value: str | None) -> float | None:

@@ -35,7 +35,8 @@ Outbound (`send`, DIRECT only): one mail with a plain-text and a simple HTML par
 EMAIL_ADDRESS, `In-Reply-To`/`References` = `reply_to` (the Message-ID of the citizen's mail),
 the subject from `template_variables["subject"]` with `template_variables["tracking_code"]` put
 in front when missing, `Auto-Submitted: auto-replied` (RFC 3834, so autoresponders stay quiet),
-and a Message-ID derived from the idempotency key (a retry sends the same Message-ID). SMTP with
+and a Message-ID derived from the idempotency key (a retry sends the same Message-ID); the
+message's `files` (documents, e.g. the Ombudsman package's XLSX) are attached. SMTP with
 STARTTLS or SSL (`smtplib`, in a thread); a refused recipient is permanent, a 4xx or a
 connection failure is retried.
 """
@@ -56,6 +57,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
+from email.parser import HeaderParser
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -120,6 +122,10 @@ def _header(mail: MailMessage, name: str) -> str:
 
 def _ids(value: str) -> list[str]:
     return re.findall(r"<[^<>\s]+>", value or "")
+
+
+def content_type_is_report(mail: MailMessage) -> bool:
+    return _header(mail, "content-type").lower().startswith("multipart/report")
 
 
 def automatic_reason(mail: MailMessage, our_address: str) -> str | None:
@@ -248,6 +254,26 @@ def _body_text(mail: MailMessage, subtype: str) -> str:
     return "\n".join(texts).replace("\r\n", "\n").strip()
 
 
+def returned_message_ids(mail: MailMessage) -> list[str]:
+    """A delivery report's (RFC 3464) returned message: the Message-ID of the mail that could
+    not be delivered, from its `message/rfc822` or `text/rfc822-headers` part — so a bounce of
+    one of our replies finds the complaint it was about."""
+    found: list[str] = []
+    for part in mail.obj.walk():
+        kind = part.get_content_type()
+        headers: Any = None
+        if kind == "message/rfc822":
+            inner = part.get_payload()
+            headers = inner[0] if isinstance(inner, list) and inner else None
+        elif kind == "text/rfc822-headers":
+            data = part.get_payload(decode=True)
+            if isinstance(data, bytes):
+                headers = HeaderParser().parsestr(data.decode("utf-8", errors="replace"))
+        if headers is not None:
+            found += [i for i in _ids(str(headers.get("Message-ID") or "")) if len(i) <= ID_MAX]
+    return found
+
+
 def _received_at(mail: MailMessage, fallback: datetime) -> datetime:
     try:
         parsed = email.utils.parsedate_to_datetime(_header(mail, "date"))
@@ -284,6 +310,12 @@ def _parse_mail(raw: bytes, *, our_address: str, now: datetime) -> ParsedMail:
     if code:
         extra["tracking_code"] = code.group(0)
     references = _ids(_header(mail, "references"))
+    if content_type_is_report(mail):
+        # A bounce: the mail it returns is part of the thread (our reply, usually).
+        returned = returned_message_ids(mail)
+        references += [i for i in returned if i not in references]
+        if returned:
+            extra["returned_message_id"] = returned[0]
     if references:
         extra["references"] = " ".join(references)
     reason = automatic_reason(mail, our_address)
@@ -660,6 +692,14 @@ class EmailChannel(Channel):
             f'style="font-family:sans-serif;line-height:1.5">{paragraphs}</body></html>',
             subtype="html",
         )
+        for file in message.files:
+            maintype, _, subtype = file.content_type.partition("/")
+            mail.add_attachment(
+                file.data,
+                maintype=maintype or "application",
+                subtype=subtype or "octet-stream",
+                filename=file.filename,
+            )
         return mail
 
     async def send(self, message: OutboundMessage) -> SendResult:

@@ -110,6 +110,8 @@ class Settings(BaseSettings):
     reporter_status_notices: str = "verified,disposed,in_progress,answered,closed,returned"
     # A web-form reporter who left a phone number also gets answers and notices by SMS.
     webform_sms_copies: bool = True
+    # ... and one who left an e-mail address, by e-mail (when SMTP_HOST and EMAIL_ADDRESS are set).
+    webform_email_copies: bool = True
 
     # --- Twilio: SMS 1708 and WhatsApp ----------------------------------------------------------
     twilio_account_sid: str = ""
@@ -191,6 +193,14 @@ class Settings(BaseSettings):
     smtp_user: str = ""
     smtp_password: SecretStr | None = None
     email_timeout_seconds: float = Field(default=30.0, gt=0)
+    # The demo's mail (gateway/dev/demo_mail.py): in demo mode with no IMAP_HOST/SMTP_HOST, a
+    # local SMTP "mail network" and (when Dovecot is installed) a local IMAP mailbox.
+    # Where the Ombudsman package is e-mailed by default (the Ombudsman RI representative office
+    # of the province); the koordinator can type another address on /admin/ombudsman.
+    ombudsman_email: str = ""
+    demo_mail: bool = True
+    demo_smtp_port: int = Field(default=8025, ge=1, le=65535)
+    demo_imap_port: int = Field(default=8143, ge=1, le=65535)
     # --- Meta: WhatsApp Cloud API, Instagram, Facebook Page (channels/meta/) -------------------
     # One Meta app receives the three webhooks: its secret signs every POST
     # (X-Hub-Signature-256) and the verify token answers the GET set-up check (hub.challenge).

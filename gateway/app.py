@@ -32,6 +32,7 @@ from gateway.api.routes import (
     admin_outbox,
     admin_reports,
     admin_simulator,
+    admin_tiktok,
     admin_unreadable,
     admin_workplace,
     complaints_api,
@@ -47,7 +48,7 @@ from gateway.api.routes import (
     webhooks,
 )
 from gateway.context import Gateway
-from gateway.dev import demo
+from gateway.dev import demo, demo_mail
 from gateway.jobs.scheduler import Scheduler
 from gateway.store.db import UNAVAILABLE_ERRORS, is_unavailable
 
@@ -66,6 +67,7 @@ def _wants_json(request: Request) -> bool:
 def create_app(settings: Settings | None = None, gateway: Gateway | None = None) -> FastAPI:
     settings = settings or get_settings()
     demo_mode = gateway is None and demo.is_demo(settings)
+    settings_before_demo = settings
     settings = demo.demo_settings(settings)
     gateway = gateway or Gateway.create(settings)
 
@@ -74,6 +76,11 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
         background: list[asyncio.Task[object]] = []
         stop_simulator = asyncio.Event()
         scheduler = None
+        mail = None
+        if demo_mode and demo_mail.wanted(settings_before_demo):
+            # The demo's SMTP network and IMAP mailbox, before the pollers start reading it.
+            mail = demo_mail.DemoMail(gateway)
+            await asyncio.to_thread(mail.start)
         if demo_mode and settings.core_backend == "simulator":
             background.append(
                 asyncio.create_task(
@@ -100,6 +107,8 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
                 await scheduler.stopped()
             stop_simulator.set()
             await asyncio.gather(*background, return_exceptions=True)
+            if mail is not None:
+                await asyncio.to_thread(mail.stop)
             gateway.db.dispose()
 
     app = FastAPI(
@@ -133,7 +142,7 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     app.include_router(core_events.router)
     app.include_router(open311.router)
     if demo_mode:
-        demo.DemoProviders(gateway.db).mount(app)
+        demo.DemoProviders(gateway.db, settings).mount(app)
     admin_deps.install(app, settings)
     for admin_router in (
         admin_auth.router,
@@ -141,6 +150,7 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
         admin_workplace.router,  # before the actions' catch-all /admin/complaints/{code}/{action}
         admin_actions.router,
         admin_entry.router,
+        admin_tiktok.router,
         admin_lapor.router,
         admin_directory.router,
         admin_outbox.router,

@@ -279,6 +279,59 @@ def cmd_send_fixture(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if response.status_code < 300 else 1
 
 
+def cmd_send_mail(settings: Settings, args: argparse.Namespace) -> int:
+    """Write to the regency's mailbox as a citizen, through the demo's mail network (`make
+    run`), and print the gateway's answer when it arrives."""
+    import smtplib
+    import time
+    from pathlib import Path
+
+    from gateway.dev import demo, demo_mail
+
+    settings = demo.demo_settings(settings)
+    try:
+        mail = demo_mail.citizen_mail(
+            settings,
+            sender=args.sender,
+            text=" ".join(args.text),
+            subject=args.subject,
+            reply=args.reply,
+            automatic=args.automatic,
+            attachments=[Path(p) for p in args.attach or []],
+            photo=demo.demo_photo() if args.photo else None,
+        )
+    except (LookupError, OSError) as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    seen = {m.message_id for m in demo_mail.read_sent(settings)}
+    try:
+        with smtplib.SMTP("127.0.0.1", settings.demo_smtp_port, timeout=30) as smtp:
+            smtp.send_message(mail)
+    except OSError as exc:
+        print(
+            f"the demo's mail network (127.0.0.1:{settings.demo_smtp_port}) is not answering: "
+            f"{exc}; is `make run` running?",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"sent {mail['Message-ID']} to {mail['To']}: {mail['Subject']}")
+    deadline = time.monotonic() + args.wait
+    while time.monotonic() < deadline:
+        new = [
+            m
+            for m in demo_mail.read_sent(settings)
+            if m.message_id not in seen and m.to.lower() == args.sender.lower()
+        ]
+        if new:
+            for answer in reversed(new):
+                print(f"\n--- {answer.subject}\n{answer.text.strip()}")
+            return 0
+        time.sleep(0.5)
+    if args.wait:
+        print("(no answer yet: automatic mail is never answered; see /_demo)")
+    return 0
+
+
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     """Talk to the bot as if from a phone; prints the bot's replies (no provider involved)."""
     import uuid
@@ -461,6 +514,7 @@ def importer_sources() -> list[str]:
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "send-fixture": cmd_send_fixture,
     "chat": cmd_chat,
+    "send-mail": cmd_send_mail,
     "import-csv": cmd_import_csv,
     "import-xlsx": cmd_import_csv,
     "open311-key": cmd_open311_key,
@@ -582,6 +636,27 @@ def build_parser() -> argparse.ArgumentParser:
     fixture.add_argument(
         "--from", dest="sender", help="replace the sender (E.164, chat id, PSID or IGSID)"
     )
+    mail = sub.add_parser(
+        "send-mail", help="write to the regency's mailbox as a citizen (the demo's mail network)"
+    )
+    mail.add_argument("--from", dest="sender", default="warga@contoh.test")
+    mail.add_argument("--subject", help="default: 'Laporan', or with --reply the thread's")
+    mail.add_argument(
+        "--reply",
+        action="store_true",
+        help="answer the last mail the gateway sent to --from, in its thread",
+    )
+    mail.add_argument(
+        "--automatic",
+        action="store_true",
+        help="an out-of-office (Auto-Submitted: auto-replied): never answered",
+    )
+    mail.add_argument("--attach", action="append", help="a file to attach (JPEG, PNG, PDF)")
+    mail.add_argument("--photo", action="store_true", help="attach the demo's photo of a road")
+    mail.add_argument(
+        "--wait", type=float, default=20, help="seconds to wait for the answer (0: do not)"
+    )
+    mail.add_argument("text", nargs="+")
     chat = sub.add_parser("chat", help="send one message to the bot and print its replies")
     chat.add_argument("--channel", default="twilio_sms", choices=CHAT_CHANNELS)
     chat.add_argument("--from", dest="sender", default="+6281234567890")

@@ -15,12 +15,12 @@ from channels import registry
 from channels.base import Channel
 from channels.webform import Limits, WebformChannel
 from config.settings import Settings
-from gateway.bot import conversation
+from gateway.bot import conversation, mail
 from gateway.complaints import create as complaints
 from gateway.complaints import enrich
 from gateway.complaints.reporter_links import ReporterLinks
 from gateway.core import sync as core_sync
-from gateway.intake import importer, manual_entry
+from gateway.intake import importer, manual_entry, tiktok_capture
 from gateway.intake.inbound import Processor
 from gateway.intake.inbound import process as intake_process
 from gateway.jobs.workers import InboundWorkers, pool_size_for
@@ -41,11 +41,14 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
 
 
 def build_processors(channels: dict[str, Channel]) -> dict[str, Processor]:
-    """The web form files a whole complaint at once; every chat channel talks to the bot."""
+    """The web form and the mailbox file a whole complaint at once; every chat channel talks to
+    the bot."""
     processors: dict[str, Processor] = {name: conversation.handle_message for name in channels}
     processors["webform"] = complaints.create_from_form
+    processors[mail.CHANNEL] = mail.handle_mail  # e-mail is not a chat: a mail is a complaint
     processors[importer.CHANNEL] = importer.process_import
     processors[manual_entry.CHANNEL] = manual_entry.create_from_manual
+    processors[tiktok_capture.CHANNEL] = tiktok_capture.create_from_capture
     processors[open311_keys.CHANNEL] = open311_filing.create_from_open311
     return processors
 
@@ -103,6 +106,7 @@ class Gateway:
             delivery.REPLY: messages,
             delivery.NOTIFY_LIAISON: messages,
             delivery.NOTIFY_ADMIN: messages,
+            delivery.SEND_DOCUMENT: messages,
             core_sync.CORE_SUBMIT: core_sync.CoreSubmitHandler(self),
             core_sync.CORE_FEEDBACK: core_sync.CoreFeedbackHandler(self),
             core_sync.CORE_REDISPOSE: core_sync.CoreRedisposeHandler(self),

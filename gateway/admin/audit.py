@@ -22,7 +22,16 @@ from gateway.admin.notes import user_names
 from gateway.clock import as_utc, utcnow
 from gateway.store.models import AuditEntry, CalendarDay, Complaint, ComplaintEvent
 
-AREAS = ("complaint", "user", "agency", "liaison", "saved_reply", "calendar", "outbox")
+AREAS = (
+    "complaint",
+    "user",
+    "agency",
+    "liaison",
+    "saved_reply",
+    "calendar",
+    "outbox",
+    "ombudsman",
+)
 MAX_ROWS = 5000
 
 

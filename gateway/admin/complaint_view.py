@@ -72,6 +72,7 @@ KOORDINATOR_ACTIONS = (
     "core_answer",  # ... and an answer read in LAPOR!
     "core_pasted",  # ... and a follow-up pasted into LAPOR! (gateway/core/status.py)
     "core_resend",  # a failed row for the core, sent again
+    "tiktok_posted",  # a captured TikTok comment: the public reply posted by hand (admin/tiktok)
 )
 LIAISON_ACTIONS = ("acknowledge", "answer", "request_redisposition")
 ROLE_ACTIONS: dict[Role, tuple[str, ...]] = {
@@ -109,6 +110,7 @@ def available_actions(principal: Principal, complaint: Complaint) -> list[str]:
         "answer": status in actions.LIAISON_WORK_STATES,
         "request_redisposition": status in actions.LIAISON_WORK_STATES,
         "uncluster": follower,
+        "tiktok_posted": complaint.origin_channel == "tiktok" and status is not S.MERGED,
     }
     return [
         name

@@ -54,6 +54,9 @@ class ChatItem:
     outbox_id: int | None = None  # out: its outbox row (an uncertain one can be resent)
     # in: what the channel changed to read it (message key, values): `reading_notes`
     notes: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    # in: what the page says about a mail (catalog key under `mail.note.`, value): its subject,
+    # why it is automatic, what was wrong with it (broken MIME, charset, no text, too large).
+    mail_notes: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def map_url(self) -> str | None:
@@ -93,6 +96,17 @@ def reading_notes(extra: dict[str, object] | None) -> list[tuple[str, dict[str, 
     return notes
 
 
+MAIL_NOTES = ("subject", "automatic", "defects", "no_text", "large_attachments")
+
+
+def mail_notes(row: InboundMessage) -> list[tuple[str, str]]:
+    """A mail's facts worth showing beside its words (kept, never dropped: issue 16)."""
+    if row.channel != "email":
+        return []
+    extra = row.extra or {}
+    return [(key, str(extra[key])) for key in MAIL_NOTES if extra.get(key)]
+
+
 def delivery_state(item: OutboxItem) -> str:
     if is_uncertain(item):
         return "uncertain"
@@ -126,6 +140,7 @@ def build(session: Session, complaint: Complaint) -> list[ChatItem]:
             public=bool((row.extra or {}).get("public")),
             post_link=_web_link((row.extra or {}).get("permalink")),
             notes=reading_notes(row.extra),
+            mail_notes=mail_notes(row),
         )
         for row in session.scalars(
             select(InboundMessage)

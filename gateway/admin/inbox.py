@@ -417,6 +417,7 @@ class InboxRow:
     archivable: bool = False
     version: int = 1
     assignee: str | None = None  # who is on it ("saya tangani")
+    source_url: str | None = None  # where it was captured (a TikTok comment, a manual entry)
 
     @property
     def place(self) -> str:
@@ -464,6 +465,7 @@ _ROW_COLUMNS = (
     col(Complaint.escalated),
     col(Complaint.not_report),
     col(Complaint.version),
+    col(Complaint.source_url),
 )
 
 
@@ -544,6 +546,7 @@ def list_page(
                 and workflow.can_transition(Status(r.status), S.ARCHIVED),
                 version=r.version,
                 assignee=holders.get(r.id),
+                source_url=r.source_url if (r.source_url or "").startswith("https://") else None,
             )
         )
     result = InboxPage(filter=f, rows=rows, has_next=len(found) > page_size)

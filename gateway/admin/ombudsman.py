@@ -1,7 +1,8 @@
 """The Ombudsman package (issue 18): the escalated complaints of a period — an answer overdue
 became an escalation (`gateway/sla/sweeps.py`) — in the form a regency sends to the Ombudsman RI
 representative office: each complaint with its class, agency, the published (masked) text, the
-deadlines it missed and its timeline, as a printable page and as XLSX.
+deadlines it missed and its timeline, as a printable page and as XLSX, and (when the gateway can
+send mail) by e-mail with the XLSX attached.
 
 What goes out is what the SP4N core and the agency read: the masked text and title, never the
 reporter's identity or contact, never internal notes; the timeline names what happened and
@@ -21,13 +22,20 @@ from openpyxl.styles import Alignment, Font
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from channels.base import FileAttachment
 from config.messages import t
+from config.settings import Settings
 from gateway import parts
 from gateway.admin.complaint_view import event_label
 from gateway.clock import as_utc
 from gateway.complaints import disclosure
+from gateway.outbox.delivery import SEND_DOCUMENT
+from gateway.outbox.payloads import ChannelPayload
+from gateway.outbox.queue import OutboxMessage
 from gateway.reports.figures import Period
 from gateway.store.models import Agency, Complaint, ComplaintEvent, Reporter, Role, User
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class OmbudsmanParts(parts.Timed, Protocol):
@@ -198,3 +206,42 @@ def to_xlsx(
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+# --- by e-mail ------------------------------------------------------------------------------
+
+
+def can_email(settings: Settings) -> bool:
+    """The package can be mailed when the gateway can send mail (SMTP_HOST, EMAIL_ADDRESS)."""
+    return bool(settings.smtp_host and settings.email_address)
+
+
+def email_message(
+    items: list[Escalated],
+    month: Period,
+    *,
+    address: str,
+    send_id: str,
+    lang: str,
+    timezone: str,
+    now: datetime,
+) -> OutboxMessage:
+    """The package for `month` as an e-mail to `address` (the Ombudsman RI representative
+    office, or whoever the koordinator typed), the XLSX attached. What is attached is the same
+    masked package as the page and the download; `send_id` (the form's) makes a double click
+    one mail."""
+    body = to_xlsx(items, month, lang, timezone, now)
+    text = t(lang, "mail.ombudsman.text", month=month.label, count=len(items))
+    return OutboxMessage(
+        kind=SEND_DOCUMENT,
+        key=f"ombudsman:{month.label}:{address}:{send_id}",
+        channel="email",
+        recipient=address,
+        payload=ChannelPayload(
+            text,
+            kind="notification",
+            language=lang,
+            template_variables={"subject": t(lang, "mail.ombudsman.subject", month=month.label)},
+            files=(FileAttachment(f"ombudsman-{month.label}.xlsx", XLSX, body),),
+        ),
+    )

@@ -86,7 +86,12 @@ def give(
     forward = core_sync.feedback_message(case, feedback.text, feedback.rating, key=key)
     forwards = [forward] if forward is not None else []
     giver = frozenset(
-        notify.routes_of(session, member, sms_copies=status_notices.sms_copies(gateway))
+        notify.routes_of(
+            session,
+            member,
+            sms_copies=status_notices.sms_copies(gateway),
+            mail_copies=status_notices.mail_copies(gateway),
+        )
     )
     on_member = member.id != case.id
 

@@ -316,6 +316,7 @@ def joined_notices(
         event_key=key,
         kind="status",
         sms_copies=status_notices.sms_copies(gateway),
+        mail_copies=status_notices.mail_copies(gateway),
         members=[complaint],
         status=t(complaint.language, f"status.{status.value}"),
     )

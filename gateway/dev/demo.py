@@ -90,6 +90,10 @@ def demo_settings(settings: Settings) -> Settings:
         return settings
     from pydantic import SecretStr
 
+    from gateway.dev import demo_mail
+
+    mail = demo_mail.settings_update(settings) if demo_mail.wanted(settings) else {}
+
     base = settings.public_base_url
     return settings.model_copy(
         update={
@@ -129,6 +133,7 @@ def demo_settings(settings: Settings) -> Settings:
                 "digest": DEMO_DIGEST_TEMPLATE,
                 **settings.twilio_whatsapp_templates,
             },
+            **mail,
         }
     )
 
@@ -192,7 +197,8 @@ class _DemoComments(dict):
 
 
 class DemoProviders:
-    def __init__(self, db: Database | None = None) -> None:
+    def __init__(self, db: Database | None = None, settings: Settings | None = None) -> None:
+        self.settings = settings  # where the demo's mail network keeps what it delivered
         photo = demo_photo()
         self.twilio = FakeTwilio(
             account_sid=DEMO_TWILIO_SID,
@@ -246,6 +252,13 @@ class DemoProviders:
             rows.append(Delivery(call.at, "Telegram", str(call.chat_id), str(text), media))
         for sent in self.meta.deliveries[-limit:]:
             rows.append(_meta_delivery(sent))
+        if self.settings is not None:
+            from gateway.dev.demo_mail import read_sent
+
+            for mail in read_sent(self.settings, limit):
+                rows.append(
+                    Delivery(mail.at, "Email", mail.to, f"{mail.subject}\n\n{mail.text}", [])
+                )
         rows.sort(key=lambda row: row.at, reverse=True)
         return rows[:limit]
 

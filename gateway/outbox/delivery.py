@@ -28,6 +28,7 @@ SIMULATED = "sim:"  # the bot simulator's senders (gateway/dev/bot_simulator.py)
 REPLY = "reply"  # to a reporter, on their channel
 NOTIFY_LIAISON = "notify_liaison"  # to an agency's liaison officer over WhatsApp
 NOTIFY_ADMIN = "notify_admin"  # to a koordinator over WhatsApp (the daily digest)
+SEND_DOCUMENT = "send_document"  # a document by e-mail (the Ombudsman package)
 
 # Our clock and the provider's may differ a little: a message of ours is looked for from a
 # little before the row was queued. An earlier identical reply in that margin is told apart by
@@ -57,6 +58,7 @@ def outbound_from(item: OutboxItem) -> OutboundMessage:
         template_variables=dict(payload.template_variables),
         reply_mode=payload.reply_mode,
         reply_to=payload.reply_to,
+        files=payload.files,
     )
 
 

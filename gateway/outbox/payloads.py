@@ -10,12 +10,13 @@ go out.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from channels.base import Button, Media, ReplyMode
+from channels.base import Button, FileAttachment, Media, ReplyMode
 from gateway.clock import as_utc
 
 
@@ -37,8 +38,23 @@ class ChannelPayload:
     # reply under a comment (`reply_to` = the comment's id).
     reply_mode: ReplyMode = ReplyMode.DIRECT
     reply_to: str | None = None
+    # Documents to attach (e-mail), kept in the row itself so any instance can send them.
+    files: tuple[FileAttachment, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
+        data = self._json()
+        if self.files:
+            data["files"] = [
+                {
+                    "filename": f.filename,
+                    "content_type": f.content_type,
+                    "data": base64.b64encode(f.data).decode("ascii"),
+                }
+                for f in self.files
+            ]
+        return data
+
+    def _json(self) -> dict[str, Any]:
         return {
             "text": self.text,
             "kind": self.kind,
@@ -68,6 +84,14 @@ class ChannelPayload:
             last_inbound_at=as_utc(datetime.fromisoformat(last)) if last else None,
             reply_mode=ReplyMode(data.get("reply_mode") or ReplyMode.DIRECT),
             reply_to=str(data["reply_to"]) if data.get("reply_to") else None,
+            files=tuple(
+                FileAttachment(
+                    str(f.get("filename") or "lampiran"),
+                    str(f.get("content_type") or "application/octet-stream"),
+                    base64.b64decode(str(f.get("data") or "")),
+                )
+                for f in data.get("files") or ()
+            ),
         )
 
 

@@ -15,6 +15,7 @@ from sqlmodel import Session, col
 from channels.base import Button, Media
 from config.messages import has, t
 from gateway.complaints import disclosure
+from gateway.outbox import mail_threads
 from gateway.outbox.delivery import NOTIFY_LIAISON, REPLY
 from gateway.outbox.payloads import ChannelPayload
 from gateway.outbox.queue import OutboxMessage
@@ -22,6 +23,7 @@ from gateway.store.models import Agency, Complaint, Liaison, Reporter, ReporterI
 
 LIAISON_CHANNEL = "twilio_whatsapp"  # the default of LIAISON_WHATSAPP_CHANNEL
 SMS_CHANNEL = "twilio_sms"
+MAIL_CHANNEL = mail_threads.CHANNEL
 
 
 def _last_inbound(session: Session, channel: str | None, address: str | None):
@@ -53,6 +55,17 @@ def to_reporter(
     if not channel or not address:
         return None  # e.g. a manual entry from a walk-in with no contact
     variables = {"code": complaint.tracking_code, "text": text, **(template_variables or {})}
+    reply_to = None
+    if channel == MAIL_CHANNEL:
+        # In the reporter's own thread: In-Reply-To/References, "Re: subject", the code.
+        thread = mail_threads.reply_headers(session, complaint, address)
+        reply_to = thread.reply_to
+        variables = {
+            "subject": thread.subject,
+            "tracking_code": complaint.tracking_code,
+            "references": thread.references,
+            **variables,
+        }
     return OutboxMessage(
         kind=REPLY,
         key=f"{complaint.tracking_code}:{event_key}:{channel}:{address}",
@@ -68,6 +81,7 @@ def to_reporter(
             request_location=request_location,
             template_variables=variables,
             last_inbound_at=_last_inbound(session, channel, address),
+            reply_to=reply_to,
         ),
     )
 
@@ -101,15 +115,19 @@ def cluster_members(session: Session, complaint: Complaint) -> list[Complaint]:
 Route = tuple[str, str]  # (channel, address): one way to reach one reporter
 
 
-def routes_of(session: Session, member: Complaint, *, sms_copies: bool = False) -> list[Route]:
-    """Where a complaint's reporter is told things: their own thread, and an SMS copy for a
-    web-form reporter who left a phone number (`sms_copies`)."""
+def routes_of(
+    session: Session, member: Complaint, *, sms_copies: bool = False, mail_copies: bool = False
+) -> list[Route]:
+    """Where a complaint's reporter is told things: their own thread, and copies for a web-form
+    reporter who left a phone number (`sms_copies`) or an e-mail address (`mail_copies`)."""
     routes: list[Route] = []
     if member.reply_channel and member.reply_address:
         routes.append((member.reply_channel, member.reply_address))
-    phone = _webform_phone(session, member) if sms_copies else None
-    if phone:
-        routes.append((SMS_CHANNEL, phone))
+    reporter = _webform_reporter(session, member) if sms_copies or mail_copies else None
+    if reporter is not None and sms_copies and reporter.phone:
+        routes.append((SMS_CHANNEL, reporter.phone))
+    if reporter is not None and mail_copies and reporter.email:
+        routes.append((MAIL_CHANNEL, reporter.email))
     return routes
 
 
@@ -122,6 +140,7 @@ def to_cluster(
     kind: str,
     media: tuple[Media, ...] = (),
     sms_copies: bool = False,
+    mail_copies: bool = False,
     private_link: Callable[[str], str] | None = None,
     exclude: Collection[Route] = (),
     members: Iterable[Complaint] | None = None,
@@ -129,17 +148,20 @@ def to_cluster(
 ) -> list[OutboxMessage]:
     """One message per reporter of the case, each in their own language and channel: a
     reporter with several complaints in the case on one address gets it once, and the routes
-    in `exclude` (someone already answered directly) get nothing. With `sms_copies`, a web-form
-    reporter who left a phone number also gets it by SMS.
+    in `exclude` (someone already answered directly) get nothing. With `sms_copies` and
+    `mail_copies`, a web-form reporter who left a phone number or an e-mail address also gets it
+    by SMS or by e-mail.
 
     A web-form reporter cannot reply on their thread (the status page): where the catalog has
-    `<text_key>_web` they read that instead, and their SMS copy is `<text_key>_web_sms` with
-    their private link (`private_link(code)`, see gateway/complaints/reporter_links.py)."""
+    `<text_key>_web` they read that instead, and their SMS or e-mail copy is
+    `<text_key>_web_sms` with their private link (`private_link(code)`, see
+    gateway/complaints/reporter_links.py)."""
     messages: dict[Route, OutboxMessage] = {}
     skip = set(exclude)
     for member in members if members is not None else cluster_members(session, complaint):
         web = member.origin_channel == "webform" and has(member.language, f"{text_key}_web")
-        for route in routes_of(session, member, sms_copies=sms_copies):
+        routes = routes_of(session, member, sms_copies=sms_copies, mail_copies=mail_copies)
+        for route in routes:
             if route in skip or route in messages:
                 continue
             key, extra = text_key, {}
@@ -158,11 +180,10 @@ def to_cluster(
     return list(messages.values())
 
 
-def _webform_phone(session: Session, complaint: Complaint) -> str | None:
+def _webform_reporter(session: Session, complaint: Complaint) -> Reporter | None:
     if complaint.origin_channel != "webform" or complaint.reporter_id is None:
         return None
-    reporter = session.get(Reporter, complaint.reporter_id)
-    return reporter.phone if reporter is not None else None
+    return session.get(Reporter, complaint.reporter_id)
 
 
 def liaisons_of(session: Session, agency_id: int) -> list[Liaison]:

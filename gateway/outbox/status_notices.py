@@ -51,6 +51,7 @@ def notices(
         kind="answer" if status is Status.ANSWERED else "status",
         media=media,
         sms_copies=sms_copies(gateway),
+        mail_copies=mail_copies(gateway),
         private_link=gateway.reporter_links.url,
         exclude=exclude,
         members=members,
@@ -69,3 +70,10 @@ def notices(
 def sms_copies(gateway: Linked) -> bool:
     """Web-form reporters who left a number get SMS copies (WEBFORM_SMS_COPIES)."""
     return gateway.settings.webform_sms_copies and bool(gateway.settings.twilio_sms_number)
+
+
+def mail_copies(gateway: Linked) -> bool:
+    """Web-form reporters who left an e-mail address get copies by e-mail
+    (WEBFORM_EMAIL_COPIES), when the gateway can send mail (SMTP_HOST, EMAIL_ADDRESS)."""
+    s = gateway.settings
+    return s.webform_email_copies and bool(s.smtp_host and s.email_address)

@@ -49,6 +49,8 @@ CHANNELS = (
     "whatsapp_cloud",
     "instagram",
     "facebook",
+    "email",
+    "tiktok",
     "manual",
     "import",
     "lapor",

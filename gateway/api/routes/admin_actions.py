@@ -21,6 +21,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from channels import webform
 from config.messages import t
+from gateway.admin import tiktok
 from gateway.admin.complaint_view import ROLE_ACTIONS
 from gateway.admin.sessions import Principal, flash
 from gateway.api.admin_deps import CsrfForm, StaffDep, forbidden, form_text
@@ -213,11 +214,16 @@ def _core_resend(c: Call) -> None:
     core_manual.resend(c.gateway, c.session, c.complaint, actor=c.actor, item_id=c.text("item_id"))
 
 
+def _tiktok_posted(c: Call) -> None:
+    tiktok.record_posted(c.gateway, c.session, c.complaint, actor=c.actor, kind=c.text("kind"))
+
+
 HANDLERS: dict[str, Callable[[Call], None]] = {
     "core_ref": _core_ref,
     "core_answer": _core_answer,
     "core_pasted": _core_pasted,
     "core_resend": _core_resend,
+    "tiktok_posted": _tiktok_posted,
     "verify": _verify,
     "anonymise": _anonymise,
     "dispose": _dispose,

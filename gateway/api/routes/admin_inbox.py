@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from config.messages import t
-from gateway.admin import complaint_view, inbox, live, maps, workplace
+from gateway.admin import complaint_view, inbox, live, maps, notes, tiktok, workplace
 from gateway.admin.sessions import Principal, flash
 from gateway.api.admin_deps import (
     CsrfForm,
@@ -124,6 +124,9 @@ def complaint_page(
             session, complaint, principal, now=c.now, soon=c.soon, lang=lang, gateway=gateway
         )
         core = core_status.build(gateway, session, complaint, principal, lang)
+        captured = tiktok.view(gateway, session, complaint)
+        posted_by = [r.posted_by for r in captured.replies if r.posted_by] if captured else []
+        tiktok_names = notes.user_names(session, posted_by)
         desk = workplace.build(
             gateway,
             session,
@@ -148,6 +151,8 @@ def complaint_page(
         "now": c.now,
         "max_photos": gateway.settings.upload_max_files,
         "core": core,
+        "tiktok": captured,
+        "tiktok_names": tiktok_names,
         "entry_id": uuid.uuid4().hex,
         "download_attempts": attachments.MAX_ATTEMPTS,
         "desk": desk,

@@ -9,6 +9,7 @@ message on the complaint page and nothing changes. Polling answers 204 when noth
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import timedelta
 
 from fastapi import APIRouter, HTTPException, Request
@@ -16,6 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from channels.webform import EMAIL
 from config.messages import t
 from gateway.admin import assignment, audit, inbox, live, maps, notes, ombudsman, saved_replies
 from gateway.admin.sessions import flash
@@ -33,6 +35,7 @@ from gateway.api.pages import render, request_language
 from gateway.api.routes.admin_inbox import scope_of, visible_complaint
 from gateway.complaints import lifecycle
 from gateway.complaints.actions import ActionInvalid
+from gateway.outbox import queue as outbox
 from gateway.reports.figures import Period
 from gateway.store.models import Agency, Category, Complaint, User
 
@@ -380,8 +383,52 @@ def ombudsman_page(
         "now": clock(gateway).now,
         "previous": Period.containing("monthly", month.first - timedelta(days=1)).label,
         "following": Period.containing("monthly", month.last + timedelta(days=1)).label,
+        "can_email": ombudsman.can_email(gateway.settings),
+        "ombudsman_email": gateway.settings.ombudsman_email,
+        "send_id": uuid.uuid4().hex,
     }
     return page(request, principal, "admin/ombudsman.html", context)
+
+
+@router.post("/admin/ombudsman/{month}/email")
+def ombudsman_email(
+    request: Request, month: str, gateway: GatewayDep, principal: KoordinatorDep, form: CsrfForm
+) -> Response:
+    """The month's package by e-mail, the XLSX attached (queued; the outbox sends it)."""
+    period = _ombudsman_month(gateway, month)
+    lang = request_language(request)
+    address = form_text(form, "address").strip().lower()
+    back = RedirectResponse(f"/admin/ombudsman?month={period.label}", 303)
+    if not ombudsman.can_email(gateway.settings):
+        flash(request, "error", t(lang, "mail.ombudsman.not_configured"))
+        return back
+    if len(address) > 254 or not EMAIL.match(address):
+        flash(request, "error", t(lang, "mail.ombudsman.address_invalid"))
+        return back
+    send_id = form_text(form, "send_id")[:40] or uuid.uuid4().hex
+    with gateway.db.session() as session:
+        items = ombudsman.package(gateway, session, period, lang)
+        message = ombudsman.email_message(
+            items,
+            period,
+            address=address,
+            send_id=send_id,
+            lang=lang,
+            timezone=gateway.settings.timezone,
+            now=clock(gateway).now,
+        )
+        if outbox.enqueue(session, message):
+            audit.record(
+                session,
+                actor=principal.actor,
+                area="ombudsman",
+                change="emailed",
+                subject=period.label,
+                detail={"to": address, "complaints": len(items)},
+            )
+        session.commit()
+    flash(request, "success", t(lang, "mail.ombudsman.queued", month=period.label, to=address))
+    return back
 
 
 @router.get("/admin/ombudsman/{month}.xlsx")
