@@ -366,6 +366,15 @@ class SourceHealth:
         """The last poll failed (and none succeeded since)."""
         return self.consecutive_errors > 0
 
+    def state(self, now: datetime) -> str:
+        """For the health page: `budget_spent` (the day's reads or quota are used up: no poll
+        until `next_poll_at`), `failing`, `ok`, or `idle` (never polled yet)."""
+        if self.last_error == BUDGET_SPENT and self.next_poll_at and self.next_poll_at > now:
+            return "budget_spent"
+        if self.failing:
+            return "failing"
+        return "ok" if self.last_success_at else "idle"
+
 
 def health(db: Database) -> list[SourceHealth]:
     """Every polled source's row, for the operations page."""

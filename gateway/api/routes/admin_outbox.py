@@ -9,12 +9,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from config.messages import t
+from channels.registry import build_pollers
+from config.messages import has, t
 from gateway.admin import health as channel_health
 from gateway.admin.sessions import flash
 from gateway.api.admin_deps import CsrfForm, KoordinatorDep, page
 from gateway.api.deps import GatewayDep
 from gateway.api.pages import request_language
+from gateway.clock import utcnow
+from gateway.jobs import pollers
 from gateway.outbox import queue as outbox
 from gateway.store.models import Complaint, OutboxItem, OutboxStatus
 
@@ -23,9 +26,23 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/admin/health", response_class=HTMLResponse)
 def health_page(request: Request, gateway: GatewayDep, principal: KoordinatorDep) -> Response:
-    """Each channel's state, the core's sync and the spool (issue 13). Koordinator only."""
+    """Each channel's state, the core's sync, the spool (issue 13) and the polled sources (X,
+    YouTube, the mailbox: last poll, last error, what the day's budget has left). Koordinator
+    only."""
     health = channel_health.overview(gateway)
-    return page(request, principal, "admin/health.html", {"health": health})
+    budgets = {name: p.daily_budget for name, p in build_pollers(gateway.channels).items()}
+    lang = request_language(request)
+    sources = [
+        (source, source.state(utcnow()), budgets.get(source.source), _source_name(lang, source))
+        for source in pollers.health(gateway.db)
+    ]
+    context = {"health": health, "sources": sources}
+    return page(request, principal, "admin/health.html", context)
+
+
+def _source_name(lang: str, source: pollers.SourceHealth) -> str:
+    key = f"admin.health.source_names.{source.source}"
+    return t(lang, key) if has(lang, key) else source.source
 
 
 @router.get("/admin/outbox", response_class=HTMLResponse)
