@@ -49,6 +49,8 @@ CHANNELS = (
     "whatsapp_cloud",
     "instagram",
     "facebook",
+    "x",
+    "youtube",
     "manual",
     "import",
     "lapor",

@@ -6,12 +6,15 @@ and what the gateway answers shows on `/_demo`. Served on a real 127.0.0.1 port 
 from __future__ import annotations
 
 import asyncio
+import re
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from channels.fakes.server import FakeServer
 from channels.registry import build_pollers
@@ -24,6 +27,7 @@ from gateway.dev import demo
 from gateway.jobs.pollers import PollerRunner
 from gateway.jobs.scheduler import worker_id
 from gateway.store.db import Database
+from gateway.store.models import Complaint
 from tests.gateway.test_demo_media import _LateApp
 
 
@@ -110,3 +114,41 @@ def test_the_demo_leaves_configured_x_and_youtube_alone(tmp_path: Path) -> None:
     assert filled.x_api_base_url == "https://api.x.com" and filled.x_user_id == "123"
     assert filled.youtube_api_base_url == "https://youtube.googleapis.com"
     assert filled.youtube_channel_id == "UCreal"
+
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+
+
+def _readme_feed_commands() -> list[list[str]]:
+    """The X and YouTube `curl` lines (and `sleep`s) of the README's Try it, as written."""
+    try_it = README.split("## Try it", 1)[1].split("\n## ", 1)[0]
+    [block] = [b for b in re.findall(r"```sh\n(.*?)```", try_it, re.DOTALL) if "/_demo/x/" in b]
+    lines = [line.strip() for line in block.splitlines()]
+    return [shlex.split(line) for line in lines if line and not line.startswith("#")]
+
+
+def test_the_readme_x_and_youtube_commands_do_what_it_says(site: tuple[str, Gateway]) -> None:
+    base, gateway = site
+    _turn(gateway)
+    commands = _readme_feed_commands()
+    assert [c[0] for c in commands if c[0] != "sleep"] == ["curl"] * 4
+    for command in commands:
+        if command[0] == "sleep":  # the demo's poll; here the test turns it
+            _turn(gateway)
+            continue
+        [url] = [arg for arg in command if arg.startswith("http://127.0.0.1:8000/")]
+        form = dict(
+            command[i + 1].split("=", 1)
+            for i, arg in enumerate(command)
+            if arg in ("-d", "--data-urlencode")
+        )
+        path = url.removeprefix("http://127.0.0.1:8000")
+        assert httpx.post(f"{base}{path}", data=form).status_code == 200
+    _turn(gateway)
+    page = httpx.get(f"{base}/_demo").text
+    assert "@warga_kragan Terima kasih, sudah kami terima. Mohon lanjutkan lewat pesan" in page
+    assert "Laporan Anda sudah kami terima dengan kode LPR-" in page  # by DM, after KIRIM
+    assert "Terima kasih, sudah kami catat dengan kode LPR-" in page  # under the comment
+    with gateway.db.read_session() as session:
+        origins = sorted(c.origin_channel for c in session.scalars(select(Complaint)))
+    assert origins == ["x", "youtube"]

@@ -129,6 +129,8 @@ def test_monthly_figures_computed_by_hand(gateway: Gateway, october: dict[str, s
         "whatsapp_cloud": 0,  # every chat channel is listed, with or without complaints
         "instagram": 0,
         "facebook": 0,
+        "x": 0,
+        "youtube": 0,
         "manual": 0,
         "import": 0,
         "lapor": 0,  # reports filed in SP4N-LAPOR! itself
