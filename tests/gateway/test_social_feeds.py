@@ -19,12 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlmodel import col
 
 from channels.registry import build_pollers
+from channels.x import SIGNATURE_HEADER, crc_response_token, webhook_signature
 from config.messages import t
 from gateway.admin.directory import load_directory, sync_directory
+from gateway.app import create_app
 from gateway.complaints import actions, workflow
 from gateway.complaints.tracking import find_code
 from gateway.context import Gateway
@@ -39,7 +42,7 @@ from gateway.store.models import (
     OutboxItem,
     OutboxStatus,
 )
-from tests.channels.cases import channel_settings
+from tests.channels.cases import FIXTURES, channel_settings
 from tests.channels.conftest import RunningX, RunningYouTube
 
 CITIZEN_X = "1500000000000000777"
@@ -280,6 +283,43 @@ def test_a_chatty_mention_gets_the_bukan_laporan_word_by_dm_and_nothing_in_publi
     feeds.dispatch()
     assert feeds.x.fake.posted == []
     assert feeds.dms_to()[-1] == t("id", "bot.not_a_report")
+
+
+def test_the_x_webhook_answers_the_crc_and_a_post_seen_both_ways_is_stored_once(
+    feeds: Feeds,
+) -> None:
+    """Deployments with X's Account Activity webhooks: the CRC GET through the route, the
+    signature on every delivery, and the same post later polled is not stored twice."""
+    settings = feeds.gateway.settings
+    assert settings.x_consumer_secret is not None
+    secret = settings.x_consumer_secret.get_secret_value()
+    body = (FIXTURES / "x" / "aaa_mention.json").read_bytes()
+    with TestClient(create_app(settings, feeds.gateway), base_url="http://testserver") as client:
+        crc = client.get("/webhooks/x", params={"crc_token": "ZmFrZS1jcmM"})
+        assert crc.status_code == 200
+        assert crc.json() == {"response_token": crc_response_token(secret, "ZmFrZS1jcmM")}
+        assert client.get("/webhooks/x").status_code == 400
+        forged = {"content-type": "application/json", SIGNATURE_HEADER: "sha256=AAAA"}
+        assert client.post("/webhooks/x", content=body, headers=forged).status_code == 403
+        signed = {
+            "content-type": "application/json",
+            SIGNATURE_HEADER: webhook_signature(secret, body),
+        }
+        assert client.post("/webhooks/x", content=body, headers=signed).status_code == 200
+    # The same post, listed by the mentions endpoint at the next poll.
+    feeds.x.fake.add_user("1500000000000000201", "budi_santoso_fake", "Budi Santoso")
+    feeds.mention(
+        "@LaporRembang Jalan di Desa Pasarbanggi berlubang besar, bahaya untuk pengendara "
+        "motor. Mohon segera diperbaiki",
+        author="1500000000000000201",
+        id="1860000000000000105",
+    )
+    assert feeds.poll("x_mentions") == []
+    feeds.dispatch()
+    with feeds.gateway.db.read_session() as session:
+        [row] = session.scalars(select(InboundMessage)).all()
+    assert row.external_id == "tweet:1860000000000000105"
+    assert [p["in_reply_to_tweet_id"] for p in feeds.x.fake.posted] == ["1860000000000000105"]
 
 
 # --- YouTube: a comment, filed at once, answered in public ------------------------------------
