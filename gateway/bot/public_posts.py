@@ -170,10 +170,16 @@ def replies_to_comment(
 
 
 def addressed(row: InboundMessage, text: str) -> str:
-    """A public reply's text as the channel writes it: on X after the author's @handle."""
-    username = (row.extra or {}).get("username")
+    """A public reply's text as the channel writes it: on X after the author's @handle; on
+    YouTube after the @handle of a comment that answered another (its reply goes under the
+    thread's first comment, so it says whom it is for)."""
+    extra = row.extra or {}
+    username = extra.get("username")
     if row.channel in ADDRESSED and username:
         return f"@{username} {text}"
+    handle = (row.sender_name or "").strip()
+    if extra.get("kind") == "comment_reply" and handle.startswith("@") and " " not in handle:
+        return f"{handle} {text}"
     return text
 
 

@@ -453,3 +453,33 @@ def test_the_authors_own_reply_in_the_thread_adds_to_its_complaint(feeds: Feeds)
         assert len({r.complaint_id for r in rows}) == 1 and rows[0].complaint_id is not None
         assert len(session.scalars(select(Complaint)).all()) == 1
     assert len(_yt_replies(feeds)) == 1  # one public reply for the thread
+
+
+def test_another_persons_reply_in_a_thread_is_their_own_complaint_and_reply(
+    feeds: Feeds,
+) -> None:
+    thread = _yt_comment(feeds)
+    top = thread["snippet"]["topLevelComment"]
+    other = {
+        "kind": "youtube#comment",
+        "id": f"{thread['id']}.reply0002",
+        "snippet": {
+            **top["snippet"],
+            "textDisplay": "Di Desa Pandean juga sama, lampu jalan mati sudah sebulan",
+            "authorDisplayName": "@WargaPandean",
+            "authorChannelId": {"value": "UCWargaPandean"},
+            "parentId": thread["id"],
+        },
+    }
+    thread["replies"] = {"comments": [other]}
+    assert len(feeds.poll("youtube_comments")) == 2
+    feeds.dispatch()
+    with feeds.gateway.db.read_session() as session:
+        codes = {c.reporter_id: c.tracking_code for c in session.scalars(select(Complaint))}
+    assert len(codes) == 2
+    replies = _yt_replies(feeds)
+    assert [r["parentId"] for r in replies] == [thread["id"], thread["id"]]
+    # The reply for the second person says whom it is for; each carries its own code.
+    starts = sorted(r["textOriginal"].split(",")[0] for r in replies)
+    assert starts == ["@WargaPandean Terima kasih", "Terima kasih"]
+    assert {find_code(r["textOriginal"]) for r in replies} == set(codes.values())
