@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,10 +25,12 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from channels.registry import build_pollers
-from channels.x import SIGNATURE_HEADER, crc_response_token, webhook_signature
+from channels.x import SIGNATURE_HEADER, SweepCursor, crc_response_token, webhook_signature
+from channels.youtube import CommentCursor
 from config.messages import t
 from gateway.admin.directory import load_directory, sync_directory
 from gateway.app import create_app
+from gateway.bot import public_posts
 from gateway.complaints import actions, workflow
 from gateway.complaints.tracking import find_code
 from gateway.context import Gateway
@@ -41,6 +44,7 @@ from gateway.store.models import (
     InboundStatus,
     OutboxItem,
     OutboxStatus,
+    PollerState,
 )
 from tests.channels.cases import FIXTURES, channel_settings
 from tests.channels.conftest import RunningX, RunningYouTube
@@ -483,3 +487,125 @@ def test_another_persons_reply_in_a_thread_is_their_own_complaint_and_reply(
     starts = sorted(r["textOriginal"].split(",")[0] for r in replies)
     assert starts == ["@WargaPandean Terima kasih", "Terima kasih"]
     assert {find_code(r["textOriginal"]) for r in replies} == set(codes.values())
+
+
+# --- the documented response pages through the gateway: one row per page ----------------------
+
+
+@dataclass(frozen=True)
+class PageCase:
+    label: str
+    fixture: str  # under tests/fixtures/<channel>/
+    source: str
+    stored: tuple[str, ...]  # the external ids kept, oldest first (retweets, ours: none)
+    public: tuple[tuple[str, str], ...]  # (under which post, how the reply starts)
+    dms: tuple[str, ...] = ()  # who got a DM from the bot
+    complaints: int = 0
+    joined: tuple[str, ...] = ()  # comments added to the complaint their thread started
+
+
+PAGE_CASES = [
+    PageCase(
+        "x mentions: each citizen a neutral @reply and the bot by DM; retweet and ours skipped",
+        "x/mentions_page.json",
+        "x_mentions",
+        stored=("tweet:1860000000000000102", "tweet:1860000000000000105"),
+        public=(
+            ("1860000000000000102", "@siti_aminah_fake Terima kasih, sudah kami terima."),
+            ("1860000000000000105", "@budi_santoso_fake Terima kasih, sudah kami terima."),
+        ),
+        dms=("1500000000000000203", "1500000000000000201"),
+    ),
+    PageCase(
+        "x DMs: the conversation starts in private, nothing in public; ours skipped",
+        "x/dm_events_page.json",
+        "x_dm",
+        stored=("dm:1860000000000000307", "dm:1860000000000000309"),
+        public=(),
+        dms=("1500000000000000201",),
+    ),
+    PageCase(
+        "youtube threads: each comment filed with its code under it; the author's own reply "
+        "joins; the channel's own comments skipped",
+        "youtube/comment_threads_page.json",
+        "youtube_comments",
+        stored=(
+            "UgzFakeThreadC0003AaABAg",
+            "UgzFakeThreadA0001AaABAg",
+            "UgzFakeThreadA0001AaABAg.A1fakeReply02",
+        ),
+        public=(
+            ("UgzFakeThreadC0003AaABAg", "Terima kasih, sudah kami catat dengan kode LPR-"),
+            ("UgzFakeThreadA0001AaABAg", "Terima kasih, sudah kami catat dengan kode LPR-"),
+        ),
+        complaints=2,
+        joined=("UgzFakeThreadA0001AaABAg.A1fakeReply02",),
+    ),
+]
+
+
+def _load_page(feeds: Feeds, fixture: str) -> None:
+    """A documented response page, put into the fake as the provider's own data."""
+    page = json.loads((FIXTURES / fixture).read_text(encoding="utf-8"))
+    if fixture.startswith("youtube/"):
+        for thread in page["items"]:
+            feeds.youtube.fake.add_thread(thread)
+        return
+    fake = feeds.x.fake
+    for user in page["includes"].get("users", []):
+        fake.add_user(user["id"], user["username"], user["name"])
+    for item in page["includes"].get("media", []):
+        fake.media[item["media_key"]] = item
+    for place in page["includes"].get("places", []):
+        fake.places[place["id"]] = place
+    for item in page["data"]:
+        (fake.add_dm if "event_type" in item else fake.add_mention)(dict(item))
+
+
+def _rewind(feeds: Feeds, source: str) -> None:
+    """The source's cursor before the page's posts (2024), as if polled since then."""
+    old = (
+        CommentCursor(since=datetime(2024, 11, 1, tzinfo=UTC)).dumps()
+        if source == "youtube_comments"
+        else SweepCursor(since_id="1").dumps()
+    )
+    with feeds.gateway.db.session() as session:
+        state = session.get(PollerState, source)
+        assert state is not None
+        state.cursor = old
+        session.add(state)
+        session.commit()
+
+
+@pytest.mark.parametrize("case", PAGE_CASES, ids=lambda case: case.label)
+def test_documented_pages_through_the_gateway(feeds: Feeds, case: PageCase) -> None:
+    _load_page(feeds, case.fixture)
+    _rewind(feeds, case.source)
+    channel = "youtube" if case.source == "youtube_comments" else "x"
+    stored = feeds.poll(case.source)
+    assert feeds.poll(case.source) == []  # polled again: nothing twice
+    feeds.dispatch()
+    with feeds.gateway.db.read_session() as session:
+        rows = session.scalars(
+            select(InboundMessage).where(col(InboundMessage.id).in_(stored))
+        ).all()
+        complaints = session.scalars(select(Complaint)).all()
+    assert [r.external_id for r in sorted(rows, key=lambda r: r.id)] == list(case.stored)
+    if channel == "x":
+        sent = [(p["in_reply_to_tweet_id"], p["text"]) for p in feeds.x.fake.posted]
+        assert sorted({p["participant_id"] for p in feeds.x.fake.dms_sent}) == sorted(case.dms)
+    else:
+        sent = [(r["parentId"], r["textOriginal"]) for r in _yt_replies(feeds)]
+    assert len(sent) == len(case.public)
+    for (under, text), (expected_under, start) in zip(
+        sorted(sent), sorted(case.public), strict=True
+    ):
+        assert under == expected_under and text.startswith(start)
+    assert len(complaints) == case.complaints
+    by_external = {r.external_id: r for r in rows}
+    for external_id in case.joined:
+        joined = by_external[external_id]
+        thread = public_posts.thread_ref(joined)
+        first = next(r for r in rows if r.external_id == thread)
+        assert joined.complaint_id == first.complaint_id is not None
+    assert _dead(feeds.gateway) == []
