@@ -914,7 +914,7 @@ def handle_message(gateway: Conversing, session: Session, row: InboundMessage) -
         turn.say(turn.text("bot.text_truncated", kept=truncated, total=total), cause=f"cut{row.id}")
     if public:
         turn.replies = public_posts.replies_to_comment(
-            gateway, row, turn.replies, language=turn.lang
+            gateway, session, row, turn.replies, language=turn.lang
         )
     conversation.last_message_at = now
     conversation.updated_at = now

@@ -38,6 +38,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -68,6 +69,10 @@ PUBLIC_ONLY = frozenset({"youtube"})
 ADDRESSED = frozenset({"x"})
 # The neutral public acknowledgement, where it differs: on X it asks the person to DM us.
 ACK_KEYS: dict[str, str] = {"x": "public.ack_dm"}
+# Channels where a person gets at most one public acknowledgement a day: X refuses a post with
+# the text of an earlier one (the @handle and the same neutral words), and a bot repeating
+# itself under every post of one account reads as spam. The DMs carry the rest.
+ONE_ACK_A_DAY = frozenset({"x"})
 # A private reply is one message: Instagram's limit is the lower of the two (1000 characters).
 PRIVATE_REPLY_MAX_CHARS = 1000
 
@@ -124,8 +129,27 @@ def _joined(texts: list[str]) -> str:
     return last[:PRIVATE_REPLY_MAX_CHARS]
 
 
+def _acknowledged_today(session: Session, row: InboundMessage) -> bool:
+    """Did an earlier public post of this conversation, within a day, get the public ack?"""
+    if row.conversation_id is None:
+        return False
+    earlier = session.scalars(
+        select(InboundMessage)
+        .where(col(InboundMessage.conversation_id) == row.conversation_id)
+        .where(col(InboundMessage.id) != row.id)
+        .where(col(InboundMessage.received_at) >= row.received_at - timedelta(days=1))
+        .where(col(InboundMessage.status) != InboundStatus.IGNORED.value)
+    ).all()
+    return any(is_public(r) and thread_ref(r) for r in earlier)
+
+
 def replies_to_comment(
-    gateway: Configured, row: InboundMessage, replies: list[OutboxMessage], *, language: str
+    gateway: Configured,
+    session: Session,
+    row: InboundMessage,
+    replies: list[OutboxMessage],
+    *,
+    language: str,
 ) -> list[OutboxMessage]:
     """What goes out for one public comment instead of the bot's `replies`: the neutral public
     acknowledgement under it (PUBLIC_COMMENT_REPLIES) and one private message with what the
@@ -146,7 +170,8 @@ def replies_to_comment(
     # Set aside as no report ("bukan laporan"): the bot's word on how to report goes privately,
     # and nothing is said in public.
     set_aside = row.status == InboundStatus.IGNORED.value
-    if gateway.settings.public_comment_replies and not set_aside:
+    once = channel in ONE_ACK_A_DAY and _acknowledged_today(session, row)
+    if gateway.settings.public_comment_replies and not set_aside and not once:
         out.append(public_ack(row, ref, language))
     out.append(
         OutboxMessage(

@@ -273,6 +273,22 @@ def test_each_citizen_gets_the_public_reply_though_the_words_are_the_same(feeds:
     assert _dead(feeds.gateway) == []
 
 
+def test_a_second_mention_the_same_day_is_not_acknowledged_again_in_public(
+    feeds: Feeds,
+) -> None:
+    """X refuses the same text twice; the person hears from the bot by DM either way."""
+    first = feeds.mention()
+    feeds.poll("x_mentions")
+    feeds.dispatch()
+    feeds.mention("@LaporRembang selain itu lampu jalan di Desa Sumberjo juga mati semua")
+    feeds.poll("x_mentions")
+    feeds.dispatch()
+    assert [p["in_reply_to_tweet_id"] for p in feeds.x.fake.posted] == [first]
+    # By DM the bot goes on as in a chat: it still waits for the consent, and asks again.
+    assert [t("id", "bot.consent") in dm for dm in feeds.dms_to()] == [True, True]
+    assert _dead(feeds.gateway) == []
+
+
 def test_a_chatty_mention_gets_the_bukan_laporan_word_by_dm_and_nothing_in_public(
     feeds: Feeds,
 ) -> None:
