@@ -390,15 +390,7 @@ def submit(turn: Turn, rows: list[InboundMessage], draft: Draft) -> Complaint:
         anonim=conversation.draft_anonim,
         rahasia=conversation.draft_rahasia,
         received_at=first.received_at,
-        # Started as a public post (a comment, an X mention): where it can be seen.
-        source_url=next(
-            (
-                (row.extra or {}).get("permalink")
-                for row in rows
-                if public_posts.is_public(row) and (row.extra or {}).get("permalink")
-            ),
-            None,
-        ),
+        source_url=public_posts.first_link(rows),  # started as a comment or an X mention
     )
     match = file_complaint(gateway, session, complaint, now=turn.now)
     for row in rows:
@@ -856,8 +848,9 @@ def classify(row: InboundMessage, parsed: ParsedCommand | None) -> Input:
 
 def handle_message(gateway: Conversing, session: Session, row: InboundMessage) -> None:
     """The chat channels' processor: one inbound message through the conversation. A public
-    comment (gateway/bot/public_posts.py) is answered privately, with only a neutral word in
-    public, or recorded and left alone when it asks nothing."""
+    comment or mention (gateway/bot/public_posts.py) is answered privately, with only a neutral
+    word in public, or recorded and left alone when it asks nothing; on a channel with no
+    private messages (YouTube) it is filed at once (gateway/bot/public_only.py)."""
     now = utcnow()
     public = public_posts.is_public(row)
     if public and not public_posts.worth_answering(row.text):

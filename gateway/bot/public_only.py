@@ -104,7 +104,7 @@ def file_comment(gateway: Conversing, session: Session, row: InboundMessage, now
         reply_address=None,
         language=row.language or guess_language(text) or "id",
         original_text=text,
-        source_url=(row.extra or {}).get("permalink"),
+        source_url=public_posts.first_link([row]),
         anonim=True,  # never asked to agree that the name go further
         rahasia=False,
         received_at=row.received_at,

@@ -103,6 +103,15 @@ def thread_ref(row: InboundMessage) -> str | None:
     return (row.extra or {}).get("thread_ref") or None
 
 
+def first_link(rows: Iterable[InboundMessage]) -> str | None:
+    """Where the first public post among `rows` can be seen (a complaint's `source_url`)."""
+    for row in rows:
+        link = (row.extra or {}).get("permalink")
+        if is_public(row) and link:
+            return str(link)
+    return None
+
+
 def _collapse(word: str) -> str:
     """Letters repeated for emphasis once: "mantaaaap" → "mantap", "kereeen" → "keren"."""
     return re.sub(r"(.)\1{2,}", r"\1", word)
@@ -203,7 +212,8 @@ def addressed(row: InboundMessage, text: str) -> str:
     if row.channel in ADDRESSED and username:
         return f"@{username} {text}"
     handle = (row.sender_name or "").strip()
-    if extra.get("kind") == "comment_reply" and handle.startswith("@") and " " not in handle:
+    answered_another = row.channel in PUBLIC_ONLY and extra.get("kind") == "comment_reply"
+    if answered_another and handle.startswith("@") and " " not in handle:
         return f"{handle} {text}"
     return text
 
