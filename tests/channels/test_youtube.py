@@ -193,6 +193,27 @@ def test_public_reply_with_comments_insert(youtube_api: RunningYouTube) -> None:
     assert youtube_api.fake.quota_left == 10_000 - 50
 
 
+def test_replies_sent_at_once_each_reach_their_own_comment(youtube_api: RunningYouTube) -> None:
+    """The outbox sends a channel's messages in parallel threads. Seen in the gateway tests:
+    two replies sent together went out with each other's text (one httplib2 connection shared
+    by two threads), or one was lost."""
+    channel = _channel(youtube_api)
+    threads = [youtube_api.fake.comment(f"Warga{n}", f"Aduan {n}", NOW) for n in range(8)]
+
+    async def send_all() -> list[Any]:
+        return await asyncio.gather(
+            *(channel.send(_reply(f"Balasan untuk {t['id']}", t["id"])) for t in threads)
+        )
+
+    results = asyncio.run(send_all())
+    assert all(r.ok for r in results)
+    posted = sorted(
+        (r["snippet"]["parentId"], r["snippet"]["textOriginal"])
+        for r in youtube_api.fake.replies_posted
+    )
+    assert posted == sorted((t["id"], f"Balasan untuk {t['id']}") for t in threads)
+
+
 @pytest.mark.parametrize(
     ("message", "overrides", "quota", "retryable", "mentions"),
     [
