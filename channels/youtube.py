@@ -302,7 +302,10 @@ class YouTubeCommentsPoller(Poller):
     async def fetch(self, cursor: str | None) -> PollResult:
         state = CommentCursor.loads(cursor)
         if state is None:  # start from now, without spending a unit
-            return PollResult([], CommentCursor(since=self.youtube.now()).dumps(), cost=0)
+            # From the start of this second: YouTube dates comments to the second, so a comment
+            # posted just after this poll may carry this very second.
+            since = self.youtube.now().replace(microsecond=0)
+            return PollResult([], CommentCursor(since=since).dumps(), cost=0)
         return await asyncio.to_thread(self._sweep, state)
 
     def _sweep(self, state: CommentCursor) -> PollResult:

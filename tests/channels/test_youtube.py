@@ -84,6 +84,20 @@ def test_first_poll_starts_from_now_and_spends_nothing(youtube_api: RunningYouTu
     assert [m.text for m in second.messages] == ["Jalan rusak di Sulang mohon dicek"]
 
 
+def test_a_comment_in_the_second_of_the_first_poll_is_not_skipped(
+    youtube_api: RunningYouTube,
+) -> None:
+    """YouTube gives `publishedAt` to the second. Seen in the demo: the first poll started
+    "from now" at 10:00:00.700, a comment posted just after it was dated 10:00:00 and was
+    taken for an older one, never to be read."""
+    channel = _channel(youtube_api)
+    channel.now = lambda: NOW.replace(microsecond=700_000)
+    first = _poll(channel, None)
+    youtube_api.fake.comment("Cepat", "Lampu jalan di Desa Sluke mati semua", NOW)
+    second = _poll(channel, first.cursor)
+    assert [m.text for m in second.messages] == ["Lampu jalan di Desa Sluke mati semua"]
+
+
 def test_same_second_comments_are_neither_skipped_nor_repeated(youtube_api: RunningYouTube) -> None:
     fake = youtube_api.fake
     fake.comment("A", "komentar pertama", NOW)

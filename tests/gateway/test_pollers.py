@@ -448,7 +448,9 @@ def test_a_failed_poll_backs_off_and_then_loses_and_doubles_nothing(
     assert (len(x_api.fake.calls), len(yt.list_calls)) == calls
 
     _recover(x_api, youtube_api)
-    later = now + timedelta(seconds=failed.wait_seconds + 1)
+    # After the wait the runner stored (counted from when it stored it, not from `now`).
+    assert state.next_poll_at is not None
+    later = state.next_poll_at + timedelta(seconds=1)
     assert len(asyncio.run(runner.run_once(now=later)).stored) == 2
     assert asyncio.run(runner.run_once(now=later)).stored == []
     rows = _inbound(db, channel)
