@@ -326,6 +326,11 @@ class PollResult:
     unreadable: tuple[Unreadable, ...] = ()
 
 
+# What a poller's row says while its daily read budget or quota is used up (gateway/jobs/pollers.py
+# writes it; the health page reads it).
+BUDGET_SPENT = "daily budget spent; polling resumes on the provider's next day"
+
+
 class Poller(ABC):
     """A source the gateway asks instead of being told (X mentions and DMs, YouTube comments,
     an IMAP mailbox, the core's LAPOR-originated reports). The gateway runs each poller on one

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -301,7 +302,10 @@ class YouTubeCommentsPoller(Poller):
     async def fetch(self, cursor: str | None) -> PollResult:
         state = CommentCursor.loads(cursor)
         if state is None:  # start from now, without spending a unit
-            return PollResult([], CommentCursor(since=self.youtube.now()).dumps(), cost=0)
+            # From the start of this second: YouTube dates comments to the second, so a comment
+            # posted just after this poll may carry this very second.
+            since = self.youtube.now().replace(microsecond=0)
+            return PollResult([], CommentCursor(since=since).dumps(), cost=0)
         return await asyncio.to_thread(self._sweep, state)
 
     def _sweep(self, state: CommentCursor) -> PollResult:
@@ -423,6 +427,10 @@ class YouTubeChannel(Channel):
         self.now = now
         self._reader: Any = None
         self._writer: Any = None
+        # httplib2 connections are not thread-safe, and the outbox sends a channel's messages
+        # from parallel threads: replies go one at a time through the one writer (they are few;
+        # each costs 50 units). The reader is used by its one poller only.
+        self._writing = threading.Lock()
 
     def __repr__(self) -> str:
         return "<YouTubeChannel youtube>"
@@ -508,8 +516,9 @@ class YouTubeChannel(Channel):
         body = {"snippet": {"parentId": message.reply_to, "textOriginal": text}}
 
         def insert() -> dict[str, Any]:
-            request = self.writer.comments().insert(part="snippet", body=body)
-            return request.execute(num_retries=0)
+            with self._writing:
+                request = self.writer.comments().insert(part="snippet", body=body)
+                return request.execute(num_retries=0)
 
         try:
             created = await asyncio.to_thread(insert)

@@ -371,7 +371,12 @@ class FakeX:
                         "You are not allowed to create a Tweet with duplicate content.",
                     ),
                 )
-            tweet = {"id": self.next_id(), "text": text, "in_reply_to_tweet_id": reply_to}
+            tweet = {
+                "id": self.next_id(),
+                "text": text,
+                "in_reply_to_tweet_id": reply_to,
+                "created_at": _iso(datetime.now(UTC)),
+            }
             with self._lock:
                 self.posted.append(tweet)
             data = {"id": tweet["id"], "text": text, "edit_history_tweet_ids": [tweet["id"]]}
@@ -389,6 +394,7 @@ class FakeX:
                 "dm_conversation_id": f"{low}-{high}",
                 "participant_id": participant_id,
                 "text": body.get("text"),
+                "created_at": _iso(datetime.now(UTC)),
             }
             with self._lock:
                 self.dms_sent.append(event)

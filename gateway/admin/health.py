@@ -31,9 +31,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
+from channels.base import BUDGET_SPENT
 from channels.registry import build_pollers
 from config.messages import t
-from gateway.clock import utcnow
+from gateway.clock import as_utc, utcnow
 from gateway.intake import spool
 from gateway.outbox import queue as outbox
 from gateway.outbox.delivery import NOTIFY_ADMIN
@@ -53,6 +54,8 @@ if TYPE_CHECKING:
     from gateway.parts import Receiving
 
 OK, FAILING, SILENT, IDLE, PAUSED = "ok", "failing", "silent", "idle", "paused"
+# A poll failed but not yet CHANNEL_FAILURE_ALARM in a row: shown, not yet an incident.
+RETRYING = "retrying"
 # Koordinators are reached on their WhatsApp number (as the daily digest is).
 ALARM_CHANNELS = ("twilio_whatsapp", "whatsapp_cloud")
 CORE_KINDS = ("core_submit", "core_feedback", "core_redispose", "core_followup", "core_close")
@@ -246,10 +249,20 @@ def _pollers(
             poller.budget_left(row.budget_day, row.budget_used, now) if poller and row else budget
         )
         failures = row.consecutive_errors if row else 0
+        # The runner notes a spent budget on the row, so a source polled under another
+        # configuration (or by another instance) shows paused too.
+        spent = bool(
+            row
+            and row.last_error == BUDGET_SPENT
+            and row.next_poll_at
+            and as_utc(row.next_poll_at) > now
+        )
         if failures >= failure_alarm:
             state = FAILING
-        elif left == 0:
+        elif left == 0 or spent:
             state = PAUSED
+        elif failures:
+            state = RETRYING
         elif row is None or row.polls == 0:
             state = IDLE
         else:

@@ -25,7 +25,7 @@ from sqlmodel import Session, col
 
 from channels.base import Button, MessageKind
 from config.messages import t
-from gateway.bot import additions, public_posts
+from gateway.bot import additions, chatter, public_only, public_posts
 from gateway.bot.commands import Command, ParsedCommand, parse_command, parse_feedback
 from gateway.bot.reporters import identify
 from gateway.clock import utcnow
@@ -321,16 +321,6 @@ def start_draft(turn: Turn, *, acknowledge: bool = True) -> None:
         turn.say(turn.text("bot.draft_started"))
 
 
-# Thanks alone ("makasih min", "terima kasih banyak ya") is courtesy, not a report.
-_THANKS = re.compile(
-    r"^(?:(?:terima\s*kasih|terimakasih|makasih|makasi|mksh|trims|tq|thanks?|thank\s+you|"
-    r"matur\s+nuwun|suwun|nuwun)\b[\s!.,]*(?:banyak|ya|yah|min|admin|kak|pak|bu|mas|mbak|"
-    r"semua|sekali|sudah|udah|dibantu|infonya)?[\s!.,]*)+$",
-    re.IGNORECASE,
-)
-_CHAT_KINDS = frozenset({"obrolan", "candaan"})
-
-
 def start_draft_unless_chat(turn: Turn) -> None:
     """No open complaint, and a message comes: a draft starts — unless the message is only
     thanks, chit-chat or a joke (`normalizer.not_report`: no sign of a report at all) with no
@@ -338,19 +328,12 @@ def start_draft_unless_chat(turn: Turn) -> None:
     in no draft). Everything else, spam and promotions too, becomes a complaint the inbox
     offers for archiving: the admin decides, not the bot."""
     row = turn.row
-    if row is not None and not row.media and row.latitude is None and not row.location_label:
-        text = _content_text(row)
-        if _THANKS.match(text.strip()) or _chat_kind(turn, text) in _CHAT_KINDS:
-            row.status = InboundStatus.IGNORED.value
-            turn.session.add(row)
-            turn.say(turn.text("bot.not_a_report"))
-            return
+    if row is not None and chatter.is_chatter(turn.gateway, turn.session, row, _content_text(row)):
+        row.status = InboundStatus.IGNORED.value
+        turn.session.add(row)
+        turn.say(turn.text("bot.not_a_report"))
+        return
     start_draft(turn)
-
-
-def _chat_kind(turn: Turn, text: str) -> str | None:
-    suggestion = turn.gateway.enricher.normalize_text(turn.session, text).not_report
-    return suggestion.kind if suggestion is not None else None
 
 
 def add_to_draft(turn: Turn) -> None:
@@ -407,6 +390,7 @@ def submit(turn: Turn, rows: list[InboundMessage], draft: Draft) -> Complaint:
         anonim=conversation.draft_anonim,
         rahasia=conversation.draft_rahasia,
         received_at=first.received_at,
+        source_url=public_posts.first_link(rows),  # started as a comment or an X mention
     )
     match = file_complaint(gateway, session, complaint, now=turn.now)
     for row in rows:
@@ -864,14 +848,18 @@ def classify(row: InboundMessage, parsed: ParsedCommand | None) -> Input:
 
 def handle_message(gateway: Conversing, session: Session, row: InboundMessage) -> None:
     """The chat channels' processor: one inbound message through the conversation. A public
-    comment (gateway/bot/public_posts.py) is answered privately, with only a neutral word in
-    public, or recorded and left alone when it asks nothing."""
+    comment or mention (gateway/bot/public_posts.py) is answered privately, with only a neutral
+    word in public, or recorded and left alone when it asks nothing; on a channel with no
+    private messages (YouTube) it is filed at once (gateway/bot/public_only.py)."""
     now = utcnow()
     public = public_posts.is_public(row)
     if public and not public_posts.worth_answering(row.text):
         row.status = InboundStatus.IGNORED.value
         row.last_error = "public comment with nothing to act on: recorded, not answered"
         session.add(row)
+        return
+    if public and row.channel in public_posts.PUBLIC_ONLY:
+        public_only.file_comment(gateway, session, row, now)  # no private thread to talk in
         return
     reporter, _identity = identify(
         session,
@@ -919,7 +907,7 @@ def handle_message(gateway: Conversing, session: Session, row: InboundMessage) -
         turn.say(turn.text("bot.text_truncated", kept=truncated, total=total), cause=f"cut{row.id}")
     if public:
         turn.replies = public_posts.replies_to_comment(
-            gateway, row, turn.replies, language=turn.lang
+            gateway, session, row, turn.replies, language=turn.lang
         )
     conversation.last_message_at = now
     conversation.updated_at = now

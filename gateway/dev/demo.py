@@ -1,8 +1,15 @@
 """The local demo (`make run`): with no provider account configured, the gateway talks to fake
-Twilio, Telegram and Meta Graph APIs mounted inside itself and to the built-in SP4N core
-simulator, so every path — a complaint by SMS, WhatsApp, Telegram, WhatsApp Cloud, Instagram or
-Facebook (a comment included), a liaison's WhatsApp notification, an answer from the core — can
-be tried on one machine with no credentials.
+Twilio, Telegram, Meta Graph, X and YouTube APIs mounted inside itself and to the built-in SP4N
+core simulator, so every path — a complaint by SMS, WhatsApp, Telegram, WhatsApp Cloud,
+Instagram or Facebook (a comment included), an X mention and its DMs, a YouTube comment, a
+liaison's WhatsApp notification, an answer from the core — can be tried on one machine with no
+credentials.
+
+X and YouTube push nothing: the gateway polls them (gateway/jobs/pollers.py), here every
+`DEMO_POLL_SECONDS`. What a citizen would post there is created with a POST to the demo
+(`/_demo/x/mention`, `/_demo/x/dm`, `/_demo/youtube/comment`: text and a handle), which adds
+it to the fake API; the next poll reads it through tweepy or google-api-python-client as it
+would read X or YouTube. Each fills in only while its own credentials are unset.
 
 Photos: the fixtures name media the fakes never received (a real phone uploads the photo to
 WhatsApp or Telegram first), so the demo's fakes answer every unknown media id with one demo
@@ -25,11 +32,11 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse
+from fastapi import FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, JSONResponse
 from sqlmodel import col
 
 from channels.fakes.meta_graph import Delivery as MetaDelivery
@@ -37,6 +44,8 @@ from channels.fakes.meta_graph import FakeComment, FakeMetaGraph
 from channels.fakes.meta_graph import StoredMedia as MetaMedia
 from channels.fakes.telegram_api import FakeTelegram
 from channels.fakes.twilio_api import FakeTwilio, StoredMedia
+from channels.fakes.x_api import FakeX
+from channels.fakes.youtube_api import FakeYouTube
 from config.settings import Settings
 from gateway.api.pages import render
 from gateway.store.db import Database
@@ -44,6 +53,8 @@ from gateway.store.db import Database
 TWILIO_PREFIX = "/_demo/twilio"
 TELEGRAM_PREFIX = "/_demo/telegram"
 META_PREFIX = "/_demo/meta"
+X_PREFIX = "/_demo/x/api"
+YOUTUBE_PREFIX = "/_demo/youtube/api"
 DEMO_TWILIO_SID = "AC" + "d" * 32
 DEMO_TWILIO_TOKEN = "demo-twilio-auth-token-not-a-secret"  # noqa: S105 - public demo value
 DEMO_TELEGRAM_TOKEN = "100000001:demo-telegram-token-not-a-secret"  # noqa: S105
@@ -66,6 +77,23 @@ DEMO_PHONE_NUMBER_ID = "106540352242922"
 DEMO_WABA_ID = "102290129340398"
 DEMO_INSTAGRAM_ID = "17841400000001708"
 DEMO_PAGE_ID = "108000000001708"
+# X: the regency's account and its app's keys (the fake checks the OAuth 1.0a signatures).
+DEMO_X_USER_ID = "1500000000000001708"
+DEMO_X_USERNAME = "LaporRembangDemo"
+DEMO_X_BEARER = "demo-x-bearer-not-a-secret"
+DEMO_X_CONSUMER_KEY = "demo-x-consumer-key"
+DEMO_X_CONSUMER_SECRET = "demo-x-consumer-secret-not-a-secret"  # noqa: S105
+DEMO_X_ACCESS_TOKEN = DEMO_X_USER_ID + "-demo-x-access-token"
+DEMO_X_ACCESS_SECRET = "demo-x-access-secret-not-a-secret"  # noqa: S105
+# YouTube: the regency's channel, the API key and the owner's OAuth client.
+DEMO_YOUTUBE_KEY = "demo-youtube-key-not-a-secret"
+DEMO_YOUTUBE_CHANNEL = "UCdemoRembangChannel0001"
+DEMO_YOUTUBE_CLIENT_ID = "demo-client.apps.googleusercontent.com"
+DEMO_YOUTUBE_CLIENT_SECRET = "demo-youtube-client-secret-not-a-secret"  # noqa: S105
+DEMO_YOUTUBE_REFRESH = "demo-youtube-refresh-token-not-a-secret"
+DEMO_YOUTUBE_VIDEO = "demoRembang01"
+# The demo polls often so a post shows up within seconds; the fakes cost nothing.
+DEMO_POLL_SECONDS = 5.0
 # The regency's Instagram post the comment fixtures are under, and where it is.
 DEMO_INSTAGRAM_POST = "18030000000000001"
 DEMO_INSTAGRAM_PERMALINK = "https://www.instagram.com/p/DEMO1708/"
@@ -134,8 +162,49 @@ def demo_settings(settings: Settings) -> Settings:
                 **settings.twilio_whatsapp_templates,
             },
             **mail,
+            **_x_demo(settings),
+            **_youtube_demo(settings),
         }
     )
+
+
+def _x_demo(settings: Settings) -> dict[str, object]:
+    """The fake X API's account, unless X is configured. Set with model_copy, so the demo's
+    poll interval may be shorter than X_POLL_SECONDS allows."""
+    if settings.x_user_id or settings.x_bearer_token is not None or settings.x_consumer_key:
+        return {}
+    from pydantic import SecretStr
+
+    return {
+        "x_api_base_url": settings.public_base_url + X_PREFIX,
+        "x_user_id": DEMO_X_USER_ID,
+        "x_bearer_token": SecretStr(DEMO_X_BEARER),
+        "x_consumer_key": DEMO_X_CONSUMER_KEY,
+        "x_consumer_secret": SecretStr(DEMO_X_CONSUMER_SECRET),
+        "x_access_token": DEMO_X_ACCESS_TOKEN,
+        "x_access_token_secret": SecretStr(DEMO_X_ACCESS_SECRET),
+        "x_poll_seconds": DEMO_POLL_SECONDS,
+    }
+
+
+def _youtube_demo(settings: Settings) -> dict[str, object]:
+    if settings.youtube_api_key is not None or settings.youtube_channel_id:
+        return {}
+    from pydantic import SecretStr
+
+    base = settings.public_base_url + YOUTUBE_PREFIX
+    return {
+        "youtube_api_base_url": base,
+        "youtube_oauth_token_uri": base + "/token",
+        "youtube_api_key": SecretStr(DEMO_YOUTUBE_KEY),
+        "youtube_channel_id": DEMO_YOUTUBE_CHANNEL,
+        "youtube_oauth_client_id": DEMO_YOUTUBE_CLIENT_ID,
+        "youtube_oauth_client_secret": SecretStr(DEMO_YOUTUBE_CLIENT_SECRET),
+        "youtube_oauth_refresh_token": SecretStr(DEMO_YOUTUBE_REFRESH),
+        "youtube_poll_seconds": DEMO_POLL_SECONDS,
+        # A poll every few seconds spends more units than YouTube's day would allow.
+        "youtube_daily_quota_budget": 100_000,
+    }
 
 
 @lru_cache(maxsize=1)
@@ -217,11 +286,36 @@ class DemoProviders:
             comments=_DemoComments(db),
             permalinks=posts,
         )
+        self.x = FakeX(
+            user_id=DEMO_X_USER_ID,
+            username=DEMO_X_USERNAME,
+            bearer_token=DEMO_X_BEARER,
+            consumer_key=DEMO_X_CONSUMER_KEY,
+            consumer_secret=DEMO_X_CONSUMER_SECRET,
+            access_token=DEMO_X_ACCESS_TOKEN,
+            access_token_secret=DEMO_X_ACCESS_SECRET,
+        )
+        self.youtube = FakeYouTube(
+            api_key=DEMO_YOUTUBE_KEY,
+            channel_id=DEMO_YOUTUBE_CHANNEL,
+            client_id=DEMO_YOUTUBE_CLIENT_ID,
+            client_secret=DEMO_YOUTUBE_CLIENT_SECRET,
+            refresh_token=DEMO_YOUTUBE_REFRESH,
+            quota_left=10**9,
+        )
 
     def mount(self, app: FastAPI) -> None:
         app.mount(TWILIO_PREFIX, self.twilio.app)
         app.mount(TELEGRAM_PREFIX, self.telegram.app)
         app.mount(META_PREFIX, self.meta.app)
+        app.mount(X_PREFIX, self.x.app)
+        app.mount(YOUTUBE_PREFIX, self.youtube.app)
+        for path, endpoint in (
+            ("/_demo/x/mention", self.x_mention),
+            ("/_demo/x/dm", self.x_dm),
+            ("/_demo/youtube/comment", self.youtube_comment),
+        ):
+            app.add_api_route(path, endpoint, methods=["POST"], include_in_schema=False)
         app.add_api_route(
             "/_demo",
             self.page,
@@ -233,6 +327,49 @@ class DemoProviders:
     def page(self, request: Request) -> HTMLResponse:
         """What the fake providers delivered: the messages a phone would have received."""
         return render(request, "demo.html", {"deliveries": self.deliveries()})
+
+    # --- what a citizen posts on X or YouTube (the gateway's next poll reads it) ---------------
+
+    def _x_user(self, handle: str) -> str:
+        """The fake X user with this handle (made up on first use, with a stable id)."""
+        handle = _handle(handle)
+        for user_id, user in self.x.users.items():
+            if user["username"] == handle:
+                return user_id
+        user_id = str(1_700_000_000_000_000_000 + len(self.x.users) + 1)
+        self.x.add_user(user_id, handle, handle.replace("_", " ").title())
+        return user_id
+
+    def x_mention(
+        self, text: str = Form(max_length=280), user: str = Form("warga_demo")
+    ) -> JSONResponse:
+        """A post mentioning the regency's account, by `@user`."""
+        author = self._x_user(user)
+        tweet = self.x.add_mention(
+            {"text": f"@{DEMO_X_USERNAME} {text}", "author_id": author, "created_at": _now()}
+        )
+        return JSONResponse(
+            {"id": tweet["id"], "author_id": author, "poll_seconds": DEMO_POLL_SECONDS}
+        )
+
+    def x_dm(
+        self, text: str = Form(max_length=10_000), user: str = Form("warga_demo")
+    ) -> JSONResponse:
+        """A direct message from `@user` to the regency's account."""
+        sender = self._x_user(user)
+        event = self.x.add_dm({"text": text, "sender_id": sender, "created_at": _now()})
+        return JSONResponse(
+            {"id": event["id"], "sender_id": sender, "poll_seconds": DEMO_POLL_SECONDS}
+        )
+
+    def youtube_comment(
+        self, text: str = Form(max_length=10_000), user: str = Form("WargaDemo")
+    ) -> JSONResponse:
+        """A comment on the regency's demo video, by the channel `@user`."""
+        thread = self.youtube.comment(
+            _handle(user), text, datetime.now(UTC), video=DEMO_YOUTUBE_VIDEO
+        )
+        return JSONResponse({"id": thread["id"], "poll_seconds": DEMO_POLL_SECONDS})
 
     def deliveries(self, limit: int = 200) -> list[Delivery]:
         """The latest messages of the fakes, newest first."""
@@ -259,8 +396,66 @@ class DemoProviders:
                 rows.append(
                     Delivery(mail.at, "Email", mail.to, f"{mail.subject}\n\n{mail.text}", [])
                 )
+        rows += self._x_deliveries(limit) + self._youtube_deliveries(limit)
         rows.sort(key=lambda row: row.at, reverse=True)
         return rows[:limit]
+
+    def _x_deliveries(self, limit: int) -> list[Delivery]:
+        users = self.x.users
+        rows = [
+            Delivery(
+                _parse(post.get("created_at")),
+                "X",
+                str(post.get("in_reply_to_tweet_id") or ""),
+                str(post["text"]),
+                [],
+                where="demo.under_post",
+            )
+            for post in self.x.posted[-limit:]
+        ]
+        for dm in self.x.dms_sent[-limit:]:
+            to = users.get(dm["participant_id"], {}).get("username")
+            rows.append(
+                Delivery(
+                    _parse(dm.get("created_at")),
+                    "X DM",
+                    f"@{to}" if to else dm["participant_id"],
+                    str(dm["text"]),
+                    [],
+                )
+            )
+        return rows
+
+    def _youtube_deliveries(self, limit: int) -> list[Delivery]:
+        return [
+            Delivery(
+                _parse(reply["snippet"].get("publishedAt")),
+                "YouTube",
+                str(reply["snippet"].get("parentId")),
+                str(reply["snippet"].get("textOriginal")),
+                [],
+                where="demo.under_comment",
+            )
+            for reply in self.youtube.replies_posted[-limit:]
+        ]
+
+
+def _handle(text: str) -> str:
+    """A handle as X and YouTube allow them: letters, digits, underscores, at most 15."""
+    cleaned = "".join(
+        c for c in text.strip().lstrip("@") if c.isascii() and (c.isalnum() or c == "_")
+    )
+    return cleaned[:15] or "warga_demo"
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _parse(stamp: object) -> datetime:
+    if isinstance(stamp, str) and stamp:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col
 
 from channels import base
+from channels.base import BUDGET_SPENT
 from gateway.clock import utcnow
 from gateway.intake import inbound as intake
 from gateway.store.db import Database, is_unavailable
@@ -47,8 +48,6 @@ if TYPE_CHECKING:
     from gateway.context import Gateway
 
 log = logging.getLogger(__name__)
-
-BUDGET_SPENT = "daily budget spent; polling resumes on the provider's next day"
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,8 @@ CHANNELS = (
     "facebook",
     "email",
     "tiktok",
+    "x",
+    "youtube",
     "manual",
     "import",
     "lapor",

@@ -322,6 +322,26 @@ def test_direct_message_goes_to_the_participant(x_api: RunningX) -> None:
     assert result.provider_message_id == sent["dm_event_id"]
 
 
+def test_replies_and_dms_sent_at_once_each_reach_their_own_post(x_api: RunningX) -> None:
+    """The outbox sends a channel's messages in parallel threads (as the YouTube client
+    showed, a shared connection can cross them)."""
+    mentions = [_mention(x_api, n) for n in range(6)]
+    channel = _channel(x_api)
+
+    async def send_all() -> list[Any]:
+        replies = [
+            channel.send(_out(f"Balasan untuk {m['id']}", ReplyMode.PUBLIC, m["id"]))
+            for m in mentions
+        ]
+        dms = [channel.send(_out(f"DM nomor {n}", ReplyMode.DIRECT)) for n in range(6)]
+        return await asyncio.gather(*replies, *dms)
+
+    assert all(r.ok for r in asyncio.run(send_all()))
+    posted = sorted((p["in_reply_to_tweet_id"], p["text"]) for p in x_api.fake.posted)
+    assert posted == sorted((m["id"], f"Balasan untuk {m['id']}") for m in mentions)
+    assert sorted(d["text"] for d in x_api.fake.dms_sent) == [f"DM nomor {n}" for n in range(6)]
+
+
 @pytest.mark.parametrize(
     ("message", "failure", "retryable", "mentions"),
     [

@@ -84,6 +84,20 @@ def test_first_poll_starts_from_now_and_spends_nothing(youtube_api: RunningYouTu
     assert [m.text for m in second.messages] == ["Jalan rusak di Sulang mohon dicek"]
 
 
+def test_a_comment_in_the_second_of_the_first_poll_is_not_skipped(
+    youtube_api: RunningYouTube,
+) -> None:
+    """YouTube gives `publishedAt` to the second. Seen in the demo: the first poll started
+    "from now" at 10:00:00.700, a comment posted just after it was dated 10:00:00 and was
+    taken for an older one, never to be read."""
+    channel = _channel(youtube_api)
+    channel.now = lambda: NOW.replace(microsecond=700_000)
+    first = _poll(channel, None)
+    youtube_api.fake.comment("Cepat", "Lampu jalan di Desa Sluke mati semua", NOW)
+    second = _poll(channel, first.cursor)
+    assert [m.text for m in second.messages] == ["Lampu jalan di Desa Sluke mati semua"]
+
+
 def test_same_second_comments_are_neither_skipped_nor_repeated(youtube_api: RunningYouTube) -> None:
     fake = youtube_api.fake
     fake.comment("A", "komentar pertama", NOW)
@@ -191,6 +205,27 @@ def test_public_reply_with_comments_insert(youtube_api: RunningYouTube) -> None:
     )
     assert result.provider_message_id == posted["id"]
     assert youtube_api.fake.quota_left == 10_000 - 50
+
+
+def test_replies_sent_at_once_each_reach_their_own_comment(youtube_api: RunningYouTube) -> None:
+    """The outbox sends a channel's messages in parallel threads. Seen in the gateway tests:
+    two replies sent together went out with each other's text (one httplib2 connection shared
+    by two threads), or one was lost."""
+    channel = _channel(youtube_api)
+    threads = [youtube_api.fake.comment(f"Warga{n}", f"Aduan {n}", NOW) for n in range(8)]
+
+    async def send_all() -> list[Any]:
+        return await asyncio.gather(
+            *(channel.send(_reply(f"Balasan untuk {t['id']}", t["id"])) for t in threads)
+        )
+
+    results = asyncio.run(send_all())
+    assert all(r.ok for r in results)
+    posted = sorted(
+        (r["snippet"]["parentId"], r["snippet"]["textOriginal"])
+        for r in youtube_api.fake.replies_posted
+    )
+    assert posted == sorted((t["id"], f"Balasan untuk {t['id']}") for t in threads)
 
 
 @pytest.mark.parametrize(

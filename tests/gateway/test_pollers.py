@@ -5,11 +5,15 @@ quotas, the daily budget, health per source, and the leader as the only instance
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httplib2
 import pytest
+import requests
 from sqlalchemy import func, select, text
 
 from channels.base import PayloadError, Poller
@@ -21,7 +25,12 @@ from gateway.jobs.pollers import BUDGET_SPENT, CursorMoved, PollerRunner, store_
 from gateway.jobs.scheduler import TELEGRAM_TASK, Scheduler
 from gateway.store.db import Database
 from gateway.store.models import InboundMessage, InboundStatus, PollerState
-from tests.channels.cases import FIXTURES, channel_settings
+from tests.channels.cases import (
+    FIXTURES,
+    TEST_X_ACCESS_SECRET,
+    TEST_X_ACCESS_TOKEN,
+    channel_settings,
+)
 from tests.channels.conftest import ImapAccount, RunningX, RunningYouTube
 
 
@@ -318,6 +327,179 @@ def test_mail_through_the_runner_against_dovecot(
     [row] = _inbound(db, "email")
     assert row.external_id and row.raw_payload
     assert _state(db, "email").messages == 1
+
+
+# --- every kind of failed poll: backed off, then nothing lost and nothing doubled -------------
+
+
+@dataclass(frozen=True)
+class Failure:
+    label: str
+    source: str
+    inject: Callable[[RunningX, RunningYouTube, pytest.MonkeyPatch], None]
+    retryable: bool
+    min_wait: float = 0.0  # at least this long (the provider's reset, the quota day)
+    max_wait: float = 7200.0  # below the longest back-off, unless the provider says longer
+
+
+def _network_down(target: str) -> Callable[[RunningX, RunningYouTube, pytest.MonkeyPatch], None]:
+    """The next call of the SDK's transport fails as a dropped connection would."""
+
+    def inject(_x: RunningX, _yt: RunningYouTube, monkeypatch: pytest.MonkeyPatch) -> None:
+        if target == "x":
+            real = requests.Session.send
+
+            def send(self: requests.Session, *args: Any, **kwargs: Any) -> Any:
+                monkeypatch.setattr(requests.Session, "send", real)  # once
+                raise requests.ConnectionError("connection reset by peer")
+
+            monkeypatch.setattr(requests.Session, "send", send)
+        else:
+            real_request = httplib2.Http.request
+
+            def request(self: httplib2.Http, *args: Any, **kwargs: Any) -> Any:
+                monkeypatch.setattr(httplib2.Http, "request", real_request)
+                raise ConnectionResetError("connection reset by peer")
+
+            monkeypatch.setattr(httplib2.Http, "request", request)
+
+    return inject
+
+
+FAILURES = [
+    Failure("x network", "x_mentions", _network_down("x"), retryable=True),
+    Failure(
+        "x 401 credentials refused",
+        "x_mentions",
+        lambda x, yt, mp: x.fake.fail("mentions", 401, "Unauthorized"),
+        retryable=False,
+    ),
+    Failure(
+        "x 429 rate limit",
+        "x_mentions",
+        lambda x, yt, mp: x.fake.set_rate_limit("mentions", remaining=0, reset_in=600),
+        retryable=True,
+        min_wait=550,
+    ),
+    Failure(
+        "x 503",
+        "x_mentions",
+        lambda x, yt, mp: x.fake.fail("mentions", 503, "Service Unavailable"),
+        retryable=True,
+    ),
+    Failure(
+        "x dm 429 rate limit",
+        "x_dm",
+        lambda x, yt, mp: x.fake.set_rate_limit("dm_events", remaining=0, reset_in=600),
+        retryable=True,
+        min_wait=550,
+    ),
+    Failure("youtube network", "youtube_comments", _network_down("youtube"), retryable=True),
+    Failure(
+        "youtube quota spent",
+        "youtube_comments",
+        lambda x, yt, mp: setattr(yt.fake, "quota_left", 0),
+        retryable=True,
+        min_wait=60,  # until the next Pacific midnight: at least a minute, at most a day
+        max_wait=25 * 3600,
+    ),
+    Failure(
+        "youtube 500",
+        "youtube_comments",
+        lambda x, yt, mp: yt.fake.fail(500, "backendError"),
+        retryable=True,
+    ),
+    Failure(
+        "youtube 401",
+        "youtube_comments",
+        lambda x, yt, mp: yt.fake.fail(401, "authError"),
+        retryable=False,
+    ),
+]
+
+
+def _recover(x: RunningX, yt: RunningYouTube) -> None:
+    x.fake.failures.clear()
+    for endpoint in ("mentions", "dm_events"):
+        x.fake.set_rate_limit(endpoint, remaining=450)
+    yt.fake.failures.clear()
+    yt.fake.quota_left = 10_000
+
+
+def _new_items(x: RunningX, yt: RunningYouTube, source: str) -> None:
+    x.fake.add_user("1500000000000000299", "warga_fake", "Warga")
+    when = datetime.now(UTC) + timedelta(seconds=5)
+    for n in range(2):
+        stamp = (when + timedelta(seconds=n)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        text = f"jalan berlubang di Desa Sumberjo Kragan nomor {n} sudah lama"
+        if source == "x_mentions":
+            x.fake.add_mention(
+                {
+                    "text": f"@LaporRembang {text}",
+                    "author_id": "1500000000000000299",
+                    "created_at": stamp,
+                }
+            )
+        elif source == "x_dm":
+            x.fake.add_dm({"text": text, "sender_id": "1500000000000000299", "created_at": stamp})
+        else:
+            yt.fake.comment("WargaFake", text, when + timedelta(seconds=n))
+
+
+@pytest.mark.parametrize("failure", FAILURES, ids=lambda f: f.label)
+def test_a_failed_poll_backs_off_and_then_loses_and_doubles_nothing(
+    db: Database,
+    db_url: str,
+    tmp_path: Path,
+    x_api: RunningX,
+    youtube_api: RunningYouTube,
+    monkeypatch: pytest.MonkeyPatch,
+    failure: Failure,
+) -> None:
+    yt = youtube_api.fake
+    gateway = _gateway(
+        db,
+        db_url,
+        tmp_path,
+        x_api_base_url=x_api.url,
+        x_access_token=TEST_X_ACCESS_TOKEN,
+        x_access_token_secret=TEST_X_ACCESS_SECRET,
+        youtube_api_base_url=youtube_api.url,
+        youtube_api_key=yt.api_key,
+        youtube_channel_id=yt.channel_id,
+        poller_backoff_max_seconds=7200,
+    )
+    channel = "youtube" if failure.source == "youtube_comments" else "x"
+    runner = PollerRunner(gateway, _poller(gateway, failure.source))
+    asyncio.run(runner.run_once())  # from now
+    start = _state(db, failure.source).cursor
+    _new_items(x_api, youtube_api, failure.source)
+    failure.inject(x_api, youtube_api, monkeypatch)
+
+    now = datetime.now(UTC)
+    failed = asyncio.run(runner.run_once(now=now))
+    assert failed.error and failed.stored == []
+    state = _state(db, failure.source)
+    assert state.cursor == start and _inbound(db, channel) == []  # nothing taken, nothing skipped
+    assert state.consecutive_errors == 1 and state.last_error
+    if failure.retryable:
+        assert failure.min_wait <= failed.wait_seconds < failure.max_wait
+    else:  # credentials do not heal by themselves: the longest wait, an admin must act
+        assert failed.wait_seconds == 7200
+    # While it waits, the provider is not asked again.
+    calls = (len(x_api.fake.calls), len(yt.list_calls))
+    assert not asyncio.run(runner.run_once(now=now + timedelta(seconds=1))).polled
+    assert (len(x_api.fake.calls), len(yt.list_calls)) == calls
+
+    _recover(x_api, youtube_api)
+    # After the wait the runner stored (counted from when it stored it, not from `now`).
+    assert state.next_poll_at is not None
+    later = state.next_poll_at + timedelta(seconds=1)
+    assert len(asyncio.run(runner.run_once(now=later)).stored) == 2
+    assert asyncio.run(runner.run_once(now=later)).stored == []
+    rows = _inbound(db, channel)
+    assert len(rows) == 2 and len({r.external_id for r in rows}) == 2
+    assert _state(db, failure.source).consecutive_errors == 0
 
 
 # --- one instance polls --------------------------------------------------------------------------

@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from channels.base import Poller, PollError, PollResult
 from channels.registry import build_pollers
 from config.settings import Settings
 from gateway.admin import health
 from gateway.context import Gateway
-from gateway.jobs.pollers import PollerRunner
+from gateway.jobs.pollers import BUDGET_SPENT, PollerRunner
 from gateway.outbox.delivery import NOTIFY_ADMIN, REPLY
 from gateway.outbox.payloads import ChannelPayload
 from gateway.outbox.queue import OutboxMessage, enqueue
@@ -161,3 +162,42 @@ def test_a_poller_whose_budget_is_spent_is_paused_not_failing(
     assert 'data-state="paused"' in row and 'data-budget-left="0"' in row
     probe = clients["anonymous"].client.get("/healthz").json()
     assert "x_mentions" not in probe.get("pollers", {})
+
+
+class _Stub(Poller):
+    """A polled source that reads one item per poll and may spend 1 a day."""
+
+    name = "x_mentions"
+    channel = "x"
+    daily_budget = 1
+
+    def __init__(self) -> None:
+        self.failure: PollError | None = None
+
+    async def fetch(self, cursor: str | None) -> PollResult:
+        if self.failure is not None:
+            raise self.failure
+        return PollResult([], "c1", cost=1)
+
+
+def test_polled_sources_show_their_budget_and_errors_on_the_health_page(
+    gateway: Gateway, clients: dict[str, Admin]
+) -> None:
+    """The day's X reads spent: polling stops and the page says until when; a source whose
+    credentials were refused shows failing with X's words."""
+    spent = _Stub()
+    runner = PollerRunner(gateway, spent)
+    asyncio.run(runner.run_once())  # reads 1: the budget of the day
+    assert asyncio.run(runner.run_once()).error == BUDGET_SPENT
+    refused = _Stub()
+    refused.name, refused.daily_budget = "youtube_comments", None
+    refused.failure = PollError("YouTube refused the request (400 keyInvalid)", retryable=False)
+    asyncio.run(PollerRunner(gateway, refused).run_once())
+
+    page = clients["koor"].client.get("/admin/health").text
+    assert 'id="poller-x_mentions" data-state="paused"' in page
+    assert "Jatah harian habis: pembacaan berhenti sampai" in page
+    assert "X — sebutan akun" in page
+    # One refused poll is shown at once; CHANNEL_FAILURE_ALARM of them in a row are an incident.
+    assert 'id="poller-youtube_comments" data-state="retrying"' in page
+    assert "400 keyInvalid" in page

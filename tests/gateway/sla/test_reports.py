@@ -131,6 +131,8 @@ def test_monthly_figures_computed_by_hand(gateway: Gateway, october: dict[str, s
         "facebook": 0,
         "email": 0,
         "tiktok": 0,  # comments captured by an admin at /admin/tiktok
+        "x": 0,
+        "youtube": 0,
         "manual": 0,
         "import": 0,
         "lapor": 0,  # reports filed in SP4N-LAPOR! itself
