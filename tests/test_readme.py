@@ -41,6 +41,7 @@ def _blocks(language: str) -> list[str]:
 
 def _commands(block: str) -> Iterator[list[str]]:
     """The `lapor-gateway` commands of a shell block, `for t in ...; do ...; done` unrolled."""
+    block = block.replace("\\\n", " ")  # a command continued on the next line is one command
     lines = [line.strip() for line in block.splitlines()]
     lines = [line for line in lines if line and not line.startswith("#")]
     index = 0

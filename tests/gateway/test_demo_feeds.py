@@ -66,7 +66,12 @@ def test_an_x_mention_then_dms_and_a_youtube_comment_in_the_demo(
     site: tuple[str, Gateway],
 ) -> None:
     base, gateway = site
-    assert sorted(build_pollers(gateway.channels)) == ["x_dm", "x_mentions", "youtube_comments"]
+    assert sorted(build_pollers(gateway.channels)) == [
+        "email",
+        "x_dm",
+        "x_mentions",
+        "youtube_comments",
+    ]
     _turn(gateway)  # the first polls start from now
 
     def post(path: str, **form: Any) -> None:
