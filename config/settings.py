@@ -55,6 +55,13 @@ class Settings(BaseSettings):
 
     # --- intake and the web form ---------------------------------------------------------------
     inbound_resume_seconds: int = Field(default=30, ge=1)
+    # A web process without jobs (`serve --no-jobs`) processes what it stored right after the
+    # ack (true), or leaves it to `lapor-gateway worker` (false): the web then only verifies,
+    # stores and acks, and a flood's processing never takes the acks' CPU (issue 12).
+    web_processes_inbound: bool = True
+    # How often a worker process looks for messages the web processes stored (an indexed
+    # query on status, skipped while the worker still has plenty queued).
+    inbound_poll_seconds: float = Field(default=0.2, gt=0, le=60)
     complaint_min_chars: int = Field(default=15, ge=1)
     complaint_max_chars: int = Field(default=5000, ge=100)
     upload_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)

@@ -16,18 +16,32 @@ import traceback
 from collections.abc import Callable
 
 from bench.load import profile, report, section
-from bench.load.scenarios import EngineResult, LoadRun, Plan
+from bench.load.scenarios import EngineResult, LoadRun, Plan, Topology
 from bench.load.servers import Database
 
 SECTION = "load"
 TITLE = "Load: the gateway under a flood, next to a bare one-INSERT ceiling (issue 12)"
 
 
-def engines(quick: bool) -> list[str]:
+# The deployment each engine is measured in by default: on PostgreSQL web processes that only
+# ack beside a worker that processes and sends (issue 12's "How"); on SQLite one process, the
+# best single-machine setup measured (docs/PERFORMANCE.md, issue 12).
+DEFAULT_TOPOLOGY = {"sqlite": "single", "postgresql": "split2"}
+
+
+def engines(quick: bool) -> list[tuple[str, Topology]]:
+    """(engine, topology) pairs: BENCH_LOAD_ENGINES="postgresql:split2,postgresql:single"."""
     chosen = os.environ.get("BENCH_LOAD_ENGINES")
-    if chosen:
-        return [e.strip() for e in chosen.split(",") if e.strip()]
-    return ["sqlite"] if quick else ["sqlite", "postgresql"]
+    names = (
+        [e.strip() for e in chosen.split(",") if e.strip()]
+        if chosen
+        else (["sqlite"] if quick else ["sqlite", "postgresql"])
+    )
+    pairs = []
+    for name in names:
+        kind, _, topology = name.partition(":")
+        pairs.append((kind, Topology.parse(topology or DEFAULT_TOPOLOGY.get(kind, "single"))))
+    return pairs
 
 
 def run(quick: bool) -> str:
@@ -40,16 +54,21 @@ def run(quick: bool) -> str:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     load.start_fakes()
     try:
-        for kind in engines(quick):
+        prepared: set[str] = set()
+        pairs = engines(quick)
+        for index, (kind, topology) in enumerate(pairs):
             db = Database(kind)
             why_not = db.available()
             if why_not is not None:
                 skipped.append(why_not)
                 continue
-            result = EngineResult(db)
+            result = EngineResult(db, topology)
             results.append(result)
+            load.topology = topology
             began = time.time()
-            load.prepare(db)
+            if kind not in prepared:  # one template per engine, however many topologies
+                load.prepare(db)
+                prepared.add(kind)
             print(
                 f"  {db.label}: template database in {time.time() - began:.0f} s", file=sys.stderr
             )
@@ -75,7 +94,8 @@ def run(quick: bool) -> str:
                         result.notes.append(f"{name} on {db.label} failed: {exc!r}"[:300])
                     print(f"    {time.time() - began:.0f} s", file=sys.stderr, flush=True)
             finally:
-                db.drop()
+                if all(k != kind for k, _ in pairs[index + 1 :]):  # its last topology
+                    db.drop()
     finally:
         if load.fakes is not None:
             load.fakes.stop()
@@ -84,7 +104,7 @@ def run(quick: bool) -> str:
 
 
 def figures(plan: Plan, result: EngineResult) -> list[report.Figure]:
-    label, s = result.db.label, result.scenarios
+    label, s = f"{result.db.label}; {result.topology.describe()}", result.scenarios
     rows: list[report.Figure] = []
     if "max_rate" in s:
         rows.append(section.max_rate(label, s["max_rate"]["gateway"], s["max_rate"]["ceiling"]))

@@ -270,16 +270,21 @@ def sender_key(channel: str, sender: str) -> str:
     return f"{channel}:{sender}"
 
 
-def unprocessed_senders(db: Database, older_than_seconds: float = 0) -> list[tuple[int, str]]:
+def unprocessed_senders(
+    db: Database, older_than_seconds: float = 0, limit: int | None = None
+) -> list[tuple[int, str]]:
     """Pending rows as (id, sender key), oldest first (for the inbound threads)."""
     cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    query = (
+        select(col(InboundMessage.id), col(InboundMessage.channel), col(InboundMessage.sender))
+        .where(col(InboundMessage.status) == InboundStatus.PENDING.value)
+        .where(col(InboundMessage.created_at) <= cutoff)
+        .order_by(col(InboundMessage.id))
+    )
+    if limit is not None:
+        query = query.limit(limit)
     with db.read_session() as session:
-        rows = session.execute(
-            select(col(InboundMessage.id), col(InboundMessage.channel), col(InboundMessage.sender))
-            .where(col(InboundMessage.status) == InboundStatus.PENDING.value)
-            .where(col(InboundMessage.created_at) <= cutoff)
-            .order_by(col(InboundMessage.id))
-        ).all()
+        rows = session.execute(query).all()
     return [(row.id, sender_key(row.channel, row.sender)) for row in rows]
 
 
