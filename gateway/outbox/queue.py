@@ -37,6 +37,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session, col
 
 from gateway.clock import utcnow
@@ -62,6 +63,17 @@ class OutboxMessage:
     not_before: datetime | None = None
 
 
+def _enqueue_statement(postgres: bool) -> Insert:
+    insert = pg_insert if postgres else sqlite_insert
+    return (
+        insert(OutboxItem)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(col(OutboxItem.id))
+    )
+
+
+_ENQUEUE = {False: _enqueue_statement(False), True: _enqueue_statement(True)}
+
 # A row's `max_attempts` of 0 means "the deployment's OUTBOX_MAX_ATTEMPTS", read by the
 # dispatcher when it decides; kinds that need more patience (the core submission) set their own.
 DEPLOYMENT_LIMIT = 0
@@ -86,17 +98,12 @@ def enqueue(
         "created_at": now,
         "updated_at": now,
     }
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = (
-        insert(OutboxItem)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(col(OutboxItem.id))
-    )
+    postgres = session.get_bind().dialect.name == "postgresql"
     # Core execution on the session's connection (same transaction): RETURNING yields no row
-    # when the conflict skipped the insert, on both engines.
-    new = session.connection().execute(stmt).scalar() is not None
+    # when the conflict skipped the insert, on both engines. The statement is built once and
+    # the values go in as parameters: building it per row (`.values(**values)`) cost a third
+    # of a millisecond of CPU each time, two or three times per processed message (issue 12).
+    new = session.connection().execute(_ENQUEUE[postgres], values).scalar() is not None
     if new:
         session.info[_QUEUED] = True
     return new
