@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Jakarta"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
+    # One log line per HTTP request (uvicorn's access log). Behind a reverse proxy that logs
+    # requests itself, false saves the web processes that work on every webhook (issue 12).
+    access_log: bool = True
     scheduler_enabled: bool = True
     # Development only: with no Twilio/Telegram credentials, talk to fake providers mounted
     # inside the gateway and start the SP4N core simulator beside it (see gateway/dev/demo.py).

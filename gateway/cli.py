@@ -70,12 +70,27 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             port=port,
             log_config=None,
             proxy_headers=True,
+            access_log=settings.access_log,
+            # uvicorn restarts a worker process that does not answer its ping within this
+            # time; its default (5 s) killed busy but healthy workers under a flood on a loaded
+            # machine, each restart costing a second of imports (measured, issue 12).
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         )
         return 0
     app = create_app(settings)
     print(f"lapor-gateway on {base}/lapor  (admin: {base}/admin)")
-    uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=True)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        proxy_headers=True,
+        access_log=settings.access_log,
+    )
     return 0
+
+
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:

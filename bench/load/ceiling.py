@@ -159,11 +159,20 @@ def main() -> None:
             port=args.port,
             log_config=None,
             proxy_headers=True,
+            access_log=False,  # the gateway is measured with ACCESS_LOG=false too
+            timeout_worker_healthcheck=60,  # as `serve --workers N`
         )
         return
     app = create_app(args.database_url, os.environ["BENCH_SECRET"])
     # The same call as `lapor-gateway serve` (gateway/cli.py), so both are served alike.
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_config=None, proxy_headers=True)
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=args.port,
+        log_config=None,
+        proxy_headers=True,
+        access_log=False,  # the gateway is measured with ACCESS_LOG=false too
+    )
 
 
 def app_from_env() -> FastAPI:

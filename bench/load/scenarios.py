@@ -147,6 +147,8 @@ class LoadRun:
             "TELEGRAM_BOT_TOKEN": fakes.BOT_TOKEN,
             "TELEGRAM_WEBHOOK_SECRET": self.secret,
             "TELEGRAM_API_BASE_URL": self.fakes.base_url,
+            # As the ceiling (which logs nothing per request): behind a proxy that logs them.
+            "ACCESS_LOG": "false",
         }
 
     def start_fakes(self) -> None:
@@ -172,7 +174,10 @@ class LoadRun:
             if topology.worker:
                 command += ["--no-jobs", "--workers", str(topology.web_processes)]
                 env["WEB_PROCESSES_INBOUND"] = "false"
-                worker = Service(f"{name}-worker", [cli_path(), "worker"], env, 0)
+                # The worker's inbound threads mostly wait for the database (a dozen round
+                # trips per message), so more of them than cores keep its CPU busy.
+                worker_env = {**env, "INBOUND_THREADS": os.environ.get("BENCH_LOAD_INBOUND_THREADS", "6")}
+                worker = Service(f"{name}-worker", [cli_path(), "worker"], worker_env, 0)
         else:
             command = python_module("bench.load.ceiling", "--database-url", db.url())
             command += ["--port", str(port), "--workers", str(topology.web_processes)]
