@@ -97,6 +97,13 @@ class Settings(BaseSettings):
     outbox_send_rates: dict[str, float] = Field(
         default_factory=lambda: {"twilio_whatsapp": 80.0, "whatsapp_cloud": 80.0, "telegram": 30.0}
     )
+    # Per recipient (one chat, one phone): a burst of OUTBOX_RECIPIENT_BURST messages, then
+    # this many a second. Telegram asks for about one message a second per chat; WhatsApp
+    # Cloud's pair rate is one message every 6 seconds to one user. JSON, e.g. {"telegram": 1}.
+    outbox_recipient_rates: dict[str, float] = Field(
+        default_factory=lambda: {"telegram": 1.0, "whatsapp_cloud": 1 / 6}
+    )
+    outbox_recipient_burst: int = Field(default=3, ge=1, le=100)
     # Rows one dispatcher holds claimed at once (kept small enough to send within the lease).
     outbox_max_in_flight: int = Field(default=200, ge=1)
 

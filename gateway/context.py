@@ -189,7 +189,10 @@ class Gateway:
             backoff=outbox.Backoff(s.outbox_backoff_base_seconds, s.outbox_backoff_max_seconds),
             max_attempts=s.outbox_max_attempts,
             limits=outbox.ChannelLimits(
-                concurrency=s.outbox_channel_concurrency, rates=dict(s.outbox_send_rates)
+                concurrency=s.outbox_channel_concurrency,
+                rates=dict(s.outbox_send_rates),
+                recipient_rates=dict(s.outbox_recipient_rates),
+                burst=s.outbox_recipient_burst,
             ),
             max_in_flight=s.outbox_max_in_flight,
             poll_seconds=s.outbox_poll_seconds,

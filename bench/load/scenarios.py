@@ -176,7 +176,10 @@ class LoadRun:
                 env["WEB_PROCESSES_INBOUND"] = "false"
                 # The worker's inbound threads mostly wait for the database (a dozen round
                 # trips per message), so more of them than cores keep its CPU busy.
-                worker_env = {**env, "INBOUND_THREADS": os.environ.get("BENCH_LOAD_INBOUND_THREADS", "6")}
+                worker_env = {
+                    **env,
+                    "INBOUND_THREADS": os.environ.get("BENCH_LOAD_INBOUND_THREADS", "6"),
+                }
                 worker = Service(f"{name}-worker", [cli_path(), "worker"], worker_env, 0)
         else:
             command = python_module("bench.load.ceiling", "--database-url", db.url())
