@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import multiprocessing
 import os
 import time
 import urllib.request
@@ -73,7 +74,7 @@ def most_within(times: list[float], window: float) -> int:
     return best
 
 
-def run(kind: str, rate: float, seconds: float, wait: float) -> dict[str, Any]:
+def run(kind: str, rate: float, seconds: float, wait: float, processes: int = 0) -> dict[str, Any]:
     servers.PG_DATABASE, servers.PG_TEMPLATE = "bench_outbox", "bench_outbox_template"
     port = free_port()
     fakes = Service(
@@ -94,53 +95,46 @@ def run(kind: str, rate: float, seconds: float, wait: float) -> dict[str, Any]:
         db.fresh()
         env["DATABASE_URL"] = db.url()
         os.environ.update(env)
-        return _measure(db, fakes, rate, seconds, wait)
+        return _measure(db, fakes, rate, seconds, wait, processes)
     finally:
         fakes.stop()
         db.drop()
 
 
-def _measure(db: Database, fakes: Service, rate: float, seconds: float, wait: float) -> dict:
+def ingest(rate: float, seconds: float, t0: float, shard: int, shards: int) -> int:
+    """Queue this shard's pairs at their scheduled times (open loop: the n-th pair is due at
+    n / (rate / PAIR) s), one transaction per pair, as processing one message queues its
+    replies. Returns how many rows it queued."""
     from config.settings import load_settings
     from gateway.context import Gateway
     from gateway.dev import demo
-    from gateway.jobs.workers import OutboxThread
     from gateway.outbox.delivery import REPLY
     from gateway.outbox.payloads import ChannelPayload
     from gateway.outbox.queue import OutboxMessage, enqueue
 
-    settings = demo.demo_settings(load_settings())
-    assert demo.is_demo(load_settings()), "the outbox benchmark needs demo mode"
-    gateway = Gateway.create(settings)
-    thread = OutboxThread(gateway.dispatcher("bench-outbox"))
-    thread.start()
-    counters: dict[str, int] = defaultdict(int)
-    queued = 0
-    t0, cpu0 = time.time(), time.process_time()
-    # Open loop: the n-th pair is due at n / (rate / PAIR) seconds; one transaction per pair,
-    # as processing one inbound message queues its replies.
-    pairs = int(rate * seconds / PAIR)
+    gateway = Gateway.create(demo.demo_settings(load_settings()))
     names = list(CHANNELS)
     weights = [CHANNELS[c][0] for c in names]
     credit = [0.0] * len(names)
-    for n in range(pairs):
-        due = t0 + n * PAIR / rate
-        pause = due - time.time()
-        if pause > 0:
-            time.sleep(pause)
+    counters: dict[str, int] = defaultdict(int)
+    queued = 0
+    for n in range(int(rate * seconds / PAIR)):
         # Smooth weighted round robin: each channel gets its share, evenly spread.
         for i, w in enumerate(weights):
             credit[i] += w
         pick = max(range(len(names)), key=lambda i: credit[i])
         credit[pick] -= sum(weights)
         channel = names[pick]
-        number = counters[channel] % RECIPIENTS
-        recipient = CHANNELS[channel][1].format(n=number + 1)
         counters[channel] += 1
+        if n % shards != shard:
+            continue
+        pause = t0 + n * PAIR / rate - time.time()
+        if pause > 0:
+            time.sleep(pause)
+        recipient = CHANNELS[channel][1].format(n=(counters[channel] - 1) % RECIPIENTS + 1)
         now = datetime.now(UTC)
         with gateway.db.session() as session:
             for k in range(PAIR):
-                text = f"bench {counters[channel]:06d}.{k}"
                 enqueue(
                     session,
                     OutboxMessage(
@@ -148,11 +142,44 @@ def _measure(db: Database, fakes: Service, rate: float, seconds: float, wait: fl
                         key=f"bench:{channel}:{n}:{k}",
                         channel=channel,
                         recipient=recipient,
-                        payload=ChannelPayload(text, last_inbound_at=now - timedelta(seconds=1)),
+                        payload=ChannelPayload(
+                            f"bench {counters[channel]:06d}.{k}",
+                            last_inbound_at=now - timedelta(seconds=1),
+                        ),
                     ),
                 )
                 queued += 1
             session.commit()
+    gateway.db.dispose()
+    return queued
+
+
+def _measure(
+    db: Database, fakes: Service, rate: float, seconds: float, wait: float, processes: int
+) -> dict[str, Any]:
+    from config.settings import load_settings
+    from gateway.context import Gateway
+    from gateway.dev import demo
+    from gateway.jobs.workers import OutboxThread
+
+    if processes:
+        # Rows queued by other processes wake no dispatcher: it polls for them this often.
+        os.environ["OUTBOX_POLL_SECONDS"] = "0.1"
+    settings = demo.demo_settings(load_settings())
+    assert demo.is_demo(load_settings()), "the outbox benchmark needs demo mode"
+    gateway = Gateway.create(settings)
+    thread = OutboxThread(gateway.dispatcher("bench-outbox"))
+    thread.start()
+    t0 = time.time() + (3.0 if processes else 0.0)  # the ingest processes start meanwhile
+    cpu0 = time.process_time()
+    if processes:
+        context = multiprocessing.get_context("spawn")
+        with context.Pool(processes) as pool:
+            queued = sum(
+                pool.starmap(ingest, [(rate, seconds, t0, i, processes) for i in range(processes)])
+            )
+    else:
+        queued = ingest(rate, seconds, t0, 0, 1)
     ingest_end = time.time()
     deadline = ingest_end + wait
     while time.time() < deadline:
@@ -166,13 +193,15 @@ def _measure(db: Database, fakes: Service, rate: float, seconds: float, wait: fl
     thread.stop()
     rows = db.query(
         "SELECT id, channel, recipient, status, attempts, created_at, sent_at, last_error "
-        "FROM outbox_item WHERE idempotency_key LIKE 'bench:%'"
+        "FROM outbox_item WHERE idempotency_key LIKE ?",
+        ("bench:%",),
     )
     sends = [s for s in fake_sends(fakes.base_url) if s[2] >= t0 and s[3].startswith("bench ")]
     gateway.db.dispose()
     result = summarise(settings, rows, sends, t0, ingest_end, drained, queued, rate, seconds)
-    # This process queued the rows (one transaction per pair) and sent them: CPU per send.
+    # CPU of this process per send: the dispatcher's, plus the queueing when it ran here.
     result["cpu_ms_per_send"] = cpu / len(sends) * 1000 if sends else None
+    result["ingest_processes"] = processes
     return result
 
 
@@ -256,8 +285,14 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=500.0, help="replies queued per second")
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--wait", type=float, default=90.0, help="longest wait for the drain")
+    parser.add_argument(
+        "--ingest-processes",
+        type=int,
+        default=0,
+        help="queue the rows from N other processes (0: in this one, beside the dispatcher)",
+    )
     args = parser.parse_args()
-    result = run(args.engine, args.rate, args.seconds, args.wait)
+    result = run(args.engine, args.rate, args.seconds, args.wait, args.ingest_processes)
     print(json.dumps(result, indent=1, default=str))
 
 

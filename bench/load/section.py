@@ -137,6 +137,8 @@ def api(label: str, clients: int, gw: Values, ceiling: Values, timeout: float) -
         )
         if v["5xx"] or v["unanswered"]:
             text += f"; {v['5xx']} 5xx, {_unanswered(v)} of {v['sent']:,}"
+        if v.get("other"):
+            text += f"; {v['other']:,} other non-2xx answers (e.g. 429) of {v['sent']:,}"
         if v["over_1s"]:
             text += f"; {v['over_1s']} took > 1 s"
         return text
