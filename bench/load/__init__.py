@@ -144,16 +144,18 @@ def render(
     judged = sum(1 for r in rows if r.met is not None)
     parts = [
         f"{'Quick smoke run (smaller sizes; not the issue targets)' if plan.quick else 'Full run'}"
-        f", {seconds / 60:.1f} min. Gateway: `lapor-gateway serve` on a fresh copy of a migrated,"
-        " seeded database per scenario, Telegram webhook secret set, replies sent to a local fake"
-        " Telegram Bot API in its own process. Ceiling: `bench/load/ceiling.py`, a bare FastAPI"
-        " route checking the secret and doing one raw INSERT per request, served by the same"
-        " `uvicorn.run(...)` call. Load: Debian's `wrk` for the maximum rate (distinct signed"
-        " updates, 2 threads, 32 connections), an open-loop Python client for fixed rates"
-        " (latency from the scheduled send time). Load generator and servers share the machine's"
-        f" {os.cpu_count()} cores; load average (1 min) before and after: {loads[0]:.1f} and"
-        f" {loads[1]:.1f} — above the core count other work competed for the CPU, and the"
-        " ceiling, measured in the same run, shows by how much.",
+        f", {seconds / 60:.1f} min. Gateway: `lapor-gateway serve` (one process with its jobs) or"
+        " `serve --no-jobs --workers N` with WEB_PROCESSES_INBOUND=false beside `lapor-gateway"
+        " worker`, as each row says, on a fresh copy of a migrated, seeded database per scenario,"
+        " Telegram webhook secret set, ACCESS_LOG=false, replies sent to a local fake Telegram Bot"
+        " API in its own process. Ceiling: `bench/load/ceiling.py`, a bare FastAPI route checking"
+        " the secret and doing one raw INSERT per request, served by the same `uvicorn.run(...)`"
+        " call with the same number of web processes. Load: Debian's `wrk` for the maximum rate"
+        " (distinct signed updates, 2 threads, 32 connections), an open-loop Python client for"
+        " fixed rates (latency from the scheduled send time). Load generator and servers share"
+        f" the machine's {os.cpu_count()} cores; load average (1 min) before and after:"
+        f" {loads[0]:.1f} and {loads[1]:.1f} — above the core count other work competed for"
+        " the CPU, and the ceiling, measured in the same run, shows by how much.",
         "",
         f"Targets met: **{met} of {judged}** judged rows.",
         "",
