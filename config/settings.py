@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Jakarta"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
+    # One log line per HTTP request (uvicorn's access log). Behind a reverse proxy that logs
+    # requests itself, false saves the web processes that work on every webhook (issue 12).
+    access_log: bool = True
     scheduler_enabled: bool = True
     # Development only: with no Twilio/Telegram credentials, talk to fake providers mounted
     # inside the gateway and start the SP4N core simulator beside it (see gateway/dev/demo.py).
@@ -55,6 +58,13 @@ class Settings(BaseSettings):
 
     # --- intake and the web form ---------------------------------------------------------------
     inbound_resume_seconds: int = Field(default=30, ge=1)
+    # A web process without jobs (`serve --no-jobs`) processes what it stored right after the
+    # ack (true), or leaves it to `lapor-gateway worker` (false): the web then only verifies,
+    # stores and acks, and a flood's processing never takes the acks' CPU (issue 12).
+    web_processes_inbound: bool = True
+    # How often a worker process looks for messages the web processes stored (an indexed
+    # query on status, skipped while the worker still has plenty queued).
+    inbound_poll_seconds: float = Field(default=0.2, gt=0, le=60)
     complaint_min_chars: int = Field(default=15, ge=1)
     complaint_max_chars: int = Field(default=5000, ge=100)
     upload_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
@@ -87,6 +97,13 @@ class Settings(BaseSettings):
     outbox_send_rates: dict[str, float] = Field(
         default_factory=lambda: {"twilio_whatsapp": 80.0, "whatsapp_cloud": 80.0, "telegram": 30.0}
     )
+    # Per recipient (one chat, one phone): a burst of OUTBOX_RECIPIENT_BURST messages, then
+    # this many a second. Telegram asks for about one message a second per chat; WhatsApp
+    # Cloud's pair rate is one message every 6 seconds to one user. JSON, e.g. {"telegram": 1}.
+    outbox_recipient_rates: dict[str, float] = Field(
+        default_factory=lambda: {"telegram": 1.0, "whatsapp_cloud": 1 / 6}
+    )
+    outbox_recipient_burst: int = Field(default=3, ge=1, le=100)
     # Rows one dispatcher holds claimed at once (kept small enough to send within the lease).
     outbox_max_in_flight: int = Field(default=200, ge=1)
 

@@ -225,3 +225,13 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
         return render(request, "error.html", {"message": message}, status_code=exc.status_code)
 
     return app
+
+
+def web_process() -> FastAPI:
+    """The app of one of `lapor-gateway serve --workers N`'s processes (uvicorn's factory):
+    settings from the environment, logging configured in this process."""
+    from gateway import logs
+
+    settings = get_settings()
+    logs.configure(settings.log_level, settings.log_format)
+    return create_app(settings)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -46,11 +47,50 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if settings.public_base_url == local_base_url(settings.host, settings.port):
         # PUBLIC_BASE_URL was left to follow HOST and PORT: it follows --host and --port too.
         settings = settings.model_copy(update={"public_base_url": local_base_url(host, port)})
-    app = create_app(settings)
     base = settings.public_base_url
+    workers = args.workers or 1
+    if workers > 1:
+        if settings.scheduler_enabled:
+            print(
+                "--workers N needs --no-jobs (and `lapor-gateway worker` beside it): the jobs "
+                "run in one process, not in every web process",
+                file=sys.stderr,
+            )
+            return 2
+        # uvicorn's own worker processes share the listening socket; each builds the app
+        # from the environment (the factory), so what the flags changed goes there.
+        os.environ["SCHEDULER_ENABLED"] = "false"
+        os.environ["PUBLIC_BASE_URL"] = base
+        print(f"lapor-gateway on {base}/lapor  (admin: {base}/admin), {workers} processes")
+        uvicorn.run(
+            "gateway.app:web_process",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_config=None,
+            proxy_headers=True,
+            access_log=settings.access_log,
+            # uvicorn restarts a worker process that does not answer its ping within this
+            # time; its default (5 s) killed busy but healthy workers under a flood on a loaded
+            # machine, each restart costing a second of imports (measured, issue 12).
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+        )
+        return 0
+    app = create_app(settings)
     print(f"lapor-gateway on {base}/lapor  (admin: {base}/admin)")
-    uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=True)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        proxy_headers=True,
+        access_log=settings.access_log,
+    )
     return 0
+
+
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
@@ -62,7 +102,6 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
     from gateway import logs
     from gateway.dev import demo
-    from gateway.intake import inbound as intake
     from gateway.jobs.scheduler import Scheduler, worker_id
 
     logs.configure(settings.log_level, settings.log_format)
@@ -73,9 +112,11 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        scheduler = Scheduler(gateway)
+        scheduler = Scheduler(gateway, poll_inbound=True)
         scheduler.start()
-        resumed = asyncio.create_task(asyncio.to_thread(intake.resume, gateway))
+        # What was stored before a crash goes to the inbound threads (a reporter's messages
+        # in order, on one thread), not processed beside them.
+        resumed = asyncio.create_task(scheduler.resume_all_inbound())
         print(f"lapor-gateway worker {worker_id()} running (Ctrl-C stops it)", flush=True)
         try:
             await stop.wait()
@@ -559,6 +600,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="run the background jobs in this process too (default: SCHEDULER_ENABLED); "
         "--no-jobs when `lapor-gateway worker` runs them",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="web processes sharing the port (uvicorn's workers; needs --no-jobs)",
     )
     sub.add_parser(
         "worker",

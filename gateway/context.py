@@ -157,12 +157,17 @@ class Gateway:
 
     def hand_over(self, items: list[tuple[int, str]]) -> Callable[[], None] | None:
         """Stored inbound rows (id, sender key) to be processed. The inbound threads take
-        them when they run; otherwise the caller gets a function to run after its answer
-        (tests and commands without the background machinery)."""
+        them when they run; with WEB_PROCESSES_INBOUND=false they are left to a worker
+        process; otherwise the caller gets a function to run after its answer (tests and
+        commands without the background machinery)."""
         if not items:
             return None
         workers = self.inbound_workers
         if workers is not None and workers.submit(items):
+            return None
+        if workers is None and not self.settings.web_processes_inbound:
+            # A web process beside `lapor-gateway worker`: the rows stay pending and a
+            # worker's poll takes them (INBOUND_POLL_SECONDS); this process only acks.
             return None
 
         def process_now() -> None:
@@ -188,7 +193,10 @@ class Gateway:
             backoff=outbox.Backoff(s.outbox_backoff_base_seconds, s.outbox_backoff_max_seconds),
             max_attempts=s.outbox_max_attempts,
             limits=outbox.ChannelLimits(
-                concurrency=s.outbox_channel_concurrency, rates=dict(s.outbox_send_rates)
+                concurrency=s.outbox_channel_concurrency,
+                rates=dict(s.outbox_send_rates),
+                recipient_rates=dict(s.outbox_recipient_rates),
+                burst=s.outbox_recipient_burst,
             ),
             max_in_flight=s.outbox_max_in_flight,
             poll_seconds=s.outbox_poll_seconds,

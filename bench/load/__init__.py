@@ -16,18 +16,32 @@ import traceback
 from collections.abc import Callable
 
 from bench.load import profile, report, section
-from bench.load.scenarios import EngineResult, LoadRun, Plan
+from bench.load.scenarios import EngineResult, LoadRun, Plan, Topology
 from bench.load.servers import Database
 
 SECTION = "load"
 TITLE = "Load: the gateway under a flood, next to a bare one-INSERT ceiling (issue 12)"
 
 
-def engines(quick: bool) -> list[str]:
+# The deployment each engine is measured in by default: on PostgreSQL web processes that only
+# ack beside a worker that processes and sends (issue 12's "How"); on SQLite one process, the
+# best single-machine setup measured (docs/PERFORMANCE.md, issue 12).
+DEFAULT_TOPOLOGY = {"sqlite": "single", "postgresql": "split2"}
+
+
+def engines(quick: bool) -> list[tuple[str, Topology]]:
+    """(engine, topology) pairs: BENCH_LOAD_ENGINES="postgresql:split2,postgresql:single"."""
     chosen = os.environ.get("BENCH_LOAD_ENGINES")
-    if chosen:
-        return [e.strip() for e in chosen.split(",") if e.strip()]
-    return ["sqlite"] if quick else ["sqlite", "postgresql"]
+    names = (
+        [e.strip() for e in chosen.split(",") if e.strip()]
+        if chosen
+        else (["sqlite"] if quick else ["sqlite", "postgresql"])
+    )
+    pairs = []
+    for name in names:
+        kind, _, topology = name.partition(":")
+        pairs.append((kind, Topology.parse(topology or DEFAULT_TOPOLOGY.get(kind, "single"))))
+    return pairs
 
 
 def run(quick: bool) -> str:
@@ -40,16 +54,21 @@ def run(quick: bool) -> str:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     load.start_fakes()
     try:
-        for kind in engines(quick):
+        prepared: set[str] = set()
+        pairs = engines(quick)
+        for index, (kind, topology) in enumerate(pairs):
             db = Database(kind)
             why_not = db.available()
             if why_not is not None:
                 skipped.append(why_not)
                 continue
-            result = EngineResult(db)
+            result = EngineResult(db, topology)
             results.append(result)
+            load.topology = topology
             began = time.time()
-            load.prepare(db)
+            if kind not in prepared:  # one template per engine, however many topologies
+                load.prepare(db)
+                prepared.add(kind)
             print(
                 f"  {db.label}: template database in {time.time() - began:.0f} s", file=sys.stderr
             )
@@ -75,7 +94,8 @@ def run(quick: bool) -> str:
                         result.notes.append(f"{name} on {db.label} failed: {exc!r}"[:300])
                     print(f"    {time.time() - began:.0f} s", file=sys.stderr, flush=True)
             finally:
-                db.drop()
+                if all(k != kind for k, _ in pairs[index + 1 :]):  # its last topology
+                    db.drop()
     finally:
         if load.fakes is not None:
             load.fakes.stop()
@@ -84,7 +104,7 @@ def run(quick: bool) -> str:
 
 
 def figures(plan: Plan, result: EngineResult) -> list[report.Figure]:
-    label, s = result.db.label, result.scenarios
+    label, s = f"{result.db.label}; {result.topology.describe()}", result.scenarios
     rows: list[report.Figure] = []
     if "max_rate" in s:
         rows.append(section.max_rate(label, s["max_rate"]["gateway"], s["max_rate"]["ceiling"]))
@@ -124,16 +144,18 @@ def render(
     judged = sum(1 for r in rows if r.met is not None)
     parts = [
         f"{'Quick smoke run (smaller sizes; not the issue targets)' if plan.quick else 'Full run'}"
-        f", {seconds / 60:.1f} min. Gateway: `lapor-gateway serve` on a fresh copy of a migrated,"
-        " seeded database per scenario, Telegram webhook secret set, replies sent to a local fake"
-        " Telegram Bot API in its own process. Ceiling: `bench/load/ceiling.py`, a bare FastAPI"
-        " route checking the secret and doing one raw INSERT per request, served by the same"
-        " `uvicorn.run(...)` call. Load: Debian's `wrk` for the maximum rate (distinct signed"
-        " updates, 2 threads, 32 connections), an open-loop Python client for fixed rates"
-        " (latency from the scheduled send time). Load generator and servers share the machine's"
-        f" {os.cpu_count()} cores; load average (1 min) before and after: {loads[0]:.1f} and"
-        f" {loads[1]:.1f} — above the core count other work competed for the CPU, and the"
-        " ceiling, measured in the same run, shows by how much.",
+        f", {seconds / 60:.1f} min. Gateway: `lapor-gateway serve` (one process with its jobs) or"
+        " `serve --no-jobs --workers N` with WEB_PROCESSES_INBOUND=false beside `lapor-gateway"
+        " worker`, as each row says, on a fresh copy of a migrated, seeded database per scenario,"
+        " Telegram webhook secret set, ACCESS_LOG=false, replies sent to a local fake Telegram Bot"
+        " API in its own process. Ceiling: `bench/load/ceiling.py`, a bare FastAPI route checking"
+        " the secret and doing one raw INSERT per request, served by the same `uvicorn.run(...)`"
+        " call with the same number of web processes. Load: Debian's `wrk` for the maximum rate"
+        " (distinct signed updates, 2 threads, 32 connections), an open-loop Python client for"
+        " fixed rates (latency from the scheduled send time). Load generator and servers share"
+        f" the machine's {os.cpu_count()} cores; load average (1 min) before and after:"
+        f" {loads[0]:.1f} and {loads[1]:.1f} — above the core count other work competed for"
+        " the CPU, and the ceiling, measured in the same run, shows by how much.",
         "",
         f"Targets met: **{met} of {judged}** judged rows.",
         "",

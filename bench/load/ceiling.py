@@ -4,7 +4,9 @@ Each request is checked (the Telegram secret header, as the gateway checks it), 
 raw INSERT on a pooled connection, committed, and answered. SQLite runs as the gateway runs it
 (WAL, synchronous=NORMAL, busy_timeout); PostgreSQL with psycopg and autocommit, so each INSERT
 is its own durable transaction. It is served exactly as `lapor-gateway serve` serves the gateway:
-`uvicorn.run(app, host=..., port=..., log_config=None, proxy_headers=True)`, one process.
+`uvicorn.run(app, host=..., port=..., log_config=None, proxy_headers=True)`, one process; with
+`--workers N` as `serve --workers N`: uvicorn's N worker processes sharing the port, the app
+built by a factory in each.
 
     BENCH_SECRET=s python -m bench.load.ceiling --database-url sqlite:///var/x.db --port 8999
 
@@ -142,10 +144,40 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
+    if args.workers > 1:
+        # As `lapor-gateway serve --workers N` (gateway/cli.py): uvicorn's worker processes
+        # sharing the port, each building the app with the factory.
+        create_table(args.database_url)
+        os.environ["BENCH_DATABASE_URL"] = args.database_url
+        uvicorn.run(
+            "bench.load.ceiling:app_from_env",
+            factory=True,
+            workers=args.workers,
+            host="127.0.0.1",
+            port=args.port,
+            log_config=None,
+            proxy_headers=True,
+            access_log=False,  # the gateway is measured with ACCESS_LOG=false too
+            timeout_worker_healthcheck=60,  # as `serve --workers N`
+        )
+        return
     app = create_app(args.database_url, os.environ["BENCH_SECRET"])
     # The same call as `lapor-gateway serve` (gateway/cli.py), so both are served alike.
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_config=None, proxy_headers=True)
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=args.port,
+        log_config=None,
+        proxy_headers=True,
+        access_log=False,  # the gateway is measured with ACCESS_LOG=false too
+    )
+
+
+def app_from_env() -> FastAPI:
+    """One worker process's app (`--workers N`)."""
+    return create_app(os.environ["BENCH_DATABASE_URL"], os.environ["BENCH_SECRET"])
 
 
 if __name__ == "__main__":

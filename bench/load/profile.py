@@ -72,6 +72,8 @@ def record(pid: int, seconds: float, output: Path, rate: int = 100) -> str | Non
             # Only the thread holding the GIL: the gateway's Python work is what limits it
             # (CPU per message), and waits (locks, sockets, a preempted thread) drop out.
             "--gil",
+            # uvicorn's worker processes, when the web side runs several
+            "--subprocesses",
             "--output",
             str(output),
         ],

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import math
+import os
 import secrets
 import threading
 import time
@@ -25,6 +26,7 @@ from bench.load.client import CLOSED, Flow, Request, Result, closed_loop, open_l
 from bench.load.servers import (
     WORKDIR,
     Database,
+    Deployment,
     Service,
     base_env,
     cli_path,
@@ -67,9 +69,40 @@ class Plan:
         return cls(False, 20, 10, 1500, 300, 15, 5000, 180, 32, 20, 45, 100, 30, 60, 15, 60)
 
 
+@dataclass(frozen=True)
+class Topology:
+    """How the gateway is deployed for a run: `single` is `lapor-gateway serve` with its jobs
+    (one process); `split` is `serve --no-jobs --workers N` with WEB_PROCESSES_INBOUND=false
+    (the web only verifies, stores and acks) beside one `lapor-gateway worker` (processing
+    and sending). The ceiling is served with the same number of web processes."""
+
+    web_processes: int = 1
+    worker: bool = False
+
+    @classmethod
+    def parse(cls, text: str) -> Topology:
+        """`single`, `split` (one web process) or `splitN` (N web processes)."""
+        if text in ("", "single"):
+            return cls()
+        if text.startswith("split"):
+            return cls(int(text[5:] or 1), True)
+        raise ValueError(f"unknown topology {text!r} (single, split, split2, ...)")
+
+    @property
+    def name(self) -> str:
+        return f"split{self.web_processes}" if self.worker else "single"
+
+    def describe(self) -> str:
+        if not self.worker:
+            return "one `serve` process with its jobs"
+        web = "1 web process" if self.web_processes == 1 else f"{self.web_processes} web processes"
+        return f"{web} + 1 worker"
+
+
 @dataclass
 class EngineResult:
     db: Database
+    topology: Topology = field(default_factory=Topology)
     scenarios: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     profile: profile.Profile | None = None
     notes: list[str] = field(default_factory=list)
@@ -99,6 +132,7 @@ class LoadRun:
         self.ids = updates.IdBlocks()
         self.fakes: Service | None = None
         self.date = int(time.time())
+        self.topology = Topology()  # set per engine by the run
 
     # --- the servers -------------------------------------------------------------------------
 
@@ -113,6 +147,8 @@ class LoadRun:
             "TELEGRAM_BOT_TOKEN": fakes.BOT_TOKEN,
             "TELEGRAM_WEBHOOK_SECRET": self.secret,
             "TELEGRAM_API_BASE_URL": self.fakes.base_url,
+            # As the ceiling (which logs nothing per request): behind a proxy that logs them.
+            "ACCESS_LOG": "false",
         }
 
     def start_fakes(self) -> None:
@@ -126,25 +162,42 @@ class LoadRun:
         db.prepare_template(self.gateway_env(db.url()))
 
     @contextlib.contextmanager
-    def serving(self, side: str, db: Database, scenario: str) -> Iterator[Service]:
+    def serving(self, side: str, db: Database, scenario: str) -> Iterator[Deployment]:
         db.fresh()
         port = free_port()
+        topology = self.topology
+        name = f"{side}-{db.kind}-{topology.name}-{scenario}"  # its log's name
+        worker = None
         if side == "gateway":
             command = [cli_path(), "serve", "--host", "127.0.0.1", "--port", str(port)]
             env = self.gateway_env(db.url())
+            if scenario == "api":
+                # The 32 clients all come from 127.0.0.1: the JSON API's per-address limit
+                # (RATE_LIMIT_API, 60/minute) would answer 429 to nearly all of them.
+                env["RATE_LIMIT_ENABLED"] = "false"
+            if topology.worker:
+                command += ["--no-jobs", "--workers", str(topology.web_processes)]
+                env["WEB_PROCESSES_INBOUND"] = "false"
+                # The worker's inbound threads mostly wait for the database (a dozen round
+                # trips per message), so more of them than cores keep its CPU busy.
+                worker_env = {
+                    **env,
+                    "INBOUND_THREADS": os.environ.get("BENCH_LOAD_INBOUND_THREADS", "6"),
+                }
+                worker = Service(f"{name}-worker", [cli_path(), "worker"], worker_env, 0)
         else:
             command = python_module("bench.load.ceiling", "--database-url", db.url())
-            command += ["--port", str(port)]
+            command += ["--port", str(port), "--workers", str(topology.web_processes)]
             env = {**base_env(), "BENCH_SECRET": self.secret}
-        service = Service(f"{side}-{db.kind}-{scenario}", command, env, port)  # its log's name
-        service.start()
+        deployment = Deployment(Service(name, command, env, port), worker)
+        deployment.start()
         try:
-            self.warm_up(service, db, side)
-            yield service
+            self.warm_up(deployment, db, side)
+            yield deployment
         finally:
-            service.stop()
+            deployment.stop()
 
-    def warm_up(self, service: Service, db: Database, side: str) -> None:
+    def warm_up(self, service: Deployment, db: Database, side: str) -> None:
         """A few requests first (lazy imports, caches, pool), processed before measuring."""
         self.send_burst(service, 40, connections=4)
         if side == "gateway":
@@ -159,7 +212,7 @@ class LoadRun:
         )
 
     def send_burst(
-        self, service: Service, count: int, connections: int = 32, drain: float | None = None
+        self, service: Deployment, count: int, connections: int = 32, drain: float | None = None
     ) -> tuple[list[Result], float]:
         """`count` updates due at once over `connections` connections."""
         block = self.ids.take()
@@ -168,7 +221,7 @@ class LoadRun:
         return asyncio.run(open_loop(service.base_url, flows, connections=connections, drain=drain))
 
     def send_at_rate(
-        self, service: Service, rate: int, seconds: float
+        self, service: Deployment, rate: int, seconds: float
     ) -> tuple[list[Result], float]:
         block = self.ids.take()
         flows = [
@@ -179,7 +232,7 @@ class LoadRun:
             open_loop(service.base_url, flows, connections=64, drain=self.plan.drain)
         )
 
-    def wrk(self, service: Service, seconds: float) -> WrkResult:
+    def wrk(self, service: Deployment, seconds: float) -> WrkResult:
         return run_wrk(
             service.base_url,
             secret=self.secret,
@@ -241,9 +294,10 @@ class LoadRun:
         for side in ("gateway", "ceiling"):
             with self.serving(side, db, "max_rate") as service:
                 before = len(self.stored_ids(db, side))
-                cpu = service.cpu_seconds()
+                cpu, web_cpu = service.cpu_seconds(), service.web_cpu_seconds()
                 run = self.wrk(service, self.plan.max_rate_seconds)
                 cpu = service.cpu_seconds() - cpu
+                web_cpu = service.web_cpu_seconds() - web_cpu
                 stored = len(self.stored_ids(db, side)) - before
                 values = {
                     "rate": run.rate,
@@ -251,7 +305,11 @@ class LoadRun:
                     "non_2xx": run.non_2xx,
                     "errors": run.socket_errors + run.timeouts,
                     "p99": run.p99,
+                    # every process of the side (web and worker), and the web processes alone
                     "cpu_ms": cpu / run.ok * 1000 if run.ok else None,
+                    "web_cpu_ms": web_cpu / run.ok * 1000 if run.ok else None,
+                    "split": service.worker is not None,
+                    "load": os.getloadavg()[0],
                     # wrk does not count requests still in flight when it stops, so a few more
                     # rows than answers is normal; fewer would be a loss.
                     "lost": max(0, run.ok - stored),
@@ -261,7 +319,7 @@ class LoadRun:
                 result.scenarios.setdefault("max_rate", {})[side] = values
 
     def profile_under_load(
-        self, service: Service, db: Database, result: EngineResult
+        self, service: Deployment, db: Database, result: EngineResult
     ) -> profile.Profile | None:
         """py-spy on the gateway during a second wrk run of the same length."""
         output = WORKDIR / f"profile-{db.kind}.txt"
@@ -302,6 +360,8 @@ class LoadRun:
         for side in ("gateway", "ceiling"):
             with self.serving(side, db, "burst") as service:
                 before = self.stored_ids(db, side)
+                cpu_start = service.cpu_seconds()
+                worker_start = service.worker_cpu_seconds()
                 results, t0 = self.send_burst(service, self.plan.burst, drain=self.plan.burst_wait)
                 counts = status_counts(results)
                 answered = [r.done for r in results if r.done is not None]
@@ -316,6 +376,15 @@ class LoadRun:
                     processed = self.wait_processed(db, remaining, expect=expect)
                     values["processed_s"] = None if processed is None else time.time() - t0
                     values["statuses"] = self.inbound_statuses(db)
+                    # CPU per message from the first ack to the last processed: the acks,
+                    # processing and the replies queued so far; the worker's share alone
+                    # (processing and sending) when the gateway is split.
+                    done = max(1, counts["ok"])
+                    values["cpu_ms"] = (service.cpu_seconds() - cpu_start) / done * 1000
+                    worker_now = service.worker_cpu_seconds()
+                    if worker_now is not None and worker_start is not None:
+                        values["worker_cpu_ms"] = (worker_now - worker_start) / done * 1000
+                    values["load"] = os.getloadavg()[0]
                     drained = self.wait_outbox(db, self.plan.burst_wait - (time.time() - t0))
                     values["outbox_drained_s"] = None if drained is None else time.time() - t0
                     values.update(self.outbox_figures(db, t0))

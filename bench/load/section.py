@@ -38,7 +38,10 @@ def max_rate(label: str, gw: Values, ceiling: Values) -> Figure:
         extra += f"; {v['errors']} socket errors/timeouts" if v["errors"] else ""
         extra += f"; {v['lost']} lost" if v["lost"] else ""
         cpu = f"{v['cpu_ms']:.2f} ms CPU/msg" if v["cpu_ms"] is not None else "no CPU figure"
-        return f"{fmt_rate(v['rate'], ' msg/s')} ({cpu}, p99 {fmt_ms(v['p99'])}{extra})"
+        if v.get("split") and v.get("web_cpu_ms") is not None:
+            cpu += f" in all, {v['web_cpu_ms']:.2f} ms in the web processes"
+        load = f", load {v['load']:.1f}" if v.get("load") is not None else ""
+        return f"{fmt_rate(v['rate'], ' msg/s')} ({cpu}, p99 {fmt_ms(v['p99'])}{extra}{load})"
 
     ratio = gw["rate"] / ceiling["rate"] if ceiling["rate"] else 0.0
     return Figure(
@@ -89,6 +92,12 @@ def burst(label: str, size: int, wait: float, gw: Values, ceiling: Values) -> li
         if gw["processed_s"] is not None
         else f"not within {wait:.0f} s ({statuses})"
     )
+    if gw.get("cpu_ms") is not None:
+        processed += f"; {gw['cpu_ms']:.2f} ms CPU/msg in all"
+        if gw.get("worker_cpu_ms") is not None:
+            processed += f", {gw['worker_cpu_ms']:.2f} ms in the worker"
+    if gw.get("load") is not None:
+        processed += f"; load {gw['load']:.1f}"
     # Not all acked is a miss; not all processed is one when we waited past the target.
     acked_met = False if gw["acked_s"] is None else gw["acked_s"] <= 5.0
     if gw["processed_s"] is not None:
@@ -128,6 +137,8 @@ def api(label: str, clients: int, gw: Values, ceiling: Values, timeout: float) -
         )
         if v["5xx"] or v["unanswered"]:
             text += f"; {v['5xx']} 5xx, {_unanswered(v)} of {v['sent']:,}"
+        if v.get("other"):
+            text += f"; {v['other']:,} other non-2xx answers (e.g. 429) of {v['sent']:,}"
         if v["over_1s"]:
             text += f"; {v['over_1s']} took > 1 s"
         return text

@@ -9,6 +9,7 @@ SQLite copies a template file; PostgreSQL creates `bench_load` from `bench_load_
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -191,7 +192,11 @@ class Service:
         assert self.process is not None
         return self.process.pid
 
-    def start(self, health: str = "/healthz", timeout: float = 60.0) -> None:
+    def start(
+        self, health: str = "/healthz", timeout: float = 60.0, ready_line: str | None = None
+    ) -> None:
+        """Start and wait until it answers `health` (a process without HTTP, a worker: until
+        its log shows `ready_line`)."""
         WORKDIR.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(  # noqa: S603 - our own command
@@ -201,6 +206,11 @@ class Service:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited at start; see {self.log_path}")
+            if ready_line is not None:
+                if ready_line in self.log_path.read_text(errors="replace"):
+                    return
+                time.sleep(0.1)
+                continue
             try:
                 with urllib.request.urlopen(self.base_url + health, timeout=2) as answer:  # noqa: S310
                     if answer.status == 200:
@@ -211,21 +221,25 @@ class Service:
         self.stop()
         raise RuntimeError(f"{self.name} did not answer {health} in {timeout:.0f} s")
 
+    def pids(self) -> list[int]:
+        """The process and its descendants (uvicorn's worker processes)."""
+        return process_tree(self.pid)
+
     def cpu_seconds(self) -> float:
-        """User + system CPU time of the process so far (its threads included)."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        ticks = os.sysconf("SC_CLK_TCK")
-        return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        """User + system CPU time so far of the process and its children (threads included)."""
+        return sum(cpu_seconds(pid) for pid in self.pids())
 
     def rss_mib(self) -> float:
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        raise RuntimeError("no VmRSS")
+        """Resident memory of the largest of its processes."""
+        return max((rss_mib(pid) for pid in self.pids()), default=0.0)
+
+    def rss_total_mib(self) -> float:
+        return sum(rss_mib(pid) for pid in self.pids())
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
+        children = self.pids()[1:]
         self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(timeout=3)
@@ -234,6 +248,99 @@ class Service:
             # ours and its database is thrown away after the scenario.
             self.process.kill()
             self.process.wait(timeout=10)
+        for pid in children:  # uvicorn's worker processes, should any outlive their parent
+            with contextlib.suppress(OSError):
+                # still that child (spawned by multiprocessing), not a reused process id
+                if b"multiprocessing" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    os.kill(pid, signal.SIGKILL)
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:  # gone meanwhile
+        return None
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and every process descended from it (read from /proc)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat_fields(int(entry.name))
+            if fields is not None:
+                parents[int(entry.name)] = int(fields[1])
+    tree, frontier = [root], [root]
+    while frontier:
+        frontier = [pid for pid, parent in parents.items() if parent in frontier]
+        tree += frontier
+    return tree
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = _stat_fields(pid)
+    if fields is None:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def rss_mib(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+class Deployment:
+    """The servers of one side of a scenario: the web service (first) and, for the gateway
+    split into web and worker, the worker process; measured together."""
+
+    def __init__(self, web: Service, worker: Service | None = None) -> None:
+        self.web, self.worker = web, worker
+
+    @property
+    def services(self) -> list[Service]:
+        return [self.web] + ([self.worker] if self.worker is not None else [])
+
+    @property
+    def base_url(self) -> str:
+        return self.web.base_url
+
+    @property
+    def pid(self) -> int:
+        return self.web.pid
+
+    def start(self) -> None:
+        self.web.start()
+        if self.worker is not None:
+            try:
+                self.worker.start(ready_line="running")
+            except Exception:
+                self.web.stop()
+                raise
+
+    def stop(self) -> None:
+        for service in reversed(self.services):
+            service.stop()
+
+    def cpu_seconds(self) -> float:
+        return sum(s.cpu_seconds() for s in self.services)
+
+    def web_cpu_seconds(self) -> float:
+        return self.web.cpu_seconds()
+
+    def worker_cpu_seconds(self) -> float | None:
+        return None if self.worker is None else self.worker.cpu_seconds()
+
+    def rss_mib(self) -> float:
+        """The largest process's resident memory."""
+        return max(s.rss_mib() for s in self.services)
+
+    def rss_total_mib(self) -> float:
+        return sum(s.rss_total_mib() for s in self.services)
 
 
 def python_module(module: str, *args: str) -> list[str]:

@@ -6,7 +6,7 @@ only need four calls. One small client with typed payload models serves all thre
 at the local fake Graph API by `META_GRAPH_BASE_URL`, and adds no dependency.
 
 The access token goes in the `Authorization: Bearer` header, never in the URL (URLs end up in
-logs and exception texts); `repr()` never shows it. Every call opens its own short-lived
+logs and exception texts); `repr()` never shows it. Each event loop gets its own pooled
 `httpx.AsyncClient`, so the outbox job, the CLI and tests may call from their own event loops.
 
 Failures become `GraphError`; `GRAPH_ERRORS` (Graph error code → what the admin reads, whether
@@ -16,6 +16,8 @@ trying again later may succeed) decides whether the outbox retries. Meta's close
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import Collection
 from typing import Any
 
@@ -180,9 +182,22 @@ class GraphClient:
         self._token = token.get_secret_value() if token is not None else ""
         self.timeout = timeout
         self.name = name
+        # One pooled client per event loop (the outbox thread's, a CLI's, a test's): a client
+        # per call built an SSL context and a connection each time, most of a send's CPU
+        # under a flood (issue 12). Dropped with its loop.
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def __repr__(self) -> str:
         return f"<GraphClient {self.name} {self.base_url}/{self.version}>"  # never the token
+
+    def _client(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None or client.is_closed:
+            client = self._clients[loop] = httpx.AsyncClient(timeout=self.timeout)
+        return client
 
     @property
     def configured(self) -> bool:
@@ -203,14 +218,13 @@ class GraphClient:
         if not self._token:
             raise GraphError(f"{self.name} has no access token configured", retryable=False)
         try:
-            async with httpx.AsyncClient(timeout=self.timeout) as client:
-                response = await client.request(
-                    method,
-                    self.url(path),
-                    json=json,
-                    params=params,
-                    auth=BearerAuth(self._token),
-                )
+            response = await self._client().request(
+                method,
+                self.url(path),
+                json=json,
+                params=params,
+                auth=BearerAuth(self._token),
+            )
         except httpx.TimeoutException:
             raise GraphError(f"{self.name} Graph API timed out", retryable=True) from None
         except httpx.TransportError as exc:

@@ -20,7 +20,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session, col
 
 from channels.base import Button, MessageKind
@@ -806,15 +806,19 @@ def _free_code(session: Session) -> str:
     return free(session)
 
 
+# Built once: every chat message locks its conversation with it.
+_CONVERSATION = (
+    select(Conversation)
+    .where(col(Conversation.channel) == bindparam("channel"))
+    .where(col(Conversation.address) == bindparam("address"))
+    .with_for_update()
+)
+
+
 def _conversation(
     session: Session, channel: str, address: str, reporter: Reporter, now: datetime
 ) -> Conversation:
-    conversation = session.scalar(
-        select(Conversation)
-        .where(col(Conversation.channel) == channel)
-        .where(col(Conversation.address) == address)
-        .with_for_update()
-    )
+    conversation = session.scalar(_CONVERSATION, {"channel": channel, "address": address})
     if conversation is None:
         conversation = Conversation(
             channel=channel,

@@ -5,13 +5,22 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session, col
 
 from gateway.clock import utcnow
 from gateway.store.models import Complaint, Conversation, Reporter, ReporterIdentity
 
 log = logging.getLogger(__name__)
+
+
+# A known identity and its reporter in one query, built once (every chat message asks it).
+_IDENTITY = (
+    select(ReporterIdentity, Reporter)
+    .join(Reporter, col(Reporter.id) == col(ReporterIdentity.reporter_id))
+    .where(col(ReporterIdentity.channel) == bindparam("channel"))
+    .where(col(ReporterIdentity.address) == bindparam("address"))
+)
 
 
 def identify(
@@ -29,14 +38,9 @@ def identify(
     """The reporter behind (channel, address), created or linked on first contact.
     `opens_window`: the message opened the provider's messaging window to this address (a
     public comment does not: Meta allows only a private reply to it)."""
-    identity = session.scalar(
-        select(ReporterIdentity)
-        .where(col(ReporterIdentity.channel) == channel)
-        .where(col(ReporterIdentity.address) == address)
-    )
-    if identity is not None:
-        reporter = session.get(Reporter, identity.reporter_id)
-        assert reporter is not None
+    found = session.execute(_IDENTITY, {"channel": channel, "address": address}).first()
+    if found is not None:
+        identity, reporter = found
     else:
         reporter = _find_by_contact(session, phone, email) or Reporter(created_at=now)
         session.add(reporter)

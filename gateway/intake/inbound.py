@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -213,15 +213,26 @@ def process(gateway: Intake, inbound_id: int) -> bool:
         return False
 
 
+# The claim, built once: a conditional UPDATE only one processor can win (Core, on the
+# session's connection; the values are parameters, so nothing is built or compiled per message).
+_INBOUND: Table = InboundMessage.__table__  # type: ignore[attr-defined]
+_CLAIM = (
+    update(_INBOUND)
+    .where(_INBOUND.c.id == bindparam("claim_id"))
+    .where(_INBOUND.c.status == InboundStatus.PENDING.value)
+    .values(
+        status=InboundStatus.PROCESSED.value,
+        processed_at=bindparam("claim_at", type_=_INBOUND.c.processed_at.type),
+    )
+)
+
+
 def _process(gateway: Intake, inbound_id: int) -> bool:
     now = utcnow()
     with gateway.db.session() as session:
-        claimed = session.execute(
-            update(InboundMessage)
-            .where(col(InboundMessage.id) == inbound_id)
-            .where(col(InboundMessage.status) == InboundStatus.PENDING.value)
-            .values(status=InboundStatus.PROCESSED.value, processed_at=now)
-        ).rowcount  # type: ignore[attr-defined]
+        claimed = (
+            session.connection().execute(_CLAIM, {"claim_id": inbound_id, "claim_at": now}).rowcount
+        )
         if not claimed:
             session.rollback()
             return False
@@ -270,16 +281,21 @@ def sender_key(channel: str, sender: str) -> str:
     return f"{channel}:{sender}"
 
 
-def unprocessed_senders(db: Database, older_than_seconds: float = 0) -> list[tuple[int, str]]:
+def unprocessed_senders(
+    db: Database, older_than_seconds: float = 0, limit: int | None = None
+) -> list[tuple[int, str]]:
     """Pending rows as (id, sender key), oldest first (for the inbound threads)."""
     cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    query = (
+        select(col(InboundMessage.id), col(InboundMessage.channel), col(InboundMessage.sender))
+        .where(col(InboundMessage.status) == InboundStatus.PENDING.value)
+        .where(col(InboundMessage.created_at) <= cutoff)
+        .order_by(col(InboundMessage.id))
+    )
+    if limit is not None:
+        query = query.limit(limit)
     with db.read_session() as session:
-        rows = session.execute(
-            select(col(InboundMessage.id), col(InboundMessage.channel), col(InboundMessage.sender))
-            .where(col(InboundMessage.status) == InboundStatus.PENDING.value)
-            .where(col(InboundMessage.created_at) <= cutoff)
-            .order_by(col(InboundMessage.id))
-        ).all()
+        rows = session.execute(query).all()
     return [(row.id, sender_key(row.channel, row.sender)) for row in rows]
 
 

@@ -98,8 +98,11 @@ async def run_digest_job() -> None:
 
 
 class Scheduler:
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, gateway: Gateway, poll_inbound: bool = False) -> None:
+        """`poll_inbound`: a worker process, whose inbound threads look in the database for
+        what the web processes stored (they hand nothing over in memory)."""
         self.gateway = gateway
+        self.poll_inbound = poll_inbound
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.outbox = OutboxThread(gateway.dispatcher(worker_id()))
         self.dispatcher = self.outbox.dispatcher
@@ -115,7 +118,7 @@ class Scheduler:
         s = self.gateway.settings
         # (job, every N seconds, id, run at once): every instance runs these; what must run
         # once runs only on the leader (see `start_leading`).
-        self.inbound.start()
+        self.inbound.start(s.inbound_poll_seconds if self.poll_inbound else None)
         self.gateway.inbound_workers = self.inbound
         self.outbox.start()
         jobs: list[tuple[Callable[[], Awaitable[None]], float, str, bool]] = [

@@ -9,8 +9,9 @@
   keeps sending while rows are due (per-channel concurrency and rate, one recipient in order).
 
 Both use pooled connections of their own (the pool is sized for them, see `pool_size_for`).
-`lapor-gateway serve` starts them in the web process (the single-machine default); a separate
-worker process can run the same classes.
+`lapor-gateway serve` starts them in the web process (the single-machine default);
+`lapor-gateway worker` runs the same classes, its inbound threads fed by polling the database
+(`INBOUND_POLL_SECONDS`) for what the web processes stored.
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ log = logging.getLogger(__name__)
 # min(32, cores + 4) threads; on the 2-core machine 6) plus the dispatcher's two (claim and
 # record) and the leader election's own.
 BACKGROUND_CONNECTIONS = 10
+
+# A worker process polls for pending rows (the web processes stored them): the oldest
+# POLL_BATCH at a time, and only while fewer than POLL_LOW_WATER are queued in its threads.
+POLL_BATCH = 1000
+POLL_LOW_WATER = 500
 
 
 def pool_size_for(settings: Settings) -> int:
@@ -77,10 +83,13 @@ class InboundWorkers:
 
     def _poll(self, seconds: float) -> None:
         while self.running:
-            try:
-                self.resume(0)
-            except Exception:
-                log.exception("looking for pending inbound messages failed")
+            # While plenty is queued here, reading the pending rows again only costs CPU; the
+            # next poll comes soon enough when the queue runs low.
+            if self.backlog < POLL_LOW_WATER:
+                try:
+                    self.resume(0, limit=POLL_BATCH)
+                except Exception:
+                    log.exception("looking for pending inbound messages failed")
             self._polling.wait(seconds)
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -125,9 +134,9 @@ class InboundWorkers:
                 with self._lock:
                     self._queued.discard(inbound_id)
 
-    def resume(self, older_than_seconds: float = 0) -> int:
+    def resume(self, older_than_seconds: float = 0, limit: int | None = None) -> int:
         """Hand over what is pending in the database (the resume sweep); returns how many."""
-        pending = intake.unprocessed_senders(self.gateway.db, older_than_seconds)
+        pending = intake.unprocessed_senders(self.gateway.db, older_than_seconds, limit)
         self.submit(pending)
         return len(pending)
 

@@ -79,3 +79,38 @@ def test_rows_stored_by_another_process_are_found_and_processed_once(gateway: Ga
         workers.stop()
     with gateway.db.read_session() as session:
         assert session.scalar(select(func.count()).select_from(Complaint)) == 5
+
+
+def test_a_web_process_beside_workers_only_stores_and_leaves_processing_to_them(
+    gateway: Gateway,
+) -> None:
+    """WEB_PROCESSES_INBOUND=false (issue 12): the web process acks and hands nothing to run
+    after its answer; the row stays pending until a worker's poll takes it."""
+    gateway.settings = gateway.settings.model_copy(update={"web_processes_inbound": False})
+    accepted = intake.accept(gateway.db, inbound("web-only-1"), assign_code=True)
+    key = intake.sender_key("webform", "web:tester")
+    assert gateway.hand_over([(accepted.inbound_id, key)]) is None
+    assert _pending(gateway) == 1
+    workers = InboundWorkers(gateway, threads=1)  # the worker process's threads, polling
+    workers.start(poll_seconds=0.1)
+    try:
+        assert _wait(lambda: _pending(gateway) == 0, 20)
+    finally:
+        workers.stop()
+
+
+def test_by_default_the_web_process_processes_what_it_stored(gateway: Gateway) -> None:
+    accepted = intake.accept(gateway.db, inbound("web-and-process-1"), assign_code=True)
+    key = intake.sender_key("webform", "web:tester")
+    process_now = gateway.hand_over([(accepted.inbound_id, key)])
+    assert process_now is not None
+    process_now()
+    assert _pending(gateway) == 0
+
+
+def test_serve_with_several_web_processes_needs_the_jobs_elsewhere(capsys) -> None:  # type: ignore[no-untyped-def]
+    """`serve --workers 2` with the jobs on would run the scheduler in every web process."""
+    from gateway.cli import main
+
+    assert main(["serve", "--workers", "2", "--jobs"]) == 2
+    assert "--no-jobs" in capsys.readouterr().err

@@ -129,3 +129,26 @@ def test_one_recipients_messages_stay_in_order_across_claims(db: Database) -> No
     for recipient in ("+6281200000001", "+6281200000002", "+6281200000003"):
         order = [key for _, r, key in provider.sent if r == recipient]
         assert order == [f"{recipient}:{n}" for n in range(8)]
+
+
+def test_one_chat_gets_a_short_burst_then_its_per_chat_rate(db: Database) -> None:
+    """Telegram: no more than about one message per second to one chat (short bursts
+    allowed); WhatsApp Cloud's pair rate is one per 6 s. A backlog for one reporter must not
+    go out at the channel's full rate, while other chats are not held back by it."""
+    _queue(db, [(f"a{i}", "telegram", "5001") for i in range(6)])
+    _queue(db, [(f"b{i}", "telegram", str(6000 + i)) for i in range(20)])
+    provider = Provider()
+    limits = ChannelLimits(
+        concurrency=8, rates={"telegram": 100.0}, recipient_rates={"telegram": 4.0}, burst=2
+    )
+    started = time.monotonic()
+    with running(_dispatcher(db, provider, limits=limits)):
+        assert _wait(lambda: _sent_rows(db) == 26, 20)
+    one_chat = sorted(t for t, recipient, _ in provider.sent if recipient == "5001")
+    others = sorted(t for t, recipient, _ in provider.sent if recipient != "5001")
+    # 2 at once, then 4 more at 4 per second: the last no sooner than 1 s after the first.
+    assert one_chat[-1] - one_chat[0] >= 4 / 4.0 - 0.05
+    for start in one_chat:  # never more than the burst plus a second's worth in a second
+        assert sum(1 for t in one_chat if start <= t < start + 1.0) <= 2 + 4
+    assert [key for _, r, key in provider.sent if r == "5001"] == [f"a{i}" for i in range(6)]
+    assert others[-1] - started < 5.0  # the other chats went out meanwhile
