@@ -15,7 +15,7 @@ import csv
 import random
 import re
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from normalizer.classify import ClassRules, classify, default_class_rules
@@ -146,6 +146,123 @@ def phones() -> list[str]:
         'a code word ("kode cek", "kode trx"), which made 4 of 32 spans wrong before the '
         "fix. The others were read by hand: account numbers.",
     ]
+
+
+_NAME_SLOT = re.compile(r"\[NAMA\]")
+# A phrase that says a name follows (what the detector is asked to read), and the weaker
+# "saya <name>" (also "saya penerima kks", "saya dari desa ..."), counted apart.
+_NAME_CUE = re.compile(
+    r"(?i)(?:\bnama(?: saya| sy| anak(?: saya)?)?|\bbernama|\ba/n|\ban\.)\s*:?\s*(?:1\.\s*)?$"
+)
+_SAYA_CUE = re.compile(r"(?i)\b(?:saya|sy)\s*$")
+# Baseline: a capitalised name after a cue, the rule most maskers start from.
+_PLAIN_NAME = re.compile(
+    r"(?i:nama saya|nama|bernama|atas nama|a/n|saya)\s*:?\s*([A-Z][a-z]+(?: [A-Z][a-z]+)*)"
+)
+
+
+def _id_names(count: int, seed: int) -> list[str]:
+    """Indonesian given + family names from Faker's `id_ID` lists (MIT), two or three words."""
+    from faker import Faker
+
+    fake = Faker("id_ID")
+    fake.seed_instance(seed)
+    names = []
+    for i in range(count):
+        words = [fake.first_name(), fake.last_name()]
+        if i % 3 == 0:
+            words.insert(1, fake.first_name())
+        names.append(" ".join(words))
+    return names
+
+
+def names() -> list[str]:
+    """Names where real reporters wrote them: every `[NAMA]` of the real LAPOR! reports (where
+    the set's curator removed a real name) filled with an Indonesian name, in lower case as
+    SMS writers type them and capitalised, five fills each. A name counts as masked when each
+    of its words is inside a personal-data span. Every name span elsewhere is a false alarm."""
+    with (DATA / "lapor" / "lapor_kemdikbud_2015.csv").open(encoding="utf-8") as handle:
+        reports = [row["isi"] for row in csv.DictReader(handle)]
+    reports = [r for r in reports if "[NAMA]" in r]
+    fills = 5
+    pool = iter(_id_names(sum(r.count("[NAMA]") for r in reports) * fills * 2, SEED))
+    # (cue, case) -> [slots, masked by find_pii, masked by the plain rule]
+    tally: dict[tuple[str, str], list[int]] = {}
+    false_alarms = words_total = 0
+    for case in ("lower", "title"):
+        for _ in range(fills):
+            for report in reports:
+                text, slots = "", []
+                last = 0
+                for match in _NAME_SLOT.finditer(report):
+                    text += _PLACEHOLDER.sub(" ", report[last : match.start()])
+                    name = next(pool)
+                    name = name.lower() if case == "lower" else name
+                    cue = (
+                        "phrase"
+                        if _NAME_CUE.search(text)
+                        else "saya"
+                        if _SAYA_CUE.search(text)
+                        else ""
+                    )
+                    slots.append((len(text), len(text) + len(name), cue))
+                    text += name
+                    last = match.end()
+                text += _PLACEHOLDER.sub(" ", report[last:])
+                spans = find_pii(text).spans
+                plain = [(m.start(1), m.end(1)) for m in _PLAIN_NAME.finditer(text)]
+                for start, end, cue in slots:
+                    row = tally.setdefault((cue, case), [0, 0, 0])
+                    row[0] += 1
+                    row[1] += _covered(text, start, end, [(s.start, s.end) for s in spans])
+                    row[2] += _covered(text, start, end, plain)
+                words_total += len(text.split())
+                false_alarms += sum(
+                    s.kind == "nama" and not any(s.start < e and b < s.end for b, e, _ in slots)
+                    for s in spans
+                )
+    lines = [
+        "### Names: the real reports' own name slots, filled",
+        "",
+        f"The {len(reports)} real LAPOR! reports that held a name (57 places where the set's "
+        'curator replaced one with `[NAMA]`: after "nama saya", "atas nama", "a/n", '
+        '"bernama", or bare, as a signature or in brackets), each place filled with an '
+        "Indonesian name (given and family names from Faker's `id_ID` lists, MIT), "
+        f"{fills} fills, in lower case and capitalised. No public set keeps real names in clear, "
+        "so the names are drawn, the sentences around them are real.",
+        "",
+        "| names | after a name phrase (`nama saya`, `atas nama`, `a/n`, `bernama`): "
+        "`find_pii()` | plain rule | after a bare `saya`/`sy`: `find_pii()` | plain rule | "
+        "no cue (signature, brackets, list): `find_pii()` | plain rule |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for case, label in (
+        ("lower", "lower case (`nama saya budi santoso`)"),
+        ("title", "capitalised"),
+    ):
+        cells = []
+        for cue in ("phrase", "saya", ""):
+            n, ours, plain_hits = tally.get((cue, case), [0, 0, 0])
+            cells += [f"{ours / max(1, n):.1%} ({ours}/{n})", f"{plain_hits / max(1, n):.1%}"]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        f"Name spans that cover no name (false alarms) in the same filled reports: "
+        f"{false_alarms} in {words_total:,} words. A bare name with no cue is not read as a name "
+        "on purpose: without a cue, a capitalised word is as often a school, village or "
+        'programme ("SMP NEG 3", "KIP"); nor is a word after a bare "saya" ("saya '
+        'penerima kks", "saya Kepala Sekolah"). Plain rule: a capitalised name after '
+        "`nama saya|nama|bernama|atas nama|a/n|saya`, the rule most maskers start from.",
+    ]
+    return lines
+
+
+def _covered(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    for word in re.finditer(r"\S+", text[start:end]):
+        a, b = start + word.start(), start + word.end()
+        if not any(s <= a and b <= e for s, e in spans):
+            return False
+    return True
 
 
 def lapor_rows() -> list[dict[str, str]]:
@@ -516,6 +633,75 @@ def dates() -> list[str]:
     ]
 
 
+_ID_MONTHS = (
+    "Januari Februari Maret April Mei Juni Juli Agustus September Oktober November Desember"
+).split()
+_EN_MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+
+
+def _formats(moment: datetime) -> dict[str, str]:
+    """One real moment written the ways exports and APIs write dates."""
+    utc = moment.astimezone(UTC)
+    return {
+        "Twitter / X `created_at` (`Wed Aug 06 10:00:00 +0000 2025`)": utc.strftime(
+            "%a %b %d %H:%M:%S +0000 %Y"
+        ),
+        "ISO 8601 with offset": moment.isoformat(),
+        "ISO 8601 in UTC (`Z`)": utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "day-first with dashes (`07-01-2015 10:27`)": moment.strftime("%d-%m-%Y %H:%M"),
+        "Indonesian month name (`7 Januari 2015 pukul 10.27 WIB`)": (
+            f"{moment.day} {_ID_MONTHS[moment.month - 1]} {moment.year} pukul {moment:%H.%M} WIB"
+        ),
+        "English month name (`Jan 7, 2015 10:27`)": (
+            f"{_EN_MONTHS[moment.month - 1]} {moment.day}, {moment.year} {moment:%H:%M}"
+        ),
+        "Unix time (seconds)": str(int(moment.timestamp())),
+    }
+
+
+def date_formats() -> list[str]:
+    """The real LAPOR! moments rewritten in each common export format, Twitter's included:
+    read to the same instant? Beside python-dateutil and the ISO-only reading of before."""
+    from dateutil import parser as dateutil_parser
+
+    wib = timezone(timedelta(hours=7))
+    moments = sorted(
+        {parse_date(row[c], wib) for row in lapor_rows() for c in ("masuk", "disposisi", "ditutup")}
+        - {None}
+    )
+    tally: dict[str, list[int]] = {}
+    for moment in moments:
+        for name, value in _formats(moment).items():  # type: ignore[arg-type]
+            row = tally.setdefault(name, [0, 0, 0])
+            row[0] += parse_date(value, wib) == moment
+            try:
+                plain = dateutil_parser.parse(value)
+                plain = plain if plain.tzinfo else plain.replace(tzinfo=wib)
+                row[1] += plain == moment
+            except (ValueError, OverflowError):
+                pass
+            try:
+                iso = datetime.fromisoformat(value)
+                row[2] += (iso if iso.tzinfo else iso.replace(tzinfo=wib)) == moment
+            except ValueError:
+                pass
+    n = len(moments)
+    lines = [
+        "### Import dates: the same real moments in other export formats",
+        "",
+        f"The {n} distinct moments of the real LAPOR! export (Jakarta time), each written in "
+        "the formats other exports use; right = read back to the same instant (a date without "
+        "a zone is read in the deployment's zone, here WIB).",
+        "",
+        "| format | `parse_date` | baseline: `dateutil.parser.parse` | before issue 14: ISO only "
+        "(`datetime.fromisoformat`) |",
+        "|---|---|---|---|",
+    ]
+    for name, (ours, plain, iso) in tally.items():
+        lines.append(f"| {name} | {ours} of {n} | {plain} of {n} | {iso} of {n} |")
+    return lines
+
+
 def _day_month(value: str) -> tuple[int, int]:
     day, month = value.split()[0].split("/")[:2]
     return int(day), int(month)
@@ -630,7 +816,17 @@ def duplicates() -> list[str]:
 
 
 def run(quick: bool = False) -> str:
-    parts = [slang(), phones(), routing(), not_reports(), places(), duplicates(), dates()]
+    parts = [
+        slang(),
+        phones(),
+        names(),
+        routing(),
+        not_reports(),
+        places(),
+        duplicates(),
+        dates(),
+        date_formats(),
+    ]
     return "\n\n".join("\n".join(p) for p in parts)
 
 
