@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import text
@@ -112,17 +113,33 @@ def _variant(signature: str, rng: random.Random) -> str:
     return " ".join(sorted(set(words)))
 
 
+# Each template is written in this many variants (a few words dropped or added), drawn once:
+# a million complaints then share 120,000 signatures (each about 8 times in two years, so
+# rarely twice in one time window), and the loader computes the keys of each signature once
+# instead of a million times (the keys are most of the load's CPU).
+VARIANTS_PER_TEMPLATE = 40
+
+
+def _variants(signature: str, index: int) -> list[str]:
+    rng = random.Random(f"{SEED}:{index}")
+    return [_variant(signature, rng) for _ in range(VARIANTS_PER_TEMPLATE)]
+
+
 def rows(pool: list[Template], n: int, rng: random.Random) -> Iterator[tuple]:
     """(id, code, reporter, received_at, signature, kecamatan, village, agencies, parts)."""
+    variants: dict[int, list[str]] = {}
     for i in range(1, n + 1):
-        t = pool[rng.randrange(len(pool))]
+        index = rng.randrange(len(pool))
+        t = pool[index]
+        if index not in variants:
+            variants[index] = _variants(t.signature, index)
         received = NOW - timedelta(minutes=rng.randrange(2 * 365 * 24 * 60))
         yield (
             i,
             f"B{i:09d}",
             rng.randrange(1, n // 3 + 2),
             received,
-            _variant(t.signature, rng),
+            variants[index][rng.randrange(VARIANTS_PER_TEMPLATE)],
             t.kecamatan,
             t.village,
             t.agencies,
@@ -273,8 +290,13 @@ def _insert_sqlite(cursor, source: Iterator[tuple]) -> None:
 
 def _keys(row: tuple, when: object) -> list[tuple]:
     i, _, _, _, signature, kecamatan, village, _, _ = row
+    return [(i, key, when) for key in _candidate_keys(signature, kecamatan, village)]
+
+
+@lru_cache(maxsize=200_000)
+def _candidate_keys(signature: str, kecamatan: str | None, village: str | None) -> list[str]:
     place = PlaceMatch(kecamatan, village, None, 1.0, "text") if village else None
-    return [(i, key, when) for key in candidate_keys(signature, place)]
+    return candidate_keys(signature, place)
 
 
 def _copy_postgres(cursor, make_rows: Callable[[], Iterator[tuple]]) -> None:
