@@ -401,27 +401,40 @@ def _process_cpu_s(pid: int | None) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _pg_schema() -> tuple[Database, str, Database]:
+def _pg_schema(name: str | None = None) -> tuple[Database, str, Database]:
     from sqlalchemy.engine import make_url
 
     admin = Database(PG_URL)
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    schema = name or f"bench_{uuid.uuid4().hex[:8]}"
     with admin.engine.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
     url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
     return Database(url.render_as_string(hide_password=False)), schema, admin
 
 
 def measure(engine: str, pool: list[Template], n: int, probe: list[Complaint]) -> str:
+    """Load `n` open complaints into a fresh database and time the look-ups. With
+    BENCH_DEDUP_KEEP=<directory> the loaded database is kept (SQLite file there, PostgreSQL
+    schema `bench_keep_<n>`) and a later run probes it again without loading (the load's figures
+    are those recorded when it was loaded); drop them by hand afterwards."""
+    keep = Path(os.environ["BENCH_DEDUP_KEEP"]) if os.environ.get("BENCH_DEDUP_KEEP") else None
     tmp = Path(tempfile.mkdtemp(prefix="dedup-bench-"))
     admin = schema = None
+    marker = keep / f"dedup-{engine}-{n}.json" if keep else None
+    if keep:
+        keep.mkdir(parents=True, exist_ok=True)
     if engine == "sqlite":
-        db = Database(f"sqlite:///{tmp / 'bench.db'}")
+        db = Database(f"sqlite:///{(keep or tmp) / f'dedup-{n}.db'}")
     else:
-        db, schema, admin = _pg_schema()
+        db, schema, admin = _pg_schema(f"bench_keep_{n}" if keep else None)
     try:
-        upgrade(db.engine)
-        timing = load(db, pool, n)
+        if marker is not None and marker.exists():
+            timing = json.loads(marker.read_text())
+        else:
+            upgrade(db.engine)
+            timing = load(db, pool, n)
+            if marker is not None:
+                marker.write_text(json.dumps(timing))
         settings = load_settings(
             _env_file=None,
             database_url=db.url,
@@ -448,8 +461,9 @@ def measure(engine: str, pool: list[Template], n: int, probe: list[Complaint]) -
     finally:
         db.dispose()
         if admin is not None:
-            with admin.engine.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            if keep is None:
+                with admin.engine.begin() as conn:
+                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
             admin.dispose()
         for path in tmp.glob("*"):
             path.unlink()
