@@ -201,6 +201,9 @@ def load(db: Database, pool: list[Template], n: int) -> dict[str, float]:
             cursor.execute("PRAGMA foreign_keys=OFF")
             cursor.execute("PRAGMA synchronous=OFF")
             cursor.execute("PRAGMA cache_size=-262144")
+            # The gateway's SQLite connections run the driver in autocommit mode (the engine
+            # sends BEGIN itself): without this BEGIN every row was its own transaction.
+            cursor.execute("BEGIN")
             try:
                 cursor.executemany(
                     "INSERT INTO reporter (id, language, created_at) VALUES (?, ?, ?)",
@@ -412,6 +415,19 @@ def _pg_schema(name: str | None = None) -> tuple[Database, str, Database]:
     return Database(url.render_as_string(hide_password=False)), schema, admin
 
 
+def _empty(db: Database, engine: str, schema: str | None) -> None:
+    if engine == "sqlite":
+        db.dispose()
+        for path in Path(db.engine.url.database or "").parent.glob(
+            Path(db.engine.url.database or "").name + "*"
+        ):
+            path.unlink()
+    else:
+        with db.engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+
+
 def measure(engine: str, pool: list[Template], n: int, probe: list[Complaint]) -> str:
     """Load `n` open complaints into a fresh database and time the look-ups. With
     BENCH_DEDUP_KEEP=<directory> the loaded database is kept (SQLite file there, PostgreSQL
@@ -431,6 +447,8 @@ def measure(engine: str, pool: list[Template], n: int, probe: list[Complaint]) -
         if marker is not None and marker.exists():
             timing = json.loads(marker.read_text())
         else:
+            if keep is not None:  # a load that did not finish: start again from nothing
+                _empty(db, engine, schema)
             upgrade(db.engine)
             timing = load(db, pool, n)
             if marker is not None:
