@@ -524,4 +524,10 @@ def run(quick: bool = False) -> str:
         "built afterwards. The 1,000,000 run is long on a shared machine: "
         "`BENCH_DEDUP_SIZES=100000` runs 100k alone. Targets: p95 < 10 ms at 100k, < 20 ms "
         "at 1M."
+        + (
+            " This run probed databases loaded earlier and kept (`BENCH_DEDUP_KEEP`): the load "
+            "and index columns are the figures recorded when they were loaded."
+            if os.environ.get("BENCH_DEDUP_KEEP")
+            else ""
+        )
     )
