@@ -959,7 +959,7 @@ def summary() -> list[str]:
         *rows,
         "",
         "Duplicates through the gateway, streets apart and the look-up's speed: the sections "
-        '"Duplicates through the gateway" and "Duplicate look-up" below.',
+        '"Duplicates through the gateway" (below) and "Duplicate look-up" (above).',
     ]
 
 
