@@ -109,7 +109,10 @@ def text_keys(signature_text: str) -> tuple[str, ...]:
     """Place-free candidate keys: the whole signature, and strict MinHash bands (8 bands of 4
     bins). Two texts with a Jaccard similarity of 0.8 share one 98 % of the time, unrelated
     complaints almost never, so they can be looked up across every open complaint."""
-    sketch = _sketch(signature_text)
+    return _text_keys(signature_text, _sketch(signature_text))
+
+
+def _text_keys(signature_text: str, sketch: list[int]) -> tuple[str, ...]:
     if not sketch:
         return ()
     exact = f"x:{zlib.crc32(signature_text.encode('utf-8')):08x}"
@@ -124,10 +127,13 @@ def candidate_keys(signature_text: str, place: PlaceMatch | None = None) -> list
     paraphrases of the same problem there. Place is evidence in `judge()`, never the only way
     in.
     """
-    keys = list(text_keys(signature_text))
+    # One sketch for both kinds of keys: it is most of the cost (a bulk import computes
+    # millions of these).
+    sketch = _sketch(signature_text)
+    keys = list(_text_keys(signature_text, sketch))
     if place is not None and place.village:
         scope = f"v:{(place.kecamatan or '-').lower()}/{place.village.lower()}"
-        keys += [f"{scope}:{band}" for band in band_keys(signature_text)]
+        keys += [f"{scope}:{band}" for band in _bands(sketch, MINHASH_ROWS, "")]
     return keys
 
 

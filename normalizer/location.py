@@ -338,6 +338,25 @@ def _hits(tokens: Sequence[str], gazetteer: Gazetteer, rules: PlaceRules) -> lis
                 found = _exact("".join(words), gazetteer, strong, kecamatan_word, village_word)
                 if found is not None:
                     break
+        if found is not None and i + width < len(tokens) and not tokens[i + width].isdigit():
+            # "Kediri Sealtan": the exact "Kediri" followed by a misspelt "Selatan" is the
+            # longer name that starts with it (a desa and its Selatan/Barat/... sibling).
+            longer = _fuzzy(
+                "".join(tokens[i : i + width + 1]),
+                gazetteer,
+                rules,
+                strong,
+                weak,
+                kecamatan_word,
+                village_word,
+                multiword=True,
+            )
+            exact_key = "".join(tokens[i : i + width])
+            if longer is not None and any(
+                _key(a.name).startswith(exact_key) and len(_key(a.name)) > len(exact_key)
+                for a in longer[0]
+            ):
+                found, width = longer, width + 1
         if found is None:
             width = 1
             found = _fuzzy(token, gazetteer, rules, strong, weak, kecamatan_word, village_word)

@@ -34,7 +34,7 @@ from typing import Any
 import phonenumbers
 
 from normalizer.resources import data_file, read_yaml, require, strings
-from normalizer.text import MAX_CHARS
+from normalizer.text import MAX_CHARS, default_lexicon
 
 NIK = "nik"
 KK = "kk"
@@ -367,6 +367,14 @@ def _phones(view: str) -> list[PiiSpan]:
     return spans
 
 
+# "bernama: 1. Ani 2. Budi", "atas nama Ani Lestari dan Budi Santoso": more names after the first.
+_ENUMERATOR = re.compile(r"[^\S\n]*\d{1,2}[.)][^\S\n]*")
+_NEXT_NAME = re.compile(
+    r"[^\S\n]*(?:,?[^\S\n]*(?:&|dan\b)|,?[^\S\n]*\d{1,2}[.)])[^\S\n]*(?:\d{1,2}[.)][^\S\n]*)?", re.I
+)
+_MORE_NAMES = 5
+
+
 def _names(view: str, rules: PiiRules) -> list[PiiSpan]:
     spans = []
     # In text written normally (both cases), names are capitalised; in all-lower or all-upper
@@ -376,40 +384,66 @@ def _names(view: str, rules: PiiRules) -> list[PiiSpan]:
     want_capital = has_lower and has_upper and not _mostly_upper(view)
     for phrase in rules._name_re.finditer(view):  # type: ignore[attr-defined]
         position = phrase.end()
-        capitalised = True
-        words: list[tuple[int, int]] = []
-        while len(words) < rules.name_max_words:
-            token = _NAME_TOKEN.match(view, position)
-            if token is None:
+        listed = _ENUMERATOR.match(view, position)
+        words, position = _name_at(view, listed.end() if listed else position, rules, want_capital)
+        if not (words and any(len(view[s:e].rstrip(".")) >= 2 for s, e in words)):
+            continue
+        spans.append(PiiSpan(NAMA, words[0][0], words[-1][1], view[words[0][0] : words[-1][1]]))
+        # A list of names after one phrase: each further name needs two words, so "nama saya
+        # Budi dan anak saya ..." does not take "anak" for a name.
+        for _ in range(_MORE_NAMES):
+            joint = _NEXT_NAME.match(view, position)
+            if joint is None:
                 break
-            word = token.group(1)
-            bare = word.rstrip(".")
-            honorific = {word.lower(), bare.lower()} & rules.name_honorifics
-            if not words and honorific:
-                position = token.end()
-                continue
-            if bare.lower() in rules.name_stopwords:
+            more, after = _name_at(view, joint.end(), rules, want_capital)
+            if len(more) < 2:
                 break
-            if (
-                want_capital
-                and not bare[:1].isupper()
-                and ((words and capitalised) or len(words) >= 3)
-            ):
-                break  # a capitalised name ends at the first lower-case word
-            if not words:
-                # "nama saya budi santoso": after an explicit phrase a name may be written in
-                # lower case even in normally written text; it then ends at a stop word.
-                capitalised = bare[:1].isupper()
-            start = token.start(1)
-            ends_sentence = word.endswith(".") and len(bare) > 1
-            words.append((start, start + len(bare) if ends_sentence else token.end(1)))
-            position = token.end()
-            if ends_sentence:
-                break
-        if words and any(len(view[s:e].rstrip(".")) >= 2 for s, e in words):
-            start, end = words[0][0], words[-1][1]
-            spans.append(PiiSpan(NAMA, start, end, view[start:end]))
+            spans.append(PiiSpan(NAMA, more[0][0], more[-1][1], view[more[0][0] : more[-1][1]]))
+            position = after
     return spans
+
+
+@lru_cache(maxsize=4096)
+def _ends_name(word: str, stopwords: frozenset[str]) -> bool:
+    """A stop word, or a short form of one in the public colloquial lexicon or the SMS word list
+    ("tdk", "blm", "yg"): "atas nama Ani Lestari TDK TERCANTUM" ends before "TDK"."""
+    if word in stopwords:
+        return True
+    standard = default_lexicon().expansion(word)
+    return standard is not None and standard.lower() in stopwords
+
+
+def _name_at(
+    view: str, position: int, rules: PiiRules, want_capital: bool
+) -> tuple[list[tuple[int, int]], int]:
+    """The words of the name starting at `position` (after a phrase), and where it ends."""
+    capitalised = True
+    words: list[tuple[int, int]] = []
+    while len(words) < rules.name_max_words:
+        token = _NAME_TOKEN.match(view, position)
+        if token is None:
+            break
+        word = token.group(1)
+        bare = word.rstrip(".")
+        honorific = {word.lower(), bare.lower()} & rules.name_honorifics
+        if not words and honorific:
+            position = token.end()
+            continue
+        if _ends_name(bare.lower(), rules.name_stopwords):
+            break
+        if want_capital and not bare[:1].isupper() and ((words and capitalised) or len(words) >= 3):
+            break  # a capitalised name ends at the first lower-case word
+        if not words:
+            # "nama saya budi santoso": after an explicit phrase a name may be written in
+            # lower case even in normally written text; it then ends at a stop word.
+            capitalised = bare[:1].isupper()
+        start = token.start(1)
+        ends_sentence = word.endswith(".") and len(bare) > 1
+        words.append((start, start + len(bare) if ends_sentence else token.end(1)))
+        position = token.end()
+        if ends_sentence:
+            break
+    return words, position
 
 
 def _every_occurrence(found: list[PiiSpan], view: str) -> list[PiiSpan]:

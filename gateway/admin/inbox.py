@@ -29,6 +29,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    JSON,
     ColumnClause,
     ColumnElement,
     Select,
@@ -40,6 +41,7 @@ from sqlalchemy import (
     or_,
     select,
     table,
+    type_coerce,
 )
 from sqlmodel import Session, col
 
@@ -116,6 +118,7 @@ class InboxFilter:
     deadline: str = ""  # overdue | due_soon | ok
     has_duplicates: bool = False
     redisposition: bool = False  # a liaison asked for re-disposition
+    not_report: bool = False  # the normalizer suggests "bukan laporan" (spam, promotion, chat)
     assigned: str = ""  # me | none
     received_from: date | None = None
     received_to: date | None = None
@@ -142,6 +145,7 @@ class InboxFilter:
             deadline=deadline if deadline in DEADLINE_STATES else "",
             has_duplicates=params.get("duplicates") == "1",
             redisposition=params.get("redisposition") == "1",
+            not_report=params.get("not_report") == "1",
             assigned=params.get("assigned", "") if params.get("assigned") in ASSIGNED else "",
             received_from=_date(params.get("from")),
             received_to=_date(params.get("to")),
@@ -161,6 +165,7 @@ class InboxFilter:
             "deadline": self.deadline,
             "duplicates": "1" if self.has_duplicates else "",
             "redisposition": "1" if self.redisposition else "",
+            "not_report": "1" if self.not_report else "",
             "assigned": self.assigned,
             "from": self.received_from.isoformat() if self.received_from else "",
             "to": self.received_to.isoformat() if self.received_to else "",
@@ -360,6 +365,9 @@ def conditions(
         where.append(col(Complaint.id).in_(select(sets.duplicates.c.id)))
     if f.redisposition:
         where.append(col(Complaint.redisposition_requested_at).is_not(None))
+    if f.not_report:
+        # The suggestion is a JSON object ({} for a report): a kind means one was made.
+        where.append(type_coerce(col(Complaint.not_report), JSON)["kind"].as_string().is_not(None))
     if f.assigned == "me":
         mine = select(col(ComplaintAssignment.complaint_id)).where(
             col(ComplaintAssignment.user_id) == (scope.user_id or -1)

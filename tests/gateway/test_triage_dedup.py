@@ -156,3 +156,30 @@ def test_the_judgements_say_why(gateway: Gateway) -> None:
     assert [f.code for f in judgement.conflicts] == ["different_street"]
     detail = judgement.conflicts[0].detail
     assert "diponegoro" in detail and "kartini" in detail
+
+
+def test_the_complaints_sharing_most_keys_are_judged_first(gateway: Gateway) -> None:
+    """With a million open complaints, dozens of unrelated ones in the same village share one
+    loose band key with a new complaint; judging them all was most of a look-up's cost. Only
+    the MAX_KEY_CANDIDATES sharing the most keys are judged, so the duplicate, filed first
+    (the lowest id), is still among them."""
+    _directory(gateway)
+    text = "Jembatan gantung di dusun Krajan desa Leteh ambrol, warga tidak bisa lewat ke sawah"
+    duplicate = _file(gateway, "+6281255551901", text)
+    probe = _file(gateway, "+6281255551902", text, minutes=5)
+    keys = dedup.keys_for(probe)
+    assert len(keys) > 9  # text keys and, the village known, its loose band keys
+    others = [
+        Complaint(tracking_code=new_code(), origin_channel="twilio_sms", received_at=utcnow())
+        for _ in range(dedup.MAX_KEY_CANDIDATES + 20)
+    ]
+    with gateway.db.session() as session:
+        for other in others:
+            session.add(other)
+        session.flush()
+        for i, other in enumerate(others):  # each shares one loose key, as noise does
+            session.add(DedupKey(complaint_id=other.id, key=keys[-1 - i % 16], created_at=utcnow()))
+        session.commit()
+        found = dedup._candidate_ids(session, probe, dedup.thresholds(gateway), keys)
+    assert duplicate.id in found
+    assert len(found) <= dedup.MAX_KEY_CANDIDATES + 1  # + the reporter's own recent ones

@@ -126,3 +126,32 @@ def test_demo_gazetteer_has_the_fourteen_kecamatan(gazetteer: Gazetteer) -> None
         "Sumber",
     }
     assert all(k.centroid is not None and len(k.villages) >= 10 for k in gazetteer.kecamatan)
+
+
+SIBLINGS = Gazetteer.from_mapping(
+    {
+        "regency": "Lombok Barat",
+        "needs_context": [],
+        "kecamatan": [
+            {"name": "Kediri", "desa": ["Kediri", "Kediri Selatan", "Banyumulek"]},
+            {"name": "Sekotong", "desa": ["Sekotong Barat", "Sekotong Tengah"]},
+        ],
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "village"),
+    [
+        # Real names of Lombok Barat (the region table), the direction word misspelt: the exact
+        # "Kediri" must not win over the longer name it starts (bench quality-real, places).
+        ("warga desa Kediri Sealtan kec. Kediri mengeluh air mati", "Kediri Selatan"),
+        ("banjir di ds Sekotong Barrat", "Sekotong Barat"),
+        # ... and a desa followed by an ordinary word stays itself.
+        ("warga desa Kediri mengeluh air mati", "Kediri"),
+        ("desa Kediri selatan jalan rusak", "Kediri Selatan"),
+    ],
+)
+def test_a_misspelt_direction_word_reads_the_longer_sibling(text: str, village: str) -> None:
+    match = find_places(text, SIBLINGS)
+    assert match is not None and match.village == village

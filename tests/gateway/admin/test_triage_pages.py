@@ -121,3 +121,63 @@ def test_the_complaint_page_offers_arsipkan_too(
     page = clients["koor"].get(f"/admin/complaints/{promo.tracking_code}").text
     assert 'id="not-report"' in page and "Kemungkinan bukan laporan" in page
     assert f'action="/admin/complaints/{promo.tracking_code}/archive"' in page
+
+
+def test_the_inbox_lists_the_suggested_not_reports_for_archiving(
+    clients: dict[str, Admin], gateway: Gateway, directory: Directory
+) -> None:
+    promo = _file(
+        gateway,
+        "+6281255552031",
+        "Promo spesial! Paket internet 10GB cuma Rp25rb, aktifkan sekarang di *123# berlaku s/d "
+        "31 Desember",
+    )
+    chat = _file(gateway, "+6281255552032", "wkwk iya deh makasih ya, sampai ketemu besok")
+    report = _file(
+        gateway, "+6281255552033", "Lampu jalan di depan balai desa Leteh mati sejak seminggu"
+    )
+    assert promo.not_report and chat.not_report and not report.not_report
+    koor = clients["koor"]
+    assert 'name="not_report"' in koor.get("/admin").text  # the filter is offered
+    listed = koor.get("/admin?not_report=1").text
+    codes = set(re.findall(r'<tr data-code="([^"]+)"', listed))
+    assert codes == {promo.tracking_code, chat.tracking_code}
+    # Archive one from the filtered list: it stays out of the open suggestions afterwards.
+    form = _row_form(listed, promo.tracking_code)
+    response = koor.client.post(
+        form.pop("action"), data={**form, "csrf_token": csrf_of(listed)}, follow_redirects=False
+    )
+    assert response.status_code == 303
+    still_open = koor.get("/admin?not_report=1&status=open").text
+    assert set(re.findall(r'<tr data-code="([^"]+)"', still_open)) == {chat.tracking_code}
+
+
+def test_the_reasons_name_the_shared_words_the_place_and_the_distance(
+    clients: dict[str, Admin], gateway: Gateway
+) -> None:
+    # Three reports of one signature in one village: a pin 0.2 km away clusters, one 25 km away
+    # (the same words, another spot) is kept apart; the page says which words, where and how far.
+    fields = {
+        "dedup_signature": "ambrol banjir jembatan lewat warga",
+        "kelurahan": "Leteh",
+        "kecamatan": "Rembang",
+        "latitude": -6.7000,
+    }
+    first = make_complaint(gateway.db, Status.RECEIVED, **fields, longitude=111.3400)
+    near = make_complaint(gateway.db, Status.RECEIVED, **fields, longitude=111.3418)
+    far = make_complaint(
+        gateway.db, Status.RECEIVED, **{**fields, "latitude": -6.9}, longitude=111.45
+    )
+    with gateway.db.session() as session:
+        for complaint in (first, near, far):
+            dedup.index(session, complaint)
+        session.commit()
+    page = clients["koor"].get(f"/admin/complaints/{first.tracking_code}").text
+    box = page.split('id="duplicate-reasons"', 1)[1].split("</div>", 1)[0]
+    close = box.split(f'data-code="{near.tracking_code}"', 1)[1].split("</li>\n", 1)[0]
+    apart = box.split(f'data-code="{far.tracking_code}"', 1)[1].split("</li>\n", 1)[0]
+    assert "kata yang sama: ambrol, banjir, jembatan" in close
+    assert "Desa/kelurahan sama: Leteh" in close
+    assert "Titik lokasi berdekatan (0.2 km)" in close
+    assert "Keputusan: dikelompokkan" in close
+    assert "Titik lokasi berjauhan (" in apart and "Keputusan: dibiarkan terpisah" in apart
