@@ -9,6 +9,9 @@ one byte past it. Provider requests are a few kilobytes; WEBHOOK_MAX_BYTES (1 Mi
 from __future__ import annotations
 
 from fastapi import Request
+from starlette.datastructures import FormData, UploadFile
+
+from channels import webform
 
 
 class BodyTooLarge(Exception):
@@ -35,3 +38,16 @@ async def read_capped(request: Request, max_bytes: int) -> bytes:
     # Starlette caches the body for later readers (request.json(), form()); keep that working.
     request._body = body
     return body
+
+
+def form_photos(form: FormData, field: str, limits: webform.Limits) -> list[webform.Photo]:
+    """The files a form sent in `field`, for `webform.validate_photos` to check. Called in a web
+    thread, so the spooled upload files are read directly. One file past the allowed count and
+    one byte past the size limit are read: enough to say "too many" or "too large", never more."""
+    uploads = [u for u in form.getlist(field) if isinstance(u, UploadFile) and u.filename]
+    photos = []
+    for upload in uploads[: limits.max_files + 1]:
+        upload.file.seek(0)
+        data = upload.file.read(limits.max_bytes + 1)
+        photos.append(webform.Photo(filename=(upload.filename or "")[:255], data=data))
+    return photos

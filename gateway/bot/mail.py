@@ -34,6 +34,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from config.messages import t
+from gateway.bot import chatter
 from gateway.bot.reporters import identify
 from gateway.clock import utcnow
 from gateway.complaints import actions, dedup, feedback, workflow
@@ -53,13 +54,6 @@ if TYPE_CHECKING:
 CHANNEL = mail_threads.CHANNEL
 # A thread about a complaint in one of these states starts a new complaint.
 _FINISHED = frozenset({Status.CLOSED, Status.ARCHIVED, Status.RETURNED})
-# Thanks alone is courtesy, not a report (the chat's rule, gateway/bot/conversation.py).
-_THANKS = re.compile(
-    r"^(?:(?:terima\s*kasih|terimakasih|makasih|trims|thanks?|thank\s+you|matur\s+nuwun|"
-    r"suwun)\b[\s!.,]*(?:banyak|ya|min|admin|pak|bu|sekali|semua)?[\s!.,]*)+$",
-    re.IGNORECASE,
-)
-_CHAT_KINDS = frozenset({"obrolan", "candaan"})
 # Subjects that say nothing about the problem are not put in front of the text.
 _EMPTY_SUBJECT = re.compile(
     r"^(?:(?:re|aw|fwd?|balas|tr)\s*:\s*)*(?:laporan|pengaduan|aduan|keluhan|lapor|"
@@ -256,13 +250,6 @@ def _send(session: Session, message: OutboxMessage | None) -> None:
         enqueue(session, message)
 
 
-def _chit_chat(gateway: Intake, session: Session, text: str) -> bool:
-    if _THANKS.match(text.strip()):
-        return True
-    suggestion = gateway.enricher.normalize_text(session, text).not_report
-    return suggestion is not None and suggestion.kind in _CHAT_KINDS
-
-
 def _new_complaint(
     gateway: Intake, session: Session, row: InboundMessage, reporter_id: int, now: datetime
 ) -> None:
@@ -278,7 +265,7 @@ def _new_complaint(
                 _reply(row, None, t(language, "mail.empty"), language=language, name="empty"),
             )
             return
-        if _chit_chat(gateway, session, text):
+        if chatter.is_chatter(gateway, session, row, text):
             row.status = InboundStatus.IGNORED.value
             row.last_error = "not a report (thanks, chit-chat): answered with how to report"
             session.add(row)

@@ -17,7 +17,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlmodel import Session, col
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import FormData
 
 from channels import webform
 from config.messages import t
@@ -25,6 +25,7 @@ from gateway.admin import tiktok
 from gateway.admin.complaint_view import ROLE_ACTIONS
 from gateway.admin.sessions import Principal, flash
 from gateway.api.admin_deps import CsrfForm, StaffDep, forbidden, form_text
+from gateway.api.body import form_photos
 from gateway.api.deps import GatewayDep
 from gateway.api.pages import request_language
 from gateway.api.routes.admin_inbox import complaint_page, visible_complaint
@@ -258,12 +259,7 @@ def _store_photos(
     gateway: Gateway, form: FormData, lang: str
 ) -> list[tuple[StoredFile, str | None]]:
     limits = gateway.form_limits
-    uploads = [u for u in form.getlist("photos") if isinstance(u, UploadFile) and u.filename]
-    photos = []
-    for upload in uploads[: limits.max_files + 1]:
-        upload.file.seek(0)
-        data = upload.file.read(limits.max_bytes + 1)
-        photos.append(webform.Photo(filename=(upload.filename or "")[:255], data=data))
+    photos = form_photos(form, "photos", limits)
     errors = webform.FormErrors()
     checked = webform.validate_photos(photos, limits=limits, lang=lang, errors=errors)
     if errors:

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.datastructures import UploadFile
 
-from channels import webform
 from config.messages import t
 from gateway.admin.sessions import flash
 from gateway.api.admin_deps import CsrfForm, KoordinatorDep, form_text, page
+from gateway.api.body import form_photos
 from gateway.api.deps import GatewayDep
 from gateway.api.pages import request_language
 from gateway.intake import tiktok_capture
@@ -43,12 +42,7 @@ def record_capture(
     lang = request_language(request)
     limits = gateway.form_limits
     values = {key: form_text(form, key) for key in FIELDS}
-    uploads = [u for u in form.getlist("screenshots") if isinstance(u, UploadFile) and u.filename]
-    screenshots = []
-    for upload in uploads[: limits.max_files + 1]:
-        upload.file.seek(0)
-        data = upload.file.read(limits.max_bytes + 1)
-        screenshots.append(webform.Photo(filename=(upload.filename or "")[:255], data=data))
+    screenshots = form_photos(form, "screenshots", limits)
     capture, errors = tiktok_capture.validate_capture(
         values, screenshots, limits=limits, lang=lang, timezone=gateway.settings.timezone
     )

@@ -9,10 +9,11 @@ from collections.abc import Callable
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import FormData
 
 from channels import webform
 from config.messages import t
+from gateway.api.body import form_photos
 from gateway.api.deps import GatewayDep
 from gateway.api.pages import render, request_language
 from gateway.complaints import public_status
@@ -59,17 +60,6 @@ def complaint_form(request: Request, gateway: GatewayDep) -> HTMLResponse:
     return render(request, "lapor.html", _form_context(gateway, {}, {}, uuid.uuid4().hex))
 
 
-def _read_photos(uploads: list[UploadFile], max_bytes: int) -> list[webform.Photo]:
-    """In a web thread: the spooled upload files are read directly (blocking is fine here)."""
-    photos = []
-    for upload in uploads:
-        # Read one byte past the limit: enough to know it is too large, never more.
-        upload.file.seek(0)
-        data = upload.file.read(max_bytes + 1)
-        photos.append(webform.Photo(filename=(upload.filename or "")[:255], data=data))
-    return photos
-
-
 @router.post("/lapor", response_class=HTMLResponse)
 async def submit_complaint(
     request: Request, gateway: GatewayDep, background: BackgroundTasks
@@ -94,8 +84,7 @@ def _file(
 ) -> tuple[Response, Callable[[], None] | None]:
     limits = gateway.form_limits
     values = {key: str(form.get(key) or "") for key in FORM_FIELDS}
-    uploads = [u for u in form.getlist("photos") if isinstance(u, UploadFile) and u.filename]
-    photos = _read_photos(uploads, limits.max_bytes)
+    photos = form_photos(form, "photos", limits)
     submission_id = str(form.get("submission_id") or "")
     if not SUBMISSION_ID.match(submission_id):
         submission_id = uuid.uuid4().hex
