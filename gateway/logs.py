@@ -54,6 +54,21 @@ class ScrubbingTextFormatter(logging.Formatter):
         return scrub(super().format(record))
 
 
+# The demo's own polls of its fake X and YouTube APIs (three requests every few seconds) would
+# bury the requests a person makes in `make run`'s terminal; the pollers' health page says how
+# they go.
+OWN_POLLS = ("/_demo/x/api/", "/_demo/youtube/api/")
+
+
+class OwnPollsFilter(logging.Filter):
+    """Leaves out the access-log lines of the demo polling its own fake providers."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        path = str(args[2]) if len(args) > 2 else ""
+        return not path.startswith(OWN_POLLS)
+
+
 def configure(level: str = "INFO", fmt: str = "json") -> None:
     handler = logging.StreamHandler()
     if fmt == "json":
@@ -68,3 +83,6 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
     # httpx logs full request URLs, which for Telegram contain the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, OwnPollsFilter) for f in access.filters):
+        access.addFilter(OwnPollsFilter())

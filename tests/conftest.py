@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from channels.fakes.meta_graph import FakeMetaGraph
-from channels.fakes.server import FakeServer
+from channels.fakes.server import FakeServer, closed_port_url
 from channels.fakes.telegram_api import FakeTelegram
 from channels.fakes.twilio_api import FakeTwilio
 from config.settings import Settings, load_settings
@@ -49,6 +49,12 @@ hypothesis_settings.register_profile("deterministic", derandomize=True)
 hypothesis_settings.register_profile("explore", derandomize=False)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 TABLES_IN_DELETE_ORDER: list[str] | None = None
+
+# No test reaches a demo running beside it: with the default CORE_BASE_URL (127.0.0.1:8100) a
+# test that drains its outbox filed its complaints in the developer's `make run` simulator
+# (seen). A test that talks to a core starts its own and says where; a `serve` a test starts
+# runs its simulator on this free port instead of 8100.
+os.environ["CORE_BASE_URL"] = closed_port_url()
 
 
 def _pg_base_url() -> str:

@@ -121,3 +121,24 @@ def test_serve_on_another_port_tells_the_demo_where_it_is(
     assert seen["port"] == 8399
     assert seen["s"].public_base_url == "http://127.0.0.1:8399"  # type: ignore[attr-defined]
     assert "lapor-gateway on http://127.0.0.1:8399/lapor" in capsys.readouterr().out
+
+
+def test_the_demos_own_polls_stay_out_of_the_access_log() -> None:
+    """`make run` polls its fake X and YouTube every few seconds; those lines would bury what a
+    person does in the terminal. Every other request is logged."""
+    from gateway.logs import OwnPollsFilter
+
+    def record(path: str) -> logging.LogRecord:
+        return logging.makeLogRecord(
+            {
+                "name": "uvicorn.access",
+                "msg": '%s - "%s %s HTTP/%s" %d',
+                "args": ("127.0.0.1:5000", "GET", path, "1.1", 200),
+            }
+        )
+
+    keep = OwnPollsFilter()
+    assert not keep.filter(record("/_demo/x/api/2/users/1/mentions?max_results=100"))
+    assert not keep.filter(record("/_demo/youtube/api/youtube/v3/commentThreads?part=snippet"))
+    assert keep.filter(record("/_demo/x/mention"))  # a person making a post in the demo
+    assert keep.filter(record("/webhooks/telegram"))
