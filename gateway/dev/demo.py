@@ -397,8 +397,10 @@ class DemoProviders:
                     Delivery(mail.at, "Email", mail.to, f"{mail.subject}\n\n{mail.text}", [])
                 )
         rows += self._x_deliveries(limit) + self._youtube_deliveries(limit)
-        rows.sort(key=lambda row: row.at, reverse=True)
-        return rows[:limit]
+        # Newest first; the fakes date to the second, so within one second a source's own
+        # order (the order it was sent in) decides.
+        order = sorted(range(len(rows)), key=lambda i: (rows[i].at, i), reverse=True)
+        return [rows[i] for i in order[:limit]]
 
     def _x_deliveries(self, limit: int) -> list[Delivery]:
         users = self.x.users
