@@ -82,9 +82,10 @@ ROLE_ACTIONS: dict[Role, tuple[str, ...]] = {
 }
 
 
-# What may be done to a complaint that follows a case: what concerns its own reporter. Everything
-# else is the case's, done on the primary complaint (docs/clusters.md).
-FOLLOWER_ACTIONS = frozenset({"anonymise", "reply", "merge", "uncluster"})
+# What may be done to a complaint that follows a case: what concerns its own reporter (the
+# public reply under their own TikTok comment included). Everything else is the case's, done on
+# the primary complaint (docs/clusters.md).
+FOLLOWER_ACTIONS = frozenset({"anonymise", "reply", "merge", "uncluster", "tiktok_posted"})
 
 
 def available_actions(principal: Principal, complaint: Complaint) -> list[str]:

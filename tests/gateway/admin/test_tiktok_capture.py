@@ -159,3 +159,33 @@ def test_only_a_koordinator_captures(clients: dict[str, Admin]) -> None:
         303,
         401,
     )
+
+
+def test_a_captured_comment_that_joins_a_case_still_gets_its_own_public_replies(
+    clients: dict[str, Admin], gateway: Gateway, directory: Directory
+) -> None:
+    """Seen in the demo: the comment was about a road already reported on the web form, so it
+    joined that case, and its page offered no "Sudah diposting" at all — the case's actions are
+    taken at the primary, but the public reply under this comment is this reporter's own."""
+    koor = clients["koor"]
+    web = koor.client.post(
+        "/api/v1/complaints",
+        json={"description": WORDS.replace("min ", "Mohon, "), "consent": True},
+    )
+    assert web.status_code == 202, web.text
+    primary = web.json()["tracking_code"]
+    status, code = _capture(koor)
+    assert status == 303, code
+    follower = _complaint(gateway, code)
+    assert follower.cluster_id == _complaint(gateway, primary).id  # one case
+    page = koor.get(f"/admin/complaints/{code}").text
+    box = page.split('id="tiktok-reply-received" data-ready="yes" data-posted="no"')[1]
+    assert '<input type="hidden" name="kind" value="received">' in box.split("</div>")[0]
+    assert koor.act(code, "tiktok_posted", {"kind": "received"}).status_code == 303
+    assert 'id="tiktok-posted-received"' in koor.get(f"/admin/complaints/{code}").text
+
+    _answer(gateway, primary, directory.dpupr)  # the case is answered at its primary
+    page = koor.get(f"/admin/complaints/{code}").text
+    assert 'id="tiktok-reply-answered" data-ready="yes" data-posted="no"' in page
+    assert f"Sudah ditindaklanjuti, kode {code}." in page
+    assert koor.act(code, "tiktok_posted", {"kind": "answered"}).status_code == 303
