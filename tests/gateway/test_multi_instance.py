@@ -196,6 +196,10 @@ def _environment(
             "CORE_TIMEOUT_SECONDS": "20",
             "OUTBOX_BATCH_SIZE": "50",
             "ATTACHMENT_FETCH_SECONDS": "0.5",
+            # A web process downloads a new photo right after the ack; the one SIGKILLed here
+            # may hold such a claim, which the worker takes over only when its lease ends
+            # (5 minutes by default: longer than this test waits; seen failing in CI).
+            "ATTACHMENT_CLAIM_SECONDS": "10",
             "LEADER_CHECK_SECONDS": "1",
             "CORE_POLL_SECONDS": "5",
         }
