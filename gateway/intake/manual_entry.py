@@ -49,6 +49,24 @@ SOURCES = (
 MAX_AGE = timedelta(days=366)  # older than a year is a typo, not a complaint to record now
 
 
+def when_received(
+    raw: str | None, *, lang: str, timezone: str, now: datetime
+) -> tuple[datetime, str | None]:
+    """When the admin says it came in (local time in the form; empty: now), and the message
+    to show when that cannot be right (unreadable, in the future, more than a year ago)."""
+    if not (raw := (raw or "").strip()):
+        return now, None
+    try:
+        local = datetime.fromisoformat(raw)
+    except ValueError:
+        return now, t(lang, "admin.errors.date_invalid")
+    if local.tzinfo is None:
+        local = local.replace(tzinfo=ZoneInfo(timezone))
+    if local > now + timedelta(minutes=5) or local < now - MAX_AGE:
+        return local, t(lang, "admin.errors.date_out_of_range")
+    return local, None
+
+
 @dataclass(frozen=True)
 class ManualEntry:
     form: webform.ComplaintForm
@@ -81,18 +99,11 @@ def validate_entry(
         parsed = urlparse(source_url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc or len(source_url) > 1000:
             errors["source_url"] = t(lang, "admin.errors.url_invalid")
-    received_at = now
-    if raw := (data.get("received_at") or "").strip():
-        try:
-            local = datetime.fromisoformat(raw)
-        except ValueError:
-            errors["received_at"] = t(lang, "admin.errors.date_invalid")
-        else:
-            if local.tzinfo is None:
-                local = local.replace(tzinfo=ZoneInfo(timezone))
-            if local > now + timedelta(minutes=5) or local < now - MAX_AGE:
-                errors["received_at"] = t(lang, "admin.errors.date_out_of_range")
-            received_at = local
+    received_at, error = when_received(
+        data.get("received_at"), lang=lang, timezone=timezone, now=now
+    )
+    if error:
+        errors["received_at"] = error
     if errors or form is None:
         return None, errors
     # The reporter's language is not known: Indonesian, whatever the admin's screen says.

@@ -17,9 +17,8 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
@@ -29,6 +28,7 @@ from gateway.clock import utcnow
 from gateway.complaints import create as complaints
 from gateway.complaints import workflow
 from gateway.intake import inbound as intake
+from gateway.intake.manual_entry import when_received
 from gateway.intake.web_form import store_photos
 from gateway.store.models import Complaint, InboundMessage
 
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from gateway.parts import Intake
 
 CHANNEL = tiktok.CHANNEL
-MAX_AGE = timedelta(days=366)
 MIN_CHARS = 3
 
 
@@ -75,18 +74,11 @@ def validate_capture(
         handle = tiktok.parse_handle(data.get("handle") or "")
     except tiktok.CaptureError as exc:
         errors["handle"] = t(lang, f"tiktok.errors.{exc.key}")
-    received_at = now
-    if raw := (data.get("received_at") or "").strip():
-        try:
-            local = datetime.fromisoformat(raw)
-        except ValueError:
-            errors["received_at"] = t(lang, "admin.errors.date_invalid")
-        else:
-            if local.tzinfo is None:
-                local = local.replace(tzinfo=ZoneInfo(timezone))
-            if local > now + timedelta(minutes=5) or local < now - MAX_AGE:
-                errors["received_at"] = t(lang, "admin.errors.date_out_of_range")
-            received_at = local
+    received_at, error = when_received(
+        data.get("received_at"), lang=lang, timezone=timezone, now=now
+    )
+    if error:
+        errors["received_at"] = error
     if errors or form is None or link is None or handle is None:
         return None, errors
     # The commenter's language is not known: Indonesian, whatever the admin's screen says.
