@@ -24,7 +24,6 @@ from sqlalchemy import select
 from channels.registry import build_pollers
 from forwarder.base import CoreEvent, CoreEventKind
 from gateway.admin.directory import load_directory, sync_directory
-from gateway.complaints import actions, workflow
 from gateway.complaints.tracking import find_code
 from gateway.context import Gateway
 from gateway.core import sync as core_sync
@@ -32,7 +31,6 @@ from gateway.jobs.pollers import PollerRunner
 from gateway.jobs.scheduler import worker_id
 from gateway.store.db import Database
 from gateway.store.models import (
-    Agency,
     Complaint,
     ComplaintEvent,
     InboundMessage,
@@ -42,6 +40,7 @@ from gateway.store.models import (
 )
 from tests.channels.cases import FIXTURES, channel_settings
 from tests.channels.conftest import ImapAccount, RunningSmtp
+from tests.gateway.factories import verify_and_dispose
 
 OURS = "pengaduan@lapor.test"
 CITIZEN = "budi.santoso@contoh.test"
@@ -163,29 +162,13 @@ def _events(gateway: Gateway, complaint_id: int) -> list[ComplaintEvent]:
 
 
 def _verify_dispose(gateway: Gateway, code: str) -> None:
+    verify_and_dispose(gateway, code, title="Jalan di Desa Pasarbanggi berlubang")
     with gateway.db.session() as session:
         complaint = session.scalar(select(Complaint).where(Complaint.tracking_code == code))
         assert complaint is not None
-        actions.verify(
-            gateway,
-            session,
-            complaint,
-            actor="user:1",
-            relevant=True,
-            complete=True,
-            clear=True,
-            title="Jalan di Desa Pasarbanggi berlubang",
-            category="pengaduan",
-        )
-        workflow.commit(session)
-    with gateway.db.session() as session:
-        complaint = session.scalar(select(Complaint).where(Complaint.tracking_code == code))
-        agency = session.scalar(select(Agency).where(Agency.code == "DPUPR"))
-        assert complaint is not None and agency is not None
-        actions.dispose(gateway, session, complaint, actor="user:1", agency_id=agency.id)  # type: ignore[arg-type]
         complaint.core_ref = f"CORE-{code}"  # what the manual backend's admin typed back
         session.add(complaint)
-        workflow.commit(session)
+        session.commit()
 
 
 def _core_answers(gateway: Gateway, code: str) -> None:

@@ -36,7 +36,6 @@ from gateway.jobs.scheduler import worker_id
 from gateway.reports import digest
 from gateway.store.db import Database
 from gateway.store.models import (
-    Agency,
     Attachment,
     AttachmentStatus,
     Complaint,
@@ -49,6 +48,7 @@ from gateway.store.models import (
 from tests.channels.cases import channel_settings
 from tests.channels.meta_cases import HANDSHAKE_CASES, IG_COMMENTER, HandshakeCase
 from tests.conftest import RunningMeta
+from tests.gateway.factories import answer_as_agency, verify_and_dispose
 from tests.images import DEVICE, XMP_MARKER, phone_photo
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -120,36 +120,6 @@ def _complaint(gateway: Gateway, code: str) -> Complaint:
         complaint = session.scalar(select(Complaint).where(Complaint.tracking_code == code))
         assert complaint is not None
         return complaint
-
-
-def _verify_dispose_answer(gateway: Gateway, code: str) -> None:
-    """What the admin and the agency do: verified, disposed to DPUPR, answered."""
-    with gateway.db.session() as session:
-        complaint = session.scalar(select(Complaint).where(Complaint.tracking_code == code))
-        assert complaint is not None
-        actions.verify(
-            gateway,
-            session,
-            complaint,
-            actor="user:1",
-            relevant=True,
-            complete=True,
-            clear=True,
-            title="Jalan ke Desa Sumberjo rusak parah",
-            category="pengaduan",
-        )
-        workflow.commit(session)
-    with gateway.db.session() as session:
-        complaint = session.scalar(select(Complaint).where(Complaint.tracking_code == code))
-        agency = session.scalar(select(Agency).where(Agency.code == "DPUPR"))
-        assert complaint is not None and agency is not None
-        actions.dispose(gateway, session, complaint, actor="user:1", agency_id=agency.id)  # type: ignore[arg-type]
-        workflow.commit(session)
-    with gateway.db.session() as session:
-        complaint = session.scalar(select(Complaint).where(Complaint.tracking_code == code))
-        assert complaint is not None
-        actions.answer(gateway, session, complaint, actor="user:2", text=ANSWER)
-        workflow.commit(session)
 
 
 # --- the GET set-up handshake, through the route ------------------------------------------------
@@ -250,7 +220,8 @@ def test_an_instagram_comment_becomes_a_complaint_answered_in_the_dm_and_under_t
     assert "Sumberjo" in complaint.original_text and complaint.rahasia is rahasia
 
     # Verified, disposed (the liaison officers get WhatsApp Cloud templates), answered.
-    _verify_dispose_answer(env.gateway, code)
+    verify_and_dispose(env.gateway, code, title="Jalan ke Desa Sumberjo rusak parah")
+    answer_as_agency(env.gateway, code, ANSWER)
     env.dispatch()
     notices = env.delivered("whatsapp")
     assert notices and all(n.body["type"] == "template" for n in notices)

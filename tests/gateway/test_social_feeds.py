@@ -31,14 +31,13 @@ from config.messages import t
 from gateway.admin.directory import load_directory, sync_directory
 from gateway.app import create_app
 from gateway.bot import public_posts
-from gateway.complaints import actions, workflow
+from gateway.complaints import workflow
 from gateway.complaints.tracking import find_code
 from gateway.context import Gateway
 from gateway.jobs.pollers import PollerRunner
 from gateway.jobs.scheduler import worker_id
 from gateway.store.db import Database
 from gateway.store.models import (
-    Agency,
     Complaint,
     InboundMessage,
     InboundStatus,
@@ -48,6 +47,7 @@ from gateway.store.models import (
 )
 from tests.channels.cases import FIXTURES, channel_settings
 from tests.channels.conftest import RunningX, RunningYouTube
+from tests.gateway.factories import answer_as_agency, verify_and_dispose
 
 CITIZEN_X = "1500000000000000777"
 CITIZEN_HANDLE = "warga_kragan"
@@ -133,36 +133,6 @@ def _complaint(gateway: Gateway, code: str) -> Complaint:
         return complaint
 
 
-def _verify_dispose_answer(gateway: Gateway, code: str) -> None:
-    """What the admin and the agency do: verified, disposed to DPUPR, answered."""
-    with gateway.db.session() as session:
-        complaint = session.scalar(select(Complaint).where(Complaint.tracking_code == code))
-        assert complaint is not None
-        actions.verify(
-            gateway,
-            session,
-            complaint,
-            actor="user:1",
-            relevant=True,
-            complete=True,
-            clear=True,
-            title="Jalan di Desa Sumberjo berlubang",
-            category="pengaduan",
-        )
-        workflow.commit(session)
-    with gateway.db.session() as session:
-        complaint = session.scalar(select(Complaint).where(Complaint.tracking_code == code))
-        agency = session.scalar(select(Agency).where(Agency.code == "DPUPR"))
-        assert complaint is not None and agency is not None
-        actions.dispose(gateway, session, complaint, actor="user:1", agency_id=agency.id)  # type: ignore[arg-type]
-        workflow.commit(session)
-    with gateway.db.session() as session:
-        complaint = session.scalar(select(Complaint).where(Complaint.tracking_code == code))
-        assert complaint is not None
-        actions.answer(gateway, session, complaint, actor="user:2", text=ANSWER)
-        workflow.commit(session)
-
-
 def _dead(gateway: Gateway) -> list[str | None]:
     """What X or YouTube could not deliver (the liaison notices go elsewhere)."""
     with gateway.db.read_session() as session:
@@ -219,7 +189,8 @@ def test_an_x_mention_becomes_a_complaint_through_the_dms_and_is_answered_both_w
     assert complaint.source_url == f"https://x.com/{CITIZEN_HANDLE}/status/{tweet_id}"
     assert len(fake.posted) == 1  # nothing more in public while the complaint is handled
 
-    _verify_dispose_answer(feeds.gateway, code)
+    verify_and_dispose(feeds.gateway, code, title="Jalan di Desa Sumberjo berlubang")
+    answer_as_agency(feeds.gateway, code, ANSWER)
     feeds.dispatch()
     answers = [text for text in feeds.dms_to() if ANSWER in text]
     assert len(answers) == 1  # the answer itself, privately
@@ -396,7 +367,8 @@ def test_a_youtube_comment_is_filed_at_once_and_answered_in_public_with_the_code
                 session, stored, actor="user:1", action="set_rahasia", changes={"rahasia": True}
             )
             workflow.commit(session)
-    _verify_dispose_answer(feeds.gateway, code)
+    verify_and_dispose(feeds.gateway, code, title="Jalan di Desa Sumberjo berlubang")
+    answer_as_agency(feeds.gateway, code, ANSWER)
     feeds.dispatch()
     assert _dead(feeds.gateway) == []  # nothing tried a private message YouTube does not have
     [_filed, note] = _yt_replies(feeds)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from gateway.complaints import actions, workflow
 from gateway.context import Gateway
 from gateway.store.models import Attachment, Complaint, ComplaintEvent, InboundMessage, Status
 from tests.gateway.admin.conftest import Admin, Directory, csrf_of
+from tests.gateway.factories import answer_as_agency, verify_and_dispose
 from tests.images import phone_photo, private_traces
 
 LINK = "https://www.tiktok.com/@pemkabrembang/video/7301234567890123456"
@@ -45,25 +45,8 @@ def _complaint(gateway: Gateway, code: str) -> Complaint:
 
 
 def _answer(gateway: Gateway, code: str, agency_id: int) -> None:
-    with gateway.db.session() as session:
-        complaint = session.scalar(select(Complaint).where(Complaint.tracking_code == code))
-        assert complaint is not None
-        actions.verify(
-            gateway,
-            session,
-            complaint,
-            actor="user:1",
-            relevant=True,
-            complete=True,
-            clear=True,
-            title="Jalan di Desa Sumbergirang rusak",
-            category="pengaduan",
-        )
-        actions.dispose(gateway, session, complaint, actor="user:1", agency_id=agency_id)
-        actions.answer(
-            gateway, session, complaint, actor="user:2", text="Jalan sudah ditambal tim DPUPR."
-        )
-        workflow.commit(session)
+    verify_and_dispose(gateway, code, title="Jalan di Desa Sumbergirang rusak", agency_id=agency_id)
+    answer_as_agency(gateway, code, "Jalan sudah ditambal tim DPUPR.")
 
 
 def test_a_captured_comment_is_answered_by_a_public_reply_the_admin_posts(

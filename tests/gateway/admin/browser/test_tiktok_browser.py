@@ -5,13 +5,11 @@ and — once the complaint is answered — does the same with the "answered" rep
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
-from gateway.complaints import actions, workflow
 from gateway.context import Gateway
-from gateway.store.models import Complaint
 from tests.gateway.admin.conftest import Accounts, Directory
 from tests.gateway.admin.test_browser import _login
+from tests.gateway.factories import answer_as_agency, verify_and_dispose
 from tests.images import phone_photo
 
 pytestmark = pytest.mark.browser
@@ -21,23 +19,8 @@ LINK = "https://www.tiktok.com/@pemkabrembang/video/7301234567890123456"
 
 
 def _answer(gateway: Gateway, code: str, agency_id: int) -> None:
-    with gateway.db.session() as session:
-        complaint = session.scalar(select(Complaint).where(Complaint.tracking_code == code))
-        assert complaint is not None
-        actions.verify(
-            gateway,
-            session,
-            complaint,
-            actor="user:1",
-            relevant=True,
-            complete=True,
-            clear=True,
-            title="Jalan rusak di Sumbergirang",
-            category="pengaduan",
-        )
-        actions.dispose(gateway, session, complaint, actor="user:1", agency_id=agency_id)
-        actions.answer(gateway, session, complaint, actor="user:2", text="Sudah ditambal DPUPR.")
-        workflow.commit(session)
+    verify_and_dispose(gateway, code, title="Jalan rusak di Sumbergirang", agency_id=agency_id)
+    answer_as_agency(gateway, code, "Sudah ditambal DPUPR.")
 
 
 def test_capture_copy_and_record_the_public_replies(  # type: ignore[no-untyped-def]
