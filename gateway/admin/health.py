@@ -39,6 +39,7 @@ from gateway.intake import spool
 from gateway.outbox import queue as outbox
 from gateway.outbox.delivery import NOTIFY_ADMIN
 from gateway.outbox.payloads import ChannelPayload
+from gateway.outbox.recipients import koordinators_on_whatsapp
 from gateway.store.models import (
     CoreEventLog,
     InboundMessage,
@@ -46,8 +47,6 @@ from gateway.store.models import (
     OutboxItem,
     OutboxStatus,
     PollerState,
-    Role,
-    User,
 )
 
 if TYPE_CHECKING:
@@ -350,12 +349,7 @@ def raise_alarms(gateway: Receiving, now: datetime | None = None) -> int:
         return 0  # nothing left to reach anyone with; the health page still says it
     queued = 0
     with gateway.db.session() as session:
-        recipients = session.scalars(
-            select(User)
-            .where(col(User.role) == Role.KOORDINATOR.value)
-            .where(col(User.active).is_(True))
-            .where(col(User.whatsapp).is_not(None))
-        ).all()
+        recipients = koordinators_on_whatsapp(session)
         for key, text_key, values in incidents:
             for user in recipients:
                 text = t(user.language, text_key, **values)

@@ -21,7 +21,7 @@ code is looked up directly. Measured in bench/inbox_bench.py (docs/PERFORMANCE.m
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
@@ -671,3 +671,14 @@ def _followers(session: Session, ids: list[int]) -> dict[int, int]:
     )
     heads.update({int(head): 0 for head in merged_only if head is not None})
     return heads
+
+
+def tracking_codes(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
+    """The tracking codes of these complaints, by id (for lists of rows that point at them)."""
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(col(Complaint.id), col(Complaint.tracking_code)).where(col(Complaint.id).in_(wanted))
+    ).all()
+    return {int(i): str(code) for i, code in rows}

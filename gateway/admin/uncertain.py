@@ -18,11 +18,12 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from gateway.admin import audit
+from gateway.admin.inbox import tracking_codes
 from gateway.clock import as_utc
 from gateway.outbox import queue as outbox
 from gateway.outbox.delivery import REPLY
 from gateway.outbox.payloads import ChannelPayload
-from gateway.store.models import Complaint, InboundMessage, InboundStatus, OutboxItem, OutboxStatus
+from gateway.store.models import InboundMessage, InboundStatus, OutboxItem, OutboxStatus
 
 # What the outbox writes as the reason of an uncertain dead letter (queue.UNCERTAIN after a
 # crash, delivery.AMBIGUOUS when the provider has several identical messages).
@@ -104,18 +105,7 @@ def uncertain_replies(
     """The uncertain replies (of one complaint, or all), grouped by conversation, oldest
     first, each with the reporter's messages after it."""
     rows = _uncertain_rows(session, complaint_id, limit)
-    ids = {r.complaint_id for r in rows if r.complaint_id}
-    codes = (
-        dict(
-            session.execute(
-                select(col(Complaint.id), col(Complaint.tracking_code)).where(
-                    col(Complaint.id).in_(ids)
-                )
-            ).all()
-        )
-        if ids
-        else {}
-    )
+    codes = tracking_codes(session, (r.complaint_id for r in rows))
     conversations: dict[tuple[str, str], UncertainConversation] = {}
     for row in rows:
         key = (row.channel or "", row.recipient or "")

@@ -19,7 +19,15 @@ from gateway.outbox import mail_threads
 from gateway.outbox.delivery import NOTIFY_LIAISON, REPLY
 from gateway.outbox.payloads import ChannelPayload
 from gateway.outbox.queue import OutboxMessage
-from gateway.store.models import Agency, Complaint, Liaison, Reporter, ReporterIdentity
+from gateway.store.models import (
+    Agency,
+    Complaint,
+    Liaison,
+    Reporter,
+    ReporterIdentity,
+    Role,
+    User,
+)
 
 LIAISON_CHANNEL = "twilio_whatsapp"  # the default of LIAISON_WHATSAPP_CHANNEL
 SMS_CHANNEL = "twilio_sms"
@@ -231,6 +239,19 @@ def to_liaisons(
         )
         for liaison in liaisons_of(session, agency.id)  # type: ignore[arg-type]
     ]
+
+
+def koordinators_on_whatsapp(session: Session) -> list[User]:
+    """Active koordinators with a WhatsApp number: who hears the digest and the alarms."""
+    return list(
+        session.scalars(
+            select(User)
+            .where(col(User.role) == Role.KOORDINATOR.value)
+            .where(col(User.active).is_(True))
+            .where(col(User.whatsapp).is_not(None))
+            .order_by(col(User.id))
+        ).all()
+    )
 
 
 def flatten(*groups: Iterable[OutboxMessage | None]) -> list[OutboxMessage]:

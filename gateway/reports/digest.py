@@ -23,7 +23,8 @@ from gateway.outbox import queue as outbox
 from gateway.outbox.delivery import NOTIFY_ADMIN
 from gateway.outbox.payloads import ChannelPayload
 from gateway.outbox.queue import OutboxMessage
-from gateway.store.models import Agency, Complaint, ComplaintEvent, Role, Status, User
+from gateway.outbox.recipients import koordinators_on_whatsapp
+from gateway.store.models import Agency, Complaint, ComplaintEvent, Status
 from workdays.calendar import WorkingCalendar
 
 if TYPE_CHECKING:
@@ -158,13 +159,7 @@ def send(gateway: TimedStore, now: datetime) -> int:
     link = f"{settings.public_base_url}/admin/digest"
     queued = 0
     with gateway.db.session() as session:
-        recipients = session.scalars(
-            select(User)
-            .where(col(User.role) == Role.KOORDINATOR.value)
-            .where(col(User.active).is_(True))
-            .where(col(User.whatsapp).is_not(None))
-            .order_by(col(User.id))
-        ).all()
+        recipients = koordinators_on_whatsapp(session)
         if not recipients:
             return 0
         digest = figures(session, calendar, now, settings.digest_time)

@@ -13,13 +13,13 @@ from sqlmodel import col
 
 from config.messages import t
 from gateway.admin import health as channel_health
-from gateway.admin import uncertain
+from gateway.admin import inbox, uncertain
 from gateway.admin.sessions import flash, safe_next
 from gateway.api.admin_deps import CsrfForm, KoordinatorDep, form_text, page
 from gateway.api.deps import GatewayDep
 from gateway.api.pages import request_language
 from gateway.outbox import queue as outbox
-from gateway.store.models import Complaint, OutboxItem, OutboxStatus
+from gateway.store.models import OutboxItem, OutboxStatus
 
 router = APIRouter(include_in_schema=False)
 
@@ -43,18 +43,7 @@ def outbox_page(request: Request, gateway: GatewayDep, principal: KoordinatorDep
         # Each dead letter is listed once: the uncertain replies in their own section.
         shown = {reply.item_id for conversation in unsure for reply in conversation.replies}
         dead = [i for i in outbox.dead_letters(session, limit=200) if i.id not in shown]
-        ids = {item.complaint_id for item in dead if item.complaint_id}
-        codes = (
-            dict(
-                session.execute(
-                    select(col(Complaint.id), col(Complaint.tracking_code)).where(
-                        col(Complaint.id).in_(ids)
-                    )
-                ).all()
-            )
-            if ids
-            else {}
-        )
+        codes = inbox.tracking_codes(session, (item.complaint_id for item in dead))
     context = {
         "counts": {status.value: counts.get(status.value, 0) for status in OutboxStatus},
         "dead": dead,
