@@ -120,6 +120,8 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     app.state.gateway = gateway
     app.state.scheduler = None
     app.state.rate_limits = None
+    # Innermost of the middlewares: a webhook skips the router, yet gets the security headers.
+    app.add_middleware(webhooks.WebhookDoor, gateway=gateway)
     if settings.rate_limit_enabled:
         rate_limits = RateLimits(settings, build_storage(settings, gateway.db))
         app.state.rate_limits = rate_limits
