@@ -10,25 +10,24 @@ a crash rolls both back and the row is simply processed again later.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Table, bindparam, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session, col
 
 from channels import base
-from gateway.clock import utcnow
+from gateway.clock import as_utc, utcnow
 from gateway.complaints.tracking import new_code
 from gateway.complaints.workflow import commit
-from gateway.store.db import UNAVAILABLE_ERRORS, Database, row_ids
+from gateway.store.db import UNAVAILABLE_ERRORS, Database, row_ids, to_json
 from gateway.store.models import Complaint, InboundMessage, InboundStatus
 
 if TYPE_CHECKING:
@@ -87,17 +86,24 @@ def _row_values(message: base.InboundMessage, raw_payload: str, raw_content_type
     }
 
 
-def _free_code(conn: Connection | Session) -> str:
-    """A tracking code nobody has, read on the caller's connection (the ack path) or session."""
+def _new_code(taken: Callable[[str], bool]) -> str:
+    """A tracking code for which `taken` says no."""
     while True:
         code = new_code()
-        taken = conn.scalar(
-            select(col(Complaint.id)).where(col(Complaint.tracking_code) == code)
-        ) or conn.scalar(
-            select(col(InboundMessage.id)).where(col(InboundMessage.assigned_code) == code)
-        )
-        if not taken:
+        if not taken(code):
             return code
+
+
+def _free_code(conn: Connection | Session) -> str:
+    """A tracking code nobody has, read on the caller's connection or session."""
+    return _new_code(
+        lambda code: bool(
+            conn.scalar(select(col(Complaint.id)).where(col(Complaint.tracking_code) == code))
+            or conn.scalar(
+                select(col(InboundMessage.id)).where(col(InboundMessage.assigned_code) == code)
+            )
+        )
+    )
 
 
 def accept(
@@ -144,18 +150,46 @@ def keep_unreadable(
     )
 
 
-def _insert_statement(postgres: bool) -> Insert:
-    insert = pg_insert if postgres else sqlite_insert
+# The ack path's statements as the driver takes them (`Database.ack_cursor`), with named
+# parameters (`:name` for sqlite3, `%(name)s` for psycopg); built once per set of columns.
+@functools.cache
+def _insert_sql(postgres: bool, columns: tuple[str, ...]) -> str:
+    marks = [f"%({c})s" if postgres else f":{c}" for c in columns]
     return (
-        insert(InboundMessage)
-        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-        .returning(col(InboundMessage.id))
+        f"INSERT INTO inbound_message ({', '.join(columns)}) VALUES ({', '.join(marks)}) "  # noqa: S608
+        "ON CONFLICT (channel, external_id) DO NOTHING RETURNING id"
     )
 
 
-# Built once per engine kind: the ack path compiles nothing per request (SQLAlchemy caches the
-# compiled form of a statement it has seen; the values go in as parameters).
-_INSERT = {False: _insert_statement(False), True: _insert_statement(True)}
+def _sql(postgres: bool, statement: str) -> str:
+    """A statement written with `:name` parameters, for this driver."""
+    return re.sub(r":(\w+)", r"%(\1)s", statement) if postgres else statement
+
+
+_STORED = (
+    "SELECT id, assigned_code, complaint_id FROM inbound_message "
+    "WHERE channel = :channel AND external_id = :external_id"
+)
+_CASE_CODE = "SELECT tracking_code FROM complaint WHERE id = :id"
+_CODE_TAKEN = (
+    "SELECT 1 FROM complaint WHERE tracking_code = :code "
+    "UNION ALL SELECT 1 FROM inbound_message WHERE assigned_code = :code"
+)
+
+
+def _driver_values(values: Mapping[str, object], postgres: bool) -> dict[str, object]:
+    """What SQLAlchemy's column types would bind: JSON as text, datetimes in UTC (naive text on
+    SQLite, as SQLAlchemy stores them there)."""
+    bound: dict[str, object] = {}
+    for name, value in values.items():
+        if isinstance(value, dict | list):
+            value = to_json(value)
+        elif isinstance(value, datetime):
+            value = as_utc(value)
+            if not postgres:
+                value = value.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+        bound[name] = value
+    return bound
 
 
 def _accept_once(
@@ -166,31 +200,28 @@ def _accept_once(
     assign_code: bool,
     overrides: Mapping[str, object],
 ) -> Accepted:
-    # The ack path: one connection, one INSERT, one commit, no ORM session (issue 12).
-    with db.ack_engine.begin() as conn:
-        values = {**_row_values(message, raw_payload, raw_content_type), **overrides}
+    # The ack path: one connection, one INSERT in its own transaction, no ORM (issue 12).
+    postgres = db.is_postgres
+    values = {**_row_values(message, raw_payload, raw_content_type), **overrides}
+    with db.ack_cursor() as cursor:
         if assign_code:
-            values["assigned_code"] = _free_code(conn)
-        new_id = conn.execute(_INSERT[db.is_postgres], values).scalar()
-        if new_id is not None:
-            return Accepted(new_id, duplicate=False, tracking_code=values.get("assigned_code"))
-        existing = conn.execute(
-            select(
-                col(InboundMessage.id),
-                col(InboundMessage.assigned_code),
-                col(InboundMessage.complaint_id),
-            )
-            .where(col(InboundMessage.channel) == message.channel)
-            .where(col(InboundMessage.external_id) == message.external_id)
-        ).one()
-        code = existing.assigned_code
-        if existing.complaint_id and not code:
-            code = conn.scalar(
-                select(col(Complaint.tracking_code)).where(
-                    col(Complaint.id) == existing.complaint_id
+            values["assigned_code"] = _new_code(
+                lambda code: (
+                    cursor.execute(_sql(postgres, _CODE_TAKEN), {"code": code}).fetchone()
+                    is not None
                 )
             )
-        return Accepted(existing.id, duplicate=True, tracking_code=code)
+        inserted = cursor.execute(
+            _insert_sql(postgres, tuple(values)), _driver_values(values, postgres)
+        ).fetchone()
+        if inserted is not None:
+            return Accepted(inserted[0], duplicate=False, tracking_code=values.get("assigned_code"))
+        key = {"channel": message.channel, "external_id": message.external_id}
+        inbound_id, code, complaint_id = cursor.execute(_sql(postgres, _STORED), key).fetchone()
+        if complaint_id and not code:
+            found = cursor.execute(_sql(postgres, _CASE_CODE), {"id": complaint_id}).fetchone()
+            code = found[0] if found else None
+        return Accepted(inbound_id, duplicate=True, tracking_code=code)
 
 
 # --- processing -------------------------------------------------------------------------------

@@ -16,10 +16,12 @@ Two things every engine does at this boundary (issue 13):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sqlite3
 import threading
+import weakref
 from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -120,7 +122,7 @@ def _storable_json(value: Any) -> Any:
     return value
 
 
-def _json_serializer(value: Any) -> str:
+def to_json(value: Any) -> str:
     return json.dumps(_storable_json(value))
 
 
@@ -157,7 +159,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 def _safe_options(kwargs: dict[str, Any]) -> dict[str, Any]:
-    kwargs.setdefault("json_serializer", _json_serializer)
+    kwargs.setdefault("json_serializer", to_json)
     # An error's text (logged with its traceback) must not carry the statement's values: they
     # are reporters' words and numbers (issue 13 §12).
     kwargs.setdefault("hide_parameters", True)
@@ -211,6 +213,7 @@ def _sqlite_engine(
             raise
 
     writers.wrap(engine.dialect)
+    _engine_gates[engine] = writers
     return _storing_safely(engine)
 
 
@@ -299,6 +302,8 @@ def _raw(connection: Any) -> Any:
 
 _gates: dict[str, _WriterGate] = {}
 _gates_lock = threading.Lock()
+# Each SQLite engine's gate, for the ack path's statements outside SQLAlchemy (`ack_cursor`).
+_engine_gates: weakref.WeakKeyDictionary[Engine, _WriterGate] = weakref.WeakKeyDictionary()
 
 
 def _writer_gate(path: str) -> _WriterGate:
@@ -337,7 +342,7 @@ class Database:
                     self.url,
                     lock_timeout=self.ack_timeout,
                     urgent=True,
-                    json_serializer=_json_serializer,
+                    json_serializer=to_json,
                     hide_parameters=True,
                     **options,
                 )
@@ -355,8 +360,53 @@ class Database:
                     with dbapi_connection.cursor() as cursor:
                         cursor.execute(f"SET lock_timeout = {lock_ms}")
                     dbapi_connection.commit()
+                    # `ack_cursor`: each statement is its own transaction, one round trip.
+                    dbapi_connection.autocommit = True
 
         return self._ack_engine
+
+    @contextmanager
+    def ack_cursor(self) -> Iterator[Any]:
+        """A DB-API cursor of the ack path (issue 12), each statement its own transaction:
+        an ack is one INSERT, and SQLAlchemy's machinery around a statement (events, compiled
+        parameters, BEGIN and COMMIT) cost more CPU than the INSERT itself. On SQLite the
+        statement still takes its turn at this process's writer gate. Driver errors come out
+        as SQLAlchemy's (`UNAVAILABLE_ERRORS`, `IntegrityError`), a dead connection is dropped
+        from the pool, and what is bound is cleaned as on every engine of ours."""
+        engine = self.ack_engine
+        gate = _engine_gates.get(engine)
+        connection, cursor = None, None
+        try:
+            connection = engine.raw_connection()
+            if gate is not None:
+                gate.enter(connection, self.ack_timeout, urgent=True)
+            try:
+                cursor = connection.cursor()
+                yield _CleanCursor(cursor)
+            finally:
+                if gate is not None:
+                    gate.leave(connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            invalidated = connection is not None and engine.dialect.is_disconnect(
+                exc, connection.dbapi_connection, cursor
+            )
+            if invalidated and connection is not None:
+                connection.invalidate(exc)
+            raise DBAPIError.instance(
+                None,
+                None,
+                exc,
+                engine.dialect.loaded_dbapi.Error,
+                hide_parameters=True,
+                connection_invalidated=invalidated,
+                dialect=engine.dialect,
+            ) from exc
+        finally:
+            if cursor is not None:
+                with contextlib.suppress(Exception):
+                    cursor.close()
+            if connection is not None:
+                connection.close()
 
     @property
     def is_sqlite(self) -> bool:
@@ -393,6 +443,20 @@ class Database:
         self.engine.dispose()
         if self._ack_engine is not None:
             self._ack_engine.dispose()
+
+
+class _CleanCursor:
+    """A DB-API cursor whose parameters are cleaned (`storable`) like every engine's."""
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    def execute(self, statement: str, parameters: Any = ()) -> Any:
+        self._cursor.execute(statement, _storable_params(parameters))
+        return self._cursor
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
 
 
 def row_ids(ids: Iterable[int | None]) -> list[int]:
