@@ -112,6 +112,10 @@ class Settings(BaseSettings):
     web_threads: int = Field(default=40, ge=1, le=1000)
     # Threads turning stored inbound messages into complaints, each with its own connection.
     inbound_threads: int = Field(default=2, ge=1, le=64)
+    # `lapor-gateway worker` lowers its own CPU priority by this much (Unix nice, 0-19): on a
+    # machine it shares with web processes, a flood's acks get the CPU first and processing
+    # and sending take what is left, catching up once the flood ebbs (issue 12). 0 keeps it.
+    worker_nice: int = Field(default=10, ge=0, le=19)
     # Pooled database connections; 0 sizes the pool to its users (web threads + inbound
     # threads + the dispatcher and scheduler), so no thread ever waits for a connection.
     database_pool_size: int = Field(default=0, ge=0)

@@ -105,6 +105,9 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.jobs.scheduler import Scheduler, worker_id
 
     logs.configure(settings.log_level, settings.log_format)
+    if settings.worker_nice:
+        # Acks first: the web processes beside this worker get the CPU during a flood.
+        os.nice(settings.worker_nice)
     gateway = _gateway(demo.demo_settings(settings))
 
     async def run() -> None:
