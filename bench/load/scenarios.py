@@ -13,6 +13,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import secrets
 import threading
 import time
@@ -73,30 +74,40 @@ class Plan:
 class Topology:
     """How the gateway is deployed for a run: `single` is `lapor-gateway serve` with its jobs
     (one process); `split` is `serve --no-jobs --workers N` with WEB_PROCESSES_INBOUND=false
-    (the web only verifies, stores and acks) beside one `lapor-gateway worker` (processing
-    and sending). The ceiling is served with the same number of web processes."""
+    (the web only verifies, stores and acks) beside M `lapor-gateway worker` processes
+    (processing and sending). The ceiling is served with the same number of web processes."""
 
     web_processes: int = 1
-    worker: bool = False
+    worker_processes: int = 0
+
+    @property
+    def worker(self) -> bool:
+        return self.worker_processes > 0
 
     @classmethod
     def parse(cls, text: str) -> Topology:
-        """`single`, `split` (one web process) or `splitN` (N web processes)."""
+        """`single`, `split` (one web process, one worker), `splitN` (N web processes, one
+        worker) or `splitNwM` (N web processes, M workers)."""
         if text in ("", "single"):
             return cls()
-        if text.startswith("split"):
-            return cls(int(text[5:] or 1), True)
-        raise ValueError(f"unknown topology {text!r} (single, split, split2, ...)")
+        found = re.fullmatch(r"split(\d*)(?:w(\d+))?", text)
+        if found:
+            return cls(int(found.group(1) or 1), int(found.group(2) or 1))
+        raise ValueError(f"unknown topology {text!r} (single, split, split2, split2w2, ...)")
 
     @property
     def name(self) -> str:
-        return f"split{self.web_processes}" if self.worker else "single"
+        if not self.worker:
+            return "single"
+        workers = f"w{self.worker_processes}" if self.worker_processes > 1 else ""
+        return f"split{self.web_processes}{workers}"
 
     def describe(self) -> str:
         if not self.worker:
             return "one `serve` process with its jobs"
         web = "1 web process" if self.web_processes == 1 else f"{self.web_processes} web processes"
-        return f"{web} + 1 worker"
+        count = self.worker_processes
+        return f"{web} + {count} worker{'s' if count > 1 else ''}"
 
 
 @dataclass
@@ -167,7 +178,7 @@ class LoadRun:
         port = free_port()
         topology = self.topology
         name = f"{side}-{db.kind}-{topology.name}-{scenario}"  # its log's name
-        worker = None
+        workers: list[Service] = []
         if side == "gateway":
             command = [cli_path(), "serve", "--host", "127.0.0.1", "--port", str(port)]
             env = self.gateway_env(db.url())
@@ -184,12 +195,15 @@ class LoadRun:
                     **env,
                     "INBOUND_THREADS": os.environ.get("BENCH_LOAD_INBOUND_THREADS", "6"),
                 }
-                worker = Service(f"{name}-worker", [cli_path(), "worker"], worker_env, 0)
+                workers = [
+                    Service(f"{name}-worker{n}", [cli_path(), "worker"], worker_env, 0)
+                    for n in range(topology.worker_processes)
+                ]
         else:
             command = python_module("bench.load.ceiling", "--database-url", db.url())
             command += ["--port", str(port), "--workers", str(topology.web_processes)]
             env = {**base_env(), "BENCH_SECRET": self.secret}
-        deployment = Deployment(Service(name, command, env, port), worker)
+        deployment = Deployment(Service(name, command, env, port), workers)
         deployment.start()
         try:
             self.warm_up(deployment, db, side)
@@ -308,7 +322,7 @@ class LoadRun:
                     # every process of the side (web and worker), and the web processes alone
                     "cpu_ms": cpu / run.ok * 1000 if run.ok else None,
                     "web_cpu_ms": web_cpu / run.ok * 1000 if run.ok else None,
-                    "split": service.worker is not None,
+                    "split": bool(service.workers),
                     "load": os.getloadavg()[0],
                     # wrk does not count requests still in flight when it stops, so a few more
                     # rows than answers is normal; fewer would be a loss.

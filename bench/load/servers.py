@@ -296,14 +296,14 @@ def rss_mib(pid: int) -> float:
 
 class Deployment:
     """The servers of one side of a scenario: the web service (first) and, for the gateway
-    split into web and worker, the worker process; measured together."""
+    split into web and workers, the worker processes; measured together."""
 
-    def __init__(self, web: Service, worker: Service | None = None) -> None:
-        self.web, self.worker = web, worker
+    def __init__(self, web: Service, workers: list[Service] | None = None) -> None:
+        self.web, self.workers = web, list(workers or [])
 
     @property
     def services(self) -> list[Service]:
-        return [self.web] + ([self.worker] if self.worker is not None else [])
+        return [self.web, *self.workers]
 
     @property
     def base_url(self) -> str:
@@ -315,12 +315,12 @@ class Deployment:
 
     def start(self) -> None:
         self.web.start()
-        if self.worker is not None:
-            try:
-                self.worker.start(ready_line="running")
-            except Exception:
-                self.web.stop()
-                raise
+        try:
+            for worker in self.workers:
+                worker.start(ready_line="running")
+        except Exception:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         for service in reversed(self.services):
@@ -333,7 +333,7 @@ class Deployment:
         return self.web.cpu_seconds()
 
     def worker_cpu_seconds(self) -> float | None:
-        return None if self.worker is None else self.worker.cpu_seconds()
+        return sum(w.cpu_seconds() for w in self.workers) if self.workers else None
 
     def rss_mib(self) -> float:
         """The largest process's resident memory."""

@@ -54,9 +54,41 @@ def pool_size_for(settings: Settings) -> int:
     return settings.web_threads + settings.inbound_threads + BACKGROUND_CONNECTIONS
 
 
+# While webhooks are being answered in this process, an inbound thread holds back at most this
+# long before its next message: acks first, yet a flood slows the backlog without stopping it.
+ACKS_FIRST_MAX_HOLD = 0.05
+
+
+class AcksInFlight:
+    """The webhooks this process is answering (`WebhookDoor` counts them). The inbound threads
+    hold back while any is (`hold`), so on one machine a flood's acks get the CPU and the GIL
+    first and its backlog is processed as the flood ebbs (issue 12). A worker process answers
+    no webhook and never holds back."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._quiet = threading.Condition()
+
+    def enter(self) -> None:
+        with self._quiet:
+            self._count += 1
+
+    def leave(self) -> None:
+        with self._quiet:
+            self._count -= 1
+            if self._count == 0:
+                self._quiet.notify_all()
+
+    def hold(self, timeout: float) -> None:
+        """Wait until no ack is in flight, `timeout` at most."""
+        with self._quiet:
+            self._quiet.wait_for(lambda: self._count == 0, timeout)
+
+
 class InboundWorkers:
     def __init__(self, gateway: Intake, threads: int) -> None:
         self.gateway = gateway
+        self.acks = AcksInFlight()
         self._queues: list[queue.SimpleQueue[int | None]] = [
             queue.SimpleQueue() for _ in range(threads)
         ]
@@ -126,6 +158,7 @@ class InboundWorkers:
             inbound_id = q.get()
             if inbound_id is None or not self.running:
                 return
+            self.acks.hold(ACKS_FIRST_MAX_HOLD)
             try:
                 intake.process(self.gateway, inbound_id)
             except Exception:  # process() records its own failures; this is the unexpected

@@ -114,3 +114,68 @@ def test_serve_with_several_web_processes_needs_the_jobs_elsewhere(capsys) -> No
 
     assert main(["serve", "--workers", "2", "--jobs"]) == 2
     assert "--no-jobs" in capsys.readouterr().err
+
+
+def test_processing_holds_back_while_webhooks_are_answered_but_never_stops(
+    gateway: Gateway, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Acks first (issue 12): in a process that answers webhooks, the inbound threads wait
+    while an ack is in flight, so a flood's acks get the CPU; each wait is bounded, so a
+    flood slows the backlog without stopping it."""
+    from gateway.jobs import workers as workers_module
+
+    monkeypatch.setattr(workers_module, "ACKS_FIRST_MAX_HOLD", 0.6)
+    workers = InboundWorkers(gateway, threads=1)
+    workers.start()
+    gateway.inbound_workers = workers
+    key = intake.sender_key("webform", "web:tester")
+    try:
+        workers.acks.enter()  # a webhook being answered
+        accepted = intake.accept(gateway.db, inbound("held-1"), assign_code=True)
+        assert gateway.hand_over([(accepted.inbound_id, key)]) is None
+        time.sleep(0.3)
+        assert _pending(gateway) == 1  # held back while the ack is in flight
+        workers.acks.leave()  # answered: processing goes on at once
+        assert _wait(lambda: _pending(gateway) == 0, 5)
+
+        workers.acks.enter()  # an endless flood: held back once, then processed anyway
+        began = time.monotonic()
+        accepted = intake.accept(gateway.db, inbound("held-2"), assign_code=True)
+        assert gateway.hand_over([(accepted.inbound_id, key)]) is None
+        assert _wait(lambda: _pending(gateway) == 0, 5)
+        assert time.monotonic() - began >= 0.5
+        workers.acks.leave()
+    finally:
+        workers.stop()
+        gateway.inbound_workers = None
+
+
+def test_the_webhook_door_counts_each_ack_in_flight_until_it_is_answered(
+    gateway: Gateway, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """What the inbound threads hold back for: every webhook from its first byte to its answer,
+    whatever the answer (here a 403), and nothing after."""
+    from fastapi.testclient import TestClient
+
+    from gateway.api.routes import webhooks
+    from gateway.app import create_app
+
+    workers = InboundWorkers(gateway, threads=1)
+    workers.start()
+    gateway.inbound_workers = workers
+    seen: list[int] = []
+
+    def answer(gw: Gateway, channel: str, raw: object) -> webhooks.Answer:
+        seen.append(workers.acks._count)
+        return webhooks.Answer.json("invalid signature", 403)
+
+    monkeypatch.setattr(webhooks, "answer", answer)
+    try:
+        with TestClient(create_app(gateway.settings, gateway)) as client:
+            for _ in range(3):
+                assert client.post("/webhooks/telegram", content=b"{}").status_code == 403
+    finally:
+        workers.stop()
+        gateway.inbound_workers = None
+    assert seen == [1, 1, 1]
+    assert workers.acks._count == 0

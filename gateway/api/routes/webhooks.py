@@ -180,13 +180,24 @@ class WebhookDoor:
             await self.app(scope, receive, send)
             return
         channel, subpath = match.group(1), match.group(2) or ""
-        result = await self._answer(channel, subpath, Request(scope, receive))
-        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in result.headers.items()]
-        if result.media_type:
-            headers.append((b"content-type", result.media_type.encode("latin-1")))
-        headers.append((b"content-length", str(len(result.body)).encode("latin-1")))
-        await send({"type": "http.response.start", "status": result.status, "headers": headers})
-        await send({"type": "http.response.body", "body": result.body})
+        # Processing in this process's inbound threads holds back while acks are in flight.
+        workers = self.gateway.inbound_workers
+        acks = workers.acks if workers is not None else None
+        if acks is not None:
+            acks.enter()
+        try:
+            result = await self._answer(channel, subpath, Request(scope, receive))
+            headers = [
+                (k.encode("latin-1"), v.encode("latin-1")) for k, v in result.headers.items()
+            ]
+            if result.media_type:
+                headers.append((b"content-type", result.media_type.encode("latin-1")))
+            headers.append((b"content-length", str(len(result.body)).encode("latin-1")))
+            await send({"type": "http.response.start", "status": result.status, "headers": headers})
+            await send({"type": "http.response.body", "body": result.body})
+        finally:
+            if acks is not None:
+                acks.leave()
         for function, args in result.after:  # as Starlette's background tasks: after the answer
             if inspect.iscoroutinefunction(function):
                 await function(*args)
