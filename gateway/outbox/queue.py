@@ -36,7 +36,6 @@ from sqlalchemy import event, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import aliased
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session, col
@@ -338,34 +337,9 @@ class Dispatcher:
             (col(OutboxItem.status) == OutboxStatus.IN_FLIGHT)
             & (col(OutboxItem.claimed_until) < now)
         )
-        # One recipient's line is one dispatcher's at a time (issue 12: with two workers,
-        # 73 of 1,000 reporters got their replies out of order): a row waits while an earlier
-        # row to the same recipient is due, or in flight in another dispatcher's hands. Rows
-        # this dispatcher holds already do not stop it: the later one joins their line here.
-        earlier = aliased(OutboxItem)
-        ahead = (
-            select(col(earlier.id))
-            .where(col(earlier.channel) == col(OutboxItem.channel))
-            .where(col(earlier.recipient) == col(OutboxItem.recipient))
-            .where(col(earlier.id) < col(OutboxItem.id))
-            .where(
-                (
-                    (col(earlier.status) == OutboxStatus.PENDING)
-                    & (col(earlier.next_attempt_at) <= now)
-                )
-                | (
-                    (col(earlier.status) == OutboxStatus.IN_FLIGHT)
-                    & (
-                        (col(earlier.claimed_until) < now)
-                        | (col(earlier.claimed_by) != self.worker_id)
-                    )
-                )
-            )
-        )
         query = (
             select(col(OutboxItem.id), col(OutboxItem.status))
             .where(due)
-            .where(~ahead.exists())
             .order_by(col(OutboxItem.id))
         )
         query = query.limit(limit)
@@ -480,10 +454,6 @@ class Dispatcher:
         try:
             while not stopped.is_set():
                 room = self.max_in_flight - in_flight
-                # Cleared before the claim, not after: a commit that queues a row while the
-                # claim runs must still wake the wait below (it was lost, and the row waited
-                # for the next poll).
-                wake.clear()
                 claimed = []
                 if room > 0:
                     claimed = await asyncio.to_thread(self.claim, None, min(room, self.batch_size))
@@ -501,6 +471,7 @@ class Dispatcher:
                         task.add_done_callback(tasks.discard)
                 if claimed and len(claimed) == min(room, self.batch_size):
                     continue  # probably more due: claim again at once
+                wake.clear()
                 # Nothing due (or no room): wait for a commit that queued rows, a send that
                 # made room, or the poll (other processes' rows, retries coming due).
                 # `stopped` is a thread's event: looked at every quarter of a second.

@@ -401,11 +401,7 @@ class OutboxItem(SQLModel, table=True):
     """Everything that leaves the gateway, written in the transaction that caused it."""
 
     __tablename__ = "outbox_item"
-    __table_args__ = (
-        Index("ix_outbox_due", "status", "next_attempt_at"),
-        # One recipient's line, for the claim (outbox/queue.py; migration outbox_0001).
-        Index("ix_outbox_recipient_line", "channel", "recipient", "id"),
-    )
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=40)  # reply | notify_liaison | core_submit | ...

