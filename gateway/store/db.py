@@ -452,11 +452,9 @@ class _CleanCursor:
         self._cursor = cursor
 
     def execute(self, statement: str, parameters: Any = ()) -> Any:
+        """Runs it and returns the driver's cursor, to fetch from."""
         self._cursor.execute(statement, _storable_params(parameters))
         return self._cursor
-
-    def fetchone(self) -> Any:
-        return self._cursor.fetchone()
 
 
 def row_ids(ids: Iterable[int | None]) -> list[int]:
